@@ -1,0 +1,56 @@
+"""The ``duck`` command line: parses arguments and hands each subcommand to its module.
+
+Subcommands live in ``duck/commands/<name>.py``, each with ``configure(parser)`` and
+``main(args) -> int``. This module imports only those (which import nothing heavy at module
+level), so ``duck --help`` starts fast and never loads torch or Textual. It catches
+``DuckError`` in one place and prints it as ``error:`` / ``hint:``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from duck import __version__
+from duck.commands import fix, record, run
+from duck.errors import DuckError, report
+
+COMMANDS = {
+    "run": (run, "record a run of a Python program, then step through it (TUI, or --plain text)"),
+    "record": (record, "record a run to a trace file, headless"),
+    "fix": (fix, "search for fixes of a failing program and print the ones that were verified by re-running it"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="duck",
+        description="duck, a rubber-duck debugger: record a Python run, step it forward and backward, "
+        "have it explained, get verified fixes.",
+    )
+    parser.add_argument("--version", action="version", version=f"duck {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        module.configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    module = COMMANDS[args.command][0]
+    try:
+        return module.main(args)
+    except DuckError as error:
+        return report(error)
+    except KeyboardInterrupt:
+        print("error: interrupted\nhint: run the command again to start over", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,83 @@
+"""Flags shared by ``duck run``, ``duck record`` and ``duck fix``, and turning them into requests.
+
+This module only parses; recording happens in ``duck.trace.runner``. It imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from duck.trace.limits import Limits
+
+
+def add_target_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE [--] [ARGS...] plus what decides which files are recorded."""
+    parser.add_argument("file", metavar="FILE", help="the Python program to run")
+    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="ARGS",
+                        help="arguments passed to the program (put them after --)")
+    group = parser.add_argument_group("what is recorded")
+    group.add_argument("--include", action="append", default=[], metavar="PATH",
+                       help="also record code under PATH (default: the program's folder only)")
+    group.add_argument("--exclude", action="append", default=[], metavar="PATH",
+                       help="do not record code under PATH")
+    group.add_argument("--stdin", metavar="FILE",
+                       help="read the program's standard input from FILE instead of the terminal")
+    group.add_argument("--seed", type=int, default=0,
+                       help="seed for random and PYTHONHASHSEED, so a re-run repeats the run (default 0)")
+
+
+def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    group = parser.add_argument_group("limits (the partial trace is kept when one stops the run)")
+    group.add_argument("--max-steps", type=int, default=defaults.max_steps, metavar="N",
+                       help=f"stop after N recorded steps (default {defaults.max_steps:,})")
+    group.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="SECONDS",
+                       help=f"stop after this much wall time (default {defaults.timeout_s:g})")
+    group.add_argument("--max-memory", type=int, default=defaults.max_memory_mb, metavar="MB",
+                       help=f"memory limit of the program (default {defaults.max_memory_mb})")
+    group.add_argument("--max-output", type=int, default=defaults.max_output_bytes, metavar="BYTES",
+                       help=f"stop when the program has printed this much (default {defaults.max_output_bytes:,})")
+    group.add_argument("--repr-limit", type=int, default=defaults.repr_limit, metavar="CHARS",
+                       help=f"longest value kept in the trace (default {defaults.repr_limit})")
+
+
+def add_oracle_arguments(parser: argparse.ArgumentParser) -> None:
+    """How duck decides that the run failed (see duck.repair.oracle)."""
+    group = parser.add_argument_group("what counts as a failure")
+    exclusive = group.add_mutually_exclusive_group()
+    exclusive.add_argument("--expect", metavar="TEXT", help="the expected standard output")
+    exclusive.add_argument("--expect-file", metavar="FILE", help="a file holding the expected standard output")
+    exclusive.add_argument("--test", metavar="NODEID", help="a pytest test id that must pass (tests/test_x.py::test_y)")
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which model explains (see models.registry); with none, the narrator explains."""
+    group = parser.add_argument_group("model (optional; without one the narrator explains from the trace)")
+    group.add_argument("--model", metavar="NAME|PATH",
+                       help="a registry name (semcoder-s, semcoder, ...), a hub id or a local checkpoint/adapter folder")
+    group.add_argument("--endpoint", metavar="URL",
+                       help="an OpenAI-compatible server (vLLM, llama.cpp, Ollama), e.g. http://127.0.0.1:8000/v1")
+    group.add_argument("--load-in-4bit", action="store_true", help="load a local model in 4-bit NF4 (bitsandbytes)")
+
+
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    return Limits(
+        max_steps=args.max_steps,
+        timeout_s=args.timeout,
+        max_memory_mb=args.max_memory,
+        max_output_bytes=args.max_output,
+        repr_limit=args.repr_limit,
+    )
+
+
+def program_args(args: argparse.Namespace) -> list[str]:
+    """The program's own arguments, without the ``--`` that separates them from duck's."""
+    rest = list(args.args)
+    if rest and rest[0] == "--":
+        rest = rest[1:]
+    return rest
+
+
+def script_path(args: argparse.Namespace) -> Path:
+    return Path(args.file)

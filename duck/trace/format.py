@@ -1,0 +1,158 @@
+"""The duck trace format v1 (docs/trace-format.md): constants, a writer and a streaming reader.
+
+This module moves records between JSON Lines and Python dicts and checks their shape; it
+does not compute anything from them (``duck.session`` does) and does not record (the
+recorder does). Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Iterable, Iterator
+
+FORMAT_NAME = "duck-trace"
+FORMAT_VERSION = 1
+
+EVENT_KINDS = ("call", "line", "return", "exception")
+OUTCOMES = ("finished", "exited", "exception", "limit", "failed_to_start")
+LIMITS = ("max_steps", "timeout", "memory", "output", "interrupted")
+
+
+class TraceFormatError(ValueError):
+    """The file is not a duck trace of a version this reader understands."""
+
+
+def header(**fields: Any) -> dict:
+    """A header record with the format name and version filled in."""
+    return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **fields}
+
+
+def _dumps(record: dict) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+class TraceWriter:
+    """Writes records to a JSON Lines stream, one per line, flushing at ``flush()``/``close()``."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+
+    @classmethod
+    def open(cls, path: str | Path) -> "TraceWriter":
+        return cls(open(path, "w", encoding="utf-8", newline="\n"))
+
+    def write(self, record: dict) -> None:
+        self._stream.write(_dumps(record))
+        self._stream.write("\n")
+
+    def write_all(self, records: Iterable[dict]) -> None:
+        for record in records:
+            self.write(record)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> "TraceWriter":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def record_kind(record: dict) -> str:
+    """``header``, ``event``, ``source`` or ``outcome`` (``unknown`` for anything else)."""
+    if "event" in record:
+        return "event"
+    if "source" in record:
+        return "source"
+    if "outcome" in record:
+        return "outcome"
+    if "format" in record:
+        return "header"
+    return "unknown"
+
+
+def iter_records(path: str | Path) -> Iterator[dict]:
+    """Yield every record of a trace file in order, checking the header first.
+
+    A last line that was cut off mid-write (a killed writer) is skipped, not an error.
+    """
+    path = Path(path)
+    try:
+        stream = open(path, encoding="utf-8")
+    except OSError as exc:
+        raise TraceFormatError(f"cannot read trace {path}: {exc.strerror or exc}") from None
+    with stream:
+        first = stream.readline()
+        try:
+            head = json.loads(first)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise TraceFormatError(f"{path} is not a duck trace (its first line is not JSON)") from None
+        if not isinstance(head, dict) or head.get("format") != FORMAT_NAME:
+            raise TraceFormatError(f"{path} is not a duck trace (no '{FORMAT_NAME}' header)")
+        if head.get("version") != FORMAT_VERSION:
+            raise TraceFormatError(
+                f"{path} is trace format version {head.get('version')}; this duck reads version {FORMAT_VERSION}"
+            )
+        yield head
+        pending: str | None = None
+        for line in stream:
+            if pending is not None:
+                yield _loads(pending, path)
+            pending = line
+        if pending is not None:
+            try:
+                yield json.loads(pending)
+            except json.JSONDecodeError:
+                return  # a torn last line from a killed writer
+
+
+def _loads(line: str, path: Path) -> dict:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise TraceFormatError(f"{path}: a line is not valid JSON ({exc.msg})") from None
+
+
+@dataclass
+class Trace:
+    """A whole trace in memory, for small traces and tests (the session stores columns)."""
+
+    header: dict
+    events: list[dict] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+    outcome: dict = field(default_factory=dict)
+
+    def records(self) -> Iterator[dict]:
+        yield self.header
+        yield from self.events
+        for path, text in self.sources.items():
+            yield {"source": path, "text": text}
+        yield self.outcome
+
+    def write(self, path: str | Path) -> None:
+        with TraceWriter.open(path) as writer:
+            writer.write_all(self.records())
+
+
+def read_trace(path: str | Path) -> Trace:
+    """Read a whole trace into memory."""
+    records = iter_records(path)
+    trace = Trace(header=next(records))
+    for record in records:
+        kind = record_kind(record)
+        if kind == "event":
+            trace.events.append(record)
+        elif kind == "source":
+            trace.sources[record["source"]] = record.get("text", "")
+        elif kind == "outcome":
+            trace.outcome = record
+    if not trace.outcome:
+        trace.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(trace.events),
+                         "message": "the trace has no outcome line: the recorder was stopped"}
+    return trace

@@ -1,0 +1,155 @@
+"""SemCoder's prompt formats, verbatim, and the execution-reasoning inference convention.
+
+This module is the one place where prompt text is built: duck's explanations, the corpus
+export and the trainer all call it, so a model trained here reads code exactly the way duck
+shows it. It is stdlib only. It is not a parser of model output (see ``models.parse``) and
+knows nothing about backends.
+
+The four task templates are copied from the released SemCoder training code, typos
+included ("a a problem", the space after "failure."), because the checkpoints were trained
+on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Task = Literal["nl", "forward", "backward", "refine"]
+
+NL_TEMPLATE = (
+    "You are an exceptionally intelligent coding assistant that consistently delivers accurate "
+    "and reliable <Code> according to <NL_Description>\n\n<NL_Description>\n{instruction}\n\n"
+    "<Code>\n{response}"
+)
+FORWARD_TEMPLATE = (
+    "Simulate the Execution: You are given a Python function and an assertion containing a "
+    "function input. Complete the assertion containing the execution output corresponding to "
+    "the given input in [ANSWER] and [/ANSWER] tags.\n{instruction}\n{response}"
+)
+BACKWARD_TEMPLATE = (
+    "Deduce the Semantic Constraints: You are given a Python program and its expected output. "
+    "Find one input such that executing the program with the input leads to the given output. "
+    "Complete the assertion with one such input in between [ANSWER] and [/ANSWER].\n"
+    "{instruction}\n{response}"
+)
+REFINE_TEMPLATE = (
+    "Debug and Refine the Code: You are given a a problem to be implemented in Python, and a "
+    "buggy code that tries to solve the problem but fails the test case.\nYou should firstly "
+    "simulate the execution with the buggy code and the failed test to identify the root cause "
+    "of the failure. \nThen, you should fix the bug and wrap the refined code in between "
+    "[Refined] and [/Refined].\n{instruction}\n{response}"
+)
+
+TEMPLATES: dict[str, str] = {
+    "nl": NL_TEMPLATE,
+    "forward": FORWARD_TEMPLATE,
+    "backward": BACKWARD_TEMPLATE,
+    "refine": REFINE_TEMPLATE,
+}
+
+#: Generation for execution reasoning stops here (the closing tag itself is kept by parsers).
+ANSWER_STOP = "[/ANSWER]"
+REFINED_STOP = "[/Refined]"
+MONOLOGUE_TRIGGER = "[MONOLOGUE]\n"
+#: Line labels start at 4 for line 1: the `[L{i+4}]` convention of SemCoder's inference code.
+LINE_LABEL_OFFSET = 4
+
+
+def render_task(task: Task, instruction: str, response: str = "") -> str:
+    """Fill one of the four SemCoder templates. With ``response=""`` this is the prompt."""
+    try:
+        template = TEMPLATES[task]
+    except KeyError:
+        raise ValueError(f"unknown task {task!r}; expected one of {sorted(TEMPLATES)}") from None
+    return template.format(instruction=instruction, response=response)
+
+
+def label_lines(code: str, offset: int = LINE_LABEL_OFFSET) -> str:
+    """Suffix each non-empty code line with `` # [L{i+offset}]`` (i is the 1-based line number)."""
+    out = []
+    for i, line in enumerate(code.rstrip("\n").split("\n"), start=1):
+        out.append(f"{line} # [L{i + offset}]" if line.strip() else line)
+    return "\n".join(out)
+
+
+def python_block(code: str, *, labels: bool = True) -> str:
+    """The code as SemCoder's inference prompts show it: between [PYTHON] and [/PYTHON]."""
+    body = label_lines(code) if labels else code.rstrip("\n")
+    return f"[PYTHON]\n{body}\n[/PYTHON]"
+
+
+@dataclass(frozen=True)
+class ExecutionQuestion:
+    """One execution-reasoning question about ``code``.
+
+    ``call`` is the call expression, e.g. ``f([1, 2])``. For a forward question the output
+    is unknown (``??``); for a backward one the input is unknown and ``output`` is given.
+    """
+
+    code: str
+    call: str = ""
+    output: str = ""
+    func: str = "f"
+
+    def forward_assertion(self) -> str:
+        return f"assert {self.call} == ??"
+
+    def backward_assertion(self) -> str:
+        return f"assert {self.func}(??) == {self.output}"
+
+
+def forward_instruction(question: ExecutionQuestion) -> str:
+    """The ``{instruction}`` of a forward (output prediction) prompt."""
+    return f"{python_block(question.code)}\n{question.forward_assertion()}"
+
+
+def backward_instruction(question: ExecutionQuestion) -> str:
+    """The ``{instruction}`` of a backward (input deduction) prompt."""
+    return f"{python_block(question.code)}\n{question.backward_assertion()}"
+
+
+def forward_prompt(question: ExecutionQuestion) -> str:
+    """Full inference prompt for output prediction; the model continues with a monologue."""
+    return render_task("forward", forward_instruction(question), MONOLOGUE_TRIGGER)
+
+
+def backward_prompt(question: ExecutionQuestion) -> str:
+    """Full inference prompt for input deduction; the model continues with a monologue."""
+    return render_task("backward", backward_instruction(question), MONOLOGUE_TRIGGER)
+
+
+def refine_instruction(problem: str, buggy_code: str, failed_test: str) -> str:
+    """The ``fault`` text of a PyX-R row and the ``{instruction}`` of a refine prompt."""
+    return (
+        f"### Problem\n{problem.strip()}\n\n"
+        f"### Buggy Solution\n```python\n{buggy_code.rstrip()}\n```\n\n"
+        f"### Failed Test\n```python\n{failed_test.rstrip()}\n```\n"
+    )
+
+
+def refine_prompt(problem: str, buggy_code: str, failed_test: str) -> str:
+    """Full inference prompt for debug-and-refine; the model answers with a monologue."""
+    return render_task("refine", refine_instruction(problem, buggy_code, failed_test), MONOLOGUE_TRIGGER)
+
+
+def nl_prompt(description: str) -> str:
+    """Full inference prompt for NL -> code."""
+    return render_task("nl", description)
+
+
+def row_task(row: dict) -> Task:
+    """Which template a PyX / PyX-R row selects: exactly one of its input fields is non-empty."""
+    if row.get("fault"):
+        return "refine"
+    filled = [key for key in ("nl", "fwd_mnl", "bwd_mnl") if row.get(key)]
+    if len(filled) != 1:
+        raise ValueError(f"a PyX row needs exactly one of nl, fwd_mnl, bwd_mnl; got {filled or 'none'}")
+    return {"nl": "nl", "fwd_mnl": "forward", "bwd_mnl": "backward"}[filled[0]]
+
+
+def row_prompt(row: dict) -> tuple[str, str]:
+    """(prompt, target) for a training row in the SemCoder schema; loss goes on the target only."""
+    task = row_task(row)
+    instruction = row["fault"] if task == "refine" else row[{"nl": "nl", "forward": "fwd_mnl", "backward": "bwd_mnl"}[task]]
+    return render_task(task, instruction), row["response"]

@@ -1,0 +1,1 @@
+"""trainer: ``duck-train`` (corpus, SemCoder fine-tune, self-refine fine-tune, evaluation)."""

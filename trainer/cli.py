@@ -1,0 +1,52 @@
+"""The ``duck-train`` command line: corpus building, training recipes and evaluation.
+
+Each subcommand lives in its own module with ``configure(parser)`` and ``main(args) -> int``;
+those modules import torch, transformers, TRL or DeepSpeed only inside ``main``, so
+``duck-train --help`` is fast. ``DuckError`` is printed as ``error:`` / ``hint:``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from duck.errors import DuckError, report
+
+#: subcommand -> (module with configure/main, help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "corpus": ("corpus.cli", "build PyX / PyX-R training data (seeds, extract, execute, monologue, refine, export)"),
+    "semcoder": ("trainer.commands.semcoder", "fine-tune a base model on PyX (the SemCoder recipe)"),
+    "refine": ("trainer.commands.refine", "self-refine fine-tune on PyX-R from a SemCoder checkpoint"),
+    "eval": ("trainer.eval.cli", "score a model on CRUXEval-I/O, HumanEval(+), MBPP(+) or self-refine"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="duck-train", description="Build data for, train and evaluate SemCoder-style models.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        module.configure(sub.add_parser(name, help=help_text, description=help_text))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    module = importlib.import_module(COMMANDS[args.command][0])
+    try:
+        return module.main(args)
+    except DuckError as error:
+        return report(error)
+    except KeyboardInterrupt:
+        print("error: interrupted\nhint: run the command again; finished stages and shards are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
