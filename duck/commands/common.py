@@ -81,3 +81,42 @@ def program_args(args: argparse.Namespace) -> list[str]:
 
 def script_path(args: argparse.Namespace) -> Path:
     return Path(args.file)
+
+
+def request_from_args(args: argparse.Namespace, *, echo: bool = False):
+    """The ``RecordRequest`` that the target, limit and stdin flags describe."""
+    from duck.errors import DuckError
+    from duck.trace.runner import RecordRequest
+
+    stdin: str | None = "inherit"
+    if getattr(args, "stdin", None):
+        try:
+            stdin = Path(args.stdin).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise DuckError(f"cannot read --stdin file {args.stdin}: {getattr(exc, 'strerror', None) or exc}",
+                            "give a readable UTF-8 text file, or leave --stdin out to type the input") from None
+    return RecordRequest(
+        script=script_path(args),
+        argv=program_args(args),
+        stdin=stdin,
+        include=[Path(p) for p in args.include],
+        exclude=[Path(p) for p in args.exclude],
+        seed=args.seed,
+        limits=limits_from_args(args),
+        echo=echo,
+    )
+
+
+def exit_status(outcome: dict) -> int:
+    """The exit status a command reports for a recorded outcome: the program's own where it has one."""
+    kind = outcome.get("outcome")
+    if kind == "finished":
+        return 0
+    if kind == "exited":
+        code = outcome.get("exit_code")
+        return code if isinstance(code, int) and code > 0 else 1
+    if kind == "exception":
+        return 1
+    if kind == "failed_to_start":
+        return 2
+    return 3  # a limit stopped the run

@@ -1,0 +1,83 @@
+"""``duck run FILE [--] [ARGS...]``: record one run, then step through it.
+
+With a terminal this opens the Textual UI (imported only here, after recording). With
+``--plain``, or when standard output is not a terminal, it prints the narrated run, the
+model's explanation when a model is given, and the verdict of ``--expect``/``--test``. The
+exit status is the program's (see ``common.exit_status``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from duck.commands.common import (
+    add_limit_arguments,
+    add_model_arguments,
+    add_oracle_arguments,
+    add_target_arguments,
+    exit_status,
+    request_from_args,
+)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_target_arguments(parser)
+    parser.add_argument("--plain", action="store_true",
+                        help="print the narrated run instead of opening the UI (the default when output is not a terminal)")
+    parser.add_argument("--save", metavar="TRACE", help="keep the recording at this path")
+    add_oracle_arguments(parser)
+    add_model_arguments(parser)
+    add_limit_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    from duck.session import Session
+    from duck.trace.runner import record
+
+    plain = args.plain or not sys.stdout.isatty()
+    request = request_from_args(args, echo=not plain)
+    oracle = _oracle(args)
+    if oracle is not None:
+        request = oracle.prepare(request)
+    with tempfile.TemporaryDirectory(prefix="duck-") as scratch:
+        trace_path = Path(args.save) if args.save else Path(scratch) / "run.trace"
+        record(request, trace_path)
+        session = Session.load(trace_path)
+        if plain:
+            return run_plain(session, args, oracle, sys.stdout)
+        from duck.app import run_app
+
+        return run_app(session, request=request, args=args, oracle=oracle)
+
+
+def _oracle(args: argparse.Namespace):
+    if not (args.expect is not None or args.expect_file or args.test):
+        return None
+    from duck.repair.oracle import oracle_from_args
+
+    return oracle_from_args(args)
+
+
+def run_plain(session, args: argparse.Namespace, oracle, out) -> int:
+    """Print the narrated run, then the model's explanation and the oracle's verdict if any."""
+    from duck.narrate import render_run
+
+    out.write(render_run(session))
+    out.write("\n")
+    status = exit_status(session.outcome)
+    if oracle is not None:
+        verdict = oracle.judge(session)
+        out.write(f"\n{verdict.describe()}\n")
+        if not verdict.passed and status == 0:
+            status = 1
+    if args.model or args.endpoint:
+        from duck.explain import stream_plain_explanation
+
+        out.write("\n")
+        stream_plain_explanation(session, model=args.model, endpoint=args.endpoint,
+                                 load_in_4bit=args.load_in_4bit, out=out)
+    out.flush()
+    return status
