@@ -1,0 +1,32 @@
+"""`duck --help` and `duck-train --help` stay fast: no torch & co. on the start-up path."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "deepspeed", "datasets", "accelerate")
+
+
+def _imported_after(code: str) -> list[str]:
+    probe = code + "\nimport sys\nprint(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [m for m in result.stdout.strip().split(",") if m]
+
+
+def test_duck_help_imports_nothing_heavy():
+    code = "import contextlib, io\nfrom duck.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main(['--help'])\n    except SystemExit:\n        pass"
+    assert _imported_after(code) == []
+
+
+def test_duck_train_help_imports_nothing_heavy():
+    code = "import contextlib, io\nfrom trainer.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main(['--help'])\n    except SystemExit:\n        pass"
+    assert _imported_after(code) == []
+
+
+def test_help_lists_every_command():
+    result = subprocess.run([sys.executable, "-m", "duck", "--help"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0
+    for command in ("run", "record", "fix"):
+        assert command in result.stdout
