@@ -171,6 +171,28 @@ def _round_trips(value, text: str) -> bool:
         return False
 
 
+def _arc_tracer(filename: str, arcs: set):
+    """A ``sys.settrace`` function collecting (previous line, line) arcs of ``filename``'s code;
+    -1 stands for entering a frame. Coverage of generated inputs, not a recorder."""
+
+    def global_trace(frame, event, arg):  # noqa: ARG001
+        if frame.f_code.co_filename != filename:
+            return None
+        last = [-1]
+
+        def local_trace(frame, event, arg):  # noqa: ARG001
+            if event == "line":
+                arcs.add((last[0], frame.f_lineno))
+                last[0] = frame.f_lineno
+            elif event == "return":
+                arcs.add((last[0], -frame.f_code.co_firstlineno))
+            return local_trace
+
+        return local_trace
+
+    return global_trace
+
+
 def _on_alarm(signum, frame):  # noqa: ARG001 - signal handler signature
     raise SandboxTimeout("time limit reached")
 
@@ -230,7 +252,20 @@ class _Runner:
 
     def _run_plain(self, job: dict, result: dict, repr_limit: int) -> None:
         namespace: dict = {"__name__": job.get("module_name") or "__sandbox__", "__builtins__": __builtins__}
-        exec(compile(job["code"], job.get("filename") or "<sample>", "exec"), namespace)
+        filename = job.get("filename") or "<sample>"
+        exec(compile(job["code"], filename, "exec"), namespace)
+        if job.get("coverage"):
+            arcs: set = set()
+            result["arcs"] = arcs  # filled while the call runs, listed below
+            sys.settrace(_arc_tracer(filename, arcs))
+        try:
+            self._call_and_check(job, result, namespace, repr_limit)
+        finally:
+            if job.get("coverage"):
+                sys.settrace(None)
+                result["arcs"] = sorted(result["arcs"])
+
+    def _call_and_check(self, job: dict, result: dict, namespace: dict, repr_limit: int) -> None:
         if job.get("call"):
             value = eval(compile(job["call"], "<call>", "eval"), namespace)
             text = _bounded_repr(value, repr_limit)
@@ -248,6 +283,8 @@ class _Runner:
                         repr_limit=int(job.get("event_repr_limit") or 200))
         recording = record_call(job["code"], job.get("call") or "None",
                                 filename=job.get("filename") or "<sample>", limits=limits)
+        if getattr(recording, "stdout", ""):
+            sys.stdout.write(recording.stdout)  # the recorder captured it; report it as stdout
         result["events"] = list(recording.events)
         result["value_repr"] = recording.value
         if recording.exception:

@@ -63,6 +63,7 @@ class SandboxJob:
     stdin: str = ""
     filename: str = "<sample>"
     max_steps: int = 100_000
+    coverage: bool = False
 
 
 @dataclass
@@ -75,6 +76,8 @@ class SandboxResult:
     ``literal``: ``value_repr`` is a Python literal that evaluates back to an equal value.
     ``crashed``: the worker died or had to be killed (``timed_out`` says whether for time).
     ``blocked``: the audit events the sandbox refused (hostile or careless code).
+    ``arcs``: with ``coverage=True``, the (line, next line) arcs the call and check ran in
+    ``code`` (-1 entering a frame, minus the ``def`` line leaving it).
     """
 
     ok: bool
@@ -89,6 +92,7 @@ class SandboxResult:
     blocked: list = field(default_factory=list)
     duration_s: float = 0.0
     stdout_truncated: bool = False
+    arcs: list | None = None
 
     @property
     def exception_type(self) -> str | None:
@@ -219,9 +223,9 @@ class SandboxPool:
 
     def run(self, code: str, *, call: str | None = None, check: str | None = None,
             timeout_s: float = 3.0, trace: bool = False, stdin: str = "",
-            filename: str = "<sample>", max_steps: int = 100_000) -> SandboxResult:
+            filename: str = "<sample>", max_steps: int = 100_000, coverage: bool = False) -> SandboxResult:
         """Run ``code`` (then ``call`` and ``check``) in one worker and report what happened."""
-        return self.run_job(SandboxJob(code, call, check, timeout_s, trace, stdin, filename, max_steps))
+        return self.run_job(SandboxJob(code, call, check, timeout_s, trace, stdin, filename, max_steps, coverage))
 
     def run_job(self, job: SandboxJob) -> SandboxResult:
         if self._closed:
