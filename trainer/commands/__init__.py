@@ -1,0 +1,1 @@
+"""``duck-train`` subcommands owned by the trainer: ``semcoder`` and ``refine``."""

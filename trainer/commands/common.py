@@ -1,0 +1,192 @@
+"""What ``duck-train semcoder`` and ``duck-train refine`` share: their flags, config
+overrides, ``--dry-run``, and handing multi-process runs to ``accelerate launch``.
+
+Single-process runs call the recipe in this process. With ``--num-processes N > 1`` or a
+``--launch-config``, the same command line is re-run under ``accelerate launch`` with a
+shipped config from ``trainer/launch/`` (DeepSpeed ZeRO-3 / ZeRO-2 / CPU gloo) or the
+user's own; there is no home-made distributed code. Nothing here imports torch at import
+time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+from duck.errors import DuckError
+from trainer.config import LAUNCH_DIR, RecipeConfig, load_config
+
+#: set in the environment of processes started by ``accelerate launch`` from duck-train
+LAUNCHED_ENV = "DUCK_TRAIN_LAUNCHED"
+
+
+def configure(parser: argparse.ArgumentParser, *, default_config: str) -> None:
+    parser.add_argument("--config", default=default_config, metavar="NAME|PATH", help=f"recipe config: a shipped name or a YAML path (default: {default_config})")
+    parser.add_argument("--data", nargs="+", type=Path, metavar="PATH", help="`duck-train corpus` output folders or JSONL files (default: the config's data.paths)")
+    parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where checkpoints and the final model go (what `duck run --model DIR` loads)")
+    parser.add_argument("--base-model", metavar="NAME|DIR", help="start from this model instead of the config's model.base")
+    overrides = parser.add_argument_group("overrides of the config")
+    overrides.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
+    overrides.add_argument("--epochs", type=float)
+    overrides.add_argument("--lr", type=float, help="peak learning rate")
+    overrides.add_argument("--batch-size", type=int, help="sequences per device per micro-batch")
+    overrides.add_argument("--grad-accum", type=int, help="gradient accumulation steps")
+    overrides.add_argument("--max-length", type=int, help="context length in tokens")
+    overrides.add_argument("--warmup-steps", type=float)
+    overrides.add_argument("--save-steps", type=int)
+    overrides.add_argument("--seed", type=int)
+    overrides.add_argument("--no-packing", action="store_true", help="pad batches instead of packing (for comparisons)")
+    overrides.add_argument("--report-to", nargs="+", choices=["wandb", "tensorboard"], help="also log to Weights & Biases / TensorBoard")
+    overrides.add_argument("--cpu", action="store_true", help="train on CPU (fp32)")
+    run = parser.add_argument_group("running")
+    run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint-* in --output-dir")
+    run.add_argument("--dry-run", action="store_true", help="print the plan (parameters, tokens, steps, memory, time) without loading weights")
+    run.add_argument("--tokens-per-second", type=float, help="throughput (all processes) for the dry-run's wall-time estimate")
+    run.add_argument("--num-processes", type=int, default=1, help="processes (GPUs) in all; > 1 runs through `accelerate launch`")
+    run.add_argument("--launch-config", metavar="NAME|PATH", help="accelerate config (shipped: " + ", ".join(available_launch_configs()) + ")")
+    run.add_argument("--num-machines", type=int, default=1)
+    run.add_argument("--machine-rank", type=int, default=0)
+    run.add_argument("--main-process-ip")
+    run.add_argument("--main-process-port", type=int)
+
+
+def available_launch_configs() -> list[str]:
+    return sorted(p.stem for p in LAUNCH_DIR.glob("*.yaml"))
+
+
+def apply_overrides(config: RecipeConfig, args: argparse.Namespace) -> RecipeConfig:
+    """The config with the command line's overrides applied (the YAML file is untouched)."""
+    train, data, model = config.train, config.data, config.model
+    changes = {
+        "max_steps": args.max_steps, "epochs": args.epochs, "learning_rate": args.lr,
+        "per_device_batch_size": args.batch_size, "gradient_accumulation_steps": args.grad_accum,
+        "warmup_steps": args.warmup_steps, "save_steps": args.save_steps, "seed": args.seed,
+        "report_to": args.report_to,
+    }
+    train = dataclasses.replace(train, **{k: v for k, v in changes.items() if v is not None})
+    if args.cpu:
+        train = dataclasses.replace(train, use_cpu=True, bf16=False)
+        model = dataclasses.replace(model, dtype="float32", flash_attention=False, load_in_4bit=model.load_in_4bit)
+    if args.max_length is not None:
+        data = dataclasses.replace(data, max_length=args.max_length)
+    if args.no_packing:
+        data = dataclasses.replace(data, packing=False, padding_free=False)
+    if args.data:
+        data = dataclasses.replace(data, paths=[str(p) for p in args.data])
+    if args.base_model:
+        model = dataclasses.replace(model, base=args.base_model, architecture=None)
+    if args.num_processes > 1:
+        train = dataclasses.replace(train, num_processes=args.num_processes)
+    return dataclasses.replace(config, train=train, data=data, model=model)
+
+
+def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[..., Path]) -> int:
+    config = apply_overrides(load_config(args.config), args)
+    data_paths = [Path(p) for p in config.data.paths]
+    if args.dry_run:
+        from trainer.plan import make_plan
+
+        present = [p for p in data_paths if p.exists()]
+        if args.data and len(present) != len(data_paths):
+            missing = ", ".join(str(p) for p in data_paths if not p.exists())
+            raise DuckError(f"training data {missing} does not exist", "check the --data paths")
+        world = args.num_processes if args.num_processes > 1 else config.train.num_processes
+        plan = make_plan(config, present, tasks=tasks, world_size=world, tokens_per_second=args.tokens_per_second)
+        print(plan.render())
+        return 0
+    if args.output_dir is None:
+        raise DuckError("--output-dir is required to train", "e.g. --output-dir runs/semcoder")
+    if wants_launch(args):
+        return launch(args)
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    recipe(config, data_paths, args.output_dir, resume=args.resume)
+    print(f"saved the model to {args.output_dir}; try: duck run --model {args.output_dir} FILE.py")
+    return 0
+
+
+def wants_launch(args: argparse.Namespace) -> bool:
+    if os.environ.get(LAUNCHED_ENV):
+        return False  # we are one of the launched processes
+    return args.num_processes > 1 or args.launch_config is not None
+
+
+def resolve_launch_config(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = LAUNCH_DIR / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    raise DuckError(f"unknown launch config {name_or_path!r}", "shipped: " + ", ".join(available_launch_configs()) + "; or give a path to an accelerate config YAML")
+
+
+def launch_command(args: argparse.Namespace) -> list[str]:
+    """``accelerate launch`` running this same ``duck-train`` command in every process."""
+    name = args.launch_config or ("cpu-ddp" if args.cpu else "ddp-gpu")
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(resolve_launch_config(name))]
+    if args.num_processes > 1:
+        command += ["--num_processes", str(args.num_processes)]
+    if args.num_machines > 1:
+        command += ["--num_machines", str(args.num_machines), "--machine_rank", str(args.machine_rank)]
+        if args.main_process_ip:
+            command += ["--main_process_ip", args.main_process_ip]
+    if args.main_process_port:
+        command += ["--main_process_port", str(args.main_process_port)]
+    return command + ["-m", f"trainer.commands.{args.command}", *recipe_argv(args)[1:]]
+
+
+def recipe_argv(args: argparse.Namespace) -> list[str]:
+    """The command line of one launched process (the launch flags dropped)."""
+    argv = [args.command, "--config", str(Path(args.config).resolve()) if Path(args.config).exists() else args.config]
+    if args.data:
+        argv += ["--data", *(str(p.resolve()) for p in args.data)]
+    argv += ["--output-dir", str(args.output_dir.resolve())]
+    valued = {
+        "--base-model": args.base_model, "--max-steps": args.max_steps, "--epochs": args.epochs, "--lr": args.lr,
+        "--batch-size": args.batch_size, "--grad-accum": args.grad_accum, "--max-length": args.max_length,
+        "--warmup-steps": args.warmup_steps, "--save-steps": args.save_steps, "--seed": args.seed,
+    }
+    for flag, value in valued.items():
+        if value is not None:
+            argv += [flag, str(value)]
+    if args.report_to:
+        argv += ["--report-to", *args.report_to]
+    for flag, on in {"--no-packing": args.no_packing, "--cpu": args.cpu, "--resume": args.resume}.items():
+        if on:
+            argv.append(flag)
+    if args.num_processes > 1:
+        argv += ["--num-processes", str(args.num_processes)]  # keeps the global batch in the config right
+    return argv
+
+
+def launch(args: argparse.Namespace) -> int:
+    command = launch_command(args)
+    print("launching: " + " ".join(command), file=sys.stderr)
+    env = {**os.environ, LAUNCHED_ENV: "1"}
+    try:
+        result = subprocess.run(command, env=env, check=False)
+    except OSError as error:
+        raise DuckError(f"cannot start accelerate: {error}", "install the training extras: pip install 'semcoder-duck[train]'") from None
+    if result.returncode != 0:
+        raise DuckError(f"the launched training exited with status {result.returncode}", "see the processes' output above", exit_code=result.returncode)
+    return 0
+
+
+def standalone(command: str, configure_fn: Callable, main_fn: Callable, argv: list[str] | None = None) -> int:
+    """Run one subcommand on its own (``python -m trainer.commands.semcoder ...``): what the
+    launched processes run, so they need none of ``duck-train``'s other subcommands."""
+    from duck.errors import report
+
+    parser = argparse.ArgumentParser(prog=f"duck-train {command}")
+    configure_fn(parser)
+    args = parser.parse_args(argv)
+    args.command = command
+    try:
+        return main_fn(args)
+    except DuckError as error:
+        return report(error)

@@ -1,0 +1,1 @@
+"""Training recipes: one module per recipe, each a visible ``SFTTrainer`` run."""

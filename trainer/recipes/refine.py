@@ -1,0 +1,42 @@
+"""The self-refine recipe: fine-tune a SemCoder checkpoint on PyX-R (debug & refine rows
+``{fault, response}``), loss on the response only, a share of rows held out and scored
+for loss after each epoch.
+
+Like ``trainer.recipes.semcoder`` it keeps the whole run in one visible function around
+TRL's ``SFTTrainer``; it has no distributed code of its own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from trainer.config import RecipeConfig
+from trainer.data import load_examples, split_held_out, to_dataset
+from trainer.sft import check_output_dir, load_model, save_run, sft_config, texts_for_tokenizer
+
+PYX_R_TASKS = {"refine"}
+
+
+def run(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *, resume: bool = False) -> Path:
+    from trl import SFTTrainer
+
+    check_output_dir(output_dir, resume)
+    examples = load_examples(data_paths, tasks=PYX_R_TASKS)
+    train_rows, held_out_rows = split_held_out(examples, config.data.held_out, config.train.seed)
+    loaded = load_model(config, texts_for_tokenizer(train_rows))
+
+    trainer = SFTTrainer(
+        model=loaded.model,
+        args=sft_config(config, output_dir, has_eval=bool(held_out_rows)),
+        train_dataset=to_dataset(train_rows),
+        eval_dataset=to_dataset(held_out_rows) if held_out_rows else None,
+        processing_class=loaded.tokenizer,
+        peft_config=loaded.peft_config,
+    )
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    if held_out_rows:
+        metrics = trainer.evaluate()
+        trainer.log_metrics("held_out", metrics)
+    save_run(trainer, config, loaded, output_dir)
+    return output_dir

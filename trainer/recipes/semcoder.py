@@ -1,0 +1,40 @@
+"""The SemCoder recipe: supervised fine-tuning on PyX (NL->code, forward and backward
+execution reasoning), loss on the response only.
+
+One function, one visible loop: load rows -> prompt/completion pairs (the inference
+rendering) -> model (full, 4-bit + LoRA, or tiny) -> TRL ``SFTTrainer`` -> save what
+``duck run --model DIR`` needs. Launching several processes is ``duck-train``'s job
+(``accelerate launch``); this module runs inside each process and has no distributed code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from trainer.config import RecipeConfig
+from trainer.data import load_examples, split_held_out, to_dataset
+from trainer.sft import check_output_dir, load_model, save_run, sft_config, texts_for_tokenizer
+
+PYX_TASKS = {"nl", "forward", "backward"}
+
+
+def run(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *, resume: bool = False) -> Path:
+    from trl import SFTTrainer
+
+    check_output_dir(output_dir, resume)
+    examples = load_examples(data_paths, tasks=PYX_TASKS)
+    train_rows, held_out_rows = split_held_out(examples, config.data.held_out, config.train.seed)
+    loaded = load_model(config, texts_for_tokenizer(train_rows))
+
+    trainer = SFTTrainer(
+        model=loaded.model,
+        args=sft_config(config, output_dir, has_eval=bool(held_out_rows)),
+        train_dataset=to_dataset(train_rows),
+        eval_dataset=to_dataset(held_out_rows) if held_out_rows else None,
+        processing_class=loaded.tokenizer,
+        peft_config=loaded.peft_config,
+    )
+    trainer.train(resume_from_checkpoint=True if resume else None)
+    save_run(trainer, config, loaded, output_dir)
+    return output_dir
