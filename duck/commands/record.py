@@ -1,0 +1,105 @@
+"""``duck record FILE [--] [ARGS...] -o TRACE``: record one run to a trace file, headless.
+
+Prints a one-line summary (steps, outcome, trace path) on standard error and exits with the
+program's status (``common.exit_status``). A program that cannot start (missing file, a
+directory, a binary or non-UTF-8 file, a syntax error) is a ``DuckError``: ``error:`` and
+``hint:``, exit status 2, with the trace still written. This module only wires flags to
+``duck.trace.runner.record``; it imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from duck.commands.common import add_limit_arguments, add_target_arguments, exit_status, request_from_args
+from duck.errors import DuckError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", metavar="TRACE", default="duck.trace",
+                        help="where to write the trace (default: duck.trace)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="do not copy the program's output to the terminal while it runs")
+    add_target_arguments(parser)
+    add_limit_arguments(parser)
+
+
+def main(args: argparse.Namespace) -> int:
+    from duck.trace.runner import record
+
+    _take_trailing_options(args)
+    request = request_from_args(args, echo=not args.quiet)
+    result = record(request, Path(args.output))
+    outcome = result.outcome
+    if outcome["outcome"] == "failed_to_start":
+        raise DuckError(describe_failure(outcome), outcome.get("hint") or _start_hint(outcome))
+    print(summary(outcome, result.trace_path), file=sys.stderr)
+    return exit_status(outcome)
+
+
+def _take_trailing_options(args: argparse.Namespace) -> None:
+    """Read ``-o TRACE``/``--quiet`` written after FILE: before a ``--``, or as the last words when there is none."""
+    rest = list(args.args)
+    if "--" in rest:
+        mine, theirs = rest[: rest.index("--")], rest[rest.index("--"):]
+    else:
+        cut = len(rest)
+        while cut >= 1 and (rest[cut - 1] == "--quiet" or (cut >= 2 and rest[cut - 2] in ("-o", "--output"))):
+            cut -= 1 if rest[cut - 1] == "--quiet" else 2
+        mine, theirs = rest[cut:], rest[:cut]
+    i = 0
+    while i < len(mine):
+        word = mine[i]
+        if word in ("-o", "--output") and i + 1 < len(mine):
+            args.output = mine[i + 1]
+            i += 2
+        elif word.startswith("--output="):
+            args.output = word.split("=", 1)[1]
+            i += 1
+        elif word == "--quiet":
+            args.quiet = True
+            i += 1
+        else:
+            raise DuckError(f"unknown option {word!r} before --",
+                            "put the program's own arguments after --: duck record FILE -o TRACE -- ARGS...")
+    args.args = theirs
+
+
+def summary(outcome: dict, trace_path: Path) -> str:
+    """``duck: recorded 42 steps, finished (exit 0) -> run.trace``"""
+    kind = outcome["outcome"]
+    if kind == "exception":
+        exc = outcome.get("exception") or {}
+        what = f"raised {exc.get('type')}: {exc.get('message')}"
+    elif kind == "limit":
+        what = f"stopped by the {outcome.get('limit')} limit ({outcome.get('message')})"
+    elif kind == "exited":
+        what = f"exited with status {outcome.get('exit_code')}"
+        if outcome.get("message") and outcome.get("exit_code") in (None,) or (outcome.get("exit_code") or 0) < 0:
+            what += f" ({outcome.get('message')})"
+    else:
+        what = "finished"
+    steps = outcome.get("steps", 0)
+    return f"duck: recorded {steps:,} step{'s' if steps != 1 else ''}, {what} -> {trace_path}"
+
+
+def describe_failure(outcome: dict) -> str:
+    exc = outcome.get("exception") or {}
+    frames = exc.get("traceback") or []
+    if exc.get("type") in ("SyntaxError", "IndentationError", "TabError") and frames:
+        where = frames[-1]
+        return (f"{exc['type']} in {where.get('file')}, line {where.get('line')}, column {where.get('column')}: "
+                f"{exc.get('message')}")
+    return outcome.get("message") or "the program could not start"
+
+
+def _start_hint(outcome: dict) -> str:
+    exc = outcome.get("exception") or {}
+    frames = exc.get("traceback") or []
+    if frames and frames[-1].get("text"):
+        where = frames[-1]
+        caret = " " * max((where.get("column") or 1) - 1, 0) + "^"
+        return f"fix the code there and record again:\n    {where['text']}\n    {caret}"
+    return "fix the problem above and record again"

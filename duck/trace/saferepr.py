@@ -1,0 +1,225 @@
+"""Safe reprs: the bounded, never-raising, never-hanging ``repr`` that every traced value goes through.
+
+``safe_repr(value, limit)`` returns ``repr(value)`` when it is short and harmless, and
+otherwise a bounded stand-in: long reprs are cut at ``limit`` characters and end in ``...``
+(plus ``<+N chars>`` where the remaining length is known without building it); a ``__repr__``
+that raises gives ``<repr raised X: msg>``; one that runs longer than ``REPR_TIME_BUDGET_S``
+gives ``<repr timed out>`` (main thread only, where ``signal.setitimer`` exists); builtin
+containers are walked with a budget so a 10 MB list never becomes a 10 MB string, and a
+container inside itself shows as ``[...]`` / ``{...}`` like Python does; memory addresses
+never appear (``<function f>``, ``<Point object>``), so two traces of one run are equal.
+
+This module only turns values into text. It does not decide which values to record
+(``duck.trace.recorder`` does). Stdlib only.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+import threading
+import time
+import types
+
+DEFAULT_LIMIT = 200
+REPR_TIME_BUDGET_S = 0.25
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_NoneType = type(None)
+# Types whose builtin repr is cheap and bounded (an int over 4300 digits raises, which we catch).
+_SCALARS = frozenset({int, float, bool, _NoneType, complex, type(Ellipsis), type(NotImplemented)})
+_TEXTS = frozenset({str, bytes, bytearray})
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.LambdaType)
+
+
+class _ReprTimedOut(BaseException):
+    """Raised by the alarm inside a slow ``__repr__``; a BaseException so ``except Exception`` in user code cannot swallow it."""
+
+
+class _Full(Exception):
+    """The walk has produced more text than the bound allows."""
+
+
+def _on_alarm(signum, frame):  # pragma: no cover - runs inside a signal handler
+    raise _ReprTimedOut()
+
+
+def _can_time() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+def _timed_repr(value) -> str:
+    """``repr(value)`` cut off after REPR_TIME_BUDGET_S, keeping any timer the program had set."""
+    if not _can_time():
+        return repr(value)
+    try:
+        previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+    except (ValueError, OSError):  # not the main interpreter / thread
+        return repr(value)
+    started = time.monotonic()
+    previous_timer = signal.setitimer(signal.ITIMER_REAL, REPR_TIME_BUDGET_S)
+    try:
+        return repr(value)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous_handler)
+        if previous_timer[0] > 0:  # the program's own timer: give back what is left of it
+            left = previous_timer[0] - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), previous_timer[1])
+
+
+def _type_name(t: type) -> str:
+    return getattr(t, "__qualname__", None) or getattr(t, "__name__", "object")
+
+
+class _Walker:
+    """Builds the repr of builtin containers piece by piece and stops once ``budget`` characters exist."""
+
+    __slots__ = ("pieces", "size", "budget", "active")
+
+    def __init__(self, budget: int) -> None:
+        self.pieces: list[str] = []
+        self.size = 0
+        self.budget = budget
+        self.active: set[int] = set()
+
+    def emit(self, text: str) -> None:
+        self.pieces.append(text)
+        self.size += len(text)
+        if self.size > self.budget:
+            raise _Full()
+
+    def walk(self, value) -> None:
+        t = type(value)
+        if t in _SCALARS:
+            self.emit(repr(value))
+        elif t in _TEXTS:
+            room = self.budget - self.size + 2
+            if len(value) > room:
+                self.emit(repr(value[:room]))
+            else:
+                self.emit(repr(value))
+        elif (t is list or t is tuple or t is dict or t is set or t is frozenset
+              or (isinstance(value, (list, tuple, dict, set, frozenset)) and _builtin_repr(t))):
+            self.walk_container(value, t)
+        else:
+            self.emit(_object_repr(value, self.budget - self.size + 1))
+
+    def walk_container(self, value, t) -> None:
+        key = id(value)
+        if key in self.active:
+            self.emit("[...]" if isinstance(value, list) else "{...}" if isinstance(value, dict) else "(...)")
+            return
+        self.active.add(key)
+        try:
+            prefix = suffix = ""
+            if isinstance(value, dict):
+                open_, close = "{", "}"
+            elif isinstance(value, list):
+                open_, close = "[", "]"
+            elif isinstance(value, tuple):
+                open_, close = "(", ")"
+            else:
+                name = _type_name(t)
+                if not value:
+                    self.emit(f"{name}()")
+                    return
+                open_, close = "{", "}"
+                if t is not set:
+                    prefix, suffix = f"{name}(", ")"
+            self.emit(prefix)
+            self.emit(open_)
+            first = True
+            if isinstance(value, dict):
+                for k, v in value.items():
+                    if not first:
+                        self.emit(", ")
+                    first = False
+                    self.walk(k)
+                    self.emit(": ")
+                    self.walk(v)
+            else:
+                for item in value:
+                    if not first:
+                        self.emit(", ")
+                    first = False
+                    self.walk(item)
+                if isinstance(value, tuple) and len(value) == 1:
+                    self.emit(",")
+            self.emit(close)
+            self.emit(suffix)
+        finally:
+            self.active.discard(key)
+
+
+_BUILTIN_REPRS = {cls.__repr__ for cls in (list, tuple, dict, set, frozenset)}
+
+
+def _builtin_repr(t: type) -> bool:
+    """Subclasses of builtin containers that kept the builtin ``__repr__`` (named tuples did not)."""
+    return t.__repr__ in _BUILTIN_REPRS and not hasattr(t, "_fields")
+
+
+def _object_repr(value, room: int) -> str:
+    """The repr of anything that is not a builtin scalar, text or container, without addresses."""
+    t = type(value)
+    if t.__repr__ is object.__repr__:
+        return f"<{_type_name(t)} object>"
+    if isinstance(value, _FUNCTIONS) and t.__repr__ in (types.FunctionType.__repr__, types.BuiltinFunctionType.__repr__,
+                                                          types.MethodType.__repr__):
+        return f"<function {getattr(value, '__qualname__', getattr(value, '__name__', '?'))}>"
+    if t in (type,) or isinstance(value, type):
+        return repr(value)
+    text = _timed_repr(value)
+    if type(text) is not str:
+        text = str(text)
+    if len(text) > room + 4096:
+        text = text[: room + 4096]
+    return _ADDRESS.sub("", text)
+
+
+def _cut(text: str, limit: int, rest: int | None) -> str:
+    if rest is None:
+        return text[:limit] + "..."
+    return f"{text[:limit]}...<+{rest} chars>"
+
+
+def safe_repr(value, limit: int = DEFAULT_LIMIT) -> str:
+    """``repr(value)`` bounded to ``limit`` characters; never raises, never hangs, no addresses."""
+    try:
+        t = type(value)
+        if t in _SCALARS:
+            text = repr(value)
+        elif t is str:
+            if len(value) > limit:
+                return _cut(repr(value[:limit]), limit, len(value) - limit)
+            text = repr(value)
+        elif t in _TEXTS:
+            if len(value) > limit:
+                return _cut(repr(value[:limit]), limit, len(value) - limit)
+            text = repr(value)
+        else:
+            walker = _Walker(limit + 32)
+            try:
+                walker.walk(value)
+            except _Full:
+                return _cut("".join(walker.pieces), limit, None)
+            text = "".join(walker.pieces)
+        if len(text) > limit:
+            return _cut(text, limit, len(text) - limit)
+        return text
+    except _ReprTimedOut:
+        return "<repr timed out>"
+    except RecursionError:
+        return "<repr raised RecursionError: too deep (a cycle?)>"
+    except BaseException as exc:  # noqa: BLE001 - a repr must never take the recorder down
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        try:
+            message = str(exc)
+        except BaseException:  # noqa: BLE001
+            message = "?"
+        message = _ADDRESS.sub("", message)
+        if len(message) > 100:
+            message = message[:100] + "..."
+        return f"<repr raised {type(exc).__name__}: {message}>" if message else f"<repr raised {type(exc).__name__}>"

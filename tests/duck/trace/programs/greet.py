@@ -1,0 +1,3 @@
+name = input("name? ")
+age = input("age? ")
+print(f"hello {name}, {age}")
