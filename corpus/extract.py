@@ -285,7 +285,7 @@ def coverage_of(code: str, arcs: set[tuple[int, int]]) -> dict:
 
 def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *, seed: int = 0,
                    first: int = 10, mutations: int = 10, max_inputs: int = 3,
-                   timeout_s: float = 2.0) -> dict[str, list[dict]]:
+                   timeout_s: float = 2.0, stats: dict | None = None) -> dict[str, list[dict]]:
     """Inputs that run for each candidate: ``{seed id: [{"call", "output", "arcs"}...]}``."""
     kept: dict[str, list[dict]] = {key: [] for key, _ in candidates}
 
@@ -302,6 +302,13 @@ def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *
                 jobs.append(SandboxJob(code, call=call, timeout_s=timeout_s, coverage=True))
                 owners.append((key, args, call))
         for (key, args, call), result in zip(owners, pool.imap(jobs)):
+            if stats is not None:
+                count(stats, "input_runs")
+                for flag in ("timed_out", "crashed"):
+                    if getattr(result, flag):
+                        count(stats, f"hostile_{flag}")
+                if result.blocked:
+                    count(stats, "hostile_blocked")
             if _usable(result, call):
                 kept[key].append({"call": call, "args": args, "output": result.value_repr,
                                   "arcs": {tuple(a) for a in result.arcs or []}})
@@ -343,7 +350,7 @@ def run_extract(out: Path, pool: SandboxPool, *, seed: int = 0, max_inputs: int 
             count(stats, f"rejected_{reason}" if candidate is None else "standalone")
             if candidate is not None:
                 candidates.append((seed_record["id"], candidate, seed_record))
-        chosen = extract_inputs(pool, [(k, c) for k, c, _ in candidates], seed=seed, max_inputs=max_inputs)
+        chosen = extract_inputs(pool, [(k, c) for k, c, _ in candidates], seed=seed, max_inputs=max_inputs, stats=stats)
         records = []
         for key, candidate, seed_record in candidates:
             runs = chosen[key]

@@ -1,0 +1,155 @@
+"""``duck-train corpus``: the command line of the corpus stages and of ``build`` (all of them).
+
+Each stage reads the previous stage's shards under ``--out`` and writes its own; finished
+shards are skipped, so rerunning a command after Ctrl-C or a crash resumes it. Models are
+loaded only when ``--model``/``--endpoint`` is given (the offline path needs none). This module
+parses arguments and wires stages; the work is in the stage modules.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from duck.errors import DuckError
+
+STAGES = ("seeds", "extract", "execute", "monologue", "refine", "dedup", "export")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", type=Path, required=True, help="corpus folder (one subfolder per stage)")
+    parser.add_argument("--workers", type=int, default=2, help="sandboxed worker processes (default 2)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _seeds_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seeds", type=Path, nargs="+", default=None, metavar="DIR",
+                        help="folders (or .py files) to take seed code from (default: this Python's stdlib)")
+
+
+def _model_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", default=None, help="model name, hub id or folder for monologues (none: rendered from traces)")
+    parser.add_argument("--endpoint", default=None, help="OpenAI-compatible server URL (e.g. vLLM)")
+    parser.add_argument("--load-in-4bit", action="store_true")
+
+
+def _dedup_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark", type=Path, action="append", default=[], metavar="FILE",
+                        help="benchmark file to decontaminate against (HumanEval/MBPP/CRUXEval .jsonl[.gz] or .py); repeatable")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    sub = parser.add_subparsers(dest="corpus_stage", metavar="STAGE")
+    helps = {
+        "seeds": "cut functions and snippets from Python files",
+        "extract": "keep self-contained functions and generate inputs that run (with coverage)",
+        "execute": "run every call twice in the sandbox, traced, and keep the deterministic ones",
+        "monologue": "forward and backward monologues (model + rejection sampling, or from traces)",
+        "refine": "PyX-R: buggy variants, failed test, rationale and verified fix",
+        "dedup": "exact/near-duplicate removal and benchmark decontamination",
+        "export": "write PyX and PyX-R shards in SemCoder's schema, manifest last",
+        "build": "run every stage end to end (offline without --model/--endpoint)",
+    }
+    for name, text in helps.items():
+        stage = sub.add_parser(name, help=text, description=text)
+        _common(stage)
+        if name in ("seeds", "build"):
+            _seeds_args(stage)
+        if name in ("monologue", "build"):
+            _model_args(stage)
+        if name in ("dedup", "build"):
+            _dedup_args(stage)
+
+
+def _pool(args, hash_seed: int = 0):
+    from corpus.sandbox import SandboxPool
+
+    if args.workers < 1:
+        raise DuckError("--workers must be at least 1")
+    return SandboxPool(workers=args.workers, hash_seed=hash_seed)
+
+
+def _backend(args):
+    if not (getattr(args, "model", None) or getattr(args, "endpoint", None)):
+        return None
+    from models.base import BackendError
+    from models.registry import BackendSpec, load_backend
+
+    try:
+        return load_backend(BackendSpec(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit))
+    except BackendError as error:
+        raise DuckError(error.message, error.hint) from None
+
+
+def run_stage(name: str, args) -> dict:
+    progress = not args.quiet
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    if name == "seeds":
+        from corpus.seeds import run_seeds
+
+        for folder in args.seeds or []:
+            if not folder.exists():
+                raise DuckError(f"seed folder {folder} does not exist", "pass folders of .py files with --seeds")
+        return run_seeds(out, args.seeds, progress=progress)
+    if name == "dedup":
+        from corpus.dedup import Benchmarks, run_dedup
+
+        benchmarks = Benchmarks()
+        for path in args.benchmark:
+            benchmarks.add_file(path)
+        if not args.benchmark and progress:
+            print("warning: no --benchmark files given: samples are deduplicated but not decontaminated", file=sys.stderr)
+        return run_dedup(out, benchmarks, progress=progress)
+    if name == "export":
+        from corpus.export import run_export
+
+        return run_export(out, progress=progress)
+    with _pool(args) as pool:
+        if name == "extract":
+            from corpus.extract import run_extract
+
+            return run_extract(out, pool, progress=progress)
+        if name == "execute":
+            from corpus.execute import run_execute
+
+            with _pool(args, hash_seed=1) as other:
+                return run_execute(out, pool, other, progress=progress)
+        if name == "monologue":
+            from corpus.monologue import run_monologue
+
+            backend = _backend(args)
+            try:
+                return run_monologue(out, pool, backend=backend, progress=progress)
+            finally:
+                if backend is not None:
+                    backend.close()
+        if name == "refine":
+            from corpus.refine import run_refine
+
+            return run_refine(out, pool, progress=progress)
+    raise DuckError(f"unknown corpus stage {name!r}")
+
+
+def main(args) -> int:
+    stage = getattr(args, "corpus_stage", None)
+    if not stage:
+        raise DuckError("no corpus stage given", "try `duck-train corpus build --out DIR` (see --help)")
+    names = STAGES if stage == "build" else (stage,)
+    stats_path = args.out / "stats.json"
+    summary = json.loads(stats_path.read_text()) if stats_path.exists() else {}
+    shown = []
+    for name in names:
+        manifest = run_stage(name, args)
+        summary[name] = manifest.get("stats", {})
+        shown.append(name)
+    with open(stats_path, "w", encoding="utf-8") as stream:
+        json.dump(summary, stream, indent=2, sort_keys=True)
+    if not args.quiet:
+        for name in shown:
+            stats = summary[name]
+            flat = {k: v for k, v in stats.items() if not isinstance(v, dict)}
+            print(f"{name}: " + ", ".join(f"{k}={v}" for k, v in sorted(flat.items())))
+    return 0

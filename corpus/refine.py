@@ -1,0 +1,165 @@
+"""The refine stage (PyX-R): buggy variants, the first failed test, a rationale and the fix.
+
+Buggy variants come from small AST mutations of a correct, executed function (a flipped
+comparison, ``+``/``-`` swapped, an off-by-one constant, ``and``/``or`` swapped, a negated
+boolean). A variant is used when it still runs but fails one of the sample's tests; the
+rationale is rendered from the buggy run's trace and from where it diverges from the correct
+run (first differing step); the fix (the correct code) is kept only when it passes every
+test in the sandbox and agrees with the original on them (differential testing). It does not
+use a model; model-written rationales are a gap named in the report.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import zlib
+from pathlib import Path
+
+from corpus.monologue import simulation
+from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
+from models.prompts import refine_instruction
+
+_COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
+_BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult, ast.Mod: ast.FloorDiv}
+
+
+def mutation_sites(tree: ast.AST) -> list[tuple[ast.AST, str]]:
+    sites = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and type(node.ops[0]) in _COMPARE_SWAP:
+            sites.append((node, "compare"))
+        elif isinstance(node, ast.BinOp) and type(node.op) in _BINOP_SWAP:
+            sites.append((node, "binop"))
+        elif isinstance(node, ast.BoolOp):
+            sites.append((node, "boolop"))
+        elif isinstance(node, ast.Constant) and type(node.value) is int:
+            sites.append((node, "constant"))
+        elif isinstance(node, ast.Constant) and type(node.value) is bool:
+            sites.append((node, "bool"))
+    return sites
+
+
+def mutants(code: str, *, limit: int = 6, seed: int = 0) -> list[tuple[str, str]]:
+    """Up to ``limit`` (buggy code, mutation kind) pairs, each one edit away from ``code``."""
+    base = ast.unparse(ast.parse(code)) + "\n"
+    count_sites = len(mutation_sites(ast.parse(code)))
+    order = list(range(count_sites))
+    random.Random(seed).shuffle(order)
+    out = []
+    for index in order:
+        tree = ast.parse(code)
+        node, kind = mutation_sites(tree)[index]
+        if kind == "compare":
+            node.ops[0] = _COMPARE_SWAP[type(node.ops[0])]()
+        elif kind == "binop":
+            node.op = _BINOP_SWAP[type(node.op)]()
+        elif kind == "boolop":
+            node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+        elif kind == "constant":
+            node.value = node.value + 1
+        else:
+            node.value = not node.value
+        buggy = ast.unparse(tree) + "\n"
+        if buggy != base:
+            out.append((buggy, kind))
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _first_difference(buggy: list[dict], correct: list[dict]) -> int | None:
+    for index, (a, b) in enumerate(zip(buggy, correct)):
+        if (a["event"], a["line"], a.get("changes"), a.get("value")) != (b["event"], b["line"], b.get("changes"), b.get("value")):
+            return index
+    return None if len(buggy) == len(correct) else min(len(buggy), len(correct))
+
+
+def rationale(buggy: str, correct: str, run: dict, buggy_events: list[dict], buggy_outcome: str) -> str:
+    """The refine response: simulation of the buggy run, root cause at the divergence, fix."""
+    buggy_lines, correct_lines = buggy.splitlines(), correct.splitlines()
+    steps = simulation(buggy, buggy_events)
+    if len(steps) > 40:
+        steps = steps[:20] + ["- ..."] + steps[-19:]
+    changed = [i + 1 for i, (a, b) in enumerate(zip(buggy_lines, correct_lines)) if a != b]
+    line = changed[0] if changed else 1
+    at = _first_difference(buggy_events, run["events"])
+    cause = f"The buggy line is line {line}: `{buggy_lines[line - 1].strip()}`."
+    if at is not None and at < len(buggy_events) and at < len(run["events"]):
+        mine, theirs = buggy_events[at], run["events"][at]
+        if mine.get("changes") != theirs.get("changes") and (mine.get("changes") or theirs.get("changes")):
+            got = ", ".join(f"`{k}` = `{v}`" for k, v in (mine.get("changes") or {}).items()) or "no change"
+            want = ", ".join(f"`{k}` = `{v}`" for k, v in (theirs.get("changes") or {}).items()) or "no change"
+            cause += f" The run first goes wrong at step {at}: it gives {got} where a correct solution gives {want}."
+        elif mine["line"] != theirs["line"]:
+            cause += (f" The run first goes wrong at step {at}: it goes to line {mine['line']} where a correct "
+                      f"solution goes to line {theirs['line']}, so the branch is decided wrongly.")
+        elif mine.get("value") != theirs.get("value"):
+            cause += f" It returns `{mine.get('value')}` where a correct solution returns `{theirs.get('value')}`."
+    body = "\n".join([
+        "### Execution Simulation",
+        f"Let's simulate the buggy code on the failed test `assert {run['call']} == {run['output']}`.",
+        *steps, f"The buggy code {buggy_outcome}, but the test expects `{run['output']}`.", "",
+        "### Root Cause Analysis", cause, "",
+        "### Bug Fixing",
+        f"Line {line} should read `{correct_lines[line - 1].strip()}`" + (" (and the other changed lines likewise)." if len(changed) > 1 else "."),
+    ])
+    return f"[MONOLOGUE]\n{body}\n[/MONOLOGUE]\n\n[Refined]\n```python\n{correct.rstrip()}\n```\n[/Refined]"
+
+
+def problem_text(record: dict) -> str:
+    if record.get("problem"):
+        return record["problem"]
+    if record.get("docstring"):
+        return f"Implement `f` as described:\n{record['docstring'].strip()}"
+    examples = "\n".join(f"- `{r['call']}` returns `{r['output']}`" for r in record["runs"])
+    header = ast.parse(record["code"]).body[0]
+    signature = f"f({', '.join(a.arg for a in header.args.posonlyargs + header.args.args)})"
+    return f"Write a function `{signature}` that behaves as in these examples:\n{examples}"
+
+
+def refine_records(records: list[dict], pool: SandboxPool, stats: dict, *, per_sample: int = 1) -> list[dict]:
+    rows = []
+    for record in records:
+        code, runs = record["code"], record["runs"]
+        made = 0
+        for buggy, kind in mutants(code, seed=zlib.crc32(record["id"].encode())):
+            count(stats, "mutants")
+            checks = pool.map([SandboxJob(buggy, check=f"assert {r['call']} == {r['output']}", timeout_s=2.0) for r in runs])
+            failed = next((i for i, c in enumerate(checks) if not c.passed), None)
+            if failed is None:
+                count(stats, "mutants_equivalent_on_tests")
+                continue
+            if checks[failed].timed_out or checks[failed].crashed:
+                count(stats, "mutants_hang")
+                continue
+            run = runs[failed]
+            traced = pool.run(buggy, call=run["call"], trace=True, timeout_s=2.0)
+            if not traced.events:
+                count(stats, "mutants_untraceable")
+                continue
+            outcome = f"returns `{traced.value_repr}`" if traced.ok else f"raises `{traced.exception_type}`"
+            # differential test of the fix: it must pass every test and match the original's outputs
+            fix = ast.unparse(ast.parse(code)) + "\n"
+            verdicts = pool.map([SandboxJob(fix, check=f"assert {r['call']} == {r['output']}", timeout_s=3.0) for r in runs])
+            if not all(v.passed for v in verdicts):
+                count(stats, "rejected_fix_failed")
+                continue
+            failed_test = f"assert {run['call']} == {run['output']}"
+            rows.append({"id": f"{record['id']}-r{made}", "fault": refine_instruction(problem_text(record), buggy, failed_test),
+                         "response": rationale(buggy, fix, run, traced.events, outcome),
+                         "meta": {"source": record.get("source_kind", "extracted"), "origin": record.get("origin"),
+                                  "mutation": kind, "rationale": "trace-divergence", "buggy": buggy, "fix": fix,
+                                  "failed_test": failed_test, "code_id": record["id"]}})
+            count(stats, "pyxr_rows")
+            made += 1
+            if made >= per_sample:
+                break
+    return rows
+
+
+def run_refine(out: Path, pool: SandboxPool, *, progress: bool = True) -> dict:
+    folder = require_stage(out, "execute")
+    chunks = [list(read_jsonl(p)) for p in stage_shards(folder)]
+    return StageRun(out, "refine", progress).run(chunks, lambda chunk, stats: refine_records(chunk, pool, stats), unit="samples")
