@@ -62,8 +62,12 @@ class _Child:
         self.trace.write(json.dumps(header, ensure_ascii=False) + "\n")
         self.trace.flush()
 
-    def finish(self, status: dict, exit_code: int) -> None:
-        """Flush everything recorded, write the status file, and leave the process at once."""
+    def finish(self, status: dict, exit_code: int, *, wait_for_threads: bool = False) -> None:
+        """Flush everything recorded, write the status file, and leave the process at once.
+
+        With ``wait_for_threads`` the program's non-daemon threads are joined after the status
+        is written (as the interpreter would), so a thread that never ends cannot lose the trace.
+        """
         if os.getpid() != self.pid or self.finished:
             os._exit(exit_code)
         self.finished = True
@@ -86,6 +90,8 @@ class _Child:
         with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
             json.dump(status, f, ensure_ascii=False)
         os.replace(tmp, self.status_path)
+        if wait_for_threads:
+            self._join_threads()
         for stream in (sys.__stdout__, sys.__stderr__):
             try:
                 stream.flush()
@@ -206,8 +212,7 @@ class _Child:
                 pass
         finally:
             self.recorder.stop()
-        self._join_threads()
-        self.finish(status, exit_code)
+        self.finish(status, exit_code, wait_for_threads=True)
 
     def _join_threads(self) -> None:
         """Wait for the program's non-daemon threads like the interpreter would (the parent's timeout still applies)."""

@@ -1,0 +1,2 @@
+line = input("your name? ")
+print("hi", line)
