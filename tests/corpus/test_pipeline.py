@@ -1,0 +1,190 @@
+"""The whole offline corpus path on a small seed folder: schema, answers, decontamination,
+hostile samples, resume."""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus import cli
+from corpus.export import validate_row
+from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.shards import read_stage
+from models.parse import answer_text
+from models.prompts import row_prompt
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
+
+SEEDS = {
+    "numbers.py": '''
+def running_max(values):
+    """Return the running maximum of a list of numbers."""
+    best = None
+    out = []
+    for v in values:
+        if best is None or v > best:
+            best = v
+        out.append(best)
+    return out
+
+def digit_sum(n: int) -> int:
+    total = 0
+    n = abs(n)
+    while n:
+        total += n % 10
+        n //= 10
+    return total
+
+def clamp(x, low=0, high=10):
+    if x < low:
+        return low
+    if x > high:
+        return high
+    return x
+''',
+    "text.py": '''
+import os
+
+def vowels(s):
+    count = 0
+    for ch in s.lower():
+        if ch in "aeiou":
+            count += 1
+    return count
+
+def uses_os(path):
+    return os.path.exists(path)
+
+def set_order(s):
+    seen = set(s)
+    return "".join(seen)
+''',
+    "hostile.py": '''
+def spin(n):
+    while True:
+        n += 1
+    return n
+
+def hog(n):
+    data = [0] * (10 ** 10)
+    return len(data) + n
+
+def deep(n):
+    return deep(n + 1) + 1
+''',
+}
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.configure(parser)
+    return parser.parse_args(list(argv))
+
+
+def _planted_humaneval() -> tuple[str, str] | None:
+    if not HUMANEVAL.exists():
+        return None
+    with gzip.open(HUMANEVAL, "rt") as stream:
+        for line in stream:
+            item = json.loads(line)
+            if item["task_id"] == "HumanEval/13":  # greatest_common_divisor: a standalone loop
+                return item["prompt"] + item["canonical_solution"], item["entry_point"]
+    return None
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    for name, text in SEEDS.items():
+        (seeds / name).write_text(text)
+    planted = _planted_humaneval()
+    benchmarks = []
+    if planted:
+        (seeds / "planted.py").write_text(planted[0])
+        benchmarks = ["--benchmark", str(HUMANEVAL)]
+    out = root / "out"
+    assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--workers", "2", "--quiet", *benchmarks)) == 0
+    return out, planted
+
+
+def _rows(out: Path, kind: str) -> list[dict]:
+    return [json.loads(line) for p in sorted((out / "export" / kind).glob("part-*.jsonl")) for line in p.open()]
+
+
+def test_every_row_matches_the_schema(built):
+    out, _ = built
+    pyx, pyxr = _rows(out, "pyx"), _rows(out, "pyxr")
+    tasks = {validate_row(row) for row in pyx}
+    assert {"forward", "backward", "nl"} <= tasks
+    assert pyxr and {validate_row(row) for row in pyxr} == {"refine"}
+    for row in pyx + pyxr:
+        prompt, target = row_prompt(row)
+        assert prompt and target == row["response"]
+    for row in pyx:
+        if row["meta"]["task"] != "nl":
+            assert row["meta"]["monologue"] == "trace"
+    manifest = json.loads((out / "export" / "manifest.json").read_text())
+    assert manifest["stats"]["pyx_rows"] == len(pyx)
+
+
+def test_every_answer_assertion_passes_when_executed(built):
+    out, _ = built
+    rows = [r for r in _rows(out, "pyx") if r["meta"]["task"] in ("forward", "backward")]
+    fixes = _rows(out, "pyxr")
+    with SandboxPool(workers=2) as pool:
+        results = pool.map([SandboxJob(r["meta"]["code"], check=answer_text(r["response"])) for r in rows])
+        assert all(result.passed for result in results)
+        fixed = pool.map([SandboxJob(r["meta"]["fix"], check=r["meta"]["failed_test"]) for r in fixes])
+        buggy = pool.map([SandboxJob(r["meta"]["buggy"], check=r["meta"]["failed_test"]) for r in fixes])
+    assert all(r.passed for r in fixed) and not any(r.passed for r in buggy)
+
+
+def test_filters_and_hostile_samples_are_counted(built):
+    out, _ = built
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["extract"]["rejected_free_names"] >= 1  # uses_os
+    assert stats["extract"]["hostile_timed_out"] >= 1  # spin
+    codes = {r["meta"]["code"] for r in _rows(out, "pyx") if "code" in r["meta"]}
+    assert not any("while True" in c or "10 ** 10" in c for c in codes)
+    assert stats["extract"]["coverage_lines_hit"] <= stats["extract"]["coverage_lines"]
+
+
+def test_planted_humaneval_solution_is_decontaminated(built):
+    out, planted = built
+    if planted is None:
+        pytest.skip("HumanEval+ data not present")
+    decisions = list(read_stage(out / "dedup"))
+    assert any(d["reason"] == "contaminated_code" for d in decisions)
+    assert not any("while b:" in json.dumps(r) for r in _rows(out, "pyx") + _rows(out, "pyxr"))
+
+
+def test_rerun_resumes_from_what_was_written(built):
+    out, _ = built
+    before = _rows(out, "pyx")
+    # an interrupted monologue stage: no manifest, the last shard lost mid-write
+    (out / "monologue" / "manifest.json").unlink()
+    shard = sorted((out / "monologue").glob("part-*.jsonl"))[-1]
+    shard.unlink()
+    (out / "monologue" / (shard.name + ".tmp")).write_text('{"half": ')
+    assert cli.main(_args("monologue", "--out", str(out), "--quiet")) == 0
+    assert cli.main(_args("export", "--out", str(out), "--quiet")) == 0
+    assert _rows(out, "pyx") == before
+
+
+def test_execute_rejects_hash_seed_dependent_results():
+    from corpus.execute import execute_records
+
+    record = {"id": "set-order", "code": "def f(s):\n    return ''.join(set(s))\n",
+              "tests": [{"call": "f('mississippi')"}, {"call": "f('')"}]}
+    stats: dict = {}
+    with SandboxPool(workers=1, hash_seed=0) as first, SandboxPool(workers=1, hash_seed=1) as second:
+        kept = execute_records([record], first, second, stats)
+    assert stats["rejected_nondeterministic"] == 1
+    assert [run["call"] for run in kept[0]["runs"]] == ["f('')"]
