@@ -1,0 +1,157 @@
+"""``duck fix FILE [-- ARGS] [--expect TEXT|--expect-file F|--test NODEID]``: print verified fixes.
+
+Runs the repair search (``duck.repair.search``) and prints each verified fix as a unified
+diff with the explanation of where the fixed run departs from the buggy one (``--json``
+for machines). Without ``--apply`` no file of the user's is touched; with it the best fix is
+written atomically and a backup is kept. Exit status: 0 when a fix was found (or there was
+nothing to fix), 1 when none was found. The program's standard input is the ``--stdin``
+file replayed for every run (empty without it), so every candidate sees the same input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from duck.commands.common import (
+    add_limit_arguments,
+    add_model_arguments,
+    add_oracle_arguments,
+    add_target_arguments,
+    limits_from_args,
+    program_args,
+)
+from duck.errors import DuckError
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    add_target_arguments(parser)
+    add_oracle_arguments(parser)
+    group = parser.add_argument_group("search")
+    group.add_argument("--apply", action="store_true",
+                       help="write the best verified fix into FILE (atomically, keeping FILE.duck-backup)")
+    group.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    group.add_argument("--max-candidates", type=int, default=600, metavar="N",
+                       help="re-run at most N model-free candidates (default 600)")
+    group.add_argument("--max-fixes", type=int, default=3, metavar="N",
+                       help="stop after N verified fixes (default 3)")
+    group.add_argument("--time-budget", type=float, default=120.0, metavar="SECONDS",
+                       help="stop searching after this long (default 120)")
+    group.add_argument("--jobs", type=int, default=None, metavar="N",
+                       help="candidates re-run at the same time (default: one per CPU core)")
+    group.add_argument("--problem", metavar="TEXT", help="what the program should do (for a model's prompt)")
+    add_model_arguments(parser)
+    add_limit_arguments(parser)
+
+
+def _read_stdin(args: argparse.Namespace) -> str | None:
+    if not args.stdin:
+        return None
+    try:
+        return Path(args.stdin).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DuckError(f"cannot read --stdin file {args.stdin}: {getattr(exc, 'strerror', None) or exc}",
+                        "give a readable UTF-8 text file") from None
+
+
+def _backend(args: argparse.Namespace):
+    if not (args.model or args.endpoint):
+        return None
+    from models.base import BackendError
+    from models.registry import BackendSpec, load_backend
+
+    try:
+        return load_backend(BackendSpec(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit))
+    except BackendError as exc:
+        raise DuckError(f"cannot load the model: {exc.message}", exc.hint or "check --model/--endpoint") from None
+
+
+def _options_after_file(args: argparse.Namespace) -> None:
+    """Accept duck's own options after FILE (``duck fix prog.py --expect 3 -- ARGS``).
+
+    The shared target arguments hand everything after FILE to the program; when that text
+    starts with an option, it is duck's, up to a ``--``: parse it here and keep the rest for
+    the program.
+    """
+    rest = list(args.args)
+    if not rest or not rest[0].startswith("-") or rest[0] == "--":
+        return
+    cut = rest.index("--") if "--" in rest else len(rest)
+    parser = argparse.ArgumentParser(prog="duck fix", add_help=False)
+    configure(parser)
+    defaults = parser.parse_args([args.file])
+    parsed = parser.parse_args([*rest[:cut], args.file, "--", *rest[cut + 1:]])
+    for name, value in vars(parsed).items():
+        if name not in ("file", "args") and value != getattr(defaults, name):
+            setattr(args, name, value)
+    args.args = parsed.args
+
+
+def main(args: argparse.Namespace) -> int:
+    from duck.repair import RepairRequest, apply_fix, search
+    from duck.repair.oracle import oracle_from_args
+
+    _options_after_file(args)
+
+    file = Path(args.file)
+    if not file.is_file():
+        raise DuckError(f"no such file: {file}", "give the path of the Python program to fix")
+    if args.max_candidates < 0 or args.max_fixes < 1:
+        raise DuckError("--max-candidates must be >= 0 and --max-fixes >= 1", "for example --max-candidates 200")
+    oracle = oracle_from_args(args)
+    progress = None if args.json else (lambda text: print(f"duck: {text}", file=sys.stderr, flush=True))
+    backend = _backend(args)
+    try:
+        result = search(RepairRequest(
+            script=file, argv=program_args(args), stdin=_read_stdin(args), oracle=oracle, seed=args.seed,
+            include=list(args.include), exclude=list(args.exclude), limits=limits_from_args(args),
+            max_candidates=args.max_candidates, max_fixes=args.max_fixes, time_budget_s=args.time_budget,
+            jobs=args.jobs, backend=backend, problem=args.problem, progress=progress))
+    finally:
+        if backend is not None:
+            backend.close()
+    backup = None
+    if args.apply and result.fixes:
+        backup = apply_fix(result.fixes[0])
+    if args.json:
+        print(json.dumps({
+            "file": str(file), "oracle": result.oracle, "failed": not result.already_passing,
+            "verdict": result.baseline_verdict.reason,
+            "fixes": [fix.to_dict() for fix in result.fixes],
+            "unverified": [fix.to_dict() for fix in result.unverified],
+            "suspicious_lines": [s.line for s in result.suspects[:10]],
+            "candidates_run": result.candidates_run, "duration_s": round(result.duration_s, 3),
+            "applied": str(file) if backup else None, "backup": str(backup) if backup else None,
+        }, indent=2))
+        return 0 if result.already_passing or result.fixes else 1
+    return _print_human(file, result, backup)
+
+
+def _print_human(file: Path, result, backup) -> int:
+    out = sys.stdout
+    if result.already_passing:
+        out.write(f"nothing to fix: {file} already passes ({result.oracle}: {result.baseline_verdict.reason})\n")
+        return 0
+    if not result.fixes:
+        out.write(f"no verified fix found for {file} after {result.candidates_run} candidate run(s) "
+                  f"in {result.duration_s:.1f} s ({result.baseline_verdict.reason})\n")
+        for fix in result.unverified:
+            out.write(f"\nUNVERIFIED proposal ({fix.description}), not a fix: {fix.explanation}\n{fix.diff}")
+        out.write("hint: state what the program should do with --expect or --test, or try a model "
+                  "with --model/--endpoint\n")
+        return 1
+    out.write(f"{len(result.fixes)} verified fix(es) for {file} ({result.candidates_run} candidate runs, "
+              f"{result.duration_s:.1f} s)\n")
+    for number, fix in enumerate(result.fixes, start=1):
+        out.write(f"\n=== fix {number}{' (best)' if number == 1 else ''}: {fix.description} [{fix.origin}]\n")
+        out.write(fix.diff)
+        out.write(f"why: {fix.explanation}\n")
+    for fix in result.unverified:
+        out.write(f"\nUNVERIFIED proposal ({fix.description}), not a fix: {fix.explanation}\n")
+    if backup is not None:
+        out.write(f"\napplied fix 1 to {file}; the original is kept at {backup}\n")
+    else:
+        out.write(f"\nnothing was written; run again with --apply to write fix 1 into {file}\n")
+    return 0

@@ -1,0 +1,435 @@
+"""Small, format-preserving candidate edits of a Python source, found with libcst.
+
+An ``Edit`` replaces one span of the source text (an operator token, an expression, or an
+empty span where a statement is inserted) and leaves every other byte alone, so a fix shows
+up as a one-token diff. ``candidate_edits`` proposes the mutation classes of issue 5 at the
+lines fault localisation ranked (operator swaps, off-by-one, wrong variable, negated
+condition, wrong method/function, swapped arguments, missing return, missing base case);
+``apply_edits`` applies one edit or a compatible pair.
+
+This module only writes text: it does not run anything (``duck.repair.verify`` does) and
+never touches files. ``assert`` statements are never edited: they are the program's oracle.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from typing import Iterable
+
+import libcst as cst
+from libcst.metadata import ExpressionContext, ExpressionContextProvider, MetadataWrapper, PositionProvider
+
+#: Order in which kinds of edit are tried at equally suspicious lines (cheap, likely ones first).
+KIND_PRIORITY = {
+    "comparison": 0, "off-by-one": 1, "constant": 2, "arithmetic": 3, "boolean": 4, "negation": 5,
+    "method": 6, "return": 7, "base-case": 8, "swap": 9, "variable": 10,
+}
+
+_COMPARISON_SWAPS = {
+    "<": ("<=", ">", "!="), "<=": ("<", ">="), ">": (">=", "<"), ">=": (">", "<="),
+    "==": ("!=", "<=", ">="), "!=": ("==",), "in": ("not in",), "not in": ("in",),
+    "is": ("is not",), "is not": ("is",),
+}
+_ARITHMETIC_SWAPS = {
+    "+": ("-", "*"), "-": ("+",), "*": ("+", "/", "//", "**"), "/": ("//", "*"), "//": ("/", "%", "*"),
+    "%": ("//",), "**": ("*",),
+}
+_NON_COMMUTATIVE = {"-", "/", "//", "%", "**"}
+_AUGMENTED_SWAPS = {"+=": ("-=", "*="), "-=": ("+=",), "*=": ("+=", "//="), "/=": ("//=", "*="),
+                    "//=": ("/=", "%="), "%=": ("//=",)}
+_FUNCTION_SWAPS = {"min": ("max",), "max": ("min",), "any": ("all",), "all": ("any",),
+                   "sorted": ("reversed",), "reversed": ("sorted",), "int": ("round",), "round": ("int",)}
+_METHOD_SWAPS = {
+    "append": ("extend",), "extend": ("append",), "pop": ("remove",), "remove": ("pop",),
+    "lower": ("upper",), "upper": ("lower",), "startswith": ("endswith",), "endswith": ("startswith",),
+    "lstrip": ("rstrip", "strip"), "rstrip": ("lstrip", "strip"), "strip": ("lstrip", "rstrip"),
+    "find": ("rfind", "index"), "rfind": ("find",), "index": ("find",), "split": ("rsplit",),
+    "keys": ("values", "items"), "values": ("keys", "items"), "items": ("keys", "values"),
+    "add": ("update",), "update": ("add",), "isdigit": ("isalpha",), "isalpha": ("isdigit",),
+}
+_OPERATOR_TEXT = {
+    cst.LessThan: "<", cst.LessThanEqual: "<=", cst.GreaterThan: ">", cst.GreaterThanEqual: ">=",
+    cst.Equal: "==", cst.NotEqual: "!=", cst.In: "in", cst.NotIn: "not in", cst.Is: "is", cst.IsNot: "is not",
+    cst.Add: "+", cst.Subtract: "-", cst.Multiply: "*", cst.Divide: "/", cst.FloorDivide: "//",
+    cst.Modulo: "%", cst.Power: "**", cst.And: "and", cst.Or: "or",
+    cst.AddAssign: "+=", cst.SubtractAssign: "-=", cst.MultiplyAssign: "*=", cst.DivideAssign: "/=",
+    cst.FloorDivideAssign: "//=", cst.ModuloAssign: "%=",
+}
+_ATOMIC = (cst.Name, cst.Integer, cst.Attribute, cst.Subscript, cst.Call, cst.SimpleString, cst.Float)
+_MAX_NAME_ALTERNATIVES = 8
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace ``source[start:end]`` with ``text``; ``line`` is where it happens (1-based)."""
+
+    start: int
+    end: int
+    text: str
+    line: int
+    kind: str
+    description: str
+
+    def overlaps(self, other: "Edit") -> bool:
+        return self.start < other.end and other.start < self.end or (self.start == other.start)
+
+
+def apply_edits(source: str, edits: Iterable[Edit]) -> str:
+    """The source with every edit applied (they must not overlap)."""
+    ordered = sorted(edits, key=lambda e: e.start, reverse=True)
+    for first, second in zip(ordered, ordered[1:]):
+        if first.overlaps(second):
+            raise ValueError("overlapping edits")
+    text = source
+    for edit in ordered:
+        text = text[: edit.start] + edit.text + text[edit.end:]
+    return text
+
+
+def compiles(source: str) -> bool:
+    try:
+        compile(source, "<candidate>", "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+class _Offsets:
+    """(line, column) -> offset into the source string."""
+
+    def __init__(self, source: str) -> None:
+        self.starts = [0]
+        for index, char in enumerate(source):
+            if char == "\n":
+                self.starts.append(index + 1)
+
+    def __call__(self, position) -> int:
+        return self.starts[position.line - 1] + position.column
+
+    def line_end(self, line: int, source: str) -> int:
+        """Offset of the newline ending ``line`` (or the end of the source)."""
+        end = source.find("\n", self.starts[line - 1])
+        return len(source) if end < 0 else end
+
+
+def scope_names(source: str) -> dict[int, set[str]]:
+    """line -> the variables a line may refer to: its function's parameters and locals, plus
+    the module's variables (functions and classes are left out: swapping them is rarely a fix)."""
+    tree = ast.parse(source)
+    module_names: set[str] = set()
+    for statement in tree.body:
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            module_names |= {n.id for n in ast.walk(statement) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    result: dict[int, set[str]] = {line: set(module_names) for line in range(1, source.count("\n") + 2)}
+    functions = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))]
+    functions.sort(key=lambda n: n.lineno)  # outer before inner, so inner scopes add to outer ones
+    for function in functions:
+        names = {a.arg for a in function.args.args + function.args.kwonlyargs + function.args.posonlyargs}
+        names |= {n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        for line in range(function.lineno, (function.end_lineno or function.lineno) + 1):
+            result[line] = result.get(line, set()) | names
+    return result
+
+
+def _assert_lines(tree: ast.AST) -> set[int]:
+    lines: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assert):
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    return lines
+
+
+class _Collector(cst.CSTVisitor):
+    METADATA_DEPENDENCIES = (PositionProvider, ExpressionContextProvider)
+
+    def __init__(self, source: str, lines: set[int], names: dict[int, set[str]], protected: set[int]) -> None:
+        self.source = source
+        self.lines = lines
+        self.names = names
+        self.protected = protected
+        self.offsets = _Offsets(source)
+        self.edits: list[Edit] = []
+        self._callee_names: set[int] = set()  # id() of Name nodes that are called functions
+        self._function_stack: list[cst.FunctionDef] = []
+
+    # helpers -------------------------------------------------------------------------
+    def _span(self, node: cst.CSTNode) -> tuple[int, int, int]:
+        rng = self.get_metadata(PositionProvider, node)
+        return self.offsets(rng.start), self.offsets(rng.end), rng.start.line
+
+    def _wanted(self, line: int) -> bool:
+        return line in self.lines and line not in self.protected
+
+    def _add(self, node: cst.CSTNode, text: str, kind: str, description: str) -> None:
+        start, end, line = self._span(node)
+        if not self._wanted(line) or self.source[start:end] == text:
+            return
+        self.edits.append(Edit(start, end, text, line, kind, description))
+
+    def _text(self, node: cst.CSTNode) -> str:
+        start, end, _ = self._span(node)
+        return self.source[start:end]
+
+    def _plus_minus(self, node: cst.BaseExpression, what: str) -> None:
+        if isinstance(node, cst.Integer):
+            return  # the constant edits cover it
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)) \
+                and (isinstance(node.right, cst.Integer) or isinstance(node.left, cst.Integer)):
+            return  # `n + 1` already has a constant to move, and dropping it is its own edit
+        code = self._text(node)
+        if not isinstance(node, _ATOMIC):
+            code = f"({code})"
+        self._add(node, f"{code} + 1", "off-by-one", f"{what} `{self._text(node)}` -> `{code} + 1`")
+        self._add(node, f"{code} - 1", "off-by-one", f"{what} `{self._text(node)}` -> `{code} - 1`")
+
+    # operators -----------------------------------------------------------------------
+    def visit_ComparisonTarget(self, node: cst.ComparisonTarget) -> None:
+        op = _OPERATOR_TEXT.get(type(node.operator))
+        for other in _COMPARISON_SWAPS.get(op, ()):
+            self._add(node.operator, other, "comparison", f"`{op}` -> `{other}`")
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        op = _OPERATOR_TEXT.get(type(node.operator))
+        for other in _ARITHMETIC_SWAPS.get(op, ()):
+            self._add(node.operator, other, "arithmetic", f"`{op}` -> `{other}`")
+        if op in _NON_COMMUTATIVE:
+            left, right = self._text(node.left), self._text(node.right)
+            self._add(node, f"{right} {op} {left}", "swap", f"`{left} {op} {right}` -> `{right} {op} {left}`")
+        if op in ("+", "-"):
+            for keep, drop in ((node.left, node.right), (node.right, node.left)):
+                if isinstance(drop, cst.Integer) and drop.value == "1":
+                    self._add(node, self._text(keep), "off-by-one",
+                              f"`{self._text(node)}` -> `{self._text(keep)}`")
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        op = _OPERATOR_TEXT.get(type(node.operator))
+        for other in _AUGMENTED_SWAPS.get(op, ()):
+            self._add(node.operator, other, "arithmetic", f"`{op}` -> `{other}`")
+
+    def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
+        op = _OPERATOR_TEXT.get(type(node.operator))
+        other = {"and": "or", "or": "and"}.get(op)
+        if other:
+            self._add(node.operator, other, "boolean", f"`{op}` -> `{other}`")
+
+    def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
+        if isinstance(node.operator, cst.Not):
+            self._add(node, self._text(node.expression), "negation", f"`{self._text(node)}` -> `{self._text(node.expression)}`")
+        elif isinstance(node.operator, cst.Minus):
+            self._add(node, self._text(node.expression), "constant", f"`{self._text(node)}` -> `{self._text(node.expression)}`")
+
+    # conditions ----------------------------------------------------------------------
+    def _negate(self, test: cst.BaseExpression) -> None:
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return
+        code = self._text(test)
+        self._add(test, f"not ({code})" if not isinstance(test, _ATOMIC) else f"not {code}", "negation",
+                  f"condition `{code}` negated")
+
+    def visit_If(self, node: cst.If) -> None:
+        self._negate(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._negate(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._negate(node.test)
+
+    # constants -----------------------------------------------------------------------
+    def visit_Integer(self, node: cst.Integer) -> None:
+        try:
+            value = int(node.value, 0)
+        except ValueError:
+            return
+        for other in (value + 1, value - 1):
+            if other >= 0:
+                self._add(node, str(other), "constant", f"constant `{node.value}` -> `{other}`")
+
+    # names, calls, subscripts --------------------------------------------------------
+    def visit_Name(self, node: cst.Name) -> None:
+        if node.value in ("True", "False"):
+            other = "False" if node.value == "True" else "True"
+            self._add(node, other, "constant", f"`{node.value}` -> `{other}`")
+            return
+        if id(node) in self._callee_names or node.value == "None":
+            return
+        try:
+            context = self.get_metadata(ExpressionContextProvider, node)
+        except KeyError:
+            return
+        if context != ExpressionContext.LOAD:
+            return
+        _, _, line = self._span(node)
+        candidates = sorted(self.names.get(line, set()) - {node.value, "True", "False", "None"})
+        for other in candidates[:_MAX_NAME_ALTERNATIVES]:
+            self._add(node, other, "variable", f"`{node.value}` -> `{other}`")
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if isinstance(func, cst.Name):
+            self._callee_names.add(id(func))
+            for other in _FUNCTION_SWAPS.get(func.value, ()):
+                self._add(func, other, "method", f"`{func.value}()` -> `{other}()`")
+            if func.value == "range":
+                for arg in node.args:
+                    self._plus_minus(arg.value, "range bound")
+            if func.value == "sorted" and not any(a.keyword for a in node.args):
+                close = self._span(node)[1] - 1  # the ")"
+                start, _, line = self._span(node)
+                if self._wanted(line):
+                    self.edits.append(Edit(close, close, ", reverse=True", line, "method", "`sorted(...)` -> `sorted(..., reverse=True)`"))
+        elif isinstance(func, cst.Attribute):
+            for other in _METHOD_SWAPS.get(func.attr.value, ()):
+                self._add(func.attr, other, "method", f"`.{func.attr.value}()` -> `.{other}()`")
+        positional = [a for a in node.args if not a.keyword and not a.star]
+        for i in range(len(positional)):
+            for j in range(i + 1, len(positional)):
+                a, b = positional[i].value, positional[j].value
+                sa, ea, line = self._span(a)
+                sb, eb, _ = self._span(b)
+                if self._wanted(line):
+                    text = self.source[sa:ea]
+                    other = self.source[sb:eb]
+                    swapped = other + self.source[ea:sb] + text
+                    self.edits.append(Edit(sa, eb, swapped, line, "swap", f"arguments `{text}` and `{other}` swapped"))
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        # `obj.method(...)`: the attribute's Name is not a variable
+        self._callee_names.add(id(node.attr))
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        for element in node.slice:
+            inner = element.slice
+            if isinstance(inner, cst.Index):
+                self._plus_minus(inner.value, "index")
+            elif isinstance(inner, cst.Slice):
+                for bound in (inner.lower, inner.upper):
+                    if bound is not None:
+                        self._plus_minus(bound, "slice bound")
+
+    # functions: missing return, missing base case ------------------------------------
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        start, end, line = self._span(node)
+        end_line = self.get_metadata(PositionProvider, node).end.line
+        if not any(self._wanted(n) for n in range(line, end_line + 1)):
+            return
+        if not isinstance(node.body, cst.IndentedBlock) or not node.body.body:
+            return
+        body = node.body.body
+        last = body[-1]
+        last_pos = self.get_metadata(PositionProvider, last)
+        indent = " " * last_pos.start.column
+        returns = _has_return(node)
+        if not isinstance(last, cst.SimpleStatementLine) or not isinstance(last.body[-1], cst.Return):
+            insert_at = self.offsets.line_end(last_pos.end.line, self.source)
+            stored = _stored_names(node)
+            for name in stored:
+                self.edits.append(Edit(insert_at, insert_at, f"\n{indent}return {name}", last_pos.end.line,
+                                       "return", f"missing `return {name}` added at the end of `{node.name.value}`"))
+            if not returns and isinstance(last, cst.SimpleStatementLine) and len(last.body) == 1 \
+                    and isinstance(last.body[0], cst.Expr) and not _is_print(last.body[0].value):
+                expr = last.body[0].value
+                self._add(expr, f"return {self._text(expr)}", "return", f"`{self._text(expr)}` -> `return {self._text(expr)}`")
+        if _calls_itself(node) and node.params.params:
+            param = node.params.params[0].name.value
+            first = body[0]
+            first_pos = self.get_metadata(PositionProvider, first)
+            at = self.offsets.starts[first_pos.start.line - 1]
+            first_indent = " " * first_pos.start.column
+            for condition, value in ((f"{param} <= 0", "0"), (f"{param} <= 1", param), (f"{param} <= 1", "1"),
+                                     (f"{param} == 0", "1"), (f"not {param}", param), (f"len({param}) <= 1", param)):
+                self.edits.append(Edit(at, at, f"{first_indent}if {condition}:\n{first_indent}    return {value}\n",
+                                       first_pos.start.line, "base-case",
+                                       f"base case `if {condition}: return {value}` added to `{node.name.value}`"))
+
+
+def _has_return(node: cst.CSTNode) -> bool:
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Return(self, n: cst.Return) -> None:
+            found.append(n)
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            return n is node
+
+    node.visit(Finder())
+    return bool(found)
+
+
+def _stored_names(node: cst.FunctionDef) -> list[str]:
+    names: list[str] = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            if isinstance(n.target, cst.Name) and n.target.value not in names:
+                names.append(n.target.value)
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            if isinstance(n.target, cst.Name) and n.target.value not in names:
+                names.append(n.target.value)
+
+    node.body.visit(Finder())
+    return names
+
+
+def _calls_itself(node: cst.FunctionDef) -> bool:
+    name = node.name.value
+    found = []
+
+    class Finder(cst.CSTVisitor):
+        def visit_Call(self, n: cst.Call) -> None:
+            if isinstance(n.func, cst.Name) and n.func.value == name:
+                found.append(n)
+
+    node.body.visit(Finder())
+    return bool(found)
+
+
+def _is_print(expr: cst.BaseExpression) -> bool:
+    return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "print"
+
+
+def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, set[str]] | None = None) -> list[Edit]:
+    """Every single edit at ``lines`` (in the order given: most suspicious first), deduplicated.
+
+    ``extra_names`` adds names a line may refer to (the locals the trace saw there).
+    Returns nothing for a source that does not parse.
+    """
+    order = list(dict.fromkeys(lines))
+    try:
+        module = cst.parse_module(source)
+        tree = ast.parse(source)
+    except (cst.ParserSyntaxError, SyntaxError, ValueError):
+        return []
+    names = scope_names(source)
+    for line, extra in (extra_names or {}).items():
+        names[line] = names.get(line, set()) | set(extra)
+    collector = _Collector(source, set(order), names, _assert_lines(tree))
+    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
+    rank = {line: index for index, line in enumerate(order)}
+    seen: set[tuple[int, int, str]] = set()
+    unique = []
+    for edit in collector.edits:
+        key = (edit.start, edit.end, edit.text)
+        if key not in seen:
+            seen.add(key)
+            unique.append(edit)
+    unique.sort(key=lambda e: (rank.get(e.line, len(rank)), KIND_PRIORITY.get(e.kind, 99), e.start))
+    return unique
+
+
+def edit_pairs(edits: list[Edit], limit: int) -> list[tuple[Edit, Edit]]:
+    """Pairs of non-overlapping edits at different places, best-ranked first, at most ``limit``."""
+    pairs: list[tuple[Edit, Edit]] = []
+    for total in range(1, 2 * len(edits)):
+        for i in range(max(0, total - len(edits) + 1), (total + 1) // 2):
+            j = total - i
+            a, b = edits[i], edits[j]
+            if a.overlaps(b) or (a.start, a.end) == (b.start, b.end):
+                continue
+            pairs.append((a, b))
+            if len(pairs) >= limit:
+                return pairs
+    return pairs

@@ -1,0 +1,252 @@
+"""The repair search: record the failing run, localise, try candidate edits, keep what verifies.
+
+``search(request)`` records the buggy program once in a private copy (the *baseline*), asks
+the oracle whether it fails, ranks suspicious lines from the recording, then verifies
+candidates in parallel: single model-free edits first, then (with a model configured)
+SemCoder's refine answers over a few self-refine rounds, then pairs of edits when nothing
+single worked. Every verified fix is explained by where the fixed run first departs from
+the buggy one, and fixes are ranked by diff size and kept behaviour. ``search_fixes`` is the
+short form the TUI and ``duck fix`` use.
+
+Nothing here writes to the user's files (``duck.repair.apply`` does, on request).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from duck.errors import DuckError
+from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
+from duck.repair.localize import Suspect, names_seen, suspicious_lines
+from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts
+from duck.repair.verify import CandidateRunner, RunResult, Workspace, candidate_limits, scratch_folder
+from duck.trace.limits import Limits
+
+
+@dataclass
+class RepairRequest:
+    """What to repair and how to check it. ``stdin`` is replayed text (None: empty input)."""
+
+    script: Path
+    argv: list[str] = field(default_factory=list)
+    stdin: str | None = None
+    oracle: Oracle | None = None          # None: asserts / exit status
+    cwd: Path | None = None
+    seed: int | None = 0
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
+    max_candidates: int = 600             # model-free candidates run, singles and pairs together
+    max_fixes: int = 3                    # stop once this many fixes are verified
+    time_budget_s: float = 120.0
+    jobs: int | None = None
+    backend: object | None = None         # a models.base.Backend for model candidates
+    model_rounds: int = 3
+    problem: str | None = None            # what the program should do, for the model's prompt
+    progress: Callable[[str], None] | None = None
+
+
+@dataclass
+class Fix:
+    """A patch of one file; ``verified`` only when the oracle passed on a re-run."""
+
+    file: Path
+    original_source: str
+    patched_source: str
+    diff: str
+    explanation: str
+    verified: bool
+    origin: str                            # "edit" (model-free) or "model"
+    description: str
+    verdict: Verdict | None = None
+    size: int = 0                          # changed lines in the diff
+    kept_steps: int = 0                    # steps the fixed run shares with the buggy one
+
+    def to_dict(self) -> dict:
+        return {"file": str(self.file), "verified": self.verified, "origin": self.origin,
+                "description": self.description, "diff": self.diff, "explanation": self.explanation,
+                "verdict": self.verdict.reason if self.verdict else None, "size": self.size,
+                "kept_steps": self.kept_steps}
+
+
+@dataclass
+class RepairResult:
+    baseline_verdict: Verdict
+    fixes: list[Fix]                       # verified, best first
+    unverified: list[Fix]                  # model proposals that failed verification
+    suspects: list[Suspect]
+    candidates_run: int
+    duration_s: float
+    oracle: str
+
+    @property
+    def already_passing(self) -> bool:
+        return self.baseline_verdict.passed
+
+
+def unified_diff(file: Path, before: str, after: str) -> str:
+    name = file.name
+    return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
+                                        fromfile=f"a/{name}", tofile=f"b/{name}"))
+
+
+def diff_size(diff: str) -> int:
+    return sum(1 for line in diff.splitlines()
+               if line[:1] in "+-" and not line.startswith(("+++", "---")))
+
+
+def changed_chars(before: str, after: str) -> int:
+    """Characters in the changed middle of the text (after the common prefix and suffix)."""
+    prefix = 0
+    limit = min(len(before), len(after))
+    while prefix < limit and before[prefix] == after[prefix]:
+        prefix += 1
+    suffix = 0
+    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
+        suffix += 1
+    return max(len(before), len(after)) - prefix - suffix
+
+
+def _say(request: RepairRequest, text: str) -> None:
+    if request.progress is not None:
+        request.progress(text)
+
+
+def search(request: RepairRequest) -> RepairResult:
+    """Search for verified fixes of ``request.script`` (see the module docstring)."""
+    from duck.trace.runner import RecordRequest
+
+    started = time.monotonic()
+    script = Path(request.script)
+    if not script.is_file():
+        raise DuckError(f"no such file: {script}", "give the path of the Python program to fix")
+    try:
+        original = script.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DuckError(f"cannot read {script}: {getattr(exc, 'strerror', None) or exc}",
+                        "duck fixes UTF-8 Python source files") from None
+    if not compiles(original):
+        raise DuckError(f"{script} does not compile, so duck cannot run it to find a fix",
+                        "fix the syntax error first (python -m py_compile shows where)")
+    oracle = request.oracle or RunOracle(has_asserts=program_has_asserts(original))
+    cwd = Path(request.cwd or os.getcwd())
+    with scratch_folder() as scratch:
+        workspace = Workspace.create(script, cwd, Path(scratch))
+        base_request = RecordRequest(script=script, argv=list(request.argv), stdin=request.stdin, cwd=cwd,
+                                     seed=request.seed, include=list(request.include),
+                                     exclude=list(request.exclude), limits=request.limits, echo=False)
+        verify_request = oracle.verify_request(oracle.prepare(base_request))
+        runner = CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs)
+        _say(request, "recording the failing run")
+        baseline = runner.record(None)
+        runner.baseline = baseline.session
+        verdict = oracle.judge(baseline.session)
+        if baseline.session.outcome.get("outcome") == "failed_to_start":
+            raise DuckError(f"{script} could not be started: {baseline.session.outcome.get('message')}",
+                            baseline.session.outcome.get("hint") or "check that the program runs with python")
+        if verdict.passed:
+            return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
+        program_in_copy = str(baseline.copy_root / workspace.script)
+        suspects = suspicious_lines(baseline.session, program_in_copy, oracle.failing_step(baseline.session))
+        _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
+                      + ", ".join(str(s.line) for s in suspects[:5]))
+        limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
+        search = _Search(request, workspace, runner, baseline, original, limits, started)
+        lines = [s.line for s in suspects]
+        singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy))
+        search.try_edits([(e,) for e in singles])
+        if request.backend is not None and len(search.fixes) < request.max_fixes and not search.out_of_time():
+            from duck.repair.model_edits import model_candidates
+
+            model_candidates(search, oracle)
+        if not search.fixes and not search.out_of_time():
+            top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
+            search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)))
+        runner.discard(baseline)
+        fixes = sorted(search.fixes, key=lambda f: (f.size, changed_chars(f.original_source, f.patched_source),
+                                                    -f.kept_steps, search.order[id(f)]))
+        return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs - 1,
+                            time.monotonic() - started, oracle.name)
+
+
+class _Search:
+    """The state of one search: budget, fixes so far, and turning verified runs into ``Fix``es."""
+
+    def __init__(self, request: RepairRequest, workspace: Workspace, runner: CandidateRunner, baseline: RunResult,
+                 original: str, limits: Limits, started: float) -> None:
+        self.request = request
+        self.workspace = workspace
+        self.runner = runner
+        self.baseline = baseline
+        self.original = original
+        self.limits = limits
+        self.started = started
+        self.fixes: list[Fix] = []
+        self.unverified: list[Fix] = []
+        self.order: dict[int, int] = {}
+        self.tried = 0
+        self.seen_sources: set[str] = {original}
+
+    def out_of_time(self) -> bool:
+        return time.monotonic() - self.started > self.request.time_budget_s
+
+    def done(self) -> bool:
+        return (len(self.fixes) >= self.request.max_fixes or self.out_of_time()
+                or self.tried >= self.request.max_candidates)
+
+    def try_edits(self, combos: list[tuple[Edit, ...]]) -> None:
+        def candidates():
+            for combo in combos:
+                if self.done():
+                    return
+                source = apply_edits(self.original, combo)
+                if source in self.seen_sources or not compiles(source):
+                    continue
+                self.seen_sources.add(source)
+                self.tried += 1
+                yield combo, source
+
+        for (combo, source), result in self.runner.verify_many(candidates(), lambda item: item[1], self.limits,
+                                                                self.done):
+            if result.verdict.passed and len(self.fixes) < self.request.max_fixes:
+                description = "; ".join(f"{e.description} (line {e.line})" for e in combo)
+                self.add_fix(source, result, "edit", description)
+
+    def add_fix(self, source: str, result: RunResult, origin: str, description: str) -> Fix:
+        fix = self.make_fix(source, result, origin, description, verified=True)
+        self.order[id(fix)] = len(self.order)
+        self.fixes.append(fix)
+        _say(self.request, f"verified: {description}")
+        return fix
+
+    def make_fix(self, source: str, result: RunResult, origin: str, description: str, *, verified: bool) -> Fix:
+        from duck.repair.diverge import explain, first_divergence
+
+        program = str(self.workspace.script)
+        divergence = first_divergence(
+            self.baseline.session, result.session,
+            buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
+            fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
+            program=program, buggy_source=self.original, fixed_source=source)
+        diff = unified_diff(Path(self.request.script), self.original, source)
+        explanation = explain(divergence, self.baseline.session, result.session, result.verdict) if verified \
+            else f"Not verified: {result.verdict.reason}."
+        return Fix(file=Path(self.request.script).resolve(), original_source=self.original, patched_source=source,
+                   diff=diff, explanation=explanation, verified=verified, origin=origin, description=description,
+                   verdict=result.verdict, size=diff_size(diff),
+                   kept_steps=divergence.step if divergence.step is not None else len(result.session))
+
+
+def search_fixes(request: RepairRequest) -> list[Fix]:
+    """Verified fixes, best first (empty when none was found or the program already passes)."""
+    return search(request).fixes
+
+
+def with_backend(request: RepairRequest, backend) -> RepairRequest:
+    return dataclasses.replace(request, backend=backend)
