@@ -382,6 +382,22 @@ class Session:
     def frame_func(self, frame: int) -> str:
         return self._frames[frame].func
 
+    def frame_file(self, frame: int) -> str:
+        return self._files[self._frames[frame].file]
+
+    def frame_line(self, frame: int, step: int) -> int:
+        """The line ``frame`` is at by ``step`` (its latest event at or before it); O(log n)."""
+        return self._frame_line_at(frame, step)
+
+    def frame_chain(self, step: int, limit: int | None = None) -> list[int]:
+        """Frame ids from the current frame at ``step`` outwards (at most ``limit``), without locals."""
+        chain: list[int] = []
+        frame = self._frame[step]
+        while frame != _NO_PARENT and frame in self._frames and (limit is None or len(chain) < limit):
+            chain.append(frame)
+            frame = self._frames[frame].parent
+        return chain
+
     # ------------------------------------------------------------------- state
     def _frame_line_at(self, frame: int, step: int) -> int:
         steps = self._frame_steps[frame]
@@ -474,6 +490,12 @@ class Session:
         if self._output is None:
             self._output = "".join(self._out_chunks)
         return self._output[: self._out_ends[count - 1]]
+
+    def output_between(self, first: int, last: int) -> str:
+        """What the program wrote to stdout at steps ``first..last`` inclusive (O(log n + chunks))."""
+        lo = bisect_left(self._out_steps, first)
+        hi = bisect_right(self._out_steps, last)
+        return "".join(self._out_chunks[lo:hi])
 
     def stderr_until(self, step: int) -> str:
         count = bisect_right(self._err_steps, step)

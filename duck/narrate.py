@@ -1,0 +1,606 @@
+"""The model-free narrator: a truthful rubber-duck monologue built only from a recording.
+
+It tells a run step by step ("line 7: `total += x` -> total goes from 3 to 7"), each call
+with its arguments and its result, loops iteration by iteration (long loops summarised:
+the first iterations, "... N more iterations ...", the last ones), and the outcome with a
+reason read off the recorded values ("raised IndexError at line 15 in average because
+i == len(values) == 4"). The text follows SemCoder's "### Execution Simulation:" style, so
+the corpus can use :func:`execution_simulation` to write training monologues from the same
+code that ``duck run --plain`` and the TUI use.
+
+Public API: :func:`render_run` (the whole run, bounded in size, for ``--plain``),
+:func:`describe_step`, :func:`describe_outcome`, :class:`Narrator` (the default
+``Explainer`` of docs/architecture.md) and :func:`execution_simulation`.
+
+Every sentence comes from the trace (values, lines, calls, output) or the recorded source
+(line text, which branch a line belongs to). The narrator never runs code, never guesses a
+value, and has no model. Values are the recorder's safe reprs, clipped for reading.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Iterator
+
+from duck.narration.code import SourceIndex, source_index, understanding_the_function
+from duck.narration.failure import failure_reason
+from duck.narration.text import (
+    call_text,
+    change_phrase,
+    changes_phrase,
+    clip,
+    output_phrase,
+    plural,
+    short_func,
+)
+from duck.session import LoopPosition, Session
+from duck.trace.format import header as trace_header
+
+__all__ = [
+    "Narrator",
+    "describe_outcome",
+    "describe_step",
+    "execution_simulation",
+    "render_run",
+    "understanding_the_function",
+]
+
+#: How a limit that stopped a run is named to the user, and the flag that raises it.
+LIMIT_FLAGS = {
+    "max_steps": ("the step limit", "--max-steps"),
+    "timeout": ("the time limit", "--timeout"),
+    "memory": ("the memory limit", "--max-memory"),
+    "output": ("the output limit", "--max-output"),
+    "interrupted": ("an interruption (Ctrl-C)", None),
+}
+SCOPES = ("step", "call", "loop", "failure", "run")
+
+
+@dataclass(frozen=True)
+class Style:
+    """How lines are labelled: ``line 7`` for people, ``[L11]`` for SemCoder's prompts."""
+
+    label: Callable[[int], str]
+
+
+PLAIN = Style(label=lambda line: f"line {line}")
+
+
+def semcoder_style(offset: int = 4) -> Style:
+    """Labels matching ``models.prompts.label_lines`` (line i is ``[L{i+offset}]``)."""
+    return Style(label=lambda line: f"[L{line + offset}]")
+
+
+class _Stop(Exception):
+    """The narration reached its size bound at ``step``."""
+
+    def __init__(self, step: int) -> None:
+        super().__init__(step)
+        self.step = step
+
+
+class _Teller:
+    """Walks the recording frame by frame and collects (indent, text) items."""
+
+    def __init__(self, session: Session, style: Style = PLAIN, *, max_items: int = 400,
+                 head_iterations: int = 3, tail_iterations: int = 2, max_nesting: int = 6) -> None:
+        self.session = session
+        self.style = style
+        self.max_items = max_items
+        self.head = head_iterations
+        self.tail = tail_iterations
+        self.max_nesting = max_nesting
+        self.items: list[tuple[int, str]] = []
+        self.last_step = -1
+
+    # ------------------------------------------------------------------ output
+    def emit(self, indent: int, text: str, step: int) -> None:
+        if len(self.items) >= self.max_items:
+            raise _Stop(step)
+        self.items.append((indent, text))
+        self.last_step = max(self.last_step, step)
+
+    def render(self) -> str:
+        return "\n".join(f"{'  ' * indent}- {text}" for indent, text in self.items)
+
+    # ------------------------------------------------------------------ helpers
+    def index(self, step: int) -> SourceIndex:
+        return source_index(self.session.source(self.session.file(step)))
+
+    def label(self, step: int) -> str:
+        return self.style.label(self.session.line(step))
+
+    def line_text(self, step: int) -> str:
+        return self.index(step).text(self.session.line(step))
+
+    def calls_between(self, frame: int, after: int, before: int) -> list[int]:
+        """Frames called by ``frame`` between two of its own steps (exclusive), in order."""
+        session = self.session
+        found = []
+        step = after + 1
+        while step < before:
+            child = session.frame(step)
+            if session.kind(step) == "call" and session.frame_parent(child) == frame \
+                    and session.frame_call_step(child) == step:
+                found.append(child)
+                step = session.frame_end_step(child) + 1
+            else:
+                step += 1
+        return found
+
+    def frame_result(self, frame: int) -> str:
+        """``returns 3``, ``raises IndexError: ...`` or ``is still running when the recording stops``."""
+        session = self.session
+        steps = session.frame_steps(frame)
+        last = session.event(steps[-1])
+        previous = session.event(steps[-2]) if len(steps) > 1 else None
+        if last.kind == "exception":
+            return f"raises {last.exc_type}: {clip(last.exc_msg or '')}".rstrip(": ")
+        if last.kind == "return":
+            if previous is not None and previous.kind == "exception" and (last.value is None or last.value == "None"):
+                return f"raises {previous.exc_type}: {clip(previous.exc_msg or '')}".rstrip(": ")
+            if last.value is None:
+                return "ends by an exception"
+            return f"returns {clip(last.value)}"
+        return "is still running when the recording stops"
+
+    # ------------------------------------------------------------------ telling
+    def tell_top_level(self, start: int = 0) -> None:
+        session = self.session
+        step = start
+        while step < len(session):
+            frame = session.frame(step)
+            if session.frame_call_step(frame) != step:
+                step += 1
+                continue
+            if session.frame_func(frame) == "<module>":
+                self.tell_body(frame, 1, len(session.frame_steps(frame)), 0, 0)
+            else:
+                self.tell_call(frame, 0, 0)
+            step = session.frame_end_step(frame) + 1
+
+    def tell_call(self, frame: int, indent: int, nesting: int) -> None:
+        session = self.session
+        call_step = session.frame_call_step(frame)
+        args = session.event(call_step).changes
+        name = short_func(session.frame_func(frame))
+        if nesting >= self.max_nesting:
+            self.emit(indent, f"calls {call_text(session.frame_func(frame), args)}, which {self.frame_result(frame)}",
+                      call_step)
+            return
+        self.emit(indent, f"calls {call_text(session.frame_func(frame), args)}", call_step)
+        self.tell_body(frame, 1, len(session.frame_steps(frame)), indent + 1, nesting + 1)
+        self.emit(indent, f"{name} {self.frame_result(frame)}", session.frame_end_step(frame))
+
+    def tell_body(self, frame: int, start: int, stop: int, indent: int, nesting: int) -> None:
+        """Tell the frame's own steps ``steps[start:stop]``, with the calls they make."""
+        session = self.session
+        steps = session.frame_steps(frame)
+        i = start
+        while i < stop:
+            step = steps[i]
+            kind = session.kind(step)
+            if kind == "line":
+                position = self.loop_starting_at(step)
+                if position is not None:
+                    i = self.tell_loop(frame, steps, i, stop, position, indent, nesting)
+                    continue
+                self.tell_line(frame, steps, i, indent, nesting)
+            elif kind == "exception":
+                self.tell_exception(step, indent)
+            elif kind == "return" and i < len(steps) - 1:
+                value = session.event(step).value
+                self.emit(indent, f"{self.label(step)}: yields {clip(value or 'None')}", step)
+            i += 1
+
+    def loop_starting_at(self, step: int) -> LoopPosition | None:
+        position = self.session.loop_at(step)
+        if position is None or position.header_line != self.session.line(step) or position.iteration_steps[0] != step:
+            return None
+        return position
+
+    def line_effects(self, frame: int, steps, i: int, *, bindings: bool = False) -> tuple[str, list[int], int | None]:
+        """What the line at ``steps[i]`` did: the phrase, the frames it called, the frame's next step."""
+        session = self.session
+        step = steps[i]
+        following = steps[i + 1] if i + 1 < len(steps) else None
+        end = following if following is not None else len(session)
+        index = self.index(step)
+        line = session.line(step)
+        parts = []
+        changes = session.changes_at(following) if following is not None else {}
+        defines = index.defines(line)
+        if defines and changes:
+            verb = {"def": "defines", "class": "defines class", "import": "imports"}[defines]
+            parts.append(f"{verb} {', '.join(changes)}")
+        elif changes and bindings:
+            parts.append(", ".join(f"{name} = {clip(new) if new is not None else '(deleted)'}"
+                                   for name, (_, new) in changes.items()))
+        elif changes:
+            parts.append(changes_phrase(changes))
+        branch = index.branch(line)
+        if branch is not None and following is not None and session.kind(following) == "line":
+            taken = branch.body[0] <= session.line(following) <= branch.body[1]
+            parts.append("the condition is true" if taken else "the condition is false")
+        printed = session.output_between(step, end - 1)
+        if printed:
+            parts.append(output_phrase(printed))
+        return "; ".join(parts), self.calls_between(frame, step, end), following
+
+    def tell_line(self, frame: int, steps, i: int, indent: int, nesting: int) -> None:
+        step = steps[i]
+        effects, calls, _ = self.line_effects(frame, steps, i)
+        text = f"{self.label(step)}: `{self.line_text(step)}`"
+        self.emit(indent, f"{text} -> {effects}" if effects else text, step)
+        for child in calls:
+            self.tell_call(child, indent + 1, nesting)
+
+    def tell_exception(self, step: int, indent: int) -> None:
+        session = self.session
+        event = session.event(step)
+        caused = step > 0 and session.depth(step - 1) > event.depth
+        what = f"{event.exc_type}: {clip(event.exc_msg or '')}".rstrip(": ")
+        if caused:
+            self.emit(indent, f"{self.label(step)}: the call raised {what}, and it propagates here", step)
+        else:
+            self.emit(indent, f"{self.label(step)}: raises {what}", step)
+
+    def tell_loop(self, frame: int, steps, i: int, stop: int, position: LoopPosition, indent: int,
+                  nesting: int) -> int:
+        """Tell a loop that starts at ``steps[i]``; returns the index of the frame's first step after it."""
+        session = self.session
+        header, end_line = position.header_line, position.end_line
+        iteration_steps = position.iteration_steps
+        total = position.total
+
+        def start_of(k: int) -> int:
+            return bisect_left(steps, iteration_steps[k], i)
+
+        last_start = start_of(total - 1)
+        exit_index = last_start + 1
+        while exit_index < stop:
+            step = steps[exit_index]
+            kind = session.kind(step)
+            if kind in ("return", "call") or (kind == "line" and not header <= session.line(step) <= end_line):
+                break
+            exit_index += 1
+        last_visit = steps[exit_index - 1]
+        ends_at_header = (exit_index - 1 > last_start and session.kind(last_visit) == "line"
+                          and session.line(last_visit) == header)
+        first = steps[i]
+        self.emit(indent, f"{self.label(first)}: `{self.line_text(first)}` -> the loop starts "
+                          f"({plural(total, 'iteration')} in all)", first)
+        shown = list(range(total))
+        if total > self.head + self.tail + 1:
+            shown = list(range(self.head)) + [-1] + list(range(total - self.tail, total))
+        for k in shown:
+            if k == -1:
+                self.tell_skipped(frame, position, self.head, total - self.tail, indent + 1)
+                continue
+            lo = start_of(k)
+            hi = start_of(k + 1) if k + 1 < total else (exit_index - 1 if ends_at_header else exit_index)
+            effects, calls, _ = self.line_effects(frame, steps, lo, bindings=True)
+            self.emit(indent + 1, f"iteration {k + 1} of {total}" + (f" ({effects})" if effects else ""), steps[lo])
+            for child in calls:
+                self.tell_call(child, indent + 2, nesting)
+            self.tell_body(frame, lo + 1, hi, indent + 2, nesting)
+        if ends_at_header:
+            effects, calls, _ = self.line_effects(frame, steps, exit_index - 1)
+            for child in calls:
+                self.tell_call(child, indent + 1, nesting)
+            done = f"{self.label(last_visit)}: `{self.line_text(last_visit)}` -> the loop ends after {plural(total, 'iteration')}"
+            self.emit(indent, done + (f" ({effects})" if effects else ""), last_visit)
+        elif exit_index < len(steps) and session.kind(steps[exit_index]) == "line":
+            self.emit(indent, f"the loop is left during iteration {total} (for example by `break` or `return`)",
+                      steps[exit_index - 1])
+        return exit_index
+
+    def tell_skipped(self, frame: int, position: LoopPosition, first: int, last: int, indent: int) -> None:
+        """The iterations ``first+1 .. last`` (1-based) in one line, with the net change of each local."""
+        session = self.session
+        begin = position.iteration_steps[first]
+        finish = position.iteration_steps[last]
+        before = session.locals_at(begin, frame)  # a header visit reports what the previous iteration did
+        after = session.locals_at(finish, frame)
+        changed = [change_phrase(name, before.get(name), value) for name, value in after.items()
+                   if before.get(name) != value]
+        text = f"... {plural(last - first, 'more iteration')} ({first + 1} to {last}) ..."
+        if changed:
+            text += " over them " + "; ".join(changed[:6])
+        self.emit(indent, text, finish)
+
+
+# ---------------------------------------------------------------------- outcome
+def _step_where(session: Session, file: str | None, line: int | None) -> int | None:
+    """The last step of ``file``:``line`` (the traceback's innermost recorded frame)."""
+    if file is None or line is None:
+        return None
+    return session.run_to_line(len(session), file, line, backward=True)
+
+
+def describe_outcome(session: Session) -> str:
+    """One or two sentences on how the run ended, with a reason read off the recorded values."""
+    outcome = session.outcome or {}
+    kind = outcome.get("outcome")
+    steps = plural(len(session), "step")
+    if kind == "finished":
+        return f"finished normally (exit status 0) after {steps}"
+    if kind == "failed_to_start":
+        return _describe_failed_start(outcome)
+    if kind == "exception":
+        return _describe_exception(session, outcome)
+    last = session.last() if len(session) else None
+    where = _where(session, last) if last is not None else ""
+    if kind == "exited":
+        code = outcome.get("exit_code")
+        exit_step = session.exception_step()
+        if exit_step is not None and session.event(exit_step).exc_type == "SystemExit":
+            where = _where(session, exit_step)
+        text = f"exited with status {code}"
+        if outcome.get("message"):
+            text += f" ({outcome['message']})"
+        return text + (f" {where}" if where else "") + f" after {steps}"
+    if kind == "limit":
+        limit = outcome.get("limit") or "interrupted"
+        name, flag = LIMIT_FLAGS.get(limit, (f"the {limit} limit", None))
+        text = f"was stopped by {name} after {steps}"
+        if where:
+            text += f", {where}"
+        if last is not None:
+            position = session.loop_at(last)
+            if position is not None:
+                text += (f", in iteration {position.iteration:,} of the loop at line {position.header_line}")
+        if flag:
+            text += f" (raise it with {flag})"
+        return text
+    return f"ended with an unknown outcome {kind!r} after {steps}"
+
+
+def _where(session: Session, step: int) -> str:
+    index = source_index(session.source(session.file(step)))
+    line = session.line(step)
+    text = index.text(line)
+    func = session.event(step).func
+    place = f"at line {line}" + (f" in {short_func(func)}" if func != "<module>" else "")
+    return place + (f" (`{text}`)" if text else "")
+
+
+def _describe_exception(session: Session, outcome: dict) -> str:
+    info = outcome.get("exception") or {}
+    exc_type = info.get("type") or "an exception"
+    message = info.get("message") or ""
+    frames = info.get("traceback") or []
+    step = session.exception_step()
+    file = line = None
+    if frames:
+        file, line = frames[-1].get("file"), frames[-1].get("line")
+    if step is not None and (line is None or session.line(step) == line):
+        file, line = session.file(step), session.line(step)
+    else:
+        step = _step_where(session, file, line)
+    head = f"raised {exc_type}" + (f": {clip(message)}" if message else "")
+    if step is None or line is None:
+        if line is not None:
+            return f"{head} at line {line} of {Path(file).name if file else '?'}"
+        return head
+    text = f"{head} {_where(session, step)}"
+    index = source_index(session.source(file))
+    reason = failure_reason(session, step, index, line, exc_type, message)
+    return text + (f" because {reason}" if reason else "")
+
+
+def _describe_failed_start(outcome: dict) -> str:
+    info = outcome.get("exception") or {}
+    frames = info.get("traceback") or []
+    what = info.get("type") or "the program"
+    message = info.get("message") or outcome.get("message") or ""
+    text = f"could not start: {what}" + (f": {message}" if message else "")
+    if frames:
+        frame = frames[-1]
+        place = f"{frame.get('file', '?')}:{frame.get('line', '?')}"
+        column = frame.get("column", frame.get("col", frame.get("offset")))
+        if column is not None:
+            place += f":{column}"
+        text += f" at {place}"
+        if frame.get("text"):
+            text += f" (`{frame['text'].strip()}`)"
+    return text
+
+
+# ------------------------------------------------------------------------- steps
+def describe_step(session: Session, step: int) -> str:
+    """What the step at ``step`` does, in a sentence or a few, from the recording."""
+    teller = _Teller(session, max_items=40, max_nesting=0)
+    event = session.event(step)
+    name = short_func(event.func)
+    try:
+        if event.kind == "line":
+            frame_steps = session.frame_steps(event.frame)
+            teller.tell_line(event.frame, frame_steps, bisect_left(frame_steps, step), 0, 0)
+        elif event.kind == "call" and event.func == "<module>":
+            teller.emit(0, "the program starts", step)
+        elif event.kind == "call":
+            caller = _caller_line(session, step)
+            teller.emit(0, f"{name} is called with {_args(event.changes)}" + (f" from {caller}" if caller else "")
+                        + f"; it {teller.frame_result(event.frame)}", step)
+        elif event.kind == "return":
+            if event.func == "<module>":
+                teller.emit(0, "the program's top level ends", step)
+            else:
+                teller.emit(0, f"{name} {teller.frame_result(event.frame)}", step)
+        else:
+            teller.tell_exception(step, 0)
+    except _Stop:
+        pass
+    text = "\n".join(body for _, body in teller.items)
+    position = session.loop_at(step)
+    if position is not None:
+        text += f"\n(iteration {position.iteration:,} of {position.total:,} of the loop at line {position.header_line})"
+    if event.kind == "exception" and step == session.exception_step() and session.outcome.get("outcome") == "exception":
+        text += f"\nThe run {describe_outcome(session)}."
+    return text
+
+
+def _args(changes: dict[str, str]) -> str:
+    return ", ".join(f"{k} = {clip(v, 60)}" for k, v in changes.items()) or "no arguments"
+
+
+def _caller_line(session: Session, step: int) -> str:
+    parent = session.frame_parent(session.frame(step))
+    if parent is None:
+        return ""
+    before = session.step_over(step, backward=True)
+    if before is None or session.frame(before) != parent:
+        return ""
+    return f"line {session.line(before)}"
+
+
+# --------------------------------------------------------------------------- runs
+def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int = 40) -> str:
+    """The whole run for ``duck run --plain``: the outcome first, then the narrated steps, output and outcome."""
+    script = session.header.get("script") or (session.files[0] if session.files else "the program")
+    outcome = describe_outcome(session)
+    code = session.outcome.get("exit_code")
+    lines = [f"duck: {Path(script).name} {outcome}."]
+    lines.append(f"{plural(len(session), 'step')} recorded" + (f"; exit status {code}." if code is not None else "."))
+    if len(session):
+        teller = _Teller(session, max_items=max_lines)
+        stopped = None
+        try:
+            teller.tell_top_level()
+        except _Stop as stop:
+            stopped = stop.step
+        lines += ["", "### Execution Simulation:", teller.render()]
+        if stopped is not None:
+            left = len(session) - stopped
+            lines.append(f"... the narration stops here after {max_lines} lines: steps {stopped:,} to "
+                         f"{len(session) - 1:,} ({plural(left, 'step')}) are not told; step through them in "
+                         f"the TUI (`duck run` in a terminal)")
+    output = session.stdout
+    if output:
+        shown = output.splitlines()
+        lines += ["", "### Output:"]
+        lines += [clip(text, 200) for text in shown[:max_output_lines]]
+        if len(shown) > max_output_lines:
+            lines.append(f"... {plural(len(shown) - max_output_lines, 'more line')} of output")
+    errors = session.stderr_until(session.last()) if len(session) else ""
+    if errors.strip():
+        lines += ["", "### Error output:"] + [clip(t, 200) for t in errors.splitlines()[:max_output_lines]]
+    lines += ["", "### Outcome:", f"The program {outcome}."]
+    return "\n".join(lines)
+
+
+def tell_frame(session: Session, frame: int, *, max_lines: int = 200, style: Style = PLAIN) -> str:
+    """One call, told in full (arguments in, steps, value out), bounded to ``max_lines``."""
+    teller = _Teller(session, style, max_items=max_lines)
+    try:
+        if session.frame_func(frame) == "<module>":
+            teller.tell_body(frame, 1, len(session.frame_steps(frame)), 0, 0)
+        else:
+            teller.tell_call(frame, 0, 0)
+    except _Stop as stop:
+        return teller.render() + f"\n... (stopped after {max_lines} lines, at step {stop.step:,})"
+    return teller.render()
+
+
+def tell_loop_at(session: Session, step: int, *, max_lines: int = 200) -> str:
+    """The loop around ``step``, iteration by iteration ('' when the step is in no loop)."""
+    position = session.loop_at(step)
+    if position is None:
+        return ""
+    frame = session.frame(step)
+    steps = session.frame_steps(frame)
+    teller = _Teller(session, max_items=max_lines)
+    start = bisect_left(steps, position.iteration_steps[0])
+    try:
+        teller.tell_loop(frame, steps, start, len(steps), position, 0, 0)
+    except _Stop as stop:
+        return teller.render() + f"\n... (stopped after {max_lines} lines, at step {stop.step:,})"
+    return teller.render()
+
+
+class Narrator:
+    """The model-free ``Explainer``: explains a step, a call, a loop, the failure or the whole run."""
+
+    name = "narrator"
+
+    def explain(self, session: Session, step: int, scope: str = "step") -> Iterator[str]:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope!r}; expected one of {', '.join(SCOPES)}")
+        if not len(session):
+            yield f"Nothing was recorded: the program {describe_outcome(session)}."
+            return
+        step = session.clamp(step)
+        if scope == "step":
+            yield describe_step(session, step)
+        elif scope == "call":
+            yield tell_frame(session, session.frame(step))
+        elif scope == "loop":
+            told = tell_loop_at(session, step)
+            yield told or f"Step {step:,} (line {session.line(step)}) is not inside a loop."
+        elif scope == "failure":
+            yield f"The program {describe_outcome(session)}."
+            failing = session.exception_step()
+            if failing is not None:
+                yield "\n\nHow the failing call got there:\n"
+                yield tell_frame(session, session.frame(failing), max_lines=80)
+        else:
+            yield render_run(session)
+
+
+# ---------------------------------------------------------------------- corpus
+def execution_simulation(events: Iterable[dict], source: str, *, call: str | None = None,
+                         filename: str | None = None, max_lines: int = 120, label_offset: int = 4,
+                         value: str | None = None, exception: tuple[str, str] | None = None) -> str:
+    """The "### Execution Simulation:" section of a SemCoder forward monologue, from a traced call.
+
+    ``events`` are the event dicts of a ``CallRecording`` (docs/trace-format.md); ``source``
+    is the code they ran. Lines are labelled ``[L{line+label_offset}]`` as in SemCoder's
+    prompts. When the events hold both the module's top level and the function call, only
+    the call is told. ``value``/``exception`` (from the recording) give the closing sentence.
+    """
+    events = list(events)
+    files = {e.get("file") for e in events}
+    if filename is not None:
+        files.add(filename)
+    records = [trace_header()] + events + [{"source": f, "text": source} for f in files if f]
+    records.append({"outcome": "finished", "steps": len(events)})
+    session = Session.from_records(records)
+    teller = _Teller(session, semcoder_style(label_offset), max_items=max_lines)
+    lines = ["### Execution Simulation:"]
+    if call:
+        lines.append(f"Let's simulate the execution of `{call}` step by step.")
+    top = [f for f in _top_frames(session)]
+    functions = [f for f in top if session.frame_func(f) != "<module>"]
+    stopped = False
+    try:
+        for frame in functions or top:
+            if session.frame_func(frame) == "<module>":
+                teller.tell_body(frame, 1, len(session.frame_steps(frame)), 0, 0)
+            else:
+                teller.tell_call(frame, 0, 0)
+    except _Stop:
+        stopped = True
+    lines.append(teller.render())
+    if stopped:
+        lines.append(f"- ... (the remaining steps are not told; the trace has {plural(len(session), 'step')})")
+    if exception is not None:
+        lines.append(f"The call raises {exception[0]}" + (f": {exception[1]}." if exception[1] else "."))
+    elif value is not None:
+        lines.append(f"The function returns `{value}`.")
+    return "\n".join(lines)
+
+
+def _top_frames(session: Session) -> list[int]:
+    frames = []
+    step = 0
+    while step < len(session):
+        frame = session.frame(step)
+        if session.frame_parent(frame) is None and session.frame_call_step(frame) == step:
+            frames.append(frame)
+            step = session.frame_end_step(frame) + 1
+        else:
+            step += 1
+    return frames
