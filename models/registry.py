@@ -78,13 +78,13 @@ def load_backend(spec: BackendSpec) -> Backend:
     """Build the backend ``spec`` describes (slow for a local model: call it off the UI thread)."""
     name = spec.backend_name()
     model = resolve_model(spec.model, spec.aliases) if spec.model else None
-    cls = backend_class(name)
     if name == "openai":
         if not spec.endpoint:
             raise BackendError("the openai backend needs an endpoint", "pass --endpoint URL or set DUCK_ENDPOINT")
-        return cls(spec.endpoint, model, api_key=spec.api_key, chat=spec.chat, **spec.options)
+        return backend_class(name)(spec.endpoint, model, api_key=spec.api_key, chat=spec.chat, **spec.options)
     if not model:
         raise BackendError("no model was chosen", "pass --model NAME|PATH, set DUCK_MODEL, or add model = ... to the config file")
+    cls = backend_class(name)
     display = spec.model if spec.model in MODELS or spec.model in spec.aliases else None
     return cls(
         model,
