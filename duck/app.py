@@ -1,0 +1,720 @@
+"""The duck TUI: walk through a recorded run forward and backward, beside the rubber duck's monologue.
+
+``run_app`` is what ``duck run`` calls after recording. ``DuckApp`` holds one reactive,
+``step`` (plus the frame picked in the call stack); key bindings only change it, and the panes
+in ``duck.widgets`` are redrawn from the session for the new position. Everything slow runs in
+workers: explanations stream in an exclusive worker as messages tagged with their step (stale
+chunks are dropped), a model loads after the first paint, fixes are searched and the program is
+re-recorded in threads. Workers never touch widgets; they post messages.
+
+This module does not record, explain, search fixes or parse traces itself: those are injected
+(``narrator``, ``model_loader``, ``fix_searcher``, ``fix_applier``, ``recorder``) and ``run_app``
+wires the real ones. Nothing here imports torch & co.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.widgets import Footer, Tree
+from textual.worker import get_current_worker
+
+from duck.errors import DuckError
+from duck.screens import FixModal, HelpScreen, PromptScreen, ValueScreen
+from duck.watch import watch_text
+from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, SourceView, StatusBar,
+                          VariablesPane, WatchesPane)
+from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
+                                   FixSearchFinished, FixVerified, FrameSelected, LineClicked, SearchFinished,
+                                   SessionReloaded)
+from duck.widgets.status import describe_outcome_briefly
+
+EXTRA_KEYS = [
+    ("tab / shift+tab", "move between panes"),
+    ("↑ ↓ (source)", "move the line cursor (b and enter act on it)"),
+    ("enter / click (source)", "run to the line's next execution"),
+    ("↑ ↓ (call stack)", "show that frame's locals and position"),
+    ("space (variables)", "expand a list, tuple, dict or set"),
+    ("enter (variables)", "show the value whole"),
+]
+
+
+class DuckApp(App[int]):
+    """Step through one recorded run. See ``run_app`` for how duck starts it."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "duck"
+    BINDINGS = [
+        Binding("n,right", "step(1)", "next"),
+        Binding("p,left", "step(-1)", "back"),
+        Binding("s", "step_into", "into"),
+        Binding("S", "step_into(True)", "step into, backward", show=False),
+        Binding("o", "step_over", "over", show=False),
+        Binding("O", "step_over(True)", "step over, backward", show=False),
+        Binding("u", "step_out", "out"),
+        Binding("U", "step_out(True)", "step out, backward (to the call)", show=False),
+        Binding("g", "first", "first step", show=False),
+        Binding("G", "last", "last step", show=False),
+        Binding("e", "jump_to_exception", "exception"),
+        Binding("left_square_bracket", "iteration(-1)", "previous loop iteration", show=False),
+        Binding("right_square_bracket", "iteration(1)", "next loop iteration", show=False),
+        Binding("b", "toggle_breakpoint", "breakpoint", show=False),
+        Binding("c", "continue", "continue"),
+        Binding("C", "continue(True)", "continue backward to a breakpoint", show=False),
+        Binding("l", "last_change", "where the picked variable last changed (again: the change before)",
+                show=False),
+        Binding("v", "view_value", "show the picked value whole", show=False),
+        Binding("slash", "search", "search", show=False),
+        Binding("backslash", "search(True)", "search backward", show=False),
+        Binding("w", "add_watch", "add a watch expression (on recorded values)", show=False),
+        Binding("W", "clear_watches", "remove all watches", show=False),
+        Binding("r", "rerun", "re-run the program (after editing it)", show=False),
+        Binding("x", "explain", "explain (model)"),
+        Binding("f", "fixes", "fixes"),
+        Binding("question_mark", "help", "help"),
+        Binding("q", "quit_duck", "quit"),
+    ]
+
+    step: reactive[int] = reactive(0, always_update=True, init=False)
+    selected_frame: reactive[int | None] = reactive(None, init=False)
+
+    def __init__(
+        self,
+        session,
+        *,
+        narrator: Any = None,
+        model_loader: Callable[[], Any] | None = None,
+        fix_searcher: Callable[[Any], Iterable[Any]] | None = None,
+        fix_applier: Callable[[Any], Any] | None = None,
+        recorder: Callable[[Path], Any] | None = None,
+        judge: Callable[[Any], bool] | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.narrator = narrator
+        self.model = None
+        self.model_loader = model_loader
+        self.model_loading = False
+        self.fix_searcher = fix_searcher
+        self.fix_applier = fix_applier
+        self.recorder = recorder
+        self.judge = judge
+        self.breakpoints: set[tuple[str, int]] = set()
+        self.watches: list[str] = []
+        self.note = ""
+        self.last_search: str = ""
+        self.fixes: list = []
+        self.reruns = 0
+        self._explain_token = 0
+        self._last_change_name: str | None = None
+        self._fix_modal_open = False
+        self._scratch = tempfile.TemporaryDirectory(prefix="duck-ui-")
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield SourceView(id="source")
+                yield OutputPane(id="output")
+            with Vertical(id="right"):
+                yield VariablesPane(id="variables")
+                yield WatchesPane(id="watches")
+                yield CallStackPane(id="stack")
+                yield MonologuePane(id="monologue")
+                yield FixesPane(id="fixes")
+        yield StatusBar(id="status")
+        yield Footer()
+
+    @property
+    def source_view(self) -> SourceView:
+        return self.query_one(SourceView)
+
+    @property
+    def variables(self) -> VariablesPane:
+        return self.query_one(VariablesPane)
+
+    @property
+    def monologue(self) -> MonologuePane:
+        return self.query_one(MonologuePane)
+
+    @property
+    def output(self) -> OutputPane:
+        return self.query_one(OutputPane)
+
+    @property
+    def call_stack(self) -> CallStackPane:
+        return self.query_one(CallStackPane)
+
+    @property
+    def fixes_pane(self) -> FixesPane:
+        return self.query_one(FixesPane)
+
+    def on_mount(self) -> None:
+        for widget_id, title in (("source", "source"), ("output", "output"), ("variables", "variables"),
+                                 ("watches", "watches"), ("stack", "call stack"), ("monologue", "duck says"),
+                                 ("fixes", "fixes")):
+            self.query_one(f"#{widget_id}").border_title = title
+        self.query_one(WatchesPane).display = False
+        self.fixes_pane.display = False
+        self.source_view.focus()
+        if self.narrator is None:
+            self.narrator = _default_narrator()
+        self._show_outcome()
+        if len(self.session):
+            self.step = self._start_step()
+        else:
+            self._show_empty()
+        if self.model_loader is not None:
+            self.call_after_refresh(self._begin_loading_model)
+
+    def _start_step(self) -> int:
+        return 0
+
+    def _show_outcome(self) -> None:
+        outcome = self.session.outcome
+        failed = outcome.get("outcome") != "finished"
+        summary = None
+        if failed:
+            summary = describe_outcome_briefly(outcome)
+            describe = _narrator_function("describe_outcome")
+            if describe is not None:
+                try:
+                    summary = describe(self.session) or summary
+                except Exception:  # the narrator is optional here; the brief summary stands
+                    pass
+        self.monologue.set_outcome(summary)
+
+    def _show_empty(self) -> None:
+        """A run that recorded no step (it failed to start): show the error where it happened."""
+        outcome = self.session.outcome
+        frames = (outcome.get("exception") or {}).get("traceback") or []
+        where = frames[-1] if frames else None
+        file = str(where.get("file")) if where else str(self.session.header.get("script") or "")
+        line = int(where.get("line") or 1) if where else 1
+        text = self.session.source(file)
+        if not text and file:
+            try:
+                text = Path(file).read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                text = ""
+        self.source_view.show(file, text, line, {}, set(), exception=bool(where))
+        self.query_one(StatusBar).show(self.session, 0)
+        self.monologue.fail(describe_outcome_briefly(outcome) + "\n\nNothing was recorded: fix the error "
+                            "above (r re-runs the program after you edit it).")
+        self.output.show(outcome.get("message") or "", "", ("empty", id(self.session)))
+
+    # ---------------------------------------------------------------- rendering
+    def watch_step(self, step: int) -> None:
+        if not len(self.session):
+            return
+        self.note = ""
+        self.selected_frame = self.session.frame(step)
+        self._show_position()
+        self._start_explaining(self.narrator, "step")
+
+    def watch_selected_frame(self, frame: int | None) -> None:
+        if len(self.session):
+            self._show_position()
+
+    def _show_position(self) -> None:
+        session, step = self.session, self.step
+        frame = self.selected_frame if self.selected_frame is not None else session.frame(step)
+        current = frame == session.frame(step)
+        file = session.frame_file(frame)
+        line = session.frame_line(frame, step)
+        self.source_view.show(
+            file, session.source(file), line, session.executed_lines(file, upto=step),
+            {bp_line for bp_file, bp_line in self.breakpoints if bp_file == file},
+            exception=current and session.kind(step) == "exception", current_frame=current,
+        )
+        values = session.locals_at(step, frame)
+        changes = session.changes_at(step) if current else {}
+        title = f"{session.frame_func(frame)}()" + ("" if current else " (caller)")
+        self.variables.show(title, values, changes, (id(session), step, frame))
+        self.call_stack.show(session, step, frame)
+        self.output.show(session.output_until(step), session.stderr_until(step), (id(session), step))
+        self._show_watches()
+        self._show_status()
+
+    def _show_status(self) -> None:
+        self.query_one(StatusBar).show(self.session, self.step, self.note)
+
+    def _show_watches(self) -> None:
+        if not self.watches or not len(self.session):
+            self.query_one(WatchesPane).show([])
+            return
+        values = self.watch_values()
+        self.query_one(WatchesPane).show([(expr, *watch_text(expr, values)) for expr in self.watches])
+
+    def watch_values(self) -> dict[str, str]:
+        """Names a watch can use: the module's globals, overridden by the selected frame's locals."""
+        session, step = self.session, self.step
+        frame = self.selected_frame if self.selected_frame is not None else session.frame(step)
+        chain = session.frame_chain(step)
+        values = dict(session.locals_at(step, chain[-1])) if chain else {}
+        values.update(session.locals_at(step, frame))
+        return values
+
+    def say(self, note: str) -> None:
+        """A short note in the status bar (why a key did nothing); cleared by the next step."""
+        self.note = note
+        self._show_status()
+
+    def show_error(self, message: str, hint: str | None = None) -> None:
+        """The one place failures reach the user: what went wrong, then what to do."""
+        self.notify(message + (f"\nhint: {hint}" if hint else ""), title="error", severity="error", timeout=8)
+
+    # ----------------------------------------------------------------- stepping
+    def _go(self, target: int | None, nowhere: str) -> None:
+        if not len(self.session):
+            self.say("nothing was recorded")
+        elif target is None:
+            self.say(nowhere)
+        else:
+            self._last_change_name = None
+            self.step = target
+
+    def action_step(self, delta: int) -> None:
+        target = self.step + delta
+        self._go(target if 0 <= target < len(self.session) else None,
+                 "this is the last step" if delta > 0 else "this is the first step")
+
+    def action_step_into(self, backward: bool = False) -> None:
+        if len(self.session):
+            self._go(self.session.step_into(self.step, backward), "no step there")
+
+    def action_step_over(self, backward: bool = False) -> None:
+        if len(self.session):
+            self._go(self.session.step_over(self.step, backward), "no step there")
+
+    def action_step_out(self, backward: bool = False) -> None:
+        if len(self.session):
+            self._go(self.session.step_out(self.step, backward),
+                     "already at the outermost frame's " + ("first" if backward else "last") + " step")
+
+    def action_first(self) -> None:
+        self._go(self.session.first() if len(self.session) else None, "")
+
+    def action_last(self) -> None:
+        self._go(self.session.last() if len(self.session) else None, "")
+
+    def action_jump_to_exception(self) -> None:
+        self._go(self.session.exception_step() if len(self.session) else None, "the run raised no exception")
+
+    def action_iteration(self, delta: int) -> None:
+        if not len(self.session):
+            return self.say("nothing was recorded")
+        if self.session.loop_at(self.step) is None:
+            return self.say("not inside a loop")
+        if delta > 0:
+            self._go(self.session.next_iteration(self.step), "this is the loop's last iteration")
+        else:
+            self._go(self.session.prev_iteration(self.step), "this is the loop's first iteration")
+
+    def action_toggle_breakpoint(self) -> None:
+        view = self.source_view
+        if view.file is None or not view.cursor:
+            return
+        key = (view.file, view.cursor)
+        if key in self.breakpoints:
+            self.breakpoints.discard(key)
+            self.say(f"breakpoint removed from line {view.cursor}")
+        else:
+            self.breakpoints.add(key)
+            self.say(f"breakpoint on line {view.cursor}")
+        view.breakpoints = {line for file, line in self.breakpoints if file == view.file}
+        view.refresh()
+
+    def action_continue(self, backward: bool = False) -> None:
+        if not self.breakpoints:
+            return self.say("no breakpoints: move to a line in the source and press b")
+        if not len(self.session):
+            return self.say("nothing was recorded")
+        self._go(self.session.run_to_any(self.step, sorted(self.breakpoints), backward),
+                 "no breakpoint is hit " + ("before" if backward else "after") + " this step")
+
+    def on_line_clicked(self, message: LineClicked) -> None:
+        if not len(self.session):
+            return
+        target = self.session.run_to_line(self.step, message.file, message.line)
+        if target is None:
+            earlier = self.session.run_to_line(self.step, message.file, message.line, backward=True)
+            self.say(f"line {message.line} does not run after this step"
+                     + (" (it ran before: C after b goes back to it)" if earlier is not None else ""))
+            return
+        self._go(target, "")
+
+    def on_frame_selected(self, message: FrameSelected) -> None:
+        self.selected_frame = message.frame
+
+    def action_last_change(self) -> None:
+        if not len(self.session):
+            return
+        name = self.variables.selected_name() or self._last_change_name
+        if name is None:
+            return self.say("pick a variable first (tab to the variables pane, arrows)")
+        frame = self.selected_frame
+        target = self.session.last_change(name, self.step, frame)
+        if target == self.step:
+            target = self.session.last_change(name, self.step - 1, frame) if self.step > 0 else None
+        if target is None:
+            return self.say(f"{name} did not change before this step")
+        self.step = target
+        self._last_change_name = name
+        self.say(f"{name} changed here")
+
+    def action_view_value(self) -> None:
+        ref = self.variables.selected_ref()
+        if ref is None:
+            return self.say("pick a variable first (tab to the variables pane, arrows)")
+        self.push_screen(ValueScreen(ref.label if ref.label == ref.name else f"{ref.name} {ref.label}", ref.value))
+
+    def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
+        if event.node.data is not None:
+            self.action_view_value()
+
+    # ------------------------------------------------------------ search, watches
+    def action_search(self, backward: bool = False) -> None:
+        if not len(self.session):
+            return self.say("nothing was recorded")
+        question = "search " + ("backward" if backward else "forward") + " for a variable name or a value"
+        self.push_screen(PromptScreen(question, self.last_search),
+                         lambda text: self._search(text, backward) if text else None)
+
+    def _search(self, text: str, backward: bool) -> None:
+        self.last_search = text
+        self.say(f"searching for {text!r}…")
+        self._search_worker(self.session, text, self.step, backward)
+
+    @work(thread=True, exclusive=True, group="search")
+    def _search_worker(self, session, text: str, step: int, backward: bool) -> None:
+        self.post_message(SearchFinished(text, session.search(text, step, backward), backward))
+
+    def on_search_finished(self, message: SearchFinished) -> None:
+        if message.step is None:
+            self.say(f"no step {'before' if message.backward else 'after'} this one changes {message.text!r}")
+        else:
+            self.step = message.step
+            self.say(f"{message.text!r} found")
+
+    def action_add_watch(self) -> None:
+        self.push_screen(PromptScreen("watch an expression (on recorded values; nothing is run)",
+                                      placeholder="total / len(xs)"), self._add_watch)
+
+    def _add_watch(self, expression: str | None) -> None:
+        if expression:
+            self.watches.append(expression)
+            self._show_watches()
+
+    def action_clear_watches(self) -> None:
+        self.watches.clear()
+        self._show_watches()
+
+    # -------------------------------------------------------------- explanations
+    def _start_explaining(self, explainer, scope: str) -> None:
+        if explainer is None:
+            self.monologue.fail("no narrator is available in this installation")
+            return
+        self._explain_token += 1
+        self.monologue.start(getattr(explainer, "name", "duck"))
+        self._explain(explainer, self.session, self._explain_token, self.step, scope)
+
+    @work(thread=True, exclusive=True, group="explain")
+    def _explain(self, explainer, session, token: int, step: int, scope: str) -> None:
+        worker = get_current_worker()
+        try:
+            for chunk in explainer.explain(session, step, scope):
+                if worker.is_cancelled:
+                    return
+                self.post_message(ExplanationStreamed(token, step, chunk, getattr(explainer, "name", "duck")))
+        except Exception as exc:  # a model may fail mid-stream; BackendError carries a hint
+            self.post_message(BackendFailed(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
+                                            getattr(exc, "hint", None)))
+            return
+        self.post_message(ExplanationFinished(token, step))
+
+    def on_explanation_streamed(self, message: ExplanationStreamed) -> None:
+        if message.token == self._explain_token and message.step == self.step:
+            self.monologue.append(message.chunk)
+
+    def on_explanation_finished(self, message: ExplanationFinished) -> None:
+        pass
+
+    def _begin_loading_model(self) -> None:
+        self.model_loading = True
+        self.say("loading the model…")
+        self._load_backend(self.model_loader)
+
+    @work(thread=True, exclusive=True, group="backend")
+    def _load_backend(self, loader) -> None:
+        try:
+            explainer = loader()
+        except ImportError as exc:
+            self.post_message(BackendFailed(f"model support is not installed ({exc.name or exc})",
+                                            "pip install 'semcoder-duck[model]', or use --endpoint URL"))
+            return
+        except Exception as exc:  # BackendError and friends: shown with their hint
+            self.post_message(BackendFailed(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
+                                            getattr(exc, "hint", None)))
+            return
+        self.post_message(BackendLoaded(explainer))
+
+    def on_backend_loaded(self, message: BackendLoaded) -> None:
+        self.model = message.explainer
+        self.model_loading = False
+        self.say(f"model ready: {getattr(self.model, 'name', 'model')} (x explains this step)")
+
+    def on_backend_failed(self, message: BackendFailed) -> None:
+        self.model_loading = False
+        self.show_error(message.message, message.hint)
+        if self.monologue.text == "" and self.narrator is not None and len(self.session):
+            self._start_explaining(self.narrator, "step")
+
+    def action_explain(self) -> None:
+        if not len(self.session):
+            return self.say("nothing was recorded")
+        if self.model is None:
+            if self.model_loading:
+                return self.say("the model is still loading")
+            return self.show_error("no model is loaded, so the narrator explains",
+                                   "start with --model NAME|PATH or --endpoint URL to have a model explain")
+        scope = "failure" if self.session.kind(self.step) == "exception" else "step"
+        self._start_explaining(self.model, scope)
+
+    # ---------------------------------------------------------------------- fixes
+    def run_failed(self) -> bool:
+        if self.session.outcome.get("outcome") != "finished":
+            return True
+        return self.judge is not None and not self.judge(self.session)
+
+    def action_fixes(self) -> None:
+        if self.fixes:
+            self.fixes_pane.focus()
+            return
+        if self.fix_searcher is None:
+            return self.show_error("duck cannot search fixes here", "run duck run FILE on a program file")
+        if not self.run_failed():
+            return self.show_error("the run finished and nothing says it is wrong, so there is nothing to fix",
+                                   "give --expect TEXT or --test NODEID to say what the program should do")
+        self.fixes_pane.display = True
+        self.fixes_pane.clear_fixes("searching for fixes (each is re-run before it is shown)…")
+        self._search_fixes(self.fix_searcher, self.session)
+
+    @work(thread=True, exclusive=True, group="fixes")
+    def _search_fixes(self, searcher, session) -> None:
+        worker = get_current_worker()
+        found = 0
+        try:
+            for fix in searcher(session):
+                if worker.is_cancelled:
+                    return
+                if getattr(fix, "verified", False):
+                    found += 1
+                    self.post_message(FixVerified(fix))
+        except DuckError as exc:
+            self.post_message(FixSearchFinished(found, (exc.message, exc.hint)))
+            return
+        except Exception as exc:  # the search must not take the UI down; shown as an error
+            self.post_message(FixSearchFinished(found, (f"the fix search failed: {type(exc).__name__}: {exc}",
+                                                        "run duck fix FILE to see it in the terminal")))
+            return
+        self.post_message(FixSearchFinished(found))
+
+    def on_fix_verified(self, message: FixVerified) -> None:
+        self.fixes.append(message.fix)
+        self.fixes_pane.add_fix(message.fix)
+        if len(self.fixes) == 1 and not self._fix_modal_open:
+            self._offer_fix(message.fix)
+
+    def on_fix_search_finished(self, message: FixSearchFinished) -> None:
+        if message.error:
+            self.show_error(*message.error)
+        if message.found == 0:
+            self.fixes_pane.clear_fixes("no verified fix found")
+        else:
+            self.fixes_pane.note(f"{message.found} verified fix(es); enter opens one")
+
+    def on_fixes_pane_picked(self, message: FixesPane.Picked) -> None:
+        self._offer_fix(message.fix)
+
+    def _offer_fix(self, fix) -> None:
+        self._fix_modal_open = True
+        self.push_screen(FixModal(fix), lambda apply: self._answer_fix(fix, apply))
+
+    def _answer_fix(self, fix, apply: bool | None) -> None:
+        self._fix_modal_open = False
+        if not apply:
+            self.say("the fix was not applied; your file is unchanged")
+            return
+        if self.fix_applier is None:
+            return self.show_error("duck cannot apply fixes here")
+        try:
+            backup = self.fix_applier(fix)
+        except DuckError as exc:
+            return self.show_error(exc.message, exc.hint)
+        except OSError as exc:
+            return self.show_error(f"cannot write {fix.file}: {exc.strerror or exc}",
+                                   "check the file's permissions; nothing was changed")
+        self.notify(f"applied to {fix.file}" + (f" (backup: {backup})" if backup else ""), title="fix applied")
+        self.fixes.clear()
+        self.fixes_pane.display = False
+        self.action_rerun()
+
+    # --------------------------------------------------------------------- re-run
+    def action_rerun(self) -> None:
+        if self.recorder is None:
+            return self.show_error("this session cannot be re-run", "it was opened from a trace, not a program")
+        self.reruns += 1
+        self.say("re-running the program…")
+        self._rerun(self.recorder, Path(self._scratch.name) / f"rerun-{self.reruns}.trace")
+
+    @work(thread=True, exclusive=True, group="rerun")
+    def _rerun(self, recorder, path: Path) -> None:
+        try:
+            session = recorder(path)
+        except DuckError as exc:
+            self.post_message(SessionReloaded(None, (exc.message, exc.hint)))
+            return
+        except Exception as exc:  # a trace that cannot be read: keep the old session
+            self.post_message(SessionReloaded(None, (f"the re-run failed: {type(exc).__name__}: {exc}", None)))
+            return
+        self.post_message(SessionReloaded(session))
+
+    def on_session_reloaded(self, message: SessionReloaded) -> None:
+        if message.session is None:
+            return self.show_error(*message.error)
+        old_step = self.step
+        self.session = message.session
+        self.source_view.forget_sources()
+        self._show_outcome()
+        self.fixes.clear()
+        if len(self.session):
+            self.step = min(old_step, self.session.last())
+        else:
+            self._show_empty()
+        self.say(f"re-ran: {describe_outcome_briefly(self.session.outcome)}")
+
+    # ----------------------------------------------------------------- help, quit
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.BINDINGS, EXTRA_KEYS))
+
+    def action_quit_duck(self) -> None:
+        self.exit(0)
+
+    def on_unmount(self) -> None:
+        self._scratch.cleanup()
+
+
+def _narrator_function(name: str):
+    try:
+        import duck.narrate as narrate
+    except ImportError:
+        return None
+    return getattr(narrate, name, None)
+
+
+def _default_narrator():
+    narrator_class = _narrator_function("Narrator")
+    return narrator_class() if narrator_class is not None else None
+
+
+# ------------------------------------------------------------------- start-up
+def _terminal_for_input() -> bool:
+    """Make fd 0 a terminal for the UI when the program's stdin was piped. False if none can be had."""
+    try:
+        if os.isatty(0):
+            return True
+    except OSError:
+        pass
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        os.dup2(fd, 0)
+    finally:
+        os.close(fd)
+    return True
+
+
+def _real_collaborators(request, args, oracle) -> dict:
+    """The recorder, fix search and model loader that ``duck run`` uses (imported when called)."""
+
+    def replay(session):
+        stdin = request.stdin
+        if stdin == "inherit":
+            stdin = session.stdin  # what the program read the first time; the terminal belongs to the UI
+        return stdin
+
+    state = {"session": None}
+
+    def recorder(path: Path):
+        from duck.session import Session
+        from duck.trace.runner import record
+
+        previous = state["session"]
+        rerun = replace(request, stdin=replay(previous) if previous is not None else request.stdin, echo=False)
+        record(rerun, path)
+        state["session"] = Session.load(path)
+        return state["session"]
+
+    def fix_searcher(session) -> Iterator:
+        from duck.repair import RepairRequest, search_fixes
+
+        yield from search_fixes(RepairRequest(script=request.script, argv=list(request.argv),
+                                              stdin=replay(session), oracle=oracle))
+
+    def fix_applier(fix):
+        from duck.repair import apply_fix
+
+        return apply_fix(fix)
+
+    model_loader = None
+    if getattr(args, "model", None) or getattr(args, "endpoint", None):
+        def model_loader():
+            from duck.explain import load_explainer
+
+            return load_explainer(model=args.model, endpoint=args.endpoint,
+                                  load_in_4bit=getattr(args, "load_in_4bit", False))
+
+    def judge(session) -> bool:
+        return bool(oracle.judge(session).passed)
+
+    return {"recorder": recorder, "fix_searcher": fix_searcher, "fix_applier": fix_applier,
+            "model_loader": model_loader, "judge": judge if oracle is not None else None, "_state": state}
+
+
+def run_app(session, *, request, args, oracle) -> int:
+    """Open the TUI on a recorded ``session``; returns the exit status ``duck run`` should use.
+
+    The status is the program's (of the last re-run, if the user re-ran it), or 1 when an
+    oracle (``--expect``/``--test``) says the run was wrong.
+    """
+    from duck.commands.common import exit_status
+
+    if not _terminal_for_input():
+        from duck.commands.run import run_plain
+
+        print("note: standard input is not a terminal and /dev/tty cannot be opened, "
+              "so duck prints the narrated run instead of opening the UI", file=sys.stderr)
+        return run_plain(session, args, oracle, sys.stdout)
+    parts = _real_collaborators(request, args, oracle)
+    state = parts.pop("_state")
+    state["session"] = session
+    app = DuckApp(session, narrator=_default_narrator(), **parts)
+    app.run()
+    final = app.session
+    status = exit_status(final.outcome)
+    if oracle is not None and status == 0 and not oracle.judge(final).passed:
+        status = 1
+    return status

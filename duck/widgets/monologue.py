@@ -1,0 +1,60 @@
+"""``MonologuePane``: the rubber duck's explanation of the current step, as it streams in.
+
+The top line summarises the run's outcome when it failed; below it the explanation of the
+current step (the narrator's paragraphs, or a model's tokens) is appended chunk by chunk.
+The pane only shows text; which explainer writes it, and dropping stale chunks, is the app's job.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from duck.widgets.text import printable
+
+MAX_CHARS = 20_000
+
+
+class MonologuePane(VerticalScroll):
+    DEFAULT_CSS = """
+    MonologuePane { background: $surface; }
+    MonologuePane > #outcome { color: $error; text-style: bold; width: 1fr; }
+    MonologuePane > #explanation { width: 1fr; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._outcome = Static("", id="outcome", markup=False)
+        self._explanation = Static("", id="explanation", markup=False)
+        self._chunks: list[str] = []
+        self._source = ""
+
+    def compose(self):
+        yield self._outcome
+        yield self._explanation
+
+    def set_outcome(self, summary: str | None) -> None:
+        self._outcome.update(printable(summary) if summary else "")
+        self._outcome.display = bool(summary)
+
+    def start(self, source: str) -> None:
+        """Begin a new explanation (clears the old one)."""
+        self._chunks = []
+        self._source = source
+        self._explanation.update(Text(f"{source} …", "italic dim"))
+
+    def append(self, chunk: str) -> None:
+        self._chunks.append(chunk)
+        text = Text(f"{self._source}\n", "italic dim")
+        body = "".join(self._chunks)
+        text.append(printable(body[-MAX_CHARS:]), "default")
+        self._explanation.update(text)
+
+    def fail(self, message: str) -> None:
+        self._chunks = [message]
+        self._explanation.update(Text(printable(message), "italic #ff8787"))
+
+    @property
+    def text(self) -> str:
+        return "".join(self._chunks)

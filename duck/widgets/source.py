@@ -1,0 +1,205 @@
+"""``SourceView``: the recorded source of one file, with the current line, hit counts and breakpoints.
+
+It draws only the rows on screen (Textual's line API), so a 10,000-line file costs no more per
+step than a 10-line one. Syntax highlighting is done with Pygments in blocks of lines, on first
+sight of a block, and cached. The gutter shows a breakpoint dot, the line number, and how many
+times the line had started running up to the current step. The view does not step: clicking a
+line posts ``LineClicked`` and the app decides what that means.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual.binding import Binding
+from textual.events import Click
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from duck.widgets.messages import LineClicked
+from duck.widgets.text import printable
+
+BLOCK = 200  # lines highlighted at a time
+
+CURRENT = Style(bgcolor="#3a3d1f", bold=True)
+SELECTED_FRAME = Style(bgcolor="#1f2d3d")
+CURSOR = Style(underline=True)
+GUTTER = Style(color="#7a7a7a")
+HIT = Style(color="#5fafd7")
+BREAKPOINT = Style(color="#ff5f5f", bold=True)
+MARKER = Style(color="#ffd75f", bold=True)
+EXCEPTION = Style(bgcolor="#4a1f1f", bold=True)
+
+
+@lru_cache(maxsize=1)
+def _token_styles():
+    from pygments.styles import get_style_by_name
+
+    style = get_style_by_name("monokai")
+    styles = {}
+    for token, spec in style:
+        color = f"#{spec['color']}" if spec["color"] else None
+        styles[token] = Style(color=color, bold=spec["bold"] or None, italic=spec["italic"] or None)
+    return styles
+
+
+class HighlightedSource:
+    """The lines of one source text, highlighted block by block on demand."""
+
+    def __init__(self, text: str) -> None:
+        self.lines = printable(text).split("\n")
+        if self.lines and self.lines[-1] == "":
+            self.lines.pop()
+        self._blocks: dict[int, list[Text]] = {}
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+    def line(self, index: int) -> Text:
+        block = index // BLOCK
+        texts = self._blocks.get(block)
+        if texts is None:
+            texts = self._blocks[block] = self._highlight(block)
+        return texts[index - block * BLOCK]
+
+    def _highlight(self, block: int) -> list[Text]:
+        from pygments.lexers import PythonLexer
+
+        chunk = self.lines[block * BLOCK:(block + 1) * BLOCK]
+        styles = _token_styles()
+        texts = [Text() for _ in chunk]
+        row = 0
+        for token, value in PythonLexer(stripnl=False, ensurenl=False).get_tokens("\n".join(chunk)):
+            style = styles.get(token)
+            while style is None and token.parent is not None:
+                token = token.parent
+                style = styles.get(token)
+            parts = value.split("\n")
+            for k, part in enumerate(parts):
+                if k:
+                    row += 1
+                if part and row < len(texts):
+                    texts[row].append(part, style)
+        return texts
+
+
+class SourceView(ScrollView, can_focus=True):
+    """The source pane. ``show`` points it at a file and line; ``cursor`` is the line ``b`` acts on."""
+
+    BINDINGS = [
+        Binding("up,k", "cursor(-1)", "line up", show=False),
+        Binding("down,j", "cursor(1)", "line down", show=False),
+        Binding("pageup", "cursor(-20)", show=False),
+        Binding("pagedown", "cursor(20)", show=False),
+        Binding("enter", "run_to_cursor", "run to line", show=False),
+    ]
+
+    DEFAULT_CSS = """
+    SourceView { background: $surface; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.file: str | None = None
+        self.line = 0
+        self.cursor = 0
+        self.hits: dict[int, int] = {}
+        self.breakpoints: set[int] = set()
+        self.exception_line = False
+        self.is_current_frame = True
+        self._sources: dict[str, HighlightedSource] = {}
+        self._text = HighlightedSource("")
+
+    def forget_sources(self) -> None:
+        """Drop cached highlighting (a re-run may have recorded new text)."""
+        self._sources.clear()
+
+    def show(self, file: str, text: str, line: int, hits: dict[int, int], breakpoints: set[int], *,
+             exception: bool = False, current_frame: bool = True) -> None:
+        if file != self.file:
+            source = self._sources.get(file)
+            if source is None:
+                source = self._sources[file] = HighlightedSource(text)
+            self._text = source
+            self.file = file
+        self.line = line
+        self.cursor = line
+        self.hits = hits
+        self.breakpoints = breakpoints
+        self.exception_line = exception
+        self.is_current_frame = current_frame
+        width = max((len(self._text.lines[i]) for i in range(max(line - 50, 0), min(line + 50, len(self._text)))),
+                    default=0)
+        self.virtual_size = Size(width + self._gutter_width() + 1, len(self._text))
+        self._reveal(line)
+        self.refresh()
+
+    def _gutter_width(self) -> int:
+        return 2 + len(str(max(len(self._text), 1))) + 1 + 4 + 1
+
+    def _reveal(self, line: int) -> None:
+        height = self.scrollable_content_region.height or self.size.height or 1
+        top = self.scroll_offset.y
+        row = line - 1
+        if not top <= row < top + height:
+            self.scroll_to(y=max(row - height // 3, 0), animate=False, immediate=True)
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        index = scroll_y + y
+        width = self.scrollable_content_region.width
+        if index >= len(self._text):
+            return Strip.blank(width, self.rich_style)
+        number = index + 1
+        digits = len(str(max(len(self._text), 1)))
+        dot = Segment("● " if number in self.breakpoints else "  ", BREAKPOINT)
+        arrow = "▶" if number == self.line else " "
+        count = self.hits.get(number, 0)
+        gutter = [
+            dot,
+            Segment(f"{number:>{digits}}", GUTTER),
+            Segment(arrow, MARKER),
+            Segment(f"{count:>4}" if count else "    ", HIT),
+            Segment(" "),
+        ]
+        gutter_width = sum(seg.cell_length for seg in gutter)
+        body = self._text.line(index).copy()
+        if number == self.line:
+            body.stylize(EXCEPTION if self.exception_line else (CURRENT if self.is_current_frame else SELECTED_FRAME))
+            body.pad_right(max(width, len(body)))
+        if number == self.cursor and self.has_focus:
+            body.stylize(CURSOR)
+        segments = list(body.render(self.app.console))
+        strip = Strip(gutter + list(Strip(segments).crop(scroll_x, scroll_x + max(width - gutter_width, 0))))
+        return strip.adjust_cell_length(width, self.rich_style).apply_style(self.rich_style)
+
+    # ---------------------------------------------------------------- interaction
+    def action_cursor(self, delta: int) -> None:
+        if not len(self._text):
+            return
+        self.cursor = min(max(self.cursor + delta, 1), len(self._text))
+        self._reveal(self.cursor)
+        self.refresh()
+
+    def action_run_to_cursor(self) -> None:
+        if self.file is not None:
+            self.post_message(LineClicked(self.file, self.cursor))
+
+    def on_click(self, event: Click) -> None:
+        if self.file is None:
+            return
+        number = self.scroll_offset.y + event.y + 1
+        if 1 <= number <= len(self._text):
+            self.cursor = number
+            self.refresh()
+            self.post_message(LineClicked(self.file, number))
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()

@@ -1,0 +1,67 @@
+"""``CallStackPane``: the recorded call stack at the current step, innermost frame first.
+
+Highlighting a frame posts ``FrameSelected``; the app then shows that frame's locals and
+position. Very deep stacks (recursion) are cut to the innermost ``MAX_FRAMES`` with a note.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from duck.widgets.messages import FrameSelected
+
+MAX_FRAMES = 100
+
+
+class CallStackPane(OptionList):
+    DEFAULT_CSS = """
+    CallStackPane { background: $surface; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._frames: list[int] = []
+        self._shown: tuple | None = None
+        self._quiet = False
+
+    def show(self, session, step: int, selected: int | None) -> None:
+        key = (id(session), step, selected)
+        if key == self._shown:
+            return
+        self._shown = key
+        self._quiet = True
+        self.clear_options()
+        self._frames = []
+        if not len(session):
+            self._quiet = False
+            return
+        chain = session.frame_chain(step, MAX_FRAMES + 1)
+        options = []
+        for frame in chain[:MAX_FRAMES]:
+            line = session.frame_line(frame, step)
+            label = Text.assemble((session.frame_func(frame), "bold"), "  ",
+                                  (f"{Path(session.frame_file(frame)).name}:{line}", "dim"))
+            options.append(Option(label, id=str(frame)))
+            self._frames.append(frame)
+        if len(chain) > MAX_FRAMES:
+            depth = session.depth(step) + 1
+            options.append(Option(Text(f"… {depth - MAX_FRAMES} outer frames not shown", "italic dim"), disabled=True))
+        self.add_options(options)
+        if selected in self._frames:
+            self.highlighted = self._frames.index(selected)
+        self._quiet = False
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if self._quiet or event.option_index >= len(self._frames):
+            return
+        self.post_message(FrameSelected(self._frames[event.option_index]))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option_index < len(self._frames):
+            self.post_message(FrameSelected(self._frames[event.option_index]))

@@ -1,0 +1,138 @@
+"""``VariablesPane``: the locals of the selected frame at the current step, as a tree.
+
+Each local shows its recorded value (a safe repr); what the current step changed shows
+``old -> new`` highlighted. A container value that parses as a Python literal can be expanded
+(space) into its items; long values are elided on the row and shown whole with enter / ``v``.
+This pane never evaluates anything the program defined: values are the recording's text.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widgets import Tree
+from textual.widgets.tree import TreeNode
+
+from duck.widgets.text import elide
+
+ROW_WIDTH = 60
+MAX_ITEMS = 200
+CHANGED = "bold #ffd75f"
+NEW = "bold #87d787"
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    """What a tree row stands for: a variable (``name``) or an item inside one, and its repr."""
+
+    name: str
+    value: str
+    label: str
+
+
+def literal(value: str):
+    """The Python value a repr stands for, when it is a plain literal (else ``None`` wrapped as a miss)."""
+    try:
+        return True, ast.literal_eval(value)
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False, None
+
+
+def _items(value) -> list[tuple[str, object]]:
+    if isinstance(value, dict):
+        return [(repr(k), v) for k, v in value.items()]
+    if isinstance(value, (set, frozenset)):
+        return [("·", v) for v in sorted(value, key=repr)]
+    return [(f"[{i}]", v) for i, v in enumerate(value)]
+
+
+def _expandable(value) -> bool:
+    return isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > 0
+
+
+class VariablesPane(Tree[ValueRef]):
+    """Locals of one frame; ``show`` replaces them."""
+
+    DEFAULT_CSS = """
+    VariablesPane { background: $surface; }
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__("locals", **kwargs)
+        self.show_root = False
+        self.auto_expand = False
+        self.guide_depth = 2
+        self._shown: tuple | None = None
+
+    def show(self, title: str, values: dict[str, str], changes: dict[str, tuple[str | None, str | None]],
+             key: tuple) -> None:
+        """Show ``values`` (name -> repr); ``changes`` (name -> (old, new)) are highlighted."""
+        if key == self._shown:
+            return
+        self._shown = key
+        cursor_name = self.selected_name()
+        self.clear()
+        self.root.set_label(title)
+        cursor_line = None
+        for name, value in values.items():
+            node = self._add(self.root, name, value, changes.get(name))
+            if name == cursor_name:
+                cursor_line = node.line
+        for name, (old, new) in changes.items():
+            if new is None and name not in values:
+                self.root.add_leaf(Text.assemble((name, "bold"), " deleted (was ", elide(old or "?", 30), ")",
+                                                 style="italic"), ValueRef(name, old or "", name))
+        if cursor_line is not None:
+            self.call_after_refresh(self._move_cursor_to_line, cursor_name)
+
+    def _move_cursor_to_line(self, name: str) -> None:
+        for node in self.root.children:
+            if node.data is not None and node.data.name == name:
+                self.move_cursor(node)
+                return
+
+    def _add(self, parent: TreeNode, name: str, value: str, change: tuple[str | None, str | None] | None,
+             label_name: str | None = None) -> TreeNode:
+        label = Text()
+        label.append(label_name or name, "bold")
+        label.append(" = ")
+        if change is not None:
+            old, new = change
+            if old is None:
+                label.append(elide(value, ROW_WIDTH), NEW)
+                label.append("  new", "italic #87d787")
+            else:
+                label.append(elide(old, ROW_WIDTH // 2), "strike dim")
+                label.append(" -> ", CHANGED)
+                label.append(elide(value, ROW_WIDTH // 2), CHANGED)
+        else:
+            label.append(elide(value, ROW_WIDTH))
+        ok, parsed = literal(value) if len(value) < 100_000 else (False, None)
+        data = ValueRef(name, value, label_name or name)
+        if ok and _expandable(parsed):
+            return parent.add(label, data, allow_expand=True)
+        return parent.add_leaf(label, data)
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        node = event.node
+        if node.children or node.data is None:
+            return
+        ok, parsed = literal(node.data.value)
+        if not ok:
+            return
+        items = _items(parsed)
+        for label, item in items[:MAX_ITEMS]:
+            self._add(node, node.data.name, repr(item), None, label_name=label)
+        if len(items) > MAX_ITEMS:
+            node.add_leaf(Text(f"… {len(items) - MAX_ITEMS} more (enter on the value shows it whole)", "italic"))
+
+    def selected_ref(self) -> ValueRef | None:
+        node = self.cursor_node
+        return node.data if node is not None else None
+
+    def selected_name(self) -> str | None:
+        """The variable under the cursor (for an item inside a container: the variable holding it)."""
+        ref = self.selected_ref()
+        return ref.name if ref is not None else None

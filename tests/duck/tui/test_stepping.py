@@ -1,0 +1,129 @@
+"""Pilot tests: every stepping key changes the one reactive ``step`` the way the session says."""
+
+from __future__ import annotations
+
+import pytest
+
+from duck.app import DuckApp
+from tests.duck.tui.conftest import FakeExplainer
+
+pytestmark = pytest.mark.asyncio
+
+
+def make_app(session) -> DuckApp:
+    return DuckApp(session, narrator=FakeExplainer())
+
+
+async def test_forward_back_first_last(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert app.step == 0
+        await pilot.press("n", "right", "n")
+        assert app.step == 3
+        await pilot.press("p", "left")
+        assert app.step == 1
+        await pilot.press("G")
+        assert app.step == len(session) - 1
+        await pilot.press("n")
+        assert app.step == len(session) - 1
+        assert app.note == "this is the last step"
+        await pilot.press("g")
+        assert app.step == 0
+        await pilot.press("p")
+        assert app.note == "this is the first step"
+        await app.workers.wait_for_complete()
+
+
+async def test_into_over_out_both_directions(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 3  # module line 8: print(average(scores))
+        await pilot.press("o")
+        assert app.step == 15  # stepped over the whole call
+        await pilot.press("O")
+        assert app.step == 3
+        await pilot.press("s")
+        assert app.step == 4
+        await pilot.press("s", "s", "s")
+        assert app.step == 7
+        await pilot.press("u")
+        assert app.step == 15  # out of average(), back in the module
+        app.step = 9
+        await pilot.press("U")
+        assert app.step == 3  # backward out: the caller's step that made the call
+        await pilot.press("S")
+        assert app.step == 2
+        await app.workers.wait_for_complete()
+
+
+async def test_exception_and_loop_iterations(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("e")
+        assert app.step == 20
+        assert session.kind(app.step) == "exception"
+        assert app.source_view.exception_line and app.source_view.line == 5
+        app.step = 7  # first iteration, line 4
+        status = str(app.query_one("#status").render())
+        assert "iteration 1 of 3" in status
+        await pilot.press("right_square_bracket")
+        assert app.step == 8  # an iteration starts where the loop header runs
+        await pilot.press("right_square_bracket")
+        assert app.step == 10
+        assert "iteration 3 of 3" in str(app.query_one("#status").render())
+        await pilot.press("right_square_bracket")
+        assert app.step == 10 and app.note == "this is the loop's last iteration"
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert app.step == 6
+        app.step = 3
+        await pilot.press("right_square_bracket")
+        assert app.note == "not inside a loop"
+        await app.workers.wait_for_complete()
+
+
+async def test_breakpoints_continue_both_ways(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("c")
+        assert app.note.startswith("no breakpoints")
+        app.source_view.focus()
+        await pilot.press("down", "down", "down")  # the cursor follows the current line (1): now on 4
+        assert app.source_view.cursor == 4
+        await pilot.press("b")
+        assert (app.source_view.file, 4) in app.breakpoints
+        assert 4 in app.source_view.breakpoints
+        await pilot.press("c")
+        assert app.step == 7
+        await pilot.press("c")
+        assert app.step == 9
+        await pilot.press("C")
+        assert app.step == 7
+        await pilot.press("C")
+        assert app.note == "no breakpoint is hit before this step"
+        app.source_view.cursor = 4
+        await pilot.press("b")
+        assert not app.breakpoints
+        await app.workers.wait_for_complete()
+
+
+async def test_click_a_line_runs_to_its_next_execution(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.source_view
+        assert view.scroll_offset.y == 0
+        await pilot.click(view, offset=(12, 4))  # row 4 of the view is line 5
+        assert app.step == 13
+        await pilot.click(view, offset=(12, 4))
+        assert app.step == 19
+        await pilot.click(view, offset=(12, 4))
+        assert "does not run after this step" in app.note
+        await app.workers.wait_for_complete()
+
+
+async def test_enter_in_source_runs_to_cursor_line(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.source_view.focus()
+        await pilot.press("down", "down", "down", "down", "enter")  # line 5
+        assert app.step == 13
+        await app.workers.wait_for_complete()
