@@ -635,12 +635,14 @@ class CallRecording:
     tracer: str = field(default="")
 
 
-def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits = Limits()) -> CallRecording:
+def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits = Limits(),
+                extra_globals: dict | None = None) -> CallRecording:
     """Execute ``code`` (a module's source) under ``filename``, then trace the evaluation of ``call``.
 
     Only frames whose code comes from ``filename`` are recorded. The module body itself runs
     untraced. Output written during the call is captured (not printed) and attributed to steps.
     A ``SyntaxError`` or an exception in the module body is reported as ``exception``.
+    ``extra_globals`` are added to the module's namespace after it ran (e.g. the call's arguments).
     """
     namespace: dict = {"__name__": "__duck_sample__", "__builtins__": __builtins__}
     import linecache
@@ -648,6 +650,7 @@ def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits
     linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
     try:
         exec(compile(code, filename, "exec"), namespace)
+        namespace.update(extra_globals or {})
         call_code = compile(call, "<duck-call>", "eval")
     except BaseException as exc:  # noqa: BLE001 - the sample's problem, reported as its result
         if isinstance(exc, KeyboardInterrupt):

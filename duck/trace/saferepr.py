@@ -20,6 +20,7 @@ import signal
 import threading
 import time
 import types
+from itertools import islice
 
 DEFAULT_LIMIT = 200
 REPR_TIME_BUDGET_S = 0.25
@@ -103,9 +104,19 @@ class _Walker:
               or (isinstance(value, (list, tuple, dict, set, frozenset)) and _builtin_repr(t))):
             self.walk_container(value, t)
         else:
-            self.emit(_object_repr(value, self.budget - self.size + 1))
+            try:
+                text = _object_repr(value, self.budget - self.size + 1)
+            except (KeyboardInterrupt, SystemExit, _Full):
+                raise
+            except BaseException as exc:  # noqa: BLE001 - one bad item does not spoil its container
+                text = _failure_text(exc)
+            self.emit(text)
 
     def walk_container(self, value, t) -> None:
+        fast = _flat_repr(value, t, self.budget - self.size)
+        if fast is not None:
+            self.emit(fast)
+            return
         key = id(value)
         if key in self.active:
             self.emit("[...]" if isinstance(value, list) else "{...}" if isinstance(value, dict) else "(...)")
@@ -150,6 +161,39 @@ class _Walker:
             self.emit(suffix)
         finally:
             self.active.discard(key)
+
+
+_FLAT_OK = _SCALARS | {str}
+
+
+def _flat_repr(value, t, room: int) -> str | None:
+    """C-speed repr of a list/tuple/dict of scalars and short strings, enough of it to fill ``room``; None otherwise."""
+    if t is list or t is tuple:
+        count = room // 3 + 2
+        head = value[:count] if len(value) > count else value
+        types_ = set(map(type, head))
+        if not types_ <= _FLAT_OK or (str in types_ and sum(map(len, filter(_is_str, head))) > 4 * room):
+            return None
+        if head is value:
+            return repr(value)
+        text = repr(head[: room // 7 + 1])  # most items print as several characters: try a short head first
+        if len(text) <= room:
+            text = repr(head)
+        return text[:-1]  # cut anyway: more items follow
+    if t is dict:
+        count = room // 6 + 2
+        head = value if len(value) <= count else dict(islice(value.items(), count))
+        types_ = set(map(type, head)) | set(map(type, head.values()))
+        if not types_ <= _FLAT_OK or (str in types_ and (sum(map(len, filter(_is_str, head))) +
+                                                          sum(map(len, filter(_is_str, head.values())))) > 4 * room):
+            return None
+        text = repr(head)
+        return text if head is value else text[:-1]
+    return None
+
+
+def _is_str(x) -> bool:
+    return type(x) is str
 
 
 _BUILTIN_REPRS = {cls.__repr__ for cls in (list, tuple, dict, set, frozenset)}
@@ -208,18 +252,23 @@ def safe_repr(value, limit: int = DEFAULT_LIMIT) -> str:
         if len(text) > limit:
             return _cut(text, limit, len(text) - limit)
         return text
-    except _ReprTimedOut:
-        return "<repr timed out>"
-    except RecursionError:
-        return "<repr raised RecursionError: too deep (a cycle?)>"
+    except (KeyboardInterrupt, SystemExit):
+        raise
     except BaseException as exc:  # noqa: BLE001 - a repr must never take the recorder down
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        try:
-            message = str(exc)
-        except BaseException:  # noqa: BLE001
-            message = "?"
-        message = _ADDRESS.sub("", message)
-        if len(message) > 100:
-            message = message[:100] + "..."
-        return f"<repr raised {type(exc).__name__}: {message}>" if message else f"<repr raised {type(exc).__name__}>"
+        return _failure_text(exc)
+
+
+def _failure_text(exc: BaseException) -> str:
+    """What a failed repr shows: ``<repr timed out>`` or ``<repr raised X: msg>``."""
+    if isinstance(exc, _ReprTimedOut):
+        return "<repr timed out>"
+    if isinstance(exc, RecursionError):
+        return "<repr raised RecursionError: too deep (a cycle?)>"
+    try:
+        message = str(exc)
+    except BaseException:  # noqa: BLE001
+        message = "?"
+    message = _ADDRESS.sub("", message)
+    if len(message) > 100:
+        message = message[:100] + "..."
+    return f"<repr raised {type(exc).__name__}: {message}>" if message else f"<repr raised {type(exc).__name__}>"
