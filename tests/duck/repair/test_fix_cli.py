@@ -1,0 +1,70 @@
+"""`duck fix` end to end, as a user runs it: a subprocess on small buggy programs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+BUGGY = '''def largest(xs):
+    best = xs[0]
+    for x in xs:
+        if x < best:  # the bug: keeps the smallest
+            best = x
+    return best
+
+print(largest([3, 9, 4]))
+'''
+
+
+def duck(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "duck", "fix", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_fix_prints_a_verified_diff_and_never_touches_the_file(write):
+    prog = write("largest.py", BUGGY)
+    stat = prog.stat()
+    done = duck("largest.py", "--expect", "9", "--max-fixes", "1", cwd=prog.parent)
+    assert done.returncode == 0, done.stderr
+    assert "-        if x < best:" in done.stdout and "+        if x > best:" in done.stdout
+    assert "why: The runs agree for" in done.stdout and "the output is the expected one" in done.stdout
+    assert "nothing was written" in done.stdout
+    assert prog.read_text() == BUGGY and prog.stat().st_mtime_ns == stat.st_mtime_ns
+    assert sorted(p.name for p in prog.parent.iterdir()) == ["largest.py"]
+
+
+def test_json_output_parses_and_apply_writes_atomically_with_backups(write):
+    prog = write("largest.py", BUGGY)
+    done = duck("--json", "--apply", "--expect", "9", "--max-fixes", "1", "largest.py", cwd=prog.parent)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["failed"] and report["oracle"] == "expect"
+    fix = report["fixes"][0]
+    assert fix["verified"] and fix["origin"] == "edit" and fix["diff"].startswith("--- a/largest.py")
+    assert report["backup"].endswith("largest.py.duck-backup")
+    assert Path(report["backup"]).read_text() == BUGGY
+    assert "if x > best:" in prog.read_text()
+    assert [p.name for p in prog.parent.iterdir() if "duck-tmp" in p.name] == []
+    # the fixed program now passes: nothing to fix, exit 0, no new backup
+    again = duck("largest.py", "--expect", "9", cwd=prog.parent)
+    assert again.returncode == 0 and again.stdout.startswith("nothing to fix")
+    # a second apply keeps the first backup and writes a new one beside it
+    prog.write_text(BUGGY)
+    third = duck("largest.py", "--expect", "9", "--max-fixes", "1", "--apply", cwd=prog.parent)
+    assert third.returncode == 0, third.stderr
+    assert (prog.parent / "largest.py.duck-backup").read_text() == BUGGY
+    assert (prog.parent / "largest.py.duck-backup.1").read_text() == BUGGY
+
+
+def test_bad_input_gives_error_and_hint(write):
+    prog = write("ok.py", "print('fine')\n")
+    missing = duck("nope.py", cwd=prog.parent)
+    assert missing.returncode == 2 and missing.stderr.startswith("error: no such file: nope.py")
+    assert "hint:" in missing.stderr and "Traceback" not in missing.stderr
+    broken = write("broken.py", "def f(:\n")
+    syntax = duck("broken.py", cwd=prog.parent)
+    assert syntax.returncode == 2 and "does not compile" in syntax.stderr
