@@ -114,6 +114,7 @@ class DuckApp(App[int]):
         self.note = ""
         self.last_search: str = ""
         self.fixes: list = []
+        self.errors: list[tuple[str, str | None]] = []
         self.reruns = 0
         self._explain_token = 0
         self._last_change_name: str | None = None
@@ -272,6 +273,7 @@ class DuckApp(App[int]):
 
     def show_error(self, message: str, hint: str | None = None) -> None:
         """The one place failures reach the user: what went wrong, then what to do."""
+        self.errors.append((message, hint))
         self.notify(message + (f"\nhint: {hint}" if hint else ""), title="error", severity="error", timeout=8)
 
     # ----------------------------------------------------------------- stepping
@@ -477,8 +479,8 @@ class DuckApp(App[int]):
     def on_backend_failed(self, message: BackendFailed) -> None:
         self.model_loading = False
         self.show_error(message.message, message.hint)
-        if self.monologue.text == "" and self.narrator is not None and len(self.session):
-            self._start_explaining(self.narrator, "step")
+        if self.is_running:
+            self.monologue.fail(f"{message.message}\n(the next step is explained by the narrator again)")
 
     def action_explain(self) -> None:
         if not len(self.session):

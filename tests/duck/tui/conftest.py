@@ -121,6 +121,20 @@ def finished_session() -> Session:
     return Session.from_trace(trace)
 
 
+async def settle(pilot) -> None:
+    """Wait until every live worker has finished and its messages are handled.
+
+    A worker cancelled by an exclusive successor is not waited for (waiting on it raises).
+    """
+    app = pilot.app
+    for _ in range(20):
+        live = [w for w in app.workers if not w.is_cancelled and not w.is_finished]
+        if not live:
+            break
+        await app.workers.wait_for_complete(live)
+    await pilot.pause()
+
+
 @pytest.fixture
 def data_dir() -> Path:
     return Path(__file__).resolve().parents[3] / ".." / "shared" / "data"

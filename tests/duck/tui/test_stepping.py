@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from duck.app import DuckApp
-from tests.duck.tui.conftest import FakeExplainer
+from tests.duck.tui.conftest import FakeExplainer, settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,7 +31,7 @@ async def test_forward_back_first_last(session):
         assert app.step == 0
         await pilot.press("p")
         assert app.note == "this is the first step"
-        await app.workers.wait_for_complete()
+        await settle(pilot)
 
 
 async def test_into_over_out_both_directions(session):
@@ -53,7 +53,7 @@ async def test_into_over_out_both_directions(session):
         assert app.step == 3  # backward out: the caller's step that made the call
         await pilot.press("S")
         assert app.step == 2
-        await app.workers.wait_for_complete()
+        await settle(pilot)
 
 
 async def test_exception_and_loop_iterations(session):
@@ -78,7 +78,7 @@ async def test_exception_and_loop_iterations(session):
         app.step = 3
         await pilot.press("right_square_bracket")
         assert app.note == "not inside a loop"
-        await app.workers.wait_for_complete()
+        await settle(pilot)
 
 
 async def test_breakpoints_continue_both_ways(session):
@@ -103,7 +103,7 @@ async def test_breakpoints_continue_both_ways(session):
         app.source_view.cursor = 4
         await pilot.press("b")
         assert not app.breakpoints
-        await app.workers.wait_for_complete()
+        await settle(pilot)
 
 
 async def test_click_a_line_runs_to_its_next_execution(session):
@@ -117,7 +117,7 @@ async def test_click_a_line_runs_to_its_next_execution(session):
         assert app.step == 19
         await pilot.click(view, offset=(12, 4))
         assert "does not run after this step" in app.note
-        await app.workers.wait_for_complete()
+        await settle(pilot)
 
 
 async def test_enter_in_source_runs_to_cursor_line(session):
@@ -126,4 +126,4 @@ async def test_enter_in_source_runs_to_cursor_line(session):
         app.source_view.focus()
         await pilot.press("down", "down", "down", "down", "enter")  # line 5
         assert app.step == 13
-        await app.workers.wait_for_complete()
+        await settle(pilot)

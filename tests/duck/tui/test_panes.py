@@ -1,0 +1,165 @@
+"""Pilot tests for what the panes show and the keys that act on them: variables, last change,
+whole values, call stack, search, watches, help and quit."""
+
+from __future__ import annotations
+
+import pytest
+
+from duck.app import DuckApp
+from textual.widgets import Input
+
+from duck.screens import HelpScreen, PromptScreen, ValueScreen
+from tests.duck.tui.conftest import FakeExplainer, settle
+
+pytestmark = pytest.mark.asyncio
+
+
+def make_app(session) -> DuckApp:
+    return DuckApp(session, narrator=FakeExplainer())
+
+
+def labels(app) -> list[str]:
+    return [str(node.label) for node in app.variables.root.children]
+
+
+async def test_variables_show_changes_and_expand(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 8  # line 3 again: total changed 0 -> 3
+        await pilot.pause()
+        rows = labels(app)
+        assert "total = 0 -> 3" in rows
+        assert "x = 3" in rows and "xs = [3, 4, 5]" in rows
+        xs = next(n for n in app.variables.root.children if n.data.name == "xs")
+        assert xs.allow_expand
+        xs.expand()
+        await pilot.pause()
+        assert [str(c.label) for c in xs.children] == ["[0] = 3", "[1] = 4", "[2] = 5"]
+        app.step = 4  # the call: the argument is new
+        await pilot.pause()
+        assert any(row.startswith("xs = [3, 4, 5]") and "new" in row for row in labels(app))
+        await settle(pilot)
+
+
+async def test_last_change_jumps_back_repeatedly(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 13  # line 5 of the first call; total last changed at step 12
+        await pilot.pause()
+        app.variables.focus()
+        total = next(n for n in app.variables.root.children if n.data.name == "total")
+        app.variables.move_cursor(total)
+        await pilot.press("l")
+        assert app.step == 12
+        await pilot.press("l")
+        assert app.step == 10
+        await pilot.press("l", "l")
+        assert app.step == 6
+        await pilot.press("l")
+        assert app.step == 6 and app.note == "total did not change before this step"
+        await settle(pilot)
+
+
+async def test_view_value_whole(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 5
+        await pilot.pause()
+        await pilot.press("v")
+        assert app.note.startswith("pick a variable")
+        app.variables.focus()
+        await pilot.press("down", "v")
+        assert isinstance(app.screen, ValueScreen)
+        await pilot.press("escape")
+        assert not isinstance(app.screen, ValueScreen)
+        await settle(pilot)
+
+
+async def test_call_stack_selects_a_frame(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 9  # inside average(), called from <module> line 8
+        await pilot.pause()
+        stack = app.call_stack
+        assert stack.option_count == 2
+        assert "average" in str(stack.get_option_at_index(0).prompt)
+        stack.focus()
+        await pilot.press("down")
+        assert app.selected_frame == 1
+        assert app.source_view.line == 8 and not app.source_view.is_current_frame
+        assert "scores = [3, 4, 5]" in labels(app)
+        await pilot.press("n")
+        assert app.selected_frame == 2  # stepping returns to the current frame
+        await settle(pilot)
+
+
+async def test_output_up_to_the_step(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 14
+        await pilot.pause()
+        assert "nothing printed yet" in app.output.text
+        app.step = 15
+        await pilot.pause()
+        assert "4.0" in app.output.text
+        app.step = 21
+        await pilot.pause()
+        assert "ZeroDivisionError" in app.output.text
+        await settle(pilot)
+
+
+async def ask(pilot, key: str, text: str | None) -> None:
+    """Open a prompt with ``key``, type ``text`` (None: keep what is offered) and submit it."""
+    await pilot.press(key)
+    assert isinstance(pilot.app.screen, PromptScreen)
+    if text is not None:
+        pilot.app.screen.query_one(Input).value = text
+    await pilot.press("enter")
+    await settle(pilot)
+
+
+async def test_search_forward_and_backward(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ask(pilot, "slash", "total")
+        assert app.step == 6
+        await ask(pilot, "slash", None)  # the last search is offered again
+        assert app.step == 8
+        await ask(pilot, "backslash", None)
+        assert app.step == 6
+        await ask(pilot, "slash", "nothing")
+        assert app.step == 6 and "no step after" in app.note
+
+
+async def test_watch_expressions_on_recorded_values(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 10
+        await ask(pilot, "w", "total * 2")
+        await ask(pilot, "w", "len(scores)")
+        await ask(pilot, "w", "average(xs)")
+        watches = str(app.query_one("#watches").render())
+        assert "total * 2 = 14" in watches
+        assert "len(scores) = 3" in watches  # a global, seen from inside average()
+        assert "average(xs) = not available" in watches
+        await pilot.press("n", "n")
+        assert "total * 2 = 24" in str(app.query_one("#watches").render())
+        await pilot.press("W")
+        assert not app.query_one("#watches").display
+        await settle(pilot)
+
+
+async def test_help_lists_every_key_and_quit(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        described = {description for _, description in app.screen.rows}
+        for binding in DuckApp.BINDINGS:
+            assert binding.description in described
+        assert ("[", "previous loop iteration") in app.screen.rows
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+        await pilot.press("q")
+        await settle(pilot)
+    assert app.return_value == 0
