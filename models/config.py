@@ -9,6 +9,7 @@ The config file lives in the platform's user config folder (``platformdirs``:
     api_key_env = "DUCK_API_KEY"              # the variable that holds the server's key
     load_in_4bit = false
     chat = false                              # use /v1/chat/completions instead of /v1/completions
+    max_new_tokens = 768                      # the longest explanation, in tokens
     [models]                                  # your own short names
     mine = "~/checkpoints/semcoder-refine"
 
@@ -41,6 +42,7 @@ class UserConfig:
     api_key_env: str = ENV_API_KEY
     load_in_4bit: bool = False
     chat: bool = False
+    max_new_tokens: int | None = None
     models: dict[str, str] = field(default_factory=dict)
     path: Path | None = None  # the file it came from, if any
 
@@ -84,7 +86,7 @@ def load_user_config(path: Path | None = None, env: Mapping[str, str] | None = N
         raise BackendError(f"the config file {path} is not valid: {error}", "fix the file, or move it away to use the defaults") from None
     if not isinstance(data, dict):
         raise BackendError(f"the config file {path} should hold keys such as model = \"semcoder-s\"")
-    known = {"model", "endpoint", "api_key_env", "load_in_4bit", "chat", "models"}
+    known = {"model", "endpoint", "api_key_env", "load_in_4bit", "chat", "max_new_tokens", "models"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise BackendError(f"unknown keys in {path}: {', '.join(unknown)}", f"known keys: {', '.join(sorted(known))}")
@@ -97,9 +99,18 @@ def load_user_config(path: Path | None = None, env: Mapping[str, str] | None = N
         api_key_env=str(data.get("api_key_env") or ENV_API_KEY),
         load_in_4bit=bool(data.get("load_in_4bit", False)),
         chat=bool(data.get("chat", False)),
+        max_new_tokens=_opt_int(data.get("max_new_tokens"), path),
         models={str(k): v for k, v in models.items()},
         path=path,
     )
+
+
+def _opt_int(value, path: Path) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise BackendError(f"max_new_tokens in {path} should be a positive whole number, not {value!r}")
+    return value
 
 
 def _opt_str(value) -> str | None:
@@ -116,6 +127,7 @@ class Settings:
     load_in_4bit: bool
     chat: bool
     aliases: dict[str, str]
+    max_new_tokens: int | None = None
 
 
 def resolve_settings(
@@ -137,4 +149,5 @@ def resolve_settings(
         load_in_4bit=load_in_4bit or config.load_in_4bit,
         chat=config.chat,
         aliases=dict(config.models),
+        max_new_tokens=config.max_new_tokens,
     )

@@ -142,6 +142,7 @@ class HFBackend:
 
     def _load_model(self, base_id: str, adapter_dir: Path | None, load_in_4bit: bool, load_in_8bit: bool, dtype: str):
         torch_dtype = _resolve_dtype(dtype, self.device)
+        transformers.utils.logging.disable_progress_bar()  # duck prints its own status, not tqdm bars
         kwargs: dict = {"dtype": torch_dtype}
         if load_in_4bit or load_in_8bit:
             try:

@@ -84,6 +84,12 @@ def load_backend(spec: BackendSpec) -> Backend:
         return backend_class(name)(spec.endpoint, model, api_key=spec.api_key, chat=spec.chat, **spec.options)
     if not model:
         raise BackendError("no model was chosen", "pass --model NAME|PATH, set DUCK_MODEL, or add model = ... to the config file")
+    if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
+        # said here, before the slow import of torch, so a typo fails at once
+        raise BackendError(
+            f"no model folder at {model}",
+            "give a folder holding config.json and weights (or adapter_config.json), or a hub id such as semcoder/semcoder_s_1030",
+        )
     cls = backend_class(name)
     display = spec.model if spec.model in MODELS or spec.model in spec.aliases else None
     return cls(
