@@ -232,7 +232,10 @@ class _Teller:
     def tell_line(self, frame: int, steps, i: int, indent: int, nesting: int) -> None:
         step = steps[i]
         effects, calls, _ = self.line_effects(frame, steps, i)
-        text = f"{self.label(step)}: `{self.line_text(step)}`"
+        if self.index(step).is_docstring(self.session.line(step)):
+            text = f"{self.label(step)}: the module's docstring"
+        else:
+            text = f"{self.label(step)}: `{self.line_text(step)}`"
         self.emit(indent, f"{text} -> {effects}" if effects else text, step)
         for child in calls:
             self.tell_call(child, indent + 1, nesting)
@@ -282,7 +285,7 @@ class _Teller:
             lo = start_of(k)
             hi = start_of(k + 1) if k + 1 < total else (exit_index - 1 if ends_at_header else exit_index)
             effects, calls, _ = self.line_effects(frame, steps, lo, bindings=True)
-            self.emit(indent + 1, f"iteration {k + 1} of {total}" + (f" ({effects})" if effects else ""), steps[lo])
+            self.emit(indent + 1, f"iteration {k + 1:,} of {total:,}" + (f" ({effects})" if effects else ""), steps[lo])
             for child in calls:
                 self.tell_call(child, indent + 2, nesting)
             self.tell_body(frame, lo + 1, hi, indent + 2, nesting)
@@ -306,7 +309,7 @@ class _Teller:
         after = session.locals_at(finish, frame)
         changed = [change_phrase(name, before.get(name), value) for name, value in after.items()
                    if before.get(name) != value]
-        text = f"... {plural(last - first, 'more iteration')} ({first + 1} to {last}) ..."
+        text = f"... {plural(last - first, 'more iteration')} ({first + 1:,} to {last:,}) ..."
         if changed:
             text += " over them " + "; ".join(changed[:6])
         self.emit(indent, text, finish)
@@ -394,9 +397,8 @@ def _describe_exception(session: Session, outcome: dict) -> str:
 def _describe_failed_start(outcome: dict) -> str:
     info = outcome.get("exception") or {}
     frames = info.get("traceback") or []
-    what = info.get("type") or "the program"
-    message = info.get("message") or outcome.get("message") or ""
-    text = f"could not start: {what}" + (f": {message}" if message else "")
+    message = info.get("message") or outcome.get("message") or "no reason was recorded"
+    text = f"could not start: {info['type']}: {message}" if info.get("type") else f"could not start: {message}"
     if frames:
         frame = frames[-1]
         place = f"{frame.get('file', '?')}:{frame.get('line', '?')}"
@@ -463,6 +465,9 @@ def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int 
     script = session.header.get("script") or (session.files[0] if session.files else "the program")
     outcome = describe_outcome(session)
     code = session.outcome.get("exit_code")
+    if session.outcome.get("outcome") == "failed_to_start":
+        hint = session.outcome.get("hint") or "fix the problem named above, then run duck again"
+        return f"error: {Path(script).name} {outcome}\nhint: {hint}"
     lines = [f"duck: {Path(script).name} {outcome}."]
     lines.append(f"{plural(len(session), 'step')} recorded" + (f"; exit status {code}." if code is not None else "."))
     if len(session):
@@ -486,6 +491,9 @@ def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int 
         if len(shown) > max_output_lines:
             lines.append(f"... {plural(len(shown) - max_output_lines, 'more line')} of output")
     errors = session.stderr_until(session.last()) if len(session) else ""
+    if session.outcome.get("outcome") == "exception" and "Traceback (most recent call last):" in errors:
+        # the outcome below explains the exception; the interpreter's own report of it is left out
+        errors = errors[: errors.rindex("Traceback (most recent call last):")]
     if errors.strip():
         lines += ["", "### Error output:"] + [clip(t, 200) for t in errors.splitlines()[:max_output_lines]]
     lines += ["", "### Outcome:", f"The program {outcome}."]

@@ -14,10 +14,12 @@ It does not format values for people (``duck.narrate`` does) and does not record
 from __future__ import annotations
 
 import ast
+import gc
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Iterable, Iterator
 
 from duck.trace.format import Trace, iter_records, record_kind
@@ -25,6 +27,8 @@ from duck.trace.format import Trace, iter_records, record_kind
 KINDS = ("call", "line", "return", "exception")
 _KIND_CODE = {name: code for code, name in enumerate(KINDS)}
 _NO_PARENT = -1
+#: Sessions at least this long are moved out of the cyclic GC's reach (``gc.freeze``) once loaded.
+_FREEZE_AT_STEPS = 50_000
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,7 @@ class LoopPosition:
     end_line: int
     iteration: int
     total: int
-    iteration_steps: tuple[int, ...]
+    iteration_steps: Sequence[int]  # the step starting each iteration (a zero-copy StepRange)
 
 
 @dataclass(frozen=True)
@@ -92,11 +96,55 @@ class _FrameInfo:
 
 @dataclass
 class _HeaderHits:
-    """Visits of one loop header by one frame activation."""
+    """Visits of one loop header by one frame activation.
+
+    ``starts``/``start_entry`` (filled by ``finish``) list only the visits that begin an
+    iteration, with the entry they belong to, so ``loop_at`` finds an entry's iterations
+    by bisection instead of scanning every visit.
+    """
 
     steps: array = field(default_factory=lambda: array("i"))
     is_iteration: array = field(default_factory=lambda: array("b"))
     entry: array = field(default_factory=lambda: array("i"))
+    starts: array = field(default_factory=lambda: array("i"))
+    start_entry: array = field(default_factory=lambda: array("i"))
+
+    def finish(self) -> None:
+        self.starts = array("i", (s for s, it in zip(self.steps, self.is_iteration) if it))
+        self.start_entry = array("i", (e for e, it in zip(self.entry, self.is_iteration) if it))
+
+
+class StepRange(Sequence):
+    """A read-only, zero-copy slice of a step array (``LoopPosition.iteration_steps``)."""
+
+    __slots__ = ("_view",)
+
+    def __init__(self, steps: array, start: int, stop: int) -> None:
+        self._view = memoryview(steps)[start:stop]
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return tuple(self._view[index])
+        return self._view[index]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._view)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StepRange):
+            return self._view == other._view
+        if isinstance(other, (tuple, list)):
+            return tuple(self._view) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self._view))
+
+    def __repr__(self) -> str:
+        return f"StepRange({list(self._view)!r})"
 
 
 def find_loops(source: str) -> list[Loop]:
@@ -173,6 +221,22 @@ class Session:
     @classmethod
     def from_records(cls, records: Iterable[dict]) -> "Session":
         session = cls()
+        # Loading creates millions of small containers; with the cyclic GC on, it rescans them
+        # again and again (load 2.5x slower at 1M steps), and once loaded a full collection
+        # pauses for seconds. So it is off while loading, and a big session is frozen out of it.
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            session._read(records)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        if len(session) >= _FREEZE_AT_STEPS:
+            gc.freeze()
+        return session
+
+    def _read(self, records: Iterable[dict]) -> None:
+        session = self
         for record in records:
             kind = record_kind(record)
             if kind == "event":
@@ -187,7 +251,6 @@ class Session:
             session.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(session),
                                "message": "the trace has no outcome line: the recorder was stopped"}
         session._index_loops()
-        return session
 
     def _intern_file(self, path: str) -> int:
         index = self._file_index.get(path)
@@ -301,6 +364,8 @@ class Session:
                 hits.is_iteration.append(0)
                 pending[frame] = (hits, loop)
             last_line[frame] = line
+        for hits in self._header_hits.values():
+            hits.finish()
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -642,15 +707,14 @@ class Session:
         if index < 0:
             return None
         entry = hits.entry[index]
-        first = bisect_left(hits.entry, entry)
-        last = bisect_right(hits.entry, entry)
-        starts = tuple(hits.steps[k] for k in range(first, last) if hits.is_iteration[k])
-        if not starts:
+        first = bisect_left(hits.start_entry, entry)
+        last = bisect_right(hits.start_entry, entry)
+        if first == last:
             return None
-        iteration = bisect_right(starts, step)
+        iteration = bisect_right(hits.starts, step, first, last) - first
         if iteration == 0:
             return None
-        return LoopPosition(loop.header, loop.end, iteration, len(starts), starts)
+        return LoopPosition(loop.header, loop.end, iteration, last - first, StepRange(hits.starts, first, last))
 
     def next_iteration(self, step: int) -> int | None:
         """The step where the next iteration of the loop around the current line starts."""

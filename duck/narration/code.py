@@ -88,6 +88,12 @@ class SourceIndex:
     def branch(self, line: int) -> Branch | None:
         return self._branches.get(line)
 
+    def is_docstring(self, line: int) -> bool:
+        """Whether the statement at ``line`` is a bare string (a docstring)."""
+        node = self.statement(line)
+        return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str))
+
     def defines(self, line: int) -> str | None:
         """``def``/``class``/``import`` when the statement starting at ``line`` is one (its effect is a binding)."""
         node = self.statement(line)
