@@ -285,12 +285,12 @@ def check_recording(text: str, recording) -> GroundingReport:
     return check_text(text, observed, returns, expected if getattr(recording, "exception", None) is None else None)
 
 
-def check_claims(text: str, session, step: int | None = None, scope: str = "run") -> GroundingReport:
-    """Check a monologue about ``session``: the window of ``scope`` around ``step`` (the whole
-    run when ``step`` is None)."""
+def check_claims(text: str, session, step: int | None = None, scope: str | None = None) -> GroundingReport:
+    """Check a monologue about ``session``: pass the ``step`` and ``scope`` it explained (the
+    whole run when ``step`` is None; the call around ``step`` when ``scope`` is None)."""
     from duck.windows import run_window, window_for
 
-    window = run_window(session) if step is None else window_for(session, step, scope)
+    window = run_window(session) if step is None else window_for(session, step, scope or "call")
     return check_window(text, window)
 
 
