@@ -1,0 +1,126 @@
+"""`duck run FILE --plain` end to end (real child processes) and the narrator on real recordings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from duck.narrate import describe_outcome, execution_simulation, render_run
+from duck.session import Session
+from duck.trace.recorder import record_call
+from duck.trace.runner import RecordRequest, record
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def duck_run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.run([sys.executable, "-m", "duck", "run", *args], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=120)
+
+
+def write(tmp_path: Path, name: str, code: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(code), encoding="utf-8")
+    return path
+
+
+def test_average_example_explains_the_index_error():
+    result = duck_run("--plain", "examples/average.py")
+    assert result.returncode == 1, result.stderr
+    out = result.stdout
+    assert out.startswith("duck: average.py raised IndexError: list index out of range at line 15 in average")
+    assert "because i == len(values) == 4, one past the last index (3)" in out
+    assert "line 8: `kept.append(score)` -> kept goes from [] to [72]" in out
+    assert "iteration 4 of 5 (score = 41)" in out
+    assert "line 7: `if score > threshold:` -> the condition is false" in out
+    assert "above returns [72, 95, 88, 63]" in out
+    assert "### Output:\ngood scores: [72, 95, 88, 63]" in out
+    assert "Traceback" not in out + result.stderr
+
+
+def test_exit_status_is_the_programs(tmp_path):
+    finished = write(tmp_path, "ok.py", """\
+        def double(xs):
+            return [2 * x for x in xs]
+
+        print(double([1, 2]))
+    """)
+    result = duck_run("--plain", str(finished))
+    assert result.returncode == 0, result.stderr
+    assert "finished normally (exit status 0)" in result.stdout
+    assert "double returns [2, 4]" in result.stdout
+    assert "prints '[2, 4]'" in result.stdout
+
+    exits = write(tmp_path, "exits.py", "import sys\nprint('bye')\nsys.exit(3)\n")
+    result = duck_run("--plain", str(exits))
+    assert result.returncode == 3
+    assert "exited with status 3" in result.stdout and "at line 3 (`sys.exit(3)`)" in result.stdout
+
+
+def test_limits_and_programs_that_cannot_start(tmp_path):
+    spin = write(tmp_path, "spin.py", "n = 0\nwhile True:\n    n += 1\n")
+    result = duck_run("--plain", "--max-steps", "500", str(spin))
+    assert result.returncode == 3
+    assert "was stopped by the step limit after 500 steps" in result.stdout
+    assert "(raise it with --max-steps)" in result.stdout
+    assert "... " in result.stdout and "more iterations" in result.stdout
+
+    broken = write(tmp_path, "broken.py", "x = 1\ny = = 2\n")
+    result = duck_run("--plain", str(broken))
+    assert result.returncode == 2
+    assert f"could not start: SyntaxError: invalid syntax at {broken}:2:5 (`y = = 2`)" in result.stdout + result.stderr
+    assert "hint:" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+    result = duck_run("--plain", str(tmp_path / "missing.py"))
+    assert result.returncode == 2
+    assert "missing.py" in result.stdout + result.stderr and "hint:" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_real_recording_of_a_key_error(tmp_path):
+    script = write(tmp_path, "count.py", """\
+        def count(words):
+            counts = {}
+            for word in words:
+                counts[word] += 1
+            return counts
+
+        count(["duck", "duck"])
+    """)
+    trace = tmp_path / "run.trace"
+    record(RecordRequest(script=script, stdin=None), trace)
+    session = Session.load(trace)
+    assert describe_outcome(session).endswith(
+        "at line 4 in count (`counts[word] += 1`) because counts has no key word == 'duck' (it is empty)")
+    text = render_run(session)
+    assert "iteration 1 of 1 (word = 'duck')" in text
+    assert "- calls count(words=['duck', 'duck'])" in text
+
+
+def test_execution_simulation_of_a_traced_call():
+    code = "def f(text):\n    out = ''\n    for ch in text:\n        if ch.isdigit():\n            out += ch\n    return out\n"
+    recording = record_call(code, "f('a1b2')")
+    assert recording.value == "'12'"
+    text = execution_simulation(recording.events, recording.source, call="f('a1b2')", value=recording.value)
+    assert "Let's simulate the execution of `f('a1b2')` step by step." in text
+    assert "- calls f(text='a1b2')" in text
+    assert "[L6]: `out = ''` -> out is set to ''" in text
+    assert "iteration 2 of 4 (ch = '1')" in text
+    assert "[L9]: `out += ch` -> out goes from '' to '1'" in text
+    assert "[L9]: `out += ch` -> out goes from '1' to '12'" in text
+    assert text.endswith("- f returns '12'\nThe function returns `'12'`.")
+
+
+@pytest.mark.parametrize("bad", ["{", ""])
+def test_execution_simulation_copes_with_nothing_recorded(bad):
+    recording = record_call(bad, "f()")
+    text = execution_simulation(recording.events, recording.source, call="f()", exception=recording.exception)
+    assert text.startswith("### Execution Simulation:")
+    assert "The call raises" in text
