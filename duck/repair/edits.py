@@ -133,10 +133,14 @@ def scope_names(source: str) -> dict[int, set[str]]:
 
 
 def _assert_lines(tree: ast.AST) -> set[int]:
+    """Lines that are the program's own checks: ``assert``s and the ``if __name__ == "__main__":``
+    guard (negating it would skip the checks rather than pass them)."""
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert):
             lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+        elif isinstance(node, ast.If) and "__name__" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
+            lines.update(range(node.test.lineno, (node.test.end_lineno or node.test.lineno) + 1))
     return lines
 
 
@@ -338,7 +342,7 @@ class _Collector(cst.CSTVisitor):
             at = self.offsets.starts[first_pos.start.line - 1]
             first_indent = " " * first_pos.start.column
             for condition, value in ((f"{param} <= 0", "0"), (f"{param} <= 1", param), (f"{param} <= 1", "1"),
-                                     (f"{param} == 0", "1"), (f"not {param}", param), (f"len({param}) <= 1", param)):
+                                     (f"{param} == 0", "1"), (f"not {param}", param), (f"not {param}", "0"), (f"len({param}) <= 1", param)):
                 self.edits.append(Edit(at, at, f"{first_indent}if {condition}:\n{first_indent}    return {value}\n",
                                        first_pos.start.line, "base-case",
                                        f"base case `if {condition}: return {value}` added to `{node.name.value}`"))

@@ -108,7 +108,14 @@ class RunOracle:
         return request
 
     def verify(self, baseline: "Session", candidate: "Session") -> Verdict:
-        return self.judge(candidate)
+        verdict = self.judge(candidate)
+        if not verdict.passed or not self.has_asserts:
+            return verdict
+        skipped = sorted(assert_lines_run(baseline) - assert_lines_run(candidate))
+        if skipped:
+            return Verdict(False, f"the run finished but skipped the assert(s) on line(s) "
+                                  f"{', '.join(map(str, skipped))} that the failing run checked", self.name)
+        return Verdict(True, "every assert the failing run reached now holds, and the run finished", self.name)
 
     def failing_step(self, session: "Session") -> int | None:
         step = session.exception_step()
@@ -116,6 +123,19 @@ class RunOracle:
 
     def failure_text(self, session: "Session") -> str:
         return f"# running the program {describe_outcome(session.outcome)}"
+
+
+def assert_lines_run(session: "Session") -> set[int]:
+    """Lines of ``assert`` statements in the recorded program (the header's script) that ran."""
+    script = session.header.get("script")
+    if not script:
+        return set()
+    try:
+        tree = ast.parse(session.source(script))
+    except (SyntaxError, ValueError):
+        return set()
+    executed = session.executed_lines(script)
+    return {node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert) and node.lineno in executed}
 
 
 def normalize_output(text: str) -> str:

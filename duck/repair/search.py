@@ -72,7 +72,7 @@ class Fix:
         return {"file": str(self.file), "verified": self.verified, "origin": self.origin,
                 "description": self.description, "diff": self.diff, "explanation": self.explanation,
                 "verdict": self.verdict.reason if self.verdict else None, "size": self.size,
-                "kept_steps": self.kept_steps}
+                "kept_steps": self.kept_steps, "patched_source": self.patched_source}
 
 
 @dataclass

@@ -1,0 +1,5 @@
+from prog import *
+
+
+def test_0():
+    assert double(3) == 6
