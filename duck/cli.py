@@ -9,6 +9,7 @@ level), so ``duck --help`` starts fast and never loads torch or Textual. It catc
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
@@ -50,6 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted\nhint: run the command again to start over", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`duck run x.py --plain | head`): stop quietly, as Unix tools do;
+        # stdout goes to devnull so the interpreter's final flush cannot fail again
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -124,3 +124,14 @@ def test_execution_simulation_copes_with_nothing_recorded(bad):
     text = execution_simulation(recording.events, recording.source, call="f()", exception=recording.exception)
     assert text.startswith("### Execution Simulation:")
     assert "The call raises" in text
+
+
+def test_a_reader_that_goes_away_gets_no_traceback():
+    """`duck run x.py --plain | head -1`: the pipe closes before duck writes; duck stops quietly."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    child = subprocess.Popen([sys.executable, "-m", "duck", "run", "--plain", "examples/average.py"], cwd=REPO,
+                             env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # duck records first, so this happens before its first write
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 141
+    assert b"Traceback" not in err
