@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from duck.narrate import (
+    SCOPES,
     Narrator,
     describe_outcome,
     describe_step,
@@ -14,6 +17,8 @@ from duck.narrate import (
 )
 from duck.session import Session
 from duck.trace.format import Trace, header
+from tests.duck.test_session import FILE as RANDOM_FILE
+from tests.duck.test_session import random_traces
 
 FILE = "/prog/prog.py"
 
@@ -318,3 +323,39 @@ def test_understanding_the_function_reads_only_the_code():
     assert "a `for` loop over `range(len(values) + 1)` with `i`" in text
     assert "It returns `total / len(values)`." in text
     assert understanding_the_function(AVERAGE, "missing") == ""
+
+
+LOOPY = """\
+for a in range(3):
+    while b:
+        c = a[b]
+    if a:
+        b = c / a
+    else:
+        assert c, 'no c'
+x = [a for a in b]
+"""
+OUTCOMES = [
+    {"outcome": "finished", "exit_code": 0},
+    {"outcome": "exited", "exit_code": 2},
+    {"outcome": "limit", "limit": "timeout"},
+    *({"outcome": "exception", "exit_code": 1, "exception": {"type": kind, "message": "m", "traceback": [
+        {"file": RANDOM_FILE, "line": line, "func": "f1"}]}}
+      for kind in ("IndexError", "ZeroDivisionError", "AssertionError", "KeyError", "TypeError", "ValueError")
+      for line in (3, 5, 7)),
+]
+
+
+@settings(max_examples=120, deadline=None)
+@given(random_traces(), st.sampled_from(OUTCOMES), st.data())
+def test_the_narrator_never_fails_whatever_the_trace(events, outcome, data):
+    """Random frame/line/value shapes over a source full of loops and branches: every API answers."""
+    session = Session.from_trace(Trace(header=header(), events=events, sources={RANDOM_FILE: LOOPY},
+                                       outcome=dict(outcome, steps=len(events))))
+    text = render_run(session, max_lines=40)
+    assert text.rstrip().endswith(".") and "### Outcome:" in text
+    assert text.count("\n") < 40 + 60
+    step = data.draw(st.integers(0, len(events) - 1))
+    assert describe_step(session, step)
+    for scope in SCOPES:
+        assert "".join(Narrator().explain(session, step, scope))
