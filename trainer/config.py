@@ -94,6 +94,8 @@ class TrainConfig:
     report_to: list[str] = field(default_factory=list)
     #: run on CPU (the tiny recipe and tests)
     use_cpu: bool = False
+    #: a DeepSpeed JSON handed to the Trainer (set by --deepspeed; accelerate configs carry their own)
+    deepspeed: str | None = None
 
     @property
     def global_batch_size(self) -> int:

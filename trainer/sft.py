@@ -135,6 +135,7 @@ def sft_config(config: RecipeConfig, output_dir: Path, *, has_eval: bool) -> Any
         optim=train.optim,
         bf16=train.bf16 and not train.use_cpu,
         use_cpu=train.use_cpu,
+        deepspeed=train.deepspeed,
         seed=train.seed,
         data_seed=train.seed,
         logging_steps=train.logging_steps,

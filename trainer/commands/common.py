@@ -2,9 +2,12 @@
 overrides, ``--dry-run``, and handing multi-process runs to ``accelerate launch``.
 
 Single-process runs call the recipe in this process. With ``--num-processes N > 1`` or a
-``--launch-config``, the same command line is re-run under ``accelerate launch`` with a
-shipped config from ``trainer/launch/`` (DeepSpeed ZeRO-3 / ZeRO-2 / CPU gloo) or the
-user's own; there is no home-made distributed code. Nothing here imports torch at import
+``--launch-config``, the same command line is re-run in every process by a standard
+launcher: ``accelerate launch`` with a shipped config from ``trainer/launch/`` (DeepSpeed
+ZeRO-3, ZeRO-3 + offload, ZeRO-2, plain DDP) or the user's own on GPUs, and ``torchrun``
+(gloo, ``use_cpu``) with ``--cpu``, where accelerate would need MPI. ``--deepspeed JSON``
+hands a DeepSpeed config to the Trainer itself (ZeRO on CPU under torchrun). There is no
+home-made distributed code. Nothing here imports torch at import
 time.
 """
 
@@ -49,6 +52,7 @@ def configure(parser: argparse.ArgumentParser, *, default_config: str) -> None:
     run.add_argument("--tokens-per-second", type=float, help="throughput (all processes) for the dry-run's wall-time estimate")
     run.add_argument("--num-processes", type=int, default=1, help="processes (GPUs) in all; > 1 runs through `accelerate launch`")
     run.add_argument("--launch-config", metavar="NAME|PATH", help="accelerate config (shipped: " + ", ".join(available_launch_configs()) + ")")
+    run.add_argument("--deepspeed", metavar="NAME|JSON", help="DeepSpeed config for the Trainer (shipped: ds-zero2, ds-zero3), e.g. for ZeRO on CPU under torchrun")
     run.add_argument("--num-machines", type=int, default=1)
     run.add_argument("--machine-rank", type=int, default=0)
     run.add_argument("--main-process-ip")
@@ -82,6 +86,8 @@ def apply_overrides(config: RecipeConfig, args: argparse.Namespace) -> RecipeCon
         model = dataclasses.replace(model, base=args.base_model, architecture=None)
     if args.num_processes > 1:
         train = dataclasses.replace(train, num_processes=args.num_processes)
+    if args.deepspeed:
+        train = dataclasses.replace(train, deepspeed=str(resolve_deepspeed_config(args.deepspeed)))
     return dataclasses.replace(config, train=train, data=data, model=model)
 
 
@@ -105,7 +111,8 @@ def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[.
         return launch(args)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     recipe(config, data_paths, args.output_dir, resume=args.resume)
-    print(f"saved the model to {args.output_dir}; try: duck run --model {args.output_dir} FILE.py")
+    if os.environ.get("RANK", "0") == "0":
+            print(f"saved the model to {args.output_dir}; try: duck run --model {args.output_dir} FILE.py")
     return 0
 
 
@@ -125,9 +132,30 @@ def resolve_launch_config(name_or_path: str) -> Path:
     raise DuckError(f"unknown launch config {name_or_path!r}", "shipped: " + ", ".join(available_launch_configs()) + "; or give a path to an accelerate config YAML")
 
 
+def resolve_deepspeed_config(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.is_file():
+        return path.resolve()
+    shipped = LAUNCH_DIR / f"{name_or_path}.json"
+    if shipped.is_file():
+        return shipped
+    raise DuckError(f"unknown DeepSpeed config {name_or_path!r}", "shipped: ds-zero2, ds-zero3; or give a path to a DeepSpeed JSON")
+
+
 def launch_command(args: argparse.Namespace) -> list[str]:
-    """``accelerate launch`` running this same ``duck-train`` command in every process."""
-    name = args.launch_config or ("cpu-ddp" if args.cpu else "ddp-gpu")
+    """The launcher command running this same subcommand in every process: ``torchrun`` on
+    CPU (gloo), ``accelerate launch`` with a launch config otherwise."""
+    module = ["-m", f"trainer.commands.{args.command}", *recipe_argv(args)[1:]]
+    if args.cpu and args.launch_config is None:
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(args.num_processes), "--nnodes", str(args.num_machines)]
+        if args.num_machines > 1:
+            command += ["--node_rank", str(args.machine_rank), "--master_addr", args.main_process_ip or "127.0.0.1"]
+        else:
+            command += ["--standalone"]
+        if args.main_process_port:
+            command += ["--master_port", str(args.main_process_port)]
+        return command + module
+    name = args.launch_config or "ddp-gpu"
     command = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(resolve_launch_config(name))]
     if args.num_processes > 1:
         command += ["--num_processes", str(args.num_processes)]
@@ -137,7 +165,7 @@ def launch_command(args: argparse.Namespace) -> list[str]:
             command += ["--main_process_ip", args.main_process_ip]
     if args.main_process_port:
         command += ["--main_process_port", str(args.main_process_port)]
-    return command + ["-m", f"trainer.commands.{args.command}", *recipe_argv(args)[1:]]
+    return command + module
 
 
 def recipe_argv(args: argparse.Namespace) -> list[str]:
@@ -156,6 +184,8 @@ def recipe_argv(args: argparse.Namespace) -> list[str]:
             argv += [flag, str(value)]
     if args.report_to:
         argv += ["--report-to", *args.report_to]
+    if args.deepspeed:
+        argv += ["--deepspeed", str(resolve_deepspeed_config(args.deepspeed))]
     for flag, on in {"--no-packing": args.no_packing, "--cpu": args.cpu, "--resume": args.resume}.items():
         if on:
             argv.append(flag)
@@ -190,3 +220,12 @@ def standalone(command: str, configure_fn: Callable, main_fn: Callable, argv: li
         return main_fn(args)
     except DuckError as error:
         return report(error)
+    finally:
+        _close_process_group()
+
+
+def _close_process_group() -> None:
+    """Leave torch.distributed cleanly so a launched process does not abort at exit."""
+    distributed = sys.modules.get("torch.distributed")
+    if distributed is not None and distributed.is_available() and distributed.is_initialized():
+        distributed.destroy_process_group()
