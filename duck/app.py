@@ -94,7 +94,7 @@ class DuckApp(App[int]):
         *,
         narrator: Any = None,
         model_loader: Callable[[], Any] | None = None,
-        fix_searcher: Callable[[Any], Iterable[Any]] | None = None,
+        fix_searcher: Callable[[Any, Callable[[str], None]], Iterable[Any]] | None = None,
         fix_applier: Callable[[Any], Any] | None = None,
         recorder: Callable[[Path], Any] | None = None,
         judge: Callable[[Any], bool] | None = None,
@@ -190,7 +190,7 @@ class DuckApp(App[int]):
             describe = _narrator_function("describe_outcome")
             if describe is not None:
                 try:
-                    summary = describe(self.session) or summary
+                    summary = f"The program {describe(self.session)}."
                 except Exception:  # the narrator is optional here; the brief summary stands
                     pass
         self.monologue.set_outcome(summary)
@@ -517,7 +517,7 @@ class DuckApp(App[int]):
         worker = get_current_worker()
         found = 0
         try:
-            for fix in searcher(session):
+            for fix in searcher(session, lambda text: self.call_from_thread(self.say, text)):
                 if worker.is_cancelled:
                     return
                 if getattr(fix, "verified", False):
@@ -615,6 +615,9 @@ class DuckApp(App[int]):
 
     def on_unmount(self) -> None:
         self._scratch.cleanup()
+        close = getattr(self.model, "close", None)
+        if close is not None:
+            close()
 
 
 def _narrator_function(name: str):
@@ -670,11 +673,14 @@ def _real_collaborators(request, args, oracle) -> dict:
         state["session"] = Session.load(path)
         return state["session"]
 
-    def fix_searcher(session) -> Iterator:
+    def fix_searcher(session, progress) -> Iterator:
+        from duck.commands.common import limits_from_args, program_args, script_path
         from duck.repair import RepairRequest, search_fixes
 
-        yield from search_fixes(RepairRequest(script=request.script, argv=list(request.argv),
-                                              stdin=replay(session), oracle=oracle))
+        yield from search_fixes(RepairRequest(
+            script=script_path(args), argv=program_args(args), stdin=replay(session), oracle=oracle,
+            seed=args.seed, include=list(args.include), exclude=list(args.exclude),
+            limits=limits_from_args(args), progress=progress))
 
     def fix_applier(fix):
         from duck.repair import apply_fix

@@ -84,7 +84,7 @@ async def test_fix_found_applied_on_yes_then_rerun(session):
         recorded.append(path)
         return finished_session()
 
-    app = DuckApp(session, narrator=FakeExplainer(), fix_searcher=lambda s: iter([FIX]),
+    app = DuckApp(session, narrator=FakeExplainer(), fix_searcher=lambda s, progress: iter([FIX]),
                   fix_applier=lambda fix: applied.append(fix) or "/prog/average.py.bak", recorder=recorder)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
@@ -101,7 +101,7 @@ async def test_fix_found_applied_on_yes_then_rerun(session):
 
 async def test_fix_declined_writes_nothing(session):
     applied = []
-    app = DuckApp(session, narrator=FakeExplainer(), fix_searcher=lambda s: iter([FIX]),
+    app = DuckApp(session, narrator=FakeExplainer(), fix_searcher=lambda s, progress: iter([FIX]),
                   fix_applier=applied.append, recorder=lambda p: finished_session())
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
@@ -112,7 +112,7 @@ async def test_fix_declined_writes_nothing(session):
 
 
 async def test_no_fix_for_a_run_that_did_not_fail():
-    app = DuckApp(finished_session(), narrator=FakeExplainer(), fix_searcher=lambda s: iter([FIX]))
+    app = DuckApp(finished_session(), narrator=FakeExplainer(), fix_searcher=lambda s, progress: iter([FIX]))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
         await settle(pilot)
@@ -121,7 +121,7 @@ async def test_no_fix_for_a_run_that_did_not_fail():
 
 
 async def test_fix_search_error_is_shown(session):
-    def searcher(s):
+    def searcher(s, progress):
         raise DuckError("the program cannot be re-run", "check that FILE still exists")
         yield  # pragma: no cover
 
