@@ -9,8 +9,8 @@ window began) and the variables it assigns become the returned tuple. The record
 knows the true answer, so a window also carries what the grounding check compares against:
 every value each variable took in the window and every value returned in it.
 
-The corpus uses the same lifting to turn traced loops and blocks into training questions,
-so inference and training share one rendering. This module builds text only: it does not
+The lifting itself (``models.prompts.lift``, ``region_names``) is shared with the corpus,
+so inference and training render loops and blocks the same way. This module builds text only: it does not
 talk to a model (``duck.explain``) or judge claims (``duck.grounding``).
 """
 
@@ -20,7 +20,7 @@ import ast
 import textwrap
 from dataclasses import dataclass, field
 
-from models.prompts import ExecutionQuestion, forward_prompt
+from models.prompts import ExecutionQuestion, forward_prompt, lift, region_names
 
 SCOPES = ("step", "call", "loop", "failure", "run")
 
@@ -53,40 +53,6 @@ def _is_literal(text: str) -> bool:
     except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
         return False
     return True
-
-
-def region_names(code: str) -> tuple[list[str], list[str]]:
-    """(names read before being assigned, names assigned) in a piece of code, in first-use order."""
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except SyntaxError:
-        return [], []
-    reads, writes, seen_write = [], [], set()
-    nodes = sorted(
-        (n for n in ast.walk(tree) if isinstance(n, ast.Name)),
-        key=lambda n: (n.lineno, n.col_offset, isinstance(n.ctx, ast.Store)),
-    )
-    # an augmented assignment (x += 1) reads x first
-    aug = {id(n.target) for n in ast.walk(tree) if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
-    for node in nodes:
-        if isinstance(node.ctx, ast.Load) or id(node) in aug:
-            if node.id not in seen_write and node.id not in reads:
-                reads.append(node.id)
-        if isinstance(node.ctx, ast.Store):
-            seen_write.add(node.id)
-            if node.id not in writes:
-                writes.append(node.id)
-    return reads, writes
-
-
-def lift(code: str, params: list[str], results: list[str], name: str = "f") -> str:
-    """Wrap ``code`` (any indentation) as ``def name(params): ...; return results``."""
-    body = textwrap.dedent(code).rstrip("\n")
-    lines = [f"def {name}({', '.join(params)}):"]
-    lines += [("    " + ln) if ln.strip() else "" for ln in body.split("\n")]
-    if results:
-        lines.append("    return " + (results[0] if len(results) == 1 else "(" + ", ".join(results) + ")"))
-    return "\n".join(lines)
 
 
 def _call(name: str, args: list[str]) -> str:

@@ -183,9 +183,18 @@ class HFBackend:
 
     # ---- generation ----------------------------------------------------------------------
 
-    def _encode(self, prompts: Sequence[str]):
+    def _encode(self, prompts: Sequence[str], max_new_tokens: int = 0):
+        if self.model is None:
+            raise BackendError("this model was closed", "load it again")
         batch = self.tokenizer(list(prompts), return_tensors="pt", padding=True)
         batch.pop("token_type_ids", None)
+        limit = getattr(self.model.config, "max_position_embeddings", None)
+        length = batch["input_ids"].shape[1]
+        if limit and length + max_new_tokens > limit:
+            raise BackendError(
+                f"the prompt is {length} tokens and the answer may take {max_new_tokens}; the model reads at most {limit}",
+                "ask about a smaller part of the run (a call, a loop or a step instead of the whole run)",
+            )
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
     def _gen_kwargs(self, inputs, max_new_tokens: int, stop: Sequence[str], temperature: float, n: int = 1) -> dict:
@@ -214,7 +223,7 @@ class HFBackend:
         temperature: float = 0.0,
     ) -> Iterator[str]:
         self._cancel.clear()
-        inputs = self._encode([prompt])
+        inputs = self._encode([prompt], max_new_tokens)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
         kwargs = self._gen_kwargs(inputs, max_new_tokens, stop, temperature)
         kwargs["streamer"] = streamer
@@ -269,7 +278,7 @@ class HFBackend:
         results: list[str] = []
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start:start + batch_size]
-            inputs = self._encode(chunk)
+            inputs = self._encode(chunk, max_new_tokens)
             kwargs = self._gen_kwargs(inputs, max_new_tokens, stop, temperature, n)
             try:
                 with self._lock, torch.inference_mode():

@@ -12,6 +12,8 @@ on them.
 
 from __future__ import annotations
 
+import ast
+import textwrap
 from dataclasses import dataclass
 from typing import Literal
 
@@ -153,3 +155,45 @@ def row_prompt(row: dict) -> tuple[str, str]:
     task = row_task(row)
     instruction = row["fault"] if task == "refine" else row[{"nl": "nl", "forward": "fwd_mnl", "backward": "bwd_mnl"}[task]]
     return render_task(task, instruction), row["response"]
+
+
+# ---- lifting a region of code into a function (a loop, a basic block) --------------------
+#
+# A stretch of a traced run that is not a whole call becomes an execution question by
+# lifting it into a function: its free variables become parameters (called with the values
+# they had when the region began) and the variables it assigns become the returned value.
+# duck's explanations and the corpus both ask about loops and blocks this way.
+
+
+def region_names(code: str) -> tuple[list[str], list[str]]:
+    """(names read before being assigned, names assigned) in a piece of code, in first-use order."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except SyntaxError:
+        return [], []
+    reads, writes, seen_write = [], [], set()
+    nodes = sorted(
+        (n for n in ast.walk(tree) if isinstance(n, ast.Name)),
+        key=lambda n: (n.lineno, n.col_offset, isinstance(n.ctx, ast.Store)),
+    )
+    # an augmented assignment (x += 1) reads x first
+    aug = {id(n.target) for n in ast.walk(tree) if isinstance(n, ast.AugAssign) and isinstance(n.target, ast.Name)}
+    for node in nodes:
+        if isinstance(node.ctx, ast.Load) or id(node) in aug:
+            if node.id not in seen_write and node.id not in reads:
+                reads.append(node.id)
+        if isinstance(node.ctx, ast.Store):
+            seen_write.add(node.id)
+            if node.id not in writes:
+                writes.append(node.id)
+    return reads, writes
+
+
+def lift(code: str, params: list[str], results: list[str], name: str = "f") -> str:
+    """Wrap ``code`` (any indentation) as ``def name(params): ...; return results``."""
+    body = textwrap.dedent(code).rstrip("\n")
+    lines = [f"def {name}({', '.join(params)}):"]
+    lines += [("    " + ln) if ln.strip() else "" for ln in body.split("\n")]
+    if results:
+        lines.append("    return " + (results[0] if len(results) == 1 else "(" + ", ".join(results) + ")"))
+    return "\n".join(lines)

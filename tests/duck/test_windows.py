@@ -2,7 +2,8 @@
 
 import pytest
 
-from duck.windows import block_lines, lift, region_names, window_for
+from duck.windows import block_lines, window_for
+from models.prompts import lift, region_names
 from tests.models.traced import session_of
 
 PROGRAM = '''def total_even(nums):

@@ -112,3 +112,9 @@ def test_clear_errors_for_bad_paths(tmp_path):
     (broken / "adapter_config.json").write_text("{}")
     with pytest.raises(BackendError, match="base model"):
         HFBackend(str(broken))
+
+
+def test_prompt_longer_than_the_model_reads_is_a_clear_error(backend):
+    with pytest.raises(BackendError, match="reads at most 4096") as info:
+        list(backend.stream(PROMPT * 400, max_new_tokens=10))
+    assert "smaller part" in info.value.hint
