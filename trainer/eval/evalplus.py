@@ -1,10 +1,9 @@
 """HumanEval+ and MBPP+: prompts, solution extraction and scoring by execution.
 
-Scoring runs in ``corpus.sandbox`` in two steps, as EvalPlus does: the canonical solution is
-run once per task to get the expected outputs and their times (``ground_truth``), then each
-candidate is run on the base inputs and, when those pass, on the plus inputs
-(``score_solutions``). The comparison itself lives in ``trainer.eval.evalplus_harness``, whose
-source is what the sandbox executes. HumanEval / MBPP pass means every base input passes;
+Scoring runs in ``corpus.sandbox``: each candidate is run on the base inputs and, when those
+pass, on the plus inputs, beside the canonical solution, which gives each input's expected
+output and time limit (``score_solutions``). The comparison itself lives in
+``trainer.eval.evalplus_harness``, whose source is what the sandbox executes. HumanEval / MBPP pass means every base input passes;
 HumanEval+ / MBPP+ pass means base and plus inputs all pass.
 
 This module does not generate (``trainer.eval.generation``) and does not print tables.
@@ -17,14 +16,16 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
+from duck.errors import DuckError
 from models.prompts import nl_prompt
 from trainer.eval.data import CodeTask
 
 HARNESS_SOURCE = (Path(__file__).with_name("evalplus_harness.py")).read_text(encoding="utf-8")
-#: seconds the sandbox gives the canonical solution for all inputs of one task
-GROUND_TRUTH_TIMEOUT_S = 120.0
+#: seconds one sandbox job may take: the canonical solution on every input of a part plus the
+#: candidate, which the harness itself stops after 60 s (EvalPlus's per-task cap)
+JOB_TIMEOUT_S = 180.0
 #: the response is opened with a fence so the model writes code, and stops at the closing one
 RESPONSE_PREFIX = "```python\n"
 CODE_STOP = "\n```"
@@ -77,32 +78,16 @@ def _task_literal(task: CodeTask, inputs: list) -> str:
 
 
 class EvalPlusScorer:
-    """Scores solutions to HumanEval+ / MBPP+ tasks in a ``corpus.sandbox.SandboxPool``.
-
-    Expected outputs are computed once per task and kept for later calls (self-refine scores
-    the same tasks round after round).
-    """
+    """Scores solutions to HumanEval+ / MBPP+ tasks in a ``corpus.sandbox.SandboxPool``."""
 
     def __init__(self, pool) -> None:
         self.pool = pool
-        self._truth: dict[tuple[str, str], dict] = {}  # (task_id, "base"|"plus") -> ground truth
-
-    def ground_truth(self, tasks: Iterable[CodeTask], parts: Sequence[str] = ("base", "plus")) -> None:
-        """Run the canonical solutions of ``tasks`` (those not done yet) in the sandbox."""
-        from corpus.sandbox import SandboxJob
-
-        todo = [(t, part) for t in tasks for part in parts if (t.task_id, part) not in self._truth]
-        jobs = [SandboxJob(HARNESS_SOURCE + _task_literal(t, _inputs(t, part)), call="ground_truth(__task__)",
-                           timeout_s=GROUND_TRUTH_TIMEOUT_S, filename="<evalplus>") for t, part in todo]
-        for (task, part), result in zip(todo, self.pool.map(jobs)):
-            if not result.ok or result.value_repr is None:
-                raise RuntimeError(f"the canonical solution of {task.task_id} failed on its {part} inputs: "
-                                   f"{result.exception}")
-            self._truth[(task.task_id, part)] = ast.literal_eval(result.value_repr)
 
     def score_solutions(self, pairs: Sequence[tuple[CodeTask, str]], *, plus: bool = True) -> list[SolutionScore]:
-        """Score each ``(task, solution)``; solutions are complete programs (``extract_solution``)."""
-        self.ground_truth({t.task_id: t for t, _ in pairs}.values(), ("base", "plus") if plus else ("base",))
+        """Score each ``(task, solution)``; solutions are complete programs (``extract_solution``).
+
+        Plus inputs are run only for solutions that passed the base ones (plus implies base).
+        """
         base = self._run_part(pairs, "base")
         scores = [SolutionScore(t.task_id, r["passed"], False, r["reason"], r["test"]) for (t, _), r in zip(pairs, base)]
         if plus:
@@ -115,27 +100,18 @@ class EvalPlusScorer:
     def _run_part(self, pairs: Sequence[tuple[CodeTask, str]], part: str) -> list[dict]:
         from corpus.sandbox import SandboxJob
 
-        from trainer.eval import evalplus_harness as harness
-
-        jobs = []
-        for task, solution in pairs:
-            truth = self._truth[(task.task_id, part)]
-            limits = [max(harness.MIN_TIME_LIMIT_S, harness.GT_TIME_LIMIT_FACTOR * s) for s in truth["seconds"]]
-            timeout = min(harness.TASK_TIME_CAP_S, sum(limits)) + 5.0
-            code = (HARNESS_SOURCE + _task_literal(task, _inputs(task, part))
-                    + f"__solution__ = {solution!r}\n__expected__ = {truth['expected']!r}\n"
-                    + f"__seconds__ = {truth['seconds']!r}\n")
-            jobs.append(SandboxJob(code, call="check_solution(__task__, __solution__, __expected__, __seconds__)",
-                                   timeout_s=timeout, filename="<evalplus>"))
+        jobs = [SandboxJob(HARNESS_SOURCE + _task_literal(task, _inputs(task, part)) + f"__solution__ = {solution!r}\n",
+                           call="check_solution(__task__, __solution__)", timeout_s=JOB_TIMEOUT_S,
+                           filename="<evalplus>") for task, solution in pairs]
         results = []
-        for result in self.pool.map(jobs):
+        for (task, _), result in zip(pairs, self.pool.map(jobs)):
             if result.ok and result.value_repr is not None:
-                try:
-                    results.append(ast.literal_eval(result.value_repr))
-                    continue
-                except (ValueError, SyntaxError):
-                    pass
+                results.append(ast.literal_eval(result.value_repr))
+                continue
             exc = result.exception or {}
+            if exc.get("type") == "ReferenceFailed":
+                raise DuckError(f"the canonical solution of {task.task_id} failed: {exc.get('message')}",
+                                "check that --data is an unmodified EvalPlus release")
             reason = "timed out" if result.timed_out else f"{exc.get('type', 'Error')}: {exc.get('message', '')}"
             results.append({"passed": False, "reason": reason, "test": ""})
         return results

@@ -1,14 +1,11 @@
 """The code that runs *inside* a sandbox worker to score HumanEval+ / MBPP+ solutions.
 
 ``trainer.eval.evalplus`` ships this file's source to ``corpus.sandbox`` as a job's code and
-calls one of its two entry points:
-
-- ``ground_truth(task)``: run the canonical solution on every input (a deep copy of each, as
-  EvalPlus does) and return a base64 pickle of ``(outputs, seconds per input)``;
-- ``check_solution(task, solution, expected_b64)``: run a candidate on the inputs and compare
-  each output with EvalPlus's rules (exact ``==``, the special oracles for HumanEval/32 and
-  seven MBPP tasks, set equality for eight MBPP tasks, float tolerance ``atol`` with
-  ``rtol=1e-7``, 1e-6 where the expected value is a float), stopping at the first failure.
+calls ``check_solution(task, solution)``: for each input, run the canonical solution on a
+deep copy (timed, as EvalPlus's ground truth is), then the candidate, and compare the two
+outputs with EvalPlus's rules (exact ``==``, the special oracles for HumanEval/32 and four
+MBPP tasks, set equality for eight MBPP tasks, not-None for three, float tolerance ``atol``
+with ``rtol=1e-7``, 1e-6 where the expected value is a float), stopping at the first failure.
 
 The comparison follows ``evalplus.eval.check_output`` and the input decoding follows
 ``evalplus.data.mbpp.mbpp_deserialize_inputs`` (EvalPlus, Apache-2.0), re-written here because
@@ -18,10 +15,8 @@ This module is stdlib only and does no process management: the sandbox does.
 
 from __future__ import annotations
 
-import base64
 import copy
 import math
-import pickle
 import time
 
 #: EvalPlus's defaults (evalplus.config): a per-input limit of max(1 s, 4 x the canonical time)
@@ -169,35 +164,26 @@ def _inputs(task: dict) -> list:
     return decode_inputs(task["dataset"], task["task_id"], task["inputs"])
 
 
-def ground_truth(task: dict) -> dict:
-    """Run the canonical solution on every input.
-
-    Returns ``{"expected": <base64 pickle of the outputs>, "seconds": [per input]}``.
-    """
-    namespace: dict = {"__name__": "__evalplus__"}
-    exec(compile(task["reference"], "<canonical>", "exec"), namespace)
-    fn = namespace[task["entry_point"]]
-    outputs, seconds = [], []
-    not_none = task["dataset"] == "mbpp" and task["entry_point"] in MBPP_OUTPUT_NOT_NONE_TASKS
-    for inp in _inputs(task):
-        args = copy.deepcopy(inp)
-        start = time.perf_counter()
-        out = fn(*args)
-        seconds.append(time.perf_counter() - start)
-        outputs.append(out is not None if not_none else out)
-    return {"expected": base64.b64encode(pickle.dumps(outputs)).decode("ascii"), "seconds": seconds}
+class ReferenceFailed(Exception):
+    """The canonical solution itself raised: a broken benchmark file, not a wrong candidate."""
 
 
-def check_solution(task: dict, solution: str, expected_b64: str, seconds: list) -> dict:
-    """Score ``solution`` on the task's inputs; stops at the first failing input.
+def check_solution(task: dict, solution: str) -> dict:
+    """Score ``solution`` on the task's inputs, input by input; stops at the first failure.
+
+    Each input is first given (as a deep copy) to the canonical solution, timed, then to the
+    candidate, whose limit is max(1 s, 4 x that time), and the two outputs are compared. So
+    no expected output is ever stored or shipped (some are hundreds of MB).
 
     Returns ``{"passed": bool, "checked": n, "failed_index": i | None, "reason": str,
     "test": str}``; ``reason`` is ``""``, ``"wrong output"``, ``"too slow"`` or
     ``"<ExceptionType>: message"``; ``test`` is the failing input as an assertion
     (``assert f(1, 2) == 3``) for a self-refine prompt.
     """
-    outputs = pickle.loads(base64.b64decode(expected_b64))
-    inputs = _inputs(task)
+    reference: dict = {"__name__": "__evalplus__"}
+    exec(compile(task["reference"], "<canonical>", "exec"), reference)
+    truth = reference[task["entry_point"]]
+    not_none = task["dataset"] == "mbpp" and task["entry_point"] in MBPP_OUTPUT_NOT_NONE_TASKS
     namespace: dict = {"__name__": "__evalplus__"}  # so a `if __name__ == "__main__":` block does not run
     try:
         exec(compile(solution, "<solution>", "exec"), namespace)
@@ -205,8 +191,16 @@ def check_solution(task: dict, solution: str, expected_b64: str, seconds: list) 
     except BaseException as error:  # noqa: BLE001 - the candidate's failure is the result
         return {"passed": False, "checked": 0, "failed_index": None, "reason": _reason(error), "test": ""}
     budget = TASK_TIME_CAP_S
-    for i, (inp, exp, ref_s) in enumerate(zip(inputs, outputs, seconds)):
-        limit = max(MIN_TIME_LIMIT_S, GT_TIME_LIMIT_FACTOR * ref_s)
+    for i, inp in enumerate(_inputs(task)):
+        args = copy.deepcopy(inp)
+        start = time.perf_counter()
+        try:
+            exp = truth(*args)
+        except Exception as error:  # noqa: BLE001
+            raise ReferenceFailed(f"{task['task_id']} input {i}: {_reason(error)}") from None
+        limit = max(MIN_TIME_LIMIT_S, GT_TIME_LIMIT_FACTOR * (time.perf_counter() - start))
+        if not_none:
+            exp = exp is not None
         start = time.perf_counter()
         try:
             out = fn(*inp)
@@ -219,7 +213,7 @@ def check_solution(task: dict, solution: str, expected_b64: str, seconds: list) 
             return _failure(task, i, inp, exp, "too slow")
         if not ok:
             return _failure(task, i, inp, exp, "wrong output")
-    return {"passed": True, "checked": len(inputs), "failed_index": None, "reason": "", "test": ""}
+    return {"passed": True, "checked": len(task["inputs"]), "failed_index": None, "reason": "", "test": ""}
 
 
 #: longest failing-test assertion handed back (a refine prompt must stay readable)

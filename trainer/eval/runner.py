@@ -1,0 +1,235 @@
+"""One evaluation run from start to end: load the benchmark, get completions (a model, resumable,
+or a predictions file), score them in the sandbox, and save the results JSON with the exact
+settings used.
+
+This module orchestrates; prompts and scoring rules live in ``trainer.eval.cruxeval`` and
+``trainer.eval.evalplus``, generation in ``trainer.eval.generation``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import re
+from pathlib import Path
+from typing import Callable
+
+from duck.errors import DuckError
+from trainer.eval import cruxeval, evalplus, report
+from trainer.eval.data import load_cruxeval, load_evalplus
+from trainer.eval.generation import GenerationSettings, GenerationStore, generate_all, load_generation_backend
+from trainer.eval.passk import benchmark_pass_at_k
+
+Progress = Callable[[str], None] | None
+COLUMN = {"cruxeval-o": "CRUXEval-O", "cruxeval-i": "CRUXEval-I", "humaneval": "HumanEval", "mbpp": "MBPP"}
+#: memory per sandbox worker: EvalPlus allows 4 GB (some canonical outputs are hundreds of MB)
+WORKER_MEMORY_MB = 4096
+
+
+def run(args: argparse.Namespace, progress: Progress = None) -> dict:
+    from corpus.sandbox import SandboxLimits, SandboxPool
+
+    results_path = results_file(args)
+    settings = {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "json", "command")}
+    results = {"benchmark": args.benchmark, "model_name": _model_name(args), "settings": settings,
+               "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+               "results_file": str(results_path)}
+    backend = None
+    if not args.predictions:
+        backend = load_generation_backend(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit,
+                                          use_vllm=False if args.no_vllm else None)
+        results["backend"] = getattr(backend, "name", type(backend).__name__)
+        results["generations_file"] = str(results_path.with_suffix(".generations.jsonl"))
+    try:
+        with SandboxPool(workers=args.workers, limits=SandboxLimits(memory_mb=WORKER_MEMORY_MB)) as pool:
+            if args.benchmark.startswith("cruxeval"):
+                _run_cruxeval(args, backend, pool, results, progress)
+            elif args.benchmark == "refine":
+                _run_refine(args, backend, pool, results, progress)
+            else:
+                _run_code(args, backend, pool, results, progress)
+    finally:
+        if backend is not None:
+            backend.close()
+    report.write_results(results_path, results)
+    return results
+
+
+def results_file(args: argparse.Namespace) -> Path:
+    """Where the results JSON goes: --output, else beside the model or the predictions."""
+    if args.output:
+        return Path(args.output)
+    if args.predictions:
+        p = Path(args.predictions)
+        return p.with_name(f"{p.stem}.eval-{args.benchmark}.json")
+    if args.model and Path(args.model).expanduser().is_dir():
+        return Path(args.model).expanduser() / "eval" / f"{args.benchmark}.json"
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", args.model or args.served_model or args.endpoint or "model")
+    return Path("duck-eval") / slug / f"{args.benchmark}.json"
+
+
+def _model_name(args: argparse.Namespace) -> str:
+    if args.predictions:
+        return Path(args.predictions).name
+    return args.model or f"{args.served_model or 'server'} @ {args.endpoint}"
+
+
+def _settings(args: argparse.Namespace, stop: tuple[str, ...]) -> GenerationSettings:
+    return GenerationSettings(n=args.n, temperature=args.temperature, max_new_tokens=args.max_new_tokens,
+                              batch_size=args.batch_size, stop=stop)
+
+
+def _generate(args, backend, results, items, stop, progress, store=None) -> dict[str, list[str]]:
+    store = store or GenerationStore(Path(results["generations_file"]))
+    report_progress = (lambda done, total: progress(f"generated {done}/{total}")) if progress else None
+    return generate_all(backend, items, _settings(args, stop), store, report_progress)
+
+
+# ----------------------------------------------------------------------------- CRUXEval
+def _run_cruxeval(args, backend, pool, results, progress) -> None:
+    mode: cruxeval.Mode = "output" if args.benchmark == "cruxeval-o" else "input"
+    samples = load_cruxeval(Path(args.data))[: args.limit]
+    if args.predictions:
+        from trainer.eval.predictions import read_cruxeval_predictions
+
+        given = read_cruxeval_predictions(Path(args.predictions))
+        missing = [s.id for s in samples if s.id not in given]
+        if missing and not args.limit:
+            raise DuckError(f"{args.predictions} has no predictions for {len(missing)} samples (first: {missing[0]})",
+                            "pass a complete generations file, or --limit N to score the first N samples")
+        texts = {s.id: given.get(s.id, []) for s in samples}
+    else:
+        from models.prompts import ANSWER_STOP
+
+        texts = _generate(args, backend, results, [(s.id, cruxeval.prompt(s, mode)) for s in samples],
+                          (ANSWER_STOP,), progress)
+    predictions = [[cruxeval.prediction_from_text(t, mode) for t in texts[s.id]] for s in samples]
+    if progress:
+        progress(f"scoring {sum(len(p) for p in predictions)} predictions")
+    correct = cruxeval.score_predictions(pool, samples, predictions, mode)
+    results["scores"] = {COLUMN[args.benchmark]: benchmark_pass_at_k(correct)}
+    results["tasks"] = len(samples)
+    results["per_task"] = {s.id: {"predictions": p, "correct": c} for s, p, c in zip(samples, predictions, correct)}
+
+
+# ----------------------------------------------------------------------------- HumanEval+ / MBPP+
+def _code_tasks(args):
+    dataset = args.dataset or _guess_dataset(args)
+    return dataset, load_evalplus(Path(args.data), dataset)[: args.limit]
+
+
+def _guess_dataset(args) -> str:
+    if args.benchmark in ("humaneval", "mbpp"):
+        return args.benchmark
+    name = Path(args.data).name.lower()
+    if "mbpp" in name:
+        return "mbpp"
+    if "human" in name:
+        return "humaneval"
+    raise DuckError(f"cannot tell whether {args.data} is HumanEval+ or MBPP+", "pass --dataset humaneval or --dataset mbpp")
+
+
+def _solutions(args, backend, results, tasks, progress) -> dict[str, list[str]]:
+    if args.predictions:
+        from trainer.eval.predictions import read_evalplus_samples
+
+        given = read_evalplus_samples(Path(args.predictions))
+        out = {}
+        for task in tasks:
+            rows = given.get(task.task_id, [])
+            if not rows and not args.limit:
+                raise DuckError(f"{args.predictions} has no sample for {task.task_id}",
+                                "pass a complete samples file, or --limit N to score the first N tasks")
+            out[task.task_id] = [r["solution"] if "solution" in r else task.prompt + r["completion"] for r in rows]
+        return out
+    texts = _generate(args, backend, results, [(t.task_id, evalplus.code_prompt(t)) for t in tasks],
+                      (evalplus.CODE_STOP,), progress)
+    return {t.task_id: [evalplus.extract_solution(t, text) for text in texts[t.task_id]] for t in tasks}
+
+
+def _score_code(pool, tasks, solutions, plus: bool, progress):
+    pairs = [(t, s) for t in tasks for s in solutions[t.task_id]]
+    if progress:
+        progress(f"scoring {len(pairs)} solutions")
+    scores = evalplus.EvalPlusScorer(pool).score_solutions(pairs, plus=plus)
+    by_task: dict[str, list] = {t.task_id: [] for t in tasks}
+    for (task, _), score in zip(pairs, scores):
+        by_task[task.task_id].append(score)
+    return by_task
+
+
+def _run_code(args, backend, pool, results, progress) -> None:
+    dataset, tasks = _code_tasks(args)
+    solutions = _solutions(args, backend, results, tasks, progress)
+    by_task = _score_code(pool, tasks, solutions, not args.base_only, progress)
+    column = COLUMN[dataset]
+    results["scores"] = {column: benchmark_pass_at_k([[s.base for s in by_task[t.task_id]] for t in tasks])}
+    if not args.base_only:
+        results["scores"][column + "+"] = benchmark_pass_at_k([[s.plus for s in by_task[t.task_id]] for t in tasks])
+    results["tasks"] = len(tasks)
+    results["per_task"] = {t.task_id: [{"base": s.base, "plus": s.plus, "reason": s.reason} for s in by_task[t.task_id]]
+                           for t in tasks}
+
+
+# ----------------------------------------------------------------------------- self-refine
+def _run_refine(args, backend, pool, results, progress) -> None:
+    from models.parse import refined_code
+    from models.prompts import REFINED_STOP, refine_prompt
+
+    dataset, tasks = _code_tasks(args)
+    if args.n != 1:
+        raise DuckError("refine reports greedy pass@1 per round", "drop --n (self-refinement keeps one solution per task)")
+    if backend is None:
+        raise DuckError("refine needs a model to refine with", "pass --model or --endpoint (with --predictions as round 0 too)")
+    current = {t: s[0] for t, s in _solutions(args, backend, results, tasks, progress).items()}
+    store = GenerationStore(Path(results["generations_file"]))
+    rounds = []
+    by_task = {t.task_id: s[0] for t, s in _score_code(pool, tasks, {k: [v] for k, v in current.items()}, True, progress).items()}
+    rounds.append(_round_entry(0, tasks, by_task))
+    for number in range(1, args.rounds + 1):
+        failing = [t for t in tasks if not by_task[t.task_id].plus]
+        if not failing:
+            break
+        items = []
+        for task in failing:
+            test = by_task[task.task_id].failed_test or f"# the solution fails: {by_task[task.task_id].reason}"
+            if args.trace and by_task[task.task_id].failed_test:
+                test += "\n" + _trace_comment(pool, current[task.task_id], by_task[task.task_id].failed_test)
+            items.append((f"{task.task_id}#round{number}", refine_prompt(task.prompt, current[task.task_id], test)))
+        texts = _generate(args, backend, results, items, (REFINED_STOP,), progress, store)
+        for task in failing:
+            code = refined_code(texts[f"{task.task_id}#round{number}"][0])
+            if code:
+                current[task.task_id] = code
+        rescored = _score_code(pool, failing, {t.task_id: [current[t.task_id]] for t in failing}, True, progress)
+        by_task.update({k: v[0] for k, v in rescored.items()})
+        rounds.append(_round_entry(number, tasks, by_task))
+    column = COLUMN[dataset]
+    results["scores"] = {column: {"pass@1": rounds[-1]["pass@1"]}, column + "+": {"pass@1": rounds[-1]["pass@1+"]}}
+    results["rounds"] = rounds
+    results["tasks"] = len(tasks)
+    results["per_task"] = {t.task_id: {"base": by_task[t.task_id].base, "plus": by_task[t.task_id].plus,
+                                       "solution": current[t.task_id]} for t in tasks}
+
+
+def _round_entry(number: int, tasks, by_task) -> dict:
+    n = max(len(tasks), 1)
+    return {"round": number, "pass@1": round(100.0 * sum(by_task[t.task_id].base for t in tasks) / n, 2),
+            "pass@1+": round(100.0 * sum(by_task[t.task_id].plus for t in tasks) / n, 2)}
+
+
+def _trace_comment(pool, solution: str, failed_test: str) -> str:
+    """duck's recording of the failing call, told as a SemCoder execution simulation, as comments."""
+    from duck.narrate import execution_simulation
+    from models.parse import split_assertion
+
+    parts = split_assertion(failed_test)
+    if parts is None or not parts.left:
+        return ""
+    result = pool.run(solution, call=parts.left, trace=True, timeout_s=5.0)
+    if not result.events:
+        return ""
+    exception = (result.exception["type"], result.exception.get("message", "")) if result.exception else None
+    text = execution_simulation(result.events, solution, call=parts.left, filename="<sample>",
+                                value=result.value_repr, exception=exception, max_lines=60)
+    return "\n".join("# " + line for line in text.splitlines())
