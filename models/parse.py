@@ -161,7 +161,12 @@ def call_arguments(call: str, func: str = "f") -> str | None:
 
 
 def _calls(expr: str, func: str) -> bool:
-    return re.search(rf"(?<![\w.]){re.escape(func)}\s*\(", expr) is not None
+    """Whether ``expr`` calls ``func`` (a call inside a string literal does not count)."""
+    try:
+        tree = ast.parse(expr.strip(), mode="eval")
+    except SyntaxError:
+        return re.search(rf"(?<![\w.]){re.escape(func)}\s*\(", expr) is not None
+    return any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == func for n in ast.walk(tree))
 
 
 @dataclass

@@ -76,7 +76,7 @@ def test_last_answer_wins_and_missing_close_tag():
 
 def test_forward_answer_must_not_contain_the_call():
     assert forward_answer("[ANSWER]\nassert f(1) == f(1)\n[/ANSWER]") is None
-    assert forward_answer("[ANSWER]\nassert f(1) == 'f(x)'[/ANSWER]") is None
+    assert forward_answer("[ANSWER]\nassert f(1) == 'f(x)'[/ANSWER]") == "'f(x)'"  # a string, not a call
     assert forward_answer("[ANSWER]\nassert f(1) == buff(2)\n[/ANSWER]") == "buff(2)"
     assert forward_answer("[ANSWER]\n[1, 2]\n[/ANSWER]") == "[1, 2]"
 
@@ -101,3 +101,29 @@ def test_truncated_and_garbage_outputs_never_raise():
         parse_monologue(garbage)
     assert refined_code("[Refined]\n```python\ndef g(x):\n    return x +") == "def g(x):\n    return x +"
     assert refined_code("[Refined]\ndef g(x):\n    return 1\n[/Refined]") == "def g(x):\n    return 1"
+
+
+DATA = __import__("pathlib").Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cruxeval.jsonl"
+
+
+def test_cruxeval_answers_round_trip_through_the_parsers():
+    """All 800 CRUXEval samples: a correct answer in SemCoder's shape parses back to the truth."""
+    import json
+
+    import pytest
+
+    from models.prompts import ExecutionQuestion, backward_prompt, forward_prompt
+
+    if not DATA.is_file():
+        pytest.skip(f"{DATA} is absent")
+    rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
+    assert len(rows) == 800
+    for row in rows:
+        call = f"f({row['input']})"
+        question = ExecutionQuestion(code=row["code"], call=call, output=row["output"])
+        assert forward_prompt(question).endswith(f"assert {call} == ??\n[MONOLOGUE]\n")
+        assert backward_prompt(question).endswith(f"assert f(??) == {row['output']}\n[MONOLOGUE]\n")
+        answer = f"### Execution Simulation:\n...\n[/MONOLOGUE]\n[ANSWER]\nassert {call} == {row['output']}\n[/ANSWER]"
+        assert forward_answer(answer) == row["output"], row["id"]
+        assert backward_answer(answer) == call, row["id"]
+        assert call_arguments(call) == row["input"].strip(), row["id"]
