@@ -56,6 +56,9 @@ LIMIT_FLAGS = {
     "interrupted": ("an interruption (Ctrl-C)", None),
 }
 SCOPES = ("step", "call", "loop", "failure", "run")
+#: Names Python itself sets in a class body; not the user's doing, so not told.
+_CLASS_MACHINERY = frozenset({"__module__", "__qualname__", "__firstlineno__", "__static_attributes__",
+                              "__classcell__", "__classdictcell__", "__type_params__"})
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class _Teller:
         self.max_nesting = max_nesting
         self.items: list[tuple[int, str]] = []
         self.last_step = -1
+        self._kinds: dict[int, str] = {}
 
     # ------------------------------------------------------------------ output
     def emit(self, indent: int, text: str, step: int) -> None:
@@ -115,20 +119,53 @@ class _Teller:
     def line_text(self, step: int) -> str:
         return self.index(step).text(self.session.line(step))
 
-    def calls_between(self, frame: int, after: int, before: int) -> list[int]:
-        """Frames called by ``frame`` between two of its own steps (exclusive), in order."""
+    def calls_between(self, frame: int, after: int, before: int) -> list[tuple[int, int]]:
+        """(frame, call step) of each call or generator resumption made by ``frame`` between two of its steps."""
         session = self.session
         found = []
         step = after + 1
         while step < before:
             child = session.frame(step)
-            if session.kind(step) == "call" and session.frame_parent(child) == frame \
-                    and session.frame_call_step(child) == step:
-                found.append(child)
-                step = session.frame_end_step(child) + 1
+            if session.kind(step) == "call" and session.frame_parent(child) == frame:
+                found.append((child, step))
+                step = session.frame_steps(child)[self.segment_end(child, step)] + 1
             else:
                 step += 1
         return found
+
+    def frame_kind(self, frame: int) -> str:
+        """``class`` (a class body), ``generator`` or ``function``, read off the code at its first line."""
+        kind = self._kinds.get(frame)
+        if kind is None:
+            call_step = self.session.frame_call_step(frame)
+            index = self.index(call_step)
+            func = self.session.frame_func(frame)
+            if func.endswith("<genexpr>"):
+                kind = "generator"
+            else:
+                kind = index.code_kind(self.session.line(call_step))
+            self._kinds[frame] = kind
+        return kind
+
+    def segment_end(self, frame: int, call_step: int) -> int:
+        """Index in the frame's steps where the activation begun at ``call_step`` ends (a yield, or the end)."""
+        steps = self.session.frame_steps(frame)
+        if self.frame_kind(frame) != "generator":
+            return len(steps) - 1
+        i = bisect_left(steps, call_step) + 1
+        while i < len(steps) - 1 and self.session.kind(steps[i]) != "return":
+            i += 1
+        return min(i, len(steps) - 1)
+
+    def segment_result(self, frame: int, end_index: int) -> str:
+        steps = self.session.frame_steps(frame)
+        if end_index < len(steps) - 1:
+            return f"yields {clip(self.session.event(steps[end_index]).value or 'None')}"
+        if self.frame_kind(frame) == "generator" and self.session.kind(steps[-1]) == "return":
+            value = self.session.event(steps[-1]).value
+            if value in (None, "None") and not (len(steps) > 1 and self.session.kind(steps[-2]) == "exception"):
+                return "is exhausted"
+        return self.frame_result(frame)
 
     def frame_result(self, frame: int) -> str:
         """``returns 3``, ``raises IndexError: ...`` or ``is still running when the recording stops``."""
@@ -161,18 +198,32 @@ class _Teller:
                 self.tell_call(frame, 0, 0)
             step = session.frame_end_step(frame) + 1
 
-    def tell_call(self, frame: int, indent: int, nesting: int) -> None:
+    def tell_call(self, frame: int, indent: int, nesting: int, call_step: int | None = None) -> None:
+        """A call (or a generator's resumption): arguments in, its steps, value out."""
         session = self.session
-        call_step = session.frame_call_step(frame)
-        args = session.event(call_step).changes
+        steps = session.frame_steps(frame)
+        first_call = session.frame_call_step(frame)
+        call_step = first_call if call_step is None else call_step
+        start = bisect_left(steps, call_step)
+        end = self.segment_end(frame, call_step)
+        kind = self.frame_kind(frame)
         name = short_func(session.frame_func(frame))
+        if kind == "class":
+            opening, closing = f"runs the body of class {name}", f"the body of class {name} ends"
+        elif call_step != first_call:
+            opening, closing = f"resumes {name}", f"{name} {self.segment_result(frame, end)}"
+        else:
+            args = {k: v for k, v in session.event(call_step).changes.items() if k != ".0"}
+            opening = f"calls {call_text(session.frame_func(frame), args)}"
+            closing = f"{name} {self.segment_result(frame, end)}"
         if nesting >= self.max_nesting:
-            self.emit(indent, f"calls {call_text(session.frame_func(frame), args)}, which {self.frame_result(frame)}",
-                      call_step)
+            compact = opening if kind == "class" else f"{opening}, which {closing[len(name) + 1:]}"
+            self.emit(indent, compact, call_step)
             return
-        self.emit(indent, f"calls {call_text(session.frame_func(frame), args)}", call_step)
-        self.tell_body(frame, 1, len(session.frame_steps(frame)), indent + 1, nesting + 1)
-        self.emit(indent, f"{name} {self.frame_result(frame)}", session.frame_end_step(frame))
+        self.emit(indent, opening, call_step)
+        self.tell_body(frame, start + 1, end if session.kind(steps[end]) == "return" else end + 1,
+                       indent + 1, nesting + 1)
+        self.emit(indent, closing, steps[end])
 
     def tell_body(self, frame: int, start: int, stop: int, indent: int, nesting: int) -> None:
         """Tell the frame's own steps ``steps[start:stop]``, with the calls they make."""
@@ -183,13 +234,16 @@ class _Teller:
             step = steps[i]
             kind = session.kind(step)
             if kind == "line":
-                position = self.loop_starting_at(step)
+                # a generator's loop spans its yields: told step by step, resumption by resumption
+                position = self.loop_starting_at(step) if self.frame_kind(frame) != "generator" else None
                 if position is not None:
                     i = self.tell_loop(frame, steps, i, stop, position, indent, nesting)
                     continue
                 self.tell_line(frame, steps, i, indent, nesting)
             elif kind == "exception":
                 self.tell_exception(step, indent)
+            elif kind == "call" and i > 0:
+                self.emit(indent, f"{self.label(step)}: {short_func(session.frame_func(frame))} resumes", step)
             elif kind == "return" and i < len(steps) - 1:
                 value = session.event(step).value
                 self.emit(indent, f"{self.label(step)}: yields {clip(value or 'None')}", step)
@@ -211,6 +265,8 @@ class _Teller:
         line = session.line(step)
         parts = []
         changes = session.changes_at(following) if following is not None else {}
+        if changes and self.frame_kind(frame) == "class":
+            changes = {k: v for k, v in changes.items() if k not in _CLASS_MACHINERY}
         defines = index.defines(line)
         if defines and changes:
             verb = {"def": "defines", "class": "defines class", "import": "imports"}[defines]
@@ -237,8 +293,8 @@ class _Teller:
         else:
             text = f"{self.label(step)}: `{self.line_text(step)}`"
         self.emit(indent, f"{text} -> {effects}" if effects else text, step)
-        for child in calls:
-            self.tell_call(child, indent + 1, nesting)
+        for child, call_step in calls:
+            self.tell_call(child, indent + 1, nesting, call_step)
 
     def tell_exception(self, step: int, indent: int) -> None:
         session = self.session
@@ -286,13 +342,13 @@ class _Teller:
             hi = start_of(k + 1) if k + 1 < total else (exit_index - 1 if ends_at_header else exit_index)
             effects, calls, _ = self.line_effects(frame, steps, lo, bindings=True)
             self.emit(indent + 1, f"iteration {k + 1:,} of {total:,}" + (f" ({effects})" if effects else ""), steps[lo])
-            for child in calls:
-                self.tell_call(child, indent + 2, nesting)
+            for child, call_step in calls:
+                self.tell_call(child, indent + 2, nesting, call_step)
             self.tell_body(frame, lo + 1, hi, indent + 2, nesting)
         if ends_at_header:
             effects, calls, _ = self.line_effects(frame, steps, exit_index - 1)
-            for child in calls:
-                self.tell_call(child, indent + 1, nesting)
+            for child, call_step in calls:
+                self.tell_call(child, indent + 1, nesting, call_step)
             done = f"{self.label(last_visit)}: `{self.line_text(last_visit)}` -> the loop ends after {plural(total, 'iteration')}"
             self.emit(indent, done + (f" ({effects})" if effects else ""), last_visit)
         elif exit_index < len(steps) and session.kind(steps[exit_index]) == "line":

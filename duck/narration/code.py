@@ -94,6 +94,17 @@ class SourceIndex:
         return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                 and isinstance(node.value.value, str))
 
+    def code_kind(self, line: int) -> str:
+        """``class``, ``generator`` or ``function`` for the code object that starts at ``line``."""
+        node = self.statement(line)
+        if isinstance(node, ast.ClassDef):
+            return "class"
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for child in _own_nodes(node):
+                if isinstance(child, (ast.Yield, ast.YieldFrom)):
+                    return "generator"
+        return "function"
+
     def defines(self, line: int) -> str | None:
         """``def``/``class``/``import`` when the statement starting at ``line`` is one (its effect is a binding)."""
         node = self.statement(line)

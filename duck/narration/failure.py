@@ -177,7 +177,7 @@ def _key_error(ev: _Evaluator, index: SourceIndex, parts, message: str) -> str:
             keys = ", ".join(repr(k) for k in list(container)[:6]) + (", ..." if len(container) > 6 else "")
             have = f"its keys are {keys}" if container else "it is empty"
             key_text = _describe(index, node.slice)
-            shown = f"{key_text} == {key!r}" if key_text != repr(key) else repr(key)
+            shown = repr(key) if isinstance(node.slice, ast.Constant) else f"{key_text} == {key!r}"
             return f"{name} has no key {shown} ({have})"
     if message:
         return f"the key {clip(message)} is not in the mapping"

@@ -135,3 +135,59 @@ def test_a_reader_that_goes_away_gets_no_traceback():
     _, err = child.communicate(timeout=120)
     assert child.returncode == 141
     assert b"Traceback" not in err
+
+
+def _python(version: str) -> str | None:
+    """A working interpreter of ``version`` (the pyenv shim may exist without the version being selected)."""
+    import glob
+    import shutil
+
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(glob.glob(os.path.expanduser(f"~/.pyenv/versions/{version}*/bin/python{version}")))
+    for candidate in filter(None, candidates):
+        try:
+            probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if probe.returncode == 0:
+            return candidate
+    return None
+
+
+def test_sys_monitoring_recordings_read_the_same(tmp_path):
+    """On 3.12+ the recorder uses sys.monitoring (no exception events in callers): same story, same reason."""
+    python = _python("3.12")
+    if python is None:
+        pytest.skip("no working python3.12 here")
+    trace = tmp_path / "avg.trace"
+    record(RecordRequest(script=REPO / "examples" / "average.py", stdin=None, python=python), trace)
+    session = Session.load(trace)
+    assert session.header.get("tracer") == "monitoring"
+    text = render_run(session)
+    assert "because i == len(values) == 4, one past the last index (3)" in text
+    assert "average raises IndexError: list index out of range" in text
+    assert "iteration 4 of 5 (score = 41)" in text
+
+
+def test_generators_and_class_bodies_are_told_as_such(tmp_path):
+    script = write(tmp_path, "gen.py", """\
+        class Box:
+            size = 2
+
+
+        def squares(n):
+            for k in range(n):
+                yield k * k
+
+
+        total = 0
+        for v in squares(3):
+            total += v
+    """)
+    trace = tmp_path / "gen.trace"
+    record(RecordRequest(script=script, stdin=None), trace)
+    text = render_run(Session.load(trace))
+    assert "runs the body of class Box" in text and "size is set to 2" in text and "__qualname__" not in text
+    assert "- calls squares(n=3)" in text and "squares yields 0" in text
+    assert "- resumes squares" in text and "squares yields 4" in text and "squares is exhausted" in text
+    assert "line 12: `total += v` -> total goes from 1 to 5" in text
