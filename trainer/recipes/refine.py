@@ -18,14 +18,13 @@ from trainer.sft import check_output_dir, load_model, save_run, sft_config, text
 PYX_R_TASKS = {"refine"}
 
 
-def run(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *, resume: bool = False) -> Path:
+def build_trainer(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path):
+    """Rows -> prompt/completion pairs -> model -> a ready ``SFTTrainer`` (nothing trained yet)."""
     from trl import SFTTrainer
 
-    check_output_dir(output_dir, resume)
     examples = load_examples(data_paths, tasks=PYX_R_TASKS)
     train_rows, held_out_rows = split_held_out(examples, config.data.held_out, config.train.seed)
     loaded = load_model(config, texts_for_tokenizer(train_rows))
-
     trainer = SFTTrainer(
         model=loaded.model,
         args=sft_config(config, output_dir, has_eval=bool(held_out_rows)),
@@ -34,8 +33,14 @@ def run(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *, r
         processing_class=loaded.tokenizer,
         peft_config=loaded.peft_config,
     )
+    return trainer, loaded
+
+
+def run(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *, resume: bool = False) -> Path:
+    check_output_dir(output_dir, resume)
+    trainer, loaded = build_trainer(config, data_paths, output_dir)
     trainer.train(resume_from_checkpoint=True if resume else None)
-    if held_out_rows:
+    if trainer.eval_dataset is not None:
         metrics = trainer.evaluate()
         trainer.log_metrics("held_out", metrics)
     save_run(trainer, config, loaded, output_dir)

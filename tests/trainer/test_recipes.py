@@ -1,0 +1,154 @@
+"""The recipes train for real on CPU: the tiny model learns, saves what duck loads, resumes,
+masks prompts, packs without pads; the refine recipe holds rows out; QLoRA saves an adapter."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+
+import pytest
+
+from tests.trainer.conftest import duck_train
+
+pytest.importorskip("trl")
+
+from duck.errors import DuckError  # noqa: E402
+from trainer.config import load_config  # noqa: E402
+
+
+def _losses(run_dir):
+    history = json.loads((run_dir / "train_log.json").read_text())
+    return [h["loss"] for h in history if "loss" in h]
+
+
+def test_tiny_recipe_loss_falls_and_the_run_dir_is_complete(tiny_run):
+    losses = _losses(tiny_run)
+    assert len(losses) == 30
+    first, last = sum(losses[:5]) / 5, sum(losses[-5:]) / 5
+    assert last < first - 1.0, (first, last)
+    info = json.loads((tiny_run / "duck.json").read_text())
+    assert info == {"prompt_format": "semcoder", "base_model": None, "adapter": False, "recipe": "tiny"}
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "loss.png"):
+        assert (tiny_run / name).is_file(), name
+    assert (tiny_run / "loss.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_learning_rate_follows_cosine_to_min_lr(tiny_run):
+    history = json.loads((tiny_run / "train_log.json").read_text())
+    rates = [h["learning_rate"] for h in history if "learning_rate" in h]
+    config = load_config("tiny")
+    peak = config.train.learning_rate
+    assert max(rates) == pytest.approx(peak, rel=0.05)
+    assert all(b <= a + 1e-12 for a, b in zip(rates[2:], rates[3:]))  # decays after warm-up
+    assert rates[-1] >= peak * config.train.min_lr_rate - 1e-12
+    assert rates[-1] < peak * 0.2
+
+
+def test_saved_tiny_model_loads_through_the_hf_backend_and_streams(tiny_run):
+    from models.prompts import ANSWER_STOP, ExecutionQuestion, forward_prompt
+    from models.registry import BackendSpec, load_backend
+
+    backend = load_backend(BackendSpec(model=str(tiny_run)))
+    try:
+        assert backend.info["prompt_format"] == "semcoder"
+        prompt = forward_prompt(ExecutionQuestion(code="def f(x):\n    return x + 1\n", call="f(2)"))
+        chunks = list(backend.stream(prompt, max_new_tokens=12, stop=[ANSWER_STOP], temperature=0.0))
+        assert "".join(chunks)
+    finally:
+        backend.close()
+
+
+def test_resume_continues_from_the_last_checkpoint(tiny_run, pyx_dir, tmp_path):
+    run_dir = tmp_path / "resumed"
+    shutil.copytree(tiny_run, run_dir)
+    rc = duck_train("semcoder", "--config", "tiny", "--data", str(pyx_dir), "--output-dir", str(run_dir), "--max-steps", "33", "--resume")
+    assert rc == 0
+    history = json.loads((run_dir / "train_log.json").read_text())
+    steps = [h["step"] for h in history if "loss" in h]
+    assert steps[:30] == list(range(1, 31)) and steps[30:] == [31, 32, 33]
+
+
+def test_training_over_an_earlier_run_needs_resume(tiny_run, pyx_dir, capsys):
+    rc = duck_train("semcoder", "--config", "tiny", "--data", str(pyx_dir), "--output-dir", str(tiny_run), "--max-steps", "1")
+    assert rc == 2
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_prompt_is_masked_eos_appended_and_packing_leaves_under_1pct_pads(pyx_dir, tmp_path):
+    from trainer.batches import count_pads
+    from trainer.recipes.semcoder import build_trainer
+
+    config = load_config("tiny")
+    packed, loaded = build_trainer(config, [pyx_dir], tmp_path / "packed")
+    row = packed.train_dataset[0]
+    assert row["labels"][0] == -100  # a packed row starts with a prompt, which is masked
+    eos = loaded.tokenizer.eos_token_id
+    ends = [i for i, token in enumerate(row["input_ids"]) if token == eos]
+    assert ends and all(row["labels"][i] == eos for i in ends)  # each response ends with a trained EOS
+    padded_config = dataclasses.replace(config, data=dataclasses.replace(config.data, packing=False, padding_free=False))
+    padded, _ = build_trainer(padded_config, [pyx_dir], tmp_path / "padded")
+    packed_count, padded_count = count_pads(packed), count_pads(padded)
+    print(f"pad fraction: packed {packed_count.pad_fraction:.2%}, padded {padded_count.pad_fraction:.2%}")
+    assert packed_count.pad_fraction < 0.01
+    assert padded_count.pad_fraction > 0.05
+
+
+def test_refine_recipe_holds_rows_out_and_scores_them(tiny_run, pyx_r_file, tmp_path):
+    config_path = tmp_path / "refine-tiny.yaml"
+    config_path.write_text(
+        (load_config("tiny").source and open(load_config("tiny").source).read())
+        .replace("name: tiny", "name: refine-tiny").replace("recipe: semcoder", "recipe: refine")
+        .replace("  max_length: 512\n", "  max_length: 512\n  held_out: 0.05\n")
+    )
+    out = tmp_path / "refined"
+    rc = duck_train("refine", "--config", str(config_path), "--data", str(pyx_r_file), "--output-dir", str(out), "--max-steps", "4")
+    assert rc == 0
+    history = json.loads((out / "train_log.json").read_text())
+    assert any("eval_loss" in h for h in history)
+    assert json.loads((out / "duck.json").read_text())["recipe"] == "refine-tiny"
+
+
+def test_refine_rejects_pyx_only_data(pyx_dir, tmp_path):
+    with pytest.raises(DuckError) as caught:
+        from trainer.recipes.refine import run
+
+        run(load_config("tiny"), [pyx_dir], tmp_path / "out")
+    assert "PyX-R" in caught.value.hint
+
+
+def test_qlora_adapter_trains_on_a_4bit_base_and_loads_back(tiny_run, pyx_dir, tmp_path):
+    pytest.importorskip("bitsandbytes")
+    pytest.importorskip("peft")
+    config_path = tmp_path / "qlora-tiny.yaml"
+    config_path.write_text(
+        f"name: qlora-tiny\nrecipe: semcoder\ndescription: test\n"
+        f"model: {{base: {tiny_run}, dtype: float32, flash_attention: false, gradient_checkpointing: false, load_in_4bit: true}}\n"
+        "lora: {r: 8, alpha: 16, dropout: 0.0, target_modules: [q_proj, v_proj, up_proj]}\n"
+        "data: {max_length: 512}\n"
+        "train: {learning_rate: 1.0e-3, per_device_batch_size: 4, gradient_accumulation_steps: 1, bf16: false, use_cpu: true}\n"
+    )
+    from trainer.recipes.semcoder import build_trainer
+
+    trainer, _ = build_trainer(load_config(str(config_path)), [pyx_dir], tmp_path / "probe")
+    kinds = {type(m).__name__ for m in trainer.model.modules()}
+    assert "Linear4bit" in kinds, kinds  # the base really is NF4 on CPU
+    trainable = sum(p.numel() for p in trainer.model.parameters() if p.requires_grad)
+    assert 0 < trainable < sum(p.numel() for p in trainer.model.parameters()) // 5
+    del trainer
+
+    out = tmp_path / "adapter"
+    rc = duck_train("semcoder", "--config", str(config_path), "--data", str(pyx_dir), "--output-dir", str(out), "--max-steps", "4")
+    assert rc == 0
+    assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
+    assert not (out / "model.safetensors").exists()
+    info = json.loads((out / "duck.json").read_text())
+    assert info["adapter"] is True and info["base_model"] == str(tiny_run)
+
+    from models.registry import BackendSpec, load_backend
+
+    backend = load_backend(BackendSpec(model=str(out)))
+    try:
+        assert "".join(backend.stream("def f(x):", max_new_tokens=4, stop=[], temperature=0.0))
+    finally:
+        backend.close()
