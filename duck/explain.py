@@ -27,11 +27,19 @@ DEFAULT_MAX_NEW_TOKENS = 768
 class ModelExplainer:
     """An ``Explainer`` backed by a model backend."""
 
-    def __init__(self, backend: Backend, *, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS, temperature: float = 0.0) -> None:
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = 0.0,
+        ground: bool = True,
+    ) -> None:
         self.backend = backend
         self.name = getattr(backend, "name", type(backend).__name__)
         self.max_new_tokens = max_new_tokens
         self.temperature = temperature
+        self.ground = ground  # end every explanation with the grounding check of its claims
 
     def prompt_for(self, session, step: int, scope: str) -> str:
         from duck.windows import window_for
@@ -39,9 +47,22 @@ class ModelExplainer:
         return window_for(session, step, scope).prompt()
 
     def explain(self, session, step: int, scope: str) -> Iterator[str]:
-        """Stream the model's monologue about the window of ``scope`` around ``step``."""
-        prompt = self.prompt_for(session, step, scope)
-        yield from self._stream(prompt)
+        """Stream the model's monologue about the window of ``scope`` around ``step``; the last
+        chunk is the grounding report (claims checked against the recording) unless
+        ``ground`` is off."""
+        from duck.windows import window_for
+
+        yield from self._explain_window(window_for(session, step, scope))
+
+    def _explain_window(self, window) -> Iterator[str]:
+        pieces: list[str] = []
+        for chunk in self._stream(window.prompt()):
+            pieces.append(chunk)
+            yield chunk
+        if self.ground:
+            from duck.grounding import check_window
+
+            yield "\n\n" + check_window("".join(pieces), window).render() + "\n"
 
     def _stream(self, prompt: str) -> Iterator[str]:
         try:
@@ -62,7 +83,7 @@ class ModelExplainer:
         from duck.windows import block_window, call_window
 
         window = block_window(session, changed) or call_window(session, changed)
-        yield from self._stream(window.prompt())
+        yield from self._explain_window(window)
 
     def cancel(self) -> None:
         cancel = getattr(self.backend, "cancel", None)
@@ -133,7 +154,6 @@ def stream_plain_explanation(
     import sys
 
     err = err or sys.stderr
-    from duck.grounding import check_window
     from duck.windows import window_for
 
     try:
@@ -149,10 +169,9 @@ def stream_plain_explanation(
     step = session.exception_step() if scope == "failure" else session.first()
     window = window_for(session, step, scope)
     out.write(f"--- {explainer.name} on {window.title} ---\n")
-    pieces: list[str] = []
+    explainer.ground = True
     try:
-        for chunk in explainer._stream(window.prompt()):
-            pieces.append(chunk)
+        for chunk in explainer._explain_window(window):
             out.write(chunk)
             out.flush()
     except BackendError as error:
@@ -164,8 +183,6 @@ def stream_plain_explanation(
             explainer.close()
         except Exception:  # closing is best effort
             pass
-    out.write("\n\n")
-    out.write(check_window("".join(pieces), window).render() + "\n")
     return 0
 
 

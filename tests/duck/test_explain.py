@@ -57,8 +57,9 @@ def test_explain_streams_the_window_prompt_with_the_answer_stop(session):
     explainer = ModelExplainer(backend)
     step = _step(session, "total_even", 5)
     for scope in ("step", "call", "loop", "failure", "run"):
-        text = "".join(explainer.explain(session, step, scope))
-        assert text.startswith("### Understanding the Function")
+        chunks = list(explainer.explain(session, step, scope))
+        assert "".join(chunks[:3]) == "".join(backend.chunks)
+        assert chunks[3].lstrip().startswith("grounding: ")  # the claims, checked against the recording
         prompt, stop = backend.calls[-1]
         assert prompt == window_for(session, step, scope).prompt() and stop == [ANSWER_STOP]
     assert explainer.name == "scripted (test)"
@@ -74,8 +75,18 @@ def test_explain_value_gives_provenance_then_the_model(session):
     backend = ScriptedBackend(["total becomes 6"])
     chunks = list(ModelExplainer(backend).explain_value(session, step, "total"))
     assert chunks[0].startswith("`total` is 6") and chunks[1] == "total becomes 6"
+    assert "1 held" in chunks[2]
     assert "total += n" in backend.calls[0][0]
     assert "has no value" in provenance(session, step, "nothing")
+
+
+def test_contradicted_claims_are_marked_with_the_true_value_in_the_stream(session):
+    step = _step(session, "total_even", 5)
+    backend = ScriptedBackend(["`total` becomes `7` and `n` is 4.\n", "[ANSWER]\nassert total_even([1, 2, 4]) == 6\n[/ANSWER]"])
+    tail = list(ModelExplainer(backend).explain(session, step, "call"))[-1]
+    assert "grounding: 3 claims checked against the recording, 2 held, 1 contradicted" in tail
+    assert "contradicted: `total` = 7, but the run had 0, 2, 6" in tail
+    assert list(ModelExplainer(backend, ground=False).explain(session, step, "call"))[-1].endswith("[/ANSWER]")
 
 
 def test_backend_failure_surfaces_as_backend_error_not_a_crash(session):
