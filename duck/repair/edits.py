@@ -58,6 +58,8 @@ _OPERATOR_TEXT = {
 }
 _ATOMIC = (cst.Name, cst.Integer, cst.Attribute, cst.Subscript, cst.Call, cst.SimpleString, cst.Float)
 _MAX_NAME_ALTERNATIVES = 8
+INSERTIONS = ("return", "base-case")
+INSERT_AFTER = 30
 
 
 @dataclass(frozen=True)
@@ -134,13 +136,14 @@ def scope_names(source: str) -> dict[int, set[str]]:
 
 def _assert_lines(tree: ast.AST) -> set[int]:
     """Lines that are the program's own checks: ``assert``s and the ``if __name__ == "__main__":``
-    guard (negating it would skip the checks rather than pass them)."""
+    block (negating its guard would skip the checks; editing its body would change their inputs)."""
     lines: set[int] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Assert):
             lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
         elif isinstance(node, ast.If) and "__name__" in {n.id for n in ast.walk(node.test) if isinstance(n, ast.Name)}:
-            lines.update(range(node.test.lineno, (node.test.end_lineno or node.test.lineno) + 1))
+            # the whole driver block: editing it would change the inputs the check runs on
+            lines.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     return lines
 
 
@@ -421,7 +424,10 @@ def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, se
             seen.add(key)
             unique.append(edit)
     unique.sort(key=lambda e: (rank.get(e.line, len(rank)), KIND_PRIORITY.get(e.kind, 99), e.start))
-    return unique
+    # inserted statements are bigger changes: try them after the first few in-place edits
+    in_place = [e for e in unique if e.kind not in INSERTIONS]
+    inserted = [e for e in unique if e.kind in INSERTIONS]
+    return in_place[:INSERT_AFTER] + inserted + in_place[INSERT_AFTER:]
 
 
 def edit_pairs(edits: list[Edit], limit: int) -> list[tuple[Edit, Edit]]:
