@@ -25,6 +25,10 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
+    return _build_parsers()[0]
+
+
+def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     parser = argparse.ArgumentParser(
         prog="duck",
         description="duck, a rubber-duck debugger: record a Python run, step it forward and backward, "
@@ -32,17 +36,52 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"duck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers = {}
     for name, (module, help_text) in COMMANDS.items():
-        module.configure(sub.add_parser(name, help=help_text, description=help_text))
-    return parser
+        subparsers[name] = sub.add_parser(name, help=help_text, description=help_text)
+        module.configure(subparsers[name])
+    return parser, subparsers
+
+
+def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Let duck's own flags stand after FILE too: ``duck run x.py --plain -- --n 3``.
+
+    Everything after FILE is the program's, except duck's own options that come before a
+    ``--``; after ``--`` every word is the program's, verbatim.
+    """
+    rest = list(getattr(args, "args", None) or [])
+    if not rest:
+        return
+    known = subparser._option_string_actions  # argparse exposes no public lookup
+    ours: list[str] = []
+    program: list[str] = []
+    index = 0
+    while index < len(rest):
+        word = rest[index]
+        if word == "--":
+            program.extend(rest[index + 1:])
+            break
+        name = word.split("=", 1)[0]
+        action = known.get(name) if word.startswith("-") else None
+        if action is None or name in ("-h", "--help"):
+            program.append(word)
+            index += 1
+            continue
+        takes = 0 if action.nargs == 0 or "=" in word else 1
+        ours.extend(rest[index:index + 1 + takes])
+        index += 1 + takes
+    if ours:
+        subparser.parse_args([*ours, args.file], namespace=args)
+    args.args = program
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    parser, subparsers = _build_parsers()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 2
+    _take_duck_options(subparsers[args.command], args)
     module = COMMANDS[args.command][0]
     try:
         return module.main(args)
