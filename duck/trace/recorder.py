@@ -258,7 +258,15 @@ class Recorder:
                 stable = _stable[t] = t in _STABLE or t.__repr__ is object.__repr__
             if old is not None and old[0] is value and stable:
                 continue
-            text = safe_repr(value, limit)
+            if t is int or t is float or t is bool:
+                try:  # the common case, without a call into safe_repr
+                    text = repr(value)
+                    if len(text) > limit:
+                        text = safe_repr(value, limit)
+                except ValueError:  # an int too long to print
+                    text = safe_repr(value, limit)
+            else:
+                text = safe_repr(value, limit)
             snap[name] = (value if stable else None, text)
             if old is None or old[1] != text:
                 if changes is None:
@@ -476,19 +484,21 @@ def exception_summary(exc: BaseException, limit: int = 200) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------- turning into records
-def _changes_text(changes) -> str:
-    return ",".join("%s:%s" % (_json_str(name), _json_str(text)) for name, text in changes)
-
-
 def format_events(batch: list[tuple], first_step: int, outputs: dict[int, list]) -> str:
     """JSON Lines text of a batch of stored events (the trace format's event records)."""
     lines = []
     append = lines.append
-    step = first_step
+    step = first_step - 1
+    names = _encoded_names
     for kind, line, prefix, changes, deleted, extra in batch:
+        step += 1
+        if changes is None and deleted is None and extra is None and step not in outputs:
+            append('{"step":%d,"event":"%s","line":%d,%s}\n' % (step, kind, line, prefix))
+            continue
         parts = ['{"step":%d,"event":"%s","line":%d,%s' % (step, kind, line, prefix)]
         if changes:
-            parts.append(',"changes":{%s}' % _changes_text(changes))
+            parts.append(',"changes":{%s}' % ",".join(
+                [(names.get(name) or _encode_name(name)) + _json_str(text) for name, text in changes]))
         if deleted:
             parts.append(',"deleted":[%s]' % ",".join(_json_str(n) for n in deleted))
         if extra is not None:
@@ -502,8 +512,16 @@ def format_events(batch: list[tuple], first_step: int, outputs: dict[int, list])
                 parts.append(',"%s":%s' % (stream, _json_str(text)))
         parts.append("}\n")
         append("".join(parts))
-        step += 1
     return "".join(lines)
+
+
+_encoded_names: dict[str, str] = {}
+
+
+def _encode_name(name: str) -> str:
+    """``"name":`` as JSON, remembered (locals' names repeat on nearly every event)."""
+    encoded = _encoded_names[name] = _json_str(name) + ":"
+    return encoded
 
 
 def _join_streams(written: list) -> dict[str, str]:

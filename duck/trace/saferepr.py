@@ -17,12 +17,18 @@ from __future__ import annotations
 
 import re
 import signal
+
+try:  # the C functions: ``signal.signal`` converts to and from enums, which costs microseconds per call
+    from _signal import setitimer as _setitimer, signal as _set_handler
+except ImportError:  # pragma: no cover - platforms without setitimer
+    _setitimer = _set_handler = None
 import threading
 import time
 import types
 from itertools import islice
 
 DEFAULT_LIMIT = 200
+_ITIMER_REAL = getattr(signal, "ITIMER_REAL", 0)
 REPR_TIME_BUDGET_S = 0.25
 
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
@@ -45,8 +51,11 @@ def _on_alarm(signum, frame):  # pragma: no cover - runs inside a signal handler
     raise _ReprTimedOut()
 
 
+_main_thread_id = threading.main_thread().ident
+
+
 def _can_time() -> bool:
-    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    return _setitimer is not None and threading.get_ident() == _main_thread_id
 
 
 def _timed_repr(value) -> str:
@@ -54,19 +63,19 @@ def _timed_repr(value) -> str:
     if not _can_time():
         return repr(value)
     try:
-        previous_handler = signal.signal(signal.SIGALRM, _on_alarm)
+        previous_handler = _set_handler(signal.SIGALRM, _on_alarm)
     except (ValueError, OSError):  # not the main interpreter / thread
         return repr(value)
     started = time.monotonic()
-    previous_timer = signal.setitimer(signal.ITIMER_REAL, REPR_TIME_BUDGET_S)
+    previous_timer = _setitimer(_ITIMER_REAL, REPR_TIME_BUDGET_S)
     try:
         return repr(value)
     finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous_handler)
+        _setitimer(_ITIMER_REAL, 0)
+        _set_handler(signal.SIGALRM, previous_handler)
         if previous_timer[0] > 0:  # the program's own timer: give back what is left of it
             left = previous_timer[0] - (time.monotonic() - started)
-            signal.setitimer(signal.ITIMER_REAL, max(left, 1e-6), previous_timer[1])
+            _setitimer(_ITIMER_REAL, max(left, 1e-6), previous_timer[1])
 
 
 def _type_name(t: type) -> str:
