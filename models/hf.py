@@ -78,7 +78,8 @@ class HFBackend:
         self.source = model
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.info: dict = {}
-        self._cancel = threading.Event()
+        # one event per running generation: cancel() stops those running now, never a later one
+        self._active: set[threading.Event] = set()
         self._lock = threading.Lock()
         path = Path(model).expanduser()
         local = path.is_dir()
@@ -197,13 +198,14 @@ class HFBackend:
             )
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
-    def _gen_kwargs(self, inputs, max_new_tokens: int, stop: Sequence[str], temperature: float, n: int = 1) -> dict:
+    def _gen_kwargs(self, inputs, max_new_tokens: int, stop: Sequence[str], temperature: float, n: int,
+                    cancel: threading.Event) -> dict:
         kwargs = dict(
             inputs,
             max_new_tokens=max_new_tokens,
             pad_token_id=self.tokenizer.pad_token_id,
             stopping_criteria=StoppingCriteriaList(
-                [_StopOnEvent(self._cancel, self.tokenizer, stop, inputs["input_ids"].shape[1])]
+                [_StopOnEvent(cancel, self.tokenizer, stop, inputs["input_ids"].shape[1])]
             ),
         )
         if temperature and temperature > 0:
@@ -222,10 +224,10 @@ class HFBackend:
         stop: Sequence[str] = (),
         temperature: float = 0.0,
     ) -> Iterator[str]:
-        self._cancel.clear()
+        cancel = threading.Event()
         inputs = self._encode([prompt], max_new_tokens)
         streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        kwargs = self._gen_kwargs(inputs, max_new_tokens, stop, temperature)
+        kwargs = self._gen_kwargs(inputs, max_new_tokens, stop, temperature, 1, cancel)
         kwargs["streamer"] = streamer
         failure: list[BaseException] = []
 
@@ -240,6 +242,7 @@ class HFBackend:
         thread = threading.Thread(target=run, name="duck-hf-generate", daemon=True)
         scanner = StopScanner(stop)
         ended = False
+        self._active.add(cancel)
         with self._lock:
             thread.start()
             try:
@@ -256,11 +259,12 @@ class HFBackend:
                         yield rest
             finally:
                 # a consumer that stops iterating (the user stepped away) cancels generation
-                self._cancel.set()
+                cancel.set()
                 if not ended:
                     for _ in streamer:  # wait for generate() to see the cancel and end the stream
                         pass
                 thread.join()
+                self._active.discard(cancel)
         if failure:
             raise _as_backend_error(failure[0])
 
@@ -274,27 +278,31 @@ class HFBackend:
         n: int = 1,
         batch_size: int = 8,
     ) -> list[str]:
-        self._cancel.clear()
+        cancel = threading.Event()
         results: list[str] = []
         for start in range(0, len(prompts), batch_size):
             chunk = prompts[start:start + batch_size]
             inputs = self._encode(chunk, max_new_tokens)
-            kwargs = self._gen_kwargs(inputs, max_new_tokens, stop, temperature, n)
+            kwargs = self._gen_kwargs(inputs, max_new_tokens, stop, temperature, n, cancel)
+            self._active.add(cancel)
             try:
                 with self._lock, torch.inference_mode():
                     output = self.model.generate(**kwargs)
             except Exception as error:
                 raise _as_backend_error(error) from None
+            finally:
+                self._active.discard(cancel)
             new_tokens = output[:, inputs["input_ids"].shape[1]:]
             for text in self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True):
                 results.append(truncate_at_stop(text, stop)[0])
         return results
 
     def cancel(self) -> None:
-        self._cancel.set()
+        for event in list(self._active):
+            event.set()
 
     def close(self) -> None:
-        self._cancel.set()
+        self.cancel()
         self.model = None
         if torch.cuda.is_available():
             torch.cuda.empty_cache()

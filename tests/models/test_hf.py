@@ -118,3 +118,21 @@ def test_prompt_longer_than_the_model_reads_is_a_clear_error(backend):
     with pytest.raises(BackendError, match="reads at most 4096") as info:
         list(backend.stream(PROMPT * 400, max_new_tokens=10))
     assert "smaller part" in info.value.hint
+
+
+def test_abandoned_stream_does_not_cancel_the_next_one(backend):
+    """The TUI drops an old explanation and starts a new one: the new one runs to its end."""
+    old = backend.stream(PROMPT, max_new_tokens=2000)
+    next(old)
+    old.close()
+    assert "".join(backend.stream(PROMPT, max_new_tokens=24)) == backend.generate([PROMPT], max_new_tokens=24)[0]
+
+
+def test_registry_loads_a_local_folder_through_the_hf_backend(tiny_dir):
+    from models.registry import BackendSpec, load_backend
+
+    b = load_backend(BackendSpec(model=str(tiny_dir), aliases={}))
+    assert type(b).__name__ == "HFBackend" and b.name == f"{tiny_dir.name} (hf)"
+    b.close()
+    with pytest.raises(BackendError, match="closed"):
+        b.generate(["x"])
