@@ -90,7 +90,11 @@ class Plan:
             f"optimizer {m.optimizer / GIB:.1f} GiB, activations {m.activations / GIB:.1f} GiB",
         ]
         if self.wall_hours is not None:
-            lines.append(f"wall time         {self.wall_hours:.1f} h at {self.tokens_per_second:,.0f} tokens/s in total")
+            hours = self.wall_hours
+            took = f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.1f} min"
+            lines.append(f"wall time         {took} for {self.epochs:g} epochs at {self.tokens_per_second:,.0f} tokens/s in total (stated)")
+        elif self.tokens is not None:
+            lines.append("wall time         (pass --tokens-per-second for an estimate)")
         lines += [f"note              {n}" for n in self.notes]
         return "\n".join(lines)
 
