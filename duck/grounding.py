@@ -35,4 +35,4 @@ def check_claims(text: str, session, step: int | None = None, scope: str | None 
 
 
 def check_window(text: str, window) -> GroundingReport:
-    return check_text(text, window.observed, window.returns, window.expected)
+    return check_text(text, window.observed, window.returns, window.expected, window.raised)

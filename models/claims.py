@@ -64,7 +64,8 @@ class Verdict:
     actual: tuple[str, ...] = ()  # what the recording shows, for a contradicted claim
 
     def describe(self) -> str:
-        subject = f"`{self.claim.name}`" if self.claim.name else "the return value"
+        subject = (f"`{self.claim.name}`" if self.claim.name
+                   else "the [ANSWER]" if self.claim.kind == "answer" else "the return value")
         if self.status == HELD:
             return f"held: {subject} = {self.claim.value}"
         if self.status == CONTRADICTED:
@@ -240,11 +241,16 @@ def check(
     observed: Mapping[str, Sequence[str]],
     returns: Sequence[str] = (),
     expected: str | None = None,
+    raised: str | None = None,
 ) -> GroundingReport:
     """Judge each claim against observed values (name -> values taken), returned values and the
-    true answer of the window (``expected``, the right-hand side of a correct assertion)."""
+    true answer of the window (``expected``, the right-hand side of a correct assertion; or
+    ``raised``, "ValueError: ...", when the call raised, so any answered value is wrong)."""
     report = GroundingReport()
     for claim in claims:
+        if claim.kind == "answer" and raised is not None:
+            report.verdicts.append(Verdict(claim, CONTRADICTED, (f"an exception ({raised})",)))
+            continue
         if claim.kind == "answer":
             pool = [expected] if expected is not None else []
         elif claim.kind == "return":
@@ -260,9 +266,15 @@ def check(
     return report
 
 
-def check_text(text: str, observed: Mapping[str, Sequence[str]], returns: Sequence[str] = (), expected: str | None = None) -> GroundingReport:
+def check_text(
+    text: str,
+    observed: Mapping[str, Sequence[str]],
+    returns: Sequence[str] = (),
+    expected: str | None = None,
+    raised: str | None = None,
+) -> GroundingReport:
     """Extract and check in one call: the offline entry point (the corpus uses it)."""
-    return check(extract_claims(text), observed, returns, expected)
+    return check(extract_claims(text), observed, returns, expected, raised)
 
 
 def observations_from_events(events: Sequence[Mapping]) -> tuple[dict[str, list[str]], list[str]]:
@@ -282,5 +294,8 @@ def observations_from_events(events: Sequence[Mapping]) -> tuple[dict[str, list[
 def check_recording(text: str, recording) -> GroundingReport:
     """Check a monologue about one traced call (``duck.trace.recorder.CallRecording``)."""
     observed, returns = observations_from_events(recording.events)
-    expected = getattr(recording, "value", None)
-    return check_text(text, observed, returns, expected if getattr(recording, "exception", None) is None else None)
+    exception = getattr(recording, "exception", None)
+    if exception:
+        kind, message = (exception[0], exception[1]) if isinstance(exception, (tuple, list)) else (exception, "")
+        return check_text(text, observed, returns, None, f"{kind}: {message}" if message else str(kind))
+    return check_text(text, observed, returns, getattr(recording, "value", None))

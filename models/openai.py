@@ -59,7 +59,7 @@ class OpenAIBackend:
         self.chat = chat
         self.retries = retries
         self.backoff_s = backoff_s
-        self._cancel = threading.Event()
+        self._active: set[threading.Event] = set()  # one per running stream; cancel() sets them
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             base_url=self.base_url,
@@ -162,14 +162,15 @@ class OpenAIBackend:
         stop: Sequence[str] = (),
         temperature: float = 0.0,
     ) -> Iterator[str]:
-        self._cancel.clear()
+        cancel = threading.Event()
         path, payload = self._payload(prompt, max_new_tokens, stop, temperature, 1, True)
         response = self._send("POST", path, payload, stream=True)
+        self._active.add(cancel)
         scanner = StopScanner(stop)
         stopped_on = None
         try:
             for line in response.iter_lines():
-                if self._cancel.is_set():
+                if cancel.is_set():
                     return
                 line = line.strip()
                 if not line or line.startswith(":") or not line.startswith("data:"):
@@ -205,6 +206,7 @@ class OpenAIBackend:
         except httpx.TransportError as error:
             raise BackendError(f"the connection to {self.base_url} broke while streaming: {error}", "try again") from None
         finally:
+            self._active.discard(cancel)
             response.close()
 
     def generate(
@@ -216,7 +218,6 @@ class OpenAIBackend:
         temperature: float = 0.0,
         n: int = 1,
     ) -> list[str]:
-        self._cancel.clear()
         groups = [list(prompts)] if not self.chat else [[p] for p in prompts]
         results: list[str] = []
         for group in groups:
@@ -244,10 +245,12 @@ class OpenAIBackend:
         return results
 
     def cancel(self) -> None:
-        self._cancel.set()
+        """Stop the streams running now (they end at their next chunk)."""
+        for event in list(self._active):
+            event.set()
 
     def close(self) -> None:
-        self._cancel.set()
+        self.cancel()
         self._client.close()
 
 

@@ -83,3 +83,13 @@ def test_grounding_of_a_call_recording():
     recording = record_call("def f(x):\n    y = x * 2\n    return y + 1\n", "f(3)")
     report = check_recording("`y` becomes 6, then it returns 8.\n[ANSWER]\nassert f(3) == 7\n[/ANSWER]", recording)
     assert [(v.claim.kind, v.status) for v in report.verdicts] == [("value", HELD), ("return", CONTRADICTED), ("answer", HELD)]
+
+
+def test_an_answer_for_a_call_that_raised_is_contradicted():
+    from duck.trace.recorder import record_call
+    from duck.grounding import check_recording
+
+    recording = record_call("def f(x):\n    return 1 / x\n", "f(0)")
+    report = check_recording("[ANSWER]\nassert f(0) == 0\n[/ANSWER]", recording)
+    assert report.verdicts[0].status == CONTRADICTED
+    assert report.verdicts[0].describe() == "contradicted: the [ANSWER] = 0, but the run had an exception (ZeroDivisionError: division by zero)"

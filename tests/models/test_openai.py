@@ -169,3 +169,23 @@ def test_endpoint_forms():
     assert normalise_endpoint("http://h:1/v1/chat/completions/") == "http://h:1/v1"
     with pytest.raises(BackendError):
         normalise_endpoint("h:1")
+
+
+def test_cancel_stops_a_running_stream_and_explainer_uses_the_server(server, tmp_path):
+    server.replies.append((200, sse("one ", "two ", "three")))
+    b = backend(server, model="m")
+    stream = b.stream("p")
+    assert next(stream) == "one "
+    b.cancel()
+    assert list(stream) == []
+    # duck's explainer over the real HTTP path
+    from duck.explain import ModelExplainer
+    from tests.duck.test_windows import PROGRAM
+    from tests.models.traced import session_of
+
+    session = session_of(tmp_path, PROGRAM)
+    server.replies.append((200, sse("`xs` is `[]`.\n", "[ANSWER]\nassert mean([]) == 0\n", stop_reason="[/ANSWER]")))
+    text = "".join(ModelExplainer(b).explain(session, 0, "failure"))
+    assert "[/ANSWER]" in text and "grounding: 2 claims checked against the recording, 1 held, 1 contradicted" in text
+    assert "contradicted: the [ANSWER] = 0, but the run had an exception (ZeroDivisionError: division by zero)" in text
+    assert "assert mean([]) == ??" in server.requests[-1]["body"]["prompt"]
