@@ -212,6 +212,12 @@ class _Child:
                 pass
         finally:
             self.recorder.stop()
+        import atexit
+
+        try:
+            atexit._run_exitfuncs()  # the program's exit handlers run as they would under python (unrecorded)
+        except BaseException:  # noqa: BLE001 - python prints and ignores their errors too
+            pass
         self.finish(status, exit_code, wait_for_threads=True)
 
     def _join_threads(self) -> None:
