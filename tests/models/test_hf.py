@@ -81,16 +81,17 @@ def test_adapter_folder_loads_base_plus_lora(tiny_dir, tmp_path):
     assert "".join(b.stream(PROMPT, max_new_tokens=6))
 
 
-def test_4bit_nf4_loading_on_cpu(tiny_dir):
+@pytest.mark.parametrize("bits, layer_type", [(4, "Linear4bit"), (8, "Linear8bitLt")])
+def test_quantized_loading_on_cpu(tiny_dir, bits, layer_type):
     pytest.importorskip("bitsandbytes")
     from models.hf import HFBackend
 
     try:
-        b = HFBackend(str(tiny_dir), load_in_4bit=True)
+        b = HFBackend(str(tiny_dir), load_in_4bit=bits == 4, load_in_8bit=bits == 8)
     except BackendError as error:  # pragma: no cover - depends on the bitsandbytes build
-        pytest.skip(f"bitsandbytes 4-bit does not work on this CPU: {error}")
+        pytest.skip(f"bitsandbytes {bits}-bit does not work on this CPU: {error}")
     layer = b.model.model.layers[0].self_attn.q_proj
-    assert type(layer).__name__ == "Linear4bit"
+    assert type(layer).__name__ == layer_type
     assert b.generate([PROMPT], max_new_tokens=4)[0]
 
 
