@@ -1,7 +1,8 @@
 """``duck record FILE [--] [ARGS...] -o TRACE``: record one run to a trace file, headless.
 
 Prints a one-line summary (steps, outcome, trace path) on standard error and exits with the
-program's status (``common.exit_status``). A program that cannot start (missing file, a
+program's status (``common.exit_status``). ``duck.cli`` lets ``-o``/``--quiet`` stand after FILE
+(before ``--``). A program that cannot start (missing file, a
 directory, a binary or non-UTF-8 file, a syntax error) is a ``DuckError``: ``error:`` and
 ``hint:``, exit status 2, with the trace still written. This module only wires flags to
 ``duck.trace.runner.record``; it imports nothing heavy.
@@ -29,7 +30,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from duck.trace.runner import record
 
-    _take_trailing_options(args)
     request = request_from_args(args, echo=not args.quiet)
     result = record(request, Path(args.output))
     outcome = result.outcome
@@ -37,34 +37,6 @@ def main(args: argparse.Namespace) -> int:
         raise DuckError(describe_failure(outcome), outcome.get("hint") or _start_hint(outcome))
     print(summary(outcome, result.trace_path), file=sys.stderr)
     return exit_status(outcome)
-
-
-def _take_trailing_options(args: argparse.Namespace) -> None:
-    """Read ``-o TRACE``/``--quiet`` written after FILE: before a ``--``, or as the last words when there is none."""
-    rest = list(args.args)
-    if "--" in rest:
-        mine, theirs = rest[: rest.index("--")], rest[rest.index("--"):]
-    else:
-        cut = len(rest)
-        while cut >= 1 and (rest[cut - 1] == "--quiet" or (cut >= 2 and rest[cut - 2] in ("-o", "--output"))):
-            cut -= 1 if rest[cut - 1] == "--quiet" else 2
-        mine, theirs = rest[cut:], rest[:cut]
-    i = 0
-    while i < len(mine):
-        word = mine[i]
-        if word in ("-o", "--output") and i + 1 < len(mine):
-            args.output = mine[i + 1]
-            i += 2
-        elif word.startswith("--output="):
-            args.output = word.split("=", 1)[1]
-            i += 1
-        elif word == "--quiet":
-            args.quiet = True
-            i += 1
-        else:
-            raise DuckError(f"unknown option {word!r} before --",
-                            "put the program's own arguments after --: duck record FILE -o TRACE -- ARGS...")
-    args.args = theirs
 
 
 def summary(outcome: dict, trace_path: Path) -> str:
