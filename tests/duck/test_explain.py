@@ -154,3 +154,28 @@ def test_duck_run_plain_with_a_tiny_local_model(tmp_path):
     assert len(after.split("grounding:", 1)[0].strip()) > 20  # the model's streamed text
     assert "grounding: " in after
     assert "Traceback" not in result.stderr
+
+
+def test_duck_run_plain_with_an_endpoint(tmp_path):
+    """End to end over HTTP: `duck run --plain --endpoint URL` streams the server's answer and grounds it."""
+    from tests.models.test_openai import FakeServer, sse
+
+    server = FakeServer()
+    try:
+        server.replies.append((200, sse("`total` becomes `6`, ", "then `total` becomes `9`.\n",
+                                        "[ANSWER]\nassert main() == None\n", stop_reason="[/ANSWER]")))
+        (tmp_path / "prog.py").write_text(PROGRAM.replace("print(mean([]))", "print(mean([3]))"))
+        (tmp_path / "config.toml").write_text("")
+        env = dict(os.environ, DUCK_CONFIG=str(tmp_path / "config.toml"), PYTHONPATH=str(REPO))
+        result = subprocess.run(
+            [sys.executable, "-m", "duck", "run", "--plain", "--endpoint", server.url, str(tmp_path / "prog.py")],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+        )
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    assert "--- semcoder/semcoder_s_1030 (openai @ " in result.stdout
+    assert "[/ANSWER]" in result.stdout
+    assert "grounding: 3 claims checked against the recording, 2 held, 1 contradicted" in result.stdout
+    assert "contradicted: `total` = 9, but the run had 0, 2, 6" in result.stdout
+    assert server.requests[0]["body"]["prompt"].endswith("assert main() == ??\n[MONOLOGUE]\n")
