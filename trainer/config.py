@@ -65,6 +65,8 @@ class DataConfig:
     max_length: int = 2048
     #: fraction of rows held out for evaluation (0 = none)
     held_out: float = 0.0
+    #: packing (TRL "bfd") is padding-free too; padding_free without packing flattens rows
+    #: as they are, without truncating them to max_length
     packing: bool = True
     padding_free: bool = True
 

@@ -146,7 +146,8 @@ def sft_config(config: RecipeConfig, output_dir: Path, *, has_eval: bool) -> Any
         eval_strategy="epoch" if has_eval else "no",
         report_to=list(train.report_to) or "none",
         **_checkpointing_arg(model.gradient_checkpointing),
-        max_length=data.max_length,
+        # TRL does not truncate padding-free rows unless they are packed: it wants max_length None then
+        max_length=data.max_length if data.packing or not data.padding_free else None,
         packing=data.packing,
         packing_strategy="bfd",
         padding_free=data.padding_free,
