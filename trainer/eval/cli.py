@@ -8,7 +8,9 @@ backend is loaded inside ``main`` only when a model is given).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 
 from duck.errors import DuckError
@@ -58,13 +60,31 @@ def main(args: argparse.Namespace) -> int:
     if args.n > 1 and args.temperature == 0:
         raise DuckError("--n > 1 with greedy decoding gives n identical samples",
                         "pass --temperature, e.g. --temperature 0.8")
-    results = runner.run(args, progress=None if args.json else _progress)
+    if args.json:
+        with _stdout_to_stderr():  # libraries that log to stdout must not break the one JSON object
+            results = runner.run(args, progress=None)
+    else:
+        results = runner.run(args, progress=_progress)
     if args.json:
         print(json.dumps(results))
     else:
         print(report.table(results))
         print(f"results: {results['results_file']}")
     return 0
+
+
+@contextlib.contextmanager
+def _stdout_to_stderr():
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _progress(message: str) -> None:

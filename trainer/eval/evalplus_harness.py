@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import math
+import signal
 import time
 
 #: EvalPlus's defaults (evalplus.config): a per-input limit of max(1 s, 4 x the canonical time)
@@ -164,6 +165,14 @@ def _inputs(task: dict) -> list:
     return decode_inputs(task["dataset"], task["task_id"], task["inputs"])
 
 
+class CandidateTooSlow(Exception):
+    """Raised inside a candidate by the CPU timer when it passes its per-input limit."""
+
+
+def _on_cpu_timer(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise CandidateTooSlow("ran past its time limit")
+
+
 class ReferenceFailed(Exception):
     """The canonical solution itself raised: a broken benchmark file, not a wrong candidate."""
 
@@ -191,6 +200,7 @@ def check_solution(task: dict, solution: str) -> dict:
     except BaseException as error:  # noqa: BLE001 - the candidate's failure is the result
         return {"passed": False, "checked": 0, "failed_index": None, "reason": _reason(error), "test": ""}
     budget = TASK_TIME_CAP_S
+    signal.signal(signal.SIGVTALRM, _on_cpu_timer)
     for i, inp in enumerate(_inputs(task)):
         args = copy.deepcopy(inp)
         start = time.perf_counter()
@@ -202,12 +212,20 @@ def check_solution(task: dict, solution: str) -> dict:
         if not_none:
             exp = exp is not None
         start = time.perf_counter()
+        # a CPU-time timer (the sandbox's own wall-clock alarm stays untouched) cuts a loop
+        signal.setitimer(signal.ITIMER_VIRTUAL, limit + 0.05)
         try:
             out = fn(*inp)
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
             elapsed = time.perf_counter() - start
             ok = check_output(inp, out, exp, task["atol"], task["dataset"], task["entry_point"])
+        except CandidateTooSlow:
+            return _failure(task, i, inp, exp, "too slow")
         except Exception as error:  # noqa: BLE001 - a sandbox timeout (BaseException) passes on
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
             return _failure(task, i, inp, exp, _reason(error))
+        finally:
+            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
         budget -= elapsed
         if elapsed > limit or budget < 0:
             return _failure(task, i, inp, exp, "too slow")
