@@ -54,6 +54,7 @@ class DuckApp(App[int]):
 
     CSS_PATH = "app.tcss"
     TITLE = "duck"
+    ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
         Binding("n,right", "step(1)", "next"),
         Binding("p,left", "step(-1)", "back"),
@@ -79,7 +80,7 @@ class DuckApp(App[int]):
         Binding("w", "add_watch", "add a watch expression (on recorded values)", show=False),
         Binding("W", "clear_watches", "remove all watches", show=False),
         Binding("r", "rerun", "re-run the program (after editing it)", show=False),
-        Binding("x", "explain", "explain (model)"),
+        Binding("x", "explain", "explain", tooltip="explain this step with the model"),
         Binding("f", "fixes", "fixes"),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit_duck", "quit"),
@@ -241,7 +242,13 @@ class DuckApp(App[int]):
         values = session.locals_at(step, frame)
         changes = session.changes_at(step) if current else {}
         title = f"{session.frame_func(frame)}()" + ("" if current else " (caller)")
-        self.variables.show(title, values, changes, (id(session), step, frame))
+        event = None
+        kind = session.kind(step)
+        if current and kind in ("return", "exception"):
+            record = session.event(step)
+            event = ("returns", record.value or "None") if kind == "return" else (
+                "raises", f"{record.exc_type}: {record.exc_msg or ''}")
+        self.variables.show(title, values, changes, (id(session), step, frame), event)
         self.call_stack.show(session, step, frame)
         self.output.show(session.output_until(step), session.stderr_until(step), (id(session), step))
         self._show_watches()
@@ -357,7 +364,8 @@ class DuckApp(App[int]):
         self._go(target, "")
 
     def on_frame_selected(self, message: FrameSelected) -> None:
-        self.selected_frame = message.frame
+        if message.step == self.step:
+            self.selected_frame = message.frame
 
     def action_last_change(self) -> None:
         if not len(self.session):

@@ -39,13 +39,13 @@ class HelpScreen(ModalScreen[None]):
 
     def __init__(self, bindings, extra: list[tuple[str, str]]) -> None:
         super().__init__()
-        self._rows = key_rows(bindings) + extra
+        self.rows = key_rows(bindings) + extra
 
     def compose(self) -> ComposeResult:
         table = Table(title="duck keys", show_header=True, expand=True, box=None)
         table.add_column("key", style="bold #ffd75f", no_wrap=True)
         table.add_column("what it does")
-        for keys, description in self._rows:
+        for keys, description in self.rows:
             table.add_row(keys, description)
         with VerticalScroll():
             yield Static(table)

@@ -89,8 +89,9 @@ class LineClicked(Message):
 
 
 class FrameSelected(Message):
-    """The user picked a frame in the call stack."""
+    """The user picked a frame in the call stack shown for ``step`` (stale when the step moved on)."""
 
-    def __init__(self, frame: int) -> None:
+    def __init__(self, frame: int, step: int) -> None:
         super().__init__()
         self.frame = frame
+        self.step = step

@@ -19,7 +19,7 @@ MAX_CHARS = 20_000
 class MonologuePane(VerticalScroll):
     DEFAULT_CSS = """
     MonologuePane { background: $surface; }
-    MonologuePane > #outcome { color: $error; text-style: bold; width: 1fr; }
+    MonologuePane > #outcome { color: $error; text-style: bold; width: 1fr; height: auto; max-height: 3; }
     MonologuePane > #explanation { width: 1fr; }
     """
 

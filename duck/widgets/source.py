@@ -142,11 +142,21 @@ class SourceView(ScrollView, can_focus=True):
         return 2 + len(str(max(len(self._text), 1))) + 1 + 4 + 1
 
     def _reveal(self, line: int) -> None:
-        height = self.scrollable_content_region.height or self.size.height or 1
+        height = self.scrollable_content_region.height
+        if height <= 0:  # not laid out yet: reveal once it has a size
+            self.call_after_refresh(self._reveal_current)
+            return
         top = self.scroll_offset.y
         row = line - 1
         if not top <= row < top + height:
             self.scroll_to(y=max(row - height // 3, 0), animate=False, immediate=True)
+
+    def _reveal_current(self) -> None:
+        if self.scrollable_content_region.height > 0:
+            self._reveal(self.line)
+
+    def on_resize(self) -> None:
+        self._reveal_current()
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset

@@ -27,12 +27,14 @@ class CallStackPane(OptionList):
         self._frames: list[int] = []
         self._shown: tuple | None = None
         self._quiet = False
+        self._step = 0
 
     def show(self, session, step: int, selected: int | None) -> None:
         key = (id(session), step, selected)
         if key == self._shown:
             return
         self._shown = key
+        self._step = step
         self._quiet = True
         self.clear_options()
         self._frames = []
@@ -59,9 +61,9 @@ class CallStackPane(OptionList):
         event.stop()
         if self._quiet or event.option_index >= len(self._frames):
             return
-        self.post_message(FrameSelected(self._frames[event.option_index]))
+        self.post_message(FrameSelected(self._frames[event.option_index], self._step))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
         if event.option_index < len(self._frames):
-            self.post_message(FrameSelected(self._frames[event.option_index]))
+            self.post_message(FrameSelected(self._frames[event.option_index], self._step))

@@ -53,9 +53,12 @@ class StatusBar(Static):
         text = Text()
         if len(session):
             text.append(f"step {step + 1:,} of {len(session):,}", "bold")
-            text.append(f" · {session.kind(step)} · ")
-            text.append(f"{session.frame_func(session.frame(step))}() "
-                        f"{Path(session.file(step)).name}:{session.line(step)}")
+            kind = session.kind(step)
+            if kind != "line":
+                text.append(f" · {kind}", "bold #ff5f5f" if kind == "exception" else "bold")
+            text.append(f" · {session.frame_func(session.frame(step))}() line {session.line(step)}")
+            if len(session.sources) > 1:
+                text.append(f" of {Path(session.file(step)).name}")
             loop = session.loop_at(step)
             if loop is not None:
                 text.append(f" · iteration {loop.iteration} of {loop.total}", "#5fafd7")

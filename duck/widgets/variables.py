@@ -67,8 +67,12 @@ class VariablesPane(Tree[ValueRef]):
         self._shown: tuple | None = None
 
     def show(self, title: str, values: dict[str, str], changes: dict[str, tuple[str | None, str | None]],
-             key: tuple) -> None:
-        """Show ``values`` (name -> repr); ``changes`` (name -> (old, new)) are highlighted."""
+             key: tuple, event: tuple[str, str] | None = None) -> None:
+        """Show ``values`` (name -> repr); ``changes`` (name -> (old, new)) are highlighted.
+
+        ``event`` is an extra first row for what the step itself did: ("returns", value) or
+        ("raises", "Type: message").
+        """
         if key == self._shown:
             return
         self._shown = key
@@ -76,6 +80,11 @@ class VariablesPane(Tree[ValueRef]):
         self.clear()
         self.root.set_label(title)
         cursor_line = None
+        if event is not None:
+            verb, value = event
+            label = Text.assemble((verb, "bold #ff5f5f" if verb == "raises" else "bold #87d787"), " ",
+                                  elide(value, ROW_WIDTH))
+            self.root.add_leaf(label, ValueRef(verb, value, verb))
         for name, value in values.items():
             node = self._add(self.root, name, value, changes.get(name))
             if name == cursor_name:

@@ -1,0 +1,42 @@
+"""Snapshot tests of whole screens (pytest-textual-snapshot). Update with --snapshot-update after
+checking the new SVGs by eye against each test's "you should see" sentence."""
+
+from __future__ import annotations
+
+from duck.app import DuckApp
+from duck.session import Session
+from tests.duck.tui.conftest import FakeExplainer, average_trace, settle
+
+
+def app() -> DuckApp:
+    return DuckApp(Session.from_trace(average_trace()), narrator=FakeExplainer())
+
+
+def test_first_screen_80x24(snap_compare):
+    """You should see average.py highlighted with line 1 marked, the failed run's outcome
+    (ZeroDivisionError) at the top of the monologue, "step 1 of 22" in the status bar and the
+    key footer, all inside 80x24."""
+    assert snap_compare(app(), terminal_size=(80, 24), run_before=settle)
+
+
+def test_inside_the_loop_with_a_change(snap_compare):
+    """You should see line 3 marked with hit counts in the gutter (line 3: 2, line 4: 1), total
+    shown as `0 -> 3` highlighted, the call stack average / <module>, and `iteration 2 of 3`."""
+
+    async def run_before(pilot):
+        pilot.app.step = 8
+        await settle(pilot)
+
+    assert snap_compare(app(), terminal_size=(100, 30), run_before=run_before)
+
+
+def test_at_the_exception(snap_compare):
+    """You should see line 5 marked in red as the raising line, xs = [] and total = 0, the
+    traceback in the output pane and "exception" in the status bar."""
+    assert snap_compare(app(), terminal_size=(100, 30), press=["e"], run_before=settle)
+
+
+def test_help_screen(snap_compare):
+    """You should see a table of every key (n / →, p / ←, s, S, o, O, u, U, g, G, e, [, ], b, c, C,
+    l, v, /, \\, w, W, r, x, f, ?, q) over the dimmed app."""
+    assert snap_compare(app(), terminal_size=(80, 40), press=["question_mark"], run_before=settle)
