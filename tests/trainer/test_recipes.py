@@ -152,3 +152,18 @@ def test_qlora_adapter_trains_on_a_4bit_base_and_loads_back(tiny_run, pyx_dir, t
         assert "".join(backend.stream("def f(x):", max_new_tokens=4, stop=[], temperature=0.0))
     finally:
         backend.close()
+
+
+def test_duck_run_plain_streams_from_the_trained_model_without_extra_flags(tiny_run, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    script = tmp_path / "prog.py"
+    script.write_text("def f(x):\n    return x + 1\n\nprint(f(2))\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run([sys.executable, "-m", "duck.cli", "run", "--plain", "--model", str(tiny_run), str(script)],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "(hf)" in result.stdout  # the explanation came from the trained checkpoint
+    assert "error:" not in result.stderr
