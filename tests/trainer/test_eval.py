@@ -194,3 +194,16 @@ def test_tiny_model_runs_end_to_end_and_resumes(tmp_path, capsys):
     assert 0.0 <= out["scores"]["CRUXEval-I"]["pass@1"] <= 100.0
     assert _duck_train(*argv) == 0  # resumed: nothing generated again
     assert Path(out["generations_file"]).read_text().splitlines() == generations
+    capsys.readouterr()
+
+    assert _duck_train("eval", "refine", "--model", str(model), "--data", str(HUMANEVAL), "--limit", "2",
+                       "--rounds", "2", "--max-new-tokens", "8", "--no-vllm", "--trace") == 0
+    saved = json.loads((model / "eval" / "refine.json").read_text())
+    assert [r["round"] for r in saved["rounds"]] == [0, 1, 2] and saved["settings"]["trace"] is True
+
+
+def test_refine_prompt_trace_tells_the_failing_call(pool):
+    from trainer.eval.runner import _trace_comment
+
+    text = _trace_comment(pool, "def g(x):\n    y = x * 2\n    return y + 1\n", "assert g(3) == 6")
+    assert text.startswith("# ### Execution Simulation:") and "g(3)" in text and "7" in text

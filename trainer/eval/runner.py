@@ -180,11 +180,11 @@ def _run_refine(args, backend, pool, results, progress) -> None:
     if args.n != 1:
         raise DuckError("refine reports greedy pass@1 per round", "drop --n (self-refinement keeps one solution per task)")
     if backend is None:
-        raise DuckError("refine needs a model to refine with", "pass --model or --endpoint (with --predictions as round 0 too)")
+        raise DuckError("refine needs a model to refine with", "pass --model or --endpoint (round 0 is the model's own solution)")
     current = {t: s[0] for t, s in _solutions(args, backend, results, tasks, progress).items()}
     store = GenerationStore(Path(results["generations_file"]))
     rounds = []
-    by_task = {t.task_id: s[0] for t, s in _score_code(pool, tasks, {k: [v] for k, v in current.items()}, True, progress).items()}
+    by_task = {k: v[0] for k, v in _score_code(pool, tasks, {k: [v] for k, v in current.items()}, True, progress).items()}
     rounds.append(_round_entry(0, tasks, by_task))
     for number in range(1, args.rounds + 1):
         failing = [t for t in tasks if not by_task[t.task_id].plus]
