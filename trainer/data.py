@@ -33,40 +33,47 @@ class Example:
 
 
 def shard_paths(path: Path) -> list[Path]:
-    """The JSONL shards a ``--data`` path stands for, in a stable order."""
+    """The JSONL shards a ``--data`` path stands for, in a stable order.
+
+    A ``duck-train corpus`` folder stands for its ``export`` stage; a folder with a
+    ``manifest.json`` for the shards it lists (``shards``, and the export stage's
+    ``pyx_shards`` / ``pyxr_shards`` under ``pyx/`` and ``pyxr/``); any other folder for every
+    ``*.jsonl`` / ``*.jsonl.gz`` below it."""
     if path.is_file():
         return [path]
     if not path.is_dir():
         raise DuckError(f"training data {path} does not exist", "pass --data with a `duck-train corpus` output folder or a JSONL file")
+    if (path / "export" / MANIFEST).is_file():
+        path = path / "export"
     manifest = path / MANIFEST
     if manifest.is_file():
         listed = _manifest_shards(manifest)
-        if listed is not None:
+        if listed:
             return listed
     shards = sorted(p for p in path.rglob("*") if p.is_file() and (p.name.endswith(".jsonl") or p.name.endswith(".jsonl.gz")))
     if not shards:
-        raise DuckError(f"no *.jsonl shards under {path}", "run `duck-train corpus` first, or point --data at JSONL files")
+        raise DuckError(f"no *.jsonl shards under {path}", "run `duck-train corpus build --out DIR` first, or point --data at JSONL files")
     return shards
 
 
-def _manifest_shards(manifest: Path) -> list[Path] | None:
+def _manifest_shards(manifest: Path) -> list[Path]:
     try:
         data = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
         raise DuckError(f"cannot read {manifest}: {error}", "rerun the corpus export stage to rewrite it") from None
-    shards = data.get("shards") if isinstance(data, dict) else None
-    if not isinstance(shards, list) or not shards:
-        return None
+    if not isinstance(data, dict):
+        return []
     paths = []
-    for entry in shards:
-        name = entry.get("path") if isinstance(entry, dict) else entry
-        if not isinstance(name, str):
-            continue
-        shard = manifest.parent / name
-        if not shard.is_file():
-            raise DuckError(f"{manifest} lists {name}, which is missing", "rerun `duck-train corpus` to finish the export")
-        paths.append(shard)
-    return paths or None
+    for key, subfolder in (("shards", "."), ("pyx_shards", "pyx"), ("pyxr_shards", "pyxr")):
+        for entry in data.get(key) or []:
+            name = entry.get("path") if isinstance(entry, dict) else entry
+            if not isinstance(name, str):
+                continue
+            shard = manifest.parent / subfolder / name
+            if not shard.is_file():
+                raise DuckError(f"{manifest} lists {subfolder}/{name}, which is missing", "rerun `duck-train corpus export` to finish the export")
+            paths.append(shard)
+    return paths
 
 
 def read_rows(path: Path) -> Iterator[tuple[dict, str]]:

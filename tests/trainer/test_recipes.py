@@ -167,3 +167,30 @@ def test_duck_run_plain_streams_from_the_trained_model_without_extra_flags(tiny_
     assert result.returncode == 0, result.stderr[-2000:]
     assert "(hf)" in result.stdout  # the explanation came from the trained checkpoint
     assert "error:" not in result.stderr
+
+
+def test_tiny_recipe_trains_on_a_corpus_built_by_duck_train_corpus(tmp_path):
+    """`duck-train corpus build` (offline, monologues rendered from traces) -> semcoder + refine."""
+    from trainer.cli import main as duck_train_main
+
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "funcs.py").write_text(
+        'def add_digits(n):\n    """Sum the decimal digits of n."""\n    total = 0\n    while n > 0:\n'
+        "        total += n % 10\n        n //= 10\n    return total\n\n\n"
+        'def running_max(values):\n    """The running maximum of a list."""\n    out = []\n    best = None\n'
+        "    for v in values:\n        if best is None or v > best:\n            best = v\n        out.append(best)\n    return out\n\n\n"
+        'def clamp(x, low, high):\n    """Clamp x into [low, high]."""\n    if x < low:\n        return low\n'
+        "    if x > high:\n        return high\n    return x\n"
+    )
+    corpus = tmp_path / "corpus"
+    assert duck_train_main(["corpus", "build", "--out", str(corpus), "--seeds", str(seeds), "--quiet"]) == 0
+    out = tmp_path / "tiny"
+    assert duck_train("semcoder", "--config", "tiny", "--data", str(corpus), "--output-dir", str(out), "--max-steps", "12") == 0
+    losses = _losses(out)
+    assert len(losses) == 12 and sum(losses[-3:]) / 3 < sum(losses[:3]) / 3
+    pyx_r = json.loads((corpus / "export" / "manifest.json").read_text())["stats"]["pyxr_rows"]
+    if pyx_r:
+        refined = tmp_path / "refined"
+        assert duck_train("refine", "--config", "tiny", "--base-model", str(out), "--data", str(corpus), "--output-dir", str(refined), "--max-steps", "2", "--cpu") == 0
+        assert json.loads((refined / "duck.json").read_text())["base_model"] == str(out)

@@ -107,6 +107,10 @@ def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[.
         return 0
     if args.output_dir is None:
         raise DuckError("--output-dir is required to train", "e.g. --output-dir runs/semcoder")
+    from trainer.data import shard_paths
+
+    for path in data_paths:  # said now, before the slow imports of the recipe
+        shard_paths(path)
     if wants_launch(args):
         return launch(args)
     args.output_dir.mkdir(parents=True, exist_ok=True)
