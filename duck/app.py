@@ -216,6 +216,9 @@ class DuckApp(App[int]):
         self.output.show(outcome.get("message") or "", "", ("empty", id(self.session)))
 
     # ---------------------------------------------------------------- rendering
+    def validate_step(self, step: int) -> int:
+        return self.session.clamp(step) if len(self.session) else 0
+
     def watch_step(self, step: int) -> None:
         if not len(self.session):
             return
@@ -250,7 +253,8 @@ class DuckApp(App[int]):
                 "raises", f"{record.exc_type}: {record.exc_msg or ''}")
         self.variables.show(title, values, changes, (id(session), step, frame), event)
         self.call_stack.show(session, step, frame)
-        self.output.show(session.output_until(step), session.stderr_until(step), (id(session), step))
+        stdout, stderr = session.output_until(step), session.stderr_until(step)
+        self.output.show(stdout, stderr, (id(session), len(stdout), len(stderr)))
         self._show_watches()
         self._show_status()
 
