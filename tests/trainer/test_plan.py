@@ -68,3 +68,21 @@ def test_tiny_dry_run_counts_the_same_tokens_and_sequences_as_training(pyx_dir, 
 def test_best_fit_decreasing_packing():
     assert _packed_sequences([6, 5, 4, 3, 2], 10) == 2
     assert _packed_sequences([10, 10, 1], 10) == 3
+
+
+def test_dry_run_plans_the_memory_of_the_chosen_launch_config(capsys):
+    assert duck_train("semcoder", "--config", "semcoder-6.7b", "--dry-run", "--launch-config", "zero3-offload-8gpu") == 0
+    offload = capsys.readouterr().out
+    assert "with ZeRO-3 + CPU offload" in offload and "weights 0.0 GiB" in offload and "optimizer 0.0 GiB" in offload
+    assert duck_train("semcoder", "--config", "semcoder-6.7b", "--dry-run", "--launch-config", "zero2-8gpu") == 0
+    zero2 = capsys.readouterr().out
+    assert "with ZeRO-2:" in zero2 and "weights 12.6 GiB" in zero2
+
+
+def test_report_to_a_missing_integration_is_an_error_with_a_hint(capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("tensorboard") is not None:
+        pytest.skip("tensorboard is installed here")
+    assert duck_train("semcoder", "--config", "tiny", "--dry-run", "--report-to", "tensorboard") == 2
+    assert "pip install tensorboard" in capsys.readouterr().err

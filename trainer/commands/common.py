@@ -15,14 +15,18 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
+import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 from typing import Callable
 
+import yaml
+
 from duck.errors import DuckError
-from trainer.config import LAUNCH_DIR, RecipeConfig, load_config
+from trainer.config import LAUNCH_DIR, LaunchConfig, RecipeConfig, load_config
 
 #: set in the environment of processes started by ``accelerate launch`` from duck-train
 LAUNCHED_ENV = "DUCK_TRAIN_LAUNCHED"
@@ -88,7 +92,30 @@ def apply_overrides(config: RecipeConfig, args: argparse.Namespace) -> RecipeCon
         train = dataclasses.replace(train, num_processes=args.num_processes)
     if args.deepspeed:
         train = dataclasses.replace(train, deepspeed=str(resolve_deepspeed_config(args.deepspeed)))
-    return dataclasses.replace(config, train=train, data=data, model=model)
+    for integration in train.report_to:
+        if importlib.util.find_spec(integration) is None:
+            raise DuckError(f"--report-to {integration} needs the {integration} package", f"pip install {integration}")
+    launch = launch_settings(args, config.launch)
+    return dataclasses.replace(config, train=train, data=data, model=model, launch=launch)
+
+
+def launch_settings(args: argparse.Namespace, default: LaunchConfig) -> LaunchConfig:
+    """The ZeRO stage and offload a run will really use: from --launch-config / --deepspeed
+    when given (so the dry-run plans the memory of the chosen launch), else the recipe's."""
+    if args.deepspeed:
+        data = json.loads(resolve_deepspeed_config(args.deepspeed).read_text(encoding="utf-8"))
+        zero = data.get("zero_optimization", {})
+        offload = str(zero.get("offload_optimizer", {}).get("device", "none")) != "none"
+        return dataclasses.replace(default, zero_stage=int(zero.get("stage", 0)), offload=offload)
+    if args.launch_config:
+        path = resolve_launch_config(args.launch_config)
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if data.get("distributed_type") != "DEEPSPEED":
+            return dataclasses.replace(default, accelerate_config=str(path), zero_stage=0, offload=False)
+        deepspeed = data.get("deepspeed_config") or {}
+        offload = str(deepspeed.get("offload_optimizer_device", "none")) != "none"
+        return dataclasses.replace(default, accelerate_config=str(path), zero_stage=int(deepspeed.get("zero_stage", 0)), offload=offload)
+    return default
 
 
 def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[..., Path]) -> int:
@@ -113,6 +140,11 @@ def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[.
         shard_paths(path)
     if wants_launch(args):
         return launch(args)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    planned, actual = config.train.global_batch_size, config.train.per_device_batch_size * config.train.gradient_accumulation_steps * world
+    if planned != actual and os.environ.get("RANK", "0") == "0":
+        print(f"note: {config.name} plans a global batch of {planned} on {config.train.num_processes} process(es); "
+              f"this run has {actual} on {world} (adjust --grad-accum / --batch-size to match)", file=sys.stderr)
     args.output_dir.mkdir(parents=True, exist_ok=True)
     recipe(config, data_paths, args.output_dir, resume=args.resume)
     if os.environ.get("RANK", "0") == "0":
