@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -84,6 +85,9 @@ def load_model(config: RecipeConfig, train_texts: Sequence[str] = ()) -> LoadedM
                 bnb_4bit_use_double_quant=True,
                 bnb_4bit_compute_dtype=dtype,
             )
+            if torch.cuda.is_available() and not config.train.use_cpu:
+                # one full 4-bit copy per process, on that process's GPU (DDP; no ZeRO sharding of 4-bit weights)
+                kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
         try:
             tokenizer = AutoTokenizer.from_pretrained(base)
             model = AutoModelForCausalLM.from_pretrained(base, **kwargs)

@@ -25,10 +25,12 @@ def build_trainer(config: RecipeConfig, data_paths: Sequence[Path], output_dir: 
 
     examples = load_examples(data_paths, tasks=PYX_TASKS)
     train_rows, held_out_rows = split_held_out(examples, config.data.held_out, config.train.seed)
+    # the SFTConfig comes first: under DeepSpeed ZeRO-3 it makes from_pretrained load sharded
+    args = sft_config(config, output_dir, has_eval=bool(held_out_rows))
     loaded = load_model(config, texts_for_tokenizer(train_rows))
     trainer = SFTTrainer(
         model=loaded.model,
-        args=sft_config(config, output_dir, has_eval=bool(held_out_rows)),
+        args=args,
         train_dataset=to_dataset(train_rows),
         eval_dataset=to_dataset(held_out_rows) if held_out_rows else None,
         processing_class=loaded.tokenizer,
