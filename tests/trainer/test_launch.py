@@ -52,6 +52,13 @@ def test_gpu_runs_are_handed_to_accelerate_launch_with_the_same_command(tmp_path
     assert tail[:2] == ["--config", "semcoder-6.7b"] and "--max-steps" in tail and "--launch-config" not in tail
 
 
+def test_cpu_recipes_launch_under_torchrun(tmp_path):
+    args = _args("--config", "tiny", "--output-dir", str(tmp_path), "--num-processes", "2")
+    command = common.launch_command(args, on_cpu=True)
+    assert command[1:7] == ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--nnodes", "1"]
+    assert "--standalone" in command and "accelerate.commands.launch" not in command
+
+
 def test_multi_node_flags_reach_accelerate(tmp_path):
     args = _args("--output-dir", str(tmp_path), "--num-processes", "16", "--launch-config", "zero3-8gpu",
                  "--num-machines", "2", "--machine-rank", "1", "--main-process-ip", "10.0.0.1", "--main-process-port", "29500")

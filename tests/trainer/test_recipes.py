@@ -88,6 +88,16 @@ def test_prompt_is_masked_eos_appended_and_packing_leaves_under_1pct_pads(pyx_di
     assert ends and all(row["labels"][i] == eos for i in ends)  # each response ends with a trained EOS
     padded_config = dataclasses.replace(config, data=dataclasses.replace(config.data, packing=False, padding_free=False))
     padded, _ = build_trainer(padded_config, [pyx_dir], tmp_path / "padded")
+    # unpacked rows: the loss covers exactly the response (as rendered by models.prompts) + EOS
+    from trainer.data import load_examples
+
+    examples = load_examples([pyx_dir])
+    tokenizer = loaded.tokenizer
+    for example, row in zip(examples[:12], padded.train_dataset):
+        trained = [token for token, label in zip(row["input_ids"], row["labels"]) if label != -100]
+        masked = [token for token, label in zip(row["input_ids"], row["labels"]) if label == -100]
+        assert tokenizer.decode(masked) == example.prompt
+        assert tokenizer.decode(trained) == example.completion + tokenizer.eos_token
     packed_count, padded_count = count_pads(packed), count_pads(padded)
     print(f"pad fraction: packed {packed_count.pad_fraction:.2%}, padded {padded_count.pad_fraction:.2%}")
     assert packed_count.pad_fraction < 0.01

@@ -139,7 +139,7 @@ def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[.
     for path in data_paths:  # said now, before the slow imports of the recipe
         shard_paths(path)
     if wants_launch(args):
-        return launch(args)
+        return launch(args, on_cpu=config.train.use_cpu)
     world = int(os.environ.get("WORLD_SIZE", "1"))
     planned, actual = config.train.global_batch_size, config.train.per_device_batch_size * config.train.gradient_accumulation_steps * world
     if planned != actual and os.environ.get("RANK", "0") == "0":
@@ -178,11 +178,11 @@ def resolve_deepspeed_config(name_or_path: str) -> Path:
     raise DuckError(f"unknown DeepSpeed config {name_or_path!r}", "shipped: ds-zero2, ds-zero3; or give a path to a DeepSpeed JSON")
 
 
-def launch_command(args: argparse.Namespace) -> list[str]:
+def launch_command(args: argparse.Namespace, *, on_cpu: bool = False) -> list[str]:
     """The launcher command running this same subcommand in every process: ``torchrun`` on
     CPU (gloo), ``accelerate launch`` with a launch config otherwise."""
     module = ["-m", f"trainer.commands.{args.command}", *recipe_argv(args)[1:]]
-    if args.cpu and args.launch_config is None:
+    if (args.cpu or on_cpu) and args.launch_config is None:
         command = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(args.num_processes), "--nnodes", str(args.num_machines)]
         if args.num_machines > 1:
             command += ["--node_rank", str(args.machine_rank), "--master_addr", args.main_process_ip or "127.0.0.1"]
@@ -230,8 +230,8 @@ def recipe_argv(args: argparse.Namespace) -> list[str]:
     return argv
 
 
-def launch(args: argparse.Namespace) -> int:
-    command = launch_command(args)
+def launch(args: argparse.Namespace, *, on_cpu: bool = False) -> int:
+    command = launch_command(args, on_cpu=on_cpu)
     print("launching: " + " ".join(command), file=sys.stderr)
     env = {**os.environ, LAUNCHED_ENV: "1"}
     try:
