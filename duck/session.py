@@ -27,6 +27,9 @@ from duck.trace.format import Trace, iter_records, record_kind
 KINDS = ("call", "line", "return", "exception")
 _KIND_CODE = {name: code for code, name in enumerate(KINDS)}
 _NO_PARENT = -1
+#: keys every event carries (step, event, file, line, func, depth, frame, parent)
+_EVENT_BASE_KEYS = 8
+_EVENT_EXTRA_KEYS = ("changes", "value", "exc_type", "exc_msg", "stdout", "stderr", "stdin", "deleted")
 #: Sessions at least this long are moved out of the cyclic GC's reach (``gc.freeze``) once loaded.
 _FREEZE_AT_STEPS = 50_000
 
@@ -267,27 +270,38 @@ class Session:
         return index
 
     def _add_event(self, record: dict) -> None:
+        # the hottest loop of loading: locals bound once, extras looked at only when the
+        # record has more than the eight keys every event carries
         step = len(self._kind)
-        kind = _KIND_CODE.get(record.get("event"), 1)
-        file = self._intern_file(record.get("file", "?"))
-        line = int(record.get("line") or 0)
-        frame = int(record.get("frame", 0))
-        parent = record.get("parent")
+        get = record.get
+        kind = _KIND_CODE.get(get("event"), 1)
+        path = get("file", "?")
+        file = self._file_index.get(path)
+        if file is None:
+            file = self._intern_file(path)
+        line = int(get("line") or 0)
+        frame = int(get("frame", 0))
+        parent = get("parent")
         parent = _NO_PARENT if parent is None else int(parent)
-        depth = int(record.get("depth", 0))
+        depth = int(get("depth", 0))
+        func_name = get("func", "?")
+        func = self._func_index.get(func_name)
+        if func is None:
+            func = self._intern_func(func_name)
         self._kind.append(kind)
         self._file.append(file)
         self._line.append(line)
-        self._func.append(self._intern_func(record.get("func", "?")))
+        self._func.append(func)
         self._depth.append(depth)
         self._frame.append(frame)
         self._parent.append(parent)
 
-        if frame not in self._frames:
-            self._frames[frame] = _FrameInfo(record.get("func", "?"), file, parent, depth, step)
-            self._frame_steps[frame] = array("i")
+        frame_steps = self._frame_steps.get(frame)
+        if frame_steps is None:
+            self._frames[frame] = _FrameInfo(func_name, file, parent, depth, step)
+            frame_steps = self._frame_steps[frame] = array("i")
             self._frame_vars[frame] = []
-        self._frame_steps[frame].append(step)
+        frame_steps.append(step)
         if kind == 1:
             key = (file, line)
             steps = self._line_steps.get(key)
@@ -297,22 +311,25 @@ class Session:
         elif kind == 3:
             self._exception_steps.append(step)
 
-        extra = {k: record[k] for k in ("changes", "value", "exc_type", "exc_msg", "stdout", "stderr",
-                                         "stdin", "deleted") if record.get(k)}
-        if extra:
-            self._extra[step] = extra
-        for name, value in (record.get("changes") or {}).items():
+        if len(record) <= _EVENT_BASE_KEYS:
+            return
+        extra = {k: record[k] for k in _EVENT_EXTRA_KEYS if get(k)}
+        if not extra:
+            return
+        self._extra[step] = extra
+        for name, value in extra.get("changes", {}).items():
             self._set_var(frame, name, step, value)
-        for name in record.get("deleted") or ():
+        for name in extra.get("deleted", ()):
             self._set_var(frame, name, step, None)
-        if record.get("stdout"):
+        stdout = extra.get("stdout")
+        if stdout:
             self._out_steps.append(step)
-            self._out_chunks.append(record["stdout"])
+            self._out_chunks.append(stdout)
             previous = self._out_ends[-1] if self._out_ends else 0
-            self._out_ends.append(previous + len(record["stdout"]))
-        if record.get("stderr"):
+            self._out_ends.append(previous + len(stdout))
+        if extra.get("stderr"):
             self._err_steps.append(step)
-            self._err_chunks.append(record["stderr"])
+            self._err_chunks.append(extra["stderr"])
 
     def _set_var(self, frame: int, name: str, step: int, value: str | None) -> None:
         key = (frame, name)

@@ -20,6 +20,13 @@ OUTCOMES = ("finished", "exited", "exception", "limit", "failed_to_start")
 LIMITS = ("max_steps", "timeout", "memory", "output", "interrupted")
 
 
+try:  # orjson parses trace lines about 2x faster than json; the stdlib is the fallback
+    from orjson import JSONDecodeError as _FastDecodeError
+    from orjson import loads as _fast_loads
+except ImportError:  # pragma: no cover - orjson is a dependency, but the recorder child may lack it
+    _fast_loads, _FastDecodeError = json.loads, json.JSONDecodeError
+
+
 class TraceFormatError(ValueError):
     """The file is not a duck trace of a version this reader understands."""
 
@@ -107,16 +114,16 @@ def iter_records(path: str | Path) -> Iterator[dict]:
             pending = line
         if pending is not None:
             try:
-                yield json.loads(pending)
-            except json.JSONDecodeError:
+                yield _fast_loads(pending)
+            except (_FastDecodeError, json.JSONDecodeError):
                 return  # a torn last line from a killed writer
 
 
 def _loads(line: str, path: Path) -> dict:
     try:
-        return json.loads(line)
-    except json.JSONDecodeError as exc:
-        raise TraceFormatError(f"{path}: a line is not valid JSON ({exc.msg})") from None
+        return _fast_loads(line)
+    except (_FastDecodeError, json.JSONDecodeError) as exc:
+        raise TraceFormatError(f"{path}: a line is not valid JSON ({exc})") from None
 
 
 @dataclass
