@@ -1,25 +1,35 @@
 """The monologue stage: forward and backward execution monologues for every executed call.
 
-Without a model, monologues are rendered from the recorded trace (the code's structure, each
-executed line with the values it changed, loop iterations, the return) in SemCoder's section
-layout, and marked ``"monologue": "trace"`` in the row metadata. The project's narrator
-(``duck.narrate``) was not available when this stage was written, so the rendering lives here.
+Without a model, monologues are rendered from the recorded trace and marked
+``"monologue": "trace"`` in the row metadata. "### Understanding the Function" and
+"### Execution Simulation:" come from duck's own narrator
+(``duck.narrate.understanding_the_function`` / ``execution_simulation``), so a model trained on
+these rows reads execution told exactly the way ``duck run`` tells it; this module adds only
+what the corpus alone needs: "### Key Properties and Constraints", the backward
+"### Reverse Deduction" and the conclusions.
+
 With a model, monologues are sampled with a few-shot prompt and kept only when they pass
 rejection sampling: a forward answer must pass as an assertion when executed in the sandbox, a
-backward answer's input must reproduce the output, and ``duck.grounding`` must find no
-contradicted value claim. This module does not run the traced calls (execute does).
+backward answer's input must reproduce the output, and ``models.claims`` must find no
+contradicted claim about the recorded intermediate values. A kept monologue's ``[ANSWER]`` is
+rewritten to the exact assertion that was executed. This module does not run the traced calls
+(execute does).
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 from corpus.sandbox import SandboxJob, SandboxPool
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
+from duck.narrate import execution_simulation, understanding_the_function
 from models.prompts import LINE_LABEL_OFFSET
 
 MAX_SIMULATION_LINES = 120
+#: how ``duck.narrate.execution_simulation`` says it stopped telling a long run
+_CUT_SHORT = "- ... (the remaining steps are not told"
 
 
 def _label(line: int) -> str:
@@ -30,30 +40,16 @@ def _fmt(changes: dict) -> str:
     return ", ".join(f"`{name}` = `{value}`" for name, value in changes.items())
 
 
-def understanding(code: str) -> tuple[str, list[str]]:
-    """A description of ``f`` and a list of its key properties, read from its AST."""
-    func = ast.parse(code).body[0]
-    params = [a.arg for a in func.args.posonlyargs + func.args.args]
-    what = []
-    for node in func.body:
-        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-            names = ", ".join(f"`{ast.unparse(t)}`" for t in targets)
-            what.append(f"sets {names}")
-        elif isinstance(node, ast.For):
-            what.append(f"loops over `{ast.unparse(node.iter)}` with `{ast.unparse(node.target)}`")
-        elif isinstance(node, ast.While):
-            what.append(f"repeats while `{ast.unparse(node.test)}`")
-        elif isinstance(node, ast.If):
-            what.append(f"checks `{ast.unparse(node.test)}`")
-        elif isinstance(node, ast.Return) and node.value is not None:
-            what.append(f"returns `{ast.unparse(node.value)}`")
-        elif isinstance(node, ast.Try):
-            what.append("handles exceptions in a `try` block")
-    plural = "parameter" if len(params) == 1 else "parameters"
-    text = f"The function `f` takes the {plural} {', '.join(f'`{p}`' for p in params)}."
-    if what:
-        text += " It " + ", then ".join(what) + "."
+def _function(code: str, name: str = "f") -> ast.FunctionDef | None:
+    tree = ast.parse(code)
+    return next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name), None)
+
+
+def key_properties(code: str) -> list[str]:
+    """The "Key Properties and Constraints" of ``f``, read from its AST."""
+    func = _function(code)
+    if func is None:
+        return []
     properties = []
     returns = [n for n in ast.walk(func) if isinstance(n, ast.Return) and n.value is not None]
     if len(returns) > 1:
@@ -69,67 +65,31 @@ def understanding(code: str) -> tuple[str, list[str]]:
             break
     if not properties:
         properties.append("The function has no loops or recursion: each line runs at most once.")
-    return text, properties
+    return properties
 
 
-def simulation(code: str, events: list[dict]) -> list[str]:
-    """One bullet per executed line of the outermost call, with values changed and loop iterations."""
-    lines = code.splitlines()
-    tree = ast.parse(code)
-    loop_headers = {n.lineno for n in ast.walk(tree) if isinstance(n, (ast.For, ast.While))}
-    bullets: list[str] = []
-    last_line: dict[int, int] = {}
-    iterations: dict[tuple[int, int], int] = {}
-    for event in events:
-        frame, depth, kind, line = event.get("frame", 0), event.get("depth", 0), event["event"], event["line"]
-        indent = "  " * depth
-        changes = event.get("changes") or {}
-        if kind == "call":
-            who = "The function is called" if depth == 0 else "A recursive call `f` starts"
-            bullets.append(f"{indent}- {who} with {_fmt(changes)}." if changes else f"{indent}- {who}.")
-            continue
-        previous = last_line.get(frame)
-        if changes and previous is not None:
-            source = lines[previous - 1].strip() if 0 < previous <= len(lines) else ""
-            if previous in loop_headers:
-                key = (frame, previous)
-                iterations[key] = iterations.get(key, 0) + 1
-                bullets.append(f"{indent}- {_label(previous)} `{source}`: iteration {iterations[key]}, {_fmt(changes)}.")
-            else:
-                bullets.append(f"{indent}- {_label(previous)} `{source}` gives {_fmt(changes)}.")
-        elif previous is not None and previous in loop_headers and kind == "line" and line not in _body_lines(tree, previous):
-            bullets.append(f"{indent}- {_label(previous)} the loop ends.")
-        if kind == "line":
-            last_line[frame] = line
-        elif kind == "return":
-            if depth == 0:
-                bullets.append(f"- {_label(line)} The function returns `{event.get('value')}`.")
-            else:
-                bullets.append(f"{indent}- {_label(line)} the recursive call returns `{event.get('value')}`.")
-        elif kind == "exception" and depth == 0:
-            bullets.append(f"- {_label(line)} raises `{event.get('exc_type')}`.")
-        if event.get("stdout"):
-            bullets.append(f"{indent}- It prints {event['stdout']!r}.")
-    return bullets
+def simulation_section(code: str, call: str, events: list[dict], *, value: str | None = None,
+                       exception: tuple[str, str] | None = None, max_lines: int = MAX_SIMULATION_LINES) -> str | None:
+    """duck's "### Execution Simulation:" of one traced call, or None when it had to be cut short."""
+    text = execution_simulation(events, code, call=call, value=value, exception=exception,
+                                max_lines=max_lines, label_offset=LINE_LABEL_OFFSET)
+    return None if _CUT_SHORT in text else text
 
 
-def _body_lines(tree: ast.AST, header: int) -> set[int]:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.For, ast.While)) and node.lineno == header:
-            return {n.lineno for stmt in node.body for n in ast.walk(stmt) if hasattr(n, "lineno")}
-    return set()
+def _understanding(code: str) -> str:
+    text = understanding_the_function(code, "f")
+    return text if text.startswith("###") else "### Understanding the Function\n" + text
 
 
 def forward_response(code: str, call: str, output: str, events: list[dict]) -> str | None:
     """A forward monologue + answer rendered from the trace, or None when it would be too long."""
-    text, properties = understanding(code)
-    steps = simulation(code, events)
-    if len(steps) > MAX_SIMULATION_LINES:
+    simulation = simulation_section(code, call, events, value=output)
+    if simulation is None:
         return None
     body = "\n".join([
-        "### Understanding the Function", text, "",
-        "### Key Properties and Constraints", *[f"- {p}" for p in properties], "",
-        "### Execution Simulation:", f"Let's simulate `{call}` step by step.", *steps, "",
+        _understanding(code), "",
+        "### Key Properties and Constraints", *[f"- {p}" for p in key_properties(code)], "",
+        simulation, "",
         "### Conclusion", f"The function returns `{output}` for `{call}`.",
     ])
     return f"[MONOLOGUE]\n{body}\n[/MONOLOGUE]\n[ANSWER]\nassert {call} == {output}\n[/ANSWER]"
@@ -137,7 +97,6 @@ def forward_response(code: str, call: str, output: str, events: list[dict]) -> s
 
 def backward_response(code: str, call: str, output: str, events: list[dict]) -> str | None:
     """A backward (input deduction) monologue rendered from the trace, walking it in reverse."""
-    text, properties = understanding(code)
     lines = code.splitlines()
     outer = [e for e in events if e.get("depth", 0) == 0]
     ret = next((e for e in reversed(outer) if e["event"] == "return"), None)
@@ -162,8 +121,8 @@ def backward_response(code: str, call: str, output: str, events: list[dict]) -> 
         return None
     args = call[call.index("(") + 1:call.rindex(")")]
     body = "\n".join([
-        "### Understanding the Function", text, "",
-        "### Key Properties and Constraints", *[f"- {p}" for p in properties], "",
+        _understanding(code), "",
+        "### Key Properties and Constraints", *[f"- {p}" for p in key_properties(code)], "",
         "### Reverse Deduction", *deduction, "",
         "### Conclusion", f"Calling `f` with `{args}` produces `{output}`.",
     ])
@@ -187,74 +146,122 @@ def trace_monologues(record: dict, stats: dict) -> list[dict]:
 
 def model_monologues(records: list[dict], backend, pool: SandboxPool, stats: dict, *,
                      samples: int = 2, temperature: float = 0.8, max_new_tokens: int = 1024) -> list[list[dict]]:
-    """Rejection-sampled monologues from a model: per record, the kept ones."""
-    from duck.grounding import check_text, observations_from_events
-    from models.parse import backward_answer, forward_answer
+    """Rejection-sampled monologues from a model: per record, the kept ones (at most one per
+    question and direction). Every rejection is counted in ``stats`` by its reason."""
     from models.prompts import ANSWER_STOP, ExecutionQuestion, backward_prompt, forward_prompt
 
     prompts, owners = [], []
     for index, record in enumerate(records):
         for run in record["runs"]:
             question = ExecutionQuestion(record["code"], call=run["call"], output=run["output"])
-            example = _few_shot(record)
             for direction, build in (("forward", forward_prompt), ("backward", backward_prompt)):
-                prompts.append(example + build(question))
+                prompts.append(few_shot(direction) + build(question))
                 owners.append((index, run, direction))
     completions = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=[ANSWER_STOP],
                                    temperature=temperature, n=samples) if prompts else []
-    kept: list[list[dict]] = [[] for _ in records]
-    checks, candidates = [], []
+    if len(completions) != len(prompts) * samples:
+        from models.base import BackendError
+
+        raise BackendError(f"the model answered {len(completions)} completions for {len(prompts)} prompts x {samples}",
+                           "use a backend whose generate() returns n completions per prompt")
+    candidates = []
     for position, (index, run, direction) in enumerate(owners):
         for completion in completions[position * samples:(position + 1) * samples]:
-            text = completion if completion.rstrip().endswith(ANSWER_STOP) else completion + ANSWER_STOP
             count(stats, f"{direction}_sampled")
-            if direction == "forward":
-                answer = forward_answer(text)
-                check = f"assert {run['call']} == {answer}" if answer else None
-            else:
-                answer = backward_answer(text)
-                check = f"assert {answer} == {run['output']}" if answer else None
-            if check is None:
+            judged = _answer_check(completion, direction, run)
+            if judged is None:
                 count(stats, f"rejected_{direction}_no_answer")
                 continue
-            observed, returns = observations_from_events(run["events"])
-            report = check_text(text, observed, returns, run["output"] if direction == "forward" else None)
-            if not report.ok:
-                count(stats, f"rejected_{direction}_grounding")
-                continue
-            checks.append(SandboxJob(records[index]["code"], check=check, timeout_s=3.0))
-            candidates.append((index, run, direction, text))
-    for (index, run, direction, text), result in zip(candidates, pool.imap(checks)):
-        if not result.passed:
-            count(stats, f"rejected_{direction}_wrong_answer")
+            candidates.append((index, run, direction, completion, *judged))
+    results = list(pool.imap([SandboxJob(records[c[0]]["code"], check=c[4], timeout_s=3.0) for c in candidates]))
+    passed = []
+    for candidate, result in zip(candidates, results):
+        if result.passed:
+            passed.append(candidate)
+        else:
+            count(stats, f"rejected_{candidate[2]}_wrong_answer")
+    # a backward answer with another input than the recorded run is grounded on its own trace
+    retrace = [k for k, c in enumerate(passed) if c[2] == "backward" and not _same_call(c[5], c[1]["call"])]
+    traces = dict(zip(retrace, (r.events or [] for r in pool.imap(
+        [SandboxJob(records[passed[k][0]]["code"], call=passed[k][5], trace=True, timeout_s=3.0) for k in retrace]))))
+    kept: list[list[dict]] = [[] for _ in records]
+    for k, (index, run, direction, completion, check, call) in enumerate(passed):
+        events = traces.get(k, run["events"])
+        if not grounded(completion, events, run["output"]):
+            count(stats, f"rejected_{direction}_grounding")
             continue
         if any(k["direction"] == direction and k["call"] == run["call"] for k in kept[index]):
-            continue  # one kept monologue per question
+            count(stats, f"{direction}_extra_samples")
+            continue
         count(stats, direction)
-        monologue = text[text.find("[MONOLOGUE]"):] if "[MONOLOGUE]" in text else "[MONOLOGUE]\n" + text
         kept[index].append({"direction": direction, "call": run["call"], "output": run["output"],
-                            "response": monologue.strip(), "monologue": "model"})
+                            "response": _with_answer(completion, check), "monologue": "model"})
     return kept
 
 
-def _few_shot(record: dict) -> str:
-    """One worked example in the target format, on a fixed small function (never the sample
-    itself, whose answer it would leak)."""
-    code = "def f(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
-    events = [
-        {"event": "call", "line": 1, "frame": 0, "depth": 0, "changes": {"xs": "[1, 2]"}},
-        {"event": "line", "line": 2, "frame": 0, "depth": 0},
-        {"event": "line", "line": 3, "frame": 0, "depth": 0, "changes": {"total": "0"}},
-        {"event": "line", "line": 4, "frame": 0, "depth": 0, "changes": {"x": "1"}},
-        {"event": "line", "line": 3, "frame": 0, "depth": 0, "changes": {"total": "1"}},
-        {"event": "line", "line": 4, "frame": 0, "depth": 0, "changes": {"x": "2"}},
-        {"event": "line", "line": 3, "frame": 0, "depth": 0, "changes": {"total": "3"}},
-        {"event": "line", "line": 5, "frame": 0, "depth": 0},
-        {"event": "return", "line": 5, "frame": 0, "depth": 0, "value": "3"},
-    ]
-    from models.prompts import ExecutionQuestion, forward_prompt
+def _answer_check(completion: str, direction: str, run: dict) -> tuple[str, str] | None:
+    """(the assertion to execute, the call it makes) for a sampled answer, or None without one."""
+    from models.parse import backward_answer, forward_answer
 
-    return forward_prompt(ExecutionQuestion(code, call="f([1, 2])")) + forward_response(code, "f([1, 2])", "3", events)[len("[MONOLOGUE]\n"):] + "\n\n"
+    if direction == "forward":
+        answer = forward_answer(completion)
+        if not answer or not _parses(answer):
+            return None
+        return f"assert {run['call']} == {answer}", run["call"]
+    call = backward_answer(completion)
+    if not call or not _parses(call):
+        return None
+    return f"assert {call} == {run['output']}", call
+
+
+def _parses(expression: str) -> bool:
+    try:
+        ast.parse(expression, mode="eval")
+    except (SyntaxError, ValueError):
+        return False
+    return True
+
+
+def _same_call(a: str, b: str) -> bool:
+    return ast.dump(ast.parse(a, mode="eval")) == ast.dump(ast.parse(b, mode="eval"))
+
+
+def grounded(text: str, events: list[dict], output: str) -> bool:
+    """No claim of ``text`` about intermediate values, returns or the answer contradicts ``events``."""
+    from models.claims import check_text, observations_from_events
+
+    observed, returns = observations_from_events(events)
+    return check_text(text, observed, returns, output).ok
+
+
+def _with_answer(completion: str, check: str) -> str:
+    """The sampled monologue closed by exactly the assertion that was executed."""
+    text = completion
+    for mark in ("[/MONOLOGUE]", "[ANSWER]"):
+        if mark in text:
+            text = text[:text.index(mark)]
+    text = text.strip()
+    if text.startswith("[MONOLOGUE]"):
+        text = text[len("[MONOLOGUE]"):].strip()
+    return f"[MONOLOGUE]\n{text}\n[/MONOLOGUE]\n[ANSWER]\n{check}\n[/ANSWER]"
+
+
+_EXAMPLE_CODE = "def f(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
+_EXAMPLE_CALL = "f([1, 2])"
+
+
+@functools.lru_cache(maxsize=2)
+def few_shot(direction: str) -> str:
+    """One worked example of ``direction`` in the target format, on a fixed small function (never
+    the sample itself, whose answer it would leak), rendered the way offline rows are."""
+    from duck.trace.recorder import record_call
+    from models.prompts import ExecutionQuestion, backward_prompt, forward_prompt
+
+    recording = record_call(_EXAMPLE_CODE, _EXAMPLE_CALL, filename="<sample>")
+    question = ExecutionQuestion(_EXAMPLE_CODE, call=_EXAMPLE_CALL, output=recording.value)
+    render, prompt = (forward_response, forward_prompt) if direction == "forward" else (backward_response, backward_prompt)
+    response = render(_EXAMPLE_CODE, _EXAMPLE_CALL, recording.value, list(recording.events))
+    return prompt(question) + response[len("[MONOLOGUE]\n"):] + "\n\n"
 
 
 def run_monologue(out: Path, pool: SandboxPool, *, backend=None, progress: bool = True) -> dict:

@@ -3,7 +3,8 @@
 Buggy variants come from small AST mutations of a correct, executed function (a flipped
 comparison, ``+``/``-`` swapped, an off-by-one constant, ``and``/``or`` swapped, a negated
 boolean). A variant is used when it still runs but fails one of the sample's tests; the
-rationale is rendered from the buggy run's trace and from where it diverges from the correct
+rationale is the buggy run told by duck's narrator (``duck.narrate.execution_simulation``,
+the same rendering as forward monologues and ``duck run``) and where it diverges from the correct
 run (first differing step); the fix (the correct code) is kept only when it passes every
 test in the sandbox and agrees with the original on them (differential testing). It does not
 use a model; model-written rationales are a gap named in the report.
@@ -16,10 +17,13 @@ import random
 import zlib
 from pathlib import Path
 
-from corpus.monologue import simulation
 from corpus.sandbox import SandboxJob, SandboxPool
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
-from models.prompts import refine_instruction
+from duck.narrate import execution_simulation
+from models.prompts import LINE_LABEL_OFFSET, refine_instruction
+
+#: lines of the buggy run told in a rationale (the narrator summarises long loops and stops after this)
+RATIONALE_LINES = 40
 
 _COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
 _BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult, ast.Mod: ast.FloorDiv}
@@ -79,9 +83,8 @@ def _first_difference(buggy: list[dict], correct: list[dict]) -> int | None:
 def rationale(buggy: str, correct: str, run: dict, buggy_events: list[dict], buggy_outcome: str) -> str:
     """The refine response: simulation of the buggy run, root cause at the divergence, fix."""
     buggy_lines, correct_lines = buggy.splitlines(), correct.splitlines()
-    steps = simulation(buggy, buggy_events)
-    if len(steps) > 40:
-        steps = steps[:20] + ["- ..."] + steps[-19:]
+    simulation = execution_simulation(buggy_events, buggy, call=run["call"], max_lines=RATIONALE_LINES,
+                                      label_offset=LINE_LABEL_OFFSET)
     changed = [i + 1 for i, (a, b) in enumerate(zip(buggy_lines, correct_lines)) if a != b]
     line = changed[0] if changed else 1
     at = _first_difference(buggy_events, run["events"])
@@ -98,9 +101,8 @@ def rationale(buggy: str, correct: str, run: dict, buggy_events: list[dict], bug
         elif mine.get("value") != theirs.get("value"):
             cause += f" It returns `{mine.get('value')}` where a correct solution returns `{theirs.get('value')}`."
     body = "\n".join([
-        "### Execution Simulation",
-        f"Let's simulate the buggy code on the failed test `assert {run['call']} == {run['output']}`.",
-        *steps, f"The buggy code {buggy_outcome}, but the test expects `{run['output']}`.", "",
+        f"The failed test is `assert {run['call']} == {run['output']}`.",
+        simulation, f"The buggy code {buggy_outcome}, but the test expects `{run['output']}`.", "",
         "### Root Cause Analysis", cause, "",
         "### Bug Fixing",
         f"Line {line} should read `{correct_lines[line - 1].strip()}`" + (" (and the other changed lines likewise)." if len(changed) > 1 else "."),

@@ -188,3 +188,21 @@ def test_execute_rejects_hash_seed_dependent_results():
         kept = execute_records([record], first, second, stats)
     assert stats["rejected_nondeterministic"] == 1
     assert [run["call"] for run in kept[0]["runs"]] == ["f('')"]
+
+
+def test_forward_simulation_is_dukes_own_narration(built):
+    """One rendering for duck and the corpus: a forward row's "### Execution Simulation:" is
+    exactly what duck.narrate tells of the same call."""
+    from duck.narrate import execution_simulation
+    from duck.trace.recorder import record_call
+
+    out, _ = built
+    rows = [r for r in _rows(out, "pyx") if r["meta"]["task"] == "forward"]
+    assert rows
+    for row in rows[:5]:  # the test's own seed functions: safe to run in-process
+        recording = record_call(row["meta"]["code"], row["meta"]["call"], filename="<sample>")
+        told = execution_simulation(recording.events, row["meta"]["code"], call=row["meta"]["call"],
+                                    value=recording.value, max_lines=120)
+        assert told.startswith("### Execution Simulation:") and told in row["response"]
+        assert "### Understanding the Function" in row["response"]
+        assert "### Key Properties and Constraints" in row["response"]
