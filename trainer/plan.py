@@ -91,7 +91,7 @@ class Plan:
         ]
         if self.wall_hours is not None:
             hours = self.wall_hours
-            took = f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.1f} min"
+            took = f"{hours:.1f} h" if hours >= 1 else f"{hours * 60:.1f} min" if hours * 60 >= 1 else f"{hours * 3600:.0f} s"
             lines.append(f"wall time         {took} for {self.epochs:g} epochs at {self.tokens_per_second:,.0f} tokens/s in total (stated)")
         elif self.tokens is not None:
             lines.append("wall time         (pass --tokens-per-second for an estimate)")
