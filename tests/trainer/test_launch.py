@@ -35,6 +35,11 @@ def test_shipped_launch_configs_are_valid_accelerate_and_deepspeed_files():
         assert data["distributed_type"] in {"DEEPSPEED", "MULTI_GPU"}
         if data["distributed_type"] == "DEEPSPEED":
             assert data["deepspeed_config"]["zero_stage"] in (2, 3)
+        pytest.importorskip("accelerate")
+        from accelerate.commands.config.config_args import load_config_from_file
+
+        loaded = load_config_from_file(str(LAUNCH_DIR / f"{name}.yaml"))  # accelerate's own reader accepts it
+        assert loaded.distributed_type.value == data["distributed_type"]
     offload = yaml.safe_load((LAUNCH_DIR / "zero3-offload-8gpu.yaml").read_text())["deepspeed_config"]
     assert offload["offload_optimizer_device"] == offload["offload_param_device"] == "cpu"
     for name in ("ds-zero2", "ds-zero3"):

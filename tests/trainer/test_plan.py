@@ -26,6 +26,14 @@ def test_semcoder_dry_run_reports_exact_params_and_the_papers_schedule(pyx_dir, 
     assert "120 rows" in out and "ZeRO-3" in out and "wall time" in out
 
 
+def test_refine_dry_run_reports_the_self_refine_schedule(pyx_r_file, capsys):
+    assert duck_train("refine", "--config", "refine-6.7b", "--data", str(pyx_r_file), "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "2 epochs, lr 1e-05 -> 1e-06 (cosine_with_min_lr), warmup 5" in out
+    assert "global 512 sequences" in out
+    assert "57 rows" in out  # 60 PyX-R rows, 5% (3) held out
+
+
 def test_qlora_trainable_params_are_the_lora_matrices():
     plan = make_plan(load_config("semcoder-6.7b-qlora"), [], tasks=PYX)
     hidden, ffn, layers, r = 4096, 11008, 32, 64
