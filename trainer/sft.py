@@ -75,6 +75,9 @@ def load_model(config: RecipeConfig, train_texts: Sequence[str] = ()) -> LoadedM
         base = None
     else:
         base = config.model.base
+        adapter_dir = _adapter_dir(base)
+        if adapter_dir is not None:
+            base = _adapter_base(adapter_dir)
         kwargs: dict[str, Any] = {"dtype": dtype, "attn_implementation": attn_implementation(config)}
         if config.model.load_in_4bit:
             from transformers import BitsAndBytesConfig
@@ -89,7 +92,7 @@ def load_model(config: RecipeConfig, train_texts: Sequence[str] = ()) -> LoadedM
                 # one full 4-bit copy per process, on that process's GPU (DDP; no ZeRO sharding of 4-bit weights)
                 kwargs["device_map"] = {"": int(os.environ.get("LOCAL_RANK", "0"))}
         try:
-            tokenizer = AutoTokenizer.from_pretrained(base)
+            tokenizer = AutoTokenizer.from_pretrained(str(adapter_dir) if adapter_dir and (adapter_dir / "tokenizer_config.json").is_file() else base)
             model = AutoModelForCausalLM.from_pretrained(base, **kwargs)
         except OSError as error:
             raise DuckError(
@@ -98,9 +101,11 @@ def load_model(config: RecipeConfig, train_texts: Sequence[str] = ()) -> LoadedM
             ) from None
         if tokenizer.pad_token is None:
             tokenizer.pad_token = tokenizer.eos_token
+        if adapter_dir is not None:
+            model = _attach_adapter(model, adapter_dir, keep=config.lora is not None)
     model.config.use_cache = False  # packed / padding-free batches must not use the KV cache
     peft_config = None
-    if config.lora is not None:
+    if config.lora is not None and not _is_peft(model):
         from peft import LoraConfig as PeftLoraConfig
 
         peft_config = PeftLoraConfig(
@@ -111,6 +116,39 @@ def load_model(config: RecipeConfig, train_texts: Sequence[str] = ()) -> LoadedM
             task_type="CAUSAL_LM",
         )
     return LoadedModel(model=model, tokenizer=tokenizer, base_model=base, peft_config=peft_config)
+
+
+def _adapter_dir(base: str) -> Path | None:
+    path = Path(base)
+    return path if (path / "adapter_config.json").is_file() else None
+
+
+def _adapter_base(adapter_dir: Path) -> str:
+    """The base model a LoRA adapter from duck-train (duck.json) or peft (adapter_config.json) needs."""
+    from trainer.artifacts import read_duck_json
+
+    base = read_duck_json(adapter_dir).get("base_model")
+    if not base:
+        base = json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8")).get("base_model_name_or_path")
+    if not base:
+        raise DuckError(f"the adapter in {adapter_dir} does not name its base model", "add \"base_model\" to its duck.json")
+    return base
+
+
+def _attach_adapter(model: Any, adapter_dir: Path, *, keep: bool) -> Any:
+    """Start from a LoRA checkpoint: keep training the adapter (a LoRA recipe), or merge it
+    into the weights for a full fine-tune."""
+    from peft import PeftModel
+
+    if keep:
+        return PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=True)
+    if getattr(model, "is_loaded_in_4bit", False):
+        raise DuckError("cannot merge a LoRA adapter into 4-bit weights for a full fine-tune", "use a LoRA recipe (a config with a lora section) to continue the adapter")
+    return PeftModel.from_pretrained(model, str(adapter_dir)).merge_and_unload()
+
+
+def _is_peft(model: Any) -> bool:
+    return hasattr(model, "peft_config")
 
 
 def sft_config(config: RecipeConfig, output_dir: Path, *, has_eval: bool) -> Any:
@@ -192,7 +230,7 @@ def save_run(trainer: Any, config: RecipeConfig, loaded: LoadedModel, output_dir
     if not trainer.is_world_process_zero():
         return
     loaded.tokenizer.save_pretrained(str(output_dir))
-    adapter = loaded.peft_config is not None
+    adapter = loaded.peft_config is not None or _is_peft(loaded.model)
     write_duck_json(
         output_dir,
         prompt_format=config.model.prompt_format,

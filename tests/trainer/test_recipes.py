@@ -204,3 +204,26 @@ def test_tiny_recipe_trains_on_a_corpus_built_by_duck_train_corpus(tmp_path):
         refined = tmp_path / "refined"
         assert duck_train("refine", "--config", "tiny", "--base-model", str(out), "--data", str(corpus), "--output-dir", str(refined), "--max-steps", "2", "--cpu") == 0
         assert json.loads((refined / "duck.json").read_text())["base_model"] == str(out)
+
+
+def test_refine_continues_a_qlora_adapter_and_records_the_original_base(tiny_run, pyx_dir, pyx_r_file, tmp_path):
+    pytest.importorskip("bitsandbytes")
+    config_path = tmp_path / "qlora-tiny.yaml"
+    config_path.write_text(
+        f"name: qlora-tiny\nrecipe: semcoder\ndescription: test\n"
+        f"model: {{base: {tiny_run}, dtype: float32, flash_attention: false, gradient_checkpointing: false, load_in_4bit: true}}\n"
+        "lora: {r: 8, alpha: 16, dropout: 0.0}\ndata: {max_length: 512}\n"
+        "train: {learning_rate: 1.0e-3, per_device_batch_size: 4, gradient_accumulation_steps: 1, bf16: false, use_cpu: true}\n"
+    )
+    first = tmp_path / "semcoder-adapter"
+    assert duck_train("semcoder", "--config", str(config_path), "--data", str(pyx_dir), "--output-dir", str(first), "--max-steps", "2") == 0
+    refined = tmp_path / "refine-adapter"
+    assert duck_train("refine", "--config", str(config_path), "--base-model", str(first), "--data", str(pyx_r_file),
+                      "--output-dir", str(refined), "--max-steps", "2") == 0
+    info = json.loads((refined / "duck.json").read_text())
+    assert info["adapter"] is True and info["base_model"] == str(tiny_run)
+    from safetensors.torch import load_file
+
+    before, after = load_file(first / "adapter_model.safetensors"), load_file(refined / "adapter_model.safetensors")
+    assert before.keys() == after.keys()  # the same adapter, trained further
+    assert any(not (before[k] == after[k]).all() for k in before)
