@@ -9,6 +9,10 @@ condition, wrong method/function, swapped arguments, missing return, missing bas
 
 This module only writes text: it does not run anything (``duck.repair.verify`` does) and
 never touches files. ``assert`` statements are never edited: they are the program's oracle.
+With ``protect_inputs`` the program's *inputs* are never edited either: literal data that
+module-level code assigns (``scores = [72, 95, 88]``) or passes to the program's own
+functions (``above(scores, 60)``); with ``functions_only`` (the run failed inside a
+function) only function bodies are edited, never the module-level code that calls them.
 """
 
 from __future__ import annotations
@@ -398,11 +402,87 @@ def _is_print(expr: cst.BaseExpression) -> bool:
     return isinstance(expr, cst.Call) and isinstance(expr.func, cst.Name) and expr.func.value == "print"
 
 
-def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, set[str]] | None = None) -> list[Edit]:
+def _is_data(node: cst.CSTNode) -> bool:
+    """A literal value: numbers, strings, True/False/None, and lists/tuples/sets/dicts of them."""
+    if isinstance(node, (cst.Integer, cst.Float, cst.Imaginary, cst.SimpleString, cst.ConcatenatedString)):
+        return True
+    if isinstance(node, cst.Name):
+        return node.value in ("True", "False", "None")
+    if isinstance(node, cst.UnaryOperation) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+        return _is_data(node.expression)
+    if isinstance(node, (cst.List, cst.Tuple, cst.Set)):
+        return all(isinstance(e, cst.Element) and _is_data(e.value) for e in node.elements)
+    if isinstance(node, cst.Dict):
+        return all(isinstance(e, cst.DictElement) and _is_data(e.key) and _is_data(e.value) for e in node.elements)
+    return False
+
+
+class _InputFinder(cst.CSTVisitor):
+    """Spans of the program's input data: literals that module-level code assigns or passes to
+    the program's own functions."""
+
+    METADATA_DEPENDENCIES = (PositionProvider,)
+
+    def __init__(self, offsets: _Offsets, functions: set[str]) -> None:
+        self.offsets = offsets
+        self.functions = functions
+        self.spans: list[tuple[int, int]] = []
+        self._depth = 0  # > 0 inside a def, class or lambda
+
+    def _keep(self, node: cst.CSTNode) -> None:
+        rng = self.get_metadata(PositionProvider, node)
+        self.spans.append((self.offsets(rng.start), self.offsets(rng.end)))
+
+    def visit_FunctionDef(self, node) -> None:
+        self._depth += 1
+
+    def leave_FunctionDef(self, node) -> None:
+        self._depth -= 1
+
+    visit_ClassDef = visit_Lambda = visit_FunctionDef
+    leave_ClassDef = leave_Lambda = leave_FunctionDef
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._depth == 0 and _is_data(node.value):
+            self._keep(node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if self._depth == 0 and node.value is not None and _is_data(node.value):
+            self._keep(node.value)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._depth == 0 and isinstance(node.func, cst.Name) and node.func.value in self.functions:
+            for arg in node.args:
+                if _is_data(arg.value):
+                    self._keep(arg.value)
+
+
+def _module_level_lines(tree: ast.Module) -> set[int]:
+    """Lines of the module's own statements (everything but function and class definitions)."""
+    lines: set[int] = set()
+    for statement in tree.body:
+        if not isinstance(statement, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            lines.update(range(statement.lineno, (statement.end_lineno or statement.lineno) + 1))
+    return lines
+
+
+def _touches(edit: Edit, spans: list[tuple[int, int]]) -> bool:
+    for start, end in spans:
+        if edit.start == edit.end:
+            if start < edit.start < end:
+                return True
+        elif edit.start < end and start < edit.end:
+            return True
+    return False
+
+
+def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, set[str]] | None = None, *,
+                    protect_inputs: bool = False, functions_only: bool = False) -> list[Edit]:
     """Every single edit at ``lines`` (in the order given: most suspicious first), deduplicated.
 
     ``extra_names`` adds names a line may refer to (the locals the trace saw there).
-    Returns nothing for a source that does not parse.
+    ``protect_inputs`` leaves the program's input data alone and ``functions_only`` the
+    module-level code (see the module docstring). Returns nothing for a source that does not parse.
     """
     order = list(dict.fromkeys(lines))
     try:
@@ -413,14 +493,24 @@ def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, se
     names = scope_names(source)
     for line, extra in (extra_names or {}).items():
         names[line] = names.get(line, set()) | set(extra)
-    collector = _Collector(source, set(order), names, _assert_lines(tree))
-    MetadataWrapper(module, unsafe_skip_copy=True).visit(collector)
+    protected = _assert_lines(tree)
+    if functions_only:
+        protected |= _module_level_lines(tree)
+    collector = _Collector(source, set(order), names, protected)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    wrapper.visit(collector)
+    spans: list[tuple[int, int]] = []
+    if protect_inputs:
+        functions = {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
+        finder = _InputFinder(collector.offsets, functions)
+        wrapper.visit(finder)
+        spans = finder.spans
     rank = {line: index for index, line in enumerate(order)}
     seen: set[tuple[int, int, str]] = set()
     unique = []
     for edit in collector.edits:
         key = (edit.start, edit.end, edit.text)
-        if key not in seen:
+        if key not in seen and not (spans and _touches(edit, spans)):
             seen.add(key)
             unique.append(edit)
     unique.sort(key=lambda e: (rank.get(e.line, len(rank)), KIND_PRIORITY.get(e.kind, 99), e.start))

@@ -67,7 +67,7 @@ def model_candidates(search: "_Search", oracle: Oracle) -> None:
     session = search.baseline.session
     suffix = str(search.workspace.script)
     for round_number in range(1, request.model_rounds + 1):
-        if search.out_of_time() or len(search.fixes) >= request.max_fixes:
+        if search.stopped():
             return
         failed = oracle.failure_text(session) + "\n# what the recorded run did last:\n" + trace_excerpt(session, suffix)
         prompt = refine_prompt(problem, code, failed)
@@ -86,7 +86,7 @@ def model_candidates(search: "_Search", oracle: Oracle) -> None:
             result = RunResult(proposal, session, search.baseline.copy_root, Verdict(False, "the proposal does not compile", oracle.name))
             search.unverified.append(search.make_fix(proposal, result, "model", description, verified=False))
             return
-        result = search.runner.verify(proposal, search.limits)
+        result = search.runner.verify(proposal, search.limits, screen=False)  # recorded: a failure feeds the next round
         search.tried += 1
         if result.verdict.passed:
             search.add_fix(proposal, result, "model", description)

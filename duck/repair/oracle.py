@@ -10,6 +10,10 @@ and otherwise "it raised or exited non-zero". Every oracle
 - ``verify_request(request)`` / ``verify(baseline, candidate)`` are what the repair search
   uses: the candidate passes *and* nothing that passed in the baseline run fails now (for a
   test oracle the whole test file runs, so the other tests are checked too),
+- ``screen(buggy, candidate)`` is the same check made from how an *untraced* run ended and
+  what it printed (any object with ``outcome`` and ``stdout``: a ``Session`` or a
+  ``duck.repair.verify.QuickRun``); a candidate must pass it before it is recorded, so it
+  may only be looser than ``verify``, never stricter,
 - ``failing_step(session)`` points fault localisation at where the failure shows.
 
 This module does not record (``duck.trace.runner`` does) and does not search for fixes.
@@ -53,6 +57,7 @@ class Oracle(Protocol):
     def judge(self, session: "Session") -> Verdict: ...
     def verify_request(self, request: "RecordRequest") -> "RecordRequest": ...
     def verify(self, baseline: "Session", candidate: "Session") -> Verdict: ...
+    def screen(self, buggy, candidate) -> Verdict: ...
     def failing_step(self, session: "Session") -> int | None: ...
     def failure_text(self, session: "Session") -> str: ...
 
@@ -117,6 +122,9 @@ class RunOracle:
                                   f"{', '.join(map(str, skipped))} that the failing run checked", self.name)
         return Verdict(True, "every assert the failing run reached now holds, and the run finished", self.name)
 
+    def screen(self, buggy, candidate) -> Verdict:
+        return self.judge(candidate)  # which asserts ran needs the recording: ``verify`` checks it
+
     def failing_step(self, session: "Session") -> int | None:
         step = session.exception_step()
         return step if step is not None else _last_user_step(session)
@@ -166,6 +174,9 @@ class ExpectOracle:
         return request
 
     def verify(self, baseline: "Session", candidate: "Session") -> Verdict:
+        return self.judge(candidate)
+
+    def screen(self, buggy, candidate) -> Verdict:
         return self.judge(candidate)
 
     def failing_step(self, session: "Session") -> int | None:
@@ -259,6 +270,9 @@ class TestOracle:
         if broken:
             return Verdict(False, f"{self.nodeid} passes but {', '.join(broken)} no longer passes", self.name)
         return Verdict(True, f"{self.nodeid} passed and the {len(after)} test(s) of {self.test_file} that passed before still pass", self.name)
+
+    def screen(self, buggy, candidate) -> Verdict:
+        return self.verify(buggy, candidate)  # pytest's summary is all it reads
 
     def failing_step(self, session: "Session") -> int | None:
         """The exception inside the named test (an ``assert`` in it, or what its callee raised)."""

@@ -4,9 +4,13 @@
 the oracle whether it fails, ranks suspicious lines from the recording, then verifies
 candidates in parallel: single model-free edits first, then (with a model configured)
 SemCoder's refine answers over a few self-refine rounds, then pairs of edits when nothing
-single worked. Every verified fix is explained by where the fixed run first departs from
-the buggy one, and fixes are ranked by diff size and kept behaviour. ``search_fixes`` is the
-short form the TUI and ``duck fix`` use.
+single worked. Candidates are screened by an untraced run and only the ones that pass are
+recorded (``duck.repair.verify``). When the program itself is the oracle's entry point, its
+inputs (module-level literal data) are never edited, and when it failed inside a function
+only function bodies are. Every verified fix is explained by where the fixed run first
+departs from the buggy one, and fixes are ranked by ``duck.repair.rank``. The time budget
+is a deadline (running candidates are killed there) and ``should_stop`` cancels a search
+within a fraction of a second. ``search_fixes`` is the short form the TUI and ``duck fix`` use.
 
 Nothing here writes to the user's files (``duck.repair.apply`` does, on request).
 """
@@ -24,14 +28,22 @@ from typing import Callable
 from duck.errors import DuckError
 from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
 from duck.repair.localize import Suspect, names_seen, suspicious_lines
-from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts
-from duck.repair.verify import CandidateRunner, RunResult, Workspace, candidate_limits, scratch_folder
+from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
+from duck.repair.rank import argument_name_gain, behaviour_distance, rank_key
+from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, quick_timeout,
+                                scratch_folder)
+from duck.session import Session
 from duck.trace.limits import Limits
 
 
 @dataclass
 class RepairRequest:
-    """What to repair and how to check it. ``stdin`` is replayed text (None: empty input)."""
+    """What to repair and how to check it.
+
+    ``stdin`` is replayed text (None: empty input; ``"inherit"``: the buggy run reads duck's
+    own stdin, and what it read is replayed to every candidate). ``should_stop`` is asked
+    while the search waits; once it returns True the search kills its runs and returns.
+    """
 
     script: Path
     argv: list[str] = field(default_factory=list)
@@ -50,6 +62,8 @@ class RepairRequest:
     model_rounds: int = 3
     problem: str | None = None            # what the program should do, for the model's prompt
     progress: Callable[[str], None] | None = None
+    should_stop: Callable[[], bool] | None = None
+    echo: bool = False                    # show the buggy run's output as it runs (a terminal's input)
 
 
 @dataclass
@@ -67,12 +81,15 @@ class Fix:
     verdict: Verdict | None = None
     size: int = 0                          # changed lines in the diff
     kept_steps: int = 0                    # steps the fixed run shares with the buggy one
+    behaviour_distance: int = 0            # recorded events the two runs do not share (duck.repair.rank)
+    name_gain: int = 0                     # call arguments now named like their parameters
 
     def to_dict(self) -> dict:
         return {"file": str(self.file), "verified": self.verified, "origin": self.origin,
                 "description": self.description, "diff": self.diff, "explanation": self.explanation,
                 "verdict": self.verdict.reason if self.verdict else None, "size": self.size,
-                "kept_steps": self.kept_steps, "patched_source": self.patched_source}
+                "kept_steps": self.kept_steps, "behaviour_distance": self.behaviour_distance,
+                "name_gain": self.name_gain, "patched_source": self.patched_source}
 
 
 @dataclass
@@ -84,6 +101,8 @@ class RepairResult:
     candidates_run: int
     duration_s: float
     oracle: str
+    recorded_runs: int = 0                 # candidate runs that were recorded (passed the untraced screening)
+    stopped: str | None = None             # "deadline" or "cancelled" when the search ended early
 
     @property
     def already_passing(self) -> bool:
@@ -99,18 +118,6 @@ def unified_diff(file: Path, before: str, after: str) -> str:
 def diff_size(diff: str) -> int:
     return sum(1 for line in diff.splitlines()
                if line[:1] in "+-" and not line.startswith(("+++", "---")))
-
-
-def changed_chars(before: str, after: str) -> int:
-    """Characters in the changed middle of the text (after the common prefix and suffix)."""
-    prefix = 0
-    limit = min(len(before), len(after))
-    while prefix < limit and before[prefix] == after[prefix]:
-        prefix += 1
-    suffix = 0
-    while suffix < limit - prefix and before[-1 - suffix] == after[-1 - suffix]:
-        suffix += 1
-    return max(len(before), len(after)) - prefix - suffix
 
 
 def _say(request: RepairRequest, text: str) -> None:
@@ -140,12 +147,16 @@ def search(request: RepairRequest) -> RepairResult:
         workspace = Workspace.create(script, cwd, Path(scratch))
         base_request = RecordRequest(script=script, argv=list(request.argv), stdin=request.stdin, cwd=cwd,
                                      seed=request.seed, include=list(request.include),
-                                     exclude=list(request.exclude), limits=request.limits, echo=False)
+                                     exclude=list(request.exclude), limits=request.limits, echo=request.echo)
         verify_request = oracle.verify_request(oracle.prepare(base_request))
         runner = CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs)
+        runner.deadline = started + request.time_budget_s
         _say(request, "recording the failing run")
         baseline = runner.record(None)
         runner.baseline = baseline.session
+        # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
+        runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
+                                             echo=False)
         verdict = oracle.judge(baseline.session)
         if baseline.session.outcome.get("outcome") == "failed_to_start":
             raise DuckError(f"{script} could not be started: {baseline.session.outcome.get('message')}",
@@ -153,26 +164,73 @@ def search(request: RepairRequest) -> RepairResult:
         if verdict.passed:
             return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
         program_in_copy = str(baseline.copy_root / workspace.script)
-        suspects = suspicious_lines(baseline.session, program_in_copy, oracle.failing_step(baseline.session))
+        failing = oracle.failing_step(baseline.session)
+        suspects = suspicious_lines(baseline.session, program_in_copy, failing)
         _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
                       + ", ".join(str(s.line) for s in suspects[:5]))
         limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
         search = _Search(request, workspace, runner, baseline, original, limits, started)
+        if not search.stopped():
+            _enable_screening(runner, oracle, baseline.session, request)
         lines = [s.line for s in suspects]
-        singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy))
+        protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
+        functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
+        singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
+                                  protect_inputs=protect_inputs, functions_only=functions_only)
         search.try_edits([(e,) for e in singles])
-        if request.backend is not None and len(search.fixes) < request.max_fixes and not search.out_of_time():
+        if request.backend is not None and not search.stopped():
             from duck.repair.model_edits import model_candidates
 
             model_candidates(search, oracle)
-        if not search.fixes and not search.out_of_time():
+        if not search.fixes and not search.done():
             top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
             search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)))
         runner.discard(baseline)
-        fixes = sorted(search.fixes, key=lambda f: (f.size, changed_chars(f.original_source, f.patched_source),
-                                                    -f.kept_steps, search.order[id(f)]))
-        return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs - 1,
-                            time.monotonic() - started, oracle.name)
+        fixes = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
+        stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
+        return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
+                            time.monotonic() - started, oracle.name, recorded_runs=runner.recorded - 1,
+                            stopped=stopped)
+
+
+def _replayed_stdin(given: str | None, baseline: Session) -> str | None:
+    if given == "inherit":
+        return baseline.stdin
+    return given
+
+
+def _failed_inside_function(session: Session, failing: int | None, program: str) -> bool:
+    """Whether the failure shows inside one of the program's functions (not its module-level code)."""
+    if failing is None or not len(session):
+        return False
+    for frame in reversed(session.stack(failing)):
+        if frame.file == program:
+            return frame.func != "<module>"
+    return False
+
+
+def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session, request: RepairRequest) -> None:
+    """Screen candidates untraced when an untraced run of the buggy program fails the same way.
+
+    A pytest oracle also tries pytest without its auto-loaded plugins (they can cost a
+    second per start) and keeps that only when every test ends the same as with them.
+    """
+    quick = runner.run_quick(None, request.limits.timeout_s)
+    same = (not oracle.judge(quick).passed
+            and quick.outcome.get("outcome") == baseline.outcome.get("outcome"))
+    if not same:
+        _say(request, "the program runs differently untraced; every candidate is recorded")
+        return
+    env: dict[str, str] = {}
+    if isinstance(oracle, TestOracle):
+        bare_env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+        bare = runner.run_quick(None, request.limits.timeout_s, bare_env)
+        results = pytest_results(quick.stdout)
+        if results and pytest_results(bare.stdout) == results and bare.duration_s < quick.duration_s:
+            quick, env = bare, bare_env
+    runner.quick_baseline = quick
+    runner.quick_env = env
+    runner.quick_timeout_s = quick_timeout(request.limits, quick)
 
 
 class _Search:
@@ -196,9 +254,22 @@ class _Search:
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.request.time_budget_s
 
+    def cancelled(self) -> bool:
+        if self.request.should_stop is not None and self.request.should_stop():
+            self.runner.cancel()
+            return True
+        return False
+
+    def stopped(self) -> bool:
+        """Cancelled, out of time, or enough fixes: nothing more is tried."""
+        if self.cancelled() or self.out_of_time():
+            self.runner.cancel()
+            return True
+        return len(self.fixes) >= self.request.max_fixes
+
     def done(self) -> bool:
-        return (len(self.fixes) >= self.request.max_fixes or self.out_of_time()
-                or self.tried >= self.request.max_candidates)
+        """``stopped``, or the model-free candidates are used up."""
+        return self.stopped() or self.tried >= self.request.max_candidates
 
     def try_edits(self, combos: list[tuple[Edit, ...]]) -> None:
         def candidates():
@@ -226,7 +297,7 @@ class _Search:
         return fix
 
     def make_fix(self, source: str, result: RunResult, origin: str, description: str, *, verified: bool) -> Fix:
-        from duck.repair.diverge import explain, first_divergence
+        from duck.repair.diverge import explain, first_divergence, line_map
 
         program = str(self.workspace.script)
         divergence = first_divergence(
@@ -237,10 +308,18 @@ class _Search:
         diff = unified_diff(Path(self.request.script), self.original, source)
         explanation = explain(divergence, self.baseline.session, result.session, result.verdict) if verified \
             else f"Not verified: {result.verdict.reason}."
-        return Fix(file=Path(self.request.script).resolve(), original_source=self.original, patched_source=source,
-                   diff=diff, explanation=explanation, verified=verified, origin=origin, description=description,
-                   verdict=result.verdict, size=diff_size(diff),
-                   kept_steps=divergence.step if divergence.step is not None else len(result.session))
+        fix = Fix(file=Path(self.request.script).resolve(), original_source=self.original, patched_source=source,
+                  diff=diff, explanation=explanation, verified=verified, origin=origin, description=description,
+                  verdict=result.verdict, size=diff_size(diff),
+                  kept_steps=divergence.step if divergence.step is not None else len(result.session))
+        if verified:
+            fix.name_gain = argument_name_gain(self.original, source)
+            fix.behaviour_distance = behaviour_distance(
+                self.baseline.session, result.session,
+                buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
+                fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
+                program=program, mapping=line_map(source, self.original))
+        return fix
 
 
 def search_fixes(request: RepairRequest) -> list[Fix]:

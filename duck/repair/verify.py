@@ -2,11 +2,20 @@
 
 ``Workspace`` snapshots the program's folder once (a *pristine* copy, so the user may keep
 editing while duck searches) and gives each run its own fresh copy of that snapshot, where
-the candidate source replaces the program file. The run is recorded by
-``duck.trace.runner.record`` in a child process under tight limits (a step cap and a short
-timeout derived from the buggy run), so an infinite loop costs a fraction of a second and a
-candidate that deletes or rewrites files only harms its own copy. ``CandidateRunner`` runs
-many candidates in parallel (one recording child per core) and judges each with the oracle.
+the candidate source replaces the program file, so a candidate that deletes or rewrites
+files only harms its own copy. ``CandidateRunner`` checks a candidate in two stages:
+
+1. *screening*: the candidate runs **untraced** (``duck/repair/_launch.py``, plain Python with
+   the same argv, stdin, cwd and seed) under a short timeout derived from the buggy program's
+   own untraced run, and the oracle judges its exit and output (``Oracle.screen``). Most
+   candidates fail here, at the cost of starting Python once;
+2. *confirmation*: a candidate that passed is **recorded** by ``duck.trace.runner.record``
+   under tight limits (a step cap and a timeout derived from the buggy recording) and judged
+   by the full ``Oracle.verify`` on the recording, which also explains the fix later.
+
+Many candidates run in parallel (one per core). Every run is bounded by the search's
+deadline, and ``kill_running`` stops the untraced children at once (a deadline, a
+cancellation, or enough fixes found).
 
 This module never writes to the user's folder; it does not invent candidates.
 """
@@ -14,10 +23,15 @@ This module never writes to the user's folder; it does not invent candidates.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,14 +131,39 @@ class Workspace:
             return path
 
 
+LAUNCHER = str(Path(__file__).resolve().with_name("_launch.py"))
+POLL_S = 0.1          # how often a waiting search looks at its deadline and its stop request
+
+
+@dataclass
+class QuickRun:
+    """An untraced run: how it ended (an outcome dict like a trace's) and what it printed.
+
+    It has the two attributes oracles read to judge a run without its steps (``outcome``
+    and ``stdout``), so ``Oracle.screen`` takes it where ``judge`` takes a ``Session``.
+    """
+
+    outcome: dict
+    stdout: str
+    stderr: str = ""
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.outcome.get("duration_s") or 0.0)
+
+
 @dataclass
 class RunResult:
-    """One recorded run in a copy: its session (loaded), where it ran, and its verdict."""
+    """One checked run in a copy: its verdict, and its recording when it was recorded.
+
+    ``session`` is None for a candidate that the untraced screening already rejected.
+    """
 
     source: str
-    session: Session
-    copy_root: Path
+    session: Session | None
+    copy_root: Path | None
     verdict: Verdict | None = None
+    quick: QuickRun | None = None
 
 
 def candidate_limits(user: Limits, baseline: Session | None, *, pytest: bool) -> Limits:
@@ -141,8 +180,13 @@ def candidate_limits(user: Limits, baseline: Session | None, *, pytest: bool) ->
     )
 
 
+def quick_timeout(user: Limits, buggy: QuickRun) -> float:
+    """Wall time for an untraced candidate: a few times the buggy program's own untraced run."""
+    return min(user.timeout_s, max(1.0, 4 * buggy.duration_s + 0.5))
+
+
 class CandidateRunner:
-    """Records runs of candidate sources in fresh copies, ``jobs`` at a time, and judges them."""
+    """Runs candidate sources in fresh copies, ``jobs`` at a time, and judges them (see the module docstring)."""
 
     def __init__(self, workspace: Workspace, request, oracle: Oracle, *, jobs: int | None = None) -> None:
         self.workspace = workspace
@@ -150,8 +194,41 @@ class CandidateRunner:
         self.oracle = oracle
         self.jobs = jobs or max(1, os.cpu_count() or 1)
         self.baseline: Session | None = None
-        self.runs = 0
+        self.quick_baseline: QuickRun | None = None   # set: candidates are screened untraced first
+        self.quick_timeout_s: float = 1.0
+        self.quick_env: dict[str, str] = {}
+        self.deadline: float | None = None             # time.monotonic() after which nothing runs
+        self.runs = 0                                  # candidate runs, screened or recorded
+        self.recorded = 0
+        self._children: set[subprocess.Popen] = set()
+        self._lock = threading.Lock()
+        self._cancelled = False
 
+    # ------------------------------------------------------------------ budget
+    def remaining(self) -> float:
+        if self._cancelled:
+            return 0.0
+        return float("inf") if self.deadline is None else self.deadline - time.monotonic()
+
+    def cancel(self) -> None:
+        """Start nothing more and kill what runs (a deadline or the user's stop)."""
+        self._cancelled = True
+        self.kill_running()
+
+    def kill_running(self) -> None:
+        """Kill every untraced candidate running now (a recording ends at its own, short, timeout)."""
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            _kill_group(child)
+
+    def _bounded(self, limits: Limits) -> Limits:
+        remaining = self.remaining()
+        if remaining >= limits.timeout_s:
+            return limits
+        return dataclasses.replace(limits, timeout_s=max(0.05, remaining))
+
+    # ------------------------------------------------------------------ recorded runs
     def record(self, source: str | None, limits: Limits | None = None) -> RunResult:
         """Record one run of ``source`` (None: the program as it is) in its own copy."""
         from duck.trace.runner import record
@@ -165,21 +242,116 @@ class CandidateRunner:
             include=[str(root)] + [str(self.workspace.map_path(Path(p), root)) for p in self.request.include],
             exclude=[str(self.workspace.map_path(Path(p), root)) for p in self.request.exclude],
             limits=limits or self.request.limits,
-            echo=False,
+            echo=self.request.echo if source is None else False,
         )
         trace_path = target / "run.trace"
         record(request, trace_path)
         session = Session.load(trace_path)
-        self.runs += 1
+        self.recorded += 1
         text = source if source is not None else (self.workspace.pristine / self.workspace.script).read_text(encoding="utf-8")
         return RunResult(text, session, root)
 
     def discard(self, result: RunResult) -> None:
-        shutil.rmtree(result.copy_root.parent, ignore_errors=True)
+        if result.copy_root is not None:
+            shutil.rmtree(result.copy_root.parent, ignore_errors=True)
 
-    def verify(self, source: str, limits: Limits) -> RunResult:
-        """Record ``source`` and judge it against the baseline; the copy is removed afterwards."""
-        result = self.record(source, limits)
+    # ------------------------------------------------------------------ untraced runs
+    def run_quick(self, source: str | None, timeout_s: float, extra_env: dict[str, str] | None = None) -> QuickRun:
+        """Run ``source`` (None: the program as it is) untraced in a fresh copy; never raises for the program."""
+        timeout_s = min(timeout_s, self.remaining())
+        if timeout_s <= 0:
+            return QuickRun(_stopped_outcome("stopped", 0.0), "")
+        target = self.workspace.fresh_copy(source)
+        try:
+            return self._run_quick_in(target, timeout_s, extra_env or {})
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
+
+    def _run_quick_in(self, target: Path, timeout_s: float, extra_env: dict[str, str]) -> QuickRun:
+        request = self.request
+        root = target / "root"
+        script = root / self.workspace.script
+        cwd = root / self.workspace.cwd
+        limits: Limits = request.limits
+        status_path = target / "status.json"
+        config = {"script": str(script) if not request.module else None, "module": request.module,
+                  "argv0": str(script) if not request.module else request.module, "argv": list(request.argv),
+                  "seed": request.seed, "status": str(status_path), "max_memory_mb": limits.max_memory_mb,
+                  "max_file_bytes": max(limits.max_output_bytes, 1) + 1_000_000}
+        (target / "launch.json").write_text(json.dumps(config), encoding="utf-8")
+        env = dict(os.environ if request.env is None else request.env)
+        env.update(extra_env)
+        if request.seed is not None:
+            env["PYTHONHASHSEED"] = str(request.seed)
+        env.setdefault("PYTHONIOENCODING", "utf-8")
+        stdin_text = request.stdin if isinstance(request.stdin, str) and request.stdin != "inherit" else None
+        if stdin_text is not None:
+            (target / "stdin.txt").write_text(stdin_text, encoding="utf-8")
+        stopped_by = None
+        started = time.monotonic()
+        with open(target / "stdout.txt", "wb") as out, open(target / "stderr.txt", "wb") as err, \
+                (open(target / "stdin.txt", "rb") if stdin_text is not None else open(os.devnull, "rb")) as stdin:
+            with self._lock:
+                if self._cancelled:
+                    return QuickRun(_stopped_outcome("stopped", 0.0), "")
+                try:
+                    child = subprocess.Popen([request.python or sys.executable, LAUNCHER, str(target / "launch.json")],
+                                             cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err,
+                                             start_new_session=True)
+                except OSError as exc:
+                    raise DuckError(f"cannot start the Python interpreter: {exc.strerror or exc}",
+                                    "check that duck's Python still exists") from None
+                self._children.add(child)
+            try:
+                child.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                stopped_by = "timeout"
+                _kill_group(child)
+                child.wait()
+            finally:
+                with self._lock:
+                    self._children.discard(child)
+        duration = time.monotonic() - started
+        self.runs += 1
+        stdout = _read_text(target / "stdout.txt", limits.max_output_bytes)
+        stderr = _read_text(target / "stderr.txt", 20_000)
+        if stopped_by is None and child.returncode is not None and child.returncode < 0 \
+                and child.returncode == -signal.SIGKILL and self._cancelled:
+            stopped_by = "stopped"
+        if stopped_by is not None:
+            return QuickRun(_stopped_outcome(stopped_by, duration), stdout, stderr)
+        status = None
+        try:
+            status = json.loads(status_path.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError):
+            status = None
+        outcome = {"steps": 0, "exit_code": child.returncode, "duration_s": round(duration, 3), "exception": None,
+                   "limit": None, "message": None}
+        if status is None:
+            if child.returncode == 0:
+                outcome["outcome"] = "finished"
+            else:
+                outcome.update(outcome="exited", message=f"the program ended with status {child.returncode} "
+                                                         "before it could say how")
+        else:
+            end = status.get("end", "finished")
+            outcome.update(outcome=end, exception=status.get("exception"), message=status.get("message"))
+            if end == "finished" and child.returncode not in (0, None):
+                outcome["outcome"] = "exited"  # a thread or an atexit handler failed the exit status
+        return QuickRun(outcome, stdout, stderr)
+
+    # ------------------------------------------------------------------ checking candidates
+    def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:
+        """Judge ``source`` against the baseline: screened untraced first (when enabled), then recorded."""
+        if screen and self.quick_baseline is not None:
+            quick = self.run_quick(source, self.quick_timeout_s, self.quick_env)
+            verdict = self.oracle.screen(self.quick_baseline, quick)
+            if not verdict.passed:
+                return RunResult(source, None, None, verdict, quick)
+        if self.remaining() <= 0:
+            return RunResult(source, None, None, Verdict(False, "the search ran out of time", self.oracle.name))
+        result = self.record(source, self._bounded(limits))
+        self.runs += 1
         result.verdict = self.oracle.verify(self.baseline, result.session) if self.baseline is not None \
             else self.oracle.judge(result.session)
         self.discard(result)
@@ -187,9 +359,14 @@ class CandidateRunner:
 
     def verify_many(self, items: Iterable, source_of: Callable[[object], str], limits: Limits,
                     should_stop: Callable[[], bool]) -> Iterator[tuple[object, RunResult]]:
-        """Verify items in parallel, yielding (item, result) as each finishes; stops submitting when asked."""
+        """Verify items in parallel, yielding (item, result) as each finishes.
+
+        ``should_stop`` is asked while waiting (every ``POLL_S``): once it says so, nothing new
+        starts and the untraced candidates still running are killed.
+        """
         iterator = iter(items)
         pending: dict[Future, object] = {}
+        stopping = False
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="duck-fix") as pool:
             def fill() -> None:
                 while len(pending) < self.jobs and not should_stop():
@@ -200,11 +377,38 @@ class CandidateRunner:
 
             fill()
             while pending:
-                done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                done, _ = wait(list(pending), timeout=POLL_S, return_when=FIRST_COMPLETED)
                 for future in done:
                     item = pending.pop(future)
                     yield item, future.result()
-                fill()
+                if not stopping and should_stop():
+                    stopping = True
+                    self.kill_running()
+                if not stopping:
+                    fill()
+
+
+def _kill_group(child: subprocess.Popen) -> None:
+    try:
+        os.killpg(child.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _stopped_outcome(why: str, duration: float) -> dict:
+    message = {"timeout": "stopped at the candidate's time limit",
+               "stopped": "stopped: the search ended (deadline, cancelled, or enough fixes)"}[why]
+    return {"outcome": "limit", "limit": why, "steps": 0, "exit_code": None, "duration_s": round(duration, 3),
+            "exception": None, "message": message}
+
+
+def _read_text(path: Path, limit: int) -> str:
+    try:
+        with open(path, "rb") as f:
+            data = f.read(max(limit, 0) + 1)
+    except OSError:
+        return ""
+    return data[:limit].decode("utf-8", "replace")
 
 
 def scratch_folder() -> tempfile.TemporaryDirectory:

@@ -1,0 +1,113 @@
+"""The untraced run of a candidate program: ``python .../duck/repair/_launch.py CONFIG.json``.
+
+Started by ``duck.repair.verify.CandidateRunner.run_quick`` in a private copy of the
+program's folder. It gives the program what the recording child gives it (``sys.argv``,
+``sys.path[0]``, ``random.seed``, the memory limit; the parent sets ``PYTHONHASHSEED``, the
+working directory and stdin), runs the script or ``-m`` module as ``__main__`` with no
+tracer at all, and writes a small status file saying how the program ended (finished, an
+exception with its type and message, or ``sys.exit``). Output goes to the files the parent
+gave as stdout and stderr; a file-size limit stops a candidate that prints without end.
+
+It is started by path (not ``-m``), so it imports nothing but the standard library and
+never sees duck's own packages; it does not record steps (``duck.trace._child`` does).
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import sys
+import types
+
+
+def _limit_resources(memory_mb: int, output_bytes: int) -> None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on POSIX
+        return
+    for which, want in ((resource.RLIMIT_AS, memory_mb * 1024 * 1024), (resource.RLIMIT_FSIZE, output_bytes)):
+        if want <= 0:
+            continue
+        try:
+            soft, hard = resource.getrlimit(which)
+            if hard == resource.RLIM_INFINITY or want < hard:
+                resource.setrlimit(which, (want, hard))
+        except (ValueError, OSError):
+            pass
+
+
+def _exit_status(code) -> int:
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code & 0xFF
+    try:
+        print(code, file=sys.stderr)
+    except Exception:  # noqa: BLE001
+        pass
+    return 1
+
+
+def _write_status(path: str, status: dict) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
+        json.dump(status, f)
+    os.replace(tmp, path)
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as f:
+        config = json.load(f)
+    script, module = config["script"], config["module"]
+    sys.path[0] = os.getcwd() if module else os.path.dirname(os.path.abspath(script))
+    _limit_resources(int(config.get("max_memory_mb") or 0), int(config.get("max_file_bytes") or 0))
+    sys.argv = [config["argv0"], *config["argv"]]
+    import random
+
+    random.seed(config["seed"])
+    status: dict = {"end": "finished"}
+    exit_code = 0
+    try:
+        if module:
+            import runpy
+
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
+        else:
+            with open(script, "rb") as f:
+                code = compile(f.read(), script, "exec", dont_inherit=True)
+            main_module = types.ModuleType("__main__")
+            main_module.__dict__.update({"__file__": script, "__builtins__": builtins, "__cached__": None})
+            sys.modules["__main__"] = main_module
+            exec(code, main_module.__dict__)
+    except SystemExit as exc:
+        exit_code = _exit_status(exc.code)
+        if exit_code != 0:
+            status = {"end": "exited", "message": f"the program called sys.exit({exc.code!r})"}
+    except BaseException as exc:  # noqa: BLE001 - the program's own uncaught exception
+        try:
+            message = str(exc)[:1000]
+        except Exception:  # noqa: BLE001 - a __str__ that raises
+            message = "<unprintable message>"
+        status = {"end": "exception", "exception": {"type": type(exc).__name__, "message": message,
+                                                    "traceback": []}}
+        exit_code = 1
+        import traceback
+
+        try:
+            traceback.print_exception(type(exc), exc, exc.__traceback__)
+        except Exception:  # noqa: BLE001
+            pass
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # noqa: BLE001
+            pass
+    status["exit_code"] = exit_code
+    _write_status(config["status"], status)
+    # leave like python would: non-daemon threads are joined and atexit handlers run
+    raise SystemExit(exit_code)
+
+
+if __name__ == "__main__":
+    main()
