@@ -2,8 +2,10 @@
 
 Each stage reads the previous stage's shards under ``--out`` and writes its own; finished
 shards are skipped, so rerunning a command after Ctrl-C or a crash resumes it. Models are
-loaded only when ``--model``/``--endpoint`` is given (the offline path needs none). This module
-parses arguments and wires stages; the work is in the stage modules.
+loaded only when ``--model``/``--endpoint`` is given (the offline path needs none), once per
+command, and ``build`` runs ``synthesize`` only then. ``--ray`` runs the execute and monologue
+stages' sandbox jobs as Ray actor tasks (``corpus.ray_pool``). This module parses arguments and
+wires stages; the work is in the stage modules.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from duck.errors import DuckError
 
-STAGES = ("seeds", "extract", "execute", "monologue", "refine", "dedup", "export")
+STAGES = ("seeds", "synthesize", "extract", "execute", "monologue", "refine", "dedup", "export")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -33,6 +35,18 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model name, hub id or folder for monologues (none: rendered from traces)")
     parser.add_argument("--endpoint", default=None, help="OpenAI-compatible server URL (e.g. vLLM)")
     parser.add_argument("--load-in-4bit", action="store_true")
+    parser.add_argument("--max-new-tokens", type=int, default=1024, metavar="N",
+                        help="tokens a model may write per monologue or synthesized sample (default 1024)")
+    parser.add_argument("--samples", type=int, default=2, help="monologues sampled per question with a model (default 2)")
+    parser.add_argument("--synthesize-limit", type=int, default=1000, metavar="N",
+                        help="seed snippets the synthesize stage shows the model (default 1000)")
+
+
+def _ray_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--ray", action="store_true",
+                        help="run sandbox jobs as Ray tasks (needs the corpus extra: pip install 'semcoder-duck[corpus]')")
+    parser.add_argument("--ray-address", default=None, metavar="ADDR",
+                        help="Ray cluster to join (default: RAY_ADDRESS, else a local Ray started for this command)")
 
 
 def _dedup_args(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +58,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="corpus_stage", metavar="STAGE")
     helps = {
         "seeds": "cut functions and snippets from Python files",
+        "synthesize": "OSS-Instruct: a model turns seed snippets into problems, solutions and tests (needs --model/--endpoint)",
         "extract": "keep self-contained functions and generate inputs that run (with coverage)",
         "execute": "run every call twice in the sandbox, traced, and keep the deterministic ones",
         "monologue": "forward and backward monologues (model + rejection sampling, or from traces)",
@@ -57,30 +72,45 @@ def configure(parser: argparse.ArgumentParser) -> None:
         _common(stage)
         if name in ("seeds", "build"):
             _seeds_args(stage)
-        if name in ("monologue", "build"):
+        if name in ("synthesize", "monologue", "build"):
             _model_args(stage)
+        if name in ("execute", "monologue", "build"):
+            _ray_args(stage)
         if name in ("dedup", "build"):
             _dedup_args(stage)
 
 
-def _pool(args, hash_seed: int = 0):
-    from corpus.sandbox import SandboxPool
-
+def _pool(args, hash_seed: int = 0, *, ray_ok: bool = False):
+    """The sandbox pool of a stage: local workers, or Ray actors with ``--ray`` where allowed."""
     if args.workers < 1:
         raise DuckError("--workers must be at least 1")
+    if ray_ok and getattr(args, "ray", False):
+        from corpus.ray_pool import RayPool
+
+        return RayPool(workers=args.workers, hash_seed=hash_seed, address=args.ray_address)
+    from corpus.sandbox import SandboxPool
+
     return SandboxPool(workers=args.workers, hash_seed=hash_seed)
 
 
-def _backend(args):
-    if not (getattr(args, "model", None) or getattr(args, "endpoint", None)):
-        return None
-    from models.base import BackendError
-    from models.registry import BackendSpec, load_backend
+def _wants_model(args) -> bool:
+    return bool(getattr(args, "model", None) or getattr(args, "endpoint", None))
 
-    try:
-        return load_backend(BackendSpec(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit))
-    except BackendError as error:
-        raise DuckError(error.message, error.hint) from None
+
+def _backend(args):
+    """The command's model backend, loaded on first use and kept on ``args`` for later stages."""
+    if not _wants_model(args):
+        return None
+    if getattr(args, "loaded_backend", None) is None:
+        from models.base import BackendError
+        from models.registry import BackendSpec, load_backend
+
+        try:
+            args.loaded_backend = load_backend(BackendSpec(model=args.model, endpoint=args.endpoint,
+                                                           load_in_4bit=args.load_in_4bit))
+        except BackendError as error:
+            raise DuckError(error.message, error.hint) from None
+    return args.loaded_backend
 
 
 def run_stage(name: str, args) -> dict:
@@ -107,7 +137,17 @@ def run_stage(name: str, args) -> dict:
         from corpus.export import run_export
 
         return run_export(out, progress=progress)
-    with _pool(args) as pool:
+    if name == "synthesize":
+        from corpus.synthesize import run_synthesize
+
+        backend = _backend(args)
+        if backend is None:
+            raise DuckError("the synthesize stage needs a model",
+                            "pass --model NAME|DIR or --endpoint URL (an OpenAI-compatible server such as vLLM)")
+        with _pool(args) as pool:
+            return run_synthesize(out, pool, backend, limit=args.synthesize_limit,
+                                  max_new_tokens=args.max_new_tokens, progress=progress)
+    with _pool(args, ray_ok=name in ("execute", "monologue")) as pool:
         if name == "extract":
             from corpus.extract import run_extract
 
@@ -115,17 +155,13 @@ def run_stage(name: str, args) -> dict:
         if name == "execute":
             from corpus.execute import run_execute
 
-            with _pool(args, hash_seed=1) as other:
+            with _pool(args, hash_seed=1, ray_ok=True) as other:
                 return run_execute(out, pool, other, progress=progress)
         if name == "monologue":
             from corpus.monologue import run_monologue
 
-            backend = _backend(args)
-            try:
-                return run_monologue(out, pool, backend=backend, progress=progress)
-            finally:
-                if backend is not None:
-                    backend.close()
+            return run_monologue(out, pool, backend=_backend(args), samples=getattr(args, "samples", 2),
+                                 max_new_tokens=getattr(args, "max_new_tokens", 1024), progress=progress)
         if name == "refine":
             from corpus.refine import run_refine
 
@@ -138,13 +174,24 @@ def main(args) -> int:
     if not stage:
         raise DuckError("no corpus stage given", "try `duck-train corpus build --out DIR` (see --help)")
     names = STAGES if stage == "build" else (stage,)
+    if stage == "build" and not _wants_model(args):
+        names = tuple(n for n in names if n != "synthesize")
     stats_path = args.out / "stats.json"
     summary = json.loads(stats_path.read_text()) if stats_path.exists() else {}
     shown = []
-    for name in names:
-        manifest = run_stage(name, args)
-        summary[name] = manifest.get("stats", {})
-        shown.append(name)
+    from models.base import BackendError
+
+    try:
+        for name in names:
+            manifest = run_stage(name, args)
+            summary[name] = manifest.get("stats", {})
+            shown.append(name)
+    except BackendError as error:
+        raise DuckError(f"the model failed: {error.message}", error.hint) from None
+    finally:
+        if getattr(args, "loaded_backend", None) is not None:
+            args.loaded_backend.close()
+            args.loaded_backend = None
     with open(stats_path, "w", encoding="utf-8") as stream:
         json.dump(summary, stream, indent=2, sort_keys=True)
     if not args.quiet:

@@ -264,16 +264,20 @@ def few_shot(direction: str) -> str:
     return prompt(question) + response[len("[MONOLOGUE]\n"):] + "\n\n"
 
 
-def run_monologue(out: Path, pool: SandboxPool, *, backend=None, progress: bool = True) -> dict:
+def run_monologue(out: Path, pool: SandboxPool, *, backend=None, samples: int = 2, max_new_tokens: int = 1024,
+                  progress: bool = True) -> dict:
     folder = require_stage(out, "execute")
     chunks = [list(read_jsonl(p)) for p in stage_shards(folder)]
 
     def work(chunk: list[dict], stats: dict) -> list[dict]:
         if backend is not None:
-            per_record = model_monologues(chunk, backend, pool, stats)
+            per_record = model_monologues(chunk, backend, pool, stats, samples=samples,
+                                          max_new_tokens=max_new_tokens)
         else:
             per_record = [trace_monologues(record, stats) for record in chunk]
-        return [{**record, "monologues": monologues} for record, monologues in zip(chunk, per_record) if monologues]
+        # a sample with no kept monologue still gives its NL->code row when it has a description
+        return [{**record, "monologues": monologues} for record, monologues in zip(chunk, per_record)
+                if monologues or record.get("problem") or record.get("docstring")]
 
     return StageRun(out, "monologue", progress).run(chunks, work, unit="samples",
                                                      source="model" if backend is not None else "trace")

@@ -1,0 +1,259 @@
+"""The corpus stages that need a model: synthesize (OSS-Instruct + one retry with the error) and
+model monologues (rejection sampling: executed answers, reproduced outputs, grounded claims).
+
+A scripted backend (a fake, here only) drives the exact paths; one build runs a real tiny
+transformers model through ``duck-train corpus build --model DIR``, whose gibberish must be
+rejected, counted, and kept out of the export.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from corpus import cli
+from corpus.execute import execute_records
+from corpus.export import validate_row
+from corpus.monologue import model_monologues
+from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.synthesize import parse_answer, synthesize_records
+from models.parse import answer_text
+
+SUM = "def f(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
+
+SEEDS = '''
+def running_max(values):
+    """Return the running maximum of a list of numbers."""
+    best = None
+    out = []
+    for v in values:
+        if best is None or v > best:
+            best = v
+        out.append(best)
+    return out
+
+def digit_sum(n: int) -> int:
+    total = 0
+    n = abs(n)
+    while n:
+        total += n % 10
+        n //= 10
+    return total
+'''
+
+
+class ScriptedBackend:
+    """A fake model for tests: ``answer(prompt, sample_index)`` writes each completion."""
+
+    name = "scripted (test)"
+
+    def __init__(self, answer) -> None:
+        self.answer = answer
+        self.prompts: list[str] = []
+        self.closed = False
+
+    def generate(self, prompts, *, max_new_tokens=512, stop=(), temperature=0.0, n=1):
+        self.prompts += list(prompts)
+        return [self.answer(prompt, k) for prompt in prompts for k in range(n)]
+
+    def stream(self, prompt, **kwargs):
+        yield from self.generate([prompt], **kwargs)
+
+    def cancel(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def _args(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    cli.configure(parser)
+    return parser.parse_args(list(argv))
+
+
+@pytest.fixture(scope="module")
+def pools():
+    with SandboxPool(workers=2, hash_seed=0) as first, SandboxPool(workers=1, hash_seed=1) as second:
+        yield first, second
+
+
+def _executed(pools, code: str, calls: list[str]) -> dict:
+    stats: dict = {}
+    kept = execute_records([{"id": "sum", "code": code, "tests": [{"call": c} for c in calls]}], *pools, stats)
+    assert len(kept) == 1, stats
+    record = kept[0]
+    return record
+
+
+def test_model_monologues_keep_only_answers_that_execute_and_are_grounded(pools):
+    record = _executed(pools, SUM, ["f([1, 2])"])
+    forward = [
+        "`total` becomes 99 in the loop.\n[/MONOLOGUE]\n[ANSWER]\nassert f([1, 2]) == 3\n[/ANSWER]",  # ungrounded
+        "I am not sure what it returns.",  # no answer
+        "`total` becomes 3.\n[/MONOLOGUE]\n[ANSWER]\nassert f([1, 2]) == 4\n[/ANSWER]",  # wrong answer
+        "`total` becomes 1, then `total` becomes 3.\n[/MONOLOGUE]\n[ANSWER]\nassert f([9]) == 3\n[/ANSWER]",  # right
+    ]
+    backward = [
+        "[ANSWER]\nassert f([2]) == 3\n[/ANSWER]",  # does not reproduce the output
+        # another input that reproduces it, but a claim true only of the recorded run (x = 1)
+        "`x` becomes 1 and `total` becomes 3.\n[ANSWER]\nassert f([3]) == 3\n[/ANSWER]",
+        "The loop adds 3, so `total` becomes 3.\n[/MONOLOGUE]\n[ANSWER]\nassert f([3]) == 3\n[/ANSWER]",  # right
+        "[ANSWER]\nassert f([1, 2]) == 3\n[/ANSWER]",  # right again: a second one is not kept
+    ]
+
+    def answer(prompt: str, k: int) -> str:
+        return (forward if prompt.endswith("== ??\n[MONOLOGUE]\n") else backward)[k]
+
+    backend = ScriptedBackend(answer)
+    stats: dict = {}
+    [kept] = model_monologues([record], backend, pools[0], stats, samples=4)
+    assert stats["forward_sampled"] == stats["backward_sampled"] == 4
+    assert stats["rejected_forward_grounding"] == 1
+    assert stats["rejected_forward_no_answer"] == 1
+    assert stats["rejected_forward_wrong_answer"] == 1
+    assert stats["rejected_backward_wrong_answer"] == 1
+    assert stats["rejected_backward_grounding"] == 1  # grounded on f([3])'s own trace, where x is never 1
+    assert stats["forward"] == stats["backward"] == 1 and stats["backward_extra_samples"] == 1
+    by_direction = {m["direction"]: m for m in kept}
+    # the kept answer is the assertion that was executed: the question's call, not the model's f([9])
+    assert answer_text(by_direction["forward"]["response"]) == "assert f([1, 2]) == 3"
+    assert answer_text(by_direction["backward"]["response"]) == "assert f([3]) == 3"
+    assert all(m["monologue"] == "model" and m["response"].startswith("[MONOLOGUE]\n") for m in kept)
+    # each prompt carries a worked example of its own direction before the question
+    forward_prompts = [p for p in backend.prompts if p.endswith("== ??\n[MONOLOGUE]\n")]
+    assert forward_prompts and all(p.count("### Execution Simulation:") == 1 for p in forward_prompts)
+    assert all(p.count("### Reverse Deduction") == 1 for p in backend.prompts if p not in forward_prompts)
+
+
+GOOD = ("Return the sum of the squares of a list of integers.\n\n[Solution]\n```python\ndef f(xs):\n"
+        "    return sum(x * x for x in xs)\n```\n\n[Tests]\n```python\nassert f([1, 2]) == 5\nassert f([]) == 0\n```\n")
+WRONG = GOOD.replace("== 5", "== 6")
+
+
+def test_synthesize_retries_once_with_the_error_and_keeps_what_runs(pools):
+    seeds = [{"id": s, "source": f"total = 0\nfor x in {s}:\n    total += x * x\n", "origin": f"seed.py:{i}"}
+             for i, s in enumerate(("first", "second", "third"))]
+
+    def answer(prompt: str, k: int) -> str:
+        retry = "failed:" in prompt
+        if "in first" in prompt:
+            return GOOD
+        if "in second" in prompt:
+            return GOOD if retry else WRONG
+        return "no sections at all" if retry else GOOD.replace("def f", "def g")
+
+    backend = ScriptedBackend(answer)
+    stats: dict = {}
+    records = synthesize_records(seeds, backend, pools[0], stats)
+    assert stats["samples"] == 2 and stats["retried"] == 2 and stats["fixed_by_retry"] == 1
+    assert stats["rejected_after_retry"] == 1 and stats["failed_tests"] == 1 and stats["unparsable"] == 2
+    retries = [p for p in backend.prompts if "failed:" in p]
+    assert any("AssertionError" in p for p in retries)  # the error goes back to the model
+    assert any("does not define a function named `f`" in p for p in retries)
+    assert {r["seed_id"] for r in records} == {"first", "second"}
+    for record in records:
+        assert record["source_kind"] == "synthesized" and record["problem"].startswith("Return the sum")
+        assert [t["call"] for t in record["tests"]] == ["f([1, 2])", "f([])"]
+
+
+def test_synthesized_code_outside_the_guidelines_is_refused():
+    sample, why = parse_answer(GOOD.replace("def f(xs):", "import os\ndef f(xs):"))
+    assert sample is None and "import os" in why
+    sample, why = parse_answer(GOOD.replace("    return sum", "    print(open('x'))\n    return sum"))
+    assert sample is None and "`open`" in why
+
+
+def _python_block(prompt: str) -> tuple[str, str]:
+    """The question's code (labels stripped) and its call, from the last [PYTHON] block."""
+    block = prompt[prompt.rindex("[PYTHON]\n") + 9:prompt.rindex("[/PYTHON]")]
+    code = "\n".join(re.sub(r" # \[L\d+\]$", "", line) for line in block.splitlines()) + "\n"
+    call = re.search(r"assert (f\(.*\)) == \?\?", prompt[prompt.rindex("[/PYTHON]"):]).group(1)
+    return code, call
+
+
+def _truthful(prompt: str, k: int) -> str:
+    """A fake model that runs the (test's own, trusted) code to answer forward questions and
+    writes OSS-Instruct samples; it never answers backward questions."""
+    if prompt.startswith("You are exceptionally skilled"):
+        n = len(prompt) % 7
+        return GOOD.replace("x * x for", f"x * x + {n} for").replace("== 5", f"== {5 + 2 * n}").replace("== 0", "== 0")
+    if not prompt.endswith("== ??\n[MONOLOGUE]\n"):
+        return "I cannot deduce it."
+    code, call = _python_block(prompt)
+    namespace: dict = {}
+    exec(code, namespace)
+    value = eval(call, namespace)
+    return f"The function returns `{value!r}`.\n[/MONOLOGUE]\n[ANSWER]\nassert {call} == {value!r}\n[/ANSWER]"
+
+
+def _rows(out: Path, kind: str) -> list[dict]:
+    return [json.loads(line) for p in sorted((out / "export" / kind).glob("part-*.jsonl")) for line in p.open()]
+
+
+def _check_exported(out: Path) -> list[dict]:
+    rows = _rows(out, "pyx")
+    for row in rows + _rows(out, "pyxr"):
+        validate_row(row)
+    executable = [r for r in rows if r["meta"]["task"] in ("forward", "backward")]
+    with SandboxPool(workers=2) as pool:
+        assert all(r.passed for r in pool.map([SandboxJob(r["meta"]["code"], check=answer_text(r["response"]))
+                                               for r in executable]))
+    return rows
+
+
+def test_build_with_a_model_synthesizes_and_samples_monologues(tmp_path):
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "numbers.py").write_text(SEEDS)
+    out = tmp_path / "out"
+    args = _args("build", "--seeds", str(seeds), "--out", str(out), "--model", "scripted", "--quiet",
+                 "--samples", "1", "--synthesize-limit", "3")
+    backend = ScriptedBackend(_truthful)
+    args.loaded_backend = backend  # what `_backend` would have loaded from --model
+    assert cli.main(args) == 0
+    assert backend.closed
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["synthesize"]["samples"] == 2  # both snippets of the seed file
+    assert stats["monologue"]["rejected_backward_no_answer"] >= 1 and stats["monologue"]["forward"] >= 3
+    rows = _check_exported(out)
+    tasks = {(r["meta"]["task"], r["meta"]["source"]) for r in rows}
+    assert ("nl", "synthesized") in tasks and ("forward", "synthesized") in tasks and ("forward", "extracted") in tasks
+    assert all(r["meta"]["monologue"] == "model" for r in rows if r["meta"]["task"] != "nl")
+    assert not any(r["meta"]["task"] == "backward" for r in rows)
+
+
+def test_synthesize_without_a_model_says_what_to_pass(tmp_path):
+    from duck.errors import DuckError
+
+    with pytest.raises(DuckError) as caught:
+        cli.main(_args("synthesize", "--out", str(tmp_path), "--quiet"))
+    assert "--model" in caught.value.hint
+
+
+@pytest.mark.slow
+def test_build_with_a_real_tiny_model_rejects_its_gibberish(tmp_path):
+    pytest.importorskip("transformers")
+    from tests.models.tiny import build_tiny_model
+
+    model = build_tiny_model(tmp_path / "tiny")
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "numbers.py").write_text(SEEDS)
+    out = tmp_path / "out"
+    assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--model", str(model), "--quiet",
+                          "--samples", "1", "--synthesize-limit", "2", "--max-new-tokens", "24")) == 0
+    stats = json.loads((out / "stats.json").read_text())
+    synthesized, monologue = stats["synthesize"], stats["monologue"]
+    assert synthesized["retried"] == 2 and synthesized["rejected_after_retry"] == 2 and "samples" not in synthesized
+    sampled = monologue["forward_sampled"] + monologue["backward_sampled"]
+    rejected = sum(v for k, v in monologue.items() if k.startswith("rejected_"))
+    assert sampled > 0 and rejected == sampled and "forward" not in monologue
+    rows = _check_exported(out)
+    assert not any(r["meta"]["task"] in ("forward", "backward") for r in rows)
+    assert all(ast.parse(r["response"]) for r in rows if r["meta"]["task"] == "nl")
