@@ -46,8 +46,8 @@ class _Child:
         self.stdin: RecordedStdin | None = None
 
     # ------------------------------------------------------------------ writing
-    def _write_batch(self, batch, first_step, outputs) -> None:
-        self.trace.write(format_events(batch, first_step, outputs))
+    def _write_batch(self, events, frames, outputs) -> None:
+        self.trace.write(format_events(events, frames, outputs))
         self.trace.flush()
 
     def write_header(self) -> None:

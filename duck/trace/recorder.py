@@ -4,10 +4,11 @@
 off for every code object that is not the user's; ``sys.settrace`` on 3.11, returning no local
 tracer for library frames) and keeps, per event, only what the trace format needs: the locals
 that changed since the frame's previous event (safe reprs; in-place mutation is caught by
-comparing the safe repr of mutable values), return values, exceptions, and the program's
-output and standard input read, attributed to the step during which they happened. The hot
-path stores compact tuples; text is built only when a batch is handed to the sink
-(``format_events``/``event_dicts``). Only the thread that started the recorder is recorded.
+comparing the safe repr of mutable values, see ``localdiff``), return values, exceptions, and
+the program's output and standard input read, attributed to the step during which they
+happened. The hot path appends to the columns of a ``store.Events`` run; text is built only
+when a run is handed to the sink (``format_events``/``event_dicts``). Only the thread that
+started the recorder is recorded.
 
 ``record_call`` traces one call in this process (used by the corpus and the evaluator).
 This module does not start processes or enforce wall-time/memory limits (``runner`` and
@@ -22,19 +23,17 @@ import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from json.encoder import encode_basestring as _json_str
 from pathlib import Path
 from typing import Callable
 
 from duck.trace.limits import Limits
+from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals
 from duck.trace.saferepr import safe_repr
+from duck.trace.store import CALL, EXCEPTION, LINE, RETURN, VALUE, Events, FrameTable, event_dicts, format_events
 
-_NoneType = type(None)
-# Values of these types never change in place: an identical object means an unchanged value.
-_STABLE = frozenset({int, float, bool, str, bytes, _NoneType, complex, range, type, frozenset,
-                     type(print), type(len.__call__), type(lambda: 0), type(sys)})
-# type -> whether an unchanged identity means an unchanged repr (filled lazily)
-_stable: dict[type, bool] = {}
+__all__ = ["CALL", "EXCEPTION", "LINE", "RETURN", "CallRecording", "FileFilter", "Recorder", "StepLimitReached",
+           "event_dicts", "exception_summary", "format_events", "record_call"]
+
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 _YIELD_VALUE = dis.opmap.get("YIELD_VALUE")
 _DUCK_DIR = str(Path(__file__).resolve().parents[1]) + os.sep
@@ -105,42 +104,38 @@ class FileFilter:
 class _Frame:
     """What the recorder keeps about one activation of a recorded frame."""
 
-    __slots__ = ("fid", "prefix", "snap", "code", "raised", "module")
+    __slots__ = ("fid", "ctx", "snap", "code", "raised", "module")
 
     def __init__(self, fid: int, code) -> None:
         self.fid = fid
+        self.ctx = 0  # row of its current entry in the FrameTable
         self.module = code.co_name == "<module>"  # its locals are globals: leave out __name__ & co.
-        self.prefix = ""
         self.snap: dict[str, tuple] = {}
         self.code = code
         self.raised = False
 
 
-# One recorded event, as stored on the hot path:
-# (kind, line, frame prefix text, changes [(name, repr), ...] or None, deleted names or None, extra)
-# where extra is the return value's repr, (exc_type, exc_msg), or None.
-
-
 class Recorder:
-    """Traces the user's code in the current thread and hands batches of events to ``sink``.
+    """Traces the user's code in the current thread and hands runs of events to ``sink``.
 
-    ``sink(batch, first_step, outputs)`` receives a list of stored events, the step number of
-    the first, and ``{step: [(stream, text), ...]}`` for their output; it is called every
-    ``batch_size`` events and at ``flush()``. With ``sink=None`` events stay in memory.
+    ``sink(events, frames, outputs)`` receives a ``store.Events`` run, the ``store.FrameTable``
+    its rows refer to and ``{step: [(stream, text), ...]}`` for their output; it is called
+    every ``batch_size`` events and at ``flush()``. With ``sink=None`` events stay in memory
+    (``self.runs``, packed every ``batch_size`` events; ``all_events()`` gives them as dicts).
     """
 
     def __init__(self, is_user: Callable[[str], bool], limits: Limits = Limits(), *,
-                 sink: Callable | None = None, batch_size: int = 4096,
+                 sink: Callable | None = None, batch_size: int = 8192,
                  on_limit: Callable[[str], None] | None = None) -> None:
         self.is_user = is_user
         self.limits = limits
         self.repr_limit = limits.repr_limit
         self.max_steps = limits.max_steps
         self.sink = sink
-        self.batch_size = batch_size if sink is not None else 1 << 62
-        self.events: list[tuple] = []
-        self.first_step = 0          # step number of self.events[0]
-        self.steps = 0               # events recorded so far
+        self.batch_size = batch_size
+        self.open = Events(0)        # the events not yet handed to the sink / packed
+        self.runs: list[Events] = []  # packed runs (sink=None only)
+        self.frames_table = FrameTable()
         self.outputs: dict[int, list] = {}
         self.files: dict[str, None] = {}
         self.stopped_by: str | None = None
@@ -154,12 +149,21 @@ class Recorder:
         self._active = False
         self._tool: int | None = None
         self.tracer = "monitoring" if hasattr(sys, "monitoring") else "settrace"
+        self.diff_implementation = DIFF_IMPLEMENTATION
+        self._budget = 0
+        self._enter, self._line, self._leave, self._raise = self._make_hooks()
+
+    @property
+    def steps(self) -> int:
+        """Events recorded so far."""
+        return self.open.first_step + len(self.open)
 
     # ----------------------------------------------------------------------------- control
     def start(self) -> None:
         self._thread = threading.get_ident()
         self._pid = os.getpid()
         self._active = True
+        self._set_budget()
         if self.tracer == "monitoring":
             self._start_monitoring()
         else:
@@ -188,7 +192,7 @@ class Recorder:
     def forget_after_fork(self) -> None:
         """In a forked child: stop recording and drop the buffer, so the fork never writes into the trace."""
         self._active = False
-        self.events = []
+        self.open = Events(self.steps)
         self.outputs = {}
         self.sink = None
         if self.tracer == "monitoring" and self._tool is not None:
@@ -197,19 +201,45 @@ class Recorder:
             sys.settrace(None)
 
     def flush(self, final: bool = True) -> None:
-        """Hand the buffered events to the sink (all of them, or all but the last when ``final`` is false)."""
-        if self.sink is None or os.getpid() != self._pid or not self.events:
+        """Hand the open events to the sink (all of them, or all but the last when ``final`` is false).
+
+        The last event is kept back while the program runs because output it writes is still
+        attributed to it. Without a sink the events are packed into ``self.runs`` instead.
+        """
+        if os.getpid() != self._pid:
             return
-        keep = 0 if final else 1
-        batch = self.events[: len(self.events) - keep]
-        if not batch:
+        n = len(self.open) - (0 if final else 1)
+        if n <= 0:
             return
-        first = self.first_step
-        last = first + len(batch)
+        run = self.open.take(n)
+        if self.sink is None:
+            self.runs.append(run.pack())
+            return
+        last = run.first_step + n
         outputs = {s: self.outputs.pop(s) for s in [s for s in self.outputs if s < last]}
-        self.events = self.events[len(batch):]
-        self.first_step = last
-        self.sink(batch, first, outputs)
+        self.sink(run, self.frames_table, outputs)
+
+    def all_events(self) -> list[dict]:
+        """Every event recorded in memory (``sink=None``), as trace-format dicts."""
+        dicts = []
+        for run in [*self.runs, self.open]:
+            dicts.extend(event_dicts(run, self.frames_table, self.outputs))
+        return dicts
+
+    def _set_budget(self) -> None:
+        """How many events the hot path may add before it calls ``_checkpoint`` (flush or the step limit)."""
+        self._budget = max(min(self.batch_size - len(self.open) + 1, self.max_steps - self.steps), 0)
+
+    def _checkpoint(self) -> None:
+        if self.steps >= self.max_steps:
+            self.stopped_by = "max_steps"
+            self.stop()
+            if self.on_limit is not None:
+                self.on_limit("max_steps")
+            raise StepLimitReached(f"the recording reached its limit of {self.max_steps} steps")
+        if len(self.open) > self.batch_size:
+            self.flush(final=False)
+        self._set_budget()
 
     # --------------------------------------------------------------------- output and stdin
     def note_output(self, stream: str, text: str) -> None:
@@ -228,108 +258,112 @@ class Recorder:
                 self.files[code.co_filename] = None
         return known
 
-    def _emit(self, kind: str, line: int, frame_state: _Frame, changes, deleted, extra) -> None:
-        self.events.append((kind, line, frame_state.prefix, changes, deleted, extra))
-        self.steps += 1
-        if len(self.events) > self.batch_size:
-            self.flush(final=False)
-        if self.steps >= self.max_steps:
-            self.stopped_by = "max_steps"
-            self.stop()
-            if self.on_limit is not None:
-                self.on_limit("max_steps")
-            raise StepLimitReached(f"the recording reached its limit of {self.max_steps} steps")
+    def _make_hooks(self):
+        """The four event handlers, as closures over the store's columns (the fastest lookups Python has).
 
-    def _diff(self, state: _Frame, frame):
-        """The locals of ``frame`` that are new or changed since ``state.snap``, and the names that disappeared."""
-        snap = state.snap
-        changes = None
+        The columns are mutated in place (``Events.take`` deletes from the front), never
+        replaced, so the bound ``append`` methods stay valid for the recorder's lifetime.
+        """
+        events = self.open
+        kind_line_append = events.kind_line.append
+        ctx_append = events.ctx.append
+        nchanges_append = events.nchanges.append
+        names = events.names
+        texts = events.texts
+        rare = events.rare
+        frames = self._frames
+        frames_get = frames.get
+        stack = self._stack
+        table_add = self.frames_table.add
         limit = self.repr_limit
-        seen = 0
-        module = state.module
-        for name, value in frame.f_locals.items():
-            seen += 1
-            if module and name[:2] == "__":
-                continue
-            old = snap.get(name)
-            t = type(value)
-            stable = _stable.get(t)
-            if stable is None:
-                stable = _stable[t] = t in _STABLE or t.__repr__ is object.__repr__
-            if old is not None and old[0] is value and stable:
-                continue
-            if t is int or t is float or t is bool:
-                try:  # the common case, without a call into safe_repr
-                    text = repr(value)
-                    if len(text) > limit:
-                        text = safe_repr(value, limit)
-                except ValueError:  # an int too long to print
-                    text = safe_repr(value, limit)
+        diff = diff_locals
+        recorder = self
+
+        def note_rare(result, exc=None) -> int:
+            if type(result) is int:
+                count, deleted = result, None
             else:
-                text = safe_repr(value, limit)
-            snap[name] = (value if stable else None, text)
-            if old is None or old[1] != text:
-                if changes is None:
-                    changes = [(name, text)]
-                else:
-                    changes.append((name, text))
-        deleted = None
-        if seen < len(snap) or module:
-            names = frame.f_locals
-            deleted = [name for name in snap if name not in names] or None
-            for name in deleted or ():
-                del snap[name]
-        return changes, deleted
+                count, deleted = result
+            rare[recorder.steps] = (deleted, exc)
+            return count
 
-    def _enter(self, frame, code, may_resume: bool) -> None:
-        key = id(frame)
-        state = self._frames.get(key) if may_resume else None
-        resumed = state is not None and state.code is code
-        if not resumed:
-            state = _Frame(self._next_fid, code)
-            self._next_fid += 1
-            self._frames[key] = state
-        stack = self._stack
-        parent = stack[-1].fid if stack else None
-        state.prefix = '"file":%s,"func":%s,"depth":%d,"frame":%d,"parent":%s' % (
-            _json_str(code.co_filename), _json_str(code.co_qualname if hasattr(code, "co_qualname") else code.co_name),
-            len(stack), state.fid, "null" if parent is None else parent)
-        stack.append(state)
-        changes, deleted = self._diff(state, frame)
-        line = code.co_firstlineno if not resumed else (frame.f_lineno or code.co_firstlineno)
-        self._emit("call", line, state, changes, deleted, None)
+        def checkpoint_after_event() -> None:
+            recorder._budget -= 1
+            if recorder._budget <= 0:
+                recorder._checkpoint()
 
-    def _line(self, frame, line: int) -> None:
-        state = self._frames.get(id(frame))
-        if state is None:
-            return
-        state.raised = False
-        changes, deleted = self._diff(state, frame)
-        self._emit("line", line, state, changes, deleted, None)
+        def enter(frame, code, may_resume: bool) -> None:
+            key = id(frame)
+            state = frames_get(key) if may_resume else None
+            resumed = state is not None and state.code is code
+            if not resumed:
+                state = _Frame(recorder._next_fid, code)
+                recorder._next_fid += 1
+                frames[key] = state
+            state.ctx = table_add(state.fid, code, len(stack), stack[-1].fid if stack else -1)
+            stack.append(state)
+            n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
+            if type(n) is not int:
+                n = note_rare(n)
+            line = code.co_firstlineno if not resumed else (frame.f_lineno or code.co_firstlineno)
+            kind_line_append(line << 2)  # CALL
+            ctx_append(state.ctx)
+            nchanges_append(n)
+            recorder._budget -= 1
+            if recorder._budget <= 0:
+                recorder._checkpoint()
 
-    def _leave(self, frame, value, *, keep: bool, unwinding: bool) -> None:
-        key = id(frame)
-        state = self._frames.get(key)
-        if state is None:
-            return
-        changes, deleted = self._diff(state, frame)
-        stack = self._stack
-        if stack and stack[-1] is state:
-            stack.pop()
-        elif state in stack:
-            stack.remove(state)
-        if not keep:
-            del self._frames[key]
-        extra = None if unwinding else safe_repr(value, self.repr_limit)
-        self._emit("return", frame.f_lineno or 0, state, changes, deleted, extra)
+        def line(frame, lineno: int) -> None:
+            state = frames_get(id(frame))
+            if state is None:
+                return
+            state.raised = False
+            n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
+            if type(n) is not int:
+                n = note_rare(n)
+            kind_line_append(lineno << 2 | LINE)
+            ctx_append(state.ctx)
+            nchanges_append(n)
+            recorder._budget -= 1
+            if recorder._budget <= 0:
+                recorder._checkpoint()
 
-    def _raise(self, frame, exc: BaseException) -> None:
-        state = self._frames.get(id(frame))
-        if state is None or isinstance(exc, StepLimitReached):
-            return
-        state.raised = True
-        changes, deleted = self._diff(state, frame)
-        self._emit("exception", frame.f_lineno or 0, state, changes, deleted, exception_summary(exc, self.repr_limit))
+        def leave(frame, value, keep: bool, unwinding: bool) -> None:
+            key = id(frame)
+            state = frames_get(key)
+            if state is None:
+                return
+            n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
+            if type(n) is not int:
+                n = note_rare(n)
+            if stack and stack[-1] is state:
+                stack.pop()
+            elif state in stack:
+                stack.remove(state)
+            if not keep:
+                del frames[key]
+            if not unwinding:
+                names.append(VALUE)
+                texts.append(safe_repr(value, limit))
+                n += 1
+            kind_line_append((frame.f_lineno or 0) << 2 | RETURN)
+            ctx_append(state.ctx)
+            nchanges_append(n)
+            checkpoint_after_event()
+
+        def raise_(frame, exc: BaseException) -> None:
+            state = frames_get(id(frame))
+            if state is None or isinstance(exc, StepLimitReached):
+                return
+            state.raised = True
+            n = note_rare(diff(state.snap, frame.f_locals, state.module, limit, names, texts),
+                          exception_summary(exc, limit))
+            kind_line_append((frame.f_lineno or 0) << 2 | EXCEPTION)
+            ctx_append(state.ctx)
+            nchanges_append(n)
+            checkpoint_after_event()
+
+        return enter, line, leave, raise_
 
     # ------------------------------------------------------------------- sys.monitoring (3.12+)
     def _start_monitoring(self) -> None:
@@ -356,6 +390,7 @@ class Recorder:
         set_local = mon.set_local_events
         local_events = self._local_events
         user_codes = self._user_codes
+        enter, line, leave, raise_ = self._enter, self._line, self._leave, self._raise
 
         def on_start(code, offset):
             if get_ident() != main:
@@ -368,7 +403,7 @@ class Recorder:
             if not user:
                 return DISABLE
             try:
-                self._enter(getframe(1), code, False)
+                enter(getframe(1), code, False)
             except (RecursionError, MemoryError):
                 pass
             return None
@@ -377,16 +412,16 @@ class Recorder:
             if get_ident() != main:
                 return None
             try:
-                self._enter(getframe(1), code, True)
+                enter(getframe(1), code, True)
             except (RecursionError, MemoryError):
                 pass
             return None
 
-        def on_line(code, line):
+        def on_line(code, lineno):
             if get_ident() != main:
                 return None
             try:
-                self._line(getframe(1), line)
+                line(getframe(1), lineno)
             except (RecursionError, MemoryError):
                 pass
             return None
@@ -395,7 +430,7 @@ class Recorder:
             if get_ident() != main:
                 return None
             try:
-                self._leave(getframe(1), value, keep=False, unwinding=False)
+                leave(getframe(1), value, False, False)
             except (RecursionError, MemoryError):
                 pass
             return None
@@ -404,7 +439,7 @@ class Recorder:
             if get_ident() != main:
                 return None
             try:
-                self._leave(getframe(1), value, keep=True, unwinding=False)
+                leave(getframe(1), value, True, False)
             except (RecursionError, MemoryError):
                 pass
             return None
@@ -413,7 +448,7 @@ class Recorder:
             if get_ident() != main or not user_codes.get(code):
                 return None
             try:
-                self._raise(getframe(1), exc)
+                raise_(getframe(1), exc)
             except (RecursionError, MemoryError):
                 pass
             return None
@@ -422,7 +457,7 @@ class Recorder:
             if get_ident() != main or not user_codes.get(code):
                 return None
             try:
-                self._leave(getframe(1), None, keep=False, unwinding=True)
+                leave(getframe(1), None, False, True)
             except (RecursionError, MemoryError):
                 pass
             return None
@@ -450,24 +485,37 @@ class Recorder:
             self._enter(frame, code, bool(code.co_flags & _GENERATOR_FLAGS))
         except (RecursionError, MemoryError):
             return None
-        return self._local_trace
+        return self._local_trace_fn
 
-    def _local_trace(self, frame, event, arg):
-        try:
-            if event == "line":
-                self._line(frame, frame.f_lineno)
-            elif event == "return":
-                state = self._frames.get(id(frame))
-                unwinding = state is not None and state.raised
-                code = frame.f_code
-                yielded = (not unwinding and code.co_flags & _GENERATOR_FLAGS
-                           and frame.f_lasti >= 0 and code.co_code[frame.f_lasti] == _YIELD_VALUE)
-                self._leave(frame, arg, keep=bool(yielded), unwinding=unwinding)
-            elif event == "exception":
-                self._raise(frame, arg[1])
-        except (RecursionError, MemoryError):
-            pass
-        return self._local_trace
+    @property
+    def _local_trace_fn(self):
+        fn = self.__dict__.get("_local_trace_cached")
+        if fn is None:
+            fn = self.__dict__["_local_trace_cached"] = self._make_local_trace()
+        return fn
+
+    def _make_local_trace(self):
+        line, leave, raise_ = self._line, self._leave, self._raise
+        frames_get = self._frames.get
+
+        def local_trace(frame, event, arg):
+            try:
+                if event == "line":
+                    line(frame, frame.f_lineno)
+                elif event == "return":
+                    state = frames_get(id(frame))
+                    unwinding = state is not None and state.raised
+                    code = frame.f_code
+                    yielded = (not unwinding and code.co_flags & _GENERATOR_FLAGS
+                               and frame.f_lasti >= 0 and code.co_code[frame.f_lasti] == _YIELD_VALUE)
+                    leave(frame, arg, bool(yielded), unwinding)
+                elif event == "exception":
+                    raise_(frame, arg[1])
+            except (RecursionError, MemoryError):
+                pass
+            return local_trace
+
+        return local_trace
 
 
 def exception_summary(exc: BaseException, limit: int = 200) -> tuple[str, str]:
@@ -481,61 +529,6 @@ def exception_summary(exc: BaseException, limit: int = 200) -> tuple[str, str]:
     if len(message) > limit:
         message = message[:limit] + "..."
     return name, message
-
-
-# ------------------------------------------------------------------------- turning into records
-def format_events(batch: list[tuple], first_step: int, outputs: dict[int, list]) -> str:
-    """JSON Lines text of a batch of stored events (the trace format's event records)."""
-    lines = []
-    append = lines.append
-    step = first_step - 1
-    names = _encoded_names
-    for kind, line, prefix, changes, deleted, extra in batch:
-        step += 1
-        if changes is None and deleted is None and extra is None and step not in outputs:
-            append('{"step":%d,"event":"%s","line":%d,%s}\n' % (step, kind, line, prefix))
-            continue
-        parts = ['{"step":%d,"event":"%s","line":%d,%s' % (step, kind, line, prefix)]
-        if changes:
-            parts.append(',"changes":{%s}' % ",".join(
-                [(names.get(name) or _encode_name(name)) + _json_str(text) for name, text in changes]))
-        if deleted:
-            parts.append(',"deleted":[%s]' % ",".join(_json_str(n) for n in deleted))
-        if extra is not None:
-            if kind == "return":
-                parts.append(',"value":%s' % _json_str(extra))
-            else:
-                parts.append(',"exc_type":%s,"exc_msg":%s' % (_json_str(extra[0]), _json_str(extra[1])))
-        written = outputs.get(step)
-        if written:
-            for stream, text in _join_streams(written).items():
-                parts.append(',"%s":%s' % (stream, _json_str(text)))
-        parts.append("}\n")
-        append("".join(parts))
-    return "".join(lines)
-
-
-_encoded_names: dict[str, str] = {}
-
-
-def _encode_name(name: str) -> str:
-    """``"name":`` as JSON, remembered (locals' names repeat on nearly every event)."""
-    encoded = _encoded_names[name] = _json_str(name) + ":"
-    return encoded
-
-
-def _join_streams(written: list) -> dict[str, str]:
-    joined: dict[str, list[str]] = {}
-    for stream, text in written:
-        joined.setdefault(stream, []).append(text)
-    return {stream: "".join(texts) for stream, texts in joined.items()}
-
-
-def event_dicts(batch: list[tuple], first_step: int, outputs: dict[int, list]) -> list[dict]:
-    """The same events as ``format_events``, as dicts."""
-    import json
-
-    return [json.loads(line) for line in format_events(batch, first_step, outputs).splitlines()]
 
 
 # ------------------------------------------------------------------------ output capture
@@ -694,5 +687,5 @@ def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits
     finally:
         recorder.stop()
         sys.stdout = saved_stdout
-    events = event_dicts(recorder.events, 0, recorder.outputs)
+    events = recorder.all_events()
     return CallRecording(events, value, exception, code, out.getvalue(), recorder.stopped_by, recorder.tracer)
