@@ -5,9 +5,12 @@ Session, opens DuckApp headless (Textual's Pilot) with the real narrator, and me
 
 * handler: the synchronous work of a stepping action (session queries + pane updates), timed
   around ``app.action_*`` directly, for each kind of step;
-* press: a key press through Pilot (which also waits for the repaint), minus a press of an
-  unbound key in the same run (Pilot's own waiting): the repaints that follow the key, including
-  the narrator's explanation arriving, for 1M steps and for a 1,000-step trace.
+* key + repaint: a key event posted to the app, every message it causes handled, and every
+  layout and repaint it asked for written to the (headless) terminal, with no sleeps in the
+  measured span (Pilot's ``press`` polls for CPU idleness in 20 ms slices, too coarse here);
+  with the number of screen writes each key caused (the goal: one);
+* press: a key press through Pilot, minus a press of an unbound key in the same run (Pilot's
+  own 20 ms idle polling), for comparison with earlier runs of this benchmark.
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/tui_stepping.py [--steps 1000000] [--presses 40]
 """
@@ -20,6 +23,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
+
+from textual import events
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -101,6 +106,40 @@ async def measure(session: Session, presses: int) -> dict:
                 await pilot.press(key)
                 timings.append(time.perf_counter() - start)
             return statistics.median(timings) * 1000
+
+        writes = []
+        display = app._display
+
+        def counting_display(screen, renderable):
+            if renderable is not None:
+                writes.append(1)
+            return display(screen, renderable)
+
+        app._display = counting_display
+
+        async def key_and_repaint(key: str) -> tuple[float, float]:
+            timings, counts = [], []
+            for _ in range(presses):
+                await pilot._wait_for_screen()
+                app.screen._on_timer_update()
+                writes.clear()
+                start = time.perf_counter()
+                app.post_message(events.Key(key, key if len(key) == 1 else None))
+                for _round in range(5):  # the key's handler, then what it asked to lay out / repaint
+                    await pilot._wait_for_screen()
+                    screen = app.screen
+                    if not (screen._layout_required or screen._repaint_required or screen._dirty_widgets
+                            or screen._scroll_required):
+                        break
+                    screen._on_timer_update()
+                timings.append(time.perf_counter() - start)
+                counts.append(len(writes))
+            return statistics.median(timings) * 1000, statistics.mean(counts)
+
+        app.step = middle
+        await pilot.pause()
+        for key in ("n", "p"):
+            results[f"key {key} + repaint"], results[f"screen writes per key {key}"] = await key_and_repaint(key)
 
         app.step = middle
         noop = await press_time("f12")

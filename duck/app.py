@@ -30,13 +30,12 @@ from textual.widgets import Footer, Tree
 from textual.worker import get_current_worker
 
 from duck.errors import DuckError
-from duck.screens import FixModal, HelpScreen, PromptScreen, ValueScreen
-from duck.watch import watch_text
+import duck.screens as screens
 from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
-                                   FixSearchFinished, FixVerified, FrameSelected, LineClicked, SearchFinished,
-                                   SessionReloaded)
+                                   FixSearchFinished, FixVerified, FrameSelected, GutterClicked, LineClicked,
+                                   SearchFinished, SessionReloaded)
 from duck.widgets.status import describe_outcome_briefly
 
 EXTRA_KEYS = [
@@ -86,8 +85,10 @@ class DuckApp(App[int]):
         Binding("q", "quit_duck", "quit"),
     ]
 
-    step: reactive[int] = reactive(0, always_update=True, init=False)
-    selected_frame: reactive[int | None] = reactive(None, init=False)
+    # repaint=False: a reactive on the App would otherwise repaint the whole screen; the panes
+    # that changed refresh themselves, so a step repaints only what it changed.
+    step: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
+    selected_frame: reactive[int | None] = reactive(None, init=False, repaint=False)
 
     def __init__(
         self,
@@ -118,6 +119,7 @@ class DuckApp(App[int]):
         self.errors: list[tuple[str, str | None]] = []
         self.reruns = 0
         self._explain_token = 0
+        self._streaming: Any = None  # the model whose explanation is streaming now
         self._last_change_name: str | None = None
         self._fix_modal_open = False
         self._scratch = tempfile.TemporaryDirectory(prefix="duck-ui-")
@@ -220,16 +222,19 @@ class DuckApp(App[int]):
         return self.session.clamp(step) if len(self.session) else 0
 
     def watch_step(self, step: int) -> None:
+        """The one place a new position is shown: every pane in one batch, so one key is one repaint."""
         if not len(self.session):
             return
         self.note = ""
-        self.selected_frame = self.session.frame(step)
-        self._show_position()
-        self._start_explaining(self.narrator, "step")
+        with self.batch_update():
+            self.set_reactive(DuckApp.selected_frame, self.session.frame(step))
+            self._show_position()
+            self._start_explaining(self.narrator, "step")
 
     def watch_selected_frame(self, frame: int | None) -> None:
         if len(self.session):
-            self._show_position()
+            with self.batch_update():
+                self._show_position()
 
     def _show_position(self) -> None:
         session, step = self.session, self.step
@@ -265,6 +270,8 @@ class DuckApp(App[int]):
         if not self.watches or not len(self.session):
             self.query_one(WatchesPane).show([])
             return
+        from duck.watch import watch_text
+
         values = self.watch_values()
         self.query_one(WatchesPane).show([(expr, *watch_text(expr, values)) for expr in self.watches])
 
@@ -356,6 +363,9 @@ class DuckApp(App[int]):
         self._go(self.session.run_to_any(self.step, sorted(self.breakpoints), backward),
                  "no breakpoint is hit " + ("before" if backward else "after") + " this step")
 
+    def on_gutter_clicked(self, message: GutterClicked) -> None:
+        self.action_toggle_breakpoint()
+
     def on_line_clicked(self, message: LineClicked) -> None:
         if not len(self.session):
             return
@@ -391,7 +401,7 @@ class DuckApp(App[int]):
         ref = self.variables.selected_ref()
         if ref is None:
             return self.say("pick a variable first (tab to the variables pane, arrows)")
-        self.push_screen(ValueScreen(ref.label if ref.label == ref.name else f"{ref.name} {ref.label}", ref.value))
+        self.push_screen(screens.ValueScreen(ref.label if ref.label == ref.name else f"{ref.name} {ref.label}", ref.value))
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         if event.node.data is not None:
@@ -402,7 +412,7 @@ class DuckApp(App[int]):
         if not len(self.session):
             return self.say("nothing was recorded")
         question = "search " + ("backward" if backward else "forward") + " for a variable name or a value"
-        self.push_screen(PromptScreen(question, self.last_search),
+        self.push_screen(screens.PromptScreen(question, self.last_search),
                          lambda text: self._search(text, backward) if text else None)
 
     def _search(self, text: str, backward: bool) -> None:
@@ -422,7 +432,7 @@ class DuckApp(App[int]):
             self.say(f"{message.text!r} found")
 
     def action_add_watch(self) -> None:
-        self.push_screen(PromptScreen("watch an expression (on recorded values; nothing is run)",
+        self.push_screen(screens.PromptScreen("watch an expression (on recorded values; nothing is run)",
                                       placeholder="total / len(xs)"), self._add_watch)
 
     def _add_watch(self, expression: str | None) -> None:
@@ -436,12 +446,44 @@ class DuckApp(App[int]):
 
     # -------------------------------------------------------------- explanations
     def _start_explaining(self, explainer, scope: str) -> None:
+        """Explain the current step: the narrator at once, in this handler; a model in a worker.
+
+        The narrator reads only the recording (microseconds a step), so its text is part of the
+        same repaint as the step itself. A model streams in an exclusive worker; stepping away
+        cancels both the worker and the model's generation (``explainer.cancel()``).
+        """
+        self._cancel_stream()
+        self._explain_token += 1
         if explainer is None:
             self.monologue.fail("no narrator is available in this installation")
             return
-        self._explain_token += 1
-        self.monologue.start(getattr(explainer, "name", "duck"))
+        name = getattr(explainer, "name", "duck")
+        if explainer is self.narrator and scope == "step":
+            try:
+                text = "".join(explainer.explain(self.session, self.step, scope))
+            except Exception as exc:  # the narrator must not take the UI down: shown as an error
+                message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
+                self.show_error(message, getattr(exc, "hint", None))
+                self.monologue.fail(message)
+                return
+            self.monologue.show(name, text)
+            return
+        self.monologue.start(name)
+        self._streaming = explainer
         self._explain(explainer, self.session, self._explain_token, self.step, scope)
+
+    def _cancel_stream(self) -> None:
+        """Stop a model's explanation that is still streaming (the user has moved on)."""
+        explainer, self._streaming = self._streaming, None
+        if explainer is None:
+            return
+        self.workers.cancel_group(self, "explain")
+        cancel = getattr(explainer, "cancel", None)
+        if cancel is not None:
+            try:
+                cancel()
+            except Exception as exc:  # a backend that cannot stop is shown, never fatal
+                self.show_error(f"could not stop the model's stream: {type(exc).__name__}: {exc}")
 
     @work(thread=True, exclusive=True, group="explain")
     def _explain(self, explainer, session, token: int, step: int, scope: str) -> None:
@@ -452,8 +494,9 @@ class DuckApp(App[int]):
                     return
                 self.post_message(ExplanationStreamed(token, step, chunk, getattr(explainer, "name", "duck")))
         except Exception as exc:  # a model may fail mid-stream; BackendError carries a hint
-            self.post_message(BackendFailed(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
-                                            getattr(exc, "hint", None)))
+            if not worker.is_cancelled:
+                self.post_message(BackendFailed(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
+                                                getattr(exc, "hint", None)))
             return
         self.post_message(ExplanationFinished(token, step))
 
@@ -462,7 +505,8 @@ class DuckApp(App[int]):
             self.monologue.append(message.chunk)
 
     def on_explanation_finished(self, message: ExplanationFinished) -> None:
-        pass
+        if message.token == self._explain_token:
+            self._streaming = None
 
     def _begin_loading_model(self) -> None:
         self.model_loading = True
@@ -563,7 +607,7 @@ class DuckApp(App[int]):
 
     def _offer_fix(self, fix) -> None:
         self._fix_modal_open = True
-        self.push_screen(FixModal(fix), lambda apply: self._answer_fix(fix, apply))
+        self.push_screen(screens.FixModal(fix), lambda apply: self._answer_fix(fix, apply))
 
     def _answer_fix(self, fix, apply: bool | None) -> None:
         self._fix_modal_open = False
@@ -620,7 +664,7 @@ class DuckApp(App[int]):
 
     # ----------------------------------------------------------------- help, quit
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.BINDINGS, EXTRA_KEYS))
+        self.push_screen(screens.HelpScreen(self.BINDINGS, EXTRA_KEYS))
 
     def action_quit_duck(self) -> None:
         self.exit(0)

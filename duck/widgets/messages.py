@@ -88,6 +88,15 @@ class LineClicked(Message):
         self.line = line
 
 
+class GutterClicked(Message):
+    """The user clicked the gutter (breakpoint column, number, hits) of ``line`` of ``file``."""
+
+    def __init__(self, file: str, line: int) -> None:
+        super().__init__()
+        self.file = file
+        self.line = line
+
+
 class FrameSelected(Message):
     """The user picked a frame in the call stack shown for ``step`` (stale when the step moved on)."""
 

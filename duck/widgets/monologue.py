@@ -44,8 +44,17 @@ class MonologuePane(VerticalScroll):
         self._source = source
         self._explanation.update(Text(f"{source} …", "italic dim"))
 
+    def show(self, source: str, text: str) -> None:
+        """Show a whole explanation at once (the narrator's, computed in the step's own handler)."""
+        self._chunks = [text]
+        self._source = source
+        self._render_chunks()
+
     def append(self, chunk: str) -> None:
         self._chunks.append(chunk)
+        self._render_chunks()
+
+    def _render_chunks(self) -> None:
         text = Text(f"{self._source}\n", "italic dim")
         body = "".join(self._chunks)
         text.append(printable(body[-MAX_CHARS:]), "default")

@@ -2,9 +2,12 @@
 
 It draws only the rows on screen (Textual's line API), so a 10,000-line file costs no more per
 step than a 10-line one. Syntax highlighting is done with Pygments in blocks of lines, on first
-sight of a block, and cached. The gutter shows a breakpoint dot, the line number, and how many
-times the line had started running up to the current step. The view does not step: clicking a
-line posts ``LineClicked`` and the app decides what that means.
+sight of a block, and cached with the rendered segments of each line, so a step only redraws
+the gutter and restyles the current line. Pygments (its import and its first lexing, ~0.1 s)
+is loaded just after the first paint: until then lines are drawn plain. The gutter shows a breakpoint dot, the line number,
+and how many times the line had started running up to the current step. The view does not
+step: clicking a line's text posts ``LineClicked``, clicking its gutter posts ``GutterClicked``,
+and the app decides what those mean.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from duck.widgets.messages import LineClicked
+from duck.widgets.messages import GutterClicked, LineClicked
 from duck.widgets.text import printable
 
 BLOCK = 200  # lines highlighted at a time
@@ -47,6 +50,18 @@ def _token_styles():
     return styles
 
 
+_highlighting = {"ready": False}
+
+
+def load_highlighting() -> None:
+    """Import Pygments and compile its Python lexer (slow the first time); then lines are highlighted."""
+    from pygments.lexers import PythonLexer
+
+    _token_styles()
+    list(PythonLexer().get_tokens("x = 1\n"))
+    _highlighting["ready"] = True
+
+
 class HighlightedSource:
     """The lines of one source text, highlighted block by block on demand."""
 
@@ -55,16 +70,32 @@ class HighlightedSource:
         if self.lines and self.lines[-1] == "":
             self.lines.pop()
         self._blocks: dict[int, list[Text]] = {}
+        self._segments: dict[int, list[Segment]] = {}
+        self.width = max(map(len, self.lines), default=0)
 
     def __len__(self) -> int:
         return len(self.lines)
 
     def line(self, index: int) -> Text:
+        if not _highlighting["ready"]:
+            return Text(self.lines[index])
         block = index // BLOCK
         texts = self._blocks.get(block)
         if texts is None:
             texts = self._blocks[block] = self._highlight(block)
         return texts[index - block * BLOCK]
+
+    def forget_plain(self) -> None:
+        """Drop lines rendered before highlighting was loaded."""
+        if not self._blocks:
+            self._segments.clear()
+
+    def segments(self, index: int, console) -> list[Segment]:
+        """Line ``index`` rendered (highlighted, unstyled by the cursor), cached."""
+        segments = self._segments.get(index)
+        if segments is None:
+            segments = self._segments[index] = list(self.line(index).render(console))
+        return segments
 
     def _highlight(self, block: int) -> list[Text]:
         from pygments.lexers import PythonLexer
@@ -114,6 +145,17 @@ class SourceView(ScrollView, can_focus=True):
         self._sources: dict[str, HighlightedSource] = {}
         self._text = HighlightedSource("")
 
+    def on_mount(self) -> None:
+        if not _highlighting["ready"]:
+            self.call_after_refresh(self._highlight_after_first_paint)
+
+    def _highlight_after_first_paint(self) -> None:
+        load_highlighting()
+        for source in self._sources.values():
+            source.forget_plain()
+        self._text.forget_plain()
+        self.refresh()
+
     def forget_sources(self) -> None:
         """Drop cached highlighting (a re-run may have recorded new text)."""
         self._sources.clear()
@@ -132,9 +174,7 @@ class SourceView(ScrollView, can_focus=True):
         self.breakpoints = breakpoints
         self.exception_line = exception
         self.is_current_frame = current_frame
-        width = max((len(self._text.lines[i]) for i in range(max(line - 50, 0), min(line + 50, len(self._text)))),
-                    default=0)
-        self.virtual_size = Size(width + self._gutter_width() + 1, len(self._text))
+        self.virtual_size = Size(self._text.width + self._gutter_width() + 1, len(self._text))
         self._reveal(line)
         self.refresh()
 
@@ -177,13 +217,16 @@ class SourceView(ScrollView, can_focus=True):
             Segment(" "),
         ]
         gutter_width = sum(seg.cell_length for seg in gutter)
-        body = self._text.line(index).copy()
-        if number == self.line:
-            body.stylize(EXCEPTION if self.exception_line else (CURRENT if self.is_current_frame else SELECTED_FRAME))
-            body.pad_right(max(width, len(body)))
-        if number == self.cursor and self.has_focus:
-            body.stylize(CURSOR)
-        segments = list(body.render(self.app.console))
+        if number == self.line or (number == self.cursor and self.has_focus):
+            body = self._text.line(index).copy()
+            if number == self.line:
+                body.stylize(EXCEPTION if self.exception_line else (CURRENT if self.is_current_frame else SELECTED_FRAME))
+                body.pad_right(max(width, len(body)))
+            if number == self.cursor and self.has_focus:
+                body.stylize(CURSOR)
+            segments = list(body.render(self.app.console))
+        else:
+            segments = self._text.segments(index, self.app.console)
         strip = Strip(gutter + list(Strip(segments).crop(scroll_x, scroll_x + max(width - gutter_width, 0))))
         return strip.adjust_cell_length(width, self.rich_style).apply_style(self.rich_style)
 
@@ -200,13 +243,18 @@ class SourceView(ScrollView, can_focus=True):
             self.post_message(LineClicked(self.file, self.cursor))
 
     def on_click(self, event: Click) -> None:
-        if self.file is None:
+        """A click on a line's gutter toggles its breakpoint; on its text, runs to its next execution."""
+        offset = event.get_content_offset(self)
+        if self.file is None or offset is None:  # a click on the border
             return
-        number = self.scroll_offset.y + event.y + 1
+        number = self.scroll_offset.y + offset.y + 1
         if 1 <= number <= len(self._text):
             self.cursor = number
             self.refresh()
-            self.post_message(LineClicked(self.file, number))
+            if offset.x < self._gutter_width():
+                self.post_message(GutterClicked(self.file, number))
+            else:
+                self.post_message(LineClicked(self.file, number))
 
     def on_focus(self) -> None:
         self.refresh()

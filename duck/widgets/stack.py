@@ -30,21 +30,22 @@ class CallStackPane(OptionList):
         self._step = 0
 
     def show(self, session, step: int, selected: int | None) -> None:
-        key = (id(session), step, selected)
+        """List the frames at ``step``; the list is rebuilt only when a frame or its line changed."""
+        self._step = step
+        chain = session.frame_chain(step, MAX_FRAMES + 1) if len(session) else []
+        lines = [session.frame_line(frame, step) for frame in chain[:MAX_FRAMES]]
+        key = (id(session), tuple(chain), tuple(lines), selected)
         if key == self._shown:
             return
         self._shown = key
-        self._step = step
         self._quiet = True
         self.clear_options()
         self._frames = []
-        if not len(session):
+        if not chain:
             self._quiet = False
             return
-        chain = session.frame_chain(step, MAX_FRAMES + 1)
         options = []
-        for frame in chain[:MAX_FRAMES]:
-            line = session.frame_line(frame, step)
+        for frame, line in zip(chain, lines):
             label = Text.assemble((session.frame_func(frame), "bold"), "  ",
                                   (f"{Path(session.frame_file(frame)).name}:{line}", "dim"))
             options.append(Option(label, id=str(frame)))

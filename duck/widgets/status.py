@@ -47,6 +47,8 @@ class StatusBar(Static):
     StatusBar { height: 1; background: $panel; color: $text; padding: 0 1; }
     """
 
+    _shown: Text | None = None
+
     def show(self, session, step: int, extra: str = "") -> None:
         outcome = session.outcome
         kind = outcome.get("outcome", "unknown")
@@ -68,4 +70,6 @@ class StatusBar(Static):
         text.append(describe_outcome_briefly(outcome), OUTCOME_STYLE.get(kind, ""))
         if extra:
             text.append(f" · {extra}", "italic")
-        self.update(text)
+        if text != self._shown:  # one line, fixed size: a repaint, never a new layout
+            self._shown = text
+            self.update(text, layout=False)

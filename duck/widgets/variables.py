@@ -52,6 +52,32 @@ def _expandable(value) -> bool:
     return isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > 0
 
 
+def _label(name: str, value: str, change: tuple[str | None, str | None] | None) -> Text:
+    label = Text()
+    label.append(name, "bold")
+    label.append(" = ")
+    if change is not None:
+        old, _new = change
+        if old is None:
+            label.append(elide(value, ROW_WIDTH), NEW)
+            label.append("  new", "italic #87d787")
+        else:
+            label.append(elide(old, ROW_WIDTH // 2), "strike dim")
+            label.append(" -> ", CHANGED)
+            label.append(elide(value, ROW_WIDTH // 2), CHANGED)
+    else:
+        label.append(elide(value, ROW_WIDTH))
+    return label
+
+
+def _can_expand(value: str) -> bool:
+    """Whether a repr is a non-empty container literal (cheap checks first: most values are not)."""
+    if len(value) >= 100_000 or value[:1] not in "[({" or not value:
+        return False
+    ok, parsed = literal(value)
+    return ok and _expandable(parsed)
+
+
 class VariablesPane(Tree[ValueRef]):
     """Locals of one frame; ``show`` replaces them."""
 
@@ -71,71 +97,85 @@ class VariablesPane(Tree[ValueRef]):
         """Show ``values`` (name -> repr); ``changes`` (name -> (old, new)) are highlighted.
 
         ``event`` is an extra first row for what the step itself did: ("returns", value) or
-        ("raises", "Type: message").
+        ("raises", "Type: message"). When the rows are the same names as before (the usual step
+        inside one frame), the nodes are relabelled in place, keeping the cursor and what was
+        expanded; otherwise the tree is rebuilt and the cursor put back on the same name.
         """
         if key == self._shown:
             return
         self._shown = key
+        rows = self._rows(values, changes, event)
+        if self.root.label.plain != title:
+            self.root.set_label(title)
+        nodes = self.root.children
+        if [node.data.name if node.data else None for node in nodes] == [ref.name for _, ref, _ in rows]:
+            for node, (label, ref, expandable) in zip(nodes, rows):
+                self._update(node, label, ref, expandable)
+            return
         cursor_name = self.selected_name()
         self.clear()
-        self.root.set_label(title)
         cursor_line = None
+        for index, (label, ref, expandable) in enumerate(rows):
+            if expandable:
+                self.root.add(label, ref, allow_expand=True)
+            else:
+                self.root.add_leaf(label, ref)
+            if ref.name == cursor_name and cursor_line is None:
+                cursor_line = index
+        if cursor_line is not None:
+            self.cursor_line = cursor_line
+
+    def _rows(self, values, changes, event) -> list[tuple[Text, ValueRef, bool]]:
+        rows = []
         if event is not None:
             verb, value = event
             label = Text.assemble((verb, "bold #ff5f5f" if verb == "raises" else "bold #87d787"), " ",
                                   elide(value, ROW_WIDTH))
-            self.root.add_leaf(label, ValueRef(verb, value, verb))
+            rows.append((label, ValueRef(verb, value, verb), False))
         for name, value in values.items():
-            node = self._add(self.root, name, value, changes.get(name))
-            if name == cursor_name:
-                cursor_line = node.line
+            rows.append((_label(name, value, changes.get(name)), ValueRef(name, value, name), _can_expand(value)))
         for name, (old, new) in changes.items():
             if new is None and name not in values:
-                self.root.add_leaf(Text.assemble((name, "bold"), " deleted (was ", elide(old or "?", 30), ")",
-                                                 style="italic"), ValueRef(name, old or "", name))
-        if cursor_line is not None:
-            self.call_after_refresh(self._move_cursor_to_line, cursor_name)
+                rows.append((Text.assemble((name, "bold"), " deleted (was ", elide(old or "?", 30), ")",
+                                           style="italic"), ValueRef(name, old or "", name), False))
+        return rows
 
-    def _move_cursor_to_line(self, name: str) -> None:
-        for node in self.root.children:
-            if node.data is not None and node.data.name == name:
-                self.move_cursor(node)
-                return
+    def _update(self, node: TreeNode, label: Text, ref: ValueRef, expandable: bool) -> None:
+        if node.label != label:
+            node.set_label(label)
+        if node.data == ref:
+            return
+        node.data = ref
+        if node.children:  # an expanded container whose value changed: show its new items
+            expanded = node.is_expanded
+            node.remove_children()
+            if expanded and expandable:
+                self._fill(node)
+        node.allow_expand = expandable
+        if not expandable and node.is_expanded:
+            node.collapse()
 
-    def _add(self, parent: TreeNode, name: str, value: str, change: tuple[str | None, str | None] | None,
-             label_name: str | None = None) -> TreeNode:
-        label = Text()
-        label.append(label_name or name, "bold")
-        label.append(" = ")
-        if change is not None:
-            old, new = change
-            if old is None:
-                label.append(elide(value, ROW_WIDTH), NEW)
-                label.append("  new", "italic #87d787")
-            else:
-                label.append(elide(old, ROW_WIDTH // 2), "strike dim")
-                label.append(" -> ", CHANGED)
-                label.append(elide(value, ROW_WIDTH // 2), CHANGED)
-        else:
-            label.append(elide(value, ROW_WIDTH))
-        ok, parsed = literal(value) if len(value) < 100_000 else (False, None)
-        data = ValueRef(name, value, label_name or name)
-        if ok and _expandable(parsed):
+    def _add(self, parent: TreeNode, name: str, value: str, label_name: str) -> TreeNode:
+        data = ValueRef(name, value, label_name)
+        label = _label(label_name, value, None)
+        if _can_expand(value):
             return parent.add(label, data, allow_expand=True)
         return parent.add_leaf(label, data)
 
-    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
-        node = event.node
-        if node.children or node.data is None:
-            return
+    def _fill(self, node: TreeNode) -> None:
         ok, parsed = literal(node.data.value)
         if not ok:
             return
         items = _items(parsed)
         for label, item in items[:MAX_ITEMS]:
-            self._add(node, node.data.name, repr(item), None, label_name=label)
+            self._add(node, node.data.name, repr(item), label)
         if len(items) > MAX_ITEMS:
             node.add_leaf(Text(f"… {len(items) - MAX_ITEMS} more (enter on the value shows it whole)", "italic"))
+
+    def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
+        node = event.node
+        if not node.children and node.data is not None:
+            self._fill(node)
 
     def selected_ref(self) -> ValueRef | None:
         node = self.cursor_node

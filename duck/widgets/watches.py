@@ -17,8 +17,13 @@ class WatchesPane(Static):
     WatchesPane { background: $surface; height: auto; max-height: 6; }
     """
 
+    _shown: list | None = None
+
     def show(self, results: list[tuple[str, str, bool]]) -> None:
-        """``results``: (expression, value or reason, available)."""
+        """``results``: (expression, value or reason, available). Nothing is redrawn if they are the same."""
+        if results == self._shown:
+            return
+        self._shown = results
         self.display = bool(results)
         text = Text()
         for k, (expr, value, ok) in enumerate(results):

@@ -111,12 +111,30 @@ async def test_click_a_line_runs_to_its_next_execution(session):
     async with app.run_test(size=(100, 30)) as pilot:
         view = app.source_view
         assert view.scroll_offset.y == 0
-        await pilot.click(view, offset=(12, 4))  # row 4 of the view is line 5
+        text_column = 1 + view._gutter_width() + 2  # past the border and the gutter
+        await pilot.click(view, offset=(text_column, 5))  # row 5 under the top border is line 5
         assert app.step == 13
-        await pilot.click(view, offset=(12, 4))
+        await pilot.click(view, offset=(text_column, 5))
         assert app.step == 19
-        await pilot.click(view, offset=(12, 4))
+        await pilot.click(view, offset=(text_column, 5))
         assert "does not run after this step" in app.note
+        await pilot.click(view, offset=(text_column, 0))  # the border: nothing
+        assert app.step == 19
+        await settle(pilot)
+
+
+async def test_click_in_the_gutter_toggles_a_breakpoint(session):
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        view = app.source_view
+        await pilot.click(view, offset=(2, 4))  # the gutter of line 4
+        assert app.step == 0  # a gutter click does not step
+        assert (view.file, 4) in app.breakpoints and 4 in view.breakpoints
+        assert "●" in view.render_line(3).text
+        await pilot.press("c")
+        assert app.step == 7
+        await pilot.click(view, offset=(2, 4))
+        assert not app.breakpoints and "●" not in view.render_line(3).text
         await settle(pilot)
 
 
