@@ -148,7 +148,7 @@ def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[.
     args.output_dir.mkdir(parents=True, exist_ok=True)
     recipe(config, data_paths, args.output_dir, resume=args.resume)
     if os.environ.get("RANK", "0") == "0":
-            print(f"saved the model to {args.output_dir}; try: duck run --model {args.output_dir} FILE.py")
+        print(f"saved the model to {args.output_dir}; try: duck run --model {args.output_dir} FILE.py")
     return 0
 
 
