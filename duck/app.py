@@ -83,6 +83,7 @@ class DuckApp(App[int]):
         Binding("f", "fixes", "fixes"),
         Binding("question_mark", "help", "help"),
         Binding("q", "quit_duck", "quit"),
+        Binding("ctrl+c", "quit_duck", "quit", show=False),
     ]
 
     # repaint=False: a reactive on the App would otherwise repaint the whole screen; the panes
@@ -758,27 +759,42 @@ def _real_collaborators(request, args, oracle) -> dict:
             "model_loader": model_loader, "judge": judge if oracle is not None else None, "_state": state}
 
 
-def run_app(session, *, request, args, oracle) -> int:
-    """Open the TUI on a recorded ``session``; returns the exit status ``duck run`` should use.
-
-    The status is the program's (of the last re-run, if the user re-ran it), or 1 when an
-    oracle (``--expect``/``--test``) says the run was wrong.
-    """
-    from duck.commands.common import exit_status
-
-    if not _terminal_for_input():
-        from duck.commands.run import run_plain
-
-        print("note: standard input is not a terminal and /dev/tty cannot be opened, "
-              "so duck prints the narrated run instead of opening the UI", file=sys.stderr)
-        return run_plain(session, args, oracle, sys.stdout)
+def build_app(session, *, request, args, oracle) -> DuckApp:
+    """The app ``duck run`` opens: the recorded ``session`` with the real recorder, fix search,
+    fix writer, model loader and oracle wired in."""
     parts = _real_collaborators(request, args, oracle)
     state = parts.pop("_state")
     state["session"] = session
-    app = DuckApp(session, narrator=_default_narrator(), **parts)
-    app.run()
+    return DuckApp(session, narrator=_default_narrator(), **parts)
+
+
+def final_status(app: DuckApp, oracle) -> int:
+    """The program's status (of the last re-run, if the user re-ran it), or 1 when an oracle
+    (``--expect``/``--test``) says the run was wrong."""
+    from duck.commands.common import exit_status
+
     final = app.session
     status = exit_status(final.outcome)
     if oracle is not None and status == 0 and not oracle.judge(final).passed:
         status = 1
     return status
+
+
+def run_app(session, *, request, args, oracle, out=None) -> int:
+    """Open the TUI on a recorded ``session``; returns the exit status ``duck run`` should use.
+
+    With no terminal to read keys from (stdin piped and no /dev/tty), it prints the narrated
+    run to ``out`` (stdout) instead, as ``--plain`` does. The terminal is restored on every way
+    out: q, Ctrl-C, and an error inside the app (Textual's driver puts it back before the
+    error is reported).
+    """
+    out = sys.stdout if out is None else out
+    if not _terminal_for_input():
+        from duck.commands.run import run_plain
+
+        print("note: standard input is not a terminal and /dev/tty cannot be opened, "
+              "so duck prints the narrated run instead of opening the UI", file=sys.stderr)
+        return run_plain(session, args, oracle, out)
+    app = build_app(session, request=request, args=args, oracle=oracle)
+    app.run()
+    return final_status(app, oracle)

@@ -38,5 +38,5 @@ def test_at_the_exception(snap_compare):
 
 def test_help_screen(snap_compare):
     """You should see a table of every key (n / →, p / ←, s, S, o, O, u, U, g, G, e, [, ], b, c, C,
-    l, v, /, \\, w, W, r, x, f, ?, q) over the dimmed app."""
+    l, v, /, \\, w, W, r, x, f, ?, q, ctrl+c) over the dimmed app."""
     assert snap_compare(app(), terminal_size=(80, 40), press=["question_mark"], run_before=settle)

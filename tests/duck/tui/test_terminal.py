@@ -141,3 +141,55 @@ print(",".join(m for m in {HEAVY!r} if m in sys.modules))
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == ""
+
+
+def _terminal_modes(fd: int) -> tuple[bool, bool]:
+    """(echo, canonical) of the pseudo-terminal: both on in a shell's terminal, off in a TUI's."""
+    import termios
+
+    lflag = termios.tcgetattr(fd)[3]
+    return bool(lflag & termios.ECHO), bool(lflag & termios.ICANON)
+
+
+@pytest.mark.slow
+def test_ctrl_c_quits_and_restores_the_terminal():
+    term = Terminal(duck_argv(), stdin_text="3\n")
+    before = _terminal_modes(term.fd)
+    term.read_until(b"step 1 of")
+    assert _terminal_modes(term.fd) == (False, False)  # raw mode while the UI runs
+    term.send("\x03")
+    assert term.wait() == 1  # the program's own status (it raised), as with q
+    assert b"\x1b[?1049l" in term.raw[-400:]
+    assert _terminal_modes(term.fd) == before == (True, True)
+
+
+def test_an_error_inside_the_app_restores_the_terminal_and_is_reported(tmp_path):
+    probe = tmp_path / "broken_app.py"
+    probe.write_text(f"""
+import sys
+from pathlib import Path
+sys.path.insert(0, {str(Path(__file__).resolve().parents[3])!r})
+import duck.app
+from tests.duck.tui.conftest import average_trace
+from duck.session import Session
+from duck.app import DuckApp
+
+class BrokenApp(DuckApp):  # a bug in a key handler, as a test double
+    CSS_PATH = str(Path(duck.app.__file__).with_name("app.tcss"))
+
+    def action_step(self, delta):
+        raise RuntimeError("a bug in the UI")
+
+app = BrokenApp(Session.from_trace(average_trace()))
+app.run()
+print("exited with", app.return_code)
+""")
+    term = Terminal([sys.executable, str(probe)])
+    before = _terminal_modes(term.fd)
+    term.read_until(b"step 1 of")
+    term.send("n")
+    term.wait()
+    after_ui = term.raw[term.raw.rfind(b"\x1b[?1049l"):]
+    assert term.raw.rfind(b"\x1b[?1049l") > term.raw.find(b"\x1b[?1049h") >= 0  # left the alternate screen
+    assert b"a bug in the UI" in after_ui and b"exited with 1" in after_ui  # reported on the restored screen
+    assert _terminal_modes(term.fd) == before == (True, True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from duck.app import DuckApp
@@ -153,3 +155,55 @@ async def test_rerun_failure_keeps_the_old_session(session):
         await settle(pilot)
         assert app.session is session
         assert ("cannot write the trace", "free some disk space") in app.errors
+
+
+class BlockingModel:
+    """A model double that streams one chunk, then waits until ``cancel()`` is called (no sleeps)."""
+
+    name = "blocking model"
+
+    def __init__(self) -> None:
+        import threading
+
+        self.cancelled = threading.Event()
+        self.waiting = threading.Event()  # set once the first chunk has been posted
+        self.cancels = 0
+
+    def explain(self, session, step, scope):
+        yield f"thinking about step {step}…"
+        self.waiting.set()
+        if self.cancelled.wait(timeout=30):
+            yield "a chunk after cancel (must not be shown)"
+
+    def cancel(self) -> None:
+        self.cancels += 1
+        self.cancelled.set()
+
+
+async def test_stepping_away_cancels_the_model_stream(session):
+    model = BlockingModel()
+    app = DuckApp(session, narrator=FakeExplainer(), model_loader=lambda: model)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("x")
+        assert await asyncio.to_thread(model.waiting.wait, 30)
+        await pilot.pause()
+        assert app.monologue.text == "thinking about step 0…"
+        assert model.cancels == 0
+        await pilot.press("n")  # the user moves on while the model is still talking
+        assert model.cancels == 1
+        await settle(pilot)
+        assert app.monologue.text.startswith("[fake narrator] step 1")
+        assert "after cancel" not in app.monologue.text
+        await pilot.press("n")  # nothing streams now: no further cancel
+        assert model.cancels == 1
+
+
+async def test_narrator_text_is_part_of_the_step_itself(session):
+    """The narrator reads only the recording, so its text is shown by the step's own handler."""
+    app = DuckApp(session, narrator=FakeExplainer())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.action_step(1)
+        assert app.monologue.text == "[fake narrator] step 1 runs line 1 (step)."
+        assert not [w for w in app.workers if w.group == "explain"]
+        await settle(pilot)
