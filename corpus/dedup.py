@@ -3,8 +3,9 @@
 Decides, for every executed sample, whether it is kept: exact duplicates (same AST) and near
 duplicates (MinHash LSH over code-token 3-grams, Jaccard >= 0.8, via ``datasketch``) are
 dropped, as is any sample sharing a 20-token n-gram with a benchmark's code (HumanEval, MBPP,
-CRUXEval or any file given) or an input-output pair with a CRUXEval-format file. It writes
-decisions ``{id, kept, reason}``; the export stage applies them. It does not read monologues.
+CRUXEval or any file given); a call whose input-output pair a CRUXEval-format file holds is
+dropped (the whole sample when every call is). It writes decisions ``{id, kept, reason,
+dropped_calls}``; the export stage applies them. It does not read monologues.
 """
 
 from __future__ import annotations
@@ -109,9 +110,10 @@ def run_dedup(out: Path, benchmarks: Benchmarks, *, progress: bool = True) -> di
             code = record["code"]
             reason = None
             key = hashlib.sha1(ast.dump(ast.parse(code)).encode()).hexdigest()
+            shared = [r["call"] for r in record["runs"] if benchmarks.shares_io(r["call"], r["output"])]
             if benchmarks.contaminated(code):
                 reason = "contaminated_code"
-            elif any(benchmarks.shares_io(r["call"], r["output"]) for r in record["runs"]):
+            elif len(shared) == len(record["runs"]):
                 reason = "cruxeval_io_pair"
             elif key in exact:
                 reason = "exact_duplicate"
@@ -125,7 +127,10 @@ def run_dedup(out: Path, benchmarks: Benchmarks, *, progress: bool = True) -> di
                     lsh.insert(record["id"], signature)
                     exact.add(key)
             count(stats, reason or "kept")
-            decisions.append({"id": record["id"], "kept": reason is None, "reason": reason or "kept"})
+            if reason is None and shared:
+                count(stats, "runs_dropped_cruxeval_io_pair", len(shared))
+            decisions.append({"id": record["id"], "kept": reason is None, "reason": reason or "kept",
+                              "dropped_calls": shared if reason is None else []})
         return decisions
 
     # one chunk: near-duplicate state spans the whole corpus, so this stage reruns whole

@@ -4,7 +4,7 @@ PyX rows ``{nl, fwd_mnl, bwd_mnl, response, meta}`` (exactly one of the first th
 and PyX-R rows ``{fault, response, meta}`` are built with ``models.prompts`` so that
 ``models.prompts.row_prompt(row)`` gives the training prompt and target, and the code in a
 forward/backward row is the same labelled ``[PYTHON]`` block duck's inference prompts show.
-Samples that the dedup stage dropped are left out. This stage runs nothing.
+Samples that the dedup stage dropped, and calls it dropped, are left out. This stage runs nothing.
 """
 
 from __future__ import annotations
@@ -65,7 +65,9 @@ def pyx_rows(record: dict) -> list[dict]:
 
 
 def run_export(out: Path, *, progress: bool = True) -> dict:
-    kept_ids = {d["id"] for d in read_stage(require_stage(out, "dedup")) if d["kept"]}
+    decisions = {d["id"]: d for d in read_stage(require_stage(out, "dedup")) if d["kept"]}
+    kept_ids = set(decisions)
+    dropped = {(key, call) for key, d in decisions.items() for call in d.get("dropped_calls", [])}
     folder = out / "export"
     shutil.rmtree(folder, ignore_errors=True)
     stats: dict = {"pyx": {}, "pyxr": {}}
@@ -73,6 +75,7 @@ def run_export(out: Path, *, progress: bool = True) -> dict:
     for record in read_stage(require_stage(out, "monologue")):
         if record["id"] not in kept_ids:
             continue
+        record = {**record, "monologues": [m for m in record["monologues"] if (record["id"], m["call"]) not in dropped]}
         for row in pyx_rows(record):
             task = validate_row(row)
             key = f"{task}_{row['meta'].get('monologue', 'code')}"
@@ -81,7 +84,9 @@ def run_export(out: Path, *, progress: bool = True) -> dict:
     pyxr = []
     if (out / "refine" / "manifest.json").exists():
         for row in read_stage(out / "refine"):
-            if row["meta"]["code_id"] not in kept_ids:
+            if row["meta"]["code_id"] not in kept_ids or any(
+                    row["meta"]["failed_test"].startswith(f"assert {call} == ")
+                    for key, call in dropped if key == row["meta"]["code_id"]):
                 continue
             row = {"fault": row["fault"], "response": row["response"], "meta": {**row["meta"], "id": row["id"]}}
             validate_row(row)

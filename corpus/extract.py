@@ -1,9 +1,11 @@
 """The extract stage: self-contained, deterministic, I/O-free functions with inputs that run.
 
-From each seed function it keeps those that use only their parameters, safe builtins and
-pure standard modules (``math``, ``re``, ``itertools``...), renames them ``f`` (SemCoder's and
+From each seed function it keeps those that use only their parameters, safe builtins, pure
+standard modules (``math``, ``re``, ``itertools``...) and literal constants (module-level ones
+are copied above the function from the seed's ``context``), renames them ``f`` (SemCoder's and
 CRUXEval's convention) and generates inputs: type-aware guesses from annotations, defaults,
-parameter names and how the body uses each parameter, then mutations of inputs that ran.
+parameter names and how the body uses each parameter (values built from the code's own
+constants included), then mutations of inputs that ran.
 Candidates run in the sandbox with arc coverage; a greedy pick keeps up to ``max_inputs``
 inputs that add coverage, and the stage reports the line and branch coverage they reach.
 It does not check determinism or record traces (the execute stage does).
@@ -27,6 +29,9 @@ SAFE_BUILTINS = {
     "KeyError", "IndexError", "ZeroDivisionError", "StopIteration", "Exception", "ArithmeticError",
     "AssertionError", "RuntimeError", "NotImplementedError", "OverflowError", "True", "False",
     "None", "callable", "getattr", "hasattr", "type", "object", "bytes", "bytearray", "complex",
+    "AttributeError", "LookupError", "UnicodeError", "UnicodeDecodeError", "UnicodeEncodeError",
+    "EOFError", "ImportError", "FloatingPointError", "RecursionError", "BaseException", "NameError",
+    "NotImplemented", "Ellipsis",
 }
 PURE_MODULES = {"math", "re", "itertools", "collections", "functools", "string", "heapq",
                 "bisect", "operator", "fractions", "decimal", "statistics", "textwrap", "unicodedata"}
@@ -76,8 +81,27 @@ def _bound_names(func: ast.FunctionDef) -> set[str]:
     return bound
 
 
-def standalone(source: str) -> tuple[Candidate | None, str]:
-    """The seed as a self-contained function named ``f``, or ``(None, reason)``."""
+def _prelude(free: set[str], context: dict[str, str]) -> list[str] | None:
+    """Statements binding ``free`` from the seed's module context (pure-module imports and
+    literal constants), or None when a name has no such binding."""
+    statements = []
+    for name in sorted(free):
+        statement = context.get(name)
+        if statement is None or name == "f":
+            return None
+        node = ast.parse(statement).body[0]
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            module = node.names[0].name if isinstance(node, ast.Import) else node.module or ""
+            if module.split(".")[0] not in PURE_MODULES:
+                return None
+        statements.append(statement)
+    return statements
+
+
+def standalone(source: str, context: dict[str, str] | None = None) -> tuple[Candidate | None, str]:
+    """The seed as a self-contained function named ``f``, or ``(None, reason)``. Module-level
+    names it uses are bound by a prelude taken from ``context`` (name -> statement, from the
+    seeds stage) when they are imports of pure modules or literal constants."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -105,7 +129,8 @@ def standalone(source: str) -> tuple[Candidate | None, str]:
             return None, "io_or_reflection"
     bound = _bound_names(func) | {func.name}
     free = {n.id for n in ast.walk(func) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
-    if free - SAFE_BUILTINS:
+    prelude = _prelude(free - SAFE_BUILTINS, context or {})
+    if prelude is None:
         return None, "free_names"
     body = func.body
     docstring = ast.get_docstring(func) or ""
@@ -137,6 +162,8 @@ def standalone(source: str) -> tuple[Candidate | None, str]:
         a.annotation = None
     code = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
     lines = [l for l in code.splitlines() if l.strip()]
+    if prelude:
+        code = "\n".join(prelude) + "\n\n" + code
     if not LIMITS["min_lines"] < len(lines) <= LIMITS["max_lines"]:
         return None, "size"
     return Candidate(code, params, kinds, docstring, defaults), "ok"
@@ -198,15 +225,31 @@ def _param_kind(func: ast.FunctionDef, arg: ast.arg) -> str:
     return max(votes, key=votes.get) if votes else "any"
 
 
-def _value(kind: str, rng: random.Random):
+def code_literals(code: str) -> dict[str, list]:
+    """Values built from the constants the code compares with or searches for: a string
+    constant alone, inside a word and doubled; an int constant and its neighbours. Inputs
+    made of them reach the branches random pool values miss (``if ':' in s``, ``n > 100``)."""
+    found: dict[str, list] = {"str": [], "int": []}
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Constant) and type(node.value) is str and 0 < len(node.value) <= 8 and "\n" not in node.value:
+            c = node.value
+            found["str"] += [c, f"ab{c}cd", f"{c}x{c}"]
+        elif isinstance(node, ast.Constant) and type(node.value) is int and abs(node.value) <= 1000:
+            found["int"] += [node.value - 1, node.value, node.value + 1]
+    return {kind: list(dict.fromkeys(values)) for kind, values in found.items() if values}
+
+
+def _value(kind: str, rng: random.Random, literals: dict[str, list] | None = None):
     if kind in POOLS:
+        if literals and kind in literals and rng.random() < 0.5:
+            return rng.choice(literals[kind])
         return rng.choice(POOLS[kind])
     if kind == "list":
         element = rng.choice(["int", "int", "str"])
-        return [_value(element, rng) for _ in range(rng.randint(0, 6))]
+        return [_value(element, rng, literals) for _ in range(rng.randint(0, 6))]
     if kind == "dict":
         return {rng.choice("abcdefgh"): rng.choice(POOLS["int"]) for _ in range(rng.randint(0, 4))}
-    return _value(rng.choice(["int", "str", "list"]), rng)
+    return _value(rng.choice(["int", "str", "list"]), rng, literals)
 
 
 def _mutate(value, rng: random.Random):
@@ -248,11 +291,12 @@ def call_text(args: list) -> str:
 
 def _first_inputs(candidate: Candidate, rng: random.Random, n: int) -> list[list]:
     inputs = []
+    literals = code_literals(candidate.code)
     if len(candidate.defaults) == len(candidate.params):
         inputs.append([candidate.defaults[p] for p in candidate.params])
     for _ in range(n):
         inputs.append([candidate.defaults[p] if p in candidate.defaults and rng.random() < 0.3
-                       else _value(kind, rng) for p, kind in zip(candidate.params, candidate.kinds)])
+                       else _value(kind, rng, literals) for p, kind in zip(candidate.params, candidate.kinds)])
     return inputs
 
 
@@ -265,7 +309,7 @@ def _usable(result, call: str) -> bool:
 def code_lines_and_branches(code: str) -> tuple[set[int], list[tuple[int, int]]]:
     """Executable body lines of ``f`` and its branch points (header line, first body line)."""
     tree = ast.parse(code)
-    func = tree.body[0]
+    func = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "f")
     lines = {n.lineno for n in ast.walk(func) if isinstance(n, ast.stmt) and n is not func}
     branches = [(n.lineno, n.body[0].lineno) for n in ast.walk(func) if isinstance(n, (ast.If, ast.While, ast.For))]
     return lines, branches
@@ -284,7 +328,7 @@ def coverage_of(code: str, arcs: set[tuple[int, int]]) -> dict:
 
 
 def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *, seed: int = 0,
-                   first: int = 10, mutations: int = 10, max_inputs: int = 3,
+                   first: int = 12, mutations: int = 16, max_inputs: int = 5,
                    timeout_s: float = 2.0, stats: dict | None = None) -> dict[str, list[dict]]:
     """Inputs that run for each candidate: ``{seed id: [{"call", "output", "arcs"}...]}``."""
     kept: dict[str, list[dict]] = {key: [] for key, _ in candidates}
@@ -336,7 +380,7 @@ def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *
     return chosen
 
 
-def run_extract(out: Path, pool: SandboxPool, *, seed: int = 0, max_inputs: int = 3,
+def run_extract(out: Path, pool: SandboxPool, *, seed: int = 0, max_inputs: int = 5,
                 progress: bool = True) -> dict:
     seeds_folder = require_stage(out, "seeds")
     shards = stage_shards(seeds_folder)
@@ -346,7 +390,7 @@ def run_extract(out: Path, pool: SandboxPool, *, seed: int = 0, max_inputs: int 
     def work(chunk: list[dict], stats: dict) -> list[dict]:
         candidates = []
         for seed_record in chunk:
-            candidate, reason = standalone(seed_record["source"])
+            candidate, reason = standalone(seed_record["source"], seed_record.get("context"))
             count(stats, f"rejected_{reason}" if candidate is None else "standalone")
             if candidate is not None:
                 candidates.append((seed_record["id"], candidate, seed_record))

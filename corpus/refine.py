@@ -1,8 +1,9 @@
 """The refine stage (PyX-R): buggy variants, the first failed test, a rationale and the fix.
 
 Buggy variants come from small AST mutations of a correct, executed function (a flipped
-comparison, ``+``/``-`` swapped, an off-by-one constant, ``and``/``or`` swapped, a negated
-boolean). A variant is used when it still runs but fails one of the sample's tests; the
+comparison or membership test, ``+``/``-`` and other operators swapped (also in ``+=``), an
+off-by-one constant or slice bound, ``and``/``or`` swapped, a dropped ``not``, ``min``/``max``
+and ``any``/``all`` swapped, a negated boolean). A variant is used when it still runs but fails one of the sample's tests; the
 rationale is the buggy run told by duck's narrator (``duck.narrate.execution_simulation``,
 the same rendering as forward monologues and ``duck run``) and where it diverges from the correct
 run (first differing step); the fix (the correct code) is kept only when it passes every
@@ -25,19 +26,32 @@ from models.prompts import LINE_LABEL_OFFSET, refine_instruction
 #: lines of the buggy run told in a rationale (the narrator summarises long loops and stops after this)
 RATIONALE_LINES = 40
 
-_COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq}
-_BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult, ast.Mod: ast.FloorDiv}
+_COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
+                 ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
+_BINOP_SWAP = {ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.FloorDiv, ast.FloorDiv: ast.Mult, ast.Mod: ast.FloorDiv,
+               ast.Div: ast.Mult, ast.BitAnd: ast.BitOr, ast.BitOr: ast.BitAnd, ast.LShift: ast.RShift,
+               ast.RShift: ast.LShift}
+_CALL_SWAP = {"min": "max", "max": "min", "any": "all", "all": "any", "sorted": "reversed"}
 
 
 def mutation_sites(tree: ast.AST) -> list[tuple[ast.AST, str]]:
+    """Every place one edit changes behaviour, with the kind of edit."""
     sites = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Compare) and type(node.ops[0]) in _COMPARE_SWAP:
             sites.append((node, "compare"))
         elif isinstance(node, ast.BinOp) and type(node.op) in _BINOP_SWAP:
             sites.append((node, "binop"))
+        elif isinstance(node, ast.AugAssign) and type(node.op) in _BINOP_SWAP:
+            sites.append((node, "augassign"))
         elif isinstance(node, ast.BoolOp):
             sites.append((node, "boolop"))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            sites.append((node, "negation"))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in _CALL_SWAP:
+            sites.append((node, "call"))
+        elif isinstance(node, ast.Slice) and (node.lower is not None or node.upper is not None):
+            sites.append((node, "slice"))
         elif isinstance(node, ast.Constant) and type(node.value) is int:
             sites.append((node, "constant"))
         elif isinstance(node, ast.Constant) and type(node.value) is bool:
@@ -45,27 +59,58 @@ def mutation_sites(tree: ast.AST) -> list[tuple[ast.AST, str]]:
     return sites
 
 
-def mutants(code: str, *, limit: int = 6, seed: int = 0) -> list[tuple[str, str]]:
-    """Up to ``limit`` (buggy code, mutation kind) pairs, each one edit away from ``code``."""
+def _mutate(node: ast.AST, kind: str) -> ast.AST | None:
+    """Apply one edit of ``kind`` to ``node`` in place; returns a replacement node where the edit
+    replaces the node itself (a removed ``not``)."""
+    if kind == "compare":
+        node.ops[0] = _COMPARE_SWAP[type(node.ops[0])]()
+    elif kind in ("binop", "augassign"):
+        node.op = _BINOP_SWAP[type(node.op)]()
+    elif kind == "boolop":
+        node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+    elif kind == "negation":
+        return node.operand
+    elif kind == "call":
+        node.func.id = _CALL_SWAP[node.func.id]
+    elif kind == "slice":
+        bound = node.upper if node.upper is not None else node.lower
+        shifted = ast.BinOp(left=bound, op=ast.Add(), right=ast.Constant(1))
+        if node.upper is not None:
+            node.upper = shifted
+        else:
+            node.lower = shifted
+    elif kind == "constant":
+        node.value = node.value + 1
+    else:
+        node.value = not node.value
+    return None
+
+
+class _Replace(ast.NodeTransformer):
+    def __init__(self, old: ast.AST, new: ast.AST) -> None:
+        self.old, self.new = old, new
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        return self.new if node is self.old else self.generic_visit(node)
+
+
+def mutants(code: str, *, limit: int = 10, seed: int = 0, executed: set[int] | None = None) -> list[tuple[str, str]]:
+    """Up to ``limit`` (buggy code, mutation kind) pairs, each one edit away from ``code``.
+
+    With ``executed`` (line numbers the tests ran), only those lines are mutated: an edit on a
+    line no test reaches can never make a test fail."""
     base = ast.unparse(ast.parse(code)) + "\n"
-    count_sites = len(mutation_sites(ast.parse(code)))
-    order = list(range(count_sites))
+    sites = mutation_sites(ast.parse(code))
+    order = [i for i, (node, _) in enumerate(sites) if executed is None or getattr(node, "lineno", None) in executed]
     random.Random(seed).shuffle(order)
     out = []
     for index in order:
         tree = ast.parse(code)
         node, kind = mutation_sites(tree)[index]
-        if kind == "compare":
-            node.ops[0] = _COMPARE_SWAP[type(node.ops[0])]()
-        elif kind == "binop":
-            node.op = _BINOP_SWAP[type(node.op)]()
-        elif kind == "boolop":
-            node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
-        elif kind == "constant":
-            node.value = node.value + 1
-        else:
-            node.value = not node.value
-        buggy = ast.unparse(tree) + "\n"
+        replacement = _mutate(node, kind)
+        if replacement is not None:
+            tree = _Replace(node, replacement).visit(tree)
+        buggy = ast.unparse(ast.fix_missing_locations(tree)) + "\n"
         if buggy != base:
             out.append((buggy, kind))
         if len(out) >= limit:
@@ -116,7 +161,7 @@ def problem_text(record: dict) -> str:
     if record.get("docstring"):
         return f"Implement `f` as described:\n{record['docstring'].strip()}"
     examples = "\n".join(f"- `{r['call']}` returns `{r['output']}`" for r in record["runs"])
-    header = ast.parse(record["code"]).body[0]
+    header = next(n for n in ast.parse(record["code"]).body if isinstance(n, ast.FunctionDef) and n.name == "f")
     signature = f"f({', '.join(a.arg for a in header.args.posonlyargs + header.args.args)})"
     return f"Write a function `{signature}` that behaves as in these examples:\n{examples}"
 
@@ -126,7 +171,8 @@ def refine_records(records: list[dict], pool: SandboxPool, stats: dict, *, per_s
     for record in records:
         code, runs = record["code"], record["runs"]
         made = 0
-        for buggy, kind in mutants(code, seed=zlib.crc32(record["id"].encode())):
+        executed = {e["line"] for run in runs for e in run["events"] if e["event"] == "line"}
+        for buggy, kind in mutants(code, seed=zlib.crc32(record["id"].encode()), executed=executed):
             count(stats, "mutants")
             checks = pool.map([SandboxJob(buggy, check=f"assert {r['call']} == {r['output']}", timeout_s=2.0) for r in runs])
             failed = next((i for i, c in enumerate(checks) if not c.passed), None)

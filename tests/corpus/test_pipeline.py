@@ -206,3 +206,34 @@ def test_forward_simulation_is_dukes_own_narration(built):
         assert told.startswith("### Execution Simulation:") and told in row["response"]
         assert "### Understanding the Function" in row["response"]
         assert "### Key Properties and Constraints" in row["response"]
+
+
+def test_mutants_only_touch_lines_the_tests_ran():
+    from corpus.refine import mutants
+
+    code = "def f(s):\n    if ':' in s:\n        return s.split(':')[1]\n    return s[1:] + 'x'\n"
+    everywhere = {kind for _, kind in mutants(code, limit=50)}
+    reached = mutants(code, limit=50, executed={2, 4})
+    assert {"compare", "slice"} <= everywhere and reached
+    assert all(buggy.splitlines()[2] == code.splitlines()[2] for buggy, _ in reached)  # line 3 untouched
+
+
+def test_inputs_are_built_from_the_codes_own_constants():
+    from corpus.extract import code_literals
+
+    literals = code_literals("def f(s, n):\n    if ':' in s and n > 100:\n        return 1\n    return 0\n")
+    assert "ab:cd" in literals["str"] and {99, 100, 101} <= set(literals["int"])
+
+
+def test_a_cruxeval_io_pair_drops_that_call_not_the_sample(tmp_path):
+    from corpus.dedup import Benchmarks, run_dedup
+    from corpus.shards import StageRun
+
+    runs = [{"call": "f('')", "output": "''"}, {"call": "f('ab')", "output": "'ba'"}]
+    StageRun(tmp_path, "execute", False).run([[{"id": "rev", "code": "def f(s):\n    return s[::-1]\n", "runs": runs}]],
+                                              lambda chunk, stats: chunk)
+    benchmarks = Benchmarks()
+    benchmarks.add_item({"code": "def f(text):\n    return text\n", "input": "''", "output": "''"})
+    run_dedup(tmp_path, benchmarks, progress=False)
+    [decision] = read_stage(tmp_path / "dedup")
+    assert decision["kept"] and decision["dropped_calls"] == ["f('')"]
