@@ -67,7 +67,7 @@ def run_case(folder: Path, extra: list[str], budget: float) -> dict:
         elif meta["oracle"] == "test":
             command += ["--test", meta["test"]]
         started = time.monotonic()
-        done = subprocess.run(command, cwd=work, capture_output=True, text=True,
+        done = subprocess.run(command, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                               env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=budget * 4 + 60)
         elapsed = time.monotonic() - started
     row = {"name": meta["name"], "class": meta["class"], "edits": meta["edits"], "oracle": meta["oracle"],

@@ -5,7 +5,9 @@ diff with the explanation of where the fixed run departs from the buggy one (``-
 for machines). Without ``--apply`` no file of the user's is touched; with it the best fix is
 written atomically and a backup is kept. Exit status: 0 when a fix was found (or there was
 nothing to fix), 1 when none was found. The program's standard input is the ``--stdin``
-file replayed for every run (empty without it), so every candidate sees the same input.
+file; without it the buggy run reads duck's own stdin (a pipe, or the terminal: the run's
+output is then shown so the user sees its prompts) and what it read is replayed to every
+candidate, so every run sees the same input.
 """
 
 from __future__ import annotations
@@ -48,12 +50,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _read_stdin(args: argparse.Namespace) -> str | None:
     if not args.stdin:
-        return None
+        return "inherit"  # recorded once, then replayed (duck.repair.search)
     try:
         return Path(args.stdin).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DuckError(f"cannot read --stdin file {args.stdin}: {getattr(exc, 'strerror', None) or exc}",
                         "give a readable UTF-8 text file") from None
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def _backend(args: argparse.Namespace):
@@ -103,9 +112,11 @@ def main(args: argparse.Namespace) -> int:
     oracle = oracle_from_args(args)
     progress = None if args.json else (lambda text: print(f"duck: {text}", file=sys.stderr, flush=True))
     backend = _backend(args)
+    stdin = _read_stdin(args)
+    echo = stdin == "inherit" and not args.json and _is_terminal(sys.stdin)
     try:
         result = search(RepairRequest(
-            script=file, argv=program_args(args), stdin=_read_stdin(args), oracle=oracle, seed=args.seed,
+            script=file, argv=program_args(args), stdin=stdin, echo=echo, oracle=oracle, seed=args.seed,
             include=list(args.include), exclude=list(args.exclude), limits=limits_from_args(args),
             max_candidates=args.max_candidates, max_fixes=args.max_fixes, time_budget_s=args.time_budget,
             jobs=args.jobs, backend=backend, problem=args.problem, progress=progress))
@@ -122,7 +133,8 @@ def main(args: argparse.Namespace) -> int:
             "fixes": [fix.to_dict() for fix in result.fixes],
             "unverified": [fix.to_dict() for fix in result.unverified],
             "suspicious_lines": [s.line for s in result.suspects[:10]],
-            "candidates_run": result.candidates_run, "duration_s": round(result.duration_s, 3),
+            "candidates_run": result.candidates_run, "recorded_runs": result.recorded_runs,
+            "stopped": result.stopped, "duration_s": round(result.duration_s, 3),
             "applied": str(file) if backup else None, "backup": str(backup) if backup else None,
         }, indent=2))
         return 0 if result.already_passing or result.fixes else 1
@@ -134,9 +146,11 @@ def _print_human(file: Path, result, backup) -> int:
     if result.already_passing:
         out.write(f"nothing to fix: {file} already passes ({result.oracle}: {result.baseline_verdict.reason})\n")
         return 0
+    stopped = {"deadline": "; the time budget ran out (--time-budget)", "cancelled": "; the search was stopped"}
     if not result.fixes:
         out.write(f"no verified fix found for {file} after {result.candidates_run} candidate run(s) "
-                  f"in {result.duration_s:.1f} s ({result.baseline_verdict.reason})\n")
+                  f"in {result.duration_s:.1f} s ({result.baseline_verdict.reason}"
+                  f"{stopped.get(result.stopped or '', '')})\n")
         for fix in result.unverified:
             out.write(f"\nUNVERIFIED proposal ({fix.description}), not a fix: {fix.explanation}\n{fix.diff}")
         out.write("hint: state what the program should do with --expect or --test, or try a model "

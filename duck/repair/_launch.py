@@ -8,6 +8,11 @@ tracer at all, and writes a small status file saying how the program ended (fini
 exception with its type and message, or ``sys.exit``). Output goes to the files the parent
 gave as stdout and stderr; a file-size limit stops a candidate that prints without end.
 
+With ``"probe"`` in the config it instead loads several versions of the program as modules
+(``__name__`` is not ``"__main__"``, so a main block does not run) and calls their functions
+on the same literal arguments, writing each call's result (or exception type) to a JSON
+file: ``duck.repair.probe`` compares a fix with the buggy program that way.
+
 It is started by path (not ``-m``), so it imports nothing but the standard library and
 never sees duck's own packages; it does not record steps (``duck.trace._child`` does).
 """
@@ -56,9 +61,63 @@ def _write_status(path: str, status: dict) -> None:
     os.replace(tmp, path)
 
 
+class _Overtime(BaseException):
+    """Raised by the alarm when one probed call (or loading one version) takes too long."""
+
+
+def _alarm(signum, frame):
+    raise _Overtime()
+
+
+def _probe(config: dict) -> None:
+    """Call the probed functions of every version; results go to ``config["result"]``."""
+    import ast
+    import random
+    import signal
+
+    sys.path[0] = os.getcwd()
+    signal.signal(signal.SIGALRM, _alarm)
+    per_call = float(config["per_call_s"])
+    results = []
+    for source in config["sources"]:
+        namespace = {"__name__": "__duck_probe__", "__builtins__": builtins}
+        answers = []
+        try:
+            signal.setitimer(signal.ITIMER_REAL, per_call * 5)
+            exec(compile(source, config["script"], "exec", dont_inherit=True), namespace)
+        except BaseException:  # noqa: BLE001 - a program that fails at module level keeps what it defined
+            pass
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+        for name, kwargs in config["calls"]:
+            function = namespace.get(name)
+            if not callable(function):
+                answers.append("? missing")
+                continue
+            try:
+                arguments = {key: ast.literal_eval(value) for key, value in kwargs.items()}
+                random.seed(config["seed"])
+                signal.setitimer(signal.ITIMER_REAL, per_call)
+                try:
+                    value = function(**arguments)
+                finally:
+                    signal.setitimer(signal.ITIMER_REAL, 0)
+                answers.append("= " + repr(value)[:2000])
+            except _Overtime:
+                answers.append("! timeout")
+            except BaseException as exc:  # noqa: BLE001
+                answers.append("! " + type(exc).__name__)
+        results.append(answers)
+    _write_status(config["result"], {"results": results})
+
+
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as f:
         config = json.load(f)
+    if config.get("probe"):
+        _limit_resources(int(config.get("max_memory_mb") or 0), int(config.get("max_file_bytes") or 0))
+        _probe(config)
+        os._exit(0)  # threads a probed call started are not waited for
     script, module = config["script"], config["module"]
     sys.path[0] = os.getcwd() if module else os.path.dirname(os.path.abspath(script))
     _limit_resources(int(config.get("max_memory_mb") or 0), int(config.get("max_file_bytes") or 0))

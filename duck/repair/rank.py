@@ -7,11 +7,14 @@ wrong on other inputs. What tells them apart, in this order:
 2. ``argument_name_gain``: how many more call arguments are named like the parameter they
    fill (``percent(whole, part)`` for ``def percent(part, whole)`` is a swap waiting to be
    undone: the name-based bug signal of DeepBugs);
-3. ``behaviour_distance``: how many recorded events of the buggy run the fixed run does not
+3. ``agreement``: on calls derived from the recorded ones (``duck.repair.probe``), how often
+   the fix answers like the buggy program: a correct fix changes the corner the bug got
+   wrong, a wrong one that happens to pass changes much more;
+4. ``behaviour_distance``: how many recorded events of the buggy run the fixed run does not
    share, aligned by line and values (difflib over the two recordings). A fix that changes one
    loop iteration beats one that changes three; the calls that went right keep their
    values, so the un-failing part of the run counts for the fix that leaves it alone;
-4. the number of changed characters, then the order the search found them in.
+5. the number of changed characters, then the order the search found them in.
 
 This module compares source texts and recorded sessions; it runs nothing.
 """
@@ -89,5 +92,5 @@ def changed_chars(before: str, after: str) -> int:
 
 def rank_key(fix, order: int) -> tuple:
     """Sort key of a verified ``duck.repair.search.Fix``: best first (see the module docstring)."""
-    return (fix.size, -fix.name_gain, fix.behaviour_distance,
+    return (fix.size, -fix.name_gain, -fix.agreement, fix.behaviour_distance,
             changed_chars(fix.original_source, fix.patched_source), order)

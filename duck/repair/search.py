@@ -29,6 +29,7 @@ from duck.errors import DuckError
 from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
 from duck.repair.localize import Suspect, names_seen, suspicious_lines
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
+from duck.repair.probe import agreement
 from duck.repair.rank import argument_name_gain, behaviour_distance, rank_key
 from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, quick_timeout,
                                 scratch_folder)
@@ -83,13 +84,14 @@ class Fix:
     kept_steps: int = 0                    # steps the fixed run shares with the buggy one
     behaviour_distance: int = 0            # recorded events the two runs do not share (duck.repair.rank)
     name_gain: int = 0                     # call arguments now named like their parameters
+    agreement: int = 0                     # derived calls answered like the buggy program (duck.repair.probe)
 
     def to_dict(self) -> dict:
         return {"file": str(self.file), "verified": self.verified, "origin": self.origin,
                 "description": self.description, "diff": self.diff, "explanation": self.explanation,
                 "verdict": self.verdict.reason if self.verdict else None, "size": self.size,
                 "kept_steps": self.kept_steps, "behaviour_distance": self.behaviour_distance,
-                "name_gain": self.name_gain, "patched_source": self.patched_source}
+                "name_gain": self.name_gain, "agreement": self.agreement, "patched_source": self.patched_source}
 
 
 @dataclass
@@ -185,6 +187,11 @@ def search(request: RepairRequest) -> RepairResult:
         if not search.fixes and not search.done():
             top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
             search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)))
+        if len(search.fixes) > 1 and not search.cancelled():
+            scores = agreement(runner, baseline.session, program_in_copy, original,
+                               [f.patched_source for f in search.fixes])
+            for fix, score in zip(search.fixes, scores or ()):
+                fix.agreement = score
         runner.discard(baseline)
         fixes = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
         stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)

@@ -196,11 +196,12 @@ class CandidateRunner:
         self.baseline: Session | None = None
         self.quick_baseline: QuickRun | None = None   # set: candidates are screened untraced first
         self.quick_timeout_s: float = 1.0
-        self.quick_env: dict[str, str] = {}
+        self.quick_env: dict[str, str] = {}           # environment of candidate runs (pytest without plugins)
         self.deadline: float | None = None             # time.monotonic() after which nothing runs
         self.runs = 0                                  # candidate runs, screened or recorded
         self.recorded = 0
         self._children: set[subprocess.Popen] = set()
+        self._killed: set[subprocess.Popen] = set()   # killed on purpose (not a crash of the program)
         self._lock = threading.Lock()
         self._cancelled = False
 
@@ -215,10 +216,16 @@ class CandidateRunner:
         self._cancelled = True
         self.kill_running()
 
+    def running(self) -> int:
+        """How many untraced candidates run right now."""
+        with self._lock:
+            return len(self._children)
+
     def kill_running(self) -> None:
         """Kill every untraced candidate running now (a recording ends at its own, short, timeout)."""
         with self._lock:
             children = list(self._children)
+            self._killed.update(children)
         for child in children:
             _kill_group(child)
 
@@ -235,8 +242,12 @@ class CandidateRunner:
 
         target = self.workspace.fresh_copy(source)
         root = target / "root"
+        env = self.request.env
+        if source is not None and self.quick_env:  # what the screening showed changes no test's result
+            env = {**(os.environ if env is None else env), **self.quick_env}
         request = dataclasses.replace(
             self.request,
+            env=env,
             script=root / self.workspace.script,
             cwd=root / self.workspace.cwd,
             include=[str(root)] + [str(self.workspace.map_path(Path(p), root)) for p in self.request.include],
@@ -287,37 +298,15 @@ class CandidateRunner:
         stdin_text = request.stdin if isinstance(request.stdin, str) and request.stdin != "inherit" else None
         if stdin_text is not None:
             (target / "stdin.txt").write_text(stdin_text, encoding="utf-8")
-        stopped_by = None
         started = time.monotonic()
         with open(target / "stdout.txt", "wb") as out, open(target / "stderr.txt", "wb") as err, \
                 (open(target / "stdin.txt", "rb") if stdin_text is not None else open(os.devnull, "rb")) as stdin:
-            with self._lock:
-                if self._cancelled:
-                    return QuickRun(_stopped_outcome("stopped", 0.0), "")
-                try:
-                    child = subprocess.Popen([request.python or sys.executable, LAUNCHER, str(target / "launch.json")],
-                                             cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err,
-                                             start_new_session=True)
-                except OSError as exc:
-                    raise DuckError(f"cannot start the Python interpreter: {exc.strerror or exc}",
-                                    "check that duck's Python still exists") from None
-                self._children.add(child)
-            try:
-                child.wait(timeout=timeout_s)
-            except subprocess.TimeoutExpired:
-                stopped_by = "timeout"
-                _kill_group(child)
-                child.wait()
-            finally:
-                with self._lock:
-                    self._children.discard(child)
+            returncode, stopped_by = self._spawn([request.python or sys.executable, LAUNCHER, str(target / "launch.json")],
+                                                 cwd, env, stdin, out, err, timeout_s)
         duration = time.monotonic() - started
         self.runs += 1
         stdout = _read_text(target / "stdout.txt", limits.max_output_bytes)
         stderr = _read_text(target / "stderr.txt", 20_000)
-        if stopped_by is None and child.returncode is not None and child.returncode < 0 \
-                and child.returncode == -signal.SIGKILL and self._cancelled:
-            stopped_by = "stopped"
         if stopped_by is not None:
             return QuickRun(_stopped_outcome(stopped_by, duration), stdout, stderr)
         status = None
@@ -325,20 +314,83 @@ class CandidateRunner:
             status = json.loads(status_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             status = None
-        outcome = {"steps": 0, "exit_code": child.returncode, "duration_s": round(duration, 3), "exception": None,
+        outcome = {"steps": 0, "exit_code": returncode, "duration_s": round(duration, 3), "exception": None,
                    "limit": None, "message": None}
         if status is None:
-            if child.returncode == 0:
+            if returncode == 0:
                 outcome["outcome"] = "finished"
             else:
-                outcome.update(outcome="exited", message=f"the program ended with status {child.returncode} "
+                outcome.update(outcome="exited", message=f"the program ended with status {returncode} "
                                                          "before it could say how")
         else:
             end = status.get("end", "finished")
             outcome.update(outcome=end, exception=status.get("exception"), message=status.get("message"))
-            if end == "finished" and child.returncode not in (0, None):
+            if end == "finished" and returncode not in (0, None):
                 outcome["outcome"] = "exited"  # a thread or an atexit handler failed the exit status
         return QuickRun(outcome, stdout, stderr)
+
+    def _spawn(self, argv: list[str], cwd: Path, env: dict, stdin, stdout, stderr,
+               timeout_s: float) -> tuple[int | None, str | None]:
+        """Start a child in its own process group and wait for it: (exit status, why it was stopped)."""
+        with self._lock:
+            if self._cancelled:
+                return None, "stopped"
+            try:
+                child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr,
+                                         start_new_session=True)
+            except OSError as exc:
+                raise DuckError(f"cannot start the Python interpreter: {exc.strerror or exc}",
+                                "check that duck's Python still exists") from None
+            self._children.add(child)
+        stopped_by = None
+        try:
+            child.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            stopped_by = "timeout"
+            _kill_group(child)
+            child.wait()
+        finally:
+            with self._lock:
+                self._children.discard(child)
+                killed = child in self._killed
+                self._killed.discard(child)
+        if stopped_by is None and killed:
+            stopped_by = "stopped"
+        return child.returncode, stopped_by
+
+    def run_probe(self, sources: list[str], calls: list[tuple[str, dict[str, str]]], timeout_s: float,
+                  per_call_s: float = 0.25) -> list[list[str]] | None:
+        """Call functions of each version of the program on literal arguments, untraced, in one
+        child (``_launch.py`` probe mode); one list of results per source, None if it failed."""
+        timeout_s = min(timeout_s, self.remaining())
+        if timeout_s <= 0 or not calls:
+            return None
+        target = self.workspace.fresh_copy(None)
+        try:
+            root = target / "root"
+            script = root / self.workspace.script
+            config = {"probe": True, "script": str(script), "sources": sources, "calls": [list(c) for c in calls],
+                      "seed": self.request.seed, "per_call_s": per_call_s, "result": str(target / "probe.json"),
+                      "max_memory_mb": self.request.limits.max_memory_mb,
+                      "max_file_bytes": max(self.request.limits.max_output_bytes, 1) + 1_000_000}
+            (target / "launch.json").write_text(json.dumps(config), encoding="utf-8")
+            env = dict(os.environ if self.request.env is None else self.request.env)
+            env.update(self.quick_env)
+            if self.request.seed is not None:
+                env["PYTHONHASHSEED"] = str(self.request.seed)
+            with open(os.devnull, "rb") as stdin, open(os.devnull, "wb") as sink:
+                returncode, stopped_by = self._spawn([self.request.python or sys.executable, LAUNCHER,
+                                                      str(target / "launch.json")],
+                                                     script.parent, env, stdin, sink, sink, timeout_s)
+            if stopped_by is not None or returncode != 0:
+                return None
+            try:
+                results = json.loads((target / "probe.json").read_text(encoding="utf-8"))["results"]
+            except (OSError, ValueError, KeyError):
+                return None
+            return results if len(results) == len(sources) else None
+        finally:
+            shutil.rmtree(target, ignore_errors=True)
 
     # ------------------------------------------------------------------ checking candidates
     def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:

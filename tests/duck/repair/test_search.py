@@ -117,3 +117,132 @@ def test_model_proposals_are_verified_and_failures_kept_only_as_unverified(write
     assert "return sum(xs) / len(xs)" in result.fixes[0].patched_source
     assert len(result.unverified) == 1 and not result.unverified[0].verified
     assert prog.read_text() == BUGGY
+
+
+INPUTS_IN_DATA = '''def inc(x):
+    return x + 2
+
+start = 5
+print(inc(start), inc(5))
+'''
+
+
+def test_the_programs_inputs_are_never_edited(write):
+    # without the protection `start = 5` -> `4` and `inc(5)` -> `inc(4)` would "verify"
+    prog = write("inc.py", INPUTS_IN_DATA)
+    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("6 6\n"), jobs=2))
+    assert result.fixes
+    for fix in result.fixes:
+        assert fix.patched_source.splitlines()[2:] == INPUTS_IN_DATA.splitlines()[2:], fix.diff
+    assert "return x + 1" in result.fixes[0].patched_source
+
+
+AVERAGE = '''def above(scores, threshold):
+    kept = []
+    for score in scores:
+        if score > threshold:
+            kept.append(score)
+    return kept
+
+
+def average(values):
+    total = 0
+    for i in range(len(values) + 1):
+        total += values[i]
+    return total / len(values)
+
+
+scores = [72, 95, 88, 41, 63]
+good = above(scores, 60)
+print("good scores:", good)
+print("average:", average(good))
+'''
+
+
+def test_a_failure_inside_a_function_edits_only_function_bodies(write):
+    from duck.repair.edits import candidate_edits
+
+    lines = range(1, 21)
+    data = {e.line for e in candidate_edits(AVERAGE, lines) if e.line >= 16}
+    assert {16, 17} <= data                                  # what the protection removes
+    kept = candidate_edits(AVERAGE, lines, protect_inputs=True)
+    assert all("72" not in e.description and "60" not in e.description for e in kept)
+    assert all(e.line < 16 for e in candidate_edits(AVERAGE, lines, protect_inputs=True, functions_only=True))
+    prog = write("average.py", AVERAGE)
+    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2))   # the exit oracle: IndexError
+    assert result.fixes and result.recorded_runs <= len(result.fixes) + 3 < result.candidates_run
+    for fix in result.fixes:
+        assert fix.patched_source.splitlines()[15:] == AVERAGE.splitlines()[15:], fix.diff
+    assert "range(len(values))" in result.fixes[0].patched_source
+
+
+COUNT_POSITIVE = '''def count_positive(xs):
+    n = 0
+    for x in xs:
+        if x >= 0:
+            n += 1
+    return n
+
+
+if __name__ == "__main__":
+    assert count_positive([0, 1, -2, 3]) == 2
+'''
+PERCENT = '''def percent(part, whole):
+    return 100 * part / whole
+
+def ratio_text(part, whole):
+    return f"{percent(whole, part):.1f}%"
+
+
+if __name__ == "__main__":
+    print(ratio_text(1, 4))
+'''
+
+
+def test_weak_oracles_rank_the_behaviour_preserving_fix_first(write):
+    # `>=` -> `<=` and `*` -> `/` also pass these oracles; they are wrong on other inputs
+    prog = write("count.py", COUNT_POSITIVE)
+    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2))
+    found = {f.description.split(" (line")[0]: f for f in result.fixes}
+    assert "`>=` -> `<=`" in found and len(found) > 1
+    best = result.fixes[0]
+    assert best.description.startswith(("`>=` -> `>`", "constant `0` -> `1`")), list(found)  # x > 0, x >= 1
+    assert best.agreement > found["`>=` -> `<=`"].agreement
+    prog = write("percent.py", PERCENT)
+    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("25.0%\n"), jobs=2))
+    assert "percent(part, whole)" in result.fixes[0].patched_source, [f.description for f in result.fixes]
+    assert result.fixes[0].name_gain == 2
+
+
+def test_a_stop_request_or_an_empty_budget_ends_the_search(write):
+    import threading
+
+    prog = write("count.py", COUNT_POSITIVE)
+    stop = threading.Event()
+    said = []
+
+    def progress(text):
+        said.append(text)
+        if text.startswith("the run failed"):
+            stop.set()  # the user cancels as the search starts trying candidates
+
+    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2, should_stop=stop.is_set, progress=progress))
+    assert result.stopped == "cancelled" and result.fixes == [] and result.candidates_run == 0
+    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2, time_budget_s=0.0))
+    assert result.stopped == "deadline" and result.candidates_run == 0
+    assert not result.already_passing
+
+
+def test_a_pytest_oracle_screens_candidates_without_recording_them(write, monkeypatch):
+    from duck.repair.oracle import TestOracle
+
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")  # the runs need no plugin; they start faster
+    prog = write("calc.py", "def double(x):\n    return x ** 2\n\ndef ident(x):\n    return x\n")
+    write("test_calc.py", "from calc import double, ident\n\n"
+                          "def test_double():\n    assert double(3) == 6\n\n"
+                          "def test_ident():\n    assert ident(2) == 2\n")
+    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=TestOracle("test_calc.py::test_double"),
+                                  jobs=2, max_fixes=1))
+    assert result.fixes and "x * 2" in result.fixes[0].patched_source
+    assert result.recorded_runs <= 2 < result.candidates_run
+    assert "test_calc.py::test_double passed" in result.fixes[0].explanation

@@ -1,0 +1,139 @@
+"""Differential checks of verified fixes on inputs derived from the recording.
+
+A weak oracle checks one input, so several patches pass it and most are wrong elsewhere.
+The buggy program is usually right on most inputs near the one it failed (a bug is a corner
+it gets wrong), so a correct fix changes its behaviour where the oracle failed and little
+anywhere else; a wrong fix that happens to pass changes much more (the idea of PATCH-SIM,
+Xiong et al., ICSE 2018: behaviour similar to the original on passing inputs).
+
+``derived_calls`` takes the calls of the edited functions that the buggy run recorded, with
+literal arguments, and varies one argument at a time (shorter, reversed and single-element
+sequences, neighbouring numbers, flipped booleans). ``agreement`` runs the buggy program and
+every fix on them in one untraced child (``CandidateRunner.run_probe``) and counts, per fix,
+the calls where the buggy program returned a value and the fix returns the same one (a
+call the buggy program crashed on is no behaviour to keep).
+
+It never decides whether a fix is verified; it only orders verified ones (``duck.repair.rank``).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+from typing import Iterator
+
+from duck.session import Session
+
+MAX_RECORDED_CALLS = 4     # distinct recorded calls per function used as seeds
+MAX_DERIVED = 60           # derived calls in all
+
+
+def _top_level_functions(source: str) -> dict[str, ast.FunctionDef]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    return {node.name: node for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+            and not isinstance(node, ast.AsyncFunctionDef)}
+
+
+def edited_functions(original: str, patched: list[str]) -> list[str]:
+    """Top-level functions of ``original`` whose lines some patched version changes."""
+    functions = _top_level_functions(original)
+    spans = {name: (node.lineno, node.end_lineno or node.lineno) for name, node in functions.items()}
+    before = original.splitlines()
+    found: dict[str, None] = {}
+    for text in patched:
+        matcher = difflib.SequenceMatcher(None, before, text.splitlines(), autojunk=False)
+        for tag, a0, a1, _, _ in matcher.get_opcodes():
+            if tag == "equal":
+                continue
+            first, last = a0 + 1, max(a0 + 1, a1)
+            for name, (start, end) in spans.items():
+                if first <= end and start <= last:
+                    found[name] = None
+    return list(found)
+
+
+def _variants(value) -> Iterator:
+    """Values near ``value``: what a bug at a corner would treat differently."""
+    if isinstance(value, bool):
+        yield not value
+    elif isinstance(value, int):
+        yield from (value + 1, value - 1, 0, -value, value * 2)
+    elif isinstance(value, float):
+        yield from (value + 1.0, value - 1.0, 0.0, -value, value * 2)
+    elif isinstance(value, (list, tuple, str)):
+        kind = type(value)
+        yield value[1:]
+        yield value[:-1]
+        yield value[::-1]
+        yield value[:0]
+        for element in list(value)[:4]:
+            yield kind([element]) if kind is not str else element
+        if kind is not str:
+            try:
+                yield kind(sorted(value))
+            except TypeError:
+                pass
+
+
+def derived_calls(session: Session, program: str, original: str, functions: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """(function, {parameter: literal repr}) calls near the recorded ones, recorded ones left out."""
+    defs = _top_level_functions(original)
+    seeds: list[tuple[str, dict]] = []
+    seen_seeds: set[str] = set()
+    counts: dict[str, int] = {}
+    for step in range(len(session)):
+        if session.kind(step) != "call":
+            continue
+        event = session.event(step)
+        if event.file != program or event.func not in functions or event.func not in defs:
+            continue
+        node = defs[event.func]
+        params = [a.arg for a in node.args.posonlyargs + node.args.args + node.args.kwonlyargs]
+        if node.args.vararg or node.args.kwarg or set(event.changes) != set(params):
+            continue
+        try:
+            values = {name: ast.literal_eval(event.changes[name]) for name in params}
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            continue  # a value that is not a literal (an object, a cut-off repr)
+        key = f"{event.func}{values!r}"
+        if key in seen_seeds or counts.get(event.func, 0) >= MAX_RECORDED_CALLS:
+            continue
+        seen_seeds.add(key)
+        counts[event.func] = counts.get(event.func, 0) + 1
+        seeds.append((event.func, values))
+    calls: list[tuple[str, dict[str, str]]] = []
+    seen = set(seen_seeds)
+    for name, values in seeds:
+        for param, value in values.items():
+            for other in _variants(value):
+                changed = dict(values, **{param: other})
+                key = f"{name}{changed!r}"
+                if key in seen:
+                    continue
+                seen.add(key)
+                calls.append((name, {k: repr(v) for k, v in changed.items()}))
+                if len(calls) >= MAX_DERIVED:
+                    return calls
+    return calls
+
+
+def agreement(runner, session: Session, program: str, original: str, patched: list[str],
+              timeout_s: float = 10.0) -> list[int] | None:
+    """For each patched source, how many derived calls give the buggy program's result; None
+    when nothing could be derived or the probe failed."""
+    functions = edited_functions(original, patched)
+    if not functions:
+        return None
+    calls = derived_calls(session, program, original, functions)
+    if not calls:
+        return None
+    results = runner.run_probe([original, *patched], calls, timeout_s)
+    if results is None:
+        return None
+    buggy = results[0]
+    # only calls the buggy program answered count: where it raised, raising is no behaviour to keep
+    return [sum(1 for mine, theirs in zip(answers, buggy) if mine == theirs and theirs.startswith("= "))
+            for answers in results[1:]]

@@ -1,0 +1,96 @@
+"""Untraced screening runs: same inputs as a recording, killed at the deadline or on a stop,
+and the differential probe that ranks verified fixes."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from duck.repair.oracle import ExpectOracle, RunOracle
+from duck.repair.probe import agreement, derived_calls
+from duck.repair.verify import CandidateRunner, Workspace
+from duck.trace.runner import RecordRequest
+
+SLEEPER = "import time\ntime.sleep(60)\nprint('woke')\n"
+
+
+@pytest.fixture
+def make_runner(write, tmp_path):
+    def make(source: str, oracle=None, **fields) -> CandidateRunner:
+        prog = write("src/prog.py", source)
+        scratch = tmp_path / "scratch"
+        scratch.mkdir(exist_ok=True)
+        workspace = Workspace.create(prog, prog.parent, scratch)
+        fields.setdefault("stdin", None)
+        return CandidateRunner(workspace, RecordRequest(script=prog, cwd=prog.parent, **fields),
+                               oracle or RunOracle(), jobs=2)
+
+    return make
+
+
+READER = '''import random, sys
+name = input()
+print(name.upper(), sys.argv[1:], random.random(), hash("duck") % 1000)
+raise ValueError("boom")
+'''
+
+
+def test_untraced_run_sees_the_recordings_argv_stdin_and_seed(make_runner):
+    runner = make_runner(READER, argv=["--loud"], stdin="quack\n", seed=3)
+    quick = runner.run_quick(None, 30)
+    recorded = runner.record(None).session
+    assert quick.outcome["outcome"] == recorded.outcome["outcome"] == "exception"
+    assert quick.outcome["exception"]["type"] == "ValueError"
+    assert quick.stdout == recorded.stdout and quick.stdout.startswith("QUACK ['--loud'] ")
+    assert "ValueError: boom" in quick.stderr
+    assert not RunOracle().screen(quick, quick).passed
+
+
+def test_the_deadline_stops_an_untraced_candidate(make_runner):
+    runner = make_runner("print(1)\n")
+    runner.deadline = time.monotonic() + 0.5
+    started = time.monotonic()
+    quick = runner.run_quick(SLEEPER, timeout_s=60)
+    assert quick.outcome["outcome"] == "limit" and "woke" not in quick.stdout
+    assert time.monotonic() - started < 30  # far below the candidate's own 60 s
+    assert runner.run_quick("print(2)\n", 60).outcome["limit"] == "stopped"  # nothing starts after it
+
+
+def test_a_stop_request_kills_the_candidates_that_run(make_runner):
+    runner = make_runner("print(1)\n", oracle=ExpectOracle("woke\n"))
+    runner.baseline = runner.record(None).session
+    runner.quick_baseline = runner.run_quick(None, 30)
+    runner.quick_timeout_s = 60
+    started = time.monotonic()
+    results = list(runner.verify_many([SLEEPER, SLEEPER + "#2\n", SLEEPER + "#3\n"], lambda s: s,
+                                      runner.request.limits, should_stop=lambda: runner.running() > 0))
+    assert time.monotonic() - started < 30
+    assert len(results) == 2 and runner.running() == 0     # the third never started
+    for _, result in results:
+        assert not result.verdict.passed and result.session is None
+        assert result.quick.outcome["limit"] == "stopped"
+
+
+ARGMIN = '''def argmin(xs):
+    best = 0
+    for i in range(2, len(xs)):
+        if xs[i] < xs[best]:
+            best = i
+    return best
+
+print(argmin([4, 1, 3]))
+'''
+
+
+def test_probe_prefers_the_fix_that_keeps_the_buggy_programs_other_answers(make_runner):
+    runner = make_runner(ARGMIN)
+    baseline = runner.record(None)
+    program = str(baseline.copy_root / "prog.py")
+    right = ARGMIN.replace("range(2,", "range(1,")
+    wrong = ARGMIN.replace("best = 0", "best = 1")
+    calls = derived_calls(baseline.session, program, ARGMIN, ["argmin"])
+    assert ("argmin", {"xs": "[1, 3]"}) in calls and ("argmin", {"xs": "[4, 1, 3]"}) not in calls
+    scores = agreement(runner, baseline.session, program, ARGMIN, [right, wrong])
+    assert scores is not None and scores[0] > scores[1]
