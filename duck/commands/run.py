@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from duck.commands.common import (
@@ -44,13 +45,33 @@ def main(args: argparse.Namespace) -> int:
         request = oracle.prepare(request)
     with tempfile.TemporaryDirectory(prefix="duck-") as scratch:
         trace_path = Path(args.save) if args.save else Path(scratch) / "run.trace"
+        ui_import = None if plain else _import_ui_while_recording()
         record(request, trace_path)
         session = Session.load(trace_path)
         if plain:
             return run_plain(session, args, oracle, sys.stdout)
+        ui_import.join()
         from duck.app import run_app
 
         return run_app(session, request=request, args=args, oracle=oracle)
+
+
+def _import_ui_while_recording() -> threading.Thread:
+    """Import the TUI (Textual: ~0.3 s) in a thread while the program runs in its child process.
+
+    The parent only waits for the child meanwhile, so the UI opens that much sooner. A failed
+    import here is ignored: the import after recording raises it again, where it is reported.
+    """
+
+    def import_ui() -> None:
+        try:
+            import duck.app  # noqa: F401
+        except Exception:  # reported by the import after recording
+            pass
+
+    thread = threading.Thread(target=import_ui, name="duck-import-ui", daemon=True)
+    thread.start()
+    return thread
 
 
 def _oracle(args: argparse.Namespace):
