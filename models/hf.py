@@ -115,6 +115,9 @@ class HFBackend:
                 )
             else:
                 base_id = str(path)
+        if adapter_dir is not None and self.info.get("load_in_4bit") and not load_in_8bit:
+            # a QLoRA adapter was trained on a 4-bit base: load the base the way it was trained
+            load_in_4bit = True
         self.name = name or f"{self.info.get('name') or path.name or model} (hf)"
         self.tokenizer = self._load_tokenizer(adapter_dir, base_id)
         self.model = self._load_model(base_id, adapter_dir, load_in_4bit, load_in_8bit, dtype)

@@ -84,6 +84,15 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096) -> "PreTrained
     )
 
 
+def _ffn_size(hidden: int) -> int:
+    """deepseek-coder's FFN/hidden ratio (11008/4096), rounded to a multiple of 128.
+
+    bitsandbytes' CPU 4-bit kernels need the FFN width divisible by their block size, so an
+    unrounded width (172 for hidden 64) loads in 4-bit but fails to generate.
+    """
+    return 128 * max(1, round(hidden * 11008 / 4096 / 128))
+
+
 def tiny_llama_config(
     vocab_size: int,
     layers: int = 2,
@@ -102,7 +111,7 @@ def tiny_llama_config(
     return LlamaConfig(
         vocab_size=vocab_size,
         hidden_size=hidden,
-        intermediate_size=intermediate or hidden * 11008 // 4096,
+        intermediate_size=intermediate or _ffn_size(hidden),
         num_hidden_layers=layers,
         num_attention_heads=heads,
         num_key_value_heads=heads,

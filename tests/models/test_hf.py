@@ -116,7 +116,7 @@ def test_clear_errors_for_bad_paths(tmp_path):
 
 
 def test_prompt_longer_than_the_model_reads_is_a_clear_error(backend):
-    with pytest.raises(BackendError, match="reads at most 4096") as info:
+    with pytest.raises(BackendError, match=r"reads at most \d+") as info:
         list(backend.stream(PROMPT * 400, max_new_tokens=10))
     assert "smaller part" in info.value.hint
 

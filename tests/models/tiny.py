@@ -11,9 +11,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-SPECIAL = ["<s>", "</s>", "<pad>"]
-
-
 def stdlib_text(limit_bytes: int = 400_000) -> list[str]:
 
     root = Path(os.__file__).parent
@@ -31,32 +28,16 @@ def stdlib_text(limit_bytes: int = 400_000) -> list[str]:
 
 
 def build_tiny_model(folder: Path, *, vocab_size: int = 512, hidden: int = 64, layers: int = 2, seed: int = 0) -> Path:
-    """Write a tokenizer and a randomly initialised 2-layer LLaMA into ``folder``; return it."""
+    """``trainer.tiny``'s model on a small vocabulary, made never to choose end-of-sequence, so
+    greedy generation always runs to its limit; no ``duck.json`` (a plain checkpoint)."""
     import torch
-    from tokenizers import ByteLevelBPETokenizer
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    folder.mkdir(parents=True, exist_ok=True)
-    bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(stdlib_text(), vocab_size=vocab_size, min_frequency=2, special_tokens=SPECIAL, show_progress=False)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
-    tokenizer.save_pretrained(folder)
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=hidden * 2,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=4096,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
-    )
-    model = LlamaForCausalLM(config)
-    # make the model never choose end-of-sequence, so greedy generation always runs to its limit
+    from trainer.tiny import build_tiny_model as build
+
+    build(folder, texts=stdlib_text(), vocab_size=vocab_size, hidden=hidden, layers=layers, seed=seed, prompt_format=None)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder)
     with torch.no_grad():
         model.lm_head.weight[tokenizer.eos_token_id].zero_()
         model.lm_head.weight[tokenizer.pad_token_id].zero_()

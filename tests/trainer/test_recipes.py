@@ -159,6 +159,8 @@ def test_qlora_adapter_trains_on_a_4bit_base_and_loads_back(tiny_run, pyx_dir, t
 
     backend = load_backend(BackendSpec(model=str(out)))
     try:
+        # duck.json says the adapter was trained on a 4-bit base: it loads that way with no flag
+        assert "Linear4bit" in {type(m).__name__ for m in backend.model.modules()}
         assert "".join(backend.stream("def f(x):", max_new_tokens=4, stop=[], temperature=0.0))
     finally:
         backend.close()
