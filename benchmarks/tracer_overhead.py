@@ -42,7 +42,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from duck.trace.limits import Limits  # noqa: E402
 from duck.trace.localdiff import IMPLEMENTATION  # noqa: E402
-from duck.trace.recorder import FileFilter, Recorder, format_events  # noqa: E402
+from duck.trace.recorder import FileFilter, Recorder  # noqa: E402
+from duck.trace.store import format_events_bytes  # noqa: E402
 from duck.trace.runner import RecordRequest, record  # noqa: E402
 
 # name -> (source defining main(n), n for a plain run of a few tenths of a second)
@@ -131,9 +132,9 @@ def time_plain(path: Path, n: int) -> float:
 
 def time_duck(path: Path, n: int) -> tuple[float, int]:
     main = _load(path)
-    devnull = open(os.devnull, "w")
+    devnull = open(os.devnull, "wb")
     recorder = Recorder(FileFilter([str(path)], []), Limits(max_steps=10**10),
-                        sink=lambda events, frames, out: devnull.write(format_events(events, frames, out)))
+                        sink=lambda events, frames, out: devnull.write(format_events_bytes(events, frames, out)))
     start = time.process_time()
     recorder.start()
     try:

@@ -26,7 +26,8 @@ import threading
 import types
 
 from duck.trace.limits import Limits
-from duck.trace.recorder import CapturedStream, FileFilter, RecordedStdin, Recorder, format_events
+from duck.trace.recorder import CapturedStream, FileFilter, RecordedStdin, Recorder
+from duck.trace.store import format_events_bytes
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
 
@@ -36,7 +37,7 @@ class _Child:
         self.config = config
         self.limits = Limits.from_dict(config["limits"])
         self.pid = os.getpid()
-        self.trace = open(config["trace"], "a", encoding="utf-8", errors="backslashreplace", newline="\n")
+        self.trace = open(config["trace"], "ab")  # UTF-8, unpaired surrogates backslash-escaped
         self.status_path = config["status"]
         self.output_bytes = 0
         self.finished = False
@@ -47,7 +48,7 @@ class _Child:
 
     # ------------------------------------------------------------------ writing
     def _write_batch(self, events, frames, outputs) -> None:
-        self.trace.write(format_events(events, frames, outputs))
+        self.trace.write(format_events_bytes(events, frames, outputs))
         self.trace.flush()
 
     def write_header(self) -> None:
@@ -59,7 +60,7 @@ class _Child:
             "exclude": c["exclude"], "tracer": self.recorder.tracer, "limits": self.limits.to_dict(),
             "seed": c["seed"], "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        self.trace.write(json.dumps(header, ensure_ascii=False) + "\n")
+        self.trace.write((json.dumps(header, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
         self.trace.flush()
 
     def finish(self, status: dict, exit_code: int, *, wait_for_threads: bool = False) -> None:

@@ -1,10 +1,13 @@
-/* duck.trace._speedups: the recorder's per-event diff of a frame's locals, in C.
+/* duck.trace._speedups: the recorder's per-event diff of a frame's locals and its trace-line formatter, in C.
  *
  * This is the compiled twin of duck.trace.localdiff.diff_locals_py and follows the same
  * contract (see that module's docstring): walk the frame's locals, skip a value whose
  * identity and fingerprint say its safe repr cannot have changed, repr the rest (scalars
  * directly, anything else through duck.trace.saferepr.safe_repr), update the snapshot, and
  * append the name and repr of each new or changed local to the `names`/`texts` lists.
+ *
+ * format_run writes the trace-format JSON lines of a run of stored events (duck.trace.store)
+ * as UTF-8, calling back into Python for the rare events with output, deletions or exceptions.
  *
  * It is optional: setup.py builds it where a compiler exists, and localdiff falls back to
  * the pure-Python diff where it is missing (or DUCK_PURE_PYTHON=1). It does not hook the
@@ -23,6 +26,24 @@ is_scalar(PyObject *v)
     PyTypeObject *t = Py_TYPE(v);
     return t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || t == &PyUnicode_Type ||
            t == &PyBytes_Type || v == Py_None || t == &PyComplex_Type;
+}
+
+static int is_stable(PyTypeObject *t);
+
+/* Whether a container item's repr is fixed by its identity: a scalar, or an object of a type
+ * already known to be stable (a class with object.__repr__, a function, ...). Never runs
+ * Python code, so it is safe while iterating. */
+static int
+is_fixed_item(PyObject *v)
+{
+    if (is_scalar(v))
+        return 1;
+    PyObject *known = PyDict_GetItemWithError(stable_types, (PyObject *)Py_TYPE(v));
+    if (known == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return known == Py_True;
 }
 
 /* 1 when an identical object of this type always has the same repr, 0 when not, -1 on error. */
@@ -44,7 +65,7 @@ is_stable(PyTypeObject *t)
 }
 
 /* The fingerprint of a list/tuple/dict whose first k items (dict: key, value pairs) are
- * scalars: (len, items...). A new reference, or NULL without an error set when the value has
+ * scalars or of stable types: (len, items...). A new reference, or NULL without an error set when the value has
  * none, or NULL with an error set. */
 static PyObject *
 fingerprint(PyObject *value, Py_ssize_t k)
@@ -56,7 +77,7 @@ fingerprint(PyObject *value, Py_ssize_t k)
         PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item
                                              : ((PyTupleObject *)value)->ob_item;
         for (Py_ssize_t i = 0; i < m; i++) {
-            if (!is_scalar(items[i]))
+            if (!is_fixed_item(items[i]))
                 return NULL;
         }
         PyObject *fp = PyTuple_New(m + 1);
@@ -80,7 +101,7 @@ fingerprint(PyObject *value, Py_ssize_t k)
         Py_ssize_t pos = 0, i = 0;
         PyObject *key, *item;
         while (i < m && PyDict_Next(value, &pos, &key, &item)) {
-            if (!is_scalar(key) || !is_scalar(item))
+            if (!is_fixed_item(key) || !is_fixed_item(item))
                 return NULL;
             i++;
         }
@@ -348,6 +369,251 @@ diff_locals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     return PyLong_FromSsize_t(count);
 }
 
+/* ------------------------------------------------------------------ formatting trace lines */
+
+typedef struct {
+    char *data;
+    Py_ssize_t len, cap;
+} Buf;
+
+static int
+buf_reserve(Buf *b, Py_ssize_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    Py_ssize_t cap = b->cap ? b->cap : 1 << 16;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *data = PyMem_Realloc(b->data, cap);
+    if (data == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static int
+buf_put(Buf *b, const char *s, Py_ssize_t n)
+{
+    if (buf_reserve(b, n) < 0)
+        return -1;
+    memcpy(b->data + b->len, s, n);
+    b->len += n;
+    return 0;
+}
+
+/* str as UTF-8, with unpaired surrogates backslash-escaped (as the trace file's writer would). */
+static int
+buf_utf8(Buf *b, PyObject *text)
+{
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+    if (s != NULL)
+        return buf_put(b, s, n);
+    PyErr_Clear();
+    PyObject *bytes = PyUnicode_AsEncodedString(text, "utf-8", "backslashreplace");
+    if (bytes == NULL)
+        return -1;
+    int r = buf_put(b, PyBytes_AS_STRING(bytes), PyBytes_GET_SIZE(bytes));
+    Py_DECREF(bytes);
+    return r;
+}
+
+/* A JSON string, escaped like json.encoder.encode_basestring (non-ASCII kept as it is). */
+static int
+buf_json(Buf *b, PyObject *text)
+{
+    Py_ssize_t n;
+    const char *s = PyUnicode_AsUTF8AndSize(text, &n);
+    PyObject *bytes = NULL;
+    if (s == NULL) {
+        PyErr_Clear();
+        bytes = PyUnicode_AsEncodedString(text, "utf-8", "backslashreplace");
+        if (bytes == NULL)
+            return -1;
+        s = PyBytes_AS_STRING(bytes);
+        n = PyBytes_GET_SIZE(bytes);
+    }
+    if (buf_reserve(b, 6 * n + 2) < 0) {
+        Py_XDECREF(bytes);
+        return -1;
+    }
+    char *out = b->data + b->len;
+    *out++ = '"';
+    for (Py_ssize_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            *out++ = '\\';
+            *out++ = (char)c;
+        } else if (c >= 0x20) {
+            *out++ = (char)c;
+        } else {
+            *out++ = '\\';
+            switch (c) {
+            case '\b': *out++ = 'b'; break;
+            case '\f': *out++ = 'f'; break;
+            case '\n': *out++ = 'n'; break;
+            case '\r': *out++ = 'r'; break;
+            case '\t': *out++ = 't'; break;
+            default:
+                out += sprintf(out, "u%04x", c);
+            }
+        }
+    }
+    *out++ = '"';
+    b->len = out - b->data;
+    Py_XDECREF(bytes);
+    return 0;
+}
+
+static const char *const KIND_NAMES[4] = {"call", "line", "return", "exception"};
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Column;
+
+static int
+column_get(PyObject *obj, Column *col, Py_ssize_t itemsize)
+{
+    if (PyObject_GetBuffer(obj, &col->view, PyBUF_FORMAT) < 0)
+        return -1;
+    col->held = 1;
+    if (col->view.itemsize != itemsize) {
+        PyErr_SetString(PyExc_TypeError, "a column has an unexpected item size");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+column_release(Column *col)
+{
+    if (col->held)
+        PyBuffer_Release(&col->view);
+    col->held = 0;
+}
+
+/* format_run(first_step, kind_line, ctx, nchanges, names, texts, fid, code, depth, parent,
+ *            codes, value_name, special, one_line) -> bytes */
+static PyObject *
+format_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 14) {
+        PyErr_SetString(PyExc_TypeError, "format_run takes 14 arguments");
+        return NULL;
+    }
+    long long first_step = PyLong_AsLongLong(args[0]);
+    if (first_step == -1 && PyErr_Occurred())
+        return NULL;
+    PyObject *names = args[4], *texts = args[5], *codes = args[10], *value_name = args[11], *one_line = args[13];
+    if (!PyList_CheckExact(names) || !PyList_CheckExact(texts) || !PyList_CheckExact(codes)) {
+        PyErr_SetString(PyExc_TypeError, "names, texts and codes must be lists");
+        return NULL;
+    }
+    Column cols[9];
+    memset(cols, 0, sizeof cols);
+    const Py_ssize_t sizes[9] = {4, 4, 4, 4, 4, 4, 4, 0, 8};
+    const int which[9] = {1, 2, 3, 6, 7, 8, 9, -1, 12};
+    PyObject *result = NULL;
+    Buf b = {NULL, 0, 0};
+    for (int i = 0; i < 9; i++) {
+        if (which[i] < 0)
+            continue;
+        if (column_get(args[which[i]], &cols[i], sizes[i]) < 0)
+            goto done;
+    }
+    const int *kind_line = cols[0].view.buf, *ctx = cols[1].view.buf;
+    const unsigned int *nchanges = cols[2].view.buf;
+    const int *fid = cols[3].view.buf, *code = cols[4].view.buf, *depth = cols[5].view.buf,
+              *parent = cols[6].view.buf;
+    const long long *special = cols[8].view.buf;
+    Py_ssize_t n_events = cols[0].view.len / 4, n_frames = cols[3].view.len / 4,
+               n_special = cols[8].view.len / 8, n_codes = PyList_GET_SIZE(codes);
+    if (cols[1].view.len / 4 != n_events || cols[2].view.len / 4 != n_events) {
+        PyErr_SetString(PyExc_ValueError, "columns of different lengths");
+        goto done;
+    }
+    Py_ssize_t c = 0, next_special = 0;
+    for (Py_ssize_t i = 0; i < n_events; i++) {
+        long long step = first_step + i;
+        Py_ssize_t n = nchanges[i];
+        if (c + n > PyList_GET_SIZE(names) || c + n > PyList_GET_SIZE(texts)) {
+            PyErr_SetString(PyExc_ValueError, "changes columns shorter than nchanges says");
+            goto done;
+        }
+        while (next_special < n_special && special[next_special] < step)
+            next_special++;
+        if (next_special < n_special && special[next_special] == step) {
+            PyObject *args2[2];
+            args2[0] = PyLong_FromSsize_t(i);
+            args2[1] = PyLong_FromSsize_t(c);
+            if (args2[0] == NULL || args2[1] == NULL) {
+                Py_XDECREF(args2[0]);
+                Py_XDECREF(args2[1]);
+                goto done;
+            }
+            PyObject *line = PyObject_Vectorcall(one_line, args2, 2, NULL);
+            Py_DECREF(args2[0]);
+            Py_DECREF(args2[1]);
+            if (line == NULL)
+                goto done;
+            int r = PyUnicode_Check(line) ? buf_utf8(&b, line) : -1;
+            if (r < 0 && !PyErr_Occurred())
+                PyErr_SetString(PyExc_TypeError, "one_line must return str");
+            Py_DECREF(line);
+            if (r < 0)
+                goto done;
+            c += n;
+            continue;
+        }
+        int e = ctx[i];
+        if (e < 0 || e >= n_frames || code[e] < 0 || code[e] >= n_codes) {
+            PyErr_SetString(PyExc_ValueError, "an event refers to an unknown frame entry");
+            goto done;
+        }
+        if (buf_reserve(&b, 128) < 0)
+            goto done;
+        b.len += snprintf(b.data + b.len, 128, "{\"step\":%lld,\"event\":\"%s\",\"line\":%d,", step,
+                          KIND_NAMES[kind_line[i] & 3], kind_line[i] >> 2);
+        if (buf_utf8(&b, PyList_GET_ITEM(codes, code[e])) < 0 || buf_reserve(&b, 128) < 0)
+            goto done;
+        if (parent[e] < 0)
+            b.len += snprintf(b.data + b.len, 128, ",\"depth\":%d,\"frame\":%d,\"parent\":null", depth[e], fid[e]);
+        else
+            b.len += snprintf(b.data + b.len, 128, ",\"depth\":%d,\"frame\":%d,\"parent\":%d", depth[e], fid[e],
+                              parent[e]);
+        PyObject *value = NULL;
+        int members = 0;
+        for (Py_ssize_t j = c; j < c + n; j++) {
+            PyObject *name = PyList_GET_ITEM(names, j), *text = PyList_GET_ITEM(texts, j);
+            if (name == value_name) {
+                value = text;
+                continue;
+            }
+            if (buf_put(&b, members ? "," : ",\"changes\":{", members ? 1 : 12) < 0 || buf_json(&b, name) < 0 ||
+                buf_put(&b, ":", 1) < 0 || buf_json(&b, text) < 0)
+                goto done;
+            members++;
+        }
+        if (members && buf_put(&b, "}", 1) < 0)
+            goto done;
+        if (value != NULL && (buf_put(&b, ",\"value\":", 9) < 0 || buf_json(&b, value) < 0))
+            goto done;
+        if (buf_put(&b, "}\n", 2) < 0)
+            goto done;
+        c += n;
+    }
+    result = PyBytes_FromStringAndSize(b.data ? b.data : "", b.len);
+done:
+    for (int i = 0; i < 9; i++)
+        column_release(&cols[i]);
+    PyMem_Free(b.data);
+    return result;
+}
+
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
@@ -364,6 +630,10 @@ static PyMethodDef methods[] = {
     {"diff_locals", (PyCFunction)(void (*)(void))diff_locals, METH_FASTCALL,
      "diff_locals(snap, f_locals, module, limit, names, texts) -> count | (count, deleted)\n\n"
      "Append the name and safe repr of each new or changed local; see duck.trace.localdiff."},
+    {"format_run", (PyCFunction)(void (*)(void))format_run, METH_FASTCALL,
+     "format_run(first_step, kind_line, ctx, nchanges, names, texts, fid, code, depth, parent, codes,\n"
+     "           value_name, special, one_line) -> bytes\n\n"
+     "The trace-format JSON lines of a run of events as UTF-8; see duck.trace.store.format_events_bytes."},
     {"configure", configure, METH_VARARGS,
      "configure(safe_repr, stable_types, classify): the Python helpers the diff calls back."},
     {NULL, NULL, 0, NULL},

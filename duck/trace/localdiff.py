@@ -10,13 +10,14 @@ event. Two cheap checks avoid that where they are sound:
 
 - an identical object of a type whose repr cannot change (int, str, float, tuple of such, a
   class with ``object.__repr__``, ...) is unchanged;
-- for a list, tuple or dict whose visible head holds only such scalars, the fingerprint is
+- for a list, tuple or dict whose visible head holds only scalars or objects of types already
+  known to be stable, the fingerprint is
   its length plus the identities of the items the bounded repr can show (the snapshot holds
   references, so identities cannot be reused); the same fingerprint means the same safe repr.
 
 The compiled ``duck.trace._speedups.diff_locals`` does the same in C and is used when it was
 built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; ``IMPLEMENTATION`` says which one
-is in use. This module does not hook the interpreter or store events (``recorder`` and
+is in use and ``speedups`` is the compiled module (or None) for the other C helpers. This module does not hook the interpreter or store events (``recorder`` and
 ``store`` do). Stdlib only.
 """
 
@@ -50,19 +51,25 @@ def head_size(limit: int) -> int:
     return (limit + 32) // 3 + 3
 
 
+def _fixed_items(head: tuple) -> bool:
+    """Whether every item's repr is fixed by its identity: scalars, or types already known to be stable."""
+    for t in set(map(type, head)) - _SCALARS:
+        if not stable_types.get(t):
+            return False
+    return True
+
+
 def fingerprint(value, t, k: int):
-    """``(len, head items...)`` of a list/tuple/dict of scalars (dict: keys and values interleaved), or None."""
+    """``(len, head items...)`` of a list/tuple/dict of fixed items (dict: keys and values interleaved), or None."""
     if t is list or t is tuple:
         head = tuple(value[:k])
-        if not set(map(type, head)) <= _SCALARS:
-            return None
-        return (len(value), *head)
-    if t is dict:
+    elif t is dict:
         head = tuple(chain.from_iterable(islice(value.items(), k)))
-        if not set(map(type, head)) <= _SCALARS:
-            return None
-        return (len(value), *head)
-    return None
+    else:
+        return None
+    if not _fixed_items(head):
+        return None
+    return (len(value), *head)
 
 
 def _same(value, t, old: tuple, k: int) -> bool:
@@ -119,15 +126,18 @@ def diff_locals_py(snap: dict, f_locals, module: bool, limit: int, names: list, 
     return count
 
 
-def _pick():
+def _load_speedups():
+    """The compiled module, configured; None where it is not built or ``DUCK_PURE_PYTHON=1``."""
     if os.environ.get("DUCK_PURE_PYTHON", "") not in ("", "0"):
-        return diff_locals_py, "python"
+        return None
     try:
         from duck.trace import _speedups
     except ImportError:  # not built for this interpreter (no compiler, or run from a source tree)
-        return diff_locals_py, "python"
+        return None
     _speedups.configure(safe_repr, stable_types, classify)
-    return _speedups.diff_locals, "c"
+    return _speedups
 
 
-diff_locals, IMPLEMENTATION = _pick()
+speedups = _load_speedups()
+diff_locals = speedups.diff_locals if speedups is not None else diff_locals_py
+IMPLEMENTATION = "c" if speedups is not None else "python"

@@ -20,6 +20,8 @@ from array import array
 from itertools import accumulate
 from json.encoder import encode_basestring as _json_str
 
+from duck.trace.localdiff import speedups as _speedups
+
 CALL, LINE, RETURN, EXCEPTION = 0, 1, 2, 3
 KINDS = ("call", "line", "return", "exception")
 VALUE = "\x00value"  # the pseudo-local that carries a return event's value in the changes columns
@@ -143,51 +145,68 @@ def _join_streams(written: list) -> dict[str, str]:
     return {stream: "".join(texts) for stream, texts in joined.items()}
 
 
+def _event_line(events: Events, frames: FrameTable, outputs: dict[int, list], i: int, c: int) -> str:
+    """The JSON line of event ``i`` of ``events``, whose changes start at ``c`` in the changes columns."""
+    step = events.first_step + i
+    kind_line = events.kind_line[i]
+    n = events.nchanges[i]
+    parts = ['{"step":%d,"event":"%s","line":%d,%s' % (step, KINDS[kind_line & 3], kind_line >> 2,
+                                                        frames.prefix(events.ctx[i]))]
+    value = None
+    if n:
+        names = events.names
+        text_at = events.text_at
+        members = []
+        for j in range(c, c + n):
+            name = names[j]
+            if name == VALUE:
+                value = text_at(j)
+            else:
+                members.append((_encoded_names.get(name) or _encode_name(name)) + _json_str(text_at(j)))
+        if members:
+            parts.append(',"changes":{%s}' % ",".join(members))
+    extra = events.rare.get(step)
+    if extra is not None and extra[0]:
+        parts.append(',"deleted":[%s]' % ",".join(_json_str(d) for d in extra[0]))
+    if value is not None:
+        parts.append(',"value":%s' % _json_str(value))
+    if extra is not None and extra[1] is not None:
+        parts.append(',"exc_type":%s,"exc_msg":%s' % (_json_str(extra[1][0]), _json_str(extra[1][1])))
+    written = outputs.get(step)
+    if written:
+        for stream, text in _join_streams(written).items():
+            parts.append(',"%s":%s' % (stream, _json_str(text)))
+    parts.append("}\n")
+    return "".join(parts)
+
+
 def format_events(events: Events, frames: FrameTable, outputs: dict[int, list]) -> str:
     """JSON Lines text of a run of events (the trace format's event records)."""
     lines = []
     append = lines.append
     step = events.first_step - 1
-    names = events.names
-    text_at = events.text_at
-    encoded = _encoded_names
     prefix = frames.prefix
     rare = events.rare
     c = 0
-    for kind_line, ctx, n in zip(events.kind_line, events.ctx, events.nchanges):
+    for i, (kind_line, ctx, n) in enumerate(zip(events.kind_line, events.ctx, events.nchanges)):
         step += 1
-        kind = KINDS[kind_line & 3]
-        head = '{"step":%d,"event":"%s","line":%d,%s' % (step, kind, kind_line >> 2, prefix(ctx))
         if not n and step not in rare and step not in outputs:
-            append(head + "}\n")
-            continue
-        parts = [head]
-        value = None
-        if n:
-            members = []
-            for i in range(c, c + n):
-                name = names[i]
-                if name == VALUE:
-                    value = text_at(i)
-                else:
-                    members.append((encoded.get(name) or _encode_name(name)) + _json_str(text_at(i)))
+            append('{"step":%d,"event":"%s","line":%d,%s}\n' % (step, KINDS[kind_line & 3], kind_line >> 2, prefix(ctx)))
+        else:
+            append(_event_line(events, frames, outputs, i, c))
             c += n
-            if members:
-                parts.append(',"changes":{%s}' % ",".join(members))
-        extra = rare.get(step)
-        if extra is not None and extra[0]:
-            parts.append(',"deleted":[%s]' % ",".join(_json_str(d) for d in extra[0]))
-        if value is not None:
-            parts.append(',"value":%s' % _json_str(value))
-        if extra is not None and extra[1] is not None:
-            parts.append(',"exc_type":%s,"exc_msg":%s' % (_json_str(extra[1][0]), _json_str(extra[1][1])))
-        written = outputs.get(step)
-        if written:
-            for stream, text in _join_streams(written).items():
-                parts.append(',"%s":%s' % (stream, _json_str(text)))
-        parts.append("}\n")
-        append("".join(parts))
     return "".join(lines)
+
+
+def format_events_bytes(events: Events, frames: FrameTable, outputs: dict[int, list]) -> bytes:
+    """``format_events`` as UTF-8 (unpaired surrogates backslash-escaped): in C when ``_speedups`` is built."""
+    if _speedups is not None and events.ends is None:
+        special = array("q", sorted({*events.rare, *outputs}))
+        return _speedups.format_run(
+            events.first_step, events.kind_line, events.ctx, events.nchanges, events.names, events.texts,
+            frames.fid, frames.code, frames.depth, frames.parent, frames.codes, VALUE, special,
+            lambda i, c: _event_line(events, frames, outputs, i, c))
+    return format_events(events, frames, outputs).encode("utf-8", "backslashreplace")
 
 
 def event_dicts(events: Events, frames: FrameTable, outputs: dict[int, list]) -> list[dict]:

@@ -1,0 +1,72 @@
+"""The compact event store: runs handed to a sink format to the same bytes in C and in Python."""
+
+from __future__ import annotations
+
+import pytest
+
+from duck.trace import store
+from duck.trace.limits import Limits
+from duck.trace.recorder import CapturedStream, Recorder
+
+TRICKY = '''
+def gen(n):
+    for i in range(n):
+        yield i
+
+
+def tricky(n):
+    café = "naïve \\u00e9 \\x00\\x1f\\t\\n \\" \\\\ \\udc80 \\U0001f986"
+    quote = 'say "hi"'
+    total = sum(gen(n))
+    seen = {"k": total}
+    del seen
+    print("out \\udc80", café[:3])
+    try:
+        raise ValueError("bad \\"value\\"\\n")
+    except ValueError as exc:
+        message = str(exc)
+    for k in range(n):
+        total += k
+    return [café, quote, total, message]
+'''
+
+
+def _runs(batch_size: int):
+    namespace: dict = {}
+    exec(compile(TRICKY, "<tricky>", "exec"), namespace)
+    runs = []
+    recorder = Recorder(lambda f: f == "<tricky>", Limits(), batch_size=batch_size,
+                        sink=lambda events, frames, outputs: runs.append((events, frames, dict(outputs))))
+    import io
+    import sys
+
+    saved = sys.stdout
+    sys.stdout = CapturedStream("stdout", io.StringIO(), recorder.note_output, passthrough=False)
+    recorder.start()
+    try:
+        namespace["tricky"](40)
+    finally:
+        recorder.stop()
+        sys.stdout = saved
+    recorder.flush()
+    return runs
+
+
+@pytest.mark.parametrize("batch_size", [7, 8192])
+def test_c_and_python_write_the_same_bytes(batch_size):
+    runs = _runs(batch_size)
+    assert sum(len(events) for events, _, _ in runs) > 100
+    python = b"".join(store.format_events(*run).encode("utf-8", "backslashreplace") for run in runs)
+    written = b"".join(store.format_events_bytes(*run) for run in runs)  # C where _speedups is built
+    assert written == python
+    text = python.decode("utf-8")
+    assert '"exc_type":"ValueError"' in text and '"deleted":["seen"]' in text
+    assert '"stdout":"out \\udc80 na\u00ef\\n"' in text  # an unpaired surrogate, backslash-escaped as the file writer did
+    assert '"caf\u00e9":"\'na\u00efve' in text and '"value":"[' in text
+
+
+def test_packed_runs_keep_their_texts():
+    runs = _runs(8192)
+    events, frames, outputs = runs[0]
+    before = store.format_events(events, frames, outputs)
+    assert store.format_events(events.pack(), frames, outputs) == before
