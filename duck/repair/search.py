@@ -21,6 +21,7 @@ import dataclasses
 import difflib
 import os
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -154,7 +155,9 @@ def search(request: RepairRequest) -> RepairResult:
         runner = CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs)
         runner.deadline = started + request.time_budget_s
         _say(request, "recording the failing run")
-        baseline = runner.record(None)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            quick_baseline = _start_quick_baseline(runner, oracle, request, pool)
+            baseline = runner.record(None)
         runner.baseline = baseline.session
         # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
         runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
@@ -173,7 +176,7 @@ def search(request: RepairRequest) -> RepairResult:
         limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
         search = _Search(request, workspace, runner, baseline, original, limits, started)
         if not search.stopped():
-            _enable_screening(runner, oracle, baseline.session, request)
+            _enable_screening(runner, oracle, baseline.session, request, quick_baseline)
         lines = [s.line for s in suspects]
         protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
         functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
@@ -196,7 +199,7 @@ def search(request: RepairRequest) -> RepairResult:
         fixes = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
         stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
         return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
-                            time.monotonic() - started, oracle.name, recorded_runs=runner.recorded - 1,
+                            time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
                             stopped=stopped)
 
 
@@ -216,25 +219,43 @@ def _failed_inside_function(session: Session, failing: int | None, program: str)
     return False
 
 
-def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session, request: RepairRequest) -> None:
+BARE_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
+
+
+def _start_quick_baseline(runner: CandidateRunner, oracle: Oracle, request: RepairRequest, pool) -> Future | None:
+    """The buggy program's untraced run, started beside its recording (None: it must wait for
+    the recording, which first reads the input that every later run replays)."""
+    if request.stdin == "inherit":
+        return None
+    env = BARE_PYTEST if isinstance(oracle, TestOracle) else {}
+    return pool.submit(runner.run_quick, None, request.limits.timeout_s, env)
+
+
+def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session, request: RepairRequest,
+                      started: Future | None) -> None:
     """Screen candidates untraced when an untraced run of the buggy program fails the same way.
 
-    A pytest oracle also tries pytest without its auto-loaded plugins (they can cost a
-    second per start) and keeps that only when every test ends the same as with them.
+    A pytest oracle runs pytest without its auto-loaded plugins (they can cost seconds per
+    start) when every test of the file ends as it did in the recorded run, which had them;
+    otherwise with them, like the recording.
     """
-    quick = runner.run_quick(None, request.limits.timeout_s)
+    env: dict[str, str] = {}
+    quick = started.result() if started is not None else None
+    if isinstance(oracle, TestOracle):
+        if quick is None:
+            quick = runner.run_quick(None, request.limits.timeout_s, BARE_PYTEST)
+        results = pytest_results(baseline.stdout)
+        if results and pytest_results(quick.stdout) == results:
+            env = BARE_PYTEST
+        else:
+            quick = runner.run_quick(None, request.limits.timeout_s)
+    elif quick is None:
+        quick = runner.run_quick(None, request.limits.timeout_s)
     same = (not oracle.judge(quick).passed
             and quick.outcome.get("outcome") == baseline.outcome.get("outcome"))
     if not same:
         _say(request, "the program runs differently untraced; every candidate is recorded")
         return
-    env: dict[str, str] = {}
-    if isinstance(oracle, TestOracle):
-        bare_env = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
-        bare = runner.run_quick(None, request.limits.timeout_s, bare_env)
-        results = pytest_results(quick.stdout)
-        if results and pytest_results(bare.stdout) == results and bare.duration_s < quick.duration_s:
-            quick, env = bare, bare_env
     runner.quick_baseline = quick
     runner.quick_env = env
     runner.quick_timeout_s = quick_timeout(request.limits, quick)

@@ -198,8 +198,8 @@ class CandidateRunner:
         self.quick_timeout_s: float = 1.0
         self.quick_env: dict[str, str] = {}           # environment of candidate runs (pytest without plugins)
         self.deadline: float | None = None             # time.monotonic() after which nothing runs
-        self.runs = 0                                  # candidate runs, screened or recorded
-        self.recorded = 0
+        self.runs = 0                                  # candidates checked (screened, recorded or both)
+        self.recorded = 0                              # candidates recorded
         self._children: set[subprocess.Popen] = set()
         self._killed: set[subprocess.Popen] = set()   # killed on purpose (not a crash of the program)
         self._lock = threading.Lock()
@@ -258,7 +258,8 @@ class CandidateRunner:
         trace_path = target / "run.trace"
         record(request, trace_path)
         session = Session.load(trace_path)
-        self.recorded += 1
+        if source is not None:
+            self.recorded += 1
         text = source if source is not None else (self.workspace.pristine / self.workspace.script).read_text(encoding="utf-8")
         return RunResult(text, session, root)
 
@@ -304,7 +305,6 @@ class CandidateRunner:
             returncode, stopped_by = self._spawn([request.python or sys.executable, LAUNCHER, str(target / "launch.json")],
                                                  cwd, env, stdin, out, err, timeout_s)
         duration = time.monotonic() - started
-        self.runs += 1
         stdout = _read_text(target / "stdout.txt", limits.max_output_bytes)
         stderr = _read_text(target / "stderr.txt", 20_000)
         if stopped_by is not None:
@@ -395,6 +395,7 @@ class CandidateRunner:
     # ------------------------------------------------------------------ checking candidates
     def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:
         """Judge ``source`` against the baseline: screened untraced first (when enabled), then recorded."""
+        self.runs += 1
         if screen and self.quick_baseline is not None:
             quick = self.run_quick(source, self.quick_timeout_s, self.quick_env)
             verdict = self.oracle.screen(self.quick_baseline, quick)
@@ -403,7 +404,6 @@ class CandidateRunner:
         if self.remaining() <= 0:
             return RunResult(source, None, None, Verdict(False, "the search ran out of time", self.oracle.name))
         result = self.record(source, self._bounded(limits))
-        self.runs += 1
         result.verdict = self.oracle.verify(self.baseline, result.session) if self.baseline is not None \
             else self.oracle.judge(result.session)
         self.discard(result)

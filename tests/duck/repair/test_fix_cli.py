@@ -19,10 +19,11 @@ print(largest([3, 9, 4]))
 '''
 
 
-def duck(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+def duck(*args: str, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess:
     env = dict(os.environ, OMP_NUM_THREADS="1")
+    stdin = {"input": input} if input is not None else {"stdin": subprocess.DEVNULL}
     return subprocess.run([sys.executable, "-m", "duck", "fix", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, **stdin)
 
 
 def test_fix_prints_a_verified_diff_and_never_touches_the_file(write):
@@ -68,3 +69,25 @@ def test_bad_input_gives_error_and_hint(write):
     broken = write("broken.py", "def f(:\n")
     syntax = duck("broken.py", cwd=prog.parent)
     assert syntax.returncode == 2 and "does not compile" in syntax.stderr
+
+
+READS_STDIN = '''def sum_below(n):
+    total = 0
+    for i in range(1, n):
+        total += i
+    return total
+
+n = int(input("n? "))
+print(sum_below(n))
+'''
+
+
+def test_without_stdin_the_input_the_buggy_run_read_is_replayed_to_every_candidate(write):
+    # every candidate would die of EOFError at input() if it did not get "5" again
+    prog = write("sums.py", READS_STDIN)
+    done = duck("sums.py", "--expect", "n? 15", "--max-fixes", "1", "--json", cwd=prog.parent, input="5\n")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert "range(1, n + 1)" in report["fixes"][0]["patched_source"]
+    empty = duck("sums.py", "--expect", "n? 15", "--max-candidates", "20", "--json", cwd=prog.parent)
+    assert empty.returncode == 1 and "EOFError" in json.loads(empty.stdout)["verdict"]

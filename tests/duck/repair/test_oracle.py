@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 
 import pytest
 
@@ -70,6 +71,7 @@ def test_pytest_oracle_runs_the_test_and_checks_the_others_in_its_file(write, re
     fields = {k: v for k, v in dataclasses.asdict(oracle.verify_request(prepared)).items()
               if k not in ("script", "limits")}
     fields["limits"] = base.limits
+    fields["env"] = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # no plugin is needed; pytest starts faster
     session = recorded(prog, **fields)
     results = pytest_results(session.stdout)
     assert results == {"test_calc.py::test_double": "FAILED", "test_calc.py::test_ident": "PASSED"}
