@@ -26,18 +26,25 @@ class CallStackPane(OptionList):
         super().__init__(**kwargs)
         self._frames: list[int] = []
         self._shown: tuple | None = None
+        self._frame_lines: list[int] | None = None
         self._quiet = False
         self._step = 0
 
     def show(self, session, step: int, selected: int | None) -> None:
-        """List the frames at ``step``; the list is rebuilt only when a frame or its line changed."""
+        """List the frames at ``step``. Same frames as before: only the rows whose line moved are
+        relabelled (no new layout); other frames: the list is rebuilt."""
         self._step = step
         chain = session.frame_chain(step, MAX_FRAMES + 1) if len(session) else []
         lines = [session.frame_line(frame, step) for frame in chain[:MAX_FRAMES]]
-        key = (id(session), tuple(chain), tuple(lines), selected)
-        if key == self._shown:
+        frames_key = (id(session), tuple(chain), selected)
+        if frames_key == self._shown and self._frame_lines is not None:
+            for index, (frame, line) in enumerate(zip(chain, lines)):
+                if line != self._frame_lines[index]:
+                    self.replace_option_prompt_at_index(index, self._label(session, frame, line))
+            self._frame_lines = lines
             return
-        self._shown = key
+        self._shown = frames_key
+        self._frame_lines = lines
         self._quiet = True
         self.clear_options()
         self._frames = []
@@ -46,9 +53,7 @@ class CallStackPane(OptionList):
             return
         options = []
         for frame, line in zip(chain, lines):
-            label = Text.assemble((session.frame_func(frame), "bold"), "  ",
-                                  (f"{Path(session.frame_file(frame)).name}:{line}", "dim"))
-            options.append(Option(label, id=str(frame)))
+            options.append(Option(self._label(session, frame, line), id=str(frame)))
             self._frames.append(frame)
         if len(chain) > MAX_FRAMES:
             depth = session.depth(step) + 1
@@ -57,6 +62,11 @@ class CallStackPane(OptionList):
         if selected in self._frames:
             self.highlighted = self._frames.index(selected)
         self._quiet = False
+
+    @staticmethod
+    def _label(session, frame: int, line: int) -> Text:
+        return Text.assemble((session.frame_func(frame), "bold"), "  ",
+                             (f"{Path(session.frame_file(frame)).name}:{line}", "dim"))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rich.text import Text
 from textual.widgets import Tree
@@ -70,8 +71,11 @@ def _label(name: str, value: str, change: tuple[str | None, str | None] | None) 
     return label
 
 
+@lru_cache(maxsize=4096)
 def _can_expand(value: str) -> bool:
-    """Whether a repr is a non-empty container literal (cheap checks first: most values are not)."""
+    """Whether a repr is a non-empty container literal (cheap checks first: most values are not).
+
+    Cached: a step re-asks about every local, and most did not change."""
     if len(value) >= 100_000 or value[:1] not in "[({" or not value:
         return False
     ok, parsed = literal(value)

@@ -9,7 +9,9 @@ from duck.app import DuckApp
 from textual.widgets import Input
 
 from duck.screens import HelpScreen, PromptScreen, ValueScreen
-from tests.duck.tui.conftest import FakeExplainer, settle
+from duck.session import Session
+from duck.trace.format import Trace, header
+from tests.duck.tui.conftest import FILE, FakeExplainer, ev, settle
 
 pytestmark = pytest.mark.asyncio
 
@@ -38,6 +40,40 @@ async def test_variables_show_changes_and_expand(session):
         app.step = 4  # the call: the argument is new
         await pilot.pause()
         assert any(row.startswith("xs = [3, 4, 5]") and "new" in row for row in labels(app))
+        await settle(pilot)
+
+
+def growing_list_session() -> Session:
+    """xs grows by one item per step in one frame, beside a name that never changes."""
+    source = "xs = []\nfor i in range(3):\n    xs.append(i)\n"
+    events = [ev(0, "call", 1, "<module>", 1, None, 0),
+              ev(1, "line", 2, "<module>", 1, None, 0, changes={"xs": "[]", "name": "'fixed'"})]
+    for k in range(3):
+        events.append(ev(2 + k, "line", 3, "<module>", 1, None, 0,
+                         changes={"xs": repr(list(range(k + 1))), "i": str(k)}))
+    trace = Trace(header=header(argv=["g.py"], script=FILE), events=events, sources={FILE: source},
+                  outcome={"outcome": "finished", "steps": len(events), "exit_code": 0})
+    return Session.from_trace(trace)
+
+
+async def test_stepping_in_one_frame_updates_rows_in_place():
+    """Same names: rows are relabelled, an expanded list shows its new items, the cursor stays."""
+    app = make_app(growing_list_session())
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 2  # xs = [0], i = 0
+        await pilot.pause()
+        pane = app.variables
+        xs = next(n for n in pane.root.children if n.data.name == "xs")
+        xs.expand()
+        await pilot.pause()
+        assert [str(c.label) for c in xs.children] == ["[0] = 0"]
+        pane.focus()
+        pane.move_cursor(xs)
+        await pilot.press("n")
+        assert pane.root.children[labels(app).index("xs = [0] -> [0, 1]")] is xs  # the same node
+        assert xs.is_expanded and [str(c.label) for c in xs.children] == ["[0] = 0", "[1] = 1"]
+        assert pane.selected_name() == "xs"
+        assert "name = 'fixed'" in labels(app)
         await settle(pilot)
 
 
