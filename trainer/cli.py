@@ -16,7 +16,7 @@ from duck.errors import DuckError, report
 
 #: subcommand -> (module with configure/main, help)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "corpus": ("corpus.cli", "build PyX / PyX-R training data (seeds, extract, execute, monologue, refine, export)"),
+    "corpus": ("corpus.cli", "build PyX / PyX-R training data (seeds, extract, synthesize, execute, monologue, refine, dedup, export)"),
     "semcoder": ("trainer.commands.semcoder", "fine-tune a base model on PyX (the SemCoder recipe)"),
     "refine": ("trainer.commands.refine", "self-refine fine-tune on PyX-R from a SemCoder checkpoint"),
     "eval": ("trainer.eval.cli", "score a model on CRUXEval-I/O, HumanEval(+), MBPP(+) or self-refine"),
