@@ -1,11 +1,15 @@
 """The duck TUI: walk through a recorded run forward and backward, beside the rubber duck's monologue.
 
 ``run_app`` is what ``duck run`` calls after recording. ``DuckApp`` holds one reactive,
-``step`` (plus the frame picked in the call stack); key bindings only change it, and the panes
-in ``duck.widgets`` are redrawn from the session for the new position. Everything slow runs in
-workers: explanations stream in an exclusive worker as messages tagged with their step (stale
-chunks are dropped), a model loads after the first paint, fixes are searched and the program is
-re-recorded in threads. Workers never touch widgets; they post messages.
+``step`` (plus the frame picked in the call stack); key bindings only change it, and its one
+watcher redraws the panes in ``duck.widgets`` from the session for the new position inside one
+``batch_update``, so a key is one repaint. (The panes are given plain values rather than each
+watching the app: they stay unaware of the app, and no pane is drawn twice for one key.) Each
+pane redraws only what changed. The model-free narrator explains in that same handler (it reads
+only the recording); a model streams in an exclusive worker as messages tagged with their step
+(stale chunks are dropped; stepping away cancels the model's generation). A model loads after
+the first paint; fixes are searched and the program is re-recorded in threads. Workers never
+touch widgets; they post messages.
 
 This module does not record, explain, search fixes or parse traces itself: those are injected
 (``narrator``, ``model_loader``, ``fix_searcher``, ``fix_applier``, ``recorder``) and ``run_app``
@@ -671,6 +675,7 @@ class DuckApp(App[int]):
         self.exit(0)
 
     def on_unmount(self) -> None:
+        self._cancel_stream()
         self._scratch.cleanup()
         close = getattr(self.model, "close", None)
         if close is not None:
