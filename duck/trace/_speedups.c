@@ -169,6 +169,138 @@ same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
     return 0;
 }
 
+/* Items saferepr's _flat_repr accepts (its _FLAT_OK): builtin scalars and str, not bytes. */
+static int
+is_flat_item(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    return t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || v == Py_None ||
+           t == &PyComplex_Type || v == Py_Ellipsis || v == Py_NotImplemented || t == &PyUnicode_Type;
+}
+
+/* Checks _flat_repr's conditions on n items: all flat, and the str items not too long. */
+static int
+flat_items_ok(PyObject *const *items, Py_ssize_t n, Py_ssize_t room, Py_ssize_t *str_total)
+{
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!is_flat_item(items[i]))
+            return 0;
+        if (PyUnicode_CheckExact(items[i]))
+            *str_total += PyUnicode_GET_LENGTH(items[i]);
+    }
+    return 1;
+}
+
+/* saferepr.safe_repr(value, limit) for an exact list, tuple or dict that saferepr's _flat_repr
+ * handles, computed the same way (the same slices and reprs) without running bytecode.
+ * A new reference, or NULL without an error where the value is not such a container or a
+ * repr failed (the caller then asks safe_repr itself), or NULL with an error. */
+static PyObject *
+flat_safe_repr(PyObject *value, Py_ssize_t limit)
+{
+    PyTypeObject *t = Py_TYPE(value);
+    Py_ssize_t room = limit + 32; /* the walker's budget: _Walker(limit + 32) */
+    PyObject *text = NULL;
+    int cut_last = 0;
+    if (t == &PyList_Type || t == &PyTuple_Type) {
+        Py_ssize_t n = Py_SIZE(value);
+        Py_ssize_t count = room / 3 + 2;
+        Py_ssize_t m = n > count ? count : n;
+        PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item
+                                             : ((PyTupleObject *)value)->ob_item;
+        Py_ssize_t str_total = 0;
+        if (!flat_items_ok(items, m, room, &str_total) || str_total > 4 * room)
+            return NULL;
+        if (n <= count) {
+            text = PyObject_Repr(value);
+        } else {
+            PyObject *head = PySequence_GetSlice(value, 0, count);
+            if (head == NULL)
+                return NULL;
+            PyObject *short_head = PySequence_GetSlice(head, 0, room / 7 + 1);
+            if (short_head == NULL) {
+                Py_DECREF(head);
+                return NULL;
+            }
+            text = PyObject_Repr(short_head);
+            Py_DECREF(short_head);
+            if (text != NULL && PyUnicode_GET_LENGTH(text) <= room) {
+                Py_SETREF(text, PyObject_Repr(head));
+            }
+            Py_DECREF(head);
+            cut_last = 1;
+        }
+    } else if (t == &PyDict_Type) {
+        Py_ssize_t n = PyDict_GET_SIZE(value);
+        Py_ssize_t count = room / 6 + 2;
+        Py_ssize_t pos = 0, i = 0, str_total = 0;
+        PyObject *key, *item;
+        Py_ssize_t m = n > count ? count : n;
+        while (i < m && PyDict_Next(value, &pos, &key, &item)) {
+            if (!is_flat_item(key) || !is_flat_item(item))
+                return NULL;
+            if (PyUnicode_CheckExact(key))
+                str_total += PyUnicode_GET_LENGTH(key);
+            if (PyUnicode_CheckExact(item))
+                str_total += PyUnicode_GET_LENGTH(item);
+            i++;
+        }
+        if (str_total > 4 * room)
+            return NULL;
+        if (n <= count) {
+            text = PyObject_Repr(value);
+        } else {
+            PyObject *head = PyDict_New();
+            if (head == NULL)
+                return NULL;
+            pos = 0;
+            i = 0;
+            while (i < count && PyDict_Next(value, &pos, &key, &item)) {
+                if (PyDict_SetItem(head, key, item) < 0) {
+                    Py_DECREF(head);
+                    return NULL;
+                }
+                i++;
+            }
+            text = PyObject_Repr(head);
+            Py_DECREF(head);
+            cut_last = 1;
+        }
+    } else {
+        return NULL;
+    }
+    if (text == NULL) {
+        PyErr_Clear(); /* e.g. an int too long to print: safe_repr reports it */
+        return NULL;
+    }
+    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+    if (cut_last && len > 0) {
+        Py_SETREF(text, PyUnicode_Substring(text, 0, len - 1));
+        if (text == NULL)
+            return NULL;
+        len--;
+    }
+    if (len > room) { /* the walker is full: cut without a count */
+        PyObject *head = PyUnicode_Substring(text, 0, limit);
+        Py_DECREF(text);
+        if (head == NULL)
+            return NULL;
+        PyObject *out = PyUnicode_FromFormat("%U...", head);
+        Py_DECREF(head);
+        return out;
+    }
+    if (len > limit) {
+        PyObject *head = PyUnicode_Substring(text, 0, limit);
+        Py_DECREF(text);
+        if (head == NULL)
+            return NULL;
+        PyObject *out = PyUnicode_FromFormat("%U...<+%zd chars>", head, len - limit);
+        Py_DECREF(head);
+        return out;
+    }
+    return text;
+}
+
 static PyObject *
 call_safe_repr(PyObject *value, PyObject *limit_obj)
 {
@@ -193,6 +325,10 @@ value_text(PyObject *value, Py_ssize_t limit, PyObject *limit_obj)
         if (PyUnicode_GET_LENGTH(text) <= limit)
             return text;
         Py_DECREF(text);
+    } else if (t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type) {
+        PyObject *text = flat_safe_repr(value, limit);
+        if (text != NULL || PyErr_Occurred())
+            return text;
     }
     return call_safe_repr(value, limit_obj);
 }
@@ -615,6 +751,19 @@ done:
 }
 
 static PyObject *
+flat_safe_repr_py(PyObject *self, PyObject *args)
+{
+    PyObject *value;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "On:flat_safe_repr", &value, &limit))
+        return NULL;
+    PyObject *text = flat_safe_repr(value, limit);
+    if (text == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return text;
+}
+
+static PyObject *
 configure(PyObject *self, PyObject *args)
 {
     PyObject *repr_fn, *stable, *classify;
@@ -634,6 +783,8 @@ static PyMethodDef methods[] = {
      "format_run(first_step, kind_line, ctx, nchanges, names, texts, fid, code, depth, parent, codes,\n"
      "           value_name, special, one_line) -> bytes\n\n"
      "The trace-format JSON lines of a run of events as UTF-8; see duck.trace.store.format_events_bytes."},
+    {"flat_safe_repr", flat_safe_repr_py, METH_VARARGS,
+     "flat_safe_repr(value, limit) -> str | None: safe_repr of a flat list/tuple/dict, None for others."},
     {"configure", configure, METH_VARARGS,
      "configure(safe_repr, stable_types, classify): the Python helpers the diff calls back."},
     {NULL, NULL, 0, NULL},

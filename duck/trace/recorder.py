@@ -150,8 +150,8 @@ class Recorder:
         self._tool: int | None = None
         self.tracer = "monitoring" if hasattr(sys, "monitoring") else "settrace"
         self.diff_implementation = DIFF_IMPLEMENTATION
-        self._budget = 0
-        self._enter, self._line, self._leave, self._raise = self._make_hooks()
+        (self._enter, self._line, self._leave, self._raise, self._set_budget,
+         self._local_trace, self._on_line) = self._make_hooks()
 
     @property
     def steps(self) -> int:
@@ -163,6 +163,8 @@ class Recorder:
         self._thread = threading.get_ident()
         self._pid = os.getpid()
         self._active = True
+        (self._enter, self._line, self._leave, self._raise, self._set_budget,
+         self._local_trace, self._on_line) = self._make_hooks()  # bound to this thread
         self._set_budget()
         if self.tracer == "monitoring":
             self._start_monitoring()
@@ -226,10 +228,6 @@ class Recorder:
             dicts.extend(event_dicts(run, self.frames_table, self.outputs))
         return dicts
 
-    def _set_budget(self) -> None:
-        """How many events the hot path may add before it calls ``_checkpoint`` (flush or the step limit)."""
-        self._budget = max(min(self.batch_size - len(self.open) + 1, self.max_steps - self.steps), 0)
-
     def _checkpoint(self) -> None:
         if self.steps >= self.max_steps:
             self.stopped_by = "max_steps"
@@ -239,7 +237,6 @@ class Recorder:
             raise StepLimitReached(f"the recording reached its limit of {self.max_steps} steps")
         if len(self.open) > self.batch_size:
             self.flush(final=False)
-        self._set_budget()
 
     # --------------------------------------------------------------------- output and stdin
     def note_output(self, stream: str, text: str) -> None:
@@ -287,10 +284,19 @@ class Recorder:
             rare[recorder.steps] = (deleted, exc)
             return count
 
+        checkpoint = recorder._checkpoint
+        budget = 0  # events the hot path may add before it calls checkpoint (a flush, or the step limit)
+
+        def set_budget() -> None:
+            nonlocal budget
+            budget = max(min(recorder.batch_size - len(events) + 1, recorder.max_steps - recorder.steps), 0)
+
         def checkpoint_after_event() -> None:
-            recorder._budget -= 1
-            if recorder._budget <= 0:
-                recorder._checkpoint()
+            nonlocal budget
+            budget -= 1
+            if budget <= 0:
+                checkpoint()
+                set_budget()
 
         def enter(frame, code, may_resume: bool) -> None:
             key = id(frame)
@@ -309,11 +315,10 @@ class Recorder:
             kind_line_append(line << 2)  # CALL
             ctx_append(state.ctx)
             nchanges_append(n)
-            recorder._budget -= 1
-            if recorder._budget <= 0:
-                recorder._checkpoint()
+            checkpoint_after_event()
 
-        def line(frame, lineno: int) -> None:
+        def line(frame, lineno: int) -> None:  # the hottest path: inlined again in local_trace and on_line
+            nonlocal budget
             state = frames_get(id(frame))
             if state is None:
                 return
@@ -324,9 +329,10 @@ class Recorder:
             kind_line_append(lineno << 2 | LINE)
             ctx_append(state.ctx)
             nchanges_append(n)
-            recorder._budget -= 1
-            if recorder._budget <= 0:
-                recorder._checkpoint()
+            budget -= 1
+            if budget <= 0:
+                checkpoint()
+                set_budget()
 
         def leave(frame, value, keep: bool, unwinding: bool) -> None:
             key = id(frame)
@@ -363,7 +369,64 @@ class Recorder:
             nchanges_append(n)
             checkpoint_after_event()
 
-        return enter, line, leave, raise_
+        main = self._thread
+        get_ident = threading.get_ident
+        getframe = sys._getframe
+        line_kind = LINE
+
+        def local_trace(frame, event, arg):  # sys.settrace's per-frame function (3.11)
+            nonlocal budget
+            try:
+                if event == "line":
+                    state = frames_get(id(frame))
+                    if state is not None:
+                        state.raised = False
+                        n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
+                        if type(n) is not int:
+                            n = note_rare(n)
+                        kind_line_append(frame.f_lineno << 2 | line_kind)
+                        ctx_append(state.ctx)
+                        nchanges_append(n)
+                        budget -= 1
+                        if budget <= 0:
+                            checkpoint()
+                            set_budget()
+                elif event == "return":
+                    state = frames_get(id(frame))
+                    unwinding = state is not None and state.raised
+                    code = frame.f_code
+                    yielded = (not unwinding and code.co_flags & _GENERATOR_FLAGS
+                               and frame.f_lasti >= 0 and code.co_code[frame.f_lasti] == _YIELD_VALUE)
+                    leave(frame, arg, bool(yielded), unwinding)
+                elif event == "exception":
+                    raise_(frame, arg[1])
+            except (RecursionError, MemoryError):
+                pass
+            return local_trace
+
+        def on_line(code, lineno):  # sys.monitoring's LINE callback (3.12+)
+            nonlocal budget
+            if get_ident() != main:
+                return None
+            try:
+                frame = getframe(1)
+                state = frames_get(id(frame))
+                if state is not None:
+                    n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
+                    if type(n) is not int:
+                        n = note_rare(n)
+                    kind_line_append(lineno << 2 | line_kind)
+                    ctx_append(state.ctx)
+                    nchanges_append(n)
+                    budget -= 1
+                    if budget <= 0:
+                        checkpoint()
+                        set_budget()
+            except (RecursionError, MemoryError):
+                pass
+            return None
+
+        return enter, line, leave, raise_, set_budget, local_trace, on_line
 
     # ------------------------------------------------------------------- sys.monitoring (3.12+)
     def _start_monitoring(self) -> None:
@@ -390,7 +453,7 @@ class Recorder:
         set_local = mon.set_local_events
         local_events = self._local_events
         user_codes = self._user_codes
-        enter, line, leave, raise_ = self._enter, self._line, self._leave, self._raise
+        enter, leave, raise_ = self._enter, self._leave, self._raise
 
         def on_start(code, offset):
             if get_ident() != main:
@@ -413,15 +476,6 @@ class Recorder:
                 return None
             try:
                 enter(getframe(1), code, True)
-            except (RecursionError, MemoryError):
-                pass
-            return None
-
-        def on_line(code, lineno):
-            if get_ident() != main:
-                return None
-            try:
-                line(getframe(1), lineno)
             except (RecursionError, MemoryError):
                 pass
             return None
@@ -464,7 +518,7 @@ class Recorder:
 
         mon.register_callback(tool, ev.PY_START, on_start)
         mon.register_callback(tool, ev.PY_RESUME, on_resume)
-        mon.register_callback(tool, ev.LINE, on_line)
+        mon.register_callback(tool, ev.LINE, self._on_line)
         mon.register_callback(tool, ev.PY_RETURN, on_return)
         mon.register_callback(tool, ev.PY_YIELD, on_yield)
         mon.register_callback(tool, ev.RAISE, on_raise)
@@ -485,37 +539,7 @@ class Recorder:
             self._enter(frame, code, bool(code.co_flags & _GENERATOR_FLAGS))
         except (RecursionError, MemoryError):
             return None
-        return self._local_trace_fn
-
-    @property
-    def _local_trace_fn(self):
-        fn = self.__dict__.get("_local_trace_cached")
-        if fn is None:
-            fn = self.__dict__["_local_trace_cached"] = self._make_local_trace()
-        return fn
-
-    def _make_local_trace(self):
-        line, leave, raise_ = self._line, self._leave, self._raise
-        frames_get = self._frames.get
-
-        def local_trace(frame, event, arg):
-            try:
-                if event == "line":
-                    line(frame, frame.f_lineno)
-                elif event == "return":
-                    state = frames_get(id(frame))
-                    unwinding = state is not None and state.raised
-                    code = frame.f_code
-                    yielded = (not unwinding and code.co_flags & _GENERATOR_FLAGS
-                               and frame.f_lasti >= 0 and code.co_code[frame.f_lasti] == _YIELD_VALUE)
-                    leave(frame, arg, bool(yielded), unwinding)
-                elif event == "exception":
-                    raise_(frame, arg[1])
-            except (RecursionError, MemoryError):
-                pass
-            return local_trace
-
-        return local_trace
+        return self._local_trace
 
 
 def exception_summary(exc: BaseException, limit: int = 200) -> tuple[str, str]:

@@ -201,3 +201,18 @@ def test_the_store_holds_few_bytes_per_step_and_events_survive_packing():
     assert [e["step"] for e in events] == list(range(rec.steps))
     assert events[-1]["event"] == "return" and events[-1]["value"] == repr(sum(i % 7 for i in range(20000)))
     assert [e.get("changes") for e in events[3:7]] == [{"i": "0"}, None, {"i": "1"}, {"total": "1"}]
+
+
+flat_items = st.one_of(st.integers(), st.floats(allow_nan=False), st.booleans(), st.none(), st.text(max_size=40),
+                       st.sampled_from([1j, ..., NotImplemented, b"x", (1,)]))
+
+
+@pytest.mark.skipif(_speedups is None, reason="_speedups not built")
+@settings(max_examples=150, deadline=None)
+@given(value=st.one_of(st.lists(flat_items, max_size=120), st.lists(flat_items, max_size=90).map(tuple),
+                       st.dictionaries(st.one_of(st.integers(), st.text(max_size=30)), flat_items, max_size=60)),
+       limit=st.sampled_from([1, 5, 12, 40, 200]))
+def test_c_repr_of_flat_containers_equals_safe_repr(value, limit):
+    text = _speedups.flat_safe_repr(value, limit)
+    if text is not None:  # None: not flat (bytes, nested), left to safe_repr
+        assert text == safe_repr(value, limit)
