@@ -33,8 +33,8 @@ from textual.reactive import reactive
 from textual.widgets import Footer, Tree
 from textual.worker import get_current_worker
 
-from duck.errors import DuckError
 import duck.screens as screens
+from duck.errors import DuckError
 from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
@@ -406,7 +406,8 @@ class DuckApp(App[int]):
         ref = self.variables.selected_ref()
         if ref is None:
             return self.say("pick a variable first (tab to the variables pane, arrows)")
-        self.push_screen(screens.ValueScreen(ref.label if ref.label == ref.name else f"{ref.name} {ref.label}", ref.value))
+        title = ref.label if ref.label == ref.name else f"{ref.name} {ref.label}"
+        self.push_screen(screens.ValueScreen(title, ref.value))
 
     def on_tree_node_selected(self, event: Tree.NodeSelected) -> None:
         if event.node.data is not None:

@@ -4,10 +4,10 @@ It draws only the rows on screen (Textual's line API), so a 10,000-line file cos
 step than a 10-line one. Syntax highlighting is done with Pygments in blocks of lines, on first
 sight of a block, and cached with the rendered segments of each line, so a step only redraws
 the gutter and restyles the current line. Pygments (its import and its first lexing, ~0.1 s)
-is loaded just after the first paint: until then lines are drawn plain. The gutter shows a breakpoint dot, the line number,
-and how many times the line had started running up to the current step. The view does not
-step: clicking a line's text posts ``LineClicked``, clicking its gutter posts ``GutterClicked``,
-and the app decides what those mean.
+is loaded just after the first paint: until then lines are drawn plain. The gutter shows a
+breakpoint dot, the line number, and how many times the line had started running up to the
+current step. The view does not step: clicking a line's text posts ``LineClicked``, clicking
+its gutter posts ``GutterClicked``, and the app decides what those mean.
 """
 
 from __future__ import annotations
@@ -220,7 +220,8 @@ class SourceView(ScrollView, can_focus=True):
         if number == self.line or (number == self.cursor and self.has_focus):
             body = self._text.line(index).copy()
             if number == self.line:
-                body.stylize(EXCEPTION if self.exception_line else (CURRENT if self.is_current_frame else SELECTED_FRAME))
+                current = CURRENT if self.is_current_frame else SELECTED_FRAME
+                body.stylize(EXCEPTION if self.exception_line else current)
                 body.pad_right(max(width, len(body)))
             if number == self.cursor and self.has_focus:
                 body.stylize(CURSOR)

@@ -57,7 +57,8 @@ class CallStackPane(OptionList):
             self._frames.append(frame)
         if len(chain) > MAX_FRAMES:
             depth = session.depth(step) + 1
-            options.append(Option(Text(f"… {depth - MAX_FRAMES} outer frames not shown", "italic dim"), disabled=True))
+            note = Text(f"… {depth - MAX_FRAMES} outer frames not shown", "italic dim")
+            options.append(Option(note, disabled=True))
         self.add_options(options)
         if selected in self._frames:
             self.highlighted = self._frames.index(selected)
