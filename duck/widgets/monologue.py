@@ -42,7 +42,7 @@ class MonologuePane(VerticalScroll):
         """Begin a new explanation (clears the old one)."""
         self._chunks = []
         self._source = source
-        self._explanation.update(Text(f"{source} …", "italic dim"))
+        self._set_explanation(Text(f"{source} …", "italic dim"))
 
     def show(self, source: str, text: str) -> None:
         """Show a whole explanation at once (the narrator's, computed in the step's own handler)."""
@@ -58,11 +58,20 @@ class MonologuePane(VerticalScroll):
         text = Text(f"{self._source}\n", "italic dim")
         body = "".join(self._chunks)
         text.append(printable(body[-MAX_CHARS:]), "default")
-        self._explanation.update(text)
+        self._set_explanation(text)
 
     def fail(self, message: str) -> None:
         self._chunks = [message]
-        self._explanation.update(Text(printable(message), "italic #ff8787"))
+        self._set_explanation(Text(printable(message), "italic #ff8787"))
+
+    def _set_explanation(self, text: Text) -> None:
+        """Show ``text``; a new layout only when its wrapped height differs (a step then costs one
+        repaint of this pane, not a re-layout of the screen)."""
+        widget = self._explanation
+        widget.update(text, layout=False)
+        width, height = widget.size
+        if not width or widget.get_content_height(self.size, self.size, width) != height:
+            widget.refresh(layout=True)
 
     @property
     def text(self) -> str:
