@@ -4,7 +4,8 @@ For every case: copy its folder to a temporary place, run ``duck fix prog.py --j
 case's oracle (as a user would, in a subprocess), time it, and, when a fix was verified, call
 the held-out inputs (never shown to duck) on the fixed program in a child process and compare
 with the correct program's answers. Prints one line per case and a summary: verified fixes,
-how many of those also pass the held-out inputs, and time per program.
+how many of those also pass the held-out inputs, time per program, and candidates checked /
+recorded (the column ``N/M``: only candidates that pass an untraced run are recorded).
 
     python benchmarks/fix_suite.py [--only NAME ...] [--time-budget 30] [--json out.json]
 
@@ -78,6 +79,7 @@ def run_case(folder: Path, extra: list[str], budget: float) -> dict:
         row["note"] = (done.stderr.strip().splitlines() or ["no output"])[-1]
         return row
     row["candidates"] = report.get("candidates_run")
+    row["recorded"] = report.get("recorded_runs")
     if not report.get("failed"):
         row["note"] = "the buggy program already passes its oracle (a bad case)"
     if report.get("fixes"):
@@ -106,7 +108,8 @@ def main() -> int:
         row = run_case(folder, extra, args.time_budget)
         rows.append(row)
         status = "HELD-OUT OK" if row["heldout"] else ("verified" if row["verified"] else "no fix")
-        print(f"{row['name']:16} {row['class']:28} {row['oracle']:8} {row['seconds']:6.1f}s  {status:11} "
+        runs = f"{row.get('candidates') or 0}/{row.get('recorded') or 0}"
+        print(f"{row['name']:16} {row['class']:28} {row['oracle']:8} {row['seconds']:6.1f}s {runs:>7}  {status:11} "
               f"{row['fix'] or ''} {('| ' + row['note']) if row['note'] else ''}", flush=True)
     verified = [r for r in rows if r["verified"]]
     general = [r for r in verified if r["heldout"]]
@@ -115,6 +118,9 @@ def main() -> int:
     print(f"\nverified fix: {len(verified)}/{len(rows)} ({100 * len(verified) / max(1, len(rows)):.0f}%); "
           f"of those, correct on held-out inputs: {len(general)}/{len(verified)}; "
           f"verified within 30 s: {len(within)}/{len(rows)}")
+    candidates = sum(r.get("candidates") or 0 for r in rows)
+    recorded = sum(r.get("recorded") or 0 for r in rows)
+    print(f"candidates checked: {candidates}, of which recorded (passed the untraced screening): {recorded}")
     if times:
         print(f"time per program: median {times[len(times) // 2]:.1f} s, mean {sum(times) / len(times):.1f} s, "
               f"max {times[-1]:.1f} s")

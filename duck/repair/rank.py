@@ -3,7 +3,8 @@
 A weak oracle (one assert, one expected line) lets several patches through; most of them are
 wrong on other inputs. What tells them apart, in this order:
 
-1. ``size``: changed lines of the diff (a one-token fix beats a two-line one);
+1. ``size``: lines the fix touches, a replaced line once (``lines_touched``: a one-line
+   change beats an inserted two-line base case);
 2. ``argument_name_gain``: how many more call arguments are named like the parameter they
    fill (``percent(whole, part)`` for ``def percent(part, whole)`` is a swap waiting to be
    undone: the name-based bug signal of DeepBugs);
@@ -76,6 +77,12 @@ def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callab
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     shared = sum(block.size for block in matcher.get_matching_blocks())
     return len(a) + len(b) - 2 * shared
+
+
+def lines_touched(before: str, after: str) -> int:
+    """Lines a patch touches: per changed block, the larger of lines removed and lines added."""
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    return sum(max(a1 - a0, b1 - b0) for tag, a0, a1, b0, b1 in matcher.get_opcodes() if tag != "equal")
 
 
 def changed_chars(before: str, after: str) -> int:

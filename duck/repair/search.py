@@ -31,7 +31,7 @@ from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit
 from duck.repair.localize import Suspect, names_seen, suspicious_lines
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
 from duck.repair.probe import agreement
-from duck.repair.rank import argument_name_gain, behaviour_distance, rank_key
+from duck.repair.rank import argument_name_gain, behaviour_distance, lines_touched, rank_key
 from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, quick_timeout,
                                 scratch_folder)
 from duck.session import Session
@@ -81,7 +81,7 @@ class Fix:
     origin: str                            # "edit" (model-free) or "model"
     description: str
     verdict: Verdict | None = None
-    size: int = 0                          # changed lines in the diff
+    size: int = 0                          # lines touched: a replaced line counts once, an added one too
     kept_steps: int = 0                    # steps the fixed run shares with the buggy one
     behaviour_distance: int = 0            # recorded events the two runs do not share (duck.repair.rank)
     name_gain: int = 0                     # call arguments now named like their parameters
@@ -116,11 +116,6 @@ def unified_diff(file: Path, before: str, after: str) -> str:
     name = file.name
     return "".join(difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                         fromfile=f"a/{name}", tofile=f"b/{name}"))
-
-
-def diff_size(diff: str) -> int:
-    return sum(1 for line in diff.splitlines()
-               if line[:1] in "+-" and not line.startswith(("+++", "---")))
 
 
 def _say(request: RepairRequest, text: str) -> None:
@@ -338,7 +333,7 @@ class _Search:
             else f"Not verified: {result.verdict.reason}."
         fix = Fix(file=Path(self.request.script).resolve(), original_source=self.original, patched_source=source,
                   diff=diff, explanation=explanation, verified=verified, origin=origin, description=description,
-                  verdict=result.verdict, size=diff_size(diff),
+                  verdict=result.verdict, size=lines_touched(self.original, source),
                   kept_steps=divergence.step if divergence.step is not None else len(result.session))
         if verified:
             fix.name_gain = argument_name_gain(self.original, source)
