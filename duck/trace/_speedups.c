@@ -15,6 +15,9 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <frameobject.h>
+#include <stddef.h>
+#include <pythread.h>
 
 static PyObject *safe_repr_fn = NULL; /* safe_repr(value, limit) -> str */
 static PyObject *stable_types = NULL; /* dict: type -> bool (shared with localdiff) */
@@ -406,6 +409,9 @@ error:
 }
 
 /* diff_locals(snap, f_locals, module, limit, names, texts) -> count | (count, deleted) */
+static PyObject *diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj,
+                           PyObject *names, PyObject *texts);
+
 static PyObject *
 diff_locals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -429,6 +435,14 @@ diff_locals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t limit = PyLong_AsSsize_t(limit_obj);
     if (limit == -1 && PyErr_Occurred())
         return NULL;
+    return diff_core(snap, locals, module, limit, limit_obj, names, texts);
+}
+
+/* The diff itself (arguments checked by the caller). */
+static PyObject *
+diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj, PyObject *names,
+          PyObject *texts)
+{
     Py_ssize_t k = (limit + 32) / 3 + 3;
     Py_ssize_t count = 0, seen = 0;
 
@@ -750,6 +764,276 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ the line-event fast path */
+
+/* LineRecorder: the recorder's `line` event in C. Called as a settrace local trace function
+ * (frame, event, arg) it handles "line" itself and hands every other event to the Python
+ * `fallback` (then stays the frame's trace function); its `on_line(code, lineno)` method is
+ * the sys.monitoring LINE callback. Per event it looks up the frame's state
+ * (frames[id(frame)].line_info = (snap, module, ctx)), diffs the locals and appends
+ * (line << 2 | LINE, ctx, count) to the store's columns; every `budget` events it calls
+ * `checkpoint()` (a flush, or the step limit, which raises into the program). */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyObject *frames, *names, *texts, *kl_append, *ctx_append, *nc_append;
+    PyObject *note_rare, *checkpoint, *fallback, *limit_obj;
+    Py_ssize_t limit, budget;
+    unsigned long thread;
+    int settrace;
+} LineRecorder;
+
+static PyObject *str_line_info, *str_raised, *str_f_locals, *str_line;
+
+static void
+lr_dealloc(LineRecorder *self)
+{
+    PyObject_GC_UnTrack(self);
+    Py_CLEAR(self->frames);
+    Py_CLEAR(self->names);
+    Py_CLEAR(self->texts);
+    Py_CLEAR(self->kl_append);
+    Py_CLEAR(self->ctx_append);
+    Py_CLEAR(self->nc_append);
+    Py_CLEAR(self->note_rare);
+    Py_CLEAR(self->checkpoint);
+    Py_CLEAR(self->fallback);
+    Py_CLEAR(self->limit_obj);
+    PyObject_GC_Del(self);
+}
+
+static int
+lr_traverse(LineRecorder *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->frames);
+    Py_VISIT(self->names);
+    Py_VISIT(self->texts);
+    Py_VISIT(self->kl_append);
+    Py_VISIT(self->ctx_append);
+    Py_VISIT(self->nc_append);
+    Py_VISIT(self->note_rare);
+    Py_VISIT(self->checkpoint);
+    Py_VISIT(self->fallback);
+    return 0;
+}
+
+static int
+append_ssize(PyObject *append, Py_ssize_t x)
+{
+    PyObject *v = PyLong_FromSsize_t(x);
+    if (v == NULL)
+        return -1;
+    PyObject *r = PyObject_CallOneArg(append, v);
+    Py_DECREF(v);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Count one event against the budget; 0, or -1 with the checkpoint's exception. */
+static int
+lr_count(LineRecorder *self)
+{
+    if (--self->budget > 0)
+        return 0;
+    PyObject *r = PyObject_CallNoArgs(self->checkpoint);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* Record a line event of `frame`. 0 on success (or an unrecorded frame), -1 on error. */
+static int
+lr_line(LineRecorder *self, PyObject *frame, int lineno)
+{
+    PyObject *key = PyLong_FromVoidPtr(frame);
+    if (key == NULL)
+        return -1;
+    PyObject *state = PyDict_GetItemWithError(self->frames, key);
+    Py_DECREF(key);
+    if (state == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    Py_INCREF(state);
+    int rc = -1;
+    PyObject *info = NULL, *locals = NULL, *result = NULL;
+    if (self->settrace && PyObject_SetAttr(state, str_raised, Py_False) < 0)
+        goto done;
+    info = PyObject_GetAttr(state, str_line_info);
+    if (info == NULL)
+        goto done;
+    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 3 || !PyDict_CheckExact(PyTuple_GET_ITEM(info, 0))) {
+        PyErr_SetString(PyExc_TypeError, "line_info must be (snap, module, ctx)");
+        goto done;
+    }
+    locals = PyObject_GetAttr(frame, str_f_locals);
+    if (locals == NULL)
+        goto done;
+    result = diff_core(PyTuple_GET_ITEM(info, 0), locals, PyTuple_GET_ITEM(info, 1) == Py_True, self->limit,
+                       self->limit_obj, self->names, self->texts);
+    if (result == NULL)
+        goto done;
+    if (!PyLong_CheckExact(result)) {
+        Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
+        if (result == NULL)
+            goto done;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(result);
+    if (count == -1 && PyErr_Occurred())
+        goto done;
+    if (append_ssize(self->kl_append, ((Py_ssize_t)lineno << 2) | 1) < 0)
+        goto done;
+    PyObject *appended = PyObject_CallOneArg(self->ctx_append, PyTuple_GET_ITEM(info, 2));
+    if (appended == NULL)
+        goto done;
+    Py_DECREF(appended);
+    if (append_ssize(self->nc_append, count) < 0)
+        goto done;
+    rc = lr_count(self);
+done:
+    Py_XDECREF(result);
+    Py_XDECREF(locals);
+    Py_XDECREF(info);
+    Py_DECREF(state);
+    if (rc < 0 && (PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError))) {
+        PyErr_Clear(); /* as the Python hooks do: a frame too deep to record is skipped */
+        rc = 0;
+    }
+    return rc;
+}
+
+static PyObject *
+lr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    LineRecorder *self = (LineRecorder *)callable;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    if (nargs != 3 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "a trace function takes (frame, event, arg)");
+        return NULL;
+    }
+    PyObject *event = args[1];
+    if (event == str_line || (PyUnicode_Check(event) && PyUnicode_CompareWithASCIIString(event, "line") == 0)) {
+        if (!PyFrame_Check(args[0])) {
+            PyErr_SetString(PyExc_TypeError, "not a frame");
+            return NULL;
+        }
+        if (lr_line(self, args[0], PyFrame_GetLineNumber((PyFrameObject *)args[0])) < 0)
+            return NULL;
+    } else {
+        PyObject *r = PyObject_Vectorcall(self->fallback, args, 3, NULL);
+        if (r == NULL)
+            return NULL;
+        Py_DECREF(r);
+    }
+    return Py_NewRef(callable);
+}
+
+static PyObject *
+lr_on_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "on_line(code, lineno)");
+        return NULL;
+    }
+    if (PyThread_get_thread_ident() != self->thread)
+        Py_RETURN_NONE;
+    long lineno = PyLong_AsLong(args[1]);
+    if (lineno == -1 && PyErr_Occurred())
+        return NULL;
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (frame == NULL)
+        Py_RETURN_NONE;
+    if (lr_line(self, (PyObject *)frame, (int)lineno) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+lr_tick(LineRecorder *self, PyObject *unused)
+{
+    if (lr_count(self) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+lr_get_budget(LineRecorder *self, void *closure)
+{
+    return PyLong_FromSsize_t(self->budget);
+}
+
+static int
+lr_set_budget(LineRecorder *self, PyObject *value, void *closure)
+{
+    Py_ssize_t budget = value == NULL ? -1 : PyLong_AsSsize_t(value);
+    if (budget == -1 && PyErr_Occurred())
+        return -1;
+    self->budget = budget;
+    return 0;
+}
+
+static PyObject *
+lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *frames, *names, *texts, *kl_append, *ctx_append, *nc_append, *note_rare, *checkpoint, *fallback;
+    PyObject *limit_obj;
+    unsigned long thread;
+    int settrace;
+    if (!PyArg_ParseTuple(args, "O!O!O!OOOOOOO!kp:LineRecorder", &PyDict_Type, &frames, &PyList_Type, &names,
+                          &PyList_Type, &texts, &kl_append, &ctx_append, &nc_append, &note_rare, &checkpoint,
+                          &fallback, &PyLong_Type, &limit_obj, &thread, &settrace))
+        return NULL;
+    Py_ssize_t limit = PyLong_AsSsize_t(limit_obj);
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    LineRecorder *self = PyObject_GC_New(LineRecorder, type);
+    if (self == NULL)
+        return NULL;
+    self->vectorcall = lr_vectorcall;
+    self->frames = Py_NewRef(frames);
+    self->names = Py_NewRef(names);
+    self->texts = Py_NewRef(texts);
+    self->kl_append = Py_NewRef(kl_append);
+    self->ctx_append = Py_NewRef(ctx_append);
+    self->nc_append = Py_NewRef(nc_append);
+    self->note_rare = Py_NewRef(note_rare);
+    self->checkpoint = Py_NewRef(checkpoint);
+    self->fallback = Py_NewRef(fallback);
+    self->limit_obj = Py_NewRef(limit_obj);
+    self->limit = limit;
+    self->budget = 1;
+    self->thread = thread;
+    self->settrace = settrace;
+    PyObject_GC_Track(self);
+    return (PyObject *)self;
+}
+
+static PyMethodDef lr_methods[] = {
+    {"on_line", (PyCFunction)(void (*)(void))lr_on_line, METH_FASTCALL, "the sys.monitoring LINE callback"},
+    {"tick", (PyCFunction)lr_tick, METH_NOARGS, "count one event recorded by Python against the budget"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef lr_getset[] = {
+    {"budget", (getter)lr_get_budget, (setter)lr_set_budget, "events until the next checkpoint()", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyTypeObject LineRecorderType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "duck.trace._speedups.LineRecorder",
+    .tp_basicsize = sizeof(LineRecorder),
+    .tp_dealloc = (destructor)lr_dealloc,
+    .tp_vectorcall_offset = offsetof(LineRecorder, vectorcall),
+    .tp_call = PyVectorcall_Call,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL,
+    .tp_doc = "The recorder's line event in C (see duck.trace.recorder).",
+    .tp_traverse = (traverseproc)lr_traverse,
+    .tp_methods = lr_methods,
+    .tp_getset = lr_getset,
+    .tp_new = lr_new,
+};
+
 static PyObject *
 flat_safe_repr_py(PyObject *self, PyObject *args)
 {
@@ -798,5 +1082,18 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    return PyModule_Create(&module_def);
+    str_line_info = PyUnicode_InternFromString("line_info");
+    str_raised = PyUnicode_InternFromString("raised");
+    str_f_locals = PyUnicode_InternFromString("f_locals");
+    str_line = PyUnicode_InternFromString("line");
+    if (!str_line_info || !str_raised || !str_f_locals || !str_line || PyType_Ready(&LineRecorderType) < 0)
+        return NULL;
+    PyObject *module = PyModule_Create(&module_def);
+    if (module == NULL)
+        return NULL;
+    if (PyModule_AddObjectRef(module, "LineRecorder", (PyObject *)&LineRecorderType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+    return module;
 }

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Callable
 
 from duck.trace.limits import Limits
-from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals
+from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, speedups
 from duck.trace.saferepr import safe_repr
 from duck.trace.store import CALL, EXCEPTION, LINE, RETURN, VALUE, Events, FrameTable, event_dicts, format_events
 
@@ -104,7 +104,7 @@ class FileFilter:
 class _Frame:
     """What the recorder keeps about one activation of a recorded frame."""
 
-    __slots__ = ("fid", "ctx", "snap", "code", "raised", "module")
+    __slots__ = ("fid", "ctx", "snap", "code", "raised", "module", "line_info")
 
     def __init__(self, fid: int, code) -> None:
         self.fid = fid
@@ -113,6 +113,7 @@ class _Frame:
         self.snap: dict[str, tuple] = {}
         self.code = code
         self.raised = False
+        self.line_info = (self.snap, self.module, 0)  # what the C line path reads: (snap, module, ctx)
 
 
 class Recorder:
@@ -275,6 +276,7 @@ class Recorder:
         limit = self.repr_limit
         diff = diff_locals
         recorder = self
+        line_recorder_type = getattr(speedups, "LineRecorder", None)
 
         def note_rare(result, exc=None) -> int:
             if type(result) is int:
@@ -307,6 +309,7 @@ class Recorder:
                 recorder._next_fid += 1
                 frames[key] = state
             state.ctx = table_add(state.fid, code, len(stack), stack[-1].fid if stack else -1)
+            state.line_info = (state.snap, state.module, state.ctx)
             stack.append(state)
             n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
             if type(n) is not int:
@@ -426,7 +429,23 @@ class Recorder:
                 pass
             return None
 
-        return enter, line, leave, raise_, set_budget, local_trace, on_line
+        if line_recorder_type is None:
+            return enter, line, leave, raise_, set_budget, local_trace, on_line
+        # The compiled line path: it owns the budget; Python's call/return/exception events count through tick().
+        settrace = self.tracer != "monitoring"
+
+        def checkpoint_and_budget() -> None:
+            checkpoint()
+            set_budget_fast()
+
+        fast = line_recorder_type(frames, names, texts, kind_line_append, ctx_append, nchanges_append, note_rare,
+                                  checkpoint_and_budget, local_trace, limit, main, settrace)
+
+        def set_budget_fast() -> None:
+            fast.budget = max(min(recorder.batch_size - len(events) + 1, recorder.max_steps - recorder.steps), 0)
+
+        checkpoint_after_event = fast.tick  # noqa: F841 - read by enter/leave/raise_ through the closure
+        return enter, line, leave, raise_, set_budget_fast, fast, fast.on_line
 
     # ------------------------------------------------------------------- sys.monitoring (3.12+)
     def _start_monitoring(self) -> None:

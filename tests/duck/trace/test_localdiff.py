@@ -166,9 +166,19 @@ def f(n):
 def test_both_implementations_record_the_same_events(monkeypatch):
     compiled = record_call(SAMPLE, "f(6)")
     monkeypatch.setattr(recorder_module, "diff_locals", localdiff.diff_locals_py)
+    monkeypatch.setattr(recorder_module, "speedups", None)  # no compiled line path either
     pure = record_call(SAMPLE, "f(6)")
     assert compiled.events == pure.events and len(pure.events) > 20
     assert [e["changes"]["xs"] for e in pure.events if "xs" in e.get("changes", {})][:3] == ["[]", "[0]", "[0, 1]"]
+
+
+@pytest.mark.skipif(_speedups is None, reason="_speedups not built")
+@pytest.mark.parametrize("program", ["mutate.py", "gen.py", "crash.py"])
+def test_a_child_records_the_same_trace_with_and_without_the_c_core(run_program, program):
+    """Through the real child interpreter: DUCK_PURE_PYTHON=1 gives the same events as the compiled path."""
+    _, compiled = run_program(program)
+    _, pure = run_program(program, env={**os.environ, "DUCK_PURE_PYTHON": "1"})
+    assert compiled.events == pure.events and compiled.outcome["outcome"] == pure.outcome["outcome"]
 
 
 def test_the_implementation_is_picked_at_import_and_can_be_forced_to_python():
@@ -216,3 +226,16 @@ def test_c_repr_of_flat_containers_equals_safe_repr(value, limit):
     text = _speedups.flat_safe_repr(value, limit)
     if text is not None:  # None: not flat (bytes, nested), left to safe_repr
         assert text == safe_repr(value, limit)
+
+
+@pytest.mark.parametrize("compiled", [pytest.param(True, marks=pytest.mark.skipif(_speedups is None, reason="not built")),
+                                      False], ids=["c", "python"])
+def test_the_step_limit_stops_a_loop_on_the_exact_step(monkeypatch, compiled):
+    if not compiled:
+        monkeypatch.setattr(recorder_module, "diff_locals", localdiff.diff_locals_py)
+        monkeypatch.setattr(recorder_module, "speedups", None)
+    rec = record_call("def spin():\n    i = 0\n    while True:\n        i += 1\n", "spin()",
+                      limits=Limits(max_steps=10_001))
+    assert rec.stopped_by == "max_steps" and rec.exception[0] == "StepLimitReached"
+    assert len(rec.events) == 10_001 and rec.events[-1]["step"] == 10_000
+    assert rec.events[-1]["changes"] == {"i": "4999"}  # step 2k + 2 runs the while with i == k
