@@ -72,6 +72,7 @@ def run_case(folder: Path, extra: list[str], budget: float) -> dict:
                               env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=budget * 4 + 60)
         elapsed = time.monotonic() - started
     row = {"name": meta["name"], "class": meta["class"], "edits": meta["edits"], "oracle": meta["oracle"],
+           "added": meta.get("added", 1),
            "seconds": round(elapsed, 2), "verified": False, "heldout": False, "fix": None, "note": ""}
     try:
         report = json.loads(done.stdout)
@@ -111,6 +112,11 @@ def main() -> int:
         runs = f"{row.get('candidates') or 0}/{row.get('recorded') or 0}"
         print(f"{row['name']:16} {row['class']:28} {row['oracle']:8} {row['seconds']:6.1f}s {runs:>7}  {status:11} "
               f"{row['fix'] or ''} {('| ' + row['note']) if row['note'] else ''}", flush=True)
+    for added in sorted({r["added"] for r in rows}):
+        group = [r for r in rows if r["added"] == added]
+        good = [r for r in group if r["verified"]]
+        print(f"cases added in round {added}: verified {len(good)}/{len(group)}, "
+              f"correct on held-out inputs {sum(1 for r in good if r['heldout'])}/{len(good)}")
     verified = [r for r in rows if r["verified"]]
     general = [r for r in verified if r["heldout"]]
     within = [r for r in verified if r["seconds"] <= 30]

@@ -304,6 +304,76 @@ def running_total(xs):
     return out
 """, bug=("out.append(acc)", "out.append(x)"), main=["running_total([1, 2, 3])"],
          heldout=["running_total([])", "running_total([5])", "running_total([1, -1, 1])"]),
+    # added in round 2, after the ranking (duck.repair.rank, duck.repair.probe) was designed on the
+    # cases above: these were run once, untuned, to check the ranking on programs it never saw
+    dict(name="is_prime", cls="wrong base case", edits=1, oracle="expect", added=2,
+         code="""
+def is_prime(n):
+    if n < 2:
+        return False
+    for d in range(2, n):
+        if n % d == 0:
+            return False
+    return True
+""", bug=("if n < 2", "if n < 1"), main=["is_prime(1)", "is_prime(7)"],
+         heldout=["is_prime(0)", "is_prime(2)", "is_prime(9)"]),
+    dict(name="max_gap", cls="off-by-one range", edits=1, oracle="asserts", added=2,
+         code="""
+def max_gap(xs):
+    best = 0
+    for i in range(1, len(xs)):
+        gap = xs[i] - xs[i - 1]
+        if gap > best:
+            best = gap
+    return best
+""", bug=("range(1, len(xs))", "range(2, len(xs))"), main=["max_gap([1, 9, 10])"],
+         heldout=["max_gap([5])", "max_gap([1, 2, 4, 8])", "max_gap([3, 10, 11, 30])"]),
+    dict(name="initials", cls="wrong index", edits=1, oracle="expect", added=2,
+         code="""
+def initials(name):
+    return "".join(part[0].upper() for part in name.split())
+""", bug=("part[0]", "part[1]"), main=["initials('ada lovelace')"],
+         heldout=["initials('')", "initials('grace brewster hopper')", "initials('x')"]),
+    dict(name="count_above", cls="wrong comparison", edits=1, oracle="asserts", added=2,
+         code="""
+def count_above(xs, limit):
+    return sum(1 for x in xs if x > limit)
+""", bug=("x > limit", "x >= limit"), main=["count_above([1, 5, 7, 5], 5)"],
+         heldout=["count_above([], 0)", "count_above([2, 2], 2)", "count_above([3, 4], 1)"]),
+    dict(name="find", cls="wrong variable", edits=1, oracle="expect", added=2,
+         code="""
+def find(xs, target):
+    for i, x in enumerate(xs):
+        if x == target:
+            return i
+    return -1
+""", bug=("return i", "return x"), main=["find([5, 6, 7], 7)"],
+         heldout=["find([], 1)", "find([4, 4], 4)", "find([1, 2], 3)"]),
+    dict(name="sum_squares", cls="wrong operator", edits=1, oracle="expect", added=2,
+         code="""
+def sum_squares(xs):
+    total = 0
+    for x in xs:
+        total += x * x
+    return total
+""", bug=("x * x", "x * 2"), main=["sum_squares([1, 2, 3])"],
+         heldout=["sum_squares([])", "sum_squares([-4])", "sum_squares([2, 2, 2])"]),
+    dict(name="countdown", cls="wrong comparison", edits=1, oracle="expect", added=2,
+         code="""
+def countdown(n):
+    out = []
+    while n > 0:
+        out.append(n)
+        n -= 1
+    return out
+""", bug=("while n > 0", "while n > 1"), main=["countdown(3)"],
+         heldout=["countdown(0)", "countdown(1)", "countdown(5)"]),
+    dict(name="discounted", cls="wrong operator", edits=1, oracle="test", added=2,
+         code="""
+def discounted(price, pct):
+    return price - price * pct / 100
+""", bug=("price - price", "price + price"), main=["discounted(200, 10)"],
+         heldout=["discounted(100, 0)", "discounted(50, 50)", "discounted(80, 25)"]),
 ]
 
 
@@ -336,7 +406,7 @@ def materialize(root: Path) -> list[Path]:
         meta = {"name": case["name"], "class": case["cls"], "edits": case["edits"], "oracle": case["oracle"],
                 "heldout": [{"call": call, "expected": value}
                             for call, value in zip(case["heldout"], _evaluate(correct, case["heldout"]))],
-                "reference": correct}
+                "reference": correct, "added": case.get("added", 1)}
         if case["oracle"] == "expect":
             program += "\n\nif __name__ == \"__main__\":\n" + "".join(f"    print({call})\n" for call in case["main"])
             meta["expect"] = "".join(f"{eval(value)}\n" for value in main_values)

@@ -1,0 +1,2 @@
+def discounted(price, pct):
+    return price + price * pct / 100
