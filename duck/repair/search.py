@@ -306,8 +306,9 @@ class _Search:
                 self.tried += 1
                 yield combo, source
 
+        # the generator stops at the candidate cap; ``stopped`` (deadline, cancel, enough fixes) also kills
         for (combo, source), result in self.runner.verify_many(candidates(), lambda item: item[1], self.limits,
-                                                                self.done):
+                                                                self.stopped):
             if result.verdict.passed and len(self.fixes) < self.request.max_fixes:
                 description = "; ".join(f"{e.description} (line {e.line})" for e in combo)
                 self.add_fix(source, result, "edit", description)

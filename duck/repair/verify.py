@@ -8,7 +8,8 @@ files only harms its own copy. ``CandidateRunner`` checks a candidate in two sta
 1. *screening*: the candidate runs **untraced** (``duck/repair/_launch.py``, plain Python with
    the same argv, stdin, cwd and seed) under a short timeout derived from the buggy program's
    own untraced run, and the oracle judges its exit and output (``Oracle.screen``). Most
-   candidates fail here, at the cost of starting Python once;
+   candidates fail here, at the cost of starting Python once; one cut at the timeout goes
+   on to stage 2, whose step cap tells a loop from a slow machine;
 2. *confirmation*: a candidate that passed is **recorded** by ``duck.trace.runner.record``
    under tight limits (a step cap and a timeout derived from the buggy recording) and judged
    by the full ``Oracle.verify`` on the recording, which also explains the fix later.
@@ -181,8 +182,12 @@ def candidate_limits(user: Limits, baseline: Session | None, *, pytest: bool) ->
 
 
 def quick_timeout(user: Limits, buggy: QuickRun) -> float:
-    """Wall time for an untraced candidate: a few times the buggy program's own untraced run."""
-    return min(user.timeout_s, max(1.0, 4 * buggy.duration_s + 0.5))
+    """Wall time for an untraced candidate: a few times the buggy program's own untraced run.
+
+    Short on purpose: a candidate cut here is not rejected but recorded, where the step cap
+    decides, so a slow machine costs time, never a fix.
+    """
+    return min(user.timeout_s, max(0.75, 3 * buggy.duration_s + 0.5))
 
 
 class CandidateRunner:
@@ -396,14 +401,18 @@ class CandidateRunner:
     def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:
         """Judge ``source`` against the baseline: screened untraced first (when enabled), then recorded."""
         self.runs += 1
+        quick = None
         if screen and self.quick_baseline is not None:
             quick = self.run_quick(source, self.quick_timeout_s, self.quick_env)
             verdict = self.oracle.screen(self.quick_baseline, quick)
-            if not verdict.passed:
+            if not verdict.passed and quick.outcome.get("limit") != "timeout":
                 return RunResult(source, None, None, verdict, quick)
+            # passed, or cut at the short timeout (a loop, or a busy machine): the recording decides,
+            # and its step cap stops a loop cheaply
         if self.remaining() <= 0:
             return RunResult(source, None, None, Verdict(False, "the search ran out of time", self.oracle.name))
         result = self.record(source, self._bounded(limits))
+        result.quick = quick
         result.verdict = self.oracle.verify(self.baseline, result.session) if self.baseline is not None \
             else self.oracle.judge(result.session)
         self.discard(result)

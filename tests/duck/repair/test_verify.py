@@ -94,3 +94,20 @@ def test_probe_prefers_the_fix_that_keeps_the_buggy_programs_other_answers(make_
     assert ("argmin", {"xs": "[1, 3]"}) in calls and ("argmin", {"xs": "[4, 1, 3]"}) not in calls
     scores = agreement(runner, baseline.session, program, ARGMIN, [right, wrong])
     assert scores is not None and scores[0] > scores[1]
+
+
+def test_a_candidate_cut_at_the_short_timeout_is_recorded_and_the_step_cap_decides(make_runner):
+    from duck.repair.verify import candidate_limits
+    from duck.trace.limits import Limits
+
+    runner = make_runner("print(1)\n", oracle=ExpectOracle("2\n"))
+    runner.baseline = runner.record(None).session
+    runner.quick_baseline = runner.run_quick(None, 30)
+    runner.quick_timeout_s = 0.3
+    limits = candidate_limits(Limits(), runner.baseline, pytest=False)
+    looping = runner.verify("while True:\n    pass\n", limits)
+    assert looping.quick.outcome["limit"] == "timeout" and looping.session is not None
+    assert looping.session.outcome["limit"] == "max_steps" and not looping.verdict.passed
+    # slower than the screening allows (a busy machine): still verified, by its recording
+    slow = runner.verify("import time\ntime.sleep(0.5)\nprint(2)\n", limits)
+    assert slow.quick.outcome["limit"] == "timeout" and slow.verdict.passed
