@@ -122,6 +122,17 @@ def main() -> None:
     sys.path[0] = os.getcwd() if module else os.path.dirname(os.path.abspath(script))
     _limit_resources(int(config.get("max_memory_mb") or 0), int(config.get("max_file_bytes") or 0))
     sys.argv = [config["argv0"], *config["argv"]]
+    real_exit = os._exit
+
+    def _exit(code: int) -> None:  # os._exit skips the flush of what the program printed
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # noqa: BLE001
+                pass
+        real_exit(code)
+
+    os._exit = _exit
     import random
 
     random.seed(config["seed"])

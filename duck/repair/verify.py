@@ -436,17 +436,21 @@ class CandidateRunner:
                         return
                     pending[pool.submit(self.verify, source_of(item), limits)] = item
 
-            fill()
-            while pending:
-                done, _ = wait(list(pending), timeout=POLL_S, return_when=FIRST_COMPLETED)
-                for future in done:
-                    item = pending.pop(future)
-                    yield item, future.result()
-                if not stopping and should_stop():
-                    stopping = True
-                    self.kill_running()
-                if not stopping:
-                    fill()
+            try:
+                fill()
+                while pending:
+                    done, _ = wait(list(pending), timeout=POLL_S, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        item = pending.pop(future)
+                        yield item, future.result()
+                    if not stopping and should_stop():
+                        stopping = True
+                        self.kill_running()
+                    if not stopping:
+                        fill()
+            except BaseException:  # Ctrl-C, or the caller stopped reading: leave no candidate running
+                self.kill_running()
+                raise
 
 
 def _kill_group(child: subprocess.Popen) -> None:

@@ -111,3 +111,9 @@ def test_a_candidate_cut_at_the_short_timeout_is_recorded_and_the_step_cap_decid
     # slower than the screening allows (a busy machine): still verified, by its recording
     slow = runner.verify("import time\ntime.sleep(0.5)\nprint(2)\n", limits)
     assert slow.quick.outcome["limit"] == "timeout" and slow.verdict.passed
+
+
+def test_output_before_os_exit_is_kept(make_runner):
+    runner = make_runner("import os\nprint('bye')\nos._exit(0)\n")
+    quick = runner.run_quick(None, 30)
+    assert quick.stdout == "bye\n" and quick.outcome["outcome"] == "finished"
