@@ -2,33 +2,24 @@
 
 Only the last ``MAX_CHARS`` characters are drawn, with a note saying how much came before, so a
 program that printed megabytes steps as fast as one that printed a line. Control characters
-and escape sequences are shown escaped, never sent to the terminal.
+and escape sequences are shown escaped, never sent to the terminal. The text is a
+``WrappedText`` scrolled to its end, so new output repaints this pane only.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.containers import VerticalScroll
-from textual.widgets import Static
 
 from duck.widgets.text import printable, tail
+from duck.widgets.wrapped import WrappedText
 
 MAX_CHARS = 4000
 
 
-class OutputPane(VerticalScroll):
-    DEFAULT_CSS = """
-    OutputPane { background: $surface; }
-    OutputPane > Static { width: 1fr; }
-    """
-
+class OutputPane(WrappedText):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._body = Static("", markup=False)
         self._shown: tuple | None = None
-
-    def compose(self):
-        yield self._body
 
     def show(self, stdout: str, stderr: str, key: tuple) -> None:
         if key == self._shown:
@@ -47,9 +38,9 @@ class OutputPane(VerticalScroll):
             text.append(printable(err), "#ff8787")
         if not text:
             text.append("(nothing printed yet)", "italic dim")
-        self._body.update(text)
-        self.scroll_end(animate=False, immediate=True)
+        self.set_text(text, scroll="end")
 
     @property
-    def text(self) -> str:
-        return str(self._body.render())
+    def plain(self) -> str:
+        """What the pane shows, as plain text."""
+        return self.text.plain

@@ -19,7 +19,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding
 from textual.events import Click
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -162,6 +162,11 @@ class SourceView(ScrollView, can_focus=True):
 
     def show(self, file: str, text: str, line: int, hits: dict[int, int], breakpoints: set[int], *,
              exception: bool = False, current_frame: bool = True) -> None:
+        """Point the view at ``line`` of ``file``. Within the same file and scroll position only the
+        rows that look different (old and new current line, changed hit counts) are redrawn."""
+        before = (self.file, self.exception_line, self.is_current_frame, self.breakpoints, self.scroll_offset)
+        old_rows = {self.line, self.cursor}
+        old_hits = self.hits
         if file != self.file:
             source = self._sources.get(file)
             if source is None:
@@ -176,7 +181,14 @@ class SourceView(ScrollView, can_focus=True):
         self.is_current_frame = current_frame
         self.virtual_size = Size(self._text.width + self._gutter_width() + 1, len(self._text))
         self._reveal(line)
-        self.refresh()
+        if before != (file, exception, current_frame, breakpoints, self.scroll_offset):
+            self.refresh()
+            return
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        rows = {number for number in range(top + 1, top + height + 1) if old_hits.get(number) != hits.get(number)}
+        for number in rows | old_rows | {line}:
+            if top < number <= top + height:
+                self.refresh(Region(0, number - 1 - top, self.scrollable_content_region.width, 1))
 
     def _gutter_width(self) -> int:
         return 2 + len(str(max(len(self._text), 1))) + 1 + 4 + 1

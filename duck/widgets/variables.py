@@ -85,8 +85,10 @@ def _can_expand(value: str) -> bool:
 class VariablesPane(Tree[ValueRef]):
     """Locals of one frame; ``show`` replaces them."""
 
+    # No horizontal scrollbar: rows are elided (enter / v shows a value whole), and a scrollbar
+    # that comes and goes with a long row would lay the screen out again on such a step.
     DEFAULT_CSS = """
-    VariablesPane { background: $surface; }
+    VariablesPane { background: $surface; overflow-x: hidden; }
     """
 
     def __init__(self, **kwargs) -> None:

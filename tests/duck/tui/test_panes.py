@@ -134,13 +134,13 @@ async def test_output_up_to_the_step(session):
     async with app.run_test(size=(100, 30)) as pilot:
         app.step = 14
         await pilot.pause()
-        assert "nothing printed yet" in app.output.text
+        assert "nothing printed yet" in app.output.plain
         app.step = 15
         await pilot.pause()
-        assert "4.0" in app.output.text
+        assert "4.0" in app.output.plain
         app.step = 21
         await pilot.pause()
-        assert "ZeroDivisionError" in app.output.text
+        assert "ZeroDivisionError" in app.output.plain
         await settle(pilot)
 
 

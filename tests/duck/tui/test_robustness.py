@@ -35,7 +35,7 @@ async def test_huge_and_unprintable_values_and_output():
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", "n")
         await settle(pilot)
-        text = app.output.text
+        text = app.output.plain
         assert "\x1b" not in text and "\x07" not in text and "\x00" not in text
         assert "\\x1b[31mred\\x07" in text and "earlier characters" in text
         row = next(str(n.label) for n in app.variables.root.children if n.data.name == "s")

@@ -145,3 +145,26 @@ async def test_enter_in_source_runs_to_cursor_line(session):
         await pilot.press("down", "down", "down", "down", "enter")  # line 5
         assert app.step == 13
         await settle(pilot)
+
+
+async def test_one_key_is_one_screen_write(session):
+    """Every pane's update for a step goes out in a single write to the terminal (no follow-up
+    repaint for the explanation, the tree cursor or a second layout pass)."""
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        writes = []
+        display = app._display
+
+        def counting_display(screen, update):
+            if update is not None:
+                writes.append(app.step)
+            return display(screen, update)
+
+        app._display = counting_display
+        for key in ("n", "n", "n", "n", "s", "u", "p", "G", "g"):  # into a call, out, across frames
+            before = app.step
+            await pilot.press(key)
+            assert app.step != before
+        assert len(writes) == 9, str(writes)
+        await settle(pilot)
