@@ -740,10 +740,11 @@ def _real_collaborators(request, args, oracle) -> dict:
         from duck.commands.common import limits_from_args, program_args, script_path
         from duck.repair import RepairRequest, search_fixes
 
+        worker = get_current_worker()  # the search runs in this worker: cancelling it stops the candidates
         yield from search_fixes(RepairRequest(
             script=script_path(args), argv=program_args(args), stdin=replay(session), oracle=oracle,
             seed=args.seed, include=list(args.include), exclude=list(args.exclude),
-            limits=limits_from_args(args), progress=progress))
+            limits=limits_from_args(args), progress=progress, should_stop=lambda: worker.is_cancelled))
 
     def fix_applier(fix):
         from duck.repair import apply_fix
