@@ -8,7 +8,9 @@ comparing the safe repr of mutable values, see ``localdiff``), return values, ex
 the program's output and standard input read, attributed to the step during which they
 happened. The hot path appends to the columns of a ``store.Events`` run; text is built only
 when a run is handed to the sink (``format_events``/``event_dicts``). Only the thread that
-started the recorder is recorded.
+started the recorder is recorded. Where ``duck.trace._speedups`` is built, line events (most
+of a trace) are handled in C by its ``LineRecorder`` and the diff of locals is C as well; the
+Python closures in ``_make_hooks`` are the same logic and the fallback.
 
 ``record_call`` traces one call in this process (used by the corpus and the evaluator).
 This module does not start processes or enforce wall-time/memory limits (``runner`` and

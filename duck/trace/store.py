@@ -7,7 +7,8 @@ code, depth and parent), ``nchanges``, and that many ``(name, safe repr)`` pairs
 rare parts (deleted names, exception type and message) live in a dict by step. Numbers are in
 ``array`` columns and names/texts in flat lists, so the store costs tens of bytes per step and
 gives the cyclic GC nothing to rescan; ``Events.pack()`` joins the texts of a finished run into
-one string with an offsets array.
+one string with an offsets array. ``format_events_bytes`` writes a run's lines in C where
+``duck.trace._speedups`` is built (byte for byte what ``format_events`` gives, UTF-8 encoded).
 
 This module does not decide what to record (``recorder`` and ``localdiff`` do) and does not
 write files (``_child`` does). Stdlib only.
