@@ -1035,6 +1035,23 @@ static PyTypeObject LineRecorderType = {
 };
 
 static PyObject *
+value_text_py(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "safe_repr(value, limit)");
+        return NULL;
+    }
+    if (safe_repr_fn == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "duck.trace._speedups.configure() was not called");
+        return NULL;
+    }
+    Py_ssize_t limit = PyLong_AsSsize_t(args[1]);
+    if (limit == -1 && PyErr_Occurred())
+        return NULL;
+    return value_text(args[0], limit, args[1]);
+}
+
+static PyObject *
 flat_safe_repr_py(PyObject *self, PyObject *args)
 {
     PyObject *value;
@@ -1067,6 +1084,8 @@ static PyMethodDef methods[] = {
      "format_run(first_step, kind_line, ctx, nchanges, names, texts, fid, code, depth, parent, codes,\n"
      "           value_name, special, one_line) -> bytes\n\n"
      "The trace-format JSON lines of a run of events as UTF-8; see duck.trace.store.format_events_bytes."},
+    {"safe_repr", (PyCFunction)(void (*)(void))value_text_py, METH_FASTCALL,
+     "safe_repr(value, limit) -> str: saferepr.safe_repr, with scalars and flat containers done in C."},
     {"flat_safe_repr", flat_safe_repr_py, METH_VARARGS,
      "flat_safe_repr(value, limit) -> str | None: safe_repr of a flat list/tuple/dict, None for others."},
     {"configure", configure, METH_VARARGS,

@@ -279,6 +279,7 @@ class Recorder:
         diff = diff_locals
         recorder = self
         line_recorder_type = getattr(speedups, "LineRecorder", None)
+        value_repr = speedups.safe_repr if speedups is not None else safe_repr
 
         def note_rare(result, exc=None) -> int:
             if type(result) is int:
@@ -355,7 +356,7 @@ class Recorder:
                 del frames[key]
             if not unwinding:
                 names.append(VALUE)
-                texts.append(safe_repr(value, limit))
+                texts.append(value_repr(value, limit))
                 n += 1
             kind_line_append((frame.f_lineno or 0) << 2 | RETURN)
             ctx_append(state.ctx)

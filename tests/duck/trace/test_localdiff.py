@@ -239,3 +239,13 @@ def test_the_step_limit_stops_a_loop_on_the_exact_step(monkeypatch, compiled):
     assert rec.stopped_by == "max_steps" and rec.exception[0] == "StepLimitReached"
     assert len(rec.events) == 10_001 and rec.events[-1]["step"] == 10_000
     assert rec.events[-1]["changes"] == {"i": "4999"}  # step 2k + 2 runs the while with i == k
+
+
+@pytest.mark.skipif(_speedups is None, reason="_speedups not built")
+@pytest.mark.parametrize("value", [0, -7, 10**5000, 1.5, True, None, "x" * 10, "x" * 500, "\x00'\"", [1, 2], (1,),
+                                   {"a": [1]}, list(range(300)), Plain(), LOUD, b"bytes", {1, 2}],
+                         ids=lambda value: type(value).__name__)
+def test_c_safe_repr_equals_safe_repr(value):
+    _c_diff()  # configures the module
+    for limit in (5, 200):
+        assert _speedups.safe_repr(value, limit) == safe_repr(value, limit)
