@@ -2,8 +2,8 @@
 ``{fault, response}``), loss on the response only, a share of rows held out and scored
 for loss after each epoch.
 
-Like ``trainer.recipes.semcoder`` it keeps the whole run in one visible function around
-TRL's ``SFTTrainer``; it has no distributed code of its own.
+It builds the same ``SFTTrainer`` as ``trainer.recipes.semcoder`` on PyX-R rows and keeps
+its own visible run: train, score the held-out rows, save. No distributed code of its own.
 """
 
 from __future__ import annotations
@@ -12,30 +12,15 @@ from pathlib import Path
 from typing import Sequence
 
 from trainer.config import RecipeConfig
-from trainer.data import load_examples, split_held_out, to_dataset
-from trainer.sft import check_output_dir, load_model, save_run, sft_config, texts_for_tokenizer
+from trainer.recipes.semcoder import build_trainer as build_sft_trainer
+from trainer.sft import check_output_dir, save_run
 
 PYX_R_TASKS = {"refine"}
 
 
 def build_trainer(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path):
-    """Rows -> prompt/completion pairs -> model -> a ready ``SFTTrainer`` (nothing trained yet)."""
-    from trl import SFTTrainer
-
-    examples = load_examples(data_paths, tasks=PYX_R_TASKS)
-    train_rows, held_out_rows = split_held_out(examples, config.data.held_out, config.train.seed)
-    # the SFTConfig comes first: under DeepSpeed ZeRO-3 it makes from_pretrained load sharded
-    args = sft_config(config, output_dir, has_eval=bool(held_out_rows))
-    loaded = load_model(config, texts_for_tokenizer(train_rows))
-    trainer = SFTTrainer(
-        model=loaded.model,
-        args=args,
-        train_dataset=to_dataset(train_rows),
-        eval_dataset=to_dataset(held_out_rows) if held_out_rows else None,
-        processing_class=loaded.tokenizer,
-        peft_config=loaded.peft_config,
-    )
-    return trainer, loaded
+    """The SemCoder recipe's ``SFTTrainer`` on PyX-R rows, with the held-out share as eval set."""
+    return build_sft_trainer(config, data_paths, output_dir, tasks=PYX_R_TASKS)
 
 
 def run(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *, resume: bool = False) -> Path:

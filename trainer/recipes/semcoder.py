@@ -19,11 +19,15 @@ from trainer.sft import check_output_dir, load_model, save_run, sft_config, text
 PYX_TASKS = {"nl", "forward", "backward"}
 
 
-def build_trainer(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path):
-    """Rows -> prompt/completion pairs -> model -> a ready ``SFTTrainer`` (nothing trained yet)."""
+def build_trainer(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *,
+                  tasks: set[str] = PYX_TASKS):
+    """Rows -> prompt/completion pairs -> model -> a ready ``SFTTrainer`` (nothing trained yet).
+
+    ``tasks`` picks the rows (PyX here; the refine recipe passes PyX-R's ``refine``).
+    """
     from trl import SFTTrainer
 
-    examples = load_examples(data_paths, tasks=PYX_TASKS)
+    examples = load_examples(data_paths, tasks=tasks)
     train_rows, held_out_rows = split_held_out(examples, config.data.held_out, config.train.seed)
     # the SFTConfig comes first: under DeepSpeed ZeRO-3 it makes from_pretrained load sharded
     args = sft_config(config, output_dir, has_eval=bool(held_out_rows))
