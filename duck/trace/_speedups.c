@@ -766,10 +766,12 @@ done:
 
 /* ------------------------------------------------------------------ the line-event fast path */
 
-/* LineRecorder: the recorder's `line` event in C. Called as a settrace local trace function
- * (frame, event, arg) it handles "line" itself and hands every other event to the Python
- * `fallback` (then stays the frame's trace function); its `on_line(code, lineno)` method is
- * the sys.monitoring LINE callback. Per event it looks up the frame's state
+/* LineRecorder: the recorder's `line`, `return` and `call` events in C. Called as a settrace trace
+ * function (frame, event, arg) it handles "line", "return" (not of a generator or of a frame that
+ * raised) and, once calls() gave it the call path, "call" of a code known to be the user's that is
+ * not a generator; it hands every other event to the Python `fallback` (global_fallback for
+ * "call"). Its `on_line(code, lineno)`, `on_return(code, offset, value)` and `on_start(code,
+ * offset)` methods are the sys.monitoring callbacks, handing unknown codes to `start_fallback`. Per event it looks up the frame's state
  * (frames[id(frame)].line_info = (snap, module, ctx)), diffs the locals and appends
  * (line << 2 | LINE, ctx, count) to the store's columns; every `budget` events it calls
  * `checkpoint()` (a flush, or the step limit, which raises into the program). */
@@ -777,13 +779,17 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *frames, *names, *texts, *kl_append, *ctx_append, *nc_append;
-    PyObject *note_rare, *checkpoint, *fallback, *limit_obj;
+    PyObject *note_rare, *checkpoint, *fallback, *limit_obj, *stack, *value_name;
+    /* the call path (set by calls()): NULL until then, and every call goes to the Python fallbacks */
+    PyObject *recorder, *user_codes, *frame_type, *table_add, *global_fallback, *start_fallback;
     Py_ssize_t limit, budget;
     unsigned long thread;
     int settrace;
 } LineRecorder;
 
-static PyObject *str_line_info, *str_raised, *str_f_locals, *str_line;
+static PyObject *str_line_info, *str_raised, *str_f_locals, *str_line, *str_call, *str_return;
+static PyObject *one, *empty_tuple;
+static PyObject *str_next_fid, *str_fid, *str_ctx, *str_module, *str_snap, *str_code, *str_module_name;
 
 static void
 lr_dealloc(LineRecorder *self)
@@ -799,6 +805,14 @@ lr_dealloc(LineRecorder *self)
     Py_CLEAR(self->checkpoint);
     Py_CLEAR(self->fallback);
     Py_CLEAR(self->limit_obj);
+    Py_CLEAR(self->stack);
+    Py_CLEAR(self->value_name);
+    Py_CLEAR(self->recorder);
+    Py_CLEAR(self->user_codes);
+    Py_CLEAR(self->frame_type);
+    Py_CLEAR(self->table_add);
+    Py_CLEAR(self->global_fallback);
+    Py_CLEAR(self->start_fallback);
     PyObject_GC_Del(self);
 }
 
@@ -814,6 +828,13 @@ lr_traverse(LineRecorder *self, visitproc visit, void *arg)
     Py_VISIT(self->note_rare);
     Py_VISIT(self->checkpoint);
     Py_VISIT(self->fallback);
+    Py_VISIT(self->stack);
+    Py_VISIT(self->recorder);
+    Py_VISIT(self->user_codes);
+    Py_VISIT(self->frame_type);
+    Py_VISIT(self->table_add);
+    Py_VISIT(self->global_fallback);
+    Py_VISIT(self->start_fallback);
     return 0;
 }
 
@@ -903,6 +924,241 @@ done:
     return rc;
 }
 
+/* Record the return event of `frame` (not unwinding, not a yield): the diff of its locals, then its
+ * value as the pseudo-local `value_name`; the frame leaves the stack and `frames`. 1 when recorded
+ * (or the frame is not recorded), 0 when the frame needs the Python `leave` (settrace: it raised,
+ * or it is a generator, whose return may be a yield), -1 on error. */
+static int
+lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
+{
+    PyObject *key = PyLong_FromVoidPtr(frame);
+    if (key == NULL)
+        return -1;
+    PyObject *state = PyDict_GetItemWithError(self->frames, key);
+    if (state == NULL) {
+        Py_DECREF(key);
+        return PyErr_Occurred() ? -1 : 1;
+    }
+    Py_INCREF(state);
+    int rc = -1;
+    PyObject *info = NULL, *locals = NULL, *result = NULL, *text = NULL;
+    if (self->settrace) {
+        PyObject *raised = PyObject_GetAttr(state, str_raised);
+        if (raised == NULL)
+            goto done;
+        int truth = PyObject_IsTrue(raised);
+        Py_DECREF(raised);
+        if (truth < 0)
+            goto done;
+        PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
+        int generator = (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
+        Py_DECREF(code);
+        if (truth || generator) {
+            rc = 0;
+            goto done;
+        }
+    }
+    info = PyObject_GetAttr(state, str_line_info);
+    if (info == NULL)
+        goto done;
+    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 3 || !PyDict_CheckExact(PyTuple_GET_ITEM(info, 0))) {
+        PyErr_SetString(PyExc_TypeError, "line_info must be (snap, module, ctx)");
+        goto done;
+    }
+    locals = PyObject_GetAttr(frame, str_f_locals);
+    if (locals == NULL)
+        goto done;
+    result = diff_core(PyTuple_GET_ITEM(info, 0), locals, PyTuple_GET_ITEM(info, 1) == Py_True, self->limit,
+                       self->limit_obj, self->names, self->texts);
+    if (result == NULL)
+        goto done;
+    if (!PyLong_CheckExact(result)) {
+        Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
+        if (result == NULL)
+            goto done;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(result);
+    if (count == -1 && PyErr_Occurred())
+        goto done;
+    Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+    if (depth > 0 && PyList_GET_ITEM(self->stack, depth - 1) == state) {
+        if (PyList_SetSlice(self->stack, depth - 1, depth, NULL) < 0)
+            goto done;
+    } else {
+        for (Py_ssize_t i = 0; i < depth; i++) {
+            int same = PyObject_RichCompareBool(PyList_GET_ITEM(self->stack, i), state, Py_EQ);
+            if (same < 0)
+                goto done;
+            if (same) {
+                if (PyList_SetSlice(self->stack, i, i + 1, NULL) < 0)
+                    goto done;
+                break;
+            }
+        }
+    }
+    if (PyDict_DelItem(self->frames, key) < 0)
+        goto done;
+    text = value_text(value, self->limit, self->limit_obj);
+    if (text == NULL || PyList_Append(self->names, self->value_name) < 0)
+        goto done;
+    if (PyList_Append(self->texts, text) < 0)
+        goto done;
+    int lineno = PyFrame_GetLineNumber((PyFrameObject *)frame);
+    if (append_ssize(self->kl_append, ((Py_ssize_t)(lineno < 0 ? 0 : lineno) << 2) | 2) < 0)
+        goto done;
+    PyObject *appended = PyObject_CallOneArg(self->ctx_append, PyTuple_GET_ITEM(info, 2));
+    if (appended == NULL)
+        goto done;
+    Py_DECREF(appended);
+    if (append_ssize(self->nc_append, count + 1) < 0)
+        goto done;
+    rc = lr_count(self) < 0 ? -1 : 1;
+done:
+    Py_XDECREF(text);
+    Py_XDECREF(result);
+    Py_XDECREF(locals);
+    Py_XDECREF(info);
+    Py_DECREF(state);
+    Py_DECREF(key);
+    if (rc < 0 && (PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError))) {
+        PyErr_Clear(); /* as the Python hooks do: a frame too deep to record is skipped */
+        rc = 1;
+    }
+    return rc;
+}
+
+/* Record the call event of a fresh (not resumed) activation of user code `code` in `frame`: what the
+ * Python `enter` does with may_resume false. 0 on success, -1 on error. */
+static int
+lr_enter(LineRecorder *self, PyObject *frame, PyCodeObject *code)
+{
+    PyObject *key = NULL, *state = NULL, *fid = NULL, *next = NULL, *snap = NULL, *ctx = NULL, *info = NULL;
+    PyObject *locals = NULL, *result = NULL;
+    int rc = -1;
+    fid = PyObject_GetAttr(self->recorder, str_next_fid);
+    if (fid == NULL)
+        goto done;
+    next = PyNumber_Add(fid, one);
+    if (next == NULL || PyObject_SetAttr(self->recorder, str_next_fid, next) < 0)
+        goto done;
+    state = ((PyTypeObject *)self->frame_type)->tp_new((PyTypeObject *)self->frame_type, empty_tuple, NULL);
+    if (state == NULL)
+        goto done;
+    snap = PyDict_New();
+    if (snap == NULL)
+        goto done;
+    PyObject *module = PyUnicode_Compare(code->co_name, str_module_name) == 0 ? Py_True : Py_False;
+    if (PyErr_Occurred())
+        goto done;
+    if (PyObject_SetAttr(state, str_fid, fid) < 0 || PyObject_SetAttr(state, str_module, module) < 0 ||
+        PyObject_SetAttr(state, str_snap, snap) < 0 || PyObject_SetAttr(state, str_code, (PyObject *)code) < 0 ||
+        PyObject_SetAttr(state, str_raised, Py_False) < 0)
+        goto done;
+    key = PyLong_FromVoidPtr(frame);
+    if (key == NULL || PyDict_SetItem(self->frames, key, state) < 0)
+        goto done;
+    Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+    PyObject *parent = NULL;
+    if (depth > 0) {
+        parent = PyObject_GetAttr(PyList_GET_ITEM(self->stack, depth - 1), str_fid);
+        if (parent == NULL)
+            goto done;
+    } else {
+        parent = PyLong_FromLong(-1);
+        if (parent == NULL)
+            goto done;
+    }
+    PyObject *depth_obj = PyLong_FromSsize_t(depth);
+    if (depth_obj == NULL) {
+        Py_DECREF(parent);
+        goto done;
+    }
+    PyObject *add_args[4] = {fid, (PyObject *)code, depth_obj, parent};
+    ctx = PyObject_Vectorcall(self->table_add, add_args, 4, NULL);
+    Py_DECREF(depth_obj);
+    Py_DECREF(parent);
+    if (ctx == NULL)
+        goto done;
+    info = PyTuple_Pack(3, snap, module, ctx);
+    if (info == NULL || PyObject_SetAttr(state, str_ctx, ctx) < 0 || PyObject_SetAttr(state, str_line_info, info) < 0)
+        goto done;
+    if (PyList_Append(self->stack, state) < 0)
+        goto done;
+    locals = PyObject_GetAttr(frame, str_f_locals);
+    if (locals == NULL)
+        goto done;
+    result = diff_core(snap, locals, module == Py_True, self->limit, self->limit_obj, self->names, self->texts);
+    if (result == NULL)
+        goto done;
+    if (!PyLong_CheckExact(result)) {
+        Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
+        if (result == NULL)
+            goto done;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(result);
+    if (count == -1 && PyErr_Occurred())
+        goto done;
+    if (append_ssize(self->kl_append, (Py_ssize_t)code->co_firstlineno << 2) < 0)
+        goto done;
+    PyObject *appended = PyObject_CallOneArg(self->ctx_append, ctx);
+    if (appended == NULL)
+        goto done;
+    Py_DECREF(appended);
+    if (append_ssize(self->nc_append, count) < 0)
+        goto done;
+    rc = lr_count(self);
+done:
+    Py_XDECREF(result);
+    Py_XDECREF(locals);
+    Py_XDECREF(info);
+    Py_XDECREF(ctx);
+    Py_XDECREF(snap);
+    Py_XDECREF(state);
+    Py_XDECREF(next);
+    Py_XDECREF(fid);
+    Py_XDECREF(key);
+    return rc;
+}
+
+/* Is `code` known to be the user's? 1 yes, 0 no or not known yet (the Python fallback decides), -1 error. */
+static int
+lr_known_user(LineRecorder *self, PyCodeObject *code)
+{
+    if (self->user_codes == NULL)
+        return 0;
+    PyObject *known = PyDict_GetItemWithError(self->user_codes, (PyObject *)code);
+    if (known == NULL)
+        return PyErr_Occurred() ? -1 : 0;
+    return known == Py_True;
+}
+
+static int
+is_recursion_or_memory_error(void)
+{
+    return PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError);
+}
+
+/* A settrace event name as a kind: 0 call, 1 line, 2 return, -1 any other. */
+static int
+event_kind(PyObject *event)
+{
+    if (event == str_line)
+        return 1;
+    if (event == str_call)
+        return 0;
+    if (event == str_return)
+        return 2;
+    if (!PyUnicode_Check(event))
+        return -1;
+    if (PyUnicode_CompareWithASCIIString(event, "line") == 0)
+        return 1;
+    if (PyUnicode_CompareWithASCIIString(event, "call") == 0)
+        return 0;
+    if (PyUnicode_CompareWithASCIIString(event, "return") == 0)
+        return 2;
+    return -1;
+}
+
 static PyObject *
 lr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
@@ -913,13 +1169,49 @@ lr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject
         return NULL;
     }
     PyObject *event = args[1];
-    if (event == str_line || (PyUnicode_Check(event) && PyUnicode_CompareWithASCIIString(event, "line") == 0)) {
+    int kind = event_kind(event);
+    if (kind == 1) {
         if (!PyFrame_Check(args[0])) {
             PyErr_SetString(PyExc_TypeError, "not a frame");
             return NULL;
         }
         if (lr_line(self, args[0], PyFrame_GetLineNumber((PyFrameObject *)args[0])) < 0)
             return NULL;
+        return Py_NewRef(callable);
+    }
+    if (kind == 0 && PyFrame_Check(args[0])) {
+        /* the global trace function: a fresh activation of known user code is entered here */
+        PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)args[0]);
+        int user = (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) ? 0
+                                                                                          : lr_known_user(self, code);
+        if (user <= 0) {
+            Py_DECREF(code);
+            if (user < 0)
+                return NULL;
+            if (self->global_fallback == NULL)
+                Py_RETURN_NONE;
+            return PyObject_Vectorcall(self->global_fallback, args, 3, NULL);
+        }
+        int rc = lr_enter(self, args[0], code);
+        Py_DECREF(code);
+        if (rc < 0) {
+            if (!is_recursion_or_memory_error())
+                return NULL;
+            PyErr_Clear(); /* as _global_trace does: a frame too deep to record is not recorded */
+            Py_RETURN_NONE;
+        }
+        return Py_NewRef(callable);
+    }
+    if (kind == 2 && PyFrame_Check(args[0])) {
+        int handled = lr_return(self, args[0], args[2]);
+        if (handled < 0)
+            return NULL;
+        if (handled == 0) {
+            PyObject *r = PyObject_Vectorcall(self->fallback, args, 3, NULL);
+            if (r == NULL)
+                return NULL;
+            Py_DECREF(r);
+        }
     } else {
         PyObject *r = PyObject_Vectorcall(self->fallback, args, 3, NULL);
         if (r == NULL)
@@ -946,6 +1238,66 @@ lr_on_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
         Py_RETURN_NONE;
     if (lr_line(self, (PyObject *)frame, (int)lineno) < 0)
         return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+lr_on_return(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "on_return(code, offset, value)");
+        return NULL;
+    }
+    if (PyThread_get_thread_ident() != self->thread)
+        Py_RETURN_NONE;
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (frame == NULL)
+        Py_RETURN_NONE;
+    if (lr_return(self, (PyObject *)frame, args[2]) < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+lr_on_start(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyCode_Check(args[0])) {
+        PyErr_SetString(PyExc_TypeError, "on_start(code, offset)");
+        return NULL;
+    }
+    if (PyThread_get_thread_ident() != self->thread)
+        Py_RETURN_NONE;
+    PyCodeObject *code = (PyCodeObject *)args[0];
+    int user = lr_known_user(self, code);
+    if (user < 0)
+        return NULL;
+    PyFrameObject *frame = PyEval_GetFrame();
+    if (user == 0 || frame == NULL) {
+        if (self->start_fallback == NULL)
+            Py_RETURN_NONE;
+        return PyObject_Vectorcall(self->start_fallback, args, 2, NULL);
+    }
+    if (lr_enter(self, (PyObject *)frame, code) < 0) {
+        if (!is_recursion_or_memory_error())
+            return NULL;
+        PyErr_Clear();
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+lr_calls(LineRecorder *self, PyObject *args)
+{
+    PyObject *recorder, *user_codes, *frame_type, *table_add, *global_fallback, *start_fallback;
+    if (!PyArg_ParseTuple(args, "OO!O!OOO:calls", &recorder, &PyDict_Type, &user_codes, &PyType_Type, &frame_type,
+                          &table_add, &global_fallback, &start_fallback))
+        return NULL;
+    Py_XSETREF(self->recorder, Py_NewRef(recorder));
+    Py_XSETREF(self->user_codes, Py_NewRef(user_codes));
+    Py_XSETREF(self->frame_type, Py_NewRef(frame_type));
+    Py_XSETREF(self->table_add, Py_NewRef(table_add));
+    Py_XSETREF(self->global_fallback, Py_NewRef(global_fallback));
+    Py_XSETREF(self->start_fallback, start_fallback == Py_None ? NULL : Py_NewRef(start_fallback));
     Py_RETURN_NONE;
 }
 
@@ -977,12 +1329,13 @@ static PyObject *
 lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 {
     PyObject *frames, *names, *texts, *kl_append, *ctx_append, *nc_append, *note_rare, *checkpoint, *fallback;
-    PyObject *limit_obj;
+    PyObject *limit_obj, *stack, *value_name;
     unsigned long thread;
     int settrace;
-    if (!PyArg_ParseTuple(args, "O!O!O!OOOOOOO!kp:LineRecorder", &PyDict_Type, &frames, &PyList_Type, &names,
+    if (!PyArg_ParseTuple(args, "O!O!O!OOOOOOO!kpO!U:LineRecorder", &PyDict_Type, &frames, &PyList_Type, &names,
                           &PyList_Type, &texts, &kl_append, &ctx_append, &nc_append, &note_rare, &checkpoint,
-                          &fallback, &PyLong_Type, &limit_obj, &thread, &settrace))
+                          &fallback, &PyLong_Type, &limit_obj, &thread, &settrace, &PyList_Type, &stack,
+                          &value_name))
         return NULL;
     Py_ssize_t limit = PyLong_AsSsize_t(limit_obj);
     if (limit == -1 && PyErr_Occurred())
@@ -1001,6 +1354,10 @@ lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->checkpoint = Py_NewRef(checkpoint);
     self->fallback = Py_NewRef(fallback);
     self->limit_obj = Py_NewRef(limit_obj);
+    self->stack = Py_NewRef(stack);
+    self->value_name = Py_NewRef(value_name);
+    self->recorder = self->user_codes = self->frame_type = self->table_add = NULL;
+    self->global_fallback = self->start_fallback = NULL;
     self->limit = limit;
     self->budget = 1;
     self->thread = thread;
@@ -1011,6 +1368,12 @@ lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 
 static PyMethodDef lr_methods[] = {
     {"on_line", (PyCFunction)(void (*)(void))lr_on_line, METH_FASTCALL, "the sys.monitoring LINE callback"},
+    {"on_return", (PyCFunction)(void (*)(void))lr_on_return, METH_FASTCALL,
+     "the sys.monitoring PY_RETURN callback"},
+    {"on_start", (PyCFunction)(void (*)(void))lr_on_start, METH_FASTCALL,
+     "the sys.monitoring PY_START callback"},
+    {"calls", (PyCFunction)lr_calls, METH_VARARGS,
+     "calls(recorder, user_codes, frame_type, table_add, global_trace, on_start): enable the call path"},
     {"tick", (PyCFunction)lr_tick, METH_NOARGS, "count one event recorded by Python against the budget"},
     {NULL, NULL, 0, NULL},
 };
@@ -1105,6 +1468,23 @@ PyInit__speedups(void)
     str_raised = PyUnicode_InternFromString("raised");
     str_f_locals = PyUnicode_InternFromString("f_locals");
     str_line = PyUnicode_InternFromString("line");
+    str_call = PyUnicode_InternFromString("call");
+    str_return = PyUnicode_InternFromString("return");
+    if (!str_call || !str_return)
+        return NULL;
+    one = PyLong_FromLong(1);
+    empty_tuple = PyTuple_New(0);
+    if (!one || !empty_tuple)
+        return NULL;
+    str_next_fid = PyUnicode_InternFromString("_next_fid");
+    str_fid = PyUnicode_InternFromString("fid");
+    str_ctx = PyUnicode_InternFromString("ctx");
+    str_module = PyUnicode_InternFromString("module");
+    str_snap = PyUnicode_InternFromString("snap");
+    str_code = PyUnicode_InternFromString("code");
+    str_module_name = PyUnicode_InternFromString("<module>");
+    if (!str_next_fid || !str_fid || !str_ctx || !str_module || !str_snap || !str_code || !str_module_name)
+        return NULL;
     if (!str_line_info || !str_raised || !str_f_locals || !str_line || PyType_Ready(&LineRecorderType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);

@@ -8,9 +8,11 @@ comparing the safe repr of mutable values, see ``localdiff``), return values, ex
 the program's output and standard input read, attributed to the step during which they
 happened. The hot path appends to the columns of a ``store.Events`` run; text is built only
 when a run is handed to the sink (``format_events``/``event_dicts``). Only the thread that
-started the recorder is recorded. Where ``duck.trace._speedups`` is built, line events (most
-of a trace) are handled in C by its ``LineRecorder`` and the diff of locals is C as well; the
-Python closures in ``_make_hooks`` are the same logic and the fallback.
+started the recorder is recorded. Where ``duck.trace._speedups`` is built, its ``LineRecorder``
+handles in C the line events (most of a trace), the calls of code already known to be the
+user's (not generators: their resumes are Python's), and the returns (on 3.11 not those of
+generators or of frames that raised); the diff of locals is C as well. The Python closures in
+``_make_hooks`` are the same logic, what the C path hands on, and the fallback.
 
 ``record_call`` traces one call in this process (used by the corpus and the evaluator).
 This module does not start processes or enforce wall-time/memory limits (``runner`` and
@@ -171,6 +173,9 @@ class Recorder:
         self._set_budget()
         if self.tracer == "monitoring":
             self._start_monitoring()
+        elif hasattr(self._local_trace, "calls"):  # the compiled path is the global trace function as well
+            self._local_trace.calls(self, self._user_codes, _Frame, self.frames_table.add, self._global_trace, None)
+            sys.settrace(self._local_trace)
         else:
             sys.settrace(self._global_trace)
 
@@ -191,7 +196,7 @@ class Recorder:
                 mon.register_callback(self._tool, event, None)
             mon.free_tool_id(self._tool)
             self._tool = None
-        elif sys.gettrace() == self._global_trace:
+        elif sys.gettrace() in (self._global_trace, self._local_trace):
             sys.settrace(None)
 
     def forget_after_fork(self) -> None:
@@ -434,7 +439,8 @@ class Recorder:
 
         if line_recorder_type is None:
             return enter, line, leave, raise_, set_budget, local_trace, on_line
-        # The compiled line path: it owns the budget; Python's call/return/exception events count through tick().
+        # The compiled line and return paths: they own the budget; the events Python still records (call,
+        # exception, and on 3.11 the return of a generator or of a frame that raised) count through tick().
         settrace = self.tracer != "monitoring"
 
         def checkpoint_and_budget() -> None:
@@ -442,7 +448,7 @@ class Recorder:
             set_budget_fast()
 
         fast = line_recorder_type(frames, names, texts, kind_line_append, ctx_append, nchanges_append, note_rare,
-                                  checkpoint_and_budget, local_trace, limit, main, settrace)
+                                  checkpoint_and_budget, local_trace, limit, main, settrace, stack, VALUE)
 
         def set_budget_fast() -> None:
             fast.budget = max(min(recorder.batch_size - len(events) + 1, recorder.max_steps - recorder.steps), 0)
@@ -538,6 +544,10 @@ class Recorder:
                 pass
             return None
 
+        fast = self._local_trace if hasattr(self._local_trace, "calls") else None
+        if fast is not None:  # the compiled call and return paths, which hand what they do not handle to on_start
+            fast.calls(self, user_codes, _Frame, self.frames_table.add, self._global_trace, on_start)
+            on_start, on_return = fast.on_start, fast.on_return
         mon.register_callback(tool, ev.PY_START, on_start)
         mon.register_callback(tool, ev.PY_RESUME, on_resume)
         mon.register_callback(tool, ev.LINE, self._on_line)

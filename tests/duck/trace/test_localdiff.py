@@ -249,3 +249,55 @@ def test_c_safe_repr_equals_safe_repr(value):
     _c_diff()  # configures the module
     for limit in (5, 200):
         assert _speedups.safe_repr(value, limit) == safe_repr(value, limit)
+
+
+CALL_HEAVY = """
+class Node:
+    def __init__(self, value, left=None, right=None):
+        self.value, self.left, self.right = value, left, right
+
+    def total(self):
+        return self.value + (self.left.total() if self.left else 0) + (self.right.total() if self.right else 0)
+
+def build(depth):
+    if depth == 0:
+        return None
+    return Node(depth, build(depth - 1), build(depth - 1))
+
+def check(x):
+    if x % 3 == 0:
+        raise ValueError(x)
+    return x
+
+def countdown(n):
+    while n:
+        yield check(n)
+        n -= 1
+
+def g(depth):
+    seen = []
+    try:
+        for x in countdown(depth * 2):
+            seen.append(x)
+    except ValueError as exc:
+        seen.append(str(exc))
+    square = lambda v: v * v
+    return build(depth).total() + sum(map(square, range(depth))), seen
+"""
+
+
+@pytest.mark.skipif(_speedups is None, reason="_speedups not built")
+@pytest.mark.parametrize("max_steps", [10**6, 5, 8, 11, 12, 33, 34])
+def test_the_compiled_call_and_return_paths_record_what_python_records(monkeypatch, max_steps):
+    """Calls, returns, unwinding, generators, methods and the step limit landing on calls and returns."""
+    limits = Limits(max_steps=max_steps)
+    compiled = record_call(CALL_HEAVY, "g(4)", limits=limits)
+    monkeypatch.setattr(recorder_module, "diff_locals", localdiff.diff_locals_py)
+    monkeypatch.setattr(recorder_module, "speedups", None)
+    pure = record_call(CALL_HEAVY, "g(4)", limits=limits)
+    assert compiled.events == pure.events and compiled.value == pure.value
+    assert compiled.exception == pure.exception and compiled.stopped_by == pure.stopped_by
+    if max_steps > 1000:
+        assert {e["event"] for e in pure.events} == {"call", "line", "return", "exception"} and len(pure.events) > 200
+    else:
+        assert len(pure.events) == max_steps and pure.stopped_by == "max_steps"
