@@ -782,6 +782,8 @@ typedef struct {
     PyObject *note_rare, *checkpoint, *fallback, *limit_obj, *stack, *value_name;
     /* the call path (set by calls()): NULL until then, and every call goes to the Python fallbacks */
     PyObject *recorder, *user_codes, *frame_type, *table_add, *global_fallback, *start_fallback;
+    /* the FrameTable's code index and columns, appended to here for a code it already knows */
+    PyObject *code_ids, *table_fid, *fid_append, *code_append, *depth_append, *parent_append;
     Py_ssize_t limit, budget;
     unsigned long thread;
     int settrace;
@@ -813,6 +815,12 @@ lr_dealloc(LineRecorder *self)
     Py_CLEAR(self->table_add);
     Py_CLEAR(self->global_fallback);
     Py_CLEAR(self->start_fallback);
+    Py_CLEAR(self->code_ids);
+    Py_CLEAR(self->table_fid);
+    Py_CLEAR(self->fid_append);
+    Py_CLEAR(self->code_append);
+    Py_CLEAR(self->depth_append);
+    Py_CLEAR(self->parent_append);
     PyObject_GC_Del(self);
 }
 
@@ -835,6 +843,12 @@ lr_traverse(LineRecorder *self, visitproc visit, void *arg)
     Py_VISIT(self->table_add);
     Py_VISIT(self->global_fallback);
     Py_VISIT(self->start_fallback);
+    Py_VISIT(self->code_ids);
+    Py_VISIT(self->table_fid);
+    Py_VISIT(self->fid_append);
+    Py_VISIT(self->code_append);
+    Py_VISIT(self->depth_append);
+    Py_VISIT(self->parent_append);
     return 0;
 }
 
@@ -1027,6 +1041,34 @@ done:
     return rc;
 }
 
+static int
+call_append(PyObject *append, PyObject *value)
+{
+    PyObject *r = PyObject_CallOneArg(append, value);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* FrameTable.add(fid, code, depth, parent): the new entry's row, appended here when the table
+ * already knows `code` (else by the Python method, which indexes it). */
+static PyObject *
+lr_table_add(LineRecorder *self, PyObject *const *args)
+{
+    PyObject *index = PyDict_GetItemWithError(self->code_ids, args[1]);
+    if (index == NULL) {
+        if (PyErr_Occurred())
+            return NULL;
+        return PyObject_Vectorcall(self->table_add, args, 4, NULL);
+    }
+    if (call_append(self->fid_append, args[0]) < 0 || call_append(self->code_append, index) < 0 ||
+        call_append(self->depth_append, args[2]) < 0 || call_append(self->parent_append, args[3]) < 0)
+        return NULL;
+    Py_ssize_t rows = PyObject_Length(self->table_fid);
+    return rows < 0 ? NULL : PyLong_FromSsize_t(rows - 1);
+}
+
 /* Record the call event of a fresh (not resumed) activation of user code `code` in `frame`: what the
  * Python `enter` does with may_resume false. 0 on success, -1 on error. */
 static int
@@ -1074,7 +1116,7 @@ lr_enter(LineRecorder *self, PyObject *frame, PyCodeObject *code)
         goto done;
     }
     PyObject *add_args[4] = {fid, (PyObject *)code, depth_obj, parent};
-    ctx = PyObject_Vectorcall(self->table_add, add_args, 4, NULL);
+    ctx = lr_table_add(self, add_args);
     Py_DECREF(depth_obj);
     Py_DECREF(parent);
     if (ctx == NULL)
@@ -1288,17 +1330,49 @@ lr_on_start(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 lr_calls(LineRecorder *self, PyObject *args)
 {
-    PyObject *recorder, *user_codes, *frame_type, *table_add, *global_fallback, *start_fallback;
+    PyObject *recorder, *user_codes, *frame_type, *table, *global_fallback, *start_fallback;
     if (!PyArg_ParseTuple(args, "OO!O!OOO:calls", &recorder, &PyDict_Type, &user_codes, &PyType_Type, &frame_type,
-                          &table_add, &global_fallback, &start_fallback))
+                          &table, &global_fallback, &start_fallback))
         return NULL;
+    PyObject *got[6] = {NULL};
+    const char *attrs[6] = {"add", "_code_ids", "fid", "code", "depth", "parent"};
+    for (int i = 0; i < 6; i++) {
+        got[i] = PyObject_GetAttrString(table, attrs[i]);
+        if (got[i] == NULL)
+            goto fail;
+    }
+    if (!PyDict_CheckExact(got[1])) {
+        PyErr_SetString(PyExc_TypeError, "FrameTable._code_ids must be a dict");
+        goto fail;
+    }
+    PyObject *appends[4] = {NULL};
+    for (int i = 0; i < 4; i++) {
+        appends[i] = PyObject_GetAttrString(got[2 + i], "append");
+        if (appends[i] == NULL) {
+            for (int j = 0; j < i; j++)
+                Py_DECREF(appends[j]);
+            goto fail;
+        }
+    }
     Py_XSETREF(self->recorder, Py_NewRef(recorder));
     Py_XSETREF(self->user_codes, Py_NewRef(user_codes));
     Py_XSETREF(self->frame_type, Py_NewRef(frame_type));
-    Py_XSETREF(self->table_add, Py_NewRef(table_add));
+    Py_XSETREF(self->table_add, Py_NewRef(got[0]));
+    Py_XSETREF(self->code_ids, Py_NewRef(got[1]));
+    Py_XSETREF(self->table_fid, Py_NewRef(got[2]));
+    Py_XSETREF(self->fid_append, appends[0]);
+    Py_XSETREF(self->code_append, appends[1]);
+    Py_XSETREF(self->depth_append, appends[2]);
+    Py_XSETREF(self->parent_append, appends[3]);
     Py_XSETREF(self->global_fallback, Py_NewRef(global_fallback));
     Py_XSETREF(self->start_fallback, start_fallback == Py_None ? NULL : Py_NewRef(start_fallback));
+    for (int i = 0; i < 6; i++)
+        Py_DECREF(got[i]);
     Py_RETURN_NONE;
+fail:
+    for (int i = 0; i < 6; i++)
+        Py_XDECREF(got[i]);
+    return NULL;
 }
 
 static PyObject *
@@ -1358,6 +1432,8 @@ lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->value_name = Py_NewRef(value_name);
     self->recorder = self->user_codes = self->frame_type = self->table_add = NULL;
     self->global_fallback = self->start_fallback = NULL;
+    self->code_ids = self->table_fid = self->fid_append = self->code_append = NULL;
+    self->depth_append = self->parent_append = NULL;
     self->limit = limit;
     self->budget = 1;
     self->thread = thread;
@@ -1373,7 +1449,7 @@ static PyMethodDef lr_methods[] = {
     {"on_start", (PyCFunction)(void (*)(void))lr_on_start, METH_FASTCALL,
      "the sys.monitoring PY_START callback"},
     {"calls", (PyCFunction)lr_calls, METH_VARARGS,
-     "calls(recorder, user_codes, frame_type, table_add, global_trace, on_start): enable the call path"},
+     "calls(recorder, user_codes, frame_type, frame_table, global_trace, on_start): enable the call path"},
     {"tick", (PyCFunction)lr_tick, METH_NOARGS, "count one event recorded by Python against the budget"},
     {NULL, NULL, 0, NULL},
 };

@@ -174,7 +174,7 @@ class Recorder:
         if self.tracer == "monitoring":
             self._start_monitoring()
         elif hasattr(self._local_trace, "calls"):  # the compiled path is the global trace function as well
-            self._local_trace.calls(self, self._user_codes, _Frame, self.frames_table.add, self._global_trace, None)
+            self._local_trace.calls(self, self._user_codes, _Frame, self.frames_table, self._global_trace, None)
             sys.settrace(self._local_trace)
         else:
             sys.settrace(self._global_trace)
@@ -546,7 +546,7 @@ class Recorder:
 
         fast = self._local_trace if hasattr(self._local_trace, "calls") else None
         if fast is not None:  # the compiled call and return paths, which hand what they do not handle to on_start
-            fast.calls(self, user_codes, _Frame, self.frames_table.add, self._global_trace, on_start)
+            fast.calls(self, user_codes, _Frame, self.frames_table, self._global_trace, on_start)
             on_start, on_return = fast.on_start, fast.on_return
         mon.register_callback(tool, ev.PY_START, on_start)
         mon.register_callback(tool, ev.PY_RESUME, on_resume)
