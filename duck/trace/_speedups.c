@@ -879,6 +879,57 @@ lr_count(LineRecorder *self)
     return 0;
 }
 
+static int
+call_append(PyObject *append, PyObject *value)
+{
+    PyObject *r = PyObject_CallOneArg(append, value);
+    if (r == NULL)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+/* The diff of `frame`'s locals against the snapshot in `state.line_info` (changed names and texts
+ * appended to self->names / self->texts): the number of changes, with *info_out set to the
+ * line_info tuple (a new reference the caller releases); -1 with *info_out NULL on error. */
+static Py_ssize_t
+lr_diff_locals(LineRecorder *self, PyObject *state, PyObject *frame, PyObject **info_out)
+{
+    *info_out = NULL;
+    PyObject *info = PyObject_GetAttr(state, str_line_info);
+    if (info == NULL)
+        return -1;
+    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 3 || !PyDict_CheckExact(PyTuple_GET_ITEM(info, 0))) {
+        PyErr_SetString(PyExc_TypeError, "line_info must be (snap, module, ctx)");
+        Py_DECREF(info);
+        return -1;
+    }
+    PyObject *locals = PyObject_GetAttr(frame, str_f_locals);
+    if (locals == NULL) {
+        Py_DECREF(info);
+        return -1;
+    }
+    PyObject *result = diff_core(PyTuple_GET_ITEM(info, 0), locals, PyTuple_GET_ITEM(info, 1) == Py_True,
+                                 self->limit, self->limit_obj, self->names, self->texts);
+    Py_DECREF(locals);
+    if (result != NULL && !PyLong_CheckExact(result))
+        Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
+    if (result == NULL) {
+        Py_DECREF(info);
+        return -1;
+    }
+    Py_ssize_t count = PyLong_AsSsize_t(result);
+    Py_DECREF(result);
+    if (count < 0) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_ValueError, "a negative count of changes");
+        Py_DECREF(info);
+        return -1;
+    }
+    *info_out = info;
+    return count;
+}
+
 /* Record a line event of `frame`. 0 on success (or an unrecorded frame), -1 on error. */
 static int
 lr_line(LineRecorder *self, PyObject *frame, int lineno)
@@ -892,43 +943,20 @@ lr_line(LineRecorder *self, PyObject *frame, int lineno)
         return PyErr_Occurred() ? -1 : 0;
     Py_INCREF(state);
     int rc = -1;
-    PyObject *info = NULL, *locals = NULL, *result = NULL;
+    PyObject *info = NULL;
     if (self->settrace && PyObject_SetAttr(state, str_raised, Py_False) < 0)
         goto done;
-    info = PyObject_GetAttr(state, str_line_info);
-    if (info == NULL)
-        goto done;
-    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 3 || !PyDict_CheckExact(PyTuple_GET_ITEM(info, 0))) {
-        PyErr_SetString(PyExc_TypeError, "line_info must be (snap, module, ctx)");
-        goto done;
-    }
-    locals = PyObject_GetAttr(frame, str_f_locals);
-    if (locals == NULL)
-        goto done;
-    result = diff_core(PyTuple_GET_ITEM(info, 0), locals, PyTuple_GET_ITEM(info, 1) == Py_True, self->limit,
-                       self->limit_obj, self->names, self->texts);
-    if (result == NULL)
-        goto done;
-    if (!PyLong_CheckExact(result)) {
-        Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
-        if (result == NULL)
-            goto done;
-    }
-    Py_ssize_t count = PyLong_AsSsize_t(result);
-    if (count == -1 && PyErr_Occurred())
+    Py_ssize_t count = lr_diff_locals(self, state, frame, &info);
+    if (count < 0)
         goto done;
     if (append_ssize(self->kl_append, ((Py_ssize_t)lineno << 2) | 1) < 0)
         goto done;
-    PyObject *appended = PyObject_CallOneArg(self->ctx_append, PyTuple_GET_ITEM(info, 2));
-    if (appended == NULL)
+    if (call_append(self->ctx_append, PyTuple_GET_ITEM(info, 2)) < 0)
         goto done;
-    Py_DECREF(appended);
     if (append_ssize(self->nc_append, count) < 0)
         goto done;
     rc = lr_count(self);
 done:
-    Py_XDECREF(result);
-    Py_XDECREF(locals);
     Py_XDECREF(info);
     Py_DECREF(state);
     if (rc < 0 && (PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError))) {
@@ -955,7 +983,7 @@ lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
     }
     Py_INCREF(state);
     int rc = -1;
-    PyObject *info = NULL, *locals = NULL, *result = NULL, *text = NULL;
+    PyObject *info = NULL, *text = NULL;
     if (self->settrace) {
         PyObject *raised = PyObject_GetAttr(state, str_raised);
         if (raised == NULL)
@@ -972,27 +1000,8 @@ lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
             goto done;
         }
     }
-    info = PyObject_GetAttr(state, str_line_info);
-    if (info == NULL)
-        goto done;
-    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 3 || !PyDict_CheckExact(PyTuple_GET_ITEM(info, 0))) {
-        PyErr_SetString(PyExc_TypeError, "line_info must be (snap, module, ctx)");
-        goto done;
-    }
-    locals = PyObject_GetAttr(frame, str_f_locals);
-    if (locals == NULL)
-        goto done;
-    result = diff_core(PyTuple_GET_ITEM(info, 0), locals, PyTuple_GET_ITEM(info, 1) == Py_True, self->limit,
-                       self->limit_obj, self->names, self->texts);
-    if (result == NULL)
-        goto done;
-    if (!PyLong_CheckExact(result)) {
-        Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
-        if (result == NULL)
-            goto done;
-    }
-    Py_ssize_t count = PyLong_AsSsize_t(result);
-    if (count == -1 && PyErr_Occurred())
+    Py_ssize_t count = lr_diff_locals(self, state, frame, &info);
+    if (count < 0)
         goto done;
     Py_ssize_t depth = PyList_GET_SIZE(self->stack);
     if (depth > 0 && PyList_GET_ITEM(self->stack, depth - 1) == state) {
@@ -1020,17 +1029,13 @@ lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
     int lineno = PyFrame_GetLineNumber((PyFrameObject *)frame);
     if (append_ssize(self->kl_append, ((Py_ssize_t)(lineno < 0 ? 0 : lineno) << 2) | 2) < 0)
         goto done;
-    PyObject *appended = PyObject_CallOneArg(self->ctx_append, PyTuple_GET_ITEM(info, 2));
-    if (appended == NULL)
+    if (call_append(self->ctx_append, PyTuple_GET_ITEM(info, 2)) < 0)
         goto done;
-    Py_DECREF(appended);
     if (append_ssize(self->nc_append, count + 1) < 0)
         goto done;
     rc = lr_count(self) < 0 ? -1 : 1;
 done:
     Py_XDECREF(text);
-    Py_XDECREF(result);
-    Py_XDECREF(locals);
     Py_XDECREF(info);
     Py_DECREF(state);
     Py_DECREF(key);
@@ -1039,16 +1044,6 @@ done:
         rc = 1;
     }
     return rc;
-}
-
-static int
-call_append(PyObject *append, PyObject *value)
-{
-    PyObject *r = PyObject_CallOneArg(append, value);
-    if (r == NULL)
-        return -1;
-    Py_DECREF(r);
-    return 0;
 }
 
 /* FrameTable.add(fid, code, depth, parent): the new entry's row, appended here when the table
