@@ -508,38 +508,25 @@ class Recorder:
                 pass
             return None
 
-        def on_return(code, offset, value):
-            if get_ident() != main:
+        def leaving(is_yield, unwinding):
+            """The PY_RETURN / PY_YIELD / PY_UNWIND callback: the frame leaves (``leave``)."""
+            def on_leave(code, offset, value):
+                if get_ident() != main or (unwinding and not user_codes.get(code)):
+                    return None
+                try:
+                    leave(getframe(1), None if unwinding else value, is_yield, unwinding)
+                except (RecursionError, MemoryError):
+                    pass
                 return None
-            try:
-                leave(getframe(1), value, False, False)
-            except (RecursionError, MemoryError):
-                pass
-            return None
+            return on_leave
 
-        def on_yield(code, offset, value):
-            if get_ident() != main:
-                return None
-            try:
-                leave(getframe(1), value, True, False)
-            except (RecursionError, MemoryError):
-                pass
-            return None
+        on_return, on_yield, on_unwind = leaving(False, False), leaving(True, False), leaving(False, True)
 
         def on_raise(code, offset, exc):
             if get_ident() != main or not user_codes.get(code):
                 return None
             try:
                 raise_(getframe(1), exc)
-            except (RecursionError, MemoryError):
-                pass
-            return None
-
-        def on_unwind(code, offset, exc):
-            if get_ident() != main or not user_codes.get(code):
-                return None
-            try:
-                leave(getframe(1), None, False, True)
             except (RecursionError, MemoryError):
                 pass
             return None
