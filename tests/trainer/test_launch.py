@@ -96,9 +96,15 @@ def test_two_process_data_parallel_run_on_cpu_completes(pyx_dir, tmp_path):
 @pytest.mark.slow
 def test_deepspeed_zero2_runs_on_cpu(pyx_dir, tmp_path):
     pytest.importorskip("deepspeed")
-    out = tmp_path / "zero2"
-    result = _run_launched(["--config", "tiny", "--data", str(pyx_dir), "--output-dir", str(out), "--max-steps", "2",
-                            "--num-processes", "2", "--cpu", "--deepspeed", "ds-zero2"])
+    for attempt in range(2):
+        out = tmp_path / f"zero2-{attempt}"
+        result = _run_launched(["--config", "tiny", "--data", str(pyx_dir), "--output-dir", str(out), "--max-steps", "2",
+                                "--num-processes", "2", "--cpu", "--deepspeed", "ds-zero2"])
+        # DeepSpeed's CPU shared-memory comm now and then aborts a rank natively on a loaded 2-core
+        # box ("terminate called without an active exception", exit -6); that, and only that, is
+        # tried once more — any other failure fails at once
+        if result.returncode == 0 or "terminate called without an active exception" not in result.stderr:
+            break
     assert result.returncode == 0, result.stderr[-3000:]
     assert (out / "model.safetensors").is_file()
     history = json.loads((out / "train_log.json").read_text())
