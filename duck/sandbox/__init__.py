@@ -1,0 +1,319 @@
+"""duck's one way to run code that duck did not write: fix candidates, corpus samples, model predictions.
+
+``Sandbox(slots, policy, preload=...)`` keeps ``slots`` fork servers (``duck.sandbox.server``);
+each run takes an idle one, which forks a child that confines itself
+(``duck.sandbox.confine``: Landlock, rlimits, an unprivileged uid when duck runs as root, an
+allowlisted environment) and then
+
+- ``sandbox.call("module:function", payload, timeout_s=...)`` calls one of duck's job functions
+  in it (the function runs the untrusted snippet and returns JSON data; values travel as
+  type-tagged literals, ``duck.sandbox.values``), or
+- ``sandbox.exec(argv, cwd=..., stdout=..., ...)`` execs a program (a candidate of ``duck fix``,
+  the recorder's child) with the run's folder as the only writable place.
+
+Every run gets a fresh process (nothing leaks between runs), a private folder that is removed
+afterwards, and ends with its whole process tree killed. Verdicts are never computed in the
+sandbox: callers compare the data they get back in their own process.
+
+``landlock_abi()`` and ``confinement_note()`` say what this machine can confine. This package is
+not a recorder and not a verdict: it reports what happened.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import queue
+import secrets
+import selectors
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from duck.sandbox.landlock import abi_version as landlock_abi
+from duck.sandbox.policy import Policy, allowed_env, interpreter_paths
+
+__all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi"]
+
+#: seconds a fresh server may take to import its preloads and say it is ready
+STARTUP_S = 60.0
+#: seconds the parent waits beyond a run's own time (and grace) before it gives up on a server
+BACKSTOP_S = 10.0
+#: uids given to sandboxed runs when duck runs as root (one per server, away from real users)
+UID_BASE, UID_SPAN = 1_500_000_000, 1 << 24
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+class SandboxUnavailable(RuntimeError):
+    """The sandbox cannot confine here as asked (``str()`` says why)."""
+
+
+def confinement_note() -> str | None:
+    """One line for the user where writes outside the run's folder cannot be confined, else None."""
+    if landlock_abi() >= 1:
+        return None
+    return ("note: this system has no Landlock (Linux 5.13+), so writes outside the run's folder "
+            "cannot be confined here; processes, time and memory still are")
+
+
+@dataclass
+class Run:
+    """What one sandboxed run did.
+
+    ``stopped_by``: None (it ended by itself), ``"timeout"``, ``"cancelled"`` or ``"crashed"``
+    (the server itself failed). ``result``: a call's returned data. ``error``: why a call
+    produced no result (an exception in the job function, or a sandbox that could not be set
+    up). ``confinement``: what was applied (Landlock ABI and rules, uid, rlimits).
+    ``strays``: processes the run left behind that were killed when it ended.
+    """
+
+    exit_code: int | None = None
+    signal: int | None = None
+    stopped_by: str | None = None
+    result: object = None
+    error: str | None = None
+    confinement: dict | None = None
+    strays: int = 0
+    duration_s: float = 0.0
+
+    @property
+    def timed_out(self) -> bool:
+        return self.stopped_by == "timeout"
+
+    @classmethod
+    def from_reply(cls, reply: dict) -> "Run":
+        return cls(**{k: reply[k] for k in cls.__dataclass_fields__ if k in reply})
+
+
+class _Server:
+    """Parent-side handle of one fork server."""
+
+    def __init__(self, sandbox: "Sandbox") -> None:
+        self.root = tempfile.mkdtemp(prefix="duck-sandbox-")
+        os.chmod(self.root, 0o711)  # an unprivileged run must reach its own folder inside
+        self.uid = UID_BASE + secrets.randbelow(UID_SPAN)
+        config = {"root": self.root, "policy": sandbox.policy.to_dict(), "preload": list(sandbox.preload),
+                  "uid": self.uid, "require_landlock": sandbox.require_landlock}
+        env = allowed_env(None, self.root, {"OMP_NUM_THREADS": "1"})
+        env["PYTHONHASHSEED"] = str(sandbox.hash_seed) if sandbox.hash_seed is not None else "random"
+        env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self.proc = subprocess.Popen([sandbox.python, "-u", "-m", "duck.sandbox.server", json.dumps(config)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     cwd=self.root, env=env, start_new_session=True)
+        self._buffer = b""
+        self.lock = threading.Lock()   # one writer on the server's stdin at a time
+        self.busy = False
+        self.ready = False
+
+    def read_line(self, deadline: float | None) -> dict | None:
+        fd = self.proc.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while b"\n" not in self._buffer:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                if not selector.select(remaining):
+                    return None
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    return None
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            return json.loads(line)
+        except ValueError:
+            return None
+
+    def wait_ready(self) -> bool:
+        if not self.ready:
+            message = self.read_line(time.monotonic() + STARTUP_S)
+            self.ready = bool(message and message.get("ready"))
+        return self.ready
+
+    def send(self, text: str) -> bool:
+        with self.lock:
+            try:
+                self.proc.stdin.write(text.encode() + b"\n")
+                self.proc.stdin.flush()
+                return True
+            except (BrokenPipeError, OSError, ValueError):
+                return False
+
+    def kill(self) -> None:
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.proc.wait()
+        _kill_uid(self.uid)
+        for stream in (self.proc.stdin, self.proc.stdout):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        import shutil
+
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def close(self) -> None:
+        """Ask the server to end (stdin closed: it kills what runs, sweeps and leaves)."""
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+
+
+def _kill_uid(uid: int) -> None:
+    """As root: kill every process of a sandbox uid (the backstop when a server died hard)."""
+    if os.geteuid() != 0:
+        return
+    from duck.sandbox.server import _processes_of
+
+    for pid in _processes_of(uid):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class Sandbox:
+    """``slots`` fork servers that run confined jobs; thread-safe (one run per slot at a time).
+
+    ``preload``: modules the servers import once (the job functions' modules and what they
+    use). ``hash_seed``: PYTHONHASHSEED of call jobs (exec jobs get theirs from ``env``).
+    ``require_landlock``: refuse every run where Landlock is missing (corpus and eval do,
+    unless the user passes ``--unsafe-no-sandbox``).
+    """
+
+    def __init__(self, slots: int = 1, policy: Policy | None = None, *, preload: tuple[str, ...] = (),
+                 hash_seed: int | None = 0, python: str | None = None, require_landlock: bool = False) -> None:
+        if slots < 1:
+            raise ValueError("a Sandbox needs at least one slot")
+        if require_landlock and landlock_abi() < 1:
+            raise SandboxUnavailable("this system has no Landlock (Linux 5.13 or later), so untrusted code "
+                                     "cannot be confined here")
+        self.slots = slots
+        self.policy = policy or Policy()
+        self.preload = tuple(preload)
+        self.hash_seed = hash_seed
+        self.python = python or sys.executable
+        self.require_landlock = require_landlock
+        self._idle: queue.Queue[_Server] = queue.Queue()
+        self._all: set[_Server] = set()
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self._closed = False
+        self.restarts = 0
+        for _ in range(slots):
+            self._idle.put(self._start())
+
+    def _start(self) -> _Server:
+        server = _Server(self)
+        with self._lock:
+            self._all.add(server)
+        return server
+
+    def _replace(self, server: _Server) -> _Server:
+        server.kill()
+        with self._lock:
+            self._all.discard(server)
+            self.restarts += 1
+        return self._start()
+
+    # ------------------------------------------------------------------ running
+    def call(self, target: str, payload: dict, *, timeout_s: float, grace_s: float = 0.0) -> Run:
+        """Call ``target`` ("module:function", one of duck's job functions) on ``payload`` in a
+        confined child; its JSON result is ``Run.result``."""
+        return self._run({"kind": "call", "target": target, "payload": payload,
+                          "timeout_s": timeout_s, "grace_s": grace_s})
+
+    def exec(self, argv: list[str], *, cwd: str | Path, env: dict[str, str], timeout_s: float | None,
+             stdin: str | Path | None = None, stdout: str | Path | None = None, stderr: str | Path | None = None,
+             writable: list[str | Path] = (), readable: list[str | Path] = (), grace_s: float = 2.0) -> Run:
+        """Exec ``argv`` (``argv[0]``: an absolute path) confined, in ``cwd``, with ``env`` exactly
+        (build it with ``allowed_env``). ``writable``: the folders it may write in (``cwd`` is
+        not writable unless it lies inside one); ``stdout``/``stderr``: files it writes to."""
+        paths = lambda items: [str(p) for p in items]  # noqa: E731
+        return self._run({"kind": "exec", "argv": [str(a) for a in argv], "cwd": str(cwd), "env": dict(env),
+                          "stdin": str(stdin) if stdin else None, "stdout": str(stdout) if stdout else None,
+                          "stderr": str(stderr) if stderr else None, "writable": paths(writable),
+                          "readable": paths(readable), "python": str(argv[0]),
+                          "timeout_s": timeout_s or 0, "grace_s": grace_s})
+
+    def _run(self, job: dict) -> Run:
+        if self._closed:
+            raise RuntimeError("the Sandbox is closed")
+        server = self._idle.get()
+        try:
+            run, server = self._run_on(server, job)
+        finally:
+            self._idle.put(server)
+        return run
+
+    def _run_on(self, server: _Server, job: dict) -> tuple[Run, _Server]:
+        for _ in range(2):
+            if server.wait_ready():
+                break
+            server = self._replace(server)
+        else:
+            return Run(stopped_by="crashed", error="the sandbox server failed to start"), server
+        job = {**job, "id": next(self._ids)}
+        server.busy = True
+        try:
+            if not server.send(json.dumps(job)):
+                return Run(stopped_by="crashed", error="the sandbox server went away"), self._replace(server)
+            budget = float(job.get("timeout_s") or 0)
+            deadline = time.monotonic() + budget + float(job.get("grace_s") or 0) + BACKSTOP_S if budget else None
+            reply = server.read_line(deadline)
+        except BaseException:
+            # Ctrl-C or the caller stopped: leave nothing running
+            self._cancel(server)
+            server.read_line(time.monotonic() + float(job.get("grace_s") or 0) + BACKSTOP_S)
+            raise
+        finally:
+            server.busy = False
+        if reply is None or reply.get("id") != job["id"]:
+            return Run(stopped_by="crashed", error="the sandbox server stopped answering"), self._replace(server)
+        return Run.from_reply(reply), server
+
+    @staticmethod
+    def _cancel(server: _Server) -> None:
+        if server.busy:
+            server.send("cancel")
+
+    def cancel_all(self) -> None:
+        """Stop every run in progress now (each returns with ``stopped_by="cancelled"``)."""
+        with self._lock:
+            servers = list(self._all)
+        for server in servers:
+            self._cancel(server)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            servers = list(self._all)
+            self._all.clear()
+        for server in servers:
+            server.close()
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
+        if not getattr(self, "_closed", True):
+            self.close()

@@ -1,0 +1,160 @@
+"""Confining the current process, called in a freshly forked child before untrusted code runs.
+
+``enter(policy, folder, ...)`` makes the calling process the sandbox: a session of its own,
+rlimits (address space, CPU, file size, processes, open files, no core files), an
+unprivileged uid/gid when it runs as root, ``no_new_privs``, Landlock (writes only beneath the
+run's folder, reads restricted where asked, TCP denied, signals and abstract sockets scoped),
+and SIGKILL when its supervisor dies. It returns a report of what was applied.
+
+It is irreversible by design and meant only for a child that will run untrusted code or exec
+it; it is not the supervisor (``duck.sandbox.server``) and it starts no process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+
+from duck.sandbox import landlock
+from duck.sandbox.policy import HOME_FOLDERS, SYSTEM_READABLE, Policy, interpreter_paths
+
+_PR_SET_PDEATHSIG, _PR_SET_KEEPCAPS, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE = 1, 8, 47, 2
+_CAP_DAC_READ_SEARCH = 2
+_CAPABILITY_VERSION_3 = 0x20080522
+
+
+class ConfinementError(RuntimeError):
+    """The sandbox could not be set up as asked (the run must not go on)."""
+
+
+def _libc():
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _tasks_of(uid: int) -> int:
+    """How many tasks (threads) the given real uid runs now (RLIMIT_NPROC counts those)."""
+    count = 0
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return 0
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as f:
+                status = f.read()
+        except OSError:
+            continue
+        real_uid = threads = None
+        for line in status.splitlines():
+            if line.startswith("Uid:"):
+                real_uid = int(line.split()[1])
+            elif line.startswith("Threads:"):
+                threads = int(line.split()[1])
+        if real_uid == uid:
+            count += threads or 1
+    return count
+
+
+def _set_limit(kind: int, value: int | None) -> None:
+    if value is None:
+        return
+    _, hard = resource.getrlimit(kind)
+    value = int(value) if hard == resource.RLIM_INFINITY else min(int(value), hard)
+    try:
+        resource.setrlimit(kind, (value, value if kind != resource.RLIMIT_CPU else hard))
+    except (ValueError, OSError):
+        pass  # a limit this platform does not have; the supervisor's timeout still holds
+
+
+def _keep_read_search_capability() -> bool:
+    """After the uid change: keep CAP_DAC_READ_SEARCH (ambient, so it survives exec)."""
+    libc = _libc()
+    header = (ctypes.c_uint32 * 2)(_CAPABILITY_VERSION_3, 0)
+    bit = 1 << _CAP_DAC_READ_SEARCH
+    data = (ctypes.c_uint32 * 6)(bit, bit, bit, 0, 0, 0)  # effective, permitted, inheritable (x2 words)
+    if libc.capset(header, data) != 0:
+        return False
+    return libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, _CAP_DAC_READ_SEARCH, 0, 0) == 0
+
+
+def _drop_to(uid: int, keep_read_search: bool) -> bool:
+    """Become ``uid`` (group the same, no supplementary groups); True if CAP_DAC_READ_SEARCH was kept."""
+    libc = _libc()
+    if keep_read_search:
+        libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0)
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    kept = _keep_read_search_capability() if keep_read_search else False
+    libc.prctl(_PR_SET_KEEPCAPS, 0, 0, 0, 0)
+    return kept
+
+
+def readable_paths(python: str | None, extra: list[str], *, anywhere: bool) -> list[str]:
+    """Where a run may read: everything but the home folders (``anywhere``), or only the system's
+    and the interpreter's folders; ``extra`` (the run's own files) in both cases."""
+    if anywhere:
+        base = [os.path.join("/", name) for name in sorted(os.listdir("/"))
+                if os.path.join("/", name) not in HOME_FOLDERS]
+    else:
+        base = list(SYSTEM_READABLE)
+    return base + interpreter_paths(python) + list(extra)
+
+
+def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list[str] = (),
+          readable: list[str] = (), python: str | None = None, require_landlock: bool = False) -> dict:
+    """Confine this process (see the module docstring). ``uid``: the unprivileged uid to take when
+    running as root. Raises ``ConfinementError`` when ``require_landlock`` and Landlock is missing."""
+    report: dict = {"landlock": None, "uid": None, "rlimits": {}, "no_new_privs": False}
+    try:
+        os.setsid()
+    except OSError:
+        pass  # already a session leader
+    os.umask(0o077)
+    for name, kind, value in (("memory_mb", resource.RLIMIT_AS, policy.memory_mb and policy.memory_mb * 2**20),
+                              ("cpu_s", resource.RLIMIT_CPU, policy.cpu_s),
+                              ("file_size_mb", resource.RLIMIT_FSIZE, policy.file_size_mb and policy.file_size_mb * 2**20),
+                              ("open_files", resource.RLIMIT_NOFILE, policy.open_files),
+                              ("core", resource.RLIMIT_CORE, 0)):
+        _set_limit(kind, value)
+        if value is not None:
+            report["rlimits"][name] = value
+    abi = landlock.abi_version()
+    if require_landlock and abi < 1:
+        raise ConfinementError("Landlock is not available on this kernel")
+    dropped = False
+    read_search = False
+    if os.geteuid() == 0 and policy.drop_privileges and uid is not None:
+        # root cannot be held by RLIMIT_NPROC and reads everything: become an unprivileged uid.
+        # The interpreter may live under a home folder that uid cannot enter, so keep
+        # CAP_DAC_READ_SEARCH, but only where Landlock then restricts what may be read.
+        read_search = _drop_to(uid, keep_read_search=abi >= 1)
+        dropped = True
+        report["uid"] = uid
+        report["read_search_capability"] = read_search
+    if policy.processes is not None:
+        own = 0 if dropped else _tasks_of(os.getuid())
+        _set_limit(resource.RLIMIT_NPROC, own + policy.processes)
+        report["rlimits"]["processes"] = policy.processes
+    if abi >= 1:
+        restrict_reads = read_search or not policy.read_anywhere
+        reads = readable_paths(python, [folder, *writable, *readable], anywhere=policy.read_anywhere) \
+            if restrict_reads else None
+        try:
+            report["landlock"] = landlock.restrict_self([folder, *writable, "/dev/null"], reads,
+                                                        deny_tcp=not policy.network)
+        except landlock.LandlockError as exc:
+            if require_landlock or read_search:
+                raise ConfinementError(str(exc)) from None
+            report["landlock_error"] = str(exc)
+    if not report["landlock"]:
+        _libc().prctl(38, 1, 0, 0, 0)  # no_new_privs even without Landlock
+    report["no_new_privs"] = True
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # after the uid change, which clears it
+    if os.getppid() == 1:
+        os._exit(137)  # the supervisor died before the signal was armed
+    return report

@@ -1,0 +1,395 @@
+"""The fork server: ``python -m duck.sandbox.server CONFIG`` — the trusted supervisor of sandboxed runs.
+
+Started by ``duck.sandbox.Sandbox``, one per slot. It imports what its jobs need once (the
+*zygote*: a fresh process per job costs a fork, not an interpreter start), then reads one job
+per line on its private stdin and answers one JSON line on its private stdout. It never runs
+untrusted code itself: for each job it forks a child that confines itself
+(``duck.sandbox.confine``) and then either calls a job function (``"call"``: duck's own code,
+which runs the untrusted snippet and returns *data*) or execs a program (``"exec"``).
+
+It is the child subreaper of everything the job starts, so when the job ends (finished, timed
+out, cancelled by a ``cancel`` line, or the parent went away: stdin closed) it kills the job's
+whole tree — also processes that left the job's session or were orphaned — and, when it runs
+as root, every process of the job's own uid. Then it removes the job's private folder. Every
+job starts from the same clean state: nothing a job does survives into the next.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import selectors
+import shutil
+import signal
+import sys
+import time
+import traceback
+
+from duck.sandbox.confine import ConfinementError, enter
+from duck.sandbox.policy import Policy
+
+_PR_SET_CHILD_SUBREAPER = 36
+#: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
+MAX_RESULT_BYTES = 256 * 2**20
+
+
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _children() -> list[int]:
+    pids: list[int] = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return pids
+    for task in tasks:
+        try:
+            with open(f"/proc/self/task/{task}/children", encoding="ascii") as f:
+                pids += [int(p) for p in f.read().split()]
+        except OSError:
+            continue
+    return pids
+
+
+def _processes_of(uid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    found.append(int(entry))
+            except OSError:
+                continue
+    return found
+
+
+def _kill(pid: int, sig: int = signal.SIGKILL) -> None:
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _reap() -> None:
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def sweep(uid: int | None) -> int:
+    """Kill every process left by the last job (adopted orphans, and the job uid's processes); how many."""
+    killed = 0
+    for _ in range(200):  # a fork loop may race the killing for a moment; RLIMIT_NPROC bounds it
+        victims = set(_children())
+        if uid is not None and os.geteuid() == 0:
+            victims.update(_processes_of(uid))
+        victims.discard(os.getpid())
+        if not victims:
+            break
+        for pid in victims:
+            _kill(pid)
+        killed += len(victims)
+        time.sleep(0.002)
+        _reap()
+    _reap()
+    return killed
+
+
+def _chown_tree(path: str, uid: int) -> None:
+    os.chown(path, uid, uid)
+    for current, dirs, files in os.walk(path):
+        for name in dirs + files:
+            try:
+                os.chown(os.path.join(current, name), uid, uid, follow_symlinks=False)
+            except OSError:
+                pass
+
+
+def _close_fds_except(keep: set[int]) -> None:
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+class Server:
+    def __init__(self, config: dict, control: int) -> None:
+        self.config = config
+        self.policy = Policy.from_dict(config.get("policy") or {})
+        self.uid = config.get("uid") if os.geteuid() == 0 and self.policy.drop_privileges else None
+        self.root = config["root"]
+        self.control = control
+        self.control_buffer = b""
+        self.require_landlock = bool(config.get("require_landlock"))
+        self.jobs = 0
+        self.parent_gone = False
+
+    # ------------------------------------------------------------------ the child
+    def _child(self, job: dict, folder: str, result_fd: int) -> None:
+        """In the forked child: confine, then run the job. Never returns."""
+        status = 0
+        try:
+            keep = {result_fd}
+            if job["kind"] == "exec":
+                self._redirect(job, folder)
+                keep |= {0, 1, 2}
+            else:
+                devnull = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(devnull, fd)
+                keep |= {0, 1, 2}
+            _close_fds_except(keep)
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.chdir(job.get("cwd") or folder)
+            report = enter(self.policy, folder, uid=self.uid, writable=list(job.get("writable") or ()),
+                           readable=list(job.get("readable") or ()), python=job.get("python"),
+                           require_landlock=self.require_landlock)
+            _write_all(result_fd, (json.dumps({"confinement": report}) + "\n").encode())
+            if job["kind"] == "exec":
+                os.set_inheritable(result_fd, False)
+                argv = job["argv"]
+                os.execve(argv[0], argv, job["env"])
+            target = job["target"]
+            module_name, _, function_name = target.partition(":")
+            function = getattr(importlib.import_module(module_name), function_name)
+            value = function(job.get("payload") or {})
+            _write_all(result_fd, (json.dumps({"result": value}, ensure_ascii=True) + "\n").encode())
+        except ConfinementError as exc:
+            _write_all(result_fd, (json.dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
+            status = 125
+        except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, never raised past the fork
+            try:
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
+                _write_all(result_fd, (json.dumps({"error": detail}) + "\n").encode())
+            except BaseException:  # noqa: BLE001
+                pass
+            status = 127 if job["kind"] == "exec" else 1
+        os._exit(status)
+
+    def _redirect(self, job: dict, folder: str) -> None:
+        stdin = job.get("stdin")
+        fds = [os.open(stdin or os.devnull, os.O_RDONLY)]
+        for key in ("stdout", "stderr"):
+            path = job.get(key) or os.devnull
+            fds.append(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            if fd > 2:
+                os.close(fd)
+
+    # ------------------------------------------------------------------ the supervisor
+    def _control_line(self) -> str | None:
+        """A line from the parent, '' when none is complete yet, None when the parent is gone."""
+        try:
+            chunk = os.read(self.control, 65536)
+        except BlockingIOError:
+            return ""
+        if not chunk:
+            return None
+        self.control_buffer += chunk
+        return ""
+
+    def _cancel_requested(self) -> bool:
+        """Whether the lines come so far ask to cancel the running job (they are consumed)."""
+        lines, _, self.control_buffer = self.control_buffer.rpartition(b"\n")
+        return b"cancel" in lines.split(b"\n")
+
+    def _next_control(self) -> str | None:
+        if b"\n" in self.control_buffer:
+            line, _, self.control_buffer = self.control_buffer.partition(b"\n")
+            return line.decode()
+        return ""
+
+    def run(self, job: dict) -> dict:
+        self.jobs += 1
+        folder = os.path.join(self.root, f"job{self.jobs}")
+        os.mkdir(folder, 0o700)
+        writable = [folder, *(job.get("writable") or ())]
+        if self.uid is not None:
+            for path in writable:
+                if os.path.exists(path):
+                    _chown_tree(path, self.uid)
+        if job["kind"] == "exec":
+            home = {name: folder for name in ("HOME", "TMPDIR", "TMP", "TEMP")}
+            job = {**job, "env": {**job.get("env", {}), **home}}
+        reader, writer = os.pipe()
+        started = time.monotonic()
+        pid = os.fork()
+        if pid == 0:
+            os.close(reader)
+            self._child(job, folder, writer)
+        os.close(writer)
+        reply = self._supervise(job, pid, reader, started)
+        os.close(reader)
+        reply["strays"] = sweep(self.uid)
+        for path in [folder]:
+            shutil.rmtree(path, ignore_errors=True)
+        if self.uid is not None:
+            for path in job.get("writable") or ():  # hand the run's files back to duck's user
+                if os.path.exists(path):
+                    _chown_tree(path, os.getuid())
+        reply["duration_s"] = round(time.monotonic() - started, 4)
+        return reply
+
+    def _supervise(self, job: dict, pid: int, reader: int, started: float) -> dict:
+        timeout = float(job.get("timeout_s") or 0) or None
+        grace = float(job.get("grace_s") or 0)
+        pidfd = os.pidfd_open(pid)
+        os.set_blocking(reader, False)
+        data = bytearray()
+        stopped_by = None
+        term_sent_at = None
+        with selectors.DefaultSelector() as selector:
+            selector.register(pidfd, selectors.EVENT_READ, "exit")
+            selector.register(reader, selectors.EVENT_READ, "result")
+            selector.register(self.control, selectors.EVENT_READ, "control")
+            exited = False
+            while not exited:
+                now = time.monotonic()
+                if term_sent_at is not None:
+                    wait = term_sent_at + grace - now
+                    if wait <= 0:
+                        self._signal_job(pid, signal.SIGKILL)
+                        term_sent_at = None
+                        wait = 1.0
+                elif timeout is not None and stopped_by is None:
+                    wait = started + timeout - now
+                    if wait <= 0:
+                        stopped_by = "timeout"
+                        self._stop(pid, grace)
+                        term_sent_at = time.monotonic() if grace > 0 else None
+                        continue
+                else:
+                    wait = 1.0
+                for key, _ in selector.select(max(wait, 0.0)):
+                    if key.data == "exit":
+                        exited = True
+                    elif key.data == "result":
+                        self._drain(reader, data)
+                    elif key.data == "control":
+                        gone = self._control_line() is None
+                        if gone:
+                            self.parent_gone = True
+                            selector.unregister(self.control)
+                        if stopped_by is None and (gone or self._cancel_requested()):
+                            stopped_by = "cancelled"
+                            self._stop(pid, grace)
+                            term_sent_at = time.monotonic() if grace > 0 else None
+            self._drain(reader, data)
+        os.close(pidfd)
+        _, wait_status = os.waitpid(pid, 0)
+        return self._reply(job, wait_status, stopped_by, bytes(data))
+
+    def _signal_job(self, pid: int, sig: int) -> None:
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        _kill(pid, sig)
+
+    def _stop(self, pid: int, grace: float) -> None:
+        self._signal_job(pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
+
+    @staticmethod
+    def _drain(reader: int, data: bytearray) -> None:
+        while True:
+            try:
+                chunk = os.read(reader, 1 << 20)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            if len(data) < MAX_RESULT_BYTES:
+                data += chunk[: MAX_RESULT_BYTES - len(data)]
+
+    @staticmethod
+    def _reply(job: dict, wait_status: int, stopped_by: str | None, data: bytes) -> dict:
+        reply: dict = {"exit_code": None, "signal": None, "stopped_by": stopped_by, "confinement": None,
+                       "result": None, "error": None}
+        if os.WIFEXITED(wait_status):
+            reply["exit_code"] = os.WEXITSTATUS(wait_status)
+        elif os.WIFSIGNALED(wait_status):
+            reply["signal"] = os.WTERMSIG(wait_status)
+        for line in data.split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                message = json.loads(line)
+            except ValueError:
+                reply["error"] = "the run wrote an unreadable result"
+                continue
+            if not isinstance(message, dict):
+                continue
+            if "confinement" in message and reply["confinement"] is None:
+                reply["confinement"] = message["confinement"]
+            elif "result" in message and job["kind"] == "call":
+                reply["result"] = message["result"]
+            elif "error" in message:
+                reply["error"] = str(message["error"])[:4000]
+        return reply
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    control = os.dup(0)
+    reply_fd = os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.set_blocking(control, False)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    for name in config.get("preload") or ():
+        importlib.import_module(name)
+    server = Server(config, control)
+    os.makedirs(server.root, exist_ok=True)
+    _write_all(reply_fd, (json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
+    while not server.parent_gone:
+        line = server._next_control()
+        if line == "":
+            with selectors.DefaultSelector() as selector:
+                selector.register(control, selectors.EVENT_READ)
+                selector.select()
+            if server._control_line() is None:
+                break
+            continue
+        if line is None:
+            break
+        line = line.strip()
+        if not line or line == "cancel":
+            continue  # a cancel that came after its job ended
+        job = json.loads(line)
+        try:
+            reply = server.run(job)
+        except BaseException as exc:  # noqa: BLE001 - the server's own failure, reported
+            sweep(server.uid)
+            reply = {"error": f"the sandbox server failed: {exc!r}", "stopped_by": "crashed"}
+        reply["id"] = job.get("id")
+        _write_all(reply_fd, (json.dumps(reply, ensure_ascii=True) + "\n").encode())
+    sweep(server.uid)
+    shutil.rmtree(server.root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
