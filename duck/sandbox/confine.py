@@ -81,6 +81,55 @@ def _keep_read_search_capability() -> bool:
     return libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, _CAP_DAC_READ_SEARCH, 0, 0) == 0
 
 
+_CLONE_NEWNS = 0x00020000
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 1 << 18
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    kept: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in paths if p}):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _hide_homes(needed: list[str]) -> bool:
+    """In a mount namespace of this process's own: an empty tmpfs over each home folder, with
+    just the ``needed`` paths under it bound back in (the interpreter, duck, the run's files).
+    Root-only and the users' files then cannot be reached even through a path the unprivileged
+    uid could search. False where the kernel refuses (no CAP_SYS_ADMIN)."""
+    libc = _libc()
+    homes = [h for h in HOME_FOLDERS if os.path.isdir(h)]
+    keep = [p for p in _outermost(needed) if os.path.exists(p)
+            and any(p == h or p.startswith(h + "/") for h in homes)]
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return False
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    # opened in the new namespace (a bind from the old one is refused), before the tmpfs hides them
+    fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in keep}
+    umask = os.umask(0o022)  # the skeleton folders must be searchable by the unprivileged uid
+    try:
+        for home in homes:
+            if libc.mount(b"tmpfs", home.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=0755,size=64k") != 0:
+                if home == homes[0]:
+                    return False
+                raise ConfinementError(f"cannot hide {home} (errno {ctypes.get_errno()})")
+        for path, fd in fds.items():
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                open(path, "a").close()
+            if libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None) != 0:
+                raise ConfinementError(f"cannot show {path} in the sandbox (errno {ctypes.get_errno()})")
+        return True
+    finally:
+        os.umask(umask)
+        for fd in fds.values():
+            os.close(fd)
+
+
 def _drop_to(uid: int, keep_read_search: bool) -> bool:
     """Become ``uid`` (group the same, no supplementary groups); True if CAP_DAC_READ_SEARCH was kept."""
     libc = _libc()
@@ -130,9 +179,12 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
     read_search = False
     if os.geteuid() == 0 and policy.drop_privileges and uid is not None:
         # root cannot be held by RLIMIT_NPROC and reads everything: become an unprivileged uid.
-        # The interpreter may live under a home folder that uid cannot enter, so keep
-        # CAP_DAC_READ_SEARCH, but only where Landlock then restricts what may be read.
-        read_search = _drop_to(uid, keep_read_search=abi >= 1)
+        # The interpreter may live under a home folder that uid cannot enter (/root is 0700):
+        # hide the homes behind a tmpfs that shows only what the run needs; where that is
+        # refused, keep CAP_DAC_READ_SEARCH, but only if Landlock then restricts what is read.
+        hidden = _hide_homes(interpreter_paths(python) + [folder, *writable, *readable])
+        report["homes_hidden"] = hidden
+        read_search = _drop_to(uid, keep_read_search=not hidden and abi >= 1)
         dropped = True
         report["uid"] = uid
         report["read_search_capability"] = read_search

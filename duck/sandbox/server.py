@@ -27,11 +27,13 @@ import time
 import traceback
 
 from duck.sandbox.confine import ConfinementError, enter
-from duck.sandbox.policy import Policy
+from duck.sandbox.policy import HOME_FOLDERS, Policy
 
 _PR_SET_CHILD_SUBREAPER = 36
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
 MAX_RESULT_BYTES = 256 * 2**20
+#: bound before any job runs, so a run that replaces ``json.dumps`` still reports through the real one
+_dumps = json.dumps
 
 
 def _libc():
@@ -103,6 +105,20 @@ def sweep(uid: int | None) -> int:
     return killed
 
 
+def _unsearchable_parent(path: str) -> str | None:
+    """The first folder above ``path`` that other users cannot search (homes are handled apart)."""
+    current = os.path.dirname(os.path.abspath(path))
+    while current not in ("/", ""):
+        if not any(current == h or current.startswith(h + "/") for h in HOME_FOLDERS):
+            try:
+                if not os.stat(current).st_mode & 0o001:
+                    return current
+            except OSError:
+                return None
+        current = os.path.dirname(current)
+    return None
+
+
 def _chown_tree(path: str, uid: int) -> None:
     os.chown(path, uid, uid)
     for current, dirs, files in os.walk(path):
@@ -159,7 +175,7 @@ class Server:
             report = enter(self.policy, folder, uid=self.uid, writable=list(job.get("writable") or ()),
                            readable=list(job.get("readable") or ()), python=job.get("python"),
                            require_landlock=self.require_landlock)
-            _write_all(result_fd, (json.dumps({"confinement": report}) + "\n").encode())
+            _write_all(result_fd, (_dumps({"confinement": report}) + "\n").encode())
             if job["kind"] == "exec":
                 os.set_inheritable(result_fd, False)
                 argv = job["argv"]
@@ -168,14 +184,14 @@ class Server:
             module_name, _, function_name = target.partition(":")
             function = getattr(importlib.import_module(module_name), function_name)
             value = function(job.get("payload") or {})
-            _write_all(result_fd, (json.dumps({"result": value}, ensure_ascii=True) + "\n").encode())
+            _write_all(result_fd, (_dumps({"result": value}, ensure_ascii=True) + "\n").encode())
         except ConfinementError as exc:
-            _write_all(result_fd, (json.dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
+            _write_all(result_fd, (_dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
             status = 125
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, never raised past the fork
             try:
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
-                _write_all(result_fd, (json.dumps({"error": detail}) + "\n").encode())
+                _write_all(result_fd, (_dumps({"error": detail}) + "\n").encode())
             except BaseException:  # noqa: BLE001
                 pass
             status = 127 if job["kind"] == "exec" else 1
@@ -221,6 +237,12 @@ class Server:
         os.mkdir(folder, 0o700)
         writable = [folder, *(job.get("writable") or ())]
         if self.uid is not None:
+            for path in [*writable, *(job.get("readable") or ()), job.get("cwd") or folder]:
+                blocked = _unsearchable_parent(path)
+                if blocked:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    return {"stopped_by": "crashed", "error": f"the sandbox's unprivileged user cannot reach {path}: "
+                                                             f"{blocked} is private (make it with duck.sandbox.scratch_folder)"}
             for path in writable:
                 if os.path.exists(path):
                     _chown_tree(path, self.uid)
