@@ -164,13 +164,13 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
     except OSError:
         pass  # already a session leader
     os.umask(0o077)
-    for name, kind, value in (("memory_mb", resource.RLIMIT_AS, policy.memory_mb and policy.memory_mb * 2**20),
-                              ("cpu_s", resource.RLIMIT_CPU, policy.cpu_s),
-                              ("file_size_mb", resource.RLIMIT_FSIZE, policy.file_size_mb and policy.file_size_mb * 2**20),
-                              ("open_files", resource.RLIMIT_NOFILE, policy.open_files),
-                              ("core", resource.RLIMIT_CORE, 0)):
-        _set_limit(kind, value)
+    for name, kind, value, unit in (("memory_mb", resource.RLIMIT_AS, policy.memory_mb, 2**20),
+                                    ("cpu_s", resource.RLIMIT_CPU, policy.cpu_s, 1),
+                                    ("file_size_mb", resource.RLIMIT_FSIZE, policy.file_size_mb, 2**20),
+                                    ("open_files", resource.RLIMIT_NOFILE, policy.open_files, 1),
+                                    ("core_files", resource.RLIMIT_CORE, 0, 1)):
         if value is not None:
+            _set_limit(kind, value * unit)
             report["rlimits"][name] = value
     abi = landlock.abi_version()
     if require_landlock and abi < 1:
