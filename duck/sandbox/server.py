@@ -27,7 +27,7 @@ import time
 import traceback
 
 from duck.sandbox.confine import ConfinementError, enter
-from duck.sandbox.policy import HOME_FOLDERS, Policy
+from duck.sandbox.policy import Policy
 
 _PR_SET_CHILD_SUBREAPER = 36
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
@@ -103,20 +103,6 @@ def sweep(uid: int | None) -> int:
         _reap()
     _reap()
     return killed
-
-
-def _unsearchable_parent(path: str) -> str | None:
-    """The first folder above ``path`` that other users cannot search (homes are handled apart)."""
-    current = os.path.dirname(os.path.abspath(path))
-    while current not in ("/", ""):
-        if not any(current == h or current.startswith(h + "/") for h in HOME_FOLDERS):
-            try:
-                if not os.stat(current).st_mode & 0o001:
-                    return current
-            except OSError:
-                return None
-        current = os.path.dirname(current)
-    return None
 
 
 def _chown_tree(path: str, uid: int) -> None:
@@ -237,12 +223,6 @@ class Server:
         os.mkdir(folder, 0o700)
         writable = [folder, *(job.get("writable") or ())]
         if self.uid is not None:
-            for path in [*writable, *(job.get("readable") or ()), job.get("cwd") or folder]:
-                blocked = _unsearchable_parent(path)
-                if blocked:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    return {"stopped_by": "crashed", "error": f"the sandbox's unprivileged user cannot reach {path}: "
-                                                             f"{blocked} is private (make it with duck.sandbox.scratch_folder)"}
             for path in writable:
                 if os.path.exists(path):
                     _chown_tree(path, self.uid)
