@@ -32,8 +32,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="refine: which benchmark --data holds (default: guessed from the file name)")
     parser.add_argument("--n", type=int, default=1, help="samples per task (pass@k for k <= n); default 1")
     parser.add_argument("--temperature", type=float, default=None,
-                        help="sampling temperature (default 0 = greedy for n=1, 0.8 for n>1)")
-    parser.add_argument("--max-new-tokens", type=int, default=1024)
+                        help="sampling temperature (default: the released setting per benchmark: CRUXEval 0.2, "
+                             "HumanEval/MBPP 0 = greedy, refine rounds 0.6 on HumanEval and 0.8 on MBPP)")
+    parser.add_argument("--greedy", action="store_true", help="greedy decoding (temperature 0) whatever the benchmark")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="cap on new tokens (default: the released 4096 for CRUXEval, 512 otherwise)")
+    parser.add_argument("--max-total-tokens", type=int, default=None,
+                        help="prompt + answer tokens (default: the released 4096 for CRUXEval, none otherwise; 0 = none)")
     parser.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")
     parser.add_argument("--limit", type=int, help="score only the first N tasks (a quick look)")
     parser.add_argument("--rounds", type=int, default=5, help="refine: rounds of self-refinement (1-5)")
@@ -55,11 +60,8 @@ def main(args: argparse.Namespace) -> int:
         raise DuckError("--n must be at least 1", "pass --n 1 for greedy pass@1, or e.g. --n 10 --temperature 0.8")
     if not 1 <= args.rounds <= 5:
         raise DuckError("--rounds must be between 1 and 5", "SemCoder's self-refinement runs up to 5 rounds")
-    if args.temperature is None:
-        args.temperature = 0.0 if args.n == 1 else 0.8
-    if args.n > 1 and args.temperature == 0:
-        raise DuckError("--n > 1 with greedy decoding gives n identical samples",
-                        "pass --temperature, e.g. --temperature 0.8")
+    if args.greedy and args.temperature is not None:
+        raise DuckError("--greedy and --temperature contradict each other", "pass one of them")
     if args.json:
         with _stdout_to_stderr():  # libraries that log to stdout must not break the one JSON object
             results = runner.run(args, progress=None)
