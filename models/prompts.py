@@ -199,6 +199,11 @@ def code_continuation(completion: str) -> str:
     return completion if at == -1 else completion[:at]
 
 
+#: the release's ``{instruction}`` for a coding problem with a solution (src/prompts.py
+#: SRC_INSTRUCT_INSTRUCTION_PROMPT); duck uses it for CodeContests rows
+CODING_PROBLEM_INSTRUCTION = "Write a solution to the following coding problem:\n{problem}"
+
+
 def row_task(row: dict) -> Task:
     """Which template a PyX / PyX-R row selects: exactly one of its input fields is non-empty."""
     if row.get("fault"):
