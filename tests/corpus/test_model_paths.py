@@ -108,7 +108,7 @@ def test_model_monologues_keep_only_answers_that_execute_and_are_grounded(pools)
     ]
 
     def answer(prompt: str, k: int) -> str:
-        return (forward if prompt.endswith("== ??\n[MONOLOGUE]\n") else backward)[k]
+        return (forward if prompt.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n") else backward)[k]
 
     backend = ScriptedBackend(answer)
     stats: dict = {}
@@ -213,7 +213,7 @@ def test_build_with_a_model_synthesizes_and_samples_monologues(tmp_path):
     (seeds / "numbers.py").write_text(SEEDS)
     out = tmp_path / "out"
     args = _args("build", "--seeds", str(seeds), "--out", str(out), "--model", "scripted", "--quiet",
-                 "--samples", "1", "--synthesize-limit", "3")
+                 "--samples", "1", "--synthesize-limit", "3", "--no-decontaminate")
     backend = ScriptedBackend(_truthful)
     args.loaded_backend = backend  # what `_backend` would have loaded from --model
     assert cli.main(args) == 0
@@ -247,7 +247,8 @@ def test_build_with_a_real_tiny_model_rejects_its_gibberish(tmp_path):
     (seeds / "numbers.py").write_text(SEEDS.split("def digit_sum")[0])  # one function: running_max
     out = tmp_path / "out"
     assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--model", str(model), "--quiet",
-                          "--samples", "1", "--synthesize-limit", "1", "--max-new-tokens", "24")) == 0
+                          "--samples", "1", "--synthesize-limit", "1", "--max-new-tokens", "24",
+                          "--no-decontaminate")) == 0
     stats = json.loads((out / "stats.json").read_text())
     synthesized, monologue = stats["synthesize"], stats["monologue"]
     assert synthesized["retried"] == 1 and synthesized["rejected_after_retry"] == 1 and "samples" not in synthesized

@@ -225,3 +225,17 @@ def test_every_benchmark_item_is_prompted_as_released():
         tasks, rows = load_evalplus(path, dataset), _rows(path, 10_000)
         assert len(tasks) == count
         assert [evalplus.code_prompt(t) for t in tasks] == [build(r) for r in rows]
+
+
+def test_eval_reads_the_benchmark_from_the_data_folder(server, tmp_path, monkeypatch):
+    """`duck-train data import` once, then `duck-train eval` without --data."""
+    from trainer.cli import main
+
+    monkeypatch.setenv("DUCK_DATA_DIR", str(tmp_path / "data"))
+    assert main(["eval", "cruxeval-o", "--endpoint", server.url, "--limit", "1"]) == 2  # nothing imported yet
+    assert main(["data", "import", "--from", str(CRUX), str(MBPP)]) == 0
+    assert (tmp_path / "data" / "cruxeval.jsonl").read_bytes() == CRUX.read_bytes()
+    assert gzip.decompress((tmp_path / "data" / "MbppPlus.jsonl.gz").read_bytes()) == gzip.decompress(MBPP.read_bytes())
+    result = _eval("cruxeval-o", "--endpoint", server.url, "--limit", "1", "--output", str(tmp_path / "r.json"))
+    assert result["settings"]["data"] == str(tmp_path / "data" / "cruxeval.jsonl")
+    assert [p for p, _ in server.sent()] == [released_cruxeval_o(_rows(CRUX, 1)[0])]

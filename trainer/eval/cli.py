@@ -26,8 +26,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--predictions", metavar="FILE",
                         help="score existing generations: CRUXEval's JSON {\"sample_0\": [...]} or EvalPlus samples JSONL")
     parser.add_argument("--served-model", help="with --endpoint: the model name the server knows")
-    parser.add_argument("--data", metavar="PATH", required=True,
-                        help="benchmark file: cruxeval.jsonl, HumanEvalPlus.jsonl.gz or MbppPlus.jsonl.gz")
+    parser.add_argument("--data", metavar="PATH",
+                        help="benchmark file: cruxeval.jsonl, HumanEvalPlus.jsonl.gz or MbppPlus.jsonl.gz "
+                             "(default: the benchmark's file in duck's data folder, see `duck-train data`)")
     parser.add_argument("--dataset", choices=("humaneval", "mbpp"),
                         help="refine: which benchmark --data holds (default: guessed from the file name)")
     parser.add_argument("--n", type=int, default=1, help="samples per task (pass@k for k <= n); default 1")
@@ -60,6 +61,8 @@ def main(args: argparse.Namespace) -> int:
         raise DuckError("--n must be at least 1", "pass --n 1 for greedy pass@1, or e.g. --n 10 --temperature 0.8")
     if not 1 <= args.rounds <= 5:
         raise DuckError("--rounds must be between 1 and 5", "SemCoder's self-refinement runs up to 5 rounds")
+    if args.data is None:
+        args.data = str(_kept_file(args))
     if args.greedy and args.temperature is not None:
         raise DuckError("--greedy and --temperature contradict each other", "pass one of them")
     if args.json:
@@ -73,6 +76,16 @@ def main(args: argparse.Namespace) -> int:
         print(report.table(results))
         print(f"results: {results['results_file']}")
     return 0
+
+
+def _kept_file(args: argparse.Namespace):
+    """The benchmark's file in duck's data folder (``corpus.benchmarks``)."""
+    from corpus.benchmarks import benchmark_file
+
+    if args.benchmark == "refine" and not args.dataset:
+        raise DuckError("refine needs to know which benchmark to refine on", "pass --dataset humaneval|mbpp, or --data FILE")
+    name = "cruxeval" if args.benchmark.startswith("cruxeval") else (args.dataset or args.benchmark)
+    return benchmark_file(name)
 
 
 @contextlib.contextmanager
