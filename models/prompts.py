@@ -7,7 +7,10 @@ knows nothing about backends.
 
 The four task templates are copied from the released SemCoder training code, typos
 included ("a a problem", the space after "failure."), because the checkpoints were trained
-on them.
+on them. The inference prompts follow the released evaluation code byte for byte: the
+CRUXEval monologue prompts (``experiments/cruxeval_prompts.py``, the backward one with its
+``PYTHON]`` typo), the HumanEval/MBPP NL->code prompts (``experiments/run_evalplus.py``) and
+the self-refine prompt (``experiments/run_refine_evalplus.py``); docs/semcoder.md lists each.
 """
 
 from __future__ import annotations

@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainer.fixtures import CRUX, HAVE_BENCHMARKS, HUMANEVAL, MBPP
 from trainer.eval import cruxeval, evalplus
 from trainer.eval.data import CruxSample, load_cruxeval, load_evalplus
 from trainer.eval.passk import benchmark_pass_at_k, pass_at_k
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CRUX = DATA / "cruxeval.jsonl"
-HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
-MBPP = DATA / "evalplus" / "MbppPlus.jsonl.gz"
-needs_data = pytest.mark.skipif(not (CRUX.is_file() and HUMANEVAL.is_file() and MBPP.is_file()),
-                                reason="benchmark data not in ../shared/data")
+needs_data = pytest.mark.skipif(not HAVE_BENCHMARKS, reason="benchmark data not in ../shared/data")
 
 
 @pytest.fixture(scope="module")

@@ -18,12 +18,9 @@ from pathlib import Path
 
 import pytest
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CRUX = DATA / "cruxeval.jsonl"
-HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
-MBPP = DATA / "evalplus" / "MbppPlus.jsonl.gz"
-pytestmark = pytest.mark.skipif(not (CRUX.is_file() and HUMANEVAL.is_file() and MBPP.is_file()),
-                                reason="benchmark data not in ../shared/data")
+from tests.trainer.fixtures import CRUX, HAVE_BENCHMARKS, HUMANEVAL, MBPP
+
+pytestmark = pytest.mark.skipif(not HAVE_BENCHMARKS, reason="benchmark data not in ../shared/data")
 
 # ---- the released prompts, written out from the release's rules ----------------------------
 FORWARD_HEAD = ("Simulate the Execution: You are given a Python function and an assertion containing a function "
