@@ -212,9 +212,11 @@ def _run_refine(args, backend, pool, results, progress) -> None:
             break
         items = []
         for task in failing:
-            test = _failed_test(by_task[task.task_id])
-            if args.trace and by_task[task.task_id].failed_test:
-                test += _trace_comment(pool, current[task.task_id], by_task[task.task_id].failed_test) + "\n"
+            score = by_task[task.task_id]
+            test = _failed_test(score)
+            if args.trace and score.failed_test:
+                trace = _trace_comment(pool, current[task.task_id], score.failed_test)
+                test += f"{trace}\n" if trace else ""
             items.append((f"{task.task_id}#round{number}",
                           refine_prompt(task.prompt, current[task.task_id].rstrip("\n"), test)))
         texts = _generate(args, backend, results, items, (REFINED_STOP,), progress, f"refine-{dataset}", store)
