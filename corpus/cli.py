@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 from duck.errors import DuckError
@@ -51,7 +50,10 @@ def _ray_args(parser: argparse.ArgumentParser) -> None:
 
 def _dedup_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark", type=Path, action="append", default=[], metavar="FILE",
-                        help="benchmark file to decontaminate against (HumanEval/MBPP/CRUXEval .jsonl[.gz] or .py); repeatable")
+                        help="benchmark file to decontaminate against (HumanEval/MBPP/CRUXEval .jsonl[.gz] or .py); "
+                             "repeatable (default: every benchmark file in duck's data folder, see `duck-train data`)")
+    parser.add_argument("--no-decontaminate", action="store_true",
+                        help="keep samples that share code, problem text or input-output pairs with a benchmark")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -113,6 +115,23 @@ def _backend(args):
     return args.loaded_backend
 
 
+def _benchmark_files(args) -> list[Path]:
+    """What the dedup stage decontaminates against: ``--benchmark`` files, else every benchmark
+    file in duck's data folder; none at all only with ``--no-decontaminate``."""
+    from corpus import benchmarks
+
+    if args.no_decontaminate:
+        if args.benchmark:
+            raise DuckError("--benchmark and --no-decontaminate contradict each other", "pass one of them")
+        return []
+    files = list(args.benchmark) or list(benchmarks.found().values())
+    if not files:
+        raise DuckError(f"no benchmark files to decontaminate against (none given, none in {benchmarks.data_dir()})",
+                        "import them once (duck-train data import --from HumanEvalPlus.jsonl.gz MbppPlus.jsonl.gz "
+                        "cruxeval.jsonl), pass --benchmark FILE, or --no-decontaminate to keep every sample")
+    return files
+
+
 def run_stage(name: str, args) -> dict:
     progress = not args.quiet
     out: Path = args.out
@@ -128,10 +147,8 @@ def run_stage(name: str, args) -> dict:
         from corpus.dedup import Benchmarks, run_dedup
 
         benchmarks = Benchmarks()
-        for path in args.benchmark:
+        for path in _benchmark_files(args):
             benchmarks.add_file(path)
-        if not args.benchmark and progress:
-            print("warning: no --benchmark files given: samples are deduplicated but not decontaminated", file=sys.stderr)
         return run_dedup(out, benchmarks, progress=progress)
     if name == "export":
         from corpus.export import run_export

@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "semcoder": ("trainer.commands.semcoder", "fine-tune a base model on PyX (the SemCoder recipe)"),
     "refine": ("trainer.commands.refine", "self-refine fine-tune on PyX-R from a SemCoder checkpoint"),
     "eval": ("trainer.eval.cli", "score a model on CRUXEval-I/O, HumanEval(+), MBPP(+) or self-refine"),
+    "data": ("trainer.commands.data", "the benchmark files duck keeps: list them, import downloaded ones"),
 }
 
 

@@ -178,4 +178,4 @@ def test_duck_run_plain_with_an_endpoint(tmp_path):
     assert "[/ANSWER]" in result.stdout
     assert "grounding: 3 claims checked against the recording, 2 held, 1 contradicted" in result.stdout
     assert "contradicted: `total` = 9, but the run had 0, 2, 6" in result.stdout
-    assert server.requests[0]["body"]["prompt"].endswith("assert main() == ??\n[MONOLOGUE]\n")
+    assert server.requests[0]["body"]["prompt"].endswith("assert main() == ??\n[/PYTHON]\n[MONOLOGUE]\n")  # released layout

@@ -47,7 +47,10 @@ def configure(parser: argparse.ArgumentParser, *, default_config: str) -> None:
     overrides.add_argument("--warmup-steps", type=float)
     overrides.add_argument("--save-steps", type=int)
     overrides.add_argument("--seed", type=int)
-    overrides.add_argument("--no-packing", action="store_true", help="pad batches instead of packing (for comparisons)")
+    packing = overrides.add_mutually_exclusive_group()
+    packing.add_argument("--no-packing", action="store_true", help="plain padded batches, one sample per row (the released trainer's)")
+    packing.add_argument("--packing", action="store_true",
+                         help="pack rows into max-length sequences: faster, but a batch then counts packs, not samples")
     overrides.add_argument("--report-to", nargs="+", choices=["wandb", "tensorboard"], help="also log to Weights & Biases / TensorBoard")
     overrides.add_argument("--cpu", action="store_true", help="train on CPU (fp32)")
     run = parser.add_argument_group("running")
@@ -84,6 +87,8 @@ def apply_overrides(config: RecipeConfig, args: argparse.Namespace) -> RecipeCon
         data = dataclasses.replace(data, max_length=args.max_length)
     if args.no_packing:
         data = dataclasses.replace(data, packing=False, padding_free=False)
+    if getattr(args, "packing", False):
+        data = dataclasses.replace(data, packing=True)
     if args.data:
         data = dataclasses.replace(data, paths=[str(p) for p in args.data])
     if args.base_model:
@@ -222,7 +227,8 @@ def recipe_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--report-to", *args.report_to]
     if args.deepspeed:
         argv += ["--deepspeed", str(resolve_deepspeed_config(args.deepspeed))]
-    for flag, on in {"--no-packing": args.no_packing, "--cpu": args.cpu, "--resume": args.resume}.items():
+    for flag, on in {"--no-packing": args.no_packing, "--packing": args.packing, "--cpu": args.cpu,
+                     "--resume": args.resume}.items():
         if on:
             argv.append(flag)
     if args.num_processes > 1:

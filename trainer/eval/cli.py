@@ -26,14 +26,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--predictions", metavar="FILE",
                         help="score existing generations: CRUXEval's JSON {\"sample_0\": [...]} or EvalPlus samples JSONL")
     parser.add_argument("--served-model", help="with --endpoint: the model name the server knows")
-    parser.add_argument("--data", metavar="PATH", required=True,
-                        help="benchmark file: cruxeval.jsonl, HumanEvalPlus.jsonl.gz or MbppPlus.jsonl.gz")
+    parser.add_argument("--data", metavar="PATH",
+                        help="benchmark file: cruxeval.jsonl, HumanEvalPlus.jsonl.gz or MbppPlus.jsonl.gz "
+                             "(default: the benchmark's file in duck's data folder, see `duck-train data`)")
     parser.add_argument("--dataset", choices=("humaneval", "mbpp"),
                         help="refine: which benchmark --data holds (default: guessed from the file name)")
     parser.add_argument("--n", type=int, default=1, help="samples per task (pass@k for k <= n); default 1")
     parser.add_argument("--temperature", type=float, default=None,
-                        help="sampling temperature (default 0 = greedy for n=1, 0.8 for n>1)")
-    parser.add_argument("--max-new-tokens", type=int, default=1024)
+                        help="sampling temperature (default: the released setting per benchmark: CRUXEval 0.2, "
+                             "HumanEval/MBPP 0 = greedy, refine rounds 0.6 on HumanEval and 0.8 on MBPP)")
+    parser.add_argument("--greedy", action="store_true", help="greedy decoding (temperature 0) whatever the benchmark")
+    parser.add_argument("--max-new-tokens", type=int, default=None,
+                        help="cap on new tokens (default: the released 4096 for CRUXEval, 512 otherwise)")
+    parser.add_argument("--max-total-tokens", type=int, default=None,
+                        help="prompt + answer tokens (default: the released 4096 for CRUXEval, none otherwise; 0 = none)")
     parser.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")
     parser.add_argument("--limit", type=int, help="score only the first N tasks (a quick look)")
     parser.add_argument("--rounds", type=int, default=5, help="refine: rounds of self-refinement (1-5)")
@@ -55,11 +61,10 @@ def main(args: argparse.Namespace) -> int:
         raise DuckError("--n must be at least 1", "pass --n 1 for greedy pass@1, or e.g. --n 10 --temperature 0.8")
     if not 1 <= args.rounds <= 5:
         raise DuckError("--rounds must be between 1 and 5", "SemCoder's self-refinement runs up to 5 rounds")
-    if args.temperature is None:
-        args.temperature = 0.0 if args.n == 1 else 0.8
-    if args.n > 1 and args.temperature == 0:
-        raise DuckError("--n > 1 with greedy decoding gives n identical samples",
-                        "pass --temperature, e.g. --temperature 0.8")
+    if args.data is None:
+        args.data = str(_kept_file(args))
+    if args.greedy and args.temperature is not None:
+        raise DuckError("--greedy and --temperature contradict each other", "pass one of them")
     if args.json:
         with _stdout_to_stderr():  # libraries that log to stdout must not break the one JSON object
             results = runner.run(args, progress=None)
@@ -71,6 +76,16 @@ def main(args: argparse.Namespace) -> int:
         print(report.table(results))
         print(f"results: {results['results_file']}")
     return 0
+
+
+def _kept_file(args: argparse.Namespace):
+    """The benchmark's file in duck's data folder (``corpus.benchmarks``)."""
+    from corpus.benchmarks import benchmark_file
+
+    if args.benchmark == "refine" and not args.dataset:
+        raise DuckError("refine needs to know which benchmark to refine on", "pass --dataset humaneval|mbpp, or --data FILE")
+    name = "cruxeval" if args.benchmark.startswith("cruxeval") else (args.dataset or args.benchmark)
+    return benchmark_file(name)
 
 
 @contextlib.contextmanager
