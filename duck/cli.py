@@ -43,24 +43,39 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argume
     return parser, subparsers
 
 
-def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Let duck's own flags stand after FILE too: ``duck run x.py --plain -- --n 3``.
+def parse_command_line(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line of every ``duck`` command.
 
-    Everything after FILE is the program's, except duck's own options that come before a
-    ``--``; after ``--`` every word is the program's, verbatim.
+    The words after the first ``--`` are the program's, verbatim: they are cut off before
+    argparse sees them (argparse would drop a ``--`` right after FILE and read the rest as
+    duck's). Before ``--``, duck's own options may stand after FILE too
+    (``duck run x.py --plain -- --n 3``); other words there are the program's, in order.
     """
-    rest = list(getattr(args, "args", None) or [])
-    if not rest:
-        return
+    words = list(sys.argv[1:] if argv is None else argv)
+    cut = words.index("--") if "--" in words else len(words)
+    ours, program = words[:cut], words[cut + 1:]
+    parser, subparsers = _build_parsers()
+    args = parser.parse_args(ours)
+    if not args.command:
+        return parser, args
+    subparser = subparsers[args.command]
+    if not hasattr(args, "args"):
+        if program:
+            subparser.error(f"unrecognized arguments after --: {' '.join(program)}")
+        return parser, args
+    args.args = [*_take_duck_options(subparser, args), *program]
+    return parser, args
+
+
+def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """Parse duck's own options among the words after FILE; return the others (the program's)."""
+    rest = list(args.args or [])
     known = subparser._option_string_actions  # argparse exposes no public lookup
     ours: list[str] = []
     program: list[str] = []
     index = 0
     while index < len(rest):
         word = rest[index]
-        if word == "--":
-            program.extend(rest[index + 1:])
-            break
         name = word.split("=", 1)[0]
         action = known.get(name) if word.startswith("-") else None
         if action is None or name in ("-h", "--help"):
@@ -72,16 +87,14 @@ def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namesp
         index += 1 + takes
     if ours:
         subparser.parse_args([*ours, args.file], namespace=args)
-    args.args = program
+    return program
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, subparsers = _build_parsers()
-    args = parser.parse_args(argv)
+    parser, args = parse_command_line(argv)
     if not args.command:
         parser.print_help()
         return 2
-    _take_duck_options(subparsers[args.command], args)
     module = COMMANDS[args.command][0]
     try:
         return module.main(args)

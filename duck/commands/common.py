@@ -72,11 +72,8 @@ def limits_from_args(args: argparse.Namespace) -> Limits:
 
 
 def program_args(args: argparse.Namespace) -> list[str]:
-    """The program's own arguments, without the ``--`` that separates them from duck's."""
-    rest = list(args.args)
-    if rest and rest[0] == "--":
-        rest = rest[1:]
-    return rest
+    """The program's own arguments (``duck.cli.parse_command_line`` took duck's and the ``--`` out)."""
+    return list(args.args)
 
 
 def script_path(args: argparse.Namespace) -> Path:

@@ -77,32 +77,9 @@ def _backend(args: argparse.Namespace):
         raise DuckError(f"cannot load the model: {exc.message}", exc.hint or "check --model/--endpoint") from None
 
 
-def _options_after_file(args: argparse.Namespace) -> None:
-    """Accept duck's own options after FILE (``duck fix prog.py --expect 3 -- ARGS``).
-
-    The shared target arguments hand everything after FILE to the program; when that text
-    starts with an option, it is duck's, up to a ``--``: parse it here and keep the rest for
-    the program.
-    """
-    rest = list(args.args)
-    if not rest or not rest[0].startswith("-") or rest[0] == "--":
-        return
-    cut = rest.index("--") if "--" in rest else len(rest)
-    parser = argparse.ArgumentParser(prog="duck fix", add_help=False)
-    configure(parser)
-    defaults = parser.parse_args([args.file])
-    parsed = parser.parse_args([*rest[:cut], args.file, "--", *rest[cut + 1:]])
-    for name, value in vars(parsed).items():
-        if name not in ("file", "args") and value != getattr(defaults, name):
-            setattr(args, name, value)
-    args.args = parsed.args
-
-
 def main(args: argparse.Namespace) -> int:
     from duck.repair import RepairRequest, apply_fix, search
     from duck.repair.oracle import oracle_from_args
-
-    _options_after_file(args)
 
     file = Path(args.file)
     if not file.is_file():
