@@ -1,8 +1,9 @@
 """``duck-train corpus``: the command line of the corpus stages and of ``build`` (all of them).
 
 Each stage reads the previous stage's shards under ``--out`` and writes its own; finished
-shards are skipped, so rerunning a command after Ctrl-C or a crash resumes it. Models are
-loaded only when ``--model``/``--endpoint`` is given (the offline path needs none), once per
+shards are skipped, so rerunning a command after Ctrl-C or a crash resumes it. A model is
+loaded only when one is configured (``--model``/``--endpoint``, else ``DUCK_MODEL``/
+``DUCK_ENDPOINT`` or the config file, as for every command; the offline path needs none), once per
 command, and ``build`` runs ``synthesize`` only then. ``--ray`` runs the execute and monologue
 stages' sandbox jobs as Ray actor tasks (``corpus.ray_pool``). This module parses arguments and
 wires stages; the work is in the stage modules.
@@ -93,8 +94,19 @@ def _pool(args, hash_seed: int = 0, *, ray_ok: bool = False):
     return SandboxPool(workers=args.workers, hash_seed=hash_seed)
 
 
+def _model_spec(args):
+    """The model the stage's settings choose (flags > DUCK_MODEL/DUCK_ENDPOINT > config file),
+    resolved once per command and kept on ``args``; None for stages without model flags."""
+    if not hasattr(args, "model_spec"):
+        from models.config import settings_for
+        from models.registry import spec_from_settings
+
+        args.model_spec = spec_from_settings(settings_for(args)) if hasattr(args, "model") else None
+    return args.model_spec
+
+
 def _wants_model(args) -> bool:
-    return bool(getattr(args, "model", None) or getattr(args, "endpoint", None))
+    return _model_spec(args) is not None
 
 
 def _backend(args):
@@ -103,11 +115,10 @@ def _backend(args):
         return None
     if getattr(args, "loaded_backend", None) is None:
         from models.base import BackendError
-        from models.registry import BackendSpec, load_backend
+        from models.registry import load_backend
 
         try:
-            args.loaded_backend = load_backend(BackendSpec(model=args.model, endpoint=args.endpoint,
-                                                           load_in_4bit=args.load_in_4bit))
+            args.loaded_backend = load_backend(_model_spec(args))
         except BackendError as error:
             raise DuckError(error.message, error.hint) from None
     return args.loaded_backend

@@ -3,7 +3,8 @@
 Subcommands live in ``duck/commands/<name>.py``, each with ``configure(parser)`` and
 ``main(args) -> int``. This module imports only those (which import nothing heavy at module
 level), so ``duck --help`` starts fast and never loads torch or Textual. It catches
-``DuckError`` in one place and prints it as ``error:`` / ``hint:``.
+``DuckError`` (and a model's ``BackendError``) in one place and prints it as ``error:`` /
+``hint:``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Sequence
 from duck import __version__
 from duck.commands import fix, record, run
 from duck.errors import DuckError, report
+from models.base import BackendError
 
 COMMANDS = {
     "run": (run, "record a run of a Python program, then step through it (TUI, or --plain text)"),
@@ -100,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return module.main(args)
     except DuckError as error:
         return report(error)
+    except BackendError as error:  # a model that cannot be had (models must not import duck)
+        return report(DuckError(error.message, error.hint))
     except KeyboardInterrupt:
         print("error: interrupted\nhint: run the command again to start over", file=sys.stderr)
         return 130

@@ -13,6 +13,7 @@ import sys
 from typing import Sequence
 
 from duck.errors import DuckError, report
+from models.base import BackendError
 
 #: subcommand -> (module with configure/main, help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return module.main(args)
     except DuckError as error:
         return report(error)
+    except BackendError as error:  # a model that cannot be had (models must not import duck)
+        return report(DuckError(error.message, error.hint))
     except KeyboardInterrupt:
         print("error: interrupted\nhint: run the command again; finished stages and shards are kept", file=sys.stderr)
         return 130

@@ -66,15 +66,19 @@ def _is_terminal(stream) -> bool:
 
 
 def _backend(args: argparse.Namespace):
-    if not (args.model or args.endpoint):
-        return None
+    """The model the command's settings choose (flags > environment > config file), loaded; or None."""
     from models.base import BackendError
-    from models.registry import BackendSpec, load_backend
+    from models.config import settings_for
+    from models.registry import load_backend, spec_from_settings
 
+    spec = spec_from_settings(settings_for(args))
+    if spec is None:
+        return None
     try:
-        return load_backend(BackendSpec(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit))
+        return load_backend(spec)
     except BackendError as exc:
-        raise DuckError(f"cannot load the model: {exc.message}", exc.hint or "check --model/--endpoint") from None
+        raise DuckError(f"cannot load the model: {exc.message}",
+                        exc.hint or "check --model/--endpoint, DUCK_MODEL/DUCK_ENDPOINT or the config file") from None
 
 
 def main(args: argparse.Namespace) -> int:

@@ -20,9 +20,11 @@ BENCHMARKS = ("cruxeval-o", "cruxeval-i", "humaneval", "mbpp", "refine")
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("benchmark", choices=BENCHMARKS, help="what to score")
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--model", help="registry name, hub id or local folder (a checkpoint from duck-train)")
-    source.add_argument("--endpoint", help="URL of an OpenAI-compatible server (vLLM, llama.cpp, ...)")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--model", help="registry name, hub id or local folder (a checkpoint from duck-train); "
+                        "default: DUCK_MODEL or the config file's model")
+    source.add_argument("--endpoint", help="URL of an OpenAI-compatible server (vLLM, llama.cpp, ...); "
+                        "default: DUCK_ENDPOINT or the config file's endpoint")
     source.add_argument("--predictions", metavar="FILE",
                         help="score existing generations: CRUXEval's JSON {\"sample_0\": [...]} or EvalPlus samples JSONL")
     parser.add_argument("--served-model", help="with --endpoint: the model name the server knows")
@@ -60,17 +62,37 @@ def main(args: argparse.Namespace) -> int:
     if args.n > 1 and args.temperature == 0:
         raise DuckError("--n > 1 with greedy decoding gives n identical samples",
                         "pass --temperature, e.g. --temperature 0.8")
+    spec = None if args.predictions else _model_spec(args)
     if args.json:
         with _stdout_to_stderr():  # libraries that log to stdout must not break the one JSON object
-            results = runner.run(args, progress=None)
+            results = runner.run(args, spec, progress=None)
     else:
-        results = runner.run(args, progress=_progress)
+        results = runner.run(args, spec, progress=_progress)
     if args.json:
         print(json.dumps(results))
     else:
         print(report.table(results))
         print(f"results: {results['results_file']}")
     return 0
+
+
+def _model_spec(args: argparse.Namespace):
+    """The model to score, as every command resolves it (flags > DUCK_MODEL/DUCK_ENDPOINT/DUCK_API_KEY >
+    the config file and its ``[models]`` names). ``--served-model`` names the model on ``--endpoint``.
+    ``args.model``/``args.endpoint`` are set to the choice, for the results' file name and record."""
+    from models.config import resolve_settings
+    from models.registry import spec_from_settings
+
+    settings = resolve_settings(args.model or args.served_model, args.endpoint, args.load_in_4bit)
+    spec = spec_from_settings(settings)
+    if spec is None:
+        raise DuckError("nothing to score: no model, server or predictions given",
+                        "pass --model NAME|DIR, --endpoint URL or --predictions FILE, or set DUCK_MODEL / DUCK_ENDPOINT")
+    if settings.endpoint:
+        args.model, args.endpoint, args.served_model = None, settings.endpoint, settings.model
+    else:
+        args.model = settings.model
+    return spec
 
 
 @contextlib.contextmanager
