@@ -566,7 +566,7 @@ class DuckApp(App[int]):
             self.fixes_pane.focus()
             return
         if self.fix_searcher is None:
-            return self.show_error("duck cannot search fixes here", "run duck run FILE on a program file")
+            return self.show_error("duck cannot search fixes here", "fixes re-run the program: duck run FILE")
         if not self.run_failed():
             return self.show_error("the run finished and nothing says it is wrong, so there is nothing to fix",
                                    "give --expect TEXT or --test NODEID to say what the program should do")
@@ -716,7 +716,8 @@ def _terminal_for_input() -> bool:
 
 
 def _real_collaborators(request, args, oracle, settings=None) -> dict:
-    """The recorder, fix search and model loader that ``duck run`` uses (imported when called)."""
+    """The recorder, fix search and model loader that ``duck run`` uses (imported when called);
+    with no ``request`` (``duck replay``) only the model loader and the oracle."""
 
     def replay(session):
         stdin = request.stdin
@@ -761,13 +762,16 @@ def _real_collaborators(request, args, oracle, settings=None) -> dict:
     def judge(session) -> bool:
         return bool(oracle.judge(session).passed)
 
-    return {"recorder": recorder, "fix_searcher": fix_searcher, "fix_applier": fix_applier,
-            "model_loader": model_loader, "judge": judge if oracle is not None else None, "_state": state}
+    parts = {"model_loader": model_loader, "judge": judge if oracle is not None else None, "_state": state}
+    if request is not None:  # a replayed trace (`duck replay`) has no program to re-run or fix
+        parts.update(recorder=recorder, fix_searcher=fix_searcher, fix_applier=fix_applier)
+    return parts
 
 
 def build_app(session, *, request, args, oracle, settings=None) -> DuckApp:
-    """The app ``duck run`` opens: the recorded ``session`` with the real recorder, fix search,
-    fix writer, oracle and the loader of the model that ``settings`` (``models.config``) choose."""
+    """The app ``duck run`` (and ``duck replay``, with no ``request``) opens: the recorded
+    ``session`` with the real recorder, fix search, fix writer, oracle and the loader of the
+    model that ``settings`` (``models.config``) choose."""
     parts = _real_collaborators(request, args, oracle, settings)
     state = parts.pop("_state")
     state["session"] = session

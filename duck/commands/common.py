@@ -77,7 +77,15 @@ def program_args(args: argparse.Namespace) -> list[str]:
 
 
 def script_path(args: argparse.Namespace) -> Path:
-    return Path(args.file)
+    """The program FILE; a trace recorded by duck is refused (running its JSON as Python misleads)."""
+    from duck.errors import DuckError
+    from duck.trace.format import looks_like_trace
+
+    path = Path(args.file)
+    if looks_like_trace(path):
+        raise DuckError(f"{path} is a trace recorded by duck, not a Python program",
+                        f"open it without running anything: duck replay {path}")
+    return path
 
 
 def request_from_args(args: argparse.Namespace, *, echo: bool = False):

@@ -24,6 +24,7 @@ from duck.commands.common import (
     add_target_arguments,
     limits_from_args,
     program_args,
+    script_path,
 )
 from duck.errors import DuckError
 
@@ -85,7 +86,7 @@ def main(args: argparse.Namespace) -> int:
     from duck.repair import RepairRequest, apply_fix, search
     from duck.repair.oracle import oracle_from_args
 
-    file = Path(args.file)
+    file = script_path(args)
     if not file.is_file():
         raise DuckError(f"no such file: {file}", "give the path of the Python program to fix")
     if args.max_candidates < 0 or args.max_fixes < 1:
