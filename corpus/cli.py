@@ -16,14 +16,15 @@ import json
 import sys
 from pathlib import Path
 
+from duck.cli_types import output_folder, whole_number
 from duck.errors import DuckError
 
 STAGES = ("seeds", "synthesize", "extract", "execute", "monologue", "refine", "dedup", "export")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="corpus folder (one subfolder per stage)")
-    parser.add_argument("--workers", type=int, default=2, help="sandboxed worker processes (default 2)")
+    parser.add_argument("--out", type=output_folder, required=True, help="corpus folder (one subfolder per stage)")
+    parser.add_argument("--workers", type=whole_number(1), default=2, help="sandboxed worker processes (default 2)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -36,10 +37,10 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model name, hub id or folder for monologues (none: rendered from traces)")
     parser.add_argument("--endpoint", default=None, help="OpenAI-compatible server URL (e.g. vLLM)")
     parser.add_argument("--load-in-4bit", action="store_true")
-    parser.add_argument("--max-new-tokens", type=int, default=1024, metavar="N",
+    parser.add_argument("--max-new-tokens", type=whole_number(1), default=1024, metavar="N",
                         help="tokens a model may write per monologue or synthesized sample (default 1024)")
-    parser.add_argument("--samples", type=int, default=2, help="monologues sampled per question with a model (default 2)")
-    parser.add_argument("--synthesize-limit", type=int, default=1000, metavar="N",
+    parser.add_argument("--samples", type=whole_number(1), default=2, help="monologues sampled per question with a model (default 2)")
+    parser.add_argument("--synthesize-limit", type=whole_number(1), default=1000, metavar="N",
                         help="seed snippets the synthesize stage shows the model (default 1000)")
 
 
@@ -83,8 +84,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _pool(args, hash_seed: int = 0, *, ray_ok: bool = False):
     """The sandbox pool of a stage: local workers, or Ray actors with ``--ray`` where allowed."""
-    if args.workers < 1:
-        raise DuckError("--workers must be at least 1")
     if ray_ok and getattr(args, "ray", False):
         from corpus.ray_pool import RayPool
 

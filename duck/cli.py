@@ -15,6 +15,7 @@ import sys
 from typing import Sequence
 
 from duck import __version__
+from duck.cli_types import Parser
 from duck.commands import fix, record, replay, run
 from duck.errors import DuckError, report
 from models.base import BackendError
@@ -32,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="duck",
         description="duck, a rubber-duck debugger: record a Python run, step it forward and backward, "
         "have it explained, get verified fixes.",
@@ -94,7 +95,10 @@ def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namesp
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, args = parse_command_line(argv)
+    try:
+        parser, args = parse_command_line(argv)
+    except SystemExit as done:  # --help, --version, or a bad value already said as error:/hint:
+        return done.code if isinstance(done.code, int) else 2
     if not args.command:
         parser.print_help()
         return 2

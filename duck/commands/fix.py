@@ -26,6 +26,7 @@ from duck.commands.common import (
     program_args,
     script_path,
 )
+from duck.cli_types import number, whole_number
 from duck.errors import DuckError
 
 
@@ -36,13 +37,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--apply", action="store_true",
                        help="write the best verified fix into FILE (atomically, keeping FILE.duck-backup)")
     group.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    group.add_argument("--max-candidates", type=int, default=600, metavar="N",
+    group.add_argument("--max-candidates", type=whole_number(0), default=600, metavar="N",
                        help="re-run at most N model-free candidates (default 600)")
-    group.add_argument("--max-fixes", type=int, default=3, metavar="N",
+    group.add_argument("--max-fixes", type=whole_number(1), default=3, metavar="N",
                        help="stop after N verified fixes (default 3)")
-    group.add_argument("--time-budget", type=float, default=120.0, metavar="SECONDS",
+    group.add_argument("--time-budget", type=number(0), default=120.0, metavar="SECONDS",
                        help="stop searching after this long (default 120)")
-    group.add_argument("--jobs", type=int, default=None, metavar="N",
+    group.add_argument("--jobs", type=whole_number(1), default=None, metavar="N",
                        help="candidates re-run at the same time (default: one per CPU core)")
     group.add_argument("--problem", metavar="TEXT", help="what the program should do (for a model's prompt)")
     add_model_arguments(parser)
@@ -85,12 +86,12 @@ def _backend(args: argparse.Namespace):
 def main(args: argparse.Namespace) -> int:
     from duck.repair import RepairRequest, apply_fix, search
     from duck.repair.oracle import oracle_from_args
+    from duck.trace.runner import check_script
 
     file = script_path(args)
-    if not file.is_file():
-        raise DuckError(f"no such file: {file}", "give the path of the Python program to fix")
-    if args.max_candidates < 0 or args.max_fixes < 1:
-        raise DuckError("--max-candidates must be >= 0 and --max-fixes >= 1", "for example --max-candidates 200")
+    cannot_start = check_script(file)
+    if cannot_start is not None:
+        raise DuckError(cannot_start["message"], cannot_start.get("hint"))
     oracle = oracle_from_args(args)
     progress = None if args.json else (lambda text: print(f"duck: {text}", file=sys.stderr, flush=True))
     backend = _backend(args)

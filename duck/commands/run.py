@@ -15,6 +15,7 @@ import tempfile
 import threading
 from pathlib import Path
 
+from duck.cli_types import output_file
 from duck.commands.common import (
     add_limit_arguments,
     add_model_arguments,
@@ -29,7 +30,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_target_arguments(parser)
     parser.add_argument("--plain", action="store_true",
                         help="print the narrated run instead of opening the UI (the default when output is not a terminal)")
-    parser.add_argument("--save", metavar="TRACE", help="keep the recording at this path")
+    parser.add_argument("--save", metavar="TRACE", type=output_file,
+                        help="keep the recording at this path (open it again with duck replay TRACE)")
     add_oracle_arguments(parser)
     add_model_arguments(parser)
     add_limit_arguments(parser)

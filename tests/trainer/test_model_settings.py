@@ -48,6 +48,7 @@ def test_eval_scores_the_server_of_the_environment_with_its_key_and_model_name(c
 
 
 def test_eval_without_any_model_says_what_to_give(clean_settings, tmp_path, capsys):
+    (tmp_path / "crux.jsonl").write_text("{}\n")
     assert main(["eval", "cruxeval-o", "--data", str(tmp_path / "crux.jsonl")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: nothing to score") and "DUCK_MODEL" in err

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 
+from duck.cli_types import input_file, number, output_file, whole_number
 from duck.errors import DuckError
 
 BENCHMARKS = ("cruxeval-o", "cruxeval-i", "humaneval", "mbpp", "refine")
@@ -25,25 +26,25 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         "default: DUCK_MODEL or the config file's model")
     source.add_argument("--endpoint", help="URL of an OpenAI-compatible server (vLLM, llama.cpp, ...); "
                         "default: DUCK_ENDPOINT or the config file's endpoint")
-    source.add_argument("--predictions", metavar="FILE",
+    source.add_argument("--predictions", metavar="FILE", type=input_file,
                         help="score existing generations: CRUXEval's JSON {\"sample_0\": [...]} or EvalPlus samples JSONL")
     parser.add_argument("--served-model", help="with --endpoint: the model name the server knows")
-    parser.add_argument("--data", metavar="PATH", required=True,
+    parser.add_argument("--data", metavar="PATH", required=True, type=input_file,
                         help="benchmark file: cruxeval.jsonl, HumanEvalPlus.jsonl.gz or MbppPlus.jsonl.gz")
     parser.add_argument("--dataset", choices=("humaneval", "mbpp"),
                         help="refine: which benchmark --data holds (default: guessed from the file name)")
-    parser.add_argument("--n", type=int, default=1, help="samples per task (pass@k for k <= n); default 1")
-    parser.add_argument("--temperature", type=float, default=None,
+    parser.add_argument("--n", type=whole_number(1), default=1, help="samples per task (pass@k for k <= n); default 1")
+    parser.add_argument("--temperature", type=number(0, inclusive=True), default=None,
                         help="sampling temperature (default 0 = greedy for n=1, 0.8 for n>1)")
-    parser.add_argument("--max-new-tokens", type=int, default=1024)
-    parser.add_argument("--batch-size", type=int, default=8, help="prompts per generation batch")
-    parser.add_argument("--limit", type=int, help="score only the first N tasks (a quick look)")
-    parser.add_argument("--rounds", type=int, default=5, help="refine: rounds of self-refinement (1-5)")
+    parser.add_argument("--max-new-tokens", type=whole_number(1), default=1024)
+    parser.add_argument("--batch-size", type=whole_number(1), default=8, help="prompts per generation batch")
+    parser.add_argument("--limit", type=whole_number(1), help="score only the first N tasks (a quick look)")
+    parser.add_argument("--rounds", type=whole_number(1, 5, hint="SemCoder's self-refinement runs 1 to 5 rounds"), default=5, help="refine: rounds of self-refinement (1-5)")
     parser.add_argument("--trace", action="store_true",
                         help="refine: add duck's recording of the failing test to the prompt")
     parser.add_argument("--base-only", action="store_true", help="humaneval/mbpp: skip the plus inputs")
-    parser.add_argument("--workers", type=int, default=2, help="sandbox worker processes for scoring")
-    parser.add_argument("--output", metavar="FILE",
+    parser.add_argument("--workers", type=whole_number(1), default=2, help="sandbox worker processes for scoring")
+    parser.add_argument("--output", metavar="FILE", type=output_file,
                         help="results JSON (default: MODEL_DIR/eval/BENCHMARK.json, or beside --predictions)")
     parser.add_argument("--load-in-4bit", action="store_true", help="load the model NF4-quantised (bitsandbytes)")
     parser.add_argument("--no-vllm", action="store_true", help="do not use vLLM even where it is installed")
@@ -53,10 +54,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from trainer.eval import report, runner
 
-    if args.n < 1:
-        raise DuckError("--n must be at least 1", "pass --n 1 for greedy pass@1, or e.g. --n 10 --temperature 0.8")
-    if not 1 <= args.rounds <= 5:
-        raise DuckError("--rounds must be between 1 and 5", "SemCoder's self-refinement runs up to 5 rounds")
     if args.temperature is None:
         args.temperature = 0.0 if args.n == 1 else 0.8
     if args.n > 1 and args.temperature == 0:
