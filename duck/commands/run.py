@@ -3,8 +3,9 @@
 With a terminal this opens the Textual UI (imported only here, after recording). With
 ``--plain``, or when standard output is not a terminal, it prints the narrated run, the
 model's explanation when a model is configured (flag, environment or config file; it is
-loaded before the recording, so a model that cannot be had stops the command at once), and the verdict of ``--expect``/``--test``. The
-exit status is the program's (see ``common.exit_status``).
+loaded before the recording, so a model that cannot be had stops the command at once), and
+the verdict of ``--expect``/``--test``. The exit status is the program's (see
+``common.exit_status``).
 """
 
 from __future__ import annotations
@@ -43,12 +44,12 @@ def main(args: argparse.Namespace) -> int:
     from models.config import settings_for
 
     plain = args.plain or not sys.stdout.isatty()
-    settings = settings_for(args)  # flags > DUCK_MODEL/DUCK_ENDPOINT > config file
-    explainer = prepare_model(settings, load=plain)
     request = request_from_args(args, echo=not plain)
     oracle = _oracle(args)
     if oracle is not None:
         request = oracle.prepare(request)
+    settings = settings_for(args)  # flags > DUCK_MODEL/DUCK_ENDPOINT > config file
+    explainer = prepare_model(settings, load=plain)  # the slow check last, still before recording
     with tempfile.TemporaryDirectory(prefix="duck-") as scratch:
         trace_path = Path(args.save) if args.save else Path(scratch) / "run.trace"
         ui_import = None if plain else _import_ui_while_recording()
