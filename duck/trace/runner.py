@@ -2,8 +2,8 @@
 
 ``record(RecordRequest(...), trace_path)`` checks that the target can start at all (a missing
 file, a directory, a binary or non-UTF-8 file give a ``failed_to_start`` trace without
-starting anything), runs ``python -m duck.trace._child`` in its own session with the user's
-argv, cwd, environment and stdin, waits for it under the wall-time limit (SIGTERM, then
+starting anything), runs ``python .../duck/trace/_child.py`` in its own session with the user's
+argv, cwd, environment (unchanged: nothing of duck's is added to it) and stdin, waits for it under the wall-time limit (SIGTERM, then
 SIGKILL), turns Ctrl-C into a stopped recording, and then appends the source of every
 recorded file and the outcome line to the trace, whatever way the child ended.
 
@@ -29,7 +29,7 @@ from duck.errors import DuckError
 from duck.trace.format import TraceWriter, header as make_header
 from duck.trace.limits import Limits
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the ``duck`` package
+_CHILD = str(Path(__file__).resolve().with_name("_child.py"))  # started by path: see its top
 _GRACE_S = 2.0  # how long a SIGTERMed child may take to flush before it is killed
 
 
@@ -139,11 +139,9 @@ def record(request: RecordRequest, trace_path: Path) -> RecordResult:
             "argv0": str(script) if script else request.module, "argv": list(request.argv),
             "include": include, "exclude": exclude, "limits": limits.to_dict(),
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
-            "status": str(tmpdir / "status.json"), "root": _PACKAGE_ROOT,
+            "status": str(tmpdir / "status.json"),
         }
         env = dict(os.environ if request.env is None else request.env)
-        config["pythonpath"] = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)
         env.setdefault("PYTHONIOENCODING", "utf-8")
@@ -176,7 +174,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
     stopped_by = None
     try:
         try:
-            child = subprocess.Popen([python, "-m", "duck.trace._child", str(tmpdir / "config.json")],
+            child = subprocess.Popen([python, _CHILD, str(tmpdir / "config.json")],
                                      cwd=cwd, env=env, stdin=stdin, stdout=log, stderr=log, start_new_session=True)
         except OSError as exc:
             raise DuckError(f"cannot start the Python interpreter {python}: {exc.strerror or exc}",

@@ -108,7 +108,7 @@ def test_backend_failure_surfaces_as_backend_error_not_a_crash(session):
 def test_plain_explanation_prints_monologue_and_grounding(session):
     backend = ScriptedBackend(["### Execution Simulation:\n", "`xs` is `[1]`.\n[ANSWER]\nassert mean([]) == 0\n[/ANSWER]"])
     out, err = io.StringIO(), io.StringIO()
-    assert stream_plain_explanation(session, model=None, endpoint=None, out=out, err=err, explainer=ModelExplainer(backend)) == 0
+    assert stream_plain_explanation(session, ModelExplainer(backend), out=out, err=err) == 0
     text = out.getvalue()
     assert "--- scripted (test) on the failing call mean([]) ---" in text  # the run failed: explain the failing call
     assert "contradicted: `xs` = [1], but the run had []" in text
@@ -117,11 +117,10 @@ def test_plain_explanation_prints_monologue_and_grounding(session):
 
 def test_plain_explanation_reports_model_failure_and_returns_nonzero(session):
     out, err = io.StringIO(), io.StringIO()
-    code = stream_plain_explanation(session, model=None, endpoint=None, out=out, err=err,
-                                    explainer=ModelExplainer(ScriptedBackend(["x"], fail_after=0)))
+    backend = ScriptedBackend(["x"], fail_after=0)
+    code = stream_plain_explanation(session, ModelExplainer(backend), out=out, err=err)
     assert code == 1 and err.getvalue().startswith("error: the model server") and "hint: try again" in err.getvalue()
-    code = stream_plain_explanation(session, model=str(REPO / "no-such-model"), endpoint=None, out=out, err=err)
-    assert code == 1 and "no model folder" in err.getvalue()
+    assert backend.closed
 
 
 def test_load_explainer_without_any_configuration(monkeypatch, tmp_path):

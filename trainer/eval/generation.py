@@ -143,16 +143,16 @@ def vllm_usable() -> bool:
     return bool(torch.cuda.is_available())
 
 
-def load_generation_backend(*, model: str | None, endpoint: str | None, load_in_4bit: bool = False,
-                            use_vllm: bool | None = None):
-    """The backend that generates: vLLM where usable (unless ``use_vllm=False``), else hf/openai."""
-    from models.registry import BackendSpec, load_backend, resolve_model
+def load_generation_backend(spec, use_vllm: bool | None = None):
+    """The backend that generates for ``spec`` (a ``models.registry.BackendSpec``): vLLM for a
+    local model where usable (unless ``use_vllm=False``), else hf/openai."""
+    from models.registry import load_backend, resolve_model
 
-    if model and not endpoint and (use_vllm if use_vllm is not None else vllm_usable()):
+    if spec.model and not spec.endpoint and (use_vllm if use_vllm is not None else vllm_usable()):
         from trainer.eval.vllm_backend import VLLMBackend
 
-        return VLLMBackend(resolve_model(model))
+        return VLLMBackend(resolve_model(spec.model, spec.aliases))
     try:
-        return load_backend(BackendSpec(model=model, endpoint=endpoint, load_in_4bit=load_in_4bit))
+        return load_backend(spec)
     except BackendError as error:
         raise DuckError(error.message, error.hint) from None

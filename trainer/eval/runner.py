@@ -27,7 +27,8 @@ COLUMN = {"cruxeval-o": "CRUXEval-O", "cruxeval-i": "CRUXEval-I", "humaneval": "
 WORKER_MEMORY_MB = 4096
 
 
-def run(args: argparse.Namespace, progress: Progress = None) -> dict:
+def run(args: argparse.Namespace, spec=None, progress: Progress = None) -> dict:
+    """Score ``spec``'s model (a ``models.registry.BackendSpec``), or ``args.predictions`` when it is None."""
     from corpus.sandbox import SandboxLimits, SandboxPool
 
     results_path = results_file(args)
@@ -36,9 +37,8 @@ def run(args: argparse.Namespace, progress: Progress = None) -> dict:
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "results_file": str(results_path)}
     backend = None
-    if not args.predictions:
-        backend = load_generation_backend(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit,
-                                          use_vllm=False if args.no_vllm else None)
+    if spec is not None:
+        backend = load_generation_backend(spec, use_vllm=False if args.no_vllm else None)
         results["backend"] = getattr(backend, "name", type(backend).__name__)
         results["generations_file"] = str(results_path.with_suffix(".generations.jsonl"))
     try:

@@ -66,7 +66,7 @@ def test_json_output_parses_and_apply_writes_atomically_with_backups(write):
 def test_bad_input_gives_error_and_hint(write):
     prog = write("ok.py", "print('fine')\n")
     missing = duck("nope.py", cwd=prog.parent)
-    assert missing.returncode == 2 and missing.stderr.startswith("error: no such file: nope.py")
+    assert missing.returncode == 2 and missing.stderr.startswith("error: nope.py: no such file")
     assert "hint:" in missing.stderr and "Traceback" not in missing.stderr
     broken = write("broken.py", "def f(:\n")
     syntax = duck("broken.py", cwd=prog.parent)
