@@ -259,6 +259,10 @@ class Server:
             selector.register(reader, selectors.EVENT_READ, "result")
             selector.register(self.control, selectors.EVENT_READ, "control")
             exited = False
+            if self._cancel_requested():  # a cancel that came in the same read as its job
+                stopped_by = "cancelled"
+                self._stop(pid, grace)
+                term_sent_at = time.monotonic() if grace > 0 else None
             while not exited:
                 now = time.monotonic()
                 if term_sent_at is not None:
