@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from duck.sandbox.landlock import abi_version as landlock_abi
+from duck.sandbox import landlock as _landlock
 from duck.sandbox.policy import Policy, allowed_env, interpreter_paths
 
 __all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi"]
@@ -48,6 +48,11 @@ BACKSTOP_S = 10.0
 #: uids given to sandboxed runs when duck runs as root (one per server, away from real users)
 UID_BASE, UID_SPAN = 1_500_000_000, 1 << 24
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI (0: none), asked through ``duck.sandbox.landlock`` each time."""
+    return _landlock.abi_version()
 
 
 class SandboxUnavailable(RuntimeError):
