@@ -309,8 +309,11 @@ class CandidateRunner:
         return run
 
     def env(self, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """The environment of a run: the allowlisted part of the request's, then duck's own settings."""
-        env = allowed_env(self.request.env, str(home), extra)
+        """The environment of a run: the allowlisted part of the request's, the user's pytest
+        settings (``PYTEST_*``: how a --test oracle runs, no secret), then duck's own settings."""
+        source = os.environ if self.request.env is None else self.request.env
+        settings = {k: v for k, v in source.items() if k.startswith("PYTEST_")}
+        env = allowed_env(source, str(home), {**settings, **(extra or {})})
         if self.request.seed is not None:
             env["PYTHONHASHSEED"] = str(self.request.seed)
         env.setdefault("PYTHONIOENCODING", "utf-8")

@@ -93,3 +93,18 @@ def test_without_stdin_the_input_the_buggy_run_read_is_replayed_to_every_candida
     assert "range(1, n + 1)" in report["fixes"][0]["patched_source"]
     empty = duck("sums.py", "--expect", "n? 15", "--max-candidates", "20", "--json", cwd=prog.parent)
     assert empty.returncode == 1 and "EOFError" in json.loads(empty.stdout)["verdict"]
+
+
+def test_without_landlock_fix_still_runs_and_says_so_once(write, monkeypatch, capsys):
+    from duck import cli
+    from duck.sandbox import landlock
+
+    monkeypatch.setattr(landlock, "abi_version", lambda: 0)
+    prog = write("largest.py", BUGGY)
+    monkeypatch.chdir(prog.parent)
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))
+    assert cli.main(["fix", "largest.py", "--expect", "9", "--max-fixes", "1"]) == 0
+    out, err = capsys.readouterr()
+    said = [line for line in (out + err).splitlines() if "cannot be confined here" in line]
+    assert len(said) == 1 and said[0].startswith("note: ") and "Landlock" in said[0]
+    assert "1 verified fix(es)" in out and prog.read_text() == BUGGY
