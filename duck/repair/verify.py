@@ -52,6 +52,8 @@ from duck.trace.limits import Limits
 IGNORED = shutil.ignore_patterns(".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "node_modules",
                                  ".mypy_cache", ".pytest_cache", ".tox", ".nox", ".ruff_cache", f"*{BACKUP_SUFFIX}*",
                                  f"*{TEMP_SUFFIX}", "*.pyc")
+#: the user's pytest settings that a run keeps (the sandbox's allowlist has no PYTEST_* variable)
+PYTEST_SETTINGS = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 #: the largest file a run may write (a recording's trace included): a backstop against filling the disk
 MAX_RUN_FILE_MB = 4096
 MAX_COPY_BYTES = 64 * 1024 * 1024
@@ -310,9 +312,9 @@ class CandidateRunner:
 
     def env(self, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
         """The environment of a run: the allowlisted part of the request's, the user's pytest
-        settings (``PYTEST_*``: how a --test oracle runs, no secret), then duck's own settings."""
+        settings (how a --test oracle runs; no secret), then duck's own settings."""
         source = os.environ if self.request.env is None else self.request.env
-        settings = {k: v for k, v in source.items() if k.startswith("PYTEST_")}
+        settings = {k: source[k] for k in PYTEST_SETTINGS if k in source}
         env = allowed_env(source, str(home), {**settings, **(extra or {})})
         if self.request.seed is not None:
             env["PYTHONHASHSEED"] = str(self.request.seed)

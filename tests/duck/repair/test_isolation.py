@@ -22,6 +22,7 @@ from duck.repair.oracle import RunOracle
 from duck.repair.verify import CandidateRunner, Workspace
 from duck.sandbox import landlock
 from duck.trace.runner import RecordRequest
+from tests.duck.repair.test_fix_cli import BUGGY
 
 pytestmark = pytest.mark.skipif(landlock.abi_version() < 4, reason="needs Landlock with TCP rules (Linux 6.7+)")
 
@@ -48,10 +49,7 @@ def marked_processes(mark: str) -> list[int]:
     return found
 
 
-ESCAPING = '''import os, subprocess
-
-OUTSIDE = {outside!r}
-
+SIDE_EFFECTS = '''
 
 def side_effects():
     try:
@@ -59,7 +57,7 @@ def side_effects():
             f.write("written by a run of the program\\n")
     except PermissionError:
         pass
-    env = dict(os.environ, DUCK_TEST_MARK={mark!r})
+    env = dict(os.environ, DUCK_TEST_MARK=MARK)
     subprocess.Popen(["sleep", "60"], start_new_session=True, env=env)
     pid = os.fork()
     if pid == 0:  # a double-fork daemon
@@ -70,17 +68,13 @@ def side_effects():
     os.waitpid(pid, 0)
 
 
-def largest(xs):
-    best = xs[0]
-    for x in xs:
-        if x < best:
-            best = x
-    return best
-
-
 side_effects()
-print(largest([3, 9, 4]))
 '''
+
+
+def escaping_program(outside: Path, mark: str) -> str:
+    """The buggy ``largest`` program, first writing outside its folder and starting background processes."""
+    return f"import os, subprocess\n\nOUTSIDE = {str(outside)!r}\nMARK = {mark!r}\n" + SIDE_EFFECTS + BUGGY
 
 
 def test_fix_confines_every_run_leaves_no_process_and_reports_the_refused_write(tmp_path):
@@ -91,12 +85,13 @@ def test_fix_confines_every_run_leaves_no_process_and_reports_the_refused_write(
     before = outside.stat().st_mtime_ns
     mark = uuid.uuid4().hex
     prog = folder / "prog.py"
-    prog.write_text(ESCAPING.format(outside=str(outside), mark=mark))
+    prog.write_text(escaping_program(outside, mark))
     done = duck("prog.py", "--expect", "9", "--max-fixes", "1", "--json", cwd=folder)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert report["fixes"] and "if x > best:" in report["fixes"][0]["patched_source"] \
-        or "x >= best" in report["fixes"][0]["patched_source"]
+    assert report["fixes"], report
+    assert any(f"if {fixed}:" in report["fixes"][0]["patched_source"]
+               for fixed in ("x > best", "not (x < best)", "x >= best"))
     # the baseline ran confined too: the outside file was never written, by any run
     assert outside.read_text() == "the user's own data\n" and outside.stat().st_mtime_ns == before
     assert sorted(p.name for p in outside.parent.iterdir()) == ["target.txt"]
@@ -185,7 +180,7 @@ def test_the_environment_of_a_run_holds_no_secret_and_not_the_users_home(tmp_pat
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-secret")
     prog = tmp_path / "src" / "env.py"
     prog.parent.mkdir()
-    prog.write_text("import os\nprint(sorted(k for k in os.environ if 'SECRET' in os.environ[k].upper()),"
+    prog.write_text("import os\nprint(sorted(k for k in os.environ if os.environ[k].endswith('-secret')),"
                     " os.environ['HOME'] == os.path.expanduser('~'), os.environ['HOME'] != {home!r})\n"
                     .format(home=os.environ.get("HOME", "")))
     scratch = tmp_path / "scratch"
