@@ -284,7 +284,8 @@ class Server:
                     if key.data == "exit":
                         exited = True
                     elif key.data == "result":
-                        self._drain(reader, data)
+                        if self._drain(reader, data):  # closed (by the exec, or the job's end): stop watching it
+                            selector.unregister(reader)
                     elif key.data == "control":
                         gone = self._control_line() is None
                         if gone:
@@ -310,14 +311,15 @@ class Server:
         self._signal_job(pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
 
     @staticmethod
-    def _drain(reader: int, data: bytearray) -> None:
+    def _drain(reader: int, data: bytearray) -> bool:
+        """Read what the job wrote so far; True once its end of the pipe is closed."""
         while True:
             try:
                 chunk = os.read(reader, 1 << 20)
             except BlockingIOError:
-                return
+                return False
             if not chunk:
-                return
+                return True
             if len(data) < MAX_RESULT_BYTES:
                 data += chunk[: MAX_RESULT_BYTES - len(data)]
 
