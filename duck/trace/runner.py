@@ -331,8 +331,13 @@ class _Echo:
             if data:
                 self.offsets[i] += len(data)
                 try:
-                    stream.buffer.write(data) if hasattr(stream, "buffer") else stream.write(data.decode("utf-8", "replace"))
-                    stream.flush()
+                    stream.flush()  # what duck itself wrote comes first
+                    if hasattr(stream, "buffer"):
+                        stream.buffer.write(data)
+                        stream.buffer.flush()
+                    else:
+                        stream.write(data.decode("utf-8", "replace"))
+                        stream.flush()
                 except (OSError, ValueError):
                     pass
 
