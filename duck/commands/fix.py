@@ -2,12 +2,14 @@
 
 Runs the repair search (``duck.repair.search``) and prints each verified fix as a unified
 diff with the explanation of where the fixed run departs from the buggy one (``--json``
-for machines). Without ``--apply`` no file of the user's is touched; with it the best fix is
-written atomically and a backup is kept. Exit status: 0 when a fix was found (or there was
-nothing to fix), 1 when none was found. The program's standard input is the ``--stdin``
-file; without it the buggy run reads duck's own stdin (a pipe, or the terminal: the run's
-output is then shown so the user sees its prompts) and what it read is replayed to every
-candidate, so every run sees the same input.
+for machines). Every run, the buggy program's too, is confined to a copy of its folder
+(``duck.repair.verify``); the report notes where the program tried to write outside it.
+Without ``--apply`` no file of the user's is touched; with it the best fix is written
+atomically in the file's own encoding and line endings, and a backup is kept. Exit status:
+0 when a fix was found (or there was nothing to fix), 1 when none was found. The program's
+standard input is the ``--stdin`` file; without it the buggy run reads duck's own stdin (a
+pipe, or the terminal: the run's output is then shown so the user sees its prompts) and what
+it read is replayed to every candidate, so every run sees the same input.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def main(args: argparse.Namespace) -> int:
             "candidates_run": result.candidates_run, "recorded_runs": result.recorded_runs,
             "stopped": result.stopped, "duration_s": round(result.duration_s, 3),
             "applied": str(file) if backup else None, "backup": str(backup) if backup else None,
+            "notes": result.notes,
         }, indent=2))
         return 0 if result.already_passing or result.fixes else 1
     return _print_human(file, result, backup)
@@ -126,6 +129,8 @@ def main(args: argparse.Namespace) -> int:
 
 def _print_human(file: Path, result, backup) -> int:
     out = sys.stdout
+    for note in result.notes:
+        out.write(note + "\n")
     if result.already_passing:
         out.write(f"nothing to fix: {file} already passes ({result.oracle}: {result.baseline_verdict.reason})\n")
         return 0

@@ -57,6 +57,7 @@ class _Child:
         self.is_user = FileFilter(include, config["exclude"])
         self.recorder = Recorder(self.is_user, self.limits, sink=self._write_batch, on_limit=self._stop_at_limit)
         self.stdin: RecordedStdin | None = None
+        self.writes_outside: list[str] | None = None  # confined runs: writes tried outside (duck.trace.writewatch)
 
     # ------------------------------------------------------------------ writing
     def _write_batch(self, events, frames, outputs) -> None:
@@ -99,6 +100,8 @@ class _Child:
         status["steps"] = self.recorder.steps
         status["stdin"] = "".join(self.stdin.consumed) if self.stdin is not None else ""
         status["files"] = list(self.recorder.files)
+        if self.writes_outside:
+            status["writes_outside"] = list(self.writes_outside)
         tmp = self.status_path + ".tmp"
         with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
             json.dump(status, f, ensure_ascii=False)
@@ -147,6 +150,10 @@ class _Child:
     def run(self) -> None:
         c = self.config
         self.write_header()
+        if c.get("watch_writes"):
+            from duck.trace.writewatch import watch_writes
+
+            self.writes_outside = watch_writes(c["watch_writes"])
         if hasattr(signal, "SIGTERM"):
             signal.signal(signal.SIGTERM, self._on_sigterm)
         real_exit = os._exit
