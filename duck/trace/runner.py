@@ -241,9 +241,10 @@ def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path,
         stdin_path.write_text(request.stdin, encoding="utf-8")
     out, err = tmpdir / "child-stdout.txt", tmpdir / "child-stderr.txt"
     echo = _Echo([(out, sys.stdout), (err, sys.stderr)]) if request.echo else None
-    readable = [_PACKAGE_ROOT, *(p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if os.path.isabs(p))]
+    duck_root = str(Path(_CHILD).parents[2])  # the child imports duck.trace from here
+    readable = [duck_root, *(p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if os.path.isabs(p))]
     try:
-        run = sandbox.exec([python, "-m", "duck.trace._child", str(tmpdir / "config.json")], cwd=cwd, env=env,
+        run = sandbox.exec([python, _CHILD, str(tmpdir / "config.json")], cwd=cwd, env=env,
                            timeout_s=limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None,
                            stdin=stdin_path, stdout=out, stderr=err, writable=[writable], readable=readable,
                            grace_s=_GRACE_S)

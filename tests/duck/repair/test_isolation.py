@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,7 +21,7 @@ import pytest
 
 from duck.repair.oracle import RunOracle
 from duck.repair.verify import CandidateRunner, Workspace
-from duck.sandbox import landlock
+from duck.sandbox import landlock, scratch_folder
 from duck.trace.runner import RecordRequest
 from tests.duck.repair.test_fix_cli import BUGGY
 
@@ -121,8 +122,9 @@ except OSError as exc:
 
 @pytest.fixture
 def escape_runner(tmp_path):
-    outside = tmp_path / "outside"
-    outside.mkdir()
+    # a folder other users can search (pytest's own is private, and the sandbox hides private
+    # folders altogether): there a write is refused by Landlock, not made impossible by hiding
+    outside = Path(scratch_folder("duck-test-outside-"))
     target = outside / "linked.txt"
     target.write_text("keep\n")
     listener = socket.socket()
@@ -141,6 +143,7 @@ def escape_runner(tmp_path):
     yield runner, outside, target, listener
     runner.close()
     listener.close()
+    shutil.rmtree(outside, ignore_errors=True)
 
 
 def _assert_refused(stdout: str, outside: Path, target: Path, listener: socket.socket) -> None:
