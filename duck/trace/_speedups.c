@@ -22,6 +22,9 @@
 static PyObject *safe_repr_fn = NULL; /* safe_repr(value, limit) -> str */
 static PyObject *stable_types = NULL; /* dict: type -> bool (shared with localdiff) */
 static PyObject *classify_fn = NULL;  /* classify(type) -> bool, fills stable_types */
+static PyObject *repr_kinds = NULL;   /* dict: type -> saferepr K_* kind (shared with saferepr) */
+static PyObject *object_layouts = NULL; /* dict: type -> (dict descriptor | None, ((name, member descriptor), ...)) */
+static long k_struct = -1;            /* saferepr.K_STRUCT: objects written as Name(attr=value, ...) */
 
 static int
 is_scalar(PyObject *v)
@@ -32,6 +35,7 @@ is_scalar(PyObject *v)
 }
 
 static int is_stable(PyTypeObject *t);
+static PyObject *object_fingerprint(PyObject *value, Py_ssize_t k);
 
 /* Whether a container item's repr is fixed by its identity: a scalar, or an object of a type
  * already known to be stable (a class with object.__repr__, a function, ...). Never runs
@@ -128,10 +132,87 @@ fingerprint(PyObject *value, Py_ssize_t k)
         }
         return fp;
     }
+    return object_fingerprint(value, k);
+}
+
+/* localdiff._object_fingerprint: (size of __dict__ or -1, slot values (an empty slot as its member
+ * descriptor)..., __dict__ keys and values...) of an object saferepr writes structurally, when every
+ * one of them is a fixed item. Read through the C descriptors saferepr.object_layout found, so no
+ * code of the program runs. A new reference, NULL without an error when there is none, or NULL
+ * with an error. */
+static PyObject *
+object_fingerprint(PyObject *value, Py_ssize_t k)
+{
+    if (repr_kinds == NULL || object_layouts == NULL)
+        return NULL;
+    PyObject *type = (PyObject *)Py_TYPE(value);
+    PyObject *kind = PyDict_GetItemWithError(repr_kinds, type);
+    if (kind == NULL || !PyLong_CheckExact(kind) || PyLong_AsLong(kind) != k_struct)
+        return NULL;
+    PyObject *layout = PyDict_GetItemWithError(object_layouts, type);
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2)
+        return NULL;
+    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
+    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
+    PyObject *dict = NULL;
+    Py_ssize_t size = -1, m = 0;
+    if (dict_descr != Py_None && Py_TYPE(dict_descr)->tp_descr_get != NULL) {
+        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, type);
+        if (dict == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError) && !PyErr_ExceptionMatches(PyExc_TypeError))
+                return NULL;
+            PyErr_Clear();
+        } else if (!PyDict_Check(dict)) {
+            Py_CLEAR(dict);
+        } else {
+            size = PyDict_GET_SIZE(dict);
+            m = size < k ? size : k;
+        }
+    }
+    PyObject *fp = PyTuple_New(1 + nslots + 2 * m);
+    if (fp == NULL)
+        goto fail;
+    PyObject *size_obj = PyLong_FromSsize_t(size);
+    if (size_obj == NULL)
+        goto fail;
+    PyTuple_SET_ITEM(fp, 0, size_obj);
+    for (Py_ssize_t i = 0; i < nslots; i++) {
+        PyObject *descr = PyTuple_GET_ITEM(PyTuple_GET_ITEM(slots, i), 1);
+        PyObject *item = Py_TYPE(descr)->tp_descr_get(descr, value, type);
+        if (item == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+                goto fail;
+            PyErr_Clear();
+            item = Py_NewRef(descr);
+        }
+        PyTuple_SET_ITEM(fp, 1 + i, item);
+        if (!is_fixed_item(item))
+            goto none;
+    }
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *item;
+    while (i < m && PyDict_Next(dict, &pos, &key, &item)) {
+        if (!is_fixed_item(key) || !is_fixed_item(item))
+            goto none;
+        PyTuple_SET_ITEM(fp, 1 + nslots + 2 * i, Py_NewRef(key));
+        PyTuple_SET_ITEM(fp, 2 + nslots + 2 * i, Py_NewRef(item));
+        i++;
+    }
+    if (i != m)
+        goto none;
+    Py_XDECREF(dict);
+    return fp;
+none:
+    Py_XDECREF(fp);
+    Py_XDECREF(dict);
+    return NULL;
+fail:
+    Py_XDECREF(fp);
+    Py_XDECREF(dict);
     return NULL;
 }
 
-/* Whether value still has the fingerprint fp (no allocation, no Python code). */
+/* Whether value still has the fingerprint fp (no allocation or Python code for lists, tuples and dicts). */
 static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
@@ -169,7 +250,18 @@ same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
         }
         return i == m;
     }
-    return 0;
+    PyObject *now = object_fingerprint(value, k);
+    if (now == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int same = PyTuple_GET_SIZE(now) == width;
+    for (Py_ssize_t i = 0; same && i < width; i++) {
+        PyObject *a = PyTuple_GET_ITEM(now, i), *b = PyTuple_GET_ITEM(fp, i);
+        same = i == 0 ? PyLong_AsSsize_t(a) == old_n : a == b;
+    }
+    Py_DECREF(now);
+    return same;
 }
 
 /* Items saferepr's _flat_repr accepts (its _FLAT_OK): builtin scalars and str, not bytes. */
@@ -1501,12 +1593,17 @@ flat_safe_repr_py(PyObject *self, PyObject *args)
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
-    PyObject *repr_fn, *stable, *classify;
-    if (!PyArg_ParseTuple(args, "OO!O:configure", &repr_fn, &PyDict_Type, &stable, &classify))
+    PyObject *repr_fn, *stable, *classify, *kinds = NULL, *layouts = NULL;
+    long struct_kind = -1;
+    if (!PyArg_ParseTuple(args, "OO!O|O!O!l:configure", &repr_fn, &PyDict_Type, &stable, &classify,
+                          &PyDict_Type, &kinds, &PyDict_Type, &layouts, &struct_kind))
         return NULL;
     Py_XSETREF(safe_repr_fn, Py_NewRef(repr_fn));
     Py_XSETREF(stable_types, Py_NewRef(stable));
     Py_XSETREF(classify_fn, Py_NewRef(classify));
+    Py_XSETREF(repr_kinds, Py_XNewRef(kinds));
+    Py_XSETREF(object_layouts, Py_XNewRef(layouts));
+    k_struct = struct_kind;
     Py_RETURN_NONE;
 }
 
@@ -1523,7 +1620,8 @@ static PyMethodDef methods[] = {
     {"flat_safe_repr", flat_safe_repr_py, METH_VARARGS,
      "flat_safe_repr(value, limit) -> str | None: safe_repr of a flat list/tuple/dict, None for others."},
     {"configure", configure, METH_VARARGS,
-     "configure(safe_repr, stable_types, classify): the Python helpers the diff calls back."},
+     "configure(safe_repr, stable_types, classify[, repr_kinds, object_layouts, K_STRUCT]): the Python helpers\n"
+     "and tables the diff calls back and reads (without the last three, objects get no fingerprint)."},
     {NULL, NULL, 0, NULL},
 };
 

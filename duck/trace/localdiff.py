@@ -8,12 +8,16 @@ it appended; when locals disappeared it returns ``(count, deleted_names)`` inste
 In-place mutation counts as a change, so a mutable value is normally repr'd again on every
 event. Two cheap checks avoid that where they are sound:
 
-- an identical object of a type whose repr cannot change (int, str, float, tuple of such, a
-  class with ``object.__repr__``, ...) is unchanged;
+- an identical object of a type whose repr cannot change (int, str, float, a function, a
+  class, an object without attributes, ...) is unchanged;
 - for a list, tuple or dict whose visible head holds only scalars or objects of types already
   known to be stable, the fingerprint is
   its length plus the identities of the items the bounded repr can show (the snapshot holds
   references, so identities cannot be reused); the same fingerprint means the same safe repr.
+  An object written structurally (``Node(value=3, next=None)``, see ``saferepr``) gets the
+  same kind of fingerprint over its attributes: the size of its ``__dict__`` (-1 without one),
+  its slot values (an empty slot as its member descriptor), then its ``__dict__``'s keys and
+  values, so ``self.x = 5`` in a method shows as a change of the object in every frame holding it.
 
 The compiled ``duck.trace._speedups.diff_locals`` does the same in C and is used when it was
 built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; ``IMPLEMENTATION`` says which one
@@ -25,25 +29,36 @@ from __future__ import annotations
 
 import os
 import sys
+import types
 from itertools import chain, islice
 from operator import is_
 
-from duck.trace.saferepr import safe_repr
+from duck.trace import saferepr
+from duck.trace.saferepr import K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
 
 _NoneType = type(None)
 # Values of these types never change in place: an identical object means an unchanged repr.
+# (A member descriptor stands for an empty slot in an object's fingerprint.)
 _ALWAYS_STABLE = frozenset({int, float, bool, str, bytes, _NoneType, complex, range, type, frozenset,
-                            type(print), type(len.__call__), type(lambda: 0), type(sys)})
+                            type(print), type(len.__call__), type(lambda: 0), type(sys), types.MemberDescriptorType})
 # Items a container fingerprint may hold: immutable, and repr'd by the container walk the same way every time.
 _SCALARS = frozenset({int, float, bool, str, bytes, _NoneType, complex})
 # type -> whether an identical object always has the same repr (filled as types are met)
-stable_types: dict[type, bool] = {}
+stable_types: dict[type, bool] = {types.MemberDescriptorType: True}
 
 
 def classify(t: type) -> bool:
     """Whether an identical object of type ``t`` always has the same safe repr (remembered in ``stable_types``)."""
-    stable = stable_types[t] = t in _ALWAYS_STABLE or t.__repr__ is object.__repr__
+    stable = stable_types[t] = t in _ALWAYS_STABLE or repr_is_fixed(t)
     return stable
+
+
+def set_user_repr(enabled: bool) -> None:
+    """``saferepr.set_user_repr``, forgetting what was decided per type under the other setting."""
+    saferepr.set_user_repr(enabled)
+    repr_kinds.clear()
+    stable_types.clear()
+    stable_types[types.MemberDescriptorType] = True
 
 
 def head_size(limit: int) -> int:
@@ -65,11 +80,36 @@ def fingerprint(value, t, k: int):
         head = tuple(value[:k])
     elif t is dict:
         head = tuple(chain.from_iterable(islice(value.items(), k)))
+    elif repr_kinds.get(t) == K_STRUCT:
+        return _object_fingerprint(value, t, k)
     else:
         return None
     if not _fixed_items(head):
         return None
     return (len(value), *head)
+
+
+def _object_fingerprint(value, t, k: int):
+    dict_descr, slots = saferepr.object_layout(t)
+    items = []
+    for _, descr in slots:
+        try:
+            items.append(descr.__get__(value, t))
+        except AttributeError:
+            items.append(descr)
+    size = -1
+    if dict_descr is not None:
+        try:
+            instance_dict = dict_descr.__get__(value, t)
+        except (AttributeError, TypeError):
+            instance_dict = None
+        if isinstance(instance_dict, dict):
+            size = dict.__len__(instance_dict)
+            items.extend(chain.from_iterable(islice(dict.items(instance_dict), k)))
+    head = tuple(items)
+    if not _fixed_items(head):
+        return None
+    return (size, *head)
 
 
 def _same(value, t, old: tuple, k: int) -> bool:
@@ -134,7 +174,7 @@ def _load_speedups():
         from duck.trace import _speedups
     except ImportError:  # not built for this interpreter (no compiler, or run from a source tree)
         return None
-    _speedups.configure(safe_repr, stable_types, classify)
+    _speedups.configure(safe_repr, stable_types, classify, repr_kinds, saferepr.object_layouts, K_STRUCT)
     return _speedups
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from duck.trace.limits import Limits
-from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, speedups
+from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, set_user_repr, speedups
 from duck.trace.saferepr import safe_repr
 from duck.trace.store import CALL, EXCEPTION, LINE, RETURN, VALUE, Events, FrameTable, event_dicts, format_events
 
@@ -165,6 +165,7 @@ class Recorder:
 
     # ----------------------------------------------------------------------------- control
     def start(self) -> None:
+        set_user_repr(self.limits.user_repr)
         self._thread = threading.get_ident()
         self._pid = os.getpid()
         self._active = True
