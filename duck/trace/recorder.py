@@ -184,6 +184,8 @@ class Recorder:
         if not self._active:
             return
         self._active = False
+        if self.limits.user_repr:
+            set_user_repr(False)
         if self.tracer == "monitoring" and self._tool is not None:
             mon = sys.monitoring
             mon.set_events(self._tool, 0)

@@ -126,7 +126,7 @@ def _type_name(t: type) -> str:
 # How a value of a given type is written (decided once per type: ``repr_kind``):
 K_CALL = 0        # its repr is called: C code, or a known stdlib value type; addresses are removed
 K_STRUCT = 1      # type name + attributes (no __repr__, or one written in Python and --user-repr is off)
-K_PYREPR = 2      # a __repr__ written in Python: structural, or called (timed) with --user-repr
+K_USER = 2        # a __repr__ written in Python, called (timed) because of --user-repr (else: K_STRUCT)
 K_CONTAINER = 3   # list/tuple/dict/set/frozenset or a subclass that kept their repr
 K_TYPE = 4        # a class: type.__repr__, never a metaclass's __repr__
 K_FUNCTION = 5    # <function qualname>
@@ -210,7 +210,7 @@ def _decide_kind(t: type) -> int:
             return K_ENUM
         if _trusted(t):
             return K_CALL
-        return K_PYREPR
+        return K_USER if _user_repr else K_STRUCT
     return K_CALL
 
 
@@ -303,7 +303,7 @@ class _Walker:
             self.walk_container(value, t)
             return
         try:
-            if kind == K_CALL or (kind == K_PYREPR and _user_repr):
+            if kind == K_CALL or kind == K_USER:
                 self.emit(_called_repr(value, kind, self.budget - self.size + 1))
             elif kind == K_TYPE:
                 self.emit(_type_repr(value))
@@ -462,7 +462,7 @@ def _is_str(x) -> bool:
 
 def _called_repr(value, kind: int, room: int) -> str:
     """The value's own repr (C, a trusted stdlib type, or the program's with ``--user-repr``), without addresses."""
-    text = _timed_repr(value) if kind == K_PYREPR else repr(value)
+    text = _timed_repr(value) if kind == K_USER else repr(value)
     if type(text) is not str:
         text = str.__str__(text) if isinstance(text, str) else "<repr returned a non-string>"
     if len(text) > room + 4096:
@@ -502,9 +502,22 @@ def safe_repr(value, limit: int = DEFAULT_LIMIT) -> str:
 
 
 def _reraise_interrupt(exc: BaseException) -> None:
-    """A real Ctrl-C or exit stays one; with ``--user-repr`` the program's ``__repr__`` may raise them, which is contained."""
-    if not _user_repr and isinstance(exc, (KeyboardInterrupt, SystemExit)):
+    """Re-raise what belongs to the program: a real Ctrl-C or exit, or what its signal handler raised.
+
+    Without ``--user-repr`` no code of the program runs here, except a Python signal handler
+    that fires while the walk runs: its exception (seen as a frame of another file in the
+    traceback) is the program's and goes on to it. With ``--user-repr`` the program's
+    ``__repr__`` may raise anything, which is contained.
+    """
+    if _user_repr:
+        return
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
         raise exc
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename != __file__:
+            raise exc
+        tb = tb.tb_next
 
 
 def _failure_text(exc: BaseException) -> str:
@@ -514,7 +527,8 @@ def _failure_text(exc: BaseException) -> str:
     if isinstance(exc, RecursionError):
         return "<repr raised RecursionError: too deep (a cycle?)>"
     try:
-        message = str(exc) if type(exc).__str__ is BaseException.__str__ else BaseException.__str__(exc)
+        written_in_python = isinstance(_lookup(type(exc), "__str__"), types.FunctionType)
+        message = BaseException.__str__(exc) if written_in_python else str(exc)
     except BaseException:  # noqa: BLE001
         message = "?"
     message = _ADDRESS.sub("", message)
@@ -561,6 +575,7 @@ _NUMBER_PART = r"(?:\d[\d_]*(?:\.\d*)?(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|i
 _NUMBER = re.compile(rf"-?{_NUMBER_PART}(?:[-+]{_NUMBER_PART}j|j)?(?![\w.])")
 _NAME = re.compile(r"[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)*")
 _KEYWORD = re.compile(r"\s*([A-Za-z_]\w*)=(?!=)")
+_NAME_CUT = re.compile(r"\s*[A-Za-z_]\w*")
 _CONSTANTS = {"None": None, "True": True, "False": False, "Ellipsis": ..., "NotImplemented": NotImplemented}
 
 
@@ -644,7 +659,7 @@ class _Reviver:
                     raise ValueError(f"expected ',' or {close!r} at {self.i}")
             self.i += 1
         except _End:
-            self.cut = True
+            self.cut, self.i = True, len(self.s)
         return (out, trailing) if with_trailing else out
 
     def braces(self):
@@ -665,7 +680,7 @@ class _Reviver:
                     raise ValueError(f"expected ',' or '}}' at {self.i}")
             self.i += 1
         except _End:
-            self.cut = True
+            self.cut, self.i = True, len(self.s)
         if items and not pairs:
             return set(items)
         if items:
@@ -711,6 +726,8 @@ class _Reviver:
                 while self.peek() != ")":
                     match = _KEYWORD.match(self.s, self.i)
                     if not match:
+                        if _NAME_CUT.fullmatch(self.s, self.i):  # the cut fell inside an attribute's name
+                            raise _End()
                         raise ValueError(f"expected name= at {self.i}")
                     self.i = match.end()
                     attrs[match.group(1)] = self.value()
@@ -720,7 +737,7 @@ class _Reviver:
                         raise ValueError(f"expected ',' or ')' at {self.i}")
                 self.i += 1
             except _End:
-                self.cut = True
+                self.cut, self.i = True, len(self.s)
                 return Structure(name, attrs, cut=True)
             return Structure(name, attrs)
         if name == "frozenset" and self.peek() == "{":
