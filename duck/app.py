@@ -389,7 +389,7 @@ class DuckApp(App[int]):
     def action_last_change(self) -> None:
         if not len(self.session):
             return
-        name = self.variables.selected_name() or self._last_change_name
+        name = self.variables.selected_path() or self._last_change_name
         if name is None:
             return self.say("pick a variable first (tab to the variables pane, arrows)")
         frame = self.selected_frame

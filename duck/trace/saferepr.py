@@ -583,13 +583,18 @@ class _End(Exception):
     """The text ended inside a value (the recording cut it)."""
 
 
+class CutShort(ValueError):
+    """The safe repr was cut short by the recording's ``repr_limit`` where its value was needed whole."""
+
+
 class _Reviver:
     """A small recursive-descent parser of safe reprs (which ``ast.literal_eval`` cannot read: objects, ``<...>``, cuts)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, was_cut: bool) -> None:
         self.s = text
         self.i = 0
         self.cut = False
+        self.was_cut = was_cut  # the text ended in the cut marker: its last token may be incomplete
 
     def peek(self) -> str:
         while self.i < len(self.s) and self.s[self.i] == " ":
@@ -623,7 +628,7 @@ class _Reviver:
         match = _NUMBER.match(self.s, self.i)
         if match:
             self.i = match.end()
-            if self.i >= len(self.s):
+            if self.i >= len(self.s) and self.was_cut:
                 raise _End()  # a number at the very end may have lost digits to the cut
             text = match.group().replace("_", "")
             if "j" in text:
@@ -638,7 +643,7 @@ class _Reviver:
         name = match.group()
         if self.i < len(self.s) and self.s[self.i] == "(":
             return self.call(name, start)
-        if self.i >= len(self.s):
+        if self.i >= len(self.s) and self.was_cut:
             raise _End()
         if name in _CONSTANTS:
             return _CONSTANTS[name]
@@ -768,19 +773,22 @@ def revive(text: str, partial: bool = False):
     """The value a safe repr stands for: plain literals as themselves, objects as ``Structure``.
 
     Parts that stand for no plain value come back as ``Opaque``. A repr the recording cut
-    short (it ends in ``...`` or ``...<+N chars>``) raises ``ValueError`` unless ``partial``;
+    short (it ends in ``...`` or ``...<+N chars>``) raises ``CutShort`` unless ``partial``;
     with ``partial`` the result is ``(value, complete)``, the value holding every item that
-    was recorded whole. Raises ``ValueError`` for text that is not a safe repr.
+    was recorded whole. Raises ``CutShort`` (a ``ValueError``) when nothing whole is left, and
+    ``ValueError`` for text that is not a safe repr.
     """
     if type(text) is not str or not text:
         raise ValueError("not a safe repr")
     match = _CUT_MARK.search(text)
     body = text[:match.start()] if match else text
-    reviver = _Reviver(body)
+    reviver = _Reviver(body, match is not None)
     try:
         value = reviver.value()
     except _End:
-        raise ValueError("cut short in the recording") from None
+        if match is None:
+            raise ValueError("not a safe repr: it ends too early") from None
+        raise CutShort("cut short in the recording") from None
     except (SyntaxError, MemoryError, RecursionError, IndexError) as exc:
         raise ValueError(f"not a safe repr: {exc}") from None
     if reviver.i != len(body) and body[reviver.i:].strip():
@@ -789,5 +797,5 @@ def revive(text: str, partial: bool = False):
     if partial:
         return value, complete
     if not complete:
-        raise ValueError("cut short in the recording")
+        raise CutShort("cut short in the recording")
     return value
