@@ -90,22 +90,12 @@ def fingerprint(value, t, k: int):
 
 
 def _object_fingerprint(value, t, k: int):
-    dict_descr, slots = saferepr.object_layout(t)
-    items = []
-    for _, descr in slots:
-        try:
-            items.append(descr.__get__(value, t))
-        except AttributeError:
-            items.append(descr)
+    slot_values, instance_dict = saferepr.object_storage(value, t)
+    items = [v for _, v in slot_values]
     size = -1
-    if dict_descr is not None:
-        try:
-            instance_dict = dict_descr.__get__(value, t)
-        except (AttributeError, TypeError):
-            instance_dict = None
-        if isinstance(instance_dict, dict):
-            size = dict.__len__(instance_dict)
-            items.extend(chain.from_iterable(islice(dict.items(instance_dict), k)))
+    if instance_dict is not None:
+        size = dict.__len__(instance_dict)
+        items.extend(chain.from_iterable(islice(dict.items(instance_dict), k)))
     head = tuple(items)
     if not _fixed_items(head):
         return None

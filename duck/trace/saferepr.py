@@ -236,6 +236,27 @@ def object_layout(t: type) -> tuple:
     return layout
 
 
+def object_storage(value, t: type) -> tuple[list, dict | None]:
+    """``([(slot name, value), ...], instance dict or None)`` of an instance of ``t``, read through its C descriptors.
+
+    An empty slot's value is its member descriptor (a value no slot holds in practice).
+    """
+    dict_descr, slots = object_layout(t)
+    slot_values = []
+    for name, descr in slots:
+        try:
+            slot_values.append((name, descr.__get__(value, t)))
+        except AttributeError:  # an empty slot
+            slot_values.append((name, descr))
+    instance_dict = None
+    if dict_descr is not None:
+        try:
+            instance_dict = dict_descr.__get__(value, t)
+        except (AttributeError, TypeError):
+            pass
+    return slot_values, instance_dict if isinstance(instance_dict, dict) else None
+
+
 def object_attributes(value) -> list[tuple[str, object]]:
     """The attributes an instance holds: its slots (base classes first), then its ``__dict__``, shallow.
 
@@ -243,20 +264,10 @@ def object_attributes(value) -> list[tuple[str, object]]:
     defined is called.
     """
     t = type(value)
-    dict_descr, slots = object_layout(t)
-    attrs = []
-    for name, descr in slots:
-        try:
-            attrs.append((name, descr.__get__(value, t)))
-        except AttributeError:  # an empty slot
-            pass
-    if dict_descr is not None:
-        try:
-            instance_dict = dict_descr.__get__(value, t)
-        except (AttributeError, TypeError):
-            instance_dict = None
-        if isinstance(instance_dict, dict):
-            attrs.extend((k, v) for k, v in _dict_items(instance_dict) if type(k) is str and k.isidentifier())
+    slot_values, instance_dict = object_storage(value, t)
+    attrs = [(name, v) for name, v in slot_values if type(v) is not _Member]
+    if instance_dict is not None:
+        attrs.extend((k, v) for k, v in _dict_items(instance_dict) if type(k) is str and k.isidentifier())
     return attrs
 
 

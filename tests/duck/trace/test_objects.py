@@ -53,54 +53,23 @@ def test_attributes_are_recorded_and_mutation_through_a_method_is_a_change(run_p
     assert accounts == ["Account(_balance=0)", "Account(_balance=5)"]
 
 
-USER_REPRS = """
-class Counting:
-    calls = 0
-
-    def __repr__(self):
-        Counting.calls += 1
-        return f"Counting#{Counting.calls}"
-
-class Exits:
-    def __repr__(self):
-        raise SystemExit(7)
-
-class Interrupts:
-    def __repr__(self):
-        raise KeyboardInterrupt
-
-class Spins:
-    def __repr__(self):
-        while True:
-            pass
-
-class Meta(type):
-    def __repr__(cls):
-        raise SystemExit(9)
-
-class WithMeta(metaclass=Meta):
-    pass
-
-def use():
-    c = Counting()
-    e, i, s, k = Exits(), Interrupts(), Spins(), WithMeta
-    return Counting.calls
-"""
-
-
 @pytest.mark.parametrize("user_repr", [False, True])
 def test_user_repr_is_called_only_when_asked_and_then_contained(user_repr):
-    recording = record_call(USER_REPRS, "use()", limits=Limits(user_repr=user_repr))
+    """In process (``record_call``), without the ``Stubborn`` repr that not even --user-repr can stop."""
+    code = (PROGRAMS / "hostile_reprs.py").read_text()
+    recording = record_call(code, "use(stubborn=False)", limits=Limits(user_repr=user_repr))
     seen: dict = {}
     for e in recording.events:
         seen.update(e.get("changes", {}))
     assert seen["k"] == "<class '__duck_sample__.WithMeta'>"  # a metaclass's __repr__ is never called
+    assert recording.exception is None and recording.value.endswith(", 7)")
     if not user_repr:
-        assert recording.value == "0" and (seen["c"], seen["e"], seen["s"]) == ("Counting()", "Exits()", "Spins()")
+        assert recording.value == "(0, 7)" and recording.stdout == ""
+        assert (seen["c"], seen["e"], seen["p"]) == ("Counting(n=2)", "Exits()", "Spins()")
         return
-    assert seen["c"].startswith("Counting#") and recording.exception is None
+    assert seen["c"] == "Counting" and "Counting.__repr__ ran" in recording.stdout
     assert seen["e"] == "<repr raised SystemExit: 7>" and seen["i"] == "<repr raised KeyboardInterrupt>"
-    assert seen["s"] == "<repr timed out>"
+    assert seen["p"] == "<repr timed out>"
 
 
 class Node:

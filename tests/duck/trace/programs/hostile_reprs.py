@@ -24,6 +24,12 @@ class Interrupts:
         raise KeyboardInterrupt
 
 
+class Spins:
+    def __repr__(self):
+        while True:
+            pass
+
+
 class Stubborn:
     def __repr__(self):
         while True:
@@ -44,18 +50,20 @@ class WithMeta(metaclass=Meta):
     pass
 
 
-def use():
+def use(stubborn=True):
     c = Counting()
     e = Exits()
     i = Interrupts()
-    s = Stubborn()
+    p = Spins()
+    s = Stubborn() if stubborn else None
     k = WithMeta
     w = WithMeta()
-    items = [c, e, i, s, k, w]
+    items = [c, e, i, p, s, k, w]
     for n in range(3):
         c.n = n
     return calls, len(items)
 
 
-print("reprs called:", use())
-sys.exit(3)
+if __name__ == "__main__":
+    print("reprs called:", use())
+    sys.exit(3)
