@@ -35,7 +35,6 @@ is_scalar(PyObject *v)
 }
 
 static int is_stable(PyTypeObject *t);
-static PyObject *object_fingerprint(PyObject *value, Py_ssize_t k);
 
 /* Whether a container item's repr is fixed by its identity: a scalar, or an object of a type
  * already known to be stable (a class with object.__repr__, a function, ...). Never runs
@@ -71,194 +70,204 @@ is_stable(PyTypeObject *t)
     return known == Py_True;
 }
 
-/* The fingerprint of a list/tuple/dict whose first k items (dict: key, value pairs) are
- * scalars or of stable types: (len, items...). A new reference, or NULL without an error set when the value has
- * none, or NULL with an error set. */
+/* localdiff.fingerprint: what the bounded repr of a list, tuple, dict or structural object depends
+ * on, in repr order (see that function): each part's identity, a container's length (an object's
+ * __dict__ size, -1 without one), its items, keys and attributes, nested parts the same way, until
+ * the room (3 * k parts) is used up. Objects are read through the C descriptors saferepr.object_layout
+ * found, so no code of the program runs. */
+#define FP_NONE PY_SSIZE_T_MIN          /* the value has no fingerprint */
+#define FP_ERROR (PY_SSIZE_T_MIN + 1)   /* an exception is set */
+
+static int
+is_structural(PyTypeObject *t)
+{
+    if (repr_kinds == NULL || object_layouts == NULL)
+        return 0;
+    PyObject *kind = PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
+    if (kind == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return PyLong_CheckExact(kind) && PyLong_AsLong(kind) == k_struct;
+}
+
+static int
+append_new(PyObject *out, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int r = PyList_Append(out, item);
+    Py_DECREF(item);
+    return r;
+}
+
+static Py_ssize_t flatten(PyObject *value, PyObject *out, Py_ssize_t room);
+
+/* flatten a borrowed part, keeping it alive meanwhile */
+static Py_ssize_t
+flatten_part(PyObject *part, PyObject *out, Py_ssize_t room)
+{
+    Py_INCREF(part);
+    room = flatten(part, out, room);
+    Py_DECREF(part);
+    return room;
+}
+
+static Py_ssize_t
+flatten_object(PyObject *value, PyObject *out, Py_ssize_t room)
+{
+    PyObject *type = (PyObject *)Py_TYPE(value);
+    PyObject *layout = PyDict_GetItemWithError(object_layouts, type);
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
+        PyErr_Clear();
+        return FP_NONE;
+    }
+    Py_INCREF(layout);
+    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
+    PyObject *dict = NULL;
+    if (dict_descr != Py_None && Py_TYPE(dict_descr)->tp_descr_get != NULL) {
+        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, type);
+        if (dict == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError) && !PyErr_ExceptionMatches(PyExc_TypeError)) {
+                room = FP_ERROR;
+                goto done;
+            }
+            PyErr_Clear();
+        } else if (!PyDict_Check(dict)) {
+            Py_CLEAR(dict);
+        }
+    }
+    if (append_new(out, PyLong_FromSsize_t(dict == NULL ? -1 : PyDict_GET_SIZE(dict))) < 0) {
+        room = FP_ERROR;
+        goto done;
+    }
+    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
+    for (Py_ssize_t i = 0; i < nslots; i++) {
+        if (room <= 0)
+            goto done;
+        PyObject *descr = PyTuple_GET_ITEM(PyTuple_GET_ITEM(slots, i), 1);
+        PyObject *item = Py_TYPE(descr)->tp_descr_get(descr, value, type);
+        if (item == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                room = FP_ERROR;
+                goto done;
+            }
+            PyErr_Clear(); /* an empty slot: marks its place, shows nothing */
+            if (PyList_Append(out, descr) < 0) {
+                room = FP_ERROR;
+                goto done;
+            }
+            continue;
+        }
+        room = flatten(item, out, room);
+        Py_DECREF(item);
+        if (room == FP_NONE || room == FP_ERROR)
+            goto done;
+    }
+    if (dict != NULL) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *item;
+        while (PyDict_Next(dict, &pos, &key, &item)) {
+            if (room <= 0)
+                goto done;
+            if (!PyUnicode_CheckExact(key) || !PyUnicode_IsIdentifier(key)) {
+                room = FP_NONE;
+                goto done;
+            }
+            if (PyList_Append(out, key) < 0) {
+                room = FP_ERROR;
+                goto done;
+            }
+            room = flatten_part(item, out, room - 1);
+            if (room == FP_NONE || room == FP_ERROR)
+                goto done;
+        }
+    }
+done:
+    Py_XDECREF(dict);
+    Py_DECREF(layout);
+    return room;
+}
+
+static Py_ssize_t
+flatten(PyObject *value, PyObject *out, Py_ssize_t room)
+{
+    if (PyList_Append(out, value) < 0)
+        return FP_ERROR;
+    room--;
+    if (is_fixed_item(value))
+        return room;
+    PyTypeObject *t = Py_TYPE(value);
+    if (t == &PyList_Type || t == &PyTuple_Type) {
+        if (append_new(out, PyLong_FromSsize_t(Py_SIZE(value))) < 0)
+            return FP_ERROR;
+        for (Py_ssize_t i = 0; i < Py_SIZE(value); i++) {
+            if (room <= 0)
+                return room;
+            PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
+            room = flatten_part(item, out, room);
+            if (room == FP_NONE || room == FP_ERROR)
+                return room;
+        }
+        return room;
+    }
+    if (t == &PyDict_Type) {
+        if (append_new(out, PyLong_FromSsize_t(PyDict_GET_SIZE(value))) < 0)
+            return FP_ERROR;
+        Py_ssize_t pos = 0;
+        PyObject *key, *item;
+        while (PyDict_Next(value, &pos, &key, &item)) {
+            if (room <= 0)
+                return room;
+            Py_INCREF(item);
+            room = flatten_part(key, out, room);
+            if (room != FP_NONE && room != FP_ERROR)
+                room = flatten(item, out, room);
+            Py_DECREF(item);
+            if (room == FP_NONE || room == FP_ERROR)
+                return room;
+        }
+        return room;
+    }
+    if (is_structural(t))
+        return flatten_object(value, out, room);
+    return FP_NONE;
+}
+
+/* The fingerprint of value as a tuple; NULL without an error when it has none, NULL with one on error. */
 static PyObject *
 fingerprint(PyObject *value, Py_ssize_t k)
 {
     PyTypeObject *t = Py_TYPE(value);
-    if (t == &PyList_Type || t == &PyTuple_Type) {
-        Py_ssize_t n = Py_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item
-                                             : ((PyTupleObject *)value)->ob_item;
-        for (Py_ssize_t i = 0; i < m; i++) {
-            if (!is_fixed_item(items[i]))
-                return NULL;
-        }
-        PyObject *fp = PyTuple_New(m + 1);
-        if (fp == NULL)
-            return NULL;
-        PyObject *size = PyLong_FromSsize_t(n);
-        if (size == NULL) {
-            Py_DECREF(fp);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(fp, 0, size);
-        for (Py_ssize_t i = 0; i < m; i++) {
-            Py_INCREF(items[i]);
-            PyTuple_SET_ITEM(fp, i + 1, items[i]);
-        }
-        return fp;
-    }
-    if (t == &PyDict_Type) {
-        Py_ssize_t n = PyDict_GET_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        Py_ssize_t pos = 0, i = 0;
-        PyObject *key, *item;
-        while (i < m && PyDict_Next(value, &pos, &key, &item)) {
-            if (!is_fixed_item(key) || !is_fixed_item(item))
-                return NULL;
-            i++;
-        }
-        PyObject *fp = PyTuple_New(2 * m + 1);
-        if (fp == NULL)
-            return NULL;
-        PyObject *size = PyLong_FromSsize_t(n);
-        if (size == NULL) {
-            Py_DECREF(fp);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(fp, 0, size);
-        pos = 0;
-        i = 0;
-        while (i < m && PyDict_Next(value, &pos, &key, &item)) {
-            Py_INCREF(key);
-            Py_INCREF(item);
-            PyTuple_SET_ITEM(fp, 2 * i + 1, key);
-            PyTuple_SET_ITEM(fp, 2 * i + 2, item);
-            i++;
-        }
-        return fp;
-    }
-    return object_fingerprint(value, k);
-}
-
-/* localdiff._object_fingerprint: (size of __dict__ or -1, slot values (an empty slot as its member
- * descriptor)..., __dict__ keys and values...) of an object saferepr writes structurally, when every
- * one of them is a fixed item. Read through the C descriptors saferepr.object_layout found, so no
- * code of the program runs. A new reference, NULL without an error when there is none, or NULL
- * with an error. */
-static PyObject *
-object_fingerprint(PyObject *value, Py_ssize_t k)
-{
-    if (repr_kinds == NULL || object_layouts == NULL)
+    if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return NULL;
-    PyObject *type = (PyObject *)Py_TYPE(value);
-    PyObject *kind = PyDict_GetItemWithError(repr_kinds, type);
-    if (kind == NULL || !PyLong_CheckExact(kind) || PyLong_AsLong(kind) != k_struct)
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
         return NULL;
-    PyObject *layout = PyDict_GetItemWithError(object_layouts, type);
-    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2)
-        return NULL;
-    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
-    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
-    PyObject *dict = NULL;
-    Py_ssize_t size = -1, m = 0;
-    if (dict_descr != Py_None && Py_TYPE(dict_descr)->tp_descr_get != NULL) {
-        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, type);
-        if (dict == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_AttributeError) && !PyErr_ExceptionMatches(PyExc_TypeError))
-                return NULL;
-            PyErr_Clear();
-        } else if (!PyDict_Check(dict)) {
-            Py_CLEAR(dict);
-        } else {
-            size = PyDict_GET_SIZE(dict);
-            m = size < k ? size : k;
-        }
-    }
-    PyObject *fp = PyTuple_New(1 + nslots + 2 * m);
-    if (fp == NULL)
-        goto fail;
-    PyObject *size_obj = PyLong_FromSsize_t(size);
-    if (size_obj == NULL)
-        goto fail;
-    PyTuple_SET_ITEM(fp, 0, size_obj);
-    for (Py_ssize_t i = 0; i < nslots; i++) {
-        PyObject *descr = PyTuple_GET_ITEM(PyTuple_GET_ITEM(slots, i), 1);
-        PyObject *item = Py_TYPE(descr)->tp_descr_get(descr, value, type);
-        if (item == NULL) {
-            if (!PyErr_ExceptionMatches(PyExc_AttributeError))
-                goto fail;
-            PyErr_Clear();
-            item = Py_NewRef(descr);
-        }
-        PyTuple_SET_ITEM(fp, 1 + i, item);
-        if (!is_fixed_item(item))
-            goto none;
-    }
-    Py_ssize_t pos = 0, i = 0;
-    PyObject *key, *item;
-    while (i < m && PyDict_Next(dict, &pos, &key, &item)) {
-        if (!is_fixed_item(key) || !is_fixed_item(item))
-            goto none;
-        PyTuple_SET_ITEM(fp, 1 + nslots + 2 * i, Py_NewRef(key));
-        PyTuple_SET_ITEM(fp, 2 + nslots + 2 * i, Py_NewRef(item));
-        i++;
-    }
-    if (i != m)
-        goto none;
-    Py_XDECREF(dict);
+    Py_ssize_t room = flatten(value, out, 3 * k);
+    PyObject *fp = NULL;
+    if (room != FP_NONE && room != FP_ERROR)
+        fp = PyList_AsTuple(out);
+    Py_DECREF(out);
     return fp;
-none:
-    Py_XDECREF(fp);
-    Py_XDECREF(dict);
-    return NULL;
-fail:
-    Py_XDECREF(fp);
-    Py_XDECREF(dict);
-    return NULL;
 }
 
-/* Whether value still has the fingerprint fp (no allocation or Python code for lists, tuples and dicts). */
+/* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value). */
 static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
-    PyTypeObject *t = Py_TYPE(value);
-    Py_ssize_t width = PyTuple_GET_SIZE(fp);
-    Py_ssize_t old_n = PyLong_AsSsize_t(PyTuple_GET_ITEM(fp, 0));
-    if (old_n == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
-        return 0;
-    }
-    if (t == &PyList_Type || t == &PyTuple_Type) {
-        Py_ssize_t n = Py_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        if (n != old_n || width != m + 1)
-            return 0;
-        PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item
-                                             : ((PyTupleObject *)value)->ob_item;
-        for (Py_ssize_t i = 0; i < m; i++) {
-            if (items[i] != PyTuple_GET_ITEM(fp, i + 1))
-                return 0;
-        }
-        return 1;
-    }
-    if (t == &PyDict_Type) {
-        Py_ssize_t n = PyDict_GET_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        if (n != old_n || width != 2 * m + 1)
-            return 0;
-        Py_ssize_t pos = 0, i = 0;
-        PyObject *key, *item;
-        while (i < m && PyDict_Next(value, &pos, &key, &item)) {
-            if (key != PyTuple_GET_ITEM(fp, 2 * i + 1) || item != PyTuple_GET_ITEM(fp, 2 * i + 2))
-                return 0;
-            i++;
-        }
-        return i == m;
-    }
-    PyObject *now = object_fingerprint(value, k);
+    PyObject *now = fingerprint(value, k);
     if (now == NULL) {
         PyErr_Clear();
         return 0;
     }
-    int same = PyTuple_GET_SIZE(now) == width;
-    for (Py_ssize_t i = 0; same && i < width; i++) {
+    Py_ssize_t n = PyTuple_GET_SIZE(now);
+    int same = n == PyTuple_GET_SIZE(fp);
+    for (Py_ssize_t i = 0; same && i < n; i++) {
         PyObject *a = PyTuple_GET_ITEM(now, i), *b = PyTuple_GET_ITEM(fp, i);
-        same = i == 0 ? PyLong_AsSsize_t(a) == old_n : a == b;
+        if (a != b) {
+            same = PyLong_CheckExact(a) && PyLong_CheckExact(b) && PyObject_RichCompareBool(a, b, Py_EQ) == 1;
+        }
     }
     Py_DECREF(now);
     return same;

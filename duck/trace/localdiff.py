@@ -10,14 +10,13 @@ event. Two cheap checks avoid that where they are sound:
 
 - an identical object of a type whose repr cannot change (int, str, float, a function, a
   class, an object without attributes, ...) is unchanged;
-- for a list, tuple or dict whose visible head holds only scalars or objects of types already
-  known to be stable, the fingerprint is
-  its length plus the identities of the items the bounded repr can show (the snapshot holds
-  references, so identities cannot be reused); the same fingerprint means the same safe repr.
-  An object written structurally (``Node(value=3, next=None)``, see ``saferepr``) gets the
-  same kind of fingerprint over its attributes: the size of its ``__dict__`` (-1 without one),
-  its slot values (an empty slot as its member descriptor), then its ``__dict__``'s keys and
-  values, so ``self.x = 5`` in a method shows as a change of the object in every frame holding it.
+- a list, tuple, dict or object written structurally (``Node(value=3, next=None)``, see
+  ``saferepr``) has a *fingerprint* (``fingerprint``): the identities of everything its bounded
+  repr can show, in repr order, with each container's length and each object's attribute
+  names, nested containers and objects included (the snapshot holds references, so identities
+  cannot be reused); the same fingerprint means the same safe repr. So a list of objects whose
+  attributes did not change is not repr'd again, and ``self.x = 5`` in a method shows as a
+  change of the object in every frame holding it.
 
 The compiled ``duck.trace._speedups.diff_locals`` does the same in C and is used when it was
 built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; ``IMPLEMENTATION`` says which one
@@ -30,8 +29,7 @@ from __future__ import annotations
 import os
 import sys
 import types
-from itertools import chain, islice
-from operator import is_
+from itertools import chain
 
 from duck.trace import saferepr
 from duck.trace.saferepr import K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
@@ -41,7 +39,7 @@ _NoneType = type(None)
 # (A member descriptor stands for an empty slot in an object's fingerprint.)
 _ALWAYS_STABLE = frozenset({int, float, bool, str, bytes, _NoneType, complex, range, type, frozenset,
                             type(print), type(len.__call__), type(lambda: 0), type(sys), types.MemberDescriptorType})
-# Items a container fingerprint may hold: immutable, and repr'd by the container walk the same way every time.
+# Parts of a fingerprint whose repr is fixed by their identity, whatever was classified.
 _SCALARS = frozenset({int, float, bool, str, bytes, _NoneType, complex})
 # type -> whether an identical object always has the same repr (filled as types are met)
 stable_types: dict[type, bool] = {types.MemberDescriptorType: True}
@@ -61,51 +59,81 @@ def set_user_repr(enabled: bool) -> None:
     stable_types[types.MemberDescriptorType] = True
 
 
-def head_size(limit: int) -> int:
-    """How many leading items a fingerprint must cover: more than the bounded repr can ever show."""
-    return (limit + 32) // 3 + 3
-
-
-def _fixed_items(head: tuple) -> bool:
-    """Whether every item's repr is fixed by its identity: scalars, or types already known to be stable."""
-    for t in set(map(type, head)) - _SCALARS:
-        if not stable_types.get(t):
-            return False
-    return True
-
-
 def fingerprint(value, t, k: int):
-    """``(len, head items...)`` of a list/tuple/dict of fixed items (dict: keys and values interleaved), or None."""
+    """What the bounded repr of a list, tuple, dict or structural object depends on, in repr order; or None.
+
+    A flat tuple: each part's identity, then for a container its length (an object: the size of
+    its ``__dict__``, -1 without one) and its items, keys and attributes in the order the repr
+    writes them, nested parts the same way, until ``3 * k`` parts (more than the bounded repr
+    can show: each costs it a character at least). None when a part may change its repr without
+    changing identity (a type not known to be stable, an attribute name the repr leaves out).
+    """
+    if not (t is list or t is tuple or t is dict or repr_kinds.get(t) == K_STRUCT):
+        return None
+    out: list = []
+    try:
+        if _flatten(value, out, 3 * k) is None:
+            return None
+    except RecursionError:
+        return None
+    return tuple(out)
+
+
+def _flatten(value, out: list, room: int) -> int | None:
+    """Append ``value``'s parts to ``out``; the room left, or None when it has no fingerprint."""
+    t = type(value)
+    out.append(value)
+    room -= 1
+    if t in _SCALARS or stable_types.get(t):
+        return room
     if t is list or t is tuple:
-        head = tuple(value[:k])
+        out.append(len(value))
+        items = value
     elif t is dict:
-        head = tuple(chain.from_iterable(islice(value.items(), k)))
+        out.append(len(value))
+        items = chain.from_iterable(value.items())
     elif repr_kinds.get(t) == K_STRUCT:
-        return _object_fingerprint(value, t, k)
+        slot_values, instance_dict = saferepr.object_storage(value, t)
+        out.append(-1 if instance_dict is None else len(instance_dict))
+        for _, item in slot_values:
+            if room <= 0:
+                return room
+            if type(item) is types.MemberDescriptorType:  # an empty slot: marks its place, shows nothing
+                out.append(item)
+                continue
+            room = _flatten(item, out, room)
+            if room is None:
+                return None
+        if instance_dict is None:
+            return room
+        for key, item in dict.items(instance_dict):
+            if room <= 0:
+                return room
+            if type(key) is not str or not key.isidentifier():
+                return None
+            out.append(key)
+            room = _flatten(item, out, room - 1)
+            if room is None:
+                return None
+        return room
     else:
         return None
-    if not _fixed_items(head):
-        return None
-    return (len(value), *head)
-
-
-def _object_fingerprint(value, t, k: int):
-    slot_values, instance_dict = saferepr.object_storage(value, t)
-    items = [v for _, v in slot_values]
-    size = -1
-    if instance_dict is not None:
-        size = dict.__len__(instance_dict)
-        items.extend(chain.from_iterable(islice(dict.items(instance_dict), k)))
-    head = tuple(items)
-    if not _fixed_items(head):
-        return None
-    return (size, *head)
+    for item in items:
+        if room <= 0:
+            return room
+        room = _flatten(item, out, room)
+        if room is None:
+            return None
+    return room
 
 
 def _same(value, t, old: tuple, k: int) -> bool:
     new = fingerprint(value, t, k)
-    return (new is not None and len(new) == len(old) and new[0] == old[0]
-            and all(map(is_, islice(new, 1, None), islice(old, 1, None))))
+    return new is not None and len(new) == len(old) and all(map(_same_part, new, old))
+
+
+def _same_part(a, b) -> bool:
+    return a is b or (type(a) is int and type(b) is int and a == b)
 
 
 def diff_locals_py(snap: dict, f_locals, module: bool, limit: int, names: list, texts: list):

@@ -185,8 +185,24 @@ def test_attribute_mutation_is_caught_by_both_diffs(make):
     inner = [1]
     node.next = inner
     assert changes({"node": node, "pair": pair}) == {"node": "Node(value=2, next=[1])"}
-    inner.append(2)  # a mutable attribute: no fingerprint, the repr is compared
+    inner.append(2)  # a list inside the object: its length and items are part of the fingerprint
     assert changes({"node": node, "pair": pair}) == {"node": "Node(value=2, next=[1, 2])"}
+    ps = [Node(i) for i in range(3)]
+    ring = Node(0)
+    ring.next = Node(1, ring)
+    assert changes({"ps": ps, "ring": ring}) == {
+        "ps": "[Node(value=0, next=None), Node(value=1, next=None), Node(value=2, next=None)]",
+        "ring": "Node(value=0, next=Node(value=1, next=Node(...)))"}
+    assert changes({"ps": ps, "ring": ring}) == {}
+    assert snap["ps"][2] is not None and snap["ring"][2] is not None  # nested objects: still a fingerprint
+    ps[2].value = 20
+    ring.next.value = 10
+    assert changes({"ps": ps, "ring": ring}) == {
+        "ps": "[Node(value=0, next=None), Node(value=1, next=None), Node(value=20, next=None)]",
+        "ring": "Node(value=0, next=Node(value=10, next=Node(...)))"}
+    ps[0].next = ps[1]  # the same object shown twice
+    ps[1].value = 1000
+    assert changes({"ps": ps, "ring": ring})["ps"].startswith("[Node(value=0, next=Node(value=1000, next=None)), Node(value=1000")
 
 
 @pytest.mark.skipif(_speedups is None, reason="_speedups not built")
