@@ -101,20 +101,48 @@ append_new(PyObject *out, PyObject *item)
     return r;
 }
 
-static Py_ssize_t flatten(PyObject *value, PyObject *out, Py_ssize_t room);
+/* The containers and objects being walked (a repeated one is written [...] / Name(...), not walked). */
+#define FP_DEPTH 512
+typedef struct {
+    PyObject *items[FP_DEPTH];
+    int n;
+} Active;
+
+static int
+is_active(Active *active, PyObject *value)
+{
+    for (int i = 0; i < active->n; i++) {
+        if (active->items[i] == value)
+            return 1;
+    }
+    return 0;
+}
+
+static Py_ssize_t flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active);
 
 /* flatten a borrowed part, keeping it alive meanwhile */
 static Py_ssize_t
-flatten_part(PyObject *part, PyObject *out, Py_ssize_t room)
+flatten_part(PyObject *part, PyObject *out, Py_ssize_t room, Active *active)
 {
     Py_INCREF(part);
-    room = flatten(part, out, room);
+    room = flatten(part, out, room, active);
     Py_DECREF(part);
     return room;
 }
 
+/* One attribute: its name, then its value ("name=" and ", " taken off the room). */
 static Py_ssize_t
-flatten_object(PyObject *value, PyObject *out, Py_ssize_t room)
+flatten_attribute(PyObject *name, PyObject *item, PyObject *out, Py_ssize_t room, Active *active)
+{
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
+        return FP_NONE;
+    if (PyList_Append(out, name) < 0)
+        return FP_ERROR;
+    return flatten_part(item, out, room - PyUnicode_GET_LENGTH(name) - 3, active);
+}
+
+static Py_ssize_t
+flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
 {
     PyObject *type = (PyObject *)Py_TYPE(value);
     PyObject *layout = PyDict_GetItemWithError(object_layouts, type);
@@ -141,11 +169,13 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room)
         room = FP_ERROR;
         goto done;
     }
+    room -= 1;
     Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
     for (Py_ssize_t i = 0; i < nslots; i++) {
         if (room <= 0)
             goto done;
-        PyObject *descr = PyTuple_GET_ITEM(PyTuple_GET_ITEM(slots, i), 1);
+        PyObject *slot = PyTuple_GET_ITEM(slots, i);
+        PyObject *descr = PyTuple_GET_ITEM(slot, 1);
         PyObject *item = Py_TYPE(descr)->tp_descr_get(descr, value, type);
         if (item == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
@@ -159,7 +189,7 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room)
             }
             continue;
         }
-        room = flatten(item, out, room);
+        room = flatten_attribute(PyTuple_GET_ITEM(slot, 0), item, out, room, active);
         Py_DECREF(item);
         if (room == FP_NONE || room == FP_ERROR)
             goto done;
@@ -170,15 +200,7 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room)
         while (PyDict_Next(dict, &pos, &key, &item)) {
             if (room <= 0)
                 goto done;
-            if (!PyUnicode_CheckExact(key) || !PyUnicode_IsIdentifier(key)) {
-                room = FP_NONE;
-                goto done;
-            }
-            if (PyList_Append(out, key) < 0) {
-                room = FP_ERROR;
-                goto done;
-            }
-            room = flatten_part(item, out, room - 1);
+            room = flatten_attribute(key, item, out, room, active);
             if (room == FP_NONE || room == FP_ERROR)
                 goto done;
         }
@@ -189,49 +211,58 @@ done:
     return room;
 }
 
+/* localdiff._flatten: value's parts appended to out; the room left, FP_NONE or FP_ERROR. */
 static Py_ssize_t
-flatten(PyObject *value, PyObject *out, Py_ssize_t room)
+flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
 {
     if (PyList_Append(out, value) < 0)
         return FP_ERROR;
-    room--;
-    if (is_fixed_item(value))
-        return room;
     PyTypeObject *t = Py_TYPE(value);
-    if (t == &PyList_Type || t == &PyTuple_Type) {
-        if (append_new(out, PyLong_FromSsize_t(Py_SIZE(value))) < 0)
-            return FP_ERROR;
-        for (Py_ssize_t i = 0; i < Py_SIZE(value); i++) {
-            if (room <= 0)
-                return room;
-            PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
-            room = flatten_part(item, out, room);
-            if (room == FP_NONE || room == FP_ERROR)
-                return room;
-        }
-        return room;
+    if (is_fixed_item(value)) {
+        if (t == &PyUnicode_Type)
+            return room - PyUnicode_GET_LENGTH(value) - 2;
+        return room - (t == &PyFloat_Type ? 3 : 1);
     }
-    if (t == &PyDict_Type) {
-        if (append_new(out, PyLong_FromSsize_t(PyDict_GET_SIZE(value))) < 0)
-            return FP_ERROR;
-        Py_ssize_t pos = 0;
-        PyObject *key, *item;
-        while (PyDict_Next(value, &pos, &key, &item)) {
-            if (room <= 0)
-                return room;
-            Py_INCREF(item);
-            room = flatten_part(key, out, room);
-            if (room != FP_NONE && room != FP_ERROR)
-                room = flatten(item, out, room);
-            Py_DECREF(item);
-            if (room == FP_NONE || room == FP_ERROR)
-                return room;
+    if (is_active(active, value))
+        return room - 1;
+    int structural = 0;
+    if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !(structural = is_structural(t)))
+        return FP_NONE;
+    if (active->n >= FP_DEPTH)
+        return FP_NONE;
+    active->items[active->n++] = value;
+    if (structural) {
+        room = flatten_object(value, out, room, active);
+    } else if (t == &PyDict_Type) {
+        if (append_new(out, PyLong_FromSsize_t(PyDict_GET_SIZE(value))) < 0) {
+            room = FP_ERROR;
+        } else {
+            Py_ssize_t pos = 0;
+            PyObject *key, *item;
+            while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
+                Py_INCREF(item);
+                room = flatten_part(key, out, room - 2, active);
+                if (room != FP_NONE && room != FP_ERROR)
+                    room = flatten(item, out, room - 2, active);
+                Py_DECREF(item);
+                if (room == FP_NONE || room == FP_ERROR)
+                    break;
+            }
         }
-        return room;
+    } else {
+        if (append_new(out, PyLong_FromSsize_t(Py_SIZE(value))) < 0) {
+            room = FP_ERROR;
+        } else {
+            for (Py_ssize_t i = 0; room > 0 && i < Py_SIZE(value); i++) {
+                PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
+                room = flatten_part(item, out, room - 2, active);
+                if (room == FP_NONE || room == FP_ERROR)
+                    break;
+            }
+        }
     }
-    if (is_structural(t))
-        return flatten_object(value, out, room);
-    return FP_NONE;
+    active->n--;
+    return room;
 }
 
 /* The fingerprint of value as a tuple; NULL without an error when it has none, NULL with one on error. */
@@ -244,7 +275,9 @@ fingerprint(PyObject *value, Py_ssize_t k)
     PyObject *out = PyList_New(0);
     if (out == NULL)
         return NULL;
-    Py_ssize_t room = flatten(value, out, 3 * k);
+    Active active;
+    active.n = 0;
+    Py_ssize_t room = flatten(value, out, 3 * k, &active);
     PyObject *fp = NULL;
     if (room != FP_NONE && room != FP_ERROR)
         fp = PyList_AsTuple(out);
@@ -405,6 +438,120 @@ flat_safe_repr(PyObject *value, Py_ssize_t limit)
     return text;
 }
 
+/* saferepr.safe_repr of an object written structurally whose attributes are all flat items (scalars,
+ * str) and whose whole repr fits the walker's budget (limit + 32): Name(a=1, b='x'), built the same
+ * way without running bytecode. NULL without an error when it does not apply (safe_repr is asked). */
+static PyObject *
+flat_object_repr(PyObject *value, Py_ssize_t limit)
+{
+    PyTypeObject *t = Py_TYPE(value);
+    PyObject *layout = PyDict_GetItemWithError(object_layouts, (PyObject *)t);
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_ssize_t budget = limit + 32;
+    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
+    PyObject *name = PyType_GetName(t);
+    if (name == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *pieces = PyList_New(0), *text = NULL, *dict = NULL;
+    Py_ssize_t size = 0, count = 0;
+    if (pieces == NULL)
+        goto fail;
+    Py_INCREF(layout);
+    PyObject *head = PyUnicode_FromFormat("%U(", name);
+    if (append_new(pieces, head) < 0)
+        goto fail;
+    size += PyUnicode_GET_LENGTH(name) + 2;
+    /* the attributes: slots, then the __dict__'s identifier keys */
+    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
+    for (Py_ssize_t i = 0; i <= nslots; i++) {
+        PyObject *key = NULL, *item = NULL;
+        Py_ssize_t pos = 0;
+        if (i < nslots) {
+            PyObject *slot = PyTuple_GET_ITEM(slots, i);
+            PyObject *descr = PyTuple_GET_ITEM(slot, 1);
+            item = Py_TYPE(descr)->tp_descr_get(descr, value, (PyObject *)t);
+            if (item == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+                    goto fail;
+                PyErr_Clear();
+                continue;
+            }
+            key = PyTuple_GET_ITEM(slot, 0);
+            int flat = is_flat_item(item);
+            PyObject *piece = flat ? PyUnicode_FromFormat(count ? ", %U=%R" : "%U=%R", key, item) : NULL;
+            Py_DECREF(item);
+            if (!flat)
+                goto none;
+            if (piece == NULL || (size += PyUnicode_GET_LENGTH(piece)) > budget || append_new(pieces, piece) < 0) {
+                Py_XDECREF(piece);
+                goto none_or_fail;
+            }
+            count++;
+            continue;
+        }
+        if (dict_descr == Py_None || Py_TYPE(dict_descr)->tp_descr_get == NULL)
+            break;
+        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, (PyObject *)t);
+        if (dict == NULL || !PyDict_Check(dict)) {
+            PyErr_Clear();
+            goto none;
+        }
+        while (PyDict_Next(dict, &pos, &key, &item)) {
+            if (!PyUnicode_CheckExact(key) || !PyUnicode_IsIdentifier(key))
+                continue;
+            if (!is_flat_item(item))
+                goto none;
+            PyObject *piece = PyUnicode_FromFormat(count ? ", %U=%R" : "%U=%R", key, item);
+            if (piece == NULL || (size += PyUnicode_GET_LENGTH(piece)) > budget || append_new(pieces, piece) < 0) {
+                Py_XDECREF(piece);
+                goto none_or_fail;
+            }
+            count++;
+        }
+    }
+    PyObject *close = PyUnicode_FromString(")");
+    if (append_new(pieces, close) < 0)
+        goto fail;
+    size += 1;
+    if (size > budget)
+        goto none;
+    PyObject *empty = PyUnicode_FromString("");
+    if (empty == NULL)
+        goto fail;
+    text = PyUnicode_Join(empty, pieces);
+    Py_DECREF(empty);
+    if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
+        PyObject *cut = PyUnicode_Substring(text, 0, limit);
+        Py_ssize_t rest = PyUnicode_GET_LENGTH(text) - limit;
+        Py_SETREF(text, cut == NULL ? NULL : PyUnicode_FromFormat("%U...<+%zd chars>", cut, rest));
+        Py_XDECREF(cut);
+    }
+    goto done;
+none_or_fail:
+    if (PyErr_Occurred()) {
+        /* a scalar that cannot be printed (an int over the digit limit): safe_repr reports it */
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            goto fail;
+        PyErr_Clear();
+    }
+none:
+    text = NULL;
+    goto done;
+fail:
+    text = NULL;
+done:
+    Py_XDECREF(dict);
+    Py_XDECREF(pieces);
+    Py_DECREF(layout);
+    Py_DECREF(name);
+    return text;
+}
+
 static PyObject *
 call_safe_repr(PyObject *value, PyObject *limit_obj)
 {
@@ -431,6 +578,10 @@ value_text(PyObject *value, Py_ssize_t limit, PyObject *limit_obj)
         Py_DECREF(text);
     } else if (t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type) {
         PyObject *text = flat_safe_repr(value, limit);
+        if (text != NULL || PyErr_Occurred())
+            return text;
+    } else if (is_structural(t)) {
+        PyObject *text = flat_object_repr(value, limit);
         if (text != NULL || PyErr_Occurred())
             return text;
     }

@@ -72,20 +72,29 @@ def fingerprint(value, t, k: int):
         return None
     out: list = []
     try:
-        if _flatten(value, out, 3 * k) is None:
+        if _flatten(value, out, 3 * k, set()) is None:
             return None
     except RecursionError:
         return None
     return tuple(out)
 
 
-def _flatten(value, out: list, room: int) -> int | None:
-    """Append ``value``'s parts to ``out``; the room left, or None when it has no fingerprint."""
+def _flatten(value, out: list, room: int, active: set) -> int | None:
+    """Append ``value``'s parts to ``out``; the room left, or None when it has no fingerprint.
+
+    ``room`` counts characters of the bounded repr: each part takes off the fewest its repr
+    can take (a str its length and quotes, a float 3, an item of a container 2 for its
+    separator or brackets, an attribute its name, ``=`` and separator), so the parts cover
+    everything the repr can show. A container or object inside itself (``active``: the ones
+    being walked) is written ``[...]``/``Node(...)`` and not walked again, as in ``saferepr``.
+    """
     t = type(value)
     out.append(value)
-    room -= 1
     if t in _SCALARS or stable_types.get(t):
-        return room
+        return room - (len(value) + 2 if t is str else 3 if t is float else 1)
+    key = id(value)
+    if key in active:
+        return room - 1
     if t is list or t is tuple:
         out.append(len(value))
         items = value
@@ -95,36 +104,38 @@ def _flatten(value, out: list, room: int) -> int | None:
     elif repr_kinds.get(t) == K_STRUCT:
         slot_values, instance_dict = saferepr.object_storage(value, t)
         out.append(-1 if instance_dict is None else len(instance_dict))
-        for _, item in slot_values:
-            if room <= 0:
-                return room
-            if type(item) is types.MemberDescriptorType:  # an empty slot: marks its place, shows nothing
-                out.append(item)
-                continue
-            room = _flatten(item, out, room)
-            if room is None:
-                return None
-        if instance_dict is None:
+        room -= 1
+        items = slot_values if instance_dict is None else chain(slot_values, dict.items(instance_dict))
+        active.add(key)
+        try:
+            for name, item in items:
+                if room <= 0:
+                    return room
+                if type(item) is types.MemberDescriptorType:  # an empty slot: marks its place, shows nothing
+                    out.append(item)
+                    continue
+                if type(name) is not str or not name.isidentifier():
+                    return None
+                out.append(name)
+                room = _flatten(item, out, room - len(name) - 3, active)  # "name=" and ", "
+                if room is None:
+                    return None
             return room
-        for key, item in dict.items(instance_dict):
+        finally:
+            active.discard(key)
+    else:
+        return None
+    active.add(key)
+    try:
+        for item in items:
             if room <= 0:
                 return room
-            if type(key) is not str or not key.isidentifier():
-                return None
-            out.append(key)
-            room = _flatten(item, out, room - 1)
+            room = _flatten(item, out, room - 2, active)  # ", " or a bracket (dict: ": " after a key)
             if room is None:
                 return None
         return room
-    else:
-        return None
-    for item in items:
-        if room <= 0:
-            return room
-        room = _flatten(item, out, room)
-        if room is None:
-            return None
-    return room
+    finally:
+        active.discard(key)
 
 
 def _same(value, t, old: tuple, k: int) -> bool:

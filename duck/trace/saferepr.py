@@ -342,19 +342,20 @@ class _Walker:
 
     def walk_pairs(self, pairs, separator: str, open_: str, close: str) -> None:
         """``open k<sep>v, ... close``: dict items (``: ``) or attributes (``=``, names written as they are)."""
-        self.emit(open_)
+        emit, walk = self.emit, self.walk
+        emit(open_)
         first = True
         for k, v in pairs:
-            if not first:
-                self.emit(", ")
-            first = False
             if separator == "=":
-                self.emit(k)
+                emit(f"{k}=" if first else f", {k}=")
             else:
-                self.walk(k)
-            self.emit(separator)
-            self.walk(v)
-        self.emit(close)
+                if not first:
+                    emit(", ")
+                walk(k)
+                emit(": ")
+            first = False
+            walk(v)
+        emit(close)
 
     def walk_container(self, value, t) -> None:
         fast = _flat_repr(value, t, self.budget - self.size)

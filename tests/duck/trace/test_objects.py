@@ -205,12 +205,23 @@ def test_attribute_mutation_is_caught_by_both_diffs(make):
     assert changes({"ps": ps, "ring": ring})["ps"].startswith("[Node(value=0, next=Node(value=1000, next=None)), Node(value=1000")
 
 
+def _flat(**attrs):
+    node = Node(0)
+    del node.value, node.next
+    node.__dict__.update(attrs)
+    return node
+
+
 @pytest.mark.skipif(_speedups is None, reason="_speedups not built")
 @pytest.mark.parametrize("value", [Node(1, Node(2)), Slotted(1), Sneaky, Point(1, [2]), Color.RED, iter([]),
-                                   [Node(1)] * 3, {"k": Slotted(2)}, ValueError("x", Node(1))],
+                                   [Node(1)] * 3, {"k": Slotted(2)}, ValueError("x", Node(1)), Node(1.5, "it's"),
+                                   _flat(a="x" * 150, b=2), _flat(a="x" * 300), _flat(**{f"a{i}": i for i in range(40)}),
+                                   _flat(big=10 ** 5000), _flat(b=b"x", n=None, e=..., c=1j), _flat()],
                          ids=lambda value: type(value).__name__)
 def test_c_safe_repr_of_objects_equals_safe_repr(value):
+    """The C repr of flat objects (all attributes scalars or str) and the fallback for the others, at several limits."""
     localdiff._load_speedups()
     value = Sneaky() if value is Sneaky else value  # pytest reads attributes of parameters
-    for limit in (5, 30, 200):
+    localdiff.classify(type(value))
+    for limit in (5, 30, 60, 200):
         assert _speedups.safe_repr(value, limit) == safe_repr(value, limit)
