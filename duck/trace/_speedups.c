@@ -2,9 +2,11 @@
  *
  * This is the compiled twin of duck.trace.localdiff.diff_locals_py and follows the same
  * contract (see that module's docstring): walk the frame's locals, skip a value whose
- * identity and fingerprint say its safe repr cannot have changed, repr the rest (scalars
- * directly, anything else through duck.trace.saferepr.safe_repr), update the snapshot, and
- * append the name and repr of each new or changed local to the `names`/`texts` lists.
+ * identity and fingerprint say its safe repr cannot have changed, repr the rest (scalars, flat
+ * containers and objects whose attributes are all scalars directly, anything else through
+ * duck.trace.saferepr.safe_repr), update the snapshot, and append the name and repr of each new
+ * or changed local to the `names`/`texts` lists. Objects are read only through the C
+ * descriptors saferepr.object_layout found (never a property or __getattr__ of the program).
  *
  * format_run writes the trace-format JSON lines of a run of stored events (duck.trace.store)
  * as UTF-8, calling back into Python for the rare events with output, deletions or exceptions.

@@ -225,3 +225,15 @@ def test_c_safe_repr_of_objects_equals_safe_repr(value):
     localdiff.classify(type(value))
     for limit in (5, 30, 60, 200):
         assert _speedups.safe_repr(value, limit) == safe_repr(value, limit)
+
+
+def test_the_user_repr_flag_reaches_the_limits():
+    import argparse
+
+    from duck.commands.common import add_limit_arguments, limits_from_args
+
+    parser = argparse.ArgumentParser()
+    add_limit_arguments(parser)
+    assert limits_from_args(parser.parse_args([])).user_repr is False
+    assert limits_from_args(parser.parse_args(["--user-repr"])).user_repr is True
+    assert Limits.from_dict(Limits(user_repr=True).to_dict()).user_repr is True  # as the child reads it
