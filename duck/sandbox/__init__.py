@@ -35,6 +35,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from duck.sandbox.landlock import abi_version as landlock_abi
 from duck.sandbox.policy import Policy, allowed_env, interpreter_paths
@@ -238,6 +239,20 @@ class Sandbox:
         confined child; its JSON result is ``Run.result``."""
         return self._run({"kind": "call", "target": target, "payload": payload,
                           "timeout_s": timeout_s, "grace_s": grace_s})
+
+    def imap(self, calls: Iterable[tuple[str, dict, float]]) -> Iterator[Run]:
+        """``call(target, payload, timeout_s=...)`` for every ``(target, payload, timeout_s)``, on
+        all slots at once; the runs in the order of ``calls``, each yielded as soon as it and
+        those before it are done."""
+        calls = list(calls)
+        one = lambda item: self.call(item[0], item[1], timeout_s=item[2])  # noqa: E731
+        if self.slots == 1 or len(calls) <= 1:
+            yield from map(one, calls)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="sandbox") as executor:
+            yield from executor.map(one, calls)
 
     def exec(self, argv: list[str], *, cwd: str | Path, env: dict[str, str], timeout_s: float | None,
              stdin: str | Path | None = None, stdout: str | Path | None = None, stderr: str | Path | None = None,

@@ -6,13 +6,16 @@ of its methods, so an object with a lying ``__repr__`` or an always-true ``__eq_
 for a literal: anything else becomes ``["opaque", type name]``. ``decode(tree)`` runs in duck's
 process and gives back plain Python values (an ``Opaque`` for the rest), which the caller
 compares with what it expected. ``literal_text(tree)`` writes the value as Python source
-(``repr`` of the decoded literal) for training rows and reports.
+(``repr`` of the decoded literal) for training rows and reports. ``literal_call(text)`` reads
+a call written with literal arguments only (``f(1, 'a', key=[2],)``) in duck's process, so a
+predicted or generated input travels to the sandbox as values, never as code.
 
 Not a serializer for arbitrary objects and not a repr for display (``duck.trace.saferepr`` is).
 """
 
 from __future__ import annotations
 
+import ast
 import math
 
 #: nesting and size bounds: a deeper or larger value is opaque (and so never equal to a literal)
@@ -60,7 +63,10 @@ def encode(value, _depth: int = 0, _seen: set | None = None, _budget: list | Non
     if kind is bool:
         return ["bool", value]
     if kind is int:
-        return ["int", int.__repr__(value)]
+        try:
+            return ["int", int.__repr__(value)]
+        except ValueError:  # beyond the interpreter's decimal-digit limit: hexadecimal has none
+            return ["int", int.__format__(value, "#x")]
     if kind is float:
         return ["float", float.__repr__(value)]
     if kind is complex:
@@ -102,7 +108,7 @@ def decode(tree):
     if tag == "bool" and isinstance(body, bool):
         return body
     if tag == "int" and isinstance(body, str):
-        return int(body)
+        return int(body, 0)
     if tag == "float" and isinstance(body, str):
         return _float(body)
     if tag == "complex" and isinstance(body, list) and len(body) == 2:
@@ -161,6 +167,11 @@ def literal_text(tree) -> str:
 
 
 def _source(value) -> str:
+    if type(value) is int:
+        try:
+            return repr(value)
+        except ValueError:  # too many digits for decimal text
+            return hex(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return f"float({repr(value)!r})"
     if isinstance(value, list):
@@ -176,3 +187,26 @@ def _source(value) -> str:
         inner = "{" + ", ".join(_source(v) for v in value) + "}"
         return inner if isinstance(value, set) else f"frozenset({inner})"
     return repr(value)
+
+
+def literal_call(text: str, name: str | None = None) -> tuple[str, list, dict]:
+    """``(function name, args, kwargs)`` of a call whose arguments are all literals, read with
+    ``ast.literal_eval`` (nothing runs). ``name``: the function it must call. Raises
+    ``ValueError`` for anything else (another expression, ``*args``/``**kwargs``, a non-literal
+    argument)."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
+        raise ValueError(f"not a call: {error}") from None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        raise ValueError("not a call of a named function")
+    if name is not None and node.func.id != name:
+        raise ValueError(f"not a call of {name}")
+    if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+        raise ValueError("unpacked arguments are not literals")
+    try:
+        args = [ast.literal_eval(arg) for arg in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError("an argument is not a literal") from None
+    return node.func.id, args, kwargs
