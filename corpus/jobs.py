@@ -151,11 +151,12 @@ class SampleRunner:
 
     def __init__(self, slots: int = 1, *, hash_seed: int | None = 0, unsafe: bool = False,
                  sandbox: Sandbox | None = None) -> None:
+        """``sandbox``: run in this one (whose preloads include this module) instead of a new one."""
         if slots < 1:
             raise ValueError("a SampleRunner needs at least one slot")
-        self.size = slots
-        self.hash_seed = hash_seed
         self.sandbox = sandbox or open_sandbox(slots, hash_seed=hash_seed, unsafe=unsafe)
+        self.size = self.sandbox.slots
+        self.hash_seed = self.sandbox.hash_seed
 
     def run(self, job: SampleJob) -> Outcome:
         return Outcome.from_run(self.sandbox.call(job.target(), job.payload(), timeout_s=job.timeout_s))

@@ -20,7 +20,7 @@ import io
 import random
 import sys
 
-from duck.sandbox.values import decode, encode
+from duck.sandbox.values import MAX_ITEMS, decode, encode
 
 
 class _BoundedText(io.TextIOBase):
@@ -140,7 +140,7 @@ def run_calls(payload: dict) -> dict:
     ``payload["inputs"]`` (lists of value trees, the positional arguments), one after the other.
 
     ``limits_s`` (one number per input, or None) bounds each call's CPU time; ``total_s`` bounds
-    the sum. Stops at the first call that raises or runs too long. Returns ``{"ok", "exception"
+    the sum; ``max_items`` raises the size an output may have before it turns opaque. Stops at the first call that raises or runs too long. Returns ``{"ok", "exception"
     (of the code itself), "results": [{"value", "seconds"} | {"exception", "seconds"} |
     {"too_slow": True, "seconds"}], "stdout", "stdout_truncated"}`` — outputs only, no verdict.
     """
@@ -176,7 +176,7 @@ def run_calls(payload: dict) -> dict:
                     value = function(*args)
                 finally:
                     signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-                entry["value"] = encode(value)
+                entry["value"] = encode(value, _budget=[int(payload.get("max_items") or MAX_ITEMS)])
             except _TooSlow:
                 entry["too_slow"] = True
             except BaseException as error:  # noqa: BLE001 - what the call raises is its result
