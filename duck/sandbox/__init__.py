@@ -107,7 +107,7 @@ class _Server:
         self.proc = subprocess.Popen([sandbox.python, "-u", "-m", "duck.sandbox.server", json.dumps(config)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      cwd=self.root, env=env, start_new_session=True)
-        self._buffer = b""
+        self._buffer = bytearray()
         self.lock = threading.Lock()   # one writer on the server's stdin at a time
         self.busy = False
         self.ready = False
@@ -116,7 +116,9 @@ class _Server:
         fd = self.proc.stdout.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
+            scanned = 0
+            while (end := self._buffer.find(b"\n", scanned)) < 0:
+                scanned = len(self._buffer)  # a large reply arrives in many chunks: scan each byte once
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
@@ -126,7 +128,8 @@ class _Server:
                 if not chunk:
                     return None
                 self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end + 1]
         try:
             return json.loads(line)
         except ValueError:
