@@ -5,28 +5,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.corpus.test_sandbox import SECRET, leftover_processes
+from tests.corpus.test_sandbox import SECRET, leftover_processes, outside, secret_env  # noqa: F401 - fixtures
 from trainer.eval import cruxeval, evalplus
 from trainer.eval.data import CodeTask, CruxSample
 
 SAMPLE = CruxSample("s", "def f(x, y=1):\n    return [x, y]", "0", "[0, 1]")
-
-
-@pytest.fixture(scope="module")
-def secret_env():
-    saved = os.environ.get("SECRET_TOKEN")
-    os.environ["SECRET_TOKEN"] = SECRET
-    yield
-    if saved is None:
-        os.environ.pop("SECRET_TOKEN", None)
-    else:
-        os.environ["SECRET_TOKEN"] = saved
 
 
 @pytest.fixture(scope="module")
@@ -35,14 +22,6 @@ def sandbox(secret_env):
 
     with open_eval_sandbox(2) as sandbox:
         yield sandbox
-
-
-@pytest.fixture()
-def outside():
-    folder = Path(tempfile.mkdtemp(prefix="duck-outside-", dir="/tmp"))
-    folder.chmod(0o777)
-    yield folder
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def _attacks(marker: Path) -> list[str]:
