@@ -20,7 +20,7 @@ import io
 import random
 import sys
 
-from duck.sandbox.values import MAX_ITEMS, decode, encode
+from duck.sandbox.values import MAX_ITEMS, decode, digest, encode
 
 
 class _BoundedText(io.TextIOBase):
@@ -139,8 +139,10 @@ def run_calls(payload: dict) -> dict:
     """Run ``payload["code"]``, then call the function named by ``payload["call"]`` on each of
     ``payload["inputs"]`` (lists of value trees, the positional arguments), one after the other.
 
-    ``limits_s`` (one number per input, or None) bounds each call's CPU time; ``total_s`` bounds
-    the sum; ``max_items`` raises the size an output may have before it turns opaque. Stops at the first call that raises or runs too long. Returns ``{"ok", "exception"
+    ``limits_s`` (one number per input, or None) bounds each call's CPU time (``seconds``: the
+    CPU time it took, so a busy machine does not make a call look slow); ``total_s`` bounds
+    the sum; ``max_items`` sets the size an output may have before it turns opaque, or, with
+    ``digest_large``, before its ``duck.sandbox.values.digest`` is sent instead (``{"digest"}``). Stops at the first call that raises or runs too long. Returns ``{"ok", "exception"
     (of the code itself), "results": [{"value", "seconds"} | {"exception", "seconds"} |
     {"too_slow": True, "seconds"}], "stdout", "stdout_truncated"}`` — outputs only, no verdict.
     """
@@ -167,7 +169,7 @@ def run_calls(payload: dict) -> dict:
         for index, arguments in enumerate(payload.get("inputs") or ()):
             args = [decode(tree) for tree in arguments]
             limit = limits[index] if limits else None
-            started = time.perf_counter()
+            started = time.process_time()
             entry: dict = {}
             try:
                 if limit:
@@ -176,18 +178,23 @@ def run_calls(payload: dict) -> dict:
                     value = function(*args)
                 finally:
                     signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-                entry["value"] = encode(value, _budget=[int(payload.get("max_items") or MAX_ITEMS)])
+                room = [int(payload.get("max_items") or MAX_ITEMS)]
+                tree = encode(value, _budget=room)
+                if room[0] < 0 and payload.get("digest_large"):
+                    entry["digest"] = digest(value)  # too large to send: its digest stands for it
+                else:
+                    entry["value"] = tree
             except _TooSlow:
                 entry["too_slow"] = True
             except BaseException as error:  # noqa: BLE001 - what the call raises is its result
                 entry["exception"] = exception_info(error)
-            seconds = entry["seconds"] = time.perf_counter() - started
+            seconds = entry["seconds"] = time.process_time() - started
             if budget is not None:
                 budget -= seconds
             if (limit and seconds > float(limit)) or (budget is not None and budget < 0):
                 entry = {"too_slow": True, "seconds": seconds}
             result["results"].append(entry)
-            if "value" not in entry:
+            if "value" not in entry and "digest" not in entry:
                 break
     finally:
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__

@@ -5,7 +5,8 @@ bool, int, float, complex, str, bytes, list, tuple, set, frozenset, dict) withou
 of its methods, so an object with a lying ``__repr__`` or an always-true ``__eq__`` cannot pass
 for a literal: anything else becomes ``["opaque", type name]``. ``decode(tree)`` runs in duck's
 process and gives back plain Python values (an ``Opaque`` for the rest), which the caller
-compares with what it expected. ``literal_text(tree)`` writes the value as Python source
+compares with what it expected (``digest(value)`` stands for a value too large to send).
+``literal_text(tree)`` writes the value as Python source
 (``repr`` of the decoded literal) for training rows and reports. ``literal_call(text)`` reads
 a call written with literal arguments only (``f(1, 'a', key=[2],)``) in duck's process, so a
 predicted or generated input travels to the sandbox as values, never as code.
@@ -21,6 +22,7 @@ import math
 #: nesting and size bounds: a deeper or larger value is opaque (and so never equal to a literal)
 MAX_DEPTH = 100
 MAX_ITEMS = 100_000
+_TOO_LARGE = ["opaque", "<too large>"]
 
 
 class Opaque:
@@ -57,6 +59,8 @@ def encode(value, _depth: int = 0, _seen: set | None = None, _budget: list | Non
     """The tagged tree of ``value`` (JSON-ready); see the module docstring."""
     budget = _budget if _budget is not None else [MAX_ITEMS]
     budget[0] -= 1
+    if budget[0] < 0:
+        return _TOO_LARGE  # the rest of an oversized value is not walked
     kind = type(value)
     if value is None:
         return ["None"]
@@ -90,6 +94,85 @@ def encode(value, _depth: int = 0, _seen: set | None = None, _budget: list | Non
         return [kind.__name__, [encode(item, _depth + 1, seen, budget) for item in iterate(value)]]
     finally:
         seen.discard(id(value))
+
+
+def digest(value) -> str:
+    """SHA-256 of ``json.dumps(encode(value))`` with no size bound, computed as a stream (no tree
+    is built), for outputs too large to send: two equal values of the same types have equal
+    digests. Like ``encode``, it never calls a method of the value."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    parts: list[bytes] = []
+    dumps = json.dumps
+
+    def scalar(item, kind) -> bytes:
+        if kind is float:
+            return b'["float", "%s"]' % float.__repr__(item).encode()
+        if kind is int:
+            return b'["int", "%s"]' % encode(item)[1].encode()
+        if kind is str:
+            return b'["str", %s]' % dumps(item).encode()
+        return dumps(encode(item)).encode()
+
+    def walk(item, depth: int, seen: set) -> None:
+        kind = type(item)
+        if kind not in (list, tuple, set, frozenset, dict):
+            parts.append(scalar(item, kind))
+        elif depth >= MAX_DEPTH or id(item) in seen:
+            parts.append(dumps(["opaque", _type_name(item) if depth >= MAX_DEPTH else "<cycle>"]).encode())
+        else:
+            seen.add(id(item))
+            parts.append(b'["%s", [' % kind.__name__.encode())
+            if kind is dict:
+                for index, (k, v) in enumerate(dict.items(item)):
+                    parts.append(b", [" if index else b"[")
+                    walk(k, depth + 1, seen)
+                    parts.append(b", ")
+                    walk(v, depth + 1, seen)
+                    parts.append(b"]")
+            else:
+                iterate = {list: list.__iter__, tuple: tuple.__iter__, set: set.__iter__,
+                           frozenset: frozenset.__iter__}[kind]
+                elements = list(iterate(item))
+                flat = _flat(elements)
+                if flat is not None:
+                    parts.append(flat.encode())
+                else:
+                    for index, element in enumerate(elements):
+                        if index:
+                            parts.append(b", ")
+                        walk(element, depth + 1, seen)
+            parts.append(b"]]")
+            seen.discard(id(item))
+        if len(parts) > 4096:
+            h.update(b"".join(parts))
+            parts.clear()
+
+    walk(value, 0, set())
+    h.update(b"".join(parts))
+    return h.hexdigest()
+
+
+def _flat(elements: list) -> str | None:
+    """The JSON of a run of same-typed floats, ints or strs, written by C loops; None otherwise."""
+    from json.encoder import encode_basestring_ascii
+
+    kinds = set(map(type, elements))
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    try:
+        if kind is float:
+            return '["float", "' + '"], ["float", "'.join(map(float.__repr__, elements)) + '"]'
+        if kind is int:
+            return '["int", "' + '"], ["int", "'.join(map(int.__repr__, elements)) + '"]'
+        if kind is str:
+            return '["str", ' + '], ["str", '.join(map(encode_basestring_ascii, elements)) + ']'
+    except ValueError:  # an int beyond the decimal-digit limit: the slow path writes it in hex
+        return None
+    return None
 
 
 def _float(text: str) -> float:

@@ -30,11 +30,14 @@ from trainer.eval.evalplus_harness import (GT_TIME_LIMIT_FACTOR, MBPP_OUTPUT_NOT
 
 #: the job function that runs a solution on a part's inputs in the sandbox
 CALLS_JOB = "duck.sandbox.jobs:run_calls"
-#: seconds one sandbox job may take (the canonical solution on every input of a part, or a
-#: candidate, which run_calls itself stops after EvalPlus's 60 s per-task cap of CPU time)
+#: seconds a candidate's job may take (run_calls itself stops it after EvalPlus's 60 s per-task
+#: cap of call time; the rest is sending its outputs), and the canonical solution's (no cap in
+#: EvalPlus: a million-item output per input on a slow machine takes minutes)
 JOB_TIMEOUT_S = 180.0
-#: items an output tree may hold before it turns opaque (some canonical outputs are large)
-MAX_OUTPUT_ITEMS = 20_000_000
+TRUTH_TIMEOUT_S = 900.0
+#: items an output may hold and still travel as a value tree; a larger one (some canonical
+#: outputs have a million items) travels as its digest and must then match exactly
+MAX_OUTPUT_ITEMS = 100_000
 #: the response is opened with a fence so the model writes code, and stops at the closing one
 RESPONSE_PREFIX = "```python\n"
 CODE_STOP = "\n```"
@@ -122,16 +125,16 @@ class EvalPlusScorer:
             inputs = decode_inputs(task.dataset, task.task_id, _inputs(task, part))
             payloads.append((inputs, _payload(task.reference, task, inputs, None)))
         for task, (inputs, payload), run in zip(todo, payloads, self.sandbox.imap(
-                (CALLS_JOB, p, JOB_TIMEOUT_S) for _, p in payloads)):
+                (CALLS_JOB, p, TRUTH_TIMEOUT_S) for _, p in payloads)):
             data = run.result if isinstance(run.result, dict) else {}
             results = data.get("results") or []
-            failed = next((r for r in results if "value" not in r), None)
+            failed = next((r for r in results if "value" not in r and "digest" not in r), None)
             if not data.get("ok") or failed is not None or len(results) != len(inputs):
                 why = (data.get("exception") or (failed or {}).get("exception") or {}).get("message") \
                     or run.error or run.stopped_by or "it did not finish"
                 raise ReferenceFailed(f"the canonical solution of {task.task_id} failed ({part} inputs): {why}",
                                       "check that --data is an unmodified EvalPlus release")
-            outputs = [r["value"] for r in results]
+            outputs = [r["value"] if "value" in r else ["digest", r["digest"]] for r in results]
             limits = [max(MIN_TIME_LIMIT_S, GT_TIME_LIMIT_FACTOR * r["seconds"]) for r in results]
             self._truth[(task.task_id, part)] = _Truth(inputs, outputs, limits)
         return [self._truth[(t.task_id, part)] for t in tasks]
@@ -147,7 +150,7 @@ def _payload(code: str, task: CodeTask, inputs: list, limits: list[float] | None
     return {"code": code, "call": task.entry_point, "inputs": [[encode(a, _budget=[MAX_OUTPUT_ITEMS]) for a in inp]
                                                                for inp in inputs],
             "limits_s": limits, "total_s": TASK_TIME_CAP_S if limits else None, "filename": "<solution>",
-            "module_name": "__evalplus__", "max_items": MAX_OUTPUT_ITEMS}
+            "module_name": "__evalplus__", "max_items": MAX_OUTPUT_ITEMS, "digest_large": True}
 
 
 def _judge(task: CodeTask, truth: _Truth, run) -> dict:
@@ -162,19 +165,27 @@ def _judge(task: CodeTask, truth: _Truth, run) -> dict:
     not_none = task.dataset == "mbpp" and task.entry_point in MBPP_OUTPUT_NOT_NONE_TASKS
     results = data.get("results") or []
     for index, (inp, expected_tree) in enumerate(zip(truth.inputs, truth.outputs)):
-        expected = decode(expected_tree)
+        large = expected_tree[0] == "digest"
+        expected = None if large else decode(expected_tree)
         if not_none:
-            expected = expected is not None
+            expected = large or expected is not None
+        shown = "<a value too large to show>" if large and not not_none else repr(expected)
         if index >= len(results):
-            return _failure(task, inp, expected, "the run stopped early")
+            return _failure(task, inp, shown, "the run stopped early")
         result = results[index]
         if result.get("too_slow"):
-            return _failure(task, inp, expected, "too slow")
-        if "value" not in result:
+            return _failure(task, inp, shown, "too slow")
+        if "value" not in result and "digest" not in result:
             exc = result.get("exception") or {}
-            return _failure(task, inp, expected, f"{exc.get('type', 'Error')}: {str(exc.get('message', ''))[:300]}")
-        if not _accepts(task, inp, result["value"], expected_tree, expected):
-            return _failure(task, inp, expected, "wrong output")
+            return _failure(task, inp, shown, f"{exc.get('type', 'Error')}: {str(exc.get('message', ''))[:300]}")
+        if not_none and "digest" in result:
+            ok = expected is True  # a value too large to send is not None
+        elif large or "digest" in result:
+            ok = large and result.get("digest") == expected_tree[1]  # too large to send: only an exact match
+        else:
+            ok = _accepts(task, inp, result["value"], expected_tree, expected)
+        if not ok:
+            return _failure(task, inp, shown, "wrong output")
     return {"passed": True, "reason": "", "test": ""}
 
 
@@ -194,10 +205,10 @@ def _accepts(task: CodeTask, inp: list, tree, expected_tree, expected) -> bool:
 TEST_CHARS = 1500
 
 
-def _failure(task: CodeTask, inp: list, expected, reason: str) -> dict:
+def _failure(task: CodeTask, inp: list, expected: str, reason: str) -> dict:
+    """A failed input: why, and the input as an assertion (``expected``: the expected value's text)."""
     try:
-        args = ", ".join(repr(a) for a in inp)
-        test = f"assert {task.entry_point}({args}) == {expected!r}"
+        test = f"assert {task.entry_point}({', '.join(repr(a) for a in inp)}) == {expected}"
     except ValueError:  # an integer too long for decimal text
         test = f"# {task.entry_point} fails on an input too large to show"
     if len(test) > TEST_CHARS:
