@@ -264,3 +264,39 @@ def test_the_corpus_refuses_without_landlock_unless_told(monkeypatch, tmp_path, 
     assert not (out / "extract" / "manifest.json").exists()
     assert main(["corpus", "extract", "--out", str(out), "--quiet", "--unsafe-no-sandbox"]) == 0
     assert (out / "extract" / "manifest.json").exists()
+
+
+# ----------------------------------------------------------------------------- values helpers used here
+def test_literal_calls_are_read_without_running_anything():
+    from duck.sandbox.values import literal_call
+
+    assert literal_call("f(1, 'a', key=[2],)", "f") == ("f", [1, "a"], {"key": [2]})
+    assert literal_call("f((1, ), (1, ), (1, 2))", "f")[1] == [(1,), (1,), (1, 2)]
+    for text in ("f(0 or 1)", "f(*[1])", "f(**{})", "g(1)", "f(1) + 1", "f(print(1))", "f(lambda: 0)", "f("):
+        with pytest.raises(ValueError):
+            literal_call(text, "f")
+
+
+def test_large_values_have_a_digest_and_huge_ints_a_tree():
+    import hashlib
+
+    from duck.sandbox.values import decode, digest, encode, literal_text
+
+    for value in ([1, 2.5, "a\"é"], {"a": (1, {2, 3}), 3: [None, True, b"x", 1j, -0.0]}, [[]], [10 ** 5000, 1]):
+        assert digest(value) == hashlib.sha256(json.dumps(encode(value, _budget=[10 ** 9])).encode()).hexdigest()
+    assert digest([1.0, 2.0]) != digest([1, 2]) != digest((1, 2))
+    big = 7 ** 9000  # beyond the decimal-digit limit of int()/repr()
+    assert decode(encode(big)) == big and literal_text(encode(big)).startswith("0x")
+    assert encode(list(range(200_000)))[1][-1] == ["opaque", "<too large>"]
+
+
+def test_run_calls_returns_outputs_digests_and_stops_at_a_slow_call(runner):
+    from duck.sandbox.values import digest, encode
+
+    code = "def g(n):\n    if n < 0:\n        while True:\n            pass\n    return list(range(n))\n"
+    payload = {"code": code, "call": "g", "inputs": [[encode(2)], [encode(300_000)], [encode(-1)], [encode(1)]],
+               "limits_s": [1.0] * 4, "max_items": 1000, "digest_large": True}
+    run = runner.sandbox.call("duck.sandbox.jobs:run_calls", payload, timeout_s=30)
+    results = run.result["results"]
+    assert results[0]["value"] == encode([0, 1]) and results[1]["digest"] == digest(list(range(300_000)))
+    assert results[2].get("too_slow") and len(results) == 3
