@@ -169,7 +169,7 @@ def _judge(task: CodeTask, truth: _Truth, run) -> dict:
         expected = None if large else decode(expected_tree)
         if not_none:
             expected = large or expected is not None
-        shown = "<a value too large to show>" if large and not not_none else repr(expected)
+        shown = _TOO_LARGE if large and not not_none else expected
         if index >= len(results):
             return _failure(task, inp, shown, "the run stopped early")
         result = results[index]
@@ -205,10 +205,14 @@ def _accepts(task: CodeTask, inp: list, tree, expected_tree, expected) -> bool:
 TEST_CHARS = 1500
 
 
-def _failure(task: CodeTask, inp: list, expected: str, reason: str) -> dict:
-    """A failed input: why, and the input as an assertion (``expected``: the expected value's text)."""
+_TOO_LARGE = object()
+
+
+def _failure(task: CodeTask, inp: list, expected, reason: str) -> dict:
+    """A failed input: why, and the input as an assertion (for a self-refine prompt)."""
     try:
-        test = f"assert {task.entry_point}({', '.join(repr(a) for a in inp)}) == {expected}"
+        shown = "<a value too large to show>" if expected is _TOO_LARGE else repr(expected)
+        test = f"assert {task.entry_point}({', '.join(repr(a) for a in inp)}) == {shown}"
     except ValueError:  # an integer too long for decimal text
         test = f"# {task.entry_point} fails on an input too large to show"
     if len(test) > TEST_CHARS:
