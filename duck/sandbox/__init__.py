@@ -40,7 +40,8 @@ from typing import Iterable, Iterator
 from duck.sandbox.landlock import abi_version as landlock_abi
 from duck.sandbox.policy import Policy, allowed_env, interpreter_paths
 
-__all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi"]
+__all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi",
+           "scratch_folder"]
 
 #: seconds a fresh server may take to import its preloads and say it is ready
 STARTUP_S = 60.0
@@ -53,6 +54,14 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
 
 class SandboxUnavailable(RuntimeError):
     """The sandbox cannot confine here as asked (``str()`` says why)."""
+
+
+def scratch_folder(prefix: str = "duck-") -> str:
+    """A new temporary folder for sandboxed runs' files: private to duck's user, yet searchable
+    (mode 0711), so a run that dropped to an unprivileged uid can reach its own folder inside."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    os.chmod(path, 0o711)
+    return path
 
 
 def confinement_note() -> str | None:
@@ -96,8 +105,7 @@ class _Server:
     """Parent-side handle of one fork server."""
 
     def __init__(self, sandbox: "Sandbox") -> None:
-        self.root = tempfile.mkdtemp(prefix="duck-sandbox-")
-        os.chmod(self.root, 0o711)  # an unprivileged run must reach its own folder inside
+        self.root = scratch_folder("duck-sandbox-")
         self.uid = UID_BASE + secrets.randbelow(UID_SPAN)
         config = {"root": self.root, "policy": sandbox.policy.to_dict(), "preload": list(sandbox.preload),
                   "uid": self.uid, "require_landlock": sandbox.require_landlock}

@@ -81,6 +81,77 @@ def _keep_read_search_capability() -> bool:
     return libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE, _CAP_DAC_READ_SEARCH, 0, 0) == 0
 
 
+_CLONE_NEWNS = 0x00020000
+_MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 1 << 18
+
+
+def _outermost(paths: list[str]) -> list[str]:
+    kept: list[str] = []
+    for path in sorted({os.path.realpath(p) for p in paths if p}):
+        if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
+            kept.append(path)
+    return kept
+
+
+def _private_ancestor(path: str) -> str | None:
+    """The outermost folder above ``path`` that other users cannot search, if any."""
+    found = None
+    current = os.path.dirname(os.path.abspath(path))
+    while current not in ("/", ""):
+        try:
+            if not os.stat(current).st_mode & 0o001:
+                found = current
+        except OSError:
+            return found
+        current = os.path.dirname(current)
+    return found
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _hide_private_folders(needed: list[str]) -> bool:
+    """In a mount namespace of this process's own: an empty tmpfs over each home folder and
+    over each folder the unprivileged uid could not enter on the way to a ``needed`` path,
+    with just the ``needed`` paths under them bound back in (the interpreter, duck, the run's
+    files). Root-only and the users' files then cannot be reached. False where the kernel
+    refuses (no CAP_SYS_ADMIN); raises ``ConfinementError`` if it fails half-way."""
+    libc = _libc()
+    needed = [os.path.realpath(p) for p in needed if p and os.path.exists(p)]
+    hidden = [h for h in HOME_FOLDERS if os.path.isdir(h)]
+    hidden += [a for a in map(_private_ancestor, needed) if a]
+    hidden = _outermost(hidden)
+    keep = [p for p in _outermost(needed)
+            if any(_under(p, h) for h in hidden) and not any(_under(h, p) for h in hidden)]
+    if libc.unshare(_CLONE_NEWNS) != 0:
+        return False
+    if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
+        return False
+    # opened in the new namespace (a bind from the old one is refused), before the tmpfs hides them
+    fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in keep}
+    umask = os.umask(0o022)  # the skeleton folders must be searchable by the unprivileged uid
+    try:
+        for number, folder in enumerate(hidden):
+            if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=0755,size=64k") != 0:
+                if number == 0:
+                    return False
+                raise ConfinementError(f"cannot hide {folder} (errno {ctypes.get_errno()})")
+        for path, fd in fds.items():
+            if os.path.isdir(f"/proc/self/fd/{fd}"):
+                os.makedirs(path, mode=0o755, exist_ok=True)
+            else:
+                os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
+                open(path, "a").close()
+            if libc.mount(f"/proc/self/fd/{fd}".encode(), path.encode(), None, _MS_BIND | _MS_REC, None) != 0:
+                raise ConfinementError(f"cannot show {path} in the sandbox (errno {ctypes.get_errno()})")
+        return True
+    finally:
+        os.umask(umask)
+        for fd in fds.values():
+            os.close(fd)
+
+
 def _drop_to(uid: int, keep_read_search: bool) -> bool:
     """Become ``uid`` (group the same, no supplementary groups); True if CAP_DAC_READ_SEARCH was kept."""
     libc = _libc()
@@ -115,13 +186,13 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
     except OSError:
         pass  # already a session leader
     os.umask(0o077)
-    for name, kind, value in (("memory_mb", resource.RLIMIT_AS, policy.memory_mb and policy.memory_mb * 2**20),
-                              ("cpu_s", resource.RLIMIT_CPU, policy.cpu_s),
-                              ("file_size_mb", resource.RLIMIT_FSIZE, policy.file_size_mb and policy.file_size_mb * 2**20),
-                              ("open_files", resource.RLIMIT_NOFILE, policy.open_files),
-                              ("core", resource.RLIMIT_CORE, 0)):
-        _set_limit(kind, value)
+    for name, kind, value, unit in (("memory_mb", resource.RLIMIT_AS, policy.memory_mb, 2**20),
+                                    ("cpu_s", resource.RLIMIT_CPU, policy.cpu_s, 1),
+                                    ("file_size_mb", resource.RLIMIT_FSIZE, policy.file_size_mb, 2**20),
+                                    ("open_files", resource.RLIMIT_NOFILE, policy.open_files, 1),
+                                    ("core_files", resource.RLIMIT_CORE, 0, 1)):
         if value is not None:
+            _set_limit(kind, value * unit)
             report["rlimits"][name] = value
     abi = landlock.abi_version()
     if require_landlock and abi < 1:
@@ -130,9 +201,14 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
     read_search = False
     if os.geteuid() == 0 and policy.drop_privileges and uid is not None:
         # root cannot be held by RLIMIT_NPROC and reads everything: become an unprivileged uid.
-        # The interpreter may live under a home folder that uid cannot enter, so keep
-        # CAP_DAC_READ_SEARCH, but only where Landlock then restricts what may be read.
-        read_search = _drop_to(uid, keep_read_search=abi >= 1)
+        # The interpreter may live under a home folder that uid cannot enter (/root is 0700):
+        # hide the homes behind a tmpfs that shows only what the run needs; where that is
+        # refused, keep CAP_DAC_READ_SEARCH, but only if Landlock then restricts what is read.
+        hidden = _hide_private_folders(interpreter_paths(python) + [folder, *writable, *readable])
+        report["private_folders_hidden"] = hidden
+        # where the kernel refuses the mount namespace, keep CAP_DAC_READ_SEARCH to reach the
+        # interpreter, but only with Landlock restricting what is read
+        read_search = _drop_to(uid, keep_read_search=not hidden and abi >= 1)
         dropped = True
         report["uid"] = uid
         report["read_search_capability"] = read_search

@@ -32,6 +32,8 @@ from duck.sandbox.policy import Policy
 _PR_SET_CHILD_SUBREAPER = 36
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
 MAX_RESULT_BYTES = 256 * 2**20
+#: bound before any job runs, so a run that replaces ``json.dumps`` still reports through the real one
+_dumps = json.dumps
 
 
 def _libc():
@@ -159,7 +161,7 @@ class Server:
             report = enter(self.policy, folder, uid=self.uid, writable=list(job.get("writable") or ()),
                            readable=list(job.get("readable") or ()), python=job.get("python"),
                            require_landlock=self.require_landlock)
-            _write_all(result_fd, (json.dumps({"confinement": report}) + "\n").encode())
+            _write_all(result_fd, (_dumps({"confinement": report}) + "\n").encode())
             if job["kind"] == "exec":
                 os.set_inheritable(result_fd, False)
                 argv = job["argv"]
@@ -168,14 +170,14 @@ class Server:
             module_name, _, function_name = target.partition(":")
             function = getattr(importlib.import_module(module_name), function_name)
             value = function(job.get("payload") or {})
-            _write_all(result_fd, (json.dumps({"result": value}, ensure_ascii=True) + "\n").encode())
+            _write_all(result_fd, (_dumps({"result": value}, ensure_ascii=True) + "\n").encode())
         except ConfinementError as exc:
-            _write_all(result_fd, (json.dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
+            _write_all(result_fd, (_dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
             status = 125
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, never raised past the fork
             try:
                 detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
-                _write_all(result_fd, (json.dumps({"error": detail}) + "\n").encode())
+                _write_all(result_fd, (_dumps({"error": detail}) + "\n").encode())
             except BaseException:  # noqa: BLE001
                 pass
             status = 127 if job["kind"] == "exec" else 1
