@@ -146,6 +146,7 @@ def run_calls(payload: dict) -> dict:
     (of the code itself), "results": [{"value", "seconds"} | {"exception", "seconds"} |
     {"too_slow": True, "seconds"}], "stdout", "stdout_truncated"}`` — outputs only, no verdict.
     """
+    import gc
     import signal
     import time
 
@@ -169,8 +170,10 @@ def run_calls(payload: dict) -> dict:
         for index, arguments in enumerate(payload.get("inputs") or ()):
             args = [decode(tree) for tree in arguments]
             limit = limits[index] if limits else None
-            started = time.process_time()
+            gc.freeze()  # the outputs kept so far are not walked by the call's collections
             entry: dict = {}
+            seconds = None
+            started = time.process_time()
             try:
                 if limit:
                     signal.setitimer(signal.ITIMER_VIRTUAL, float(limit) + 0.05)
@@ -178,17 +181,21 @@ def run_calls(payload: dict) -> dict:
                     value = function(*args)
                 finally:
                     signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+                    seconds = time.process_time() - started  # the call only, not the sending
                 room = [int(payload.get("max_items") or MAX_ITEMS)]
                 tree = encode(value, _budget=room)
                 if room[0] < 0 and payload.get("digest_large"):
                     entry["digest"] = digest(value)  # too large to send: its digest stands for it
                 else:
                     entry["value"] = tree
+                del value, tree
             except _TooSlow:
                 entry["too_slow"] = True
             except BaseException as error:  # noqa: BLE001 - what the call raises is its result
                 entry["exception"] = exception_info(error)
-            seconds = entry["seconds"] = time.process_time() - started
+            if seconds is None:
+                seconds = time.process_time() - started
+            entry["seconds"] = seconds
             if budget is not None:
                 budget -= seconds
             if (limit and seconds > float(limit)) or (budget is not None and budget < 0):

@@ -30,11 +30,10 @@ from trainer.eval.evalplus_harness import (GT_TIME_LIMIT_FACTOR, MBPP_OUTPUT_NOT
 
 #: the job function that runs a solution on a part's inputs in the sandbox
 CALLS_JOB = "duck.sandbox.jobs:run_calls"
-#: seconds a candidate's job may take (run_calls itself stops it after EvalPlus's 60 s per-task
-#: cap of call time; the rest is sending its outputs), and the canonical solution's (no cap in
-#: EvalPlus: a million-item output per input on a slow machine takes minutes)
-JOB_TIMEOUT_S = 180.0
-TRUTH_TIMEOUT_S = 900.0
+#: wall seconds a job may take, a backstop only: run_calls stops a candidate's calls by their CPU
+#: time (4 x the canonical time per input, EvalPlus's 60 s per task), and sending a
+#: million-item output (or the canonical run, which EvalPlus does not cap) may take minutes
+JOB_TIMEOUT_S = 900.0
 #: items an output may hold and still travel as a value tree; a larger one (some canonical
 #: outputs have a million items) travels as its digest and must then match exactly
 MAX_OUTPUT_ITEMS = 100_000
@@ -125,7 +124,7 @@ class EvalPlusScorer:
             inputs = decode_inputs(task.dataset, task.task_id, _inputs(task, part))
             payloads.append((inputs, _payload(task.reference, task, inputs, None)))
         for task, (inputs, payload), run in zip(todo, payloads, self.sandbox.imap(
-                (CALLS_JOB, p, TRUTH_TIMEOUT_S) for _, p in payloads)):
+                (CALLS_JOB, p, JOB_TIMEOUT_S) for _, p in payloads)):
             data = run.result if isinstance(run.result, dict) else {}
             results = data.get("results") or []
             failed = next((r for r in results if "value" not in r and "digest" not in r), None)
