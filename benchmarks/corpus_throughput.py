@@ -1,10 +1,13 @@
-"""Corpus throughput and yield: execute+trace with the worker pool vs one subprocess per sample,
+"""Corpus throughput and yield: execute+trace in duck.sandbox (a fresh confined process per
+sample, forked from a server that has the recorder imported) vs one plain subprocess per sample,
 and the yield of every stage on a seed folder (default: this interpreter's whole stdlib).
 
     OMP_NUM_THREADS=1 python benchmarks/corpus_throughput.py [--samples 200] [--workers 2] [--stdlib-out DIR]
 
 Prints samples/s per core for both approaches and their ratio (measured in this one run), then
-each stage's counts from a full `duck-train corpus build`. Not a test.
+each stage's counts from a full `duck-train corpus build`. Not a test. (The figure before the
+sandbox, for the README, came from this script at commit 64ad322, whose long-lived worker
+pool ran every sample in one reused process.)
 """
 
 from __future__ import annotations
@@ -17,17 +20,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.jobs import SampleJob, SampleRunner
 
 CODE = "def f(xs):\n    total = 0\n    for x in xs:\n        if x % 2:\n            total += x\n    return total\n"
 NAIVE = ("import json, sys\nfrom duck.trace.recorder import record_call\n"
          "r = record_call(sys.argv[1], sys.argv[2])\nprint(json.dumps({'value': r.value, 'events': len(r.events)}))\n")
 
 
-def naive(jobs: list[SandboxJob], workers: int) -> float:
+def naive(jobs: list[SampleJob], workers: int) -> float:
     from concurrent.futures import ThreadPoolExecutor
 
-    def one(job: SandboxJob) -> None:
+    def one(job: SampleJob) -> None:
         subprocess.run([sys.executable, "-c", NAIVE, job.code, job.call], check=True, capture_output=True, timeout=30)
 
     started = time.perf_counter()
@@ -36,9 +39,9 @@ def naive(jobs: list[SandboxJob], workers: int) -> float:
     return time.perf_counter() - started
 
 
-def pooled(jobs: list[SandboxJob], workers: int) -> float:
-    with SandboxPool(workers=workers) as pool:
-        pool.run("x = 1")  # workers started and ready
+def pooled(jobs: list[SampleJob], workers: int) -> float:
+    with SampleRunner(workers) as pool:
+        pool.map([SampleJob("x = 1")] * workers)  # fork servers started and ready
         started = time.perf_counter()
         results = pool.map(jobs)
         elapsed = time.perf_counter() - started
@@ -54,14 +57,14 @@ def main() -> None:
     parser.add_argument("--stdlib-out", type=Path, default=None, help="keep the yield run's corpus here")
     parser.add_argument("--skip-yield", action="store_true")
     args = parser.parse_args()
-    jobs = [SandboxJob(CODE, call=f"f({list(range(i % 20))})", trace=True) for i in range(args.samples)]
+    jobs = [SampleJob(CODE, call=f"f({list(range(i % 20))})", trace=True) for i in range(args.samples)]
     pool_s = pooled(jobs, args.workers)
     naive_s = naive(jobs[: max(20, args.samples // 5)], args.workers) * (args.samples / max(20, args.samples // 5))
     per_core = lambda seconds: args.samples / seconds / args.workers  # noqa: E731
     print(f"execute+trace, {args.samples} samples, {args.workers} workers")
-    print(f"  pool of long-lived workers : {per_core(pool_s):8.1f} samples/s/core")
+    print(f"  duck.sandbox fork servers  : {per_core(pool_s):8.1f} samples/s/core")
     print(f"  one subprocess per sample  : {per_core(naive_s):8.1f} samples/s/core")
-    print(f"  ratio pool / naive         : {naive_s / pool_s:8.1f}x")
+    print(f"  ratio sandbox / naive      : {naive_s / pool_s:8.1f}x")
     if args.skip_yield:
         return
     from corpus import cli

@@ -1,5 +1,6 @@
 """Scoring throughput of ``duck-train eval``: all 800 CRUXEval predictions (the ground truth,
-so every check runs to the end) scored by execution in the sandbox, for -O and -I.
+so every check runs to the end) scored by execution in duck.sandbox, for -O and -I (the
+default literal check: the benchmark's f runs confined, values compared in the evaluator).
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/eval_scoring.py [--data PATH] [--workers N]``.
 Prints samples/s for each mode and the -I/-O time ratio, measured in one run. Not a test.
@@ -11,9 +12,9 @@ import argparse
 import time
 from pathlib import Path
 
-from corpus.sandbox import SandboxPool
 from trainer.eval import cruxeval
 from trainer.eval.data import load_cruxeval
+from trainer.eval.runner import open_eval_sandbox
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "cruxeval.jsonl"
 
@@ -25,8 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     samples = load_cruxeval(args.data)
     seconds = {}
-    with SandboxPool(workers=args.workers) as pool:
-        pool.map([cruxeval.check_job(samples[0], samples[0].output)] * args.workers)  # workers started
+    with open_eval_sandbox(args.workers) as pool:
+        cruxeval.score_predictions(pool, samples[:args.workers], [[s.output] for s in samples[:args.workers]],
+                                   "output")  # fork servers started
         for mode, preds in (("output", [s.output for s in samples]), ("input", [s.call for s in samples])):
             start = time.perf_counter()
             correct = cruxeval.score_predictions(pool, samples, [[p] for p in preds], mode)

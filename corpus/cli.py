@@ -23,7 +23,10 @@ STAGES = ("seeds", "synthesize", "extract", "execute", "monologue", "refine", "d
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=output_folder, required=True, help="corpus folder (one subfolder per stage)")
-    parser.add_argument("--workers", type=whole_number(1), default=2, help="sandboxed worker processes (default 2)")
+    parser.add_argument("--workers", type=whole_number(1), default=2,
+                        help="samples run at once, each in a fresh sandboxed process (default 2)")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="where Landlock is missing, run samples anyway with only rlimits and a private folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -89,10 +92,11 @@ def _pool(args, hash_seed: int = 0, *, ray_ok: bool = False):
     if ray_ok and getattr(args, "ray", False):
         from corpus.ray_pool import RayPool
 
-        return RayPool(workers=args.workers, hash_seed=hash_seed, address=args.ray_address)
-    from corpus.sandbox import SandboxPool
+        return RayPool(workers=args.workers, hash_seed=hash_seed, address=args.ray_address,
+                       unsafe=args.unsafe_no_sandbox)
+    from corpus.jobs import SampleRunner
 
-    return SandboxPool(workers=args.workers, hash_seed=hash_seed)
+    return SampleRunner(args.workers, hash_seed=hash_seed, unsafe=args.unsafe_no_sandbox)
 
 
 def _model_spec(args):

@@ -18,7 +18,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.jobs import Outcome, SampleJob, SampleRunner
 from corpus.shards import StageRun, count, read_stage, require_stage, stage_shards
 
 SAFE_BUILTINS = {
@@ -300,9 +300,9 @@ def _first_inputs(candidate: Candidate, rng: random.Random, n: int) -> list[list
     return inputs
 
 
-def _usable(result, call: str) -> bool:
-    return (result.ok and result.literal and not result.blocked and len(call) <= LIMITS["max_repr"]
-            and result.value_repr is not None and len(result.value_repr) <= LIMITS["max_repr"]
+def _usable(result: Outcome, call: str) -> bool:
+    text = result.text
+    return (text is not None and len(call) <= LIMITS["max_repr"] and len(text) <= LIMITS["max_repr"]
             and len(result.stdout) <= 2000)
 
 
@@ -327,7 +327,7 @@ def coverage_of(code: str, arcs: set[tuple[int, int]]) -> dict:
             "branch_outcomes": 2 * len(branches), "branch_outcomes_hit": outcomes}
 
 
-def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *, seed: int = 0,
+def extract_inputs(pool: SampleRunner, candidates: list[tuple[str, Candidate]], *, seed: int = 0,
                    first: int = 12, mutations: int = 16, max_inputs: int = 5,
                    timeout_s: float = 2.0, stats: dict | None = None) -> dict[str, list[dict]]:
     """Inputs that run for each candidate: ``{seed id: [{"call", "output", "arcs"}...]}``."""
@@ -343,7 +343,7 @@ def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *
                 if call in seen:
                     continue
                 seen.add(call)
-                jobs.append(SandboxJob(code, call=call, timeout_s=timeout_s, coverage=True))
+                jobs.append(SampleJob(code, call=call, timeout_s=timeout_s, coverage=True))
                 owners.append((key, args, call))
         for (key, args, call), result in zip(owners, pool.imap(jobs)):
             if stats is not None:
@@ -351,10 +351,10 @@ def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *
                 for flag in ("timed_out", "crashed"):
                     if getattr(result, flag):
                         count(stats, f"hostile_{flag}")
-                if result.blocked:
-                    count(stats, "hostile_blocked")
+                if result.strays:
+                    count(stats, "hostile_left_processes")
             if _usable(result, call):
-                kept[key].append({"call": call, "args": args, "output": result.value_repr,
+                kept[key].append({"call": call, "args": args, "output": result.text, "value": result.value,
                                   "arcs": {tuple(a) for a in result.arcs or []}})
 
     by_key = dict(candidates)
@@ -380,7 +380,7 @@ def extract_inputs(pool: SandboxPool, candidates: list[tuple[str, Candidate]], *
     return chosen
 
 
-def run_extract(out: Path, pool: SandboxPool, *, seed: int = 0, max_inputs: int = 5,
+def run_extract(out: Path, pool: SampleRunner, *, seed: int = 0, max_inputs: int = 5,
                 progress: bool = True) -> dict:
     seeds_folder = require_stage(out, "seeds")
     shards = stage_shards(seeds_folder)
@@ -410,7 +410,7 @@ def run_extract(out: Path, pool: SandboxPool, *, seed: int = 0, max_inputs: int 
             records.append({"id": key, "code": candidate.code, "docstring": candidate.docstring,
                             "origin": seed_record["origin"], "name": seed_record["name"],
                             "source_kind": "extracted",
-                            "tests": [{"call": r["call"], "output": r["output"]} for r in runs],
+                            "tests": [{"call": r["call"], "output": r["output"], "value": r["value"]} for r in runs],
                             "coverage": cov})
         return records
 

@@ -9,10 +9,11 @@ what the corpus alone needs: "### Key Properties and Constraints", the backward
 "### Reverse Deduction" and the conclusions.
 
 With a model, monologues are sampled with a few-shot prompt and kept only when they pass
-rejection sampling: a forward answer must pass as an assertion when executed in the sandbox, a
-backward answer's input must reproduce the output, and ``models.claims`` must find no
-contradicted claim about the recorded intermediate values. A kept monologue's ``[ANSWER]`` is
-rewritten to the exact assertion that was executed. This module does not run the traced calls
+rejection sampling: a forward answer must be a literal equal to the recorded value (compared
+here; nothing runs), a backward answer must call ``f`` with literal arguments that, run confined
+(``corpus.jobs``), return the recorded value, and ``models.claims`` must find no contradicted
+claim about the recorded intermediate values. A kept monologue's ``[ANSWER]`` is rewritten to
+the exact assertion that was checked. This module does not run the traced calls
 (execute does).
 """
 
@@ -22,9 +23,10 @@ import ast
 import functools
 from pathlib import Path
 
-from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.jobs import SampleJob, SampleRunner
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
 from duck.narrate import execution_simulation, understanding_the_function
+from duck.sandbox.values import decode, literal_call, same
 from models.prompts import LINE_LABEL_OFFSET
 
 MAX_SIMULATION_LINES = 120
@@ -144,7 +146,7 @@ def trace_monologues(record: dict, stats: dict) -> list[dict]:
     return out
 
 
-def model_monologues(records: list[dict], backend, pool: SandboxPool, stats: dict, *,
+def model_monologues(records: list[dict], backend, pool: SampleRunner, stats: dict, *,
                      samples: int = 2, temperature: float = 0.8, max_new_tokens: int = 1024) -> list[list[dict]]:
     """Rejection-sampled monologues from a model: per record, the kept ones (at most one per
     question and direction). Every rejection is counted in ``stats`` by its reason."""
@@ -173,17 +175,23 @@ def model_monologues(records: list[dict], backend, pool: SandboxPool, stats: dic
                 count(stats, f"rejected_{direction}_no_answer")
                 continue
             candidates.append((index, run, direction, completion, *judged))
-    results = list(pool.imap([SandboxJob(records[c[0]]["code"], check=c[4], timeout_s=3.0) for c in candidates]))
+    # forward answers are literals compared with the recorded value; backward calls run confined
+    backward = [k for k, c in enumerate(candidates) if c[2] == "backward"]
+    outcomes = dict(zip(backward, pool.imap([SampleJob(records[candidates[k][0]]["code"], call=candidates[k][5],
+                                                       timeout_s=3.0) for k in backward])))
     passed = []
-    for candidate, result in zip(candidates, results):
-        if result.passed:
-            passed.append(candidate)
+    for k, candidate in enumerate(candidates):
+        run, direction, answer = candidate[1], candidate[2], candidate[6]
+        ok = outcomes[k].same_value(run["value"]) if direction == "backward" \
+            else same(decode(run["value"]), answer)
+        if ok:
+            passed.append(candidate[:6])
         else:
-            count(stats, f"rejected_{candidate[2]}_wrong_answer")
+            count(stats, f"rejected_{direction}_wrong_answer")
     # a backward answer with another input than the recorded run is grounded on its own trace
     retrace = [k for k, c in enumerate(passed) if c[2] == "backward" and not _same_call(c[5], c[1]["call"])]
     traces = dict(zip(retrace, (r.events or [] for r in pool.imap(
-        [SandboxJob(records[passed[k][0]]["code"], call=passed[k][5], trace=True, timeout_s=3.0) for k in retrace]))))
+        [SampleJob(records[passed[k][0]]["code"], call=passed[k][5], trace=True, timeout_s=3.0) for k in retrace]))))
     kept: list[list[dict]] = [[] for _ in records]
     for k, (index, run, direction, completion, check, call) in enumerate(passed):
         events = traces.get(k, run["events"])
@@ -199,27 +207,27 @@ def model_monologues(records: list[dict], backend, pool: SandboxPool, stats: dic
     return kept
 
 
-def _answer_check(completion: str, direction: str, run: dict) -> tuple[str, str] | None:
-    """(the assertion to execute, the call it makes) for a sampled answer, or None without one."""
+def _answer_check(completion: str, direction: str, run: dict) -> tuple[str, str, object] | None:
+    """(the assertion it makes, the call, the forward answer's value) for a sampled answer, or
+    None without an admissible one: a forward answer must be a literal, a backward one a call of
+    ``f`` with literal arguments (read here with ``ast.literal_eval``; nothing runs)."""
     from models.parse import backward_answer, forward_answer
 
     if direction == "forward":
         answer = forward_answer(completion)
-        if not answer or not _parses(answer):
+        try:
+            value = ast.literal_eval(answer.strip()) if answer else None
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
             return None
-        return f"assert {run['call']} == {answer}", run["call"]
+        if not answer:
+            return None
+        return f"assert {run['call']} == {run['output']}", run["call"], value
     call = backward_answer(completion)
-    if not call or not _parses(call):
-        return None
-    return f"assert {call} == {run['output']}", call
-
-
-def _parses(expression: str) -> bool:
     try:
-        ast.parse(expression, mode="eval")
-    except (SyntaxError, ValueError):
-        return False
-    return True
+        literal_call(call or "", "f")
+    except ValueError:
+        return None
+    return f"assert {call} == {run['output']}", call, None
 
 
 def _same_call(a: str, b: str) -> bool:
@@ -264,7 +272,7 @@ def few_shot(direction: str) -> str:
     return prompt(question) + response[len("[MONOLOGUE]\n"):] + "\n\n"
 
 
-def run_monologue(out: Path, pool: SandboxPool, *, backend=None, samples: int = 2, max_new_tokens: int = 1024,
+def run_monologue(out: Path, pool: SampleRunner, *, backend=None, samples: int = 2, max_new_tokens: int = 1024,
                   progress: bool = True) -> dict:
     folder = require_stage(out, "execute")
     chunks = [list(read_jsonl(p)) for p in stage_shards(folder)]

@@ -1,10 +1,10 @@
-"""A sandbox pool whose workers are Ray actors: the corpus stages on a Ray cluster.
+"""A sample runner whose slots are Ray actors: the corpus stages on a Ray cluster.
 
 ``RayPool(workers=N, hash_seed=..., address=...)`` has the interface the stages use from
-``corpus.sandbox.SandboxPool`` (``run``, ``run_job``, ``map``, ``imap``, ``close``, a context
-manager) but runs each job as a task on one of N Ray actors, each of which keeps its own
-one-worker ``SandboxPool`` (so the sandbox, its limits and its hash seed are the same as on
-one machine; Ray only spreads the actors over the cluster's nodes). Jobs go to whichever
+``corpus.jobs.SampleRunner`` (``run``, ``map``, ``imap``, ``close``, a context manager) but runs
+each job as a task on one of N Ray actors, each of which keeps its own one-slot
+``SampleRunner`` and so its own ``duck.sandbox`` fork server (the confinement, limits and hash
+seed are the same as on one machine; Ray only spreads the actors over the cluster's nodes). Jobs go to whichever
 actor is free (``ray.util.ActorPool``); results come back in job order. With ``address``
 (or ``RAY_ADDRESS``) it joins that cluster; otherwise it starts a local Ray for the command
 and shuts it down on ``close``. Every node needs this project installed.
@@ -19,7 +19,7 @@ import os
 from dataclasses import asdict
 from typing import Iterable, Iterator
 
-from corpus.sandbox import SandboxJob, SandboxResult
+from corpus.jobs import Outcome, SampleJob
 from duck.errors import DuckError
 
 
@@ -33,24 +33,25 @@ def _import_ray():
 
 
 class _SandboxActor:
-    """The body of one Ray actor: a one-worker sandbox pool that lives as long as the actor."""
+    """The body of one Ray actor: a one-slot sample runner that lives as long as the actor."""
 
-    def __init__(self, hash_seed: int | None) -> None:
-        from corpus.sandbox import SandboxPool
+    def __init__(self, hash_seed: int | None, unsafe: bool) -> None:
+        from corpus.jobs import SampleRunner
 
-        self.pool = SandboxPool(workers=1, hash_seed=hash_seed)
+        self.pool = SampleRunner(1, hash_seed=hash_seed, unsafe=unsafe)
 
     def run(self, job: dict) -> dict:
-        return self.pool.run_job(SandboxJob(**job)).to_dict()
+        return self.pool.run(SampleJob(**job)).to_dict()
 
     def close(self) -> None:
         self.pool.close()
 
 
 class RayPool:
-    """N Ray actors, each a sandboxed worker; the ``SandboxPool`` interface."""
+    """N Ray actors, each a sandboxed slot; the ``SampleRunner`` interface."""
 
-    def __init__(self, workers: int = 1, *, hash_seed: int | None = 0, address: str | None = None) -> None:
+    def __init__(self, workers: int = 1, *, hash_seed: int | None = 0, address: str | None = None,
+                 unsafe: bool = False) -> None:
         if workers < 1:
             raise ValueError("a RayPool needs at least one worker")
         ray = _import_ray()
@@ -73,27 +74,22 @@ class RayPool:
         actor_class = ray.remote(num_cpus=1)(_SandboxActor)
         self.size = workers
         self.hash_seed = hash_seed
-        self._actors = [actor_class.remote(hash_seed) for _ in range(workers)]
+        self._actors = [actor_class.remote(hash_seed, unsafe) for _ in range(workers)]
         self._pool = ActorPool(self._actors)
         self._closed = False
 
-    def run(self, code: str, *, call: str | None = None, check: str | None = None,
-            timeout_s: float = 3.0, trace: bool = False, stdin: str = "",
-            filename: str = "<sample>", max_steps: int = 100_000, coverage: bool = False) -> SandboxResult:
-        return self.run_job(SandboxJob(code, call, check, timeout_s, trace, stdin, filename, max_steps, coverage))
-
-    def run_job(self, job: SandboxJob) -> SandboxResult:
+    def run(self, job: SampleJob) -> Outcome:
         return next(self.imap([job]))
 
-    def map(self, jobs: Iterable[SandboxJob | dict]) -> list[SandboxResult]:
+    def map(self, jobs: Iterable[SampleJob]) -> list[Outcome]:
         return list(self.imap(jobs))
 
-    def imap(self, jobs: Iterable[SandboxJob | dict]) -> Iterator[SandboxResult]:
+    def imap(self, jobs: Iterable[SampleJob]) -> Iterator[Outcome]:
         if self._closed:
             raise RuntimeError("the RayPool is closed")
-        payloads = [asdict(job) if isinstance(job, SandboxJob) else dict(job) for job in jobs]
+        payloads = [asdict(job) for job in jobs]
         for reply in self._pool.map(lambda actor, payload: actor.run.remote(payload), payloads):
-            yield SandboxResult(**reply)
+            yield Outcome(**reply)
 
     def close(self) -> None:
         if self._closed:

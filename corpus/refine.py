@@ -7,7 +7,9 @@ and ``any``/``all`` swapped, a negated boolean). A variant is used when it still
 rationale is the buggy run told by duck's narrator (``duck.narrate.execution_simulation``,
 the same rendering as forward monologues and ``duck run``) and where it diverges from the correct
 run (first differing step); the fix (the correct code) is kept only when it passes every
-test in the sandbox and agrees with the original on them (differential testing). It does not
+test and agrees with the original on them (differential testing). Tests are judged here, not in
+the sandbox: each call runs confined (``corpus.jobs``) and returns its value as data, which is
+compared with the value the execute stage recorded. It does not
 use a model; model-written rationales are a gap named in the report.
 """
 
@@ -18,7 +20,7 @@ import random
 import zlib
 from pathlib import Path
 
-from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.jobs import SampleJob, SampleRunner
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
 from duck.narrate import execution_simulation
 from models.prompts import LINE_LABEL_OFFSET, failed_test_text, refine_instruction
@@ -166,7 +168,13 @@ def problem_text(record: dict) -> str:
     return f"Write a function `{signature}` that behaves as in these examples:\n{examples}"
 
 
-def refine_records(records: list[dict], pool: SandboxPool, stats: dict, *, per_sample: int = 1) -> list[dict]:
+def _passes(pool: SampleRunner, code: str, runs: list[dict], timeout_s: float) -> list:
+    """For each run: (whether ``code`` returns the recorded value on its call, the outcome)."""
+    outcomes = pool.map([SampleJob(code, call=r["call"], timeout_s=timeout_s) for r in runs])
+    return [(outcome.same_value(run["value"]), outcome) for run, outcome in zip(runs, outcomes)]
+
+
+def refine_records(records: list[dict], pool: SampleRunner, stats: dict, *, per_sample: int = 1) -> list[dict]:
     rows = []
     for record in records:
         code, runs = record["code"], record["runs"]
@@ -174,24 +182,23 @@ def refine_records(records: list[dict], pool: SandboxPool, stats: dict, *, per_s
         executed = {e["line"] for run in runs for e in run["events"] if e["event"] == "line"}
         for buggy, kind in mutants(code, seed=zlib.crc32(record["id"].encode()), executed=executed):
             count(stats, "mutants")
-            checks = pool.map([SandboxJob(buggy, check=f"assert {r['call']} == {r['output']}", timeout_s=2.0) for r in runs])
-            failed = next((i for i, c in enumerate(checks) if not c.passed), None)
+            checks = _passes(pool, buggy, runs, 2.0)
+            failed = next((i for i, (passed, _) in enumerate(checks) if not passed), None)
             if failed is None:
                 count(stats, "mutants_equivalent_on_tests")
                 continue
-            if checks[failed].timed_out or checks[failed].crashed:
+            if checks[failed][1].timed_out or checks[failed][1].crashed:
                 count(stats, "mutants_hang")
                 continue
             run = runs[failed]
-            traced = pool.run(buggy, call=run["call"], trace=True, timeout_s=2.0)
-            if not traced.events:
+            traced = pool.run(SampleJob(buggy, call=run["call"], trace=True, timeout_s=2.0))
+            if not traced.events or (traced.ok and traced.text is None):
                 count(stats, "mutants_untraceable")
                 continue
-            outcome = f"returns `{traced.value_repr}`" if traced.ok else f"raises `{traced.exception_type}`"
+            outcome = f"returns `{traced.text}`" if traced.ok else f"raises `{traced.exception_type}`"
             # differential test of the fix: it must pass every test and match the original's outputs
             fix = ast.unparse(ast.parse(code)) + "\n"
-            verdicts = pool.map([SandboxJob(fix, check=f"assert {r['call']} == {r['output']}", timeout_s=3.0) for r in runs])
-            if not all(v.passed for v in verdicts):
+            if not all(passed for passed, _ in _passes(pool, fix, runs, 3.0)):
                 count(stats, "rejected_fix_failed")
                 continue
             failed_test = f"assert {run['call']} == {run['output']}"
@@ -209,7 +216,7 @@ def refine_records(records: list[dict], pool: SandboxPool, stats: dict, *, per_s
     return rows
 
 
-def run_refine(out: Path, pool: SandboxPool, *, progress: bool = True) -> dict:
+def run_refine(out: Path, pool: SampleRunner, *, progress: bool = True) -> dict:
     folder = require_stage(out, "execute")
     chunks = [list(read_jsonl(p)) for p in stage_shards(folder)]
     return StageRun(out, "refine", progress).run(chunks, lambda chunk, stats: refine_records(chunk, pool, stats), unit="samples")

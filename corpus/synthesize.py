@@ -4,7 +4,9 @@ Each seed snippet (cut by the seeds stage from real code) is shown to a model wi
 OSS-Instruct prompt asking for a self-contained problem, a solution ``def f(...)`` and
 ``assert f(...) == ...`` tests. The answer is parsed, and the solution and its tests run in the
 sandbox; a sample that does not parse or run is sent back once with the error (the retry
-prompt quotes it), and kept only if the second answer runs. Kept samples carry the problem
+prompt quotes it), and kept only if the second answer runs. Tests must call ``f`` with literal
+arguments and compare with a literal; the calls run confined (``corpus.jobs``) and only their
+values come back, which are compared with the tests' literals here. Kept samples carry the problem
 (the NL->code row's description), the solution and the tests' calls; the execute stage then
 records their outputs like any extracted function. Shards per chunk of seeds make the stage
 resumable. This module does not load models (``models.registry`` does) and does not judge
@@ -20,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.extract import FORBIDDEN_NAMES, PURE_MODULES
-from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.jobs import Outcome, SampleJob, SampleRunner
 from corpus.shards import StageRun, chunked, count, read_stage, require_stage
+from duck.sandbox.values import decode, literal_call, literal_text, same
 from models.parse import split_assertion
 
 SEEDS_PER_SHARD = 32
@@ -104,7 +107,7 @@ def parse_answer(answer: str) -> tuple[Synthesized | None, str]:
         if not line.startswith("assert "):
             continue
         parts_ = split_assertion(line)
-        if parts_ is None or not parts_.right or not _is_call_of_f(parts_.left):
+        if parts_ is None or not parts_.right or _literal_test(parts_.left, parts_.right) is None:
             continue
         tests.append(f"assert {parts_.left} == {parts_.right}")
     if not tests:
@@ -129,23 +132,35 @@ def _unsafe(tree: ast.AST) -> str | None:
     return None
 
 
-def _is_call_of_f(expression: str) -> bool:
+def _literal_test(call: str, expected: str) -> object | None:
+    """The expected value of a test ``call == expected`` whose call of ``f`` has literal
+    arguments and whose expected side is a literal (wrapped in a 1-tuple), else None."""
     try:
-        node = ast.parse(expression, mode="eval").body
-    except SyntaxError:
-        return False
-    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "f"
+        literal_call(call, "f")
+        return (ast.literal_eval(expected),)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
 
 
-def _error_text(result) -> str:
+def _failure(result: Outcome, tests: list[str]) -> str | None:
+    """Why the tests fail on ``result`` (the tuple of their calls' values), or None when all pass."""
     if result.timed_out:
         return "it ran out of time (an infinite loop?)"
     if result.exception:
         return f"{result.exception.get('type')}: {result.exception.get('message', '')}".strip()
-    return "a test failed"
+    got = decode(result.value) if result.literal else None
+    for index, test in enumerate(tests):
+        parts = split_assertion(test)
+        expected = _literal_test(parts.left, parts.right)[0]
+        if got is None:
+            return f"`{parts.left}` returned an object that is not a literal, but the test expects `{parts.right}`"
+        if not same(expected, got[index]):
+            value = literal_text(result.value[1][index])
+            return f"`{parts.left}` returned `{value}`, but the test expects `{parts.right}`"
+    return None
 
 
-def synthesize_records(seeds: list[dict], backend, pool: SandboxPool, stats: dict, *,
+def synthesize_records(seeds: list[dict], backend, pool: SampleRunner, stats: dict, *,
                        temperature: float = 0.7, max_new_tokens: int = 768) -> list[dict]:
     """Problems, solutions and tests for a batch of seed snippets; those that do not run are
     retried once with the error, the rest dropped (counted by reason)."""
@@ -175,8 +190,8 @@ def synthesize_records(seeds: list[dict], backend, pool: SandboxPool, stats: dic
     return records
 
 
-def _judge(answers: list[str], pool: SandboxPool, stats: dict) -> list[tuple[Synthesized | None, str]]:
-    """Parse each answer and run its solution with its tests in the sandbox."""
+def _judge(answers: list[str], pool: SampleRunner, stats: dict) -> list[tuple[Synthesized | None, str]]:
+    """Parse each answer, run its solution on its tests' calls in the sandbox and compare here."""
     verdicts: list[tuple[Synthesized | None, str]] = []
     for answer in answers:
         sample, why = parse_answer(answer)
@@ -184,15 +199,17 @@ def _judge(answers: list[str], pool: SandboxPool, stats: dict) -> list[tuple[Syn
             count(stats, "unparsable")
         verdicts.append((sample, why))
     runnable = [k for k, (sample, _) in enumerate(verdicts) if sample is not None]
-    jobs = [SandboxJob(verdicts[k][0].code, check="\n".join(verdicts[k][0].tests), timeout_s=3.0) for k in runnable]
+    calls = ["(" + ", ".join(split_assertion(t).left for t in verdicts[k][0].tests) + ",)" for k in runnable]
+    jobs = [SampleJob(verdicts[k][0].code, call=call, timeout_s=3.0) for k, call in zip(runnable, calls)]
     for k, result in zip(runnable, pool.imap(jobs)):
-        if not result.passed:
+        why = _failure(result, verdicts[k][0].tests)
+        if why is not None:
             count(stats, "failed_tests")
-            verdicts[k] = (None, _error_text(result))
+            verdicts[k] = (None, why)
     return verdicts
 
 
-def run_synthesize(out: Path, pool: SandboxPool, backend, *, limit: int | None = None,
+def run_synthesize(out: Path, pool: SampleRunner, backend, *, limit: int | None = None,
                    max_new_tokens: int = 768, progress: bool = True) -> dict:
     snippets = [s for s in read_stage(require_stage(out, "seeds")) if s["kind"] == "snippet"]
     if limit is not None:

@@ -35,6 +35,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator
 
 from duck.sandbox import landlock as _landlock
 from duck.sandbox.policy import Policy, allowed_env, interpreter_paths
@@ -119,7 +120,7 @@ class _Server:
         self.proc = subprocess.Popen([sandbox.python, "-u", "-m", "duck.sandbox.server", json.dumps(config)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      cwd=self.root, env=env, start_new_session=True)
-        self._buffer = b""
+        self._buffer = bytearray()
         self.lock = threading.Lock()   # one writer on the server's stdin at a time
         self.busy = False
         self.ready = False
@@ -128,7 +129,9 @@ class _Server:
         fd = self.proc.stdout.fileno()
         with selectors.DefaultSelector() as selector:
             selector.register(fd, selectors.EVENT_READ)
-            while b"\n" not in self._buffer:
+            scanned = 0
+            while (end := self._buffer.find(b"\n", scanned)) < 0:
+                scanned = len(self._buffer)  # a large reply arrives in many chunks: scan each byte once
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     return None
@@ -138,7 +141,8 @@ class _Server:
                 if not chunk:
                     return None
                 self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end + 1]
         try:
             return json.loads(line)
         except ValueError:
@@ -252,6 +256,20 @@ class Sandbox:
         confined child; its JSON result is ``Run.result``."""
         return self._run({"kind": "call", "target": target, "payload": payload,
                           "timeout_s": timeout_s, "grace_s": grace_s})
+
+    def imap(self, calls: Iterable[tuple[str, dict, float]]) -> Iterator[Run]:
+        """``call(target, payload, timeout_s=...)`` for every ``(target, payload, timeout_s)``, on
+        all slots at once; the runs in the order of ``calls``, each yielded as soon as it and
+        those before it are done."""
+        calls = list(calls)
+        one = lambda item: self.call(item[0], item[1], timeout_s=item[2])  # noqa: E731
+        if self.slots == 1 or len(calls) <= 1:
+            yield from map(one, calls)
+            return
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="sandbox") as executor:
+            yield from executor.map(one, calls)
 
     def exec(self, argv: list[str], *, cwd: str | Path, env: dict[str, str], timeout_s: float | None,
              stdin: str | Path | None = None, stdout: str | Path | None = None, stderr: str | Path | None = None,

@@ -9,6 +9,9 @@ then called on the decoded values, so an input chosen by someone else never runs
 These functions are called by the fork server in a child that is already confined and that
 exits afterwards; they hold no verdict (no expected value ever reaches them) and they are not
 meant to be called in duck's own process.
+
+``run_calls(payload)`` calls one function on many argument lists in one run (a benchmark's
+inputs), each under a CPU-time limit, and returns every output as a value tree.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import io
 import random
 import sys
 
-from duck.sandbox.values import decode, encode
+from duck.sandbox.values import MAX_ITEMS, decode, digest, encode
 
 
 class _BoundedText(io.TextIOBase):
@@ -121,4 +124,87 @@ def run_snippet(payload: dict) -> dict:
     result["stdout_truncated"] = out.truncated
     if payload.get("coverage"):
         result["arcs"] = sorted(arcs)
+    return result
+
+
+class _TooSlow(BaseException):
+    """Raised in a call by its CPU timer (a BaseException, so ``except Exception`` cannot swallow it)."""
+
+
+def _on_cpu_timer(signum, frame):  # noqa: ARG001 - signal handler signature
+    raise _TooSlow()
+
+
+def run_calls(payload: dict) -> dict:
+    """Run ``payload["code"]``, then call the function named by ``payload["call"]`` on each of
+    ``payload["inputs"]`` (lists of value trees, the positional arguments), one after the other.
+
+    ``limits_s`` (one number per input, or None) bounds each call's CPU time (``seconds``: the
+    CPU time it took, so a busy machine does not make a call look slow); ``total_s`` bounds
+    the sum; ``max_items`` sets the size an output may have before it turns opaque, or, with
+    ``digest_large``, before its ``duck.sandbox.values.digest`` is sent instead (``{"digest"}``). Stops at the first call that raises or runs too long. Returns ``{"ok", "exception"
+    (of the code itself), "results": [{"value", "seconds"} | {"exception", "seconds"} |
+    {"too_slow": True, "seconds"}], "stdout", "stdout_truncated"}`` — outputs only, no verdict.
+    """
+    import gc
+    import signal
+    import time
+
+    out = _BoundedText(int(payload.get("max_output_chars") or 100_000))
+    result: dict = {"ok": False, "exception": None, "results": [], "stdout": "", "stdout_truncated": False}
+    random.seed(payload.get("seed", 0))
+    limits = payload.get("limits_s")
+    budget = float(payload.get("total_s") or 0) or None
+    sys.stdout = sys.stderr = out
+    sys.stdin = io.StringIO("")
+    signal.signal(signal.SIGVTALRM, _on_cpu_timer)
+    try:
+        namespace: dict = {"__name__": payload.get("module_name") or "__sandbox__", "__builtins__": __builtins__}
+        try:
+            exec(compile(payload["code"], payload.get("filename") or "<sample>", "exec"), namespace)
+            function = eval(compile(payload["call"], "<call>", "eval"), namespace)
+        except BaseException as error:  # noqa: BLE001 - the code's failure is its result
+            result["exception"] = exception_info(error)
+            return result
+        result["ok"] = True
+        for index, arguments in enumerate(payload.get("inputs") or ()):
+            args = [decode(tree) for tree in arguments]
+            limit = limits[index] if limits else None
+            gc.freeze()  # the outputs kept so far are not walked by the call's collections
+            entry: dict = {}
+            seconds = None
+            started = time.process_time()
+            try:
+                if limit:
+                    signal.setitimer(signal.ITIMER_VIRTUAL, float(limit) + 0.05)
+                try:
+                    value = function(*args)
+                finally:
+                    signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+                    seconds = time.process_time() - started  # the call only, not the sending
+                room = [int(payload.get("max_items") or MAX_ITEMS)]
+                tree = encode(value, _budget=room)
+                if room[0] < 0 and payload.get("digest_large"):
+                    entry["digest"] = digest(value)  # too large to send: its digest stands for it
+                else:
+                    entry["value"] = tree
+                del value, tree
+            except _TooSlow:
+                entry["too_slow"] = True
+            except BaseException as error:  # noqa: BLE001 - what the call raises is its result
+                entry["exception"] = exception_info(error)
+            if seconds is None:
+                seconds = time.process_time() - started
+            entry["seconds"] = seconds
+            if budget is not None:
+                budget -= seconds
+            if (limit and seconds > float(limit)) or (budget is not None and budget < 0):
+                entry = {"too_slow": True, "seconds": seconds}
+            result["results"].append(entry)
+            if "value" not in entry and "digest" not in entry:
+                break
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        result["stdout"] = out.getvalue()
+        result["stdout_truncated"] = out.truncated
     return result

@@ -135,7 +135,7 @@ class Server:
         self.uid = config.get("uid") if os.geteuid() == 0 and self.policy.drop_privileges else None
         self.root = config["root"]
         self.control = control
-        self.control_buffer = b""
+        self.control_buffer = bytearray()
         self.require_landlock = bool(config.get("require_landlock"))
         self.jobs = 0
         self.parent_gone = False

@@ -5,19 +5,24 @@ bool, int, float, complex, str, bytes, list, tuple, set, frozenset, dict) withou
 of its methods, so an object with a lying ``__repr__`` or an always-true ``__eq__`` cannot pass
 for a literal: anything else becomes ``["opaque", type name]``. ``decode(tree)`` runs in duck's
 process and gives back plain Python values (an ``Opaque`` for the rest), which the caller
-compares with what it expected. ``literal_text(tree)`` writes the value as Python source
-(``repr`` of the decoded literal) for training rows and reports.
+compares with what it expected (``digest(value)`` stands for a value too large to send).
+``literal_text(tree)`` writes the value as Python source
+(``repr`` of the decoded literal) for training rows and reports. ``literal_call(text)`` reads
+a call written with literal arguments only (``f(1, 'a', key=[2],)``) in duck's process, so a
+predicted or generated input travels to the sandbox as values, never as code.
 
 Not a serializer for arbitrary objects and not a repr for display (``duck.trace.saferepr`` is).
 """
 
 from __future__ import annotations
 
+import ast
 import math
 
 #: nesting and size bounds: a deeper or larger value is opaque (and so never equal to a literal)
 MAX_DEPTH = 100
 MAX_ITEMS = 100_000
+_TOO_LARGE = ["opaque", "<too large>"]
 
 
 class Opaque:
@@ -54,13 +59,18 @@ def encode(value, _depth: int = 0, _seen: set | None = None, _budget: list | Non
     """The tagged tree of ``value`` (JSON-ready); see the module docstring."""
     budget = _budget if _budget is not None else [MAX_ITEMS]
     budget[0] -= 1
+    if budget[0] < 0:
+        return _TOO_LARGE  # the rest of an oversized value is not walked
     kind = type(value)
     if value is None:
         return ["None"]
     if kind is bool:
         return ["bool", value]
     if kind is int:
-        return ["int", int.__repr__(value)]
+        try:
+            return ["int", int.__repr__(value)]
+        except ValueError:  # beyond the interpreter's decimal-digit limit: hexadecimal has none
+            return ["int", int.__format__(value, "#x")]
     if kind is float:
         return ["float", float.__repr__(value)]
     if kind is complex:
@@ -86,6 +96,85 @@ def encode(value, _depth: int = 0, _seen: set | None = None, _budget: list | Non
         seen.discard(id(value))
 
 
+def digest(value) -> str:
+    """SHA-256 of ``json.dumps(encode(value))`` with no size bound, computed as a stream (no tree
+    is built), for outputs too large to send: two equal values of the same types have equal
+    digests. Like ``encode``, it never calls a method of the value."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256()
+    parts: list[bytes] = []
+    dumps = json.dumps
+
+    def scalar(item, kind) -> bytes:
+        if kind is float:
+            return b'["float", "%s"]' % float.__repr__(item).encode()
+        if kind is int:
+            return b'["int", "%s"]' % encode(item)[1].encode()
+        if kind is str:
+            return b'["str", %s]' % dumps(item).encode()
+        return dumps(encode(item)).encode()
+
+    def walk(item, depth: int, seen: set) -> None:
+        kind = type(item)
+        if kind not in (list, tuple, set, frozenset, dict):
+            parts.append(scalar(item, kind))
+        elif depth >= MAX_DEPTH or id(item) in seen:
+            parts.append(dumps(["opaque", _type_name(item) if depth >= MAX_DEPTH else "<cycle>"]).encode())
+        else:
+            seen.add(id(item))
+            parts.append(b'["%s", [' % kind.__name__.encode())
+            if kind is dict:
+                for index, (k, v) in enumerate(dict.items(item)):
+                    parts.append(b", [" if index else b"[")
+                    walk(k, depth + 1, seen)
+                    parts.append(b", ")
+                    walk(v, depth + 1, seen)
+                    parts.append(b"]")
+            else:
+                iterate = {list: list.__iter__, tuple: tuple.__iter__, set: set.__iter__,
+                           frozenset: frozenset.__iter__}[kind]
+                elements = list(iterate(item))
+                flat = _flat(elements)
+                if flat is not None:
+                    parts.append(flat.encode())
+                else:
+                    for index, element in enumerate(elements):
+                        if index:
+                            parts.append(b", ")
+                        walk(element, depth + 1, seen)
+            parts.append(b"]]")
+            seen.discard(id(item))
+        if len(parts) > 4096:
+            h.update(b"".join(parts))
+            parts.clear()
+
+    walk(value, 0, set())
+    h.update(b"".join(parts))
+    return h.hexdigest()
+
+
+def _flat(elements: list) -> str | None:
+    """The JSON of a run of same-typed floats, ints or strs, written by C loops; None otherwise."""
+    from json.encoder import encode_basestring_ascii
+
+    kinds = set(map(type, elements))
+    if len(kinds) != 1:
+        return None
+    kind = kinds.pop()
+    try:
+        if kind is float:
+            return '["float", "' + '"], ["float", "'.join(map(float.__repr__, elements)) + '"]'
+        if kind is int:
+            return '["int", "' + '"], ["int", "'.join(map(int.__repr__, elements)) + '"]'
+        if kind is str:
+            return '["str", ' + '], ["str", '.join(map(encode_basestring_ascii, elements)) + ']'
+    except ValueError:  # an int beyond the decimal-digit limit: the slow path writes it in hex
+        return None
+    return None
+
+
 def _float(text: str) -> float:
     return float(text)  # accepts 'nan', 'inf', '-inf' as well as every float repr
 
@@ -102,7 +191,7 @@ def decode(tree):
     if tag == "bool" and isinstance(body, bool):
         return body
     if tag == "int" and isinstance(body, str):
-        return int(body)
+        return int(body, 0)
     if tag == "float" and isinstance(body, str):
         return _float(body)
     if tag == "complex" and isinstance(body, list) and len(body) == 2:
@@ -161,6 +250,11 @@ def literal_text(tree) -> str:
 
 
 def _source(value) -> str:
+    if type(value) is int:
+        try:
+            return repr(value)
+        except ValueError:  # too many digits for decimal text
+            return hex(value)
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value)):
         return f"float({repr(value)!r})"
     if isinstance(value, list):
@@ -176,3 +270,26 @@ def _source(value) -> str:
         inner = "{" + ", ".join(_source(v) for v in value) + "}"
         return inner if isinstance(value, set) else f"frozenset({inner})"
     return repr(value)
+
+
+def literal_call(text: str, name: str | None = None) -> tuple[str, list, dict]:
+    """``(function name, args, kwargs)`` of a call whose arguments are all literals, read with
+    ``ast.literal_eval`` (nothing runs). ``name``: the function it must call. Raises
+    ``ValueError`` for anything else (another expression, ``*args``/``**kwargs``, a non-literal
+    argument)."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError) as error:
+        raise ValueError(f"not a call: {error}") from None
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+        raise ValueError("not a call of a named function")
+    if name is not None and node.func.id != name:
+        raise ValueError(f"not a call of {name}")
+    if any(isinstance(arg, ast.Starred) for arg in node.args) or any(k.arg is None for k in node.keywords):
+        raise ValueError("unpacked arguments are not literals")
+    try:
+        args = [ast.literal_eval(arg) for arg in node.args]
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        raise ValueError("an argument is not a literal") from None
+    return node.func.id, args, kwargs

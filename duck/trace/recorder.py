@@ -681,7 +681,11 @@ class RecordedStdin(io.TextIOBase):
 # --------------------------------------------------------------------------- record_call
 @dataclass
 class CallRecording:
-    """One traced call: its events (trace-format dicts), result (safe repr), exception and source."""
+    """One traced call: its events (trace-format dicts), result (safe repr), exception and source.
+
+    ``result`` is the returned object itself (for a caller in the same process that turns it
+    into data, such as a sandbox job); it is not part of the trace.
+    """
 
     events: list[dict]
     value: str | None
@@ -690,6 +694,7 @@ class CallRecording:
     stdout: str = ""
     stopped_by: str | None = None
     tracer: str = field(default="")
+    result: object = field(default=None, repr=False, compare=False)
 
 
 def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits = Limits(),
@@ -734,4 +739,5 @@ def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits
         recorder.stop()
         sys.stdout = saved_stdout
     events = recorder.all_events()
-    return CallRecording(events, value, exception, code, out.getvalue(), recorder.stopped_by, recorder.tracer)
+    return CallRecording(events, value, exception, code, out.getvalue(), recorder.stopped_by, recorder.tracer,
+                         None if exception else result)

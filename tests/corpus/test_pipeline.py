@@ -13,9 +13,10 @@ import pytest
 
 from corpus import cli
 from corpus.export import validate_row
-from corpus.sandbox import SandboxJob, SandboxPool
+from corpus.jobs import SampleJob, SampleRunner
 from corpus.shards import read_stage
-from models.parse import answer_text
+from duck.sandbox.values import literal_call
+from models.parse import answer_text, split_assertion
 from models.prompts import row_prompt
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
@@ -145,16 +146,30 @@ def test_every_row_matches_the_schema(built):
     assert manifest["stats"]["pyx_rows"] == len(pyx)
 
 
+def _assertions_hold(pool, pairs: list[tuple[str, str]]) -> list[bool]:
+    """For each (code, "assert call == literal"): whether the call, run confined, returns that literal."""
+    import ast
+
+    from duck.sandbox.values import decode, same
+
+    jobs, expected = [], []
+    for code, assertion in pairs:
+        parts = split_assertion(assertion)
+        literal_call(parts.left, "f")  # a call with literal arguments, as every row must hold
+        jobs.append(SampleJob(code, call=parts.left))
+        expected.append(ast.literal_eval(parts.right))
+    return [o.literal and same(e, decode(o.value)) for e, o in zip(expected, pool.map(jobs))]
+
+
 def test_every_answer_assertion_passes_when_executed(built):
     out, _ = built
     rows = [r for r in _rows(out, "pyx") if r["meta"]["task"] in ("forward", "backward")]
     fixes = _rows(out, "pyxr")
-    with SandboxPool(workers=2) as pool:
-        results = pool.map([SandboxJob(r["meta"]["code"], check=answer_text(r["response"])) for r in rows])
-        assert all(result.passed for result in results)
-        fixed = pool.map([SandboxJob(r["meta"]["fix"], check=r["meta"]["failed_test"]) for r in fixes])
-        buggy = pool.map([SandboxJob(r["meta"]["buggy"], check=r["meta"]["failed_test"]) for r in fixes])
-    assert all(r.passed for r in fixed) and not any(r.passed for r in buggy)
+    with SampleRunner(2) as pool:
+        assert all(_assertions_hold(pool, [(r["meta"]["code"], answer_text(r["response"])) for r in rows]))
+        fixed = _assertions_hold(pool, [(r["meta"]["fix"], r["meta"]["failed_test"]) for r in fixes])
+        buggy = _assertions_hold(pool, [(r["meta"]["buggy"], r["meta"]["failed_test"]) for r in fixes])
+    assert all(fixed) and not any(buggy)
 
 
 def test_filters_and_hostile_samples_are_counted(built):
@@ -196,7 +211,7 @@ def test_execute_rejects_hash_seed_dependent_results():
     record = {"id": "set-order", "code": "def f(s):\n    return ''.join(set(s))\n",
               "tests": [{"call": "f('mississippi')"}, {"call": "f('')"}]}
     stats: dict = {}
-    with SandboxPool(workers=1, hash_seed=0) as first, SandboxPool(workers=1, hash_seed=1) as second:
+    with SampleRunner(1, hash_seed=0) as first, SampleRunner(1, hash_seed=1) as second:
         kept = execute_records([record], first, second, stats)
     assert stats["rejected_nondeterministic"] == 1
     assert [run["call"] for run in kept[0]["runs"]] == ["f('')"]

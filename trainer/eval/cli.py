@@ -50,7 +50,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace", action="store_true",
                         help="refine: add duck's recording of the failing test to the prompt")
     parser.add_argument("--base-only", action="store_true", help="humaneval/mbpp: skip the plus inputs")
-    parser.add_argument("--workers", type=whole_number(1), default=2, help="sandbox worker processes for scoring")
+    parser.add_argument("--workers", type=whole_number(1), default=2,
+                        help="checks run at once, each in a fresh sandboxed process")
+    parser.add_argument("--check", choices=("literal", "official"), default="literal",
+                        help="cruxeval: 'literal' (default) reads predictions as literals and compares values in the "
+                             "evaluator; 'official' executes `assert output == prediction` as the official harness does")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="where Landlock is missing, score anyway with only rlimits and a private folder")
     parser.add_argument("--output", metavar="FILE", type=output_file,
                         help="results JSON (default: MODEL_DIR/eval/BENCHMARK.json, or beside --predictions)")
     parser.add_argument("--load-in-4bit", action="store_true", help="load the model NF4-quantised (bitsandbytes)")

@@ -1,24 +1,21 @@
-"""The code that runs *inside* a sandbox worker to score HumanEval+ / MBPP+ solutions.
+"""EvalPlus's rules for HumanEval+ / MBPP+, applied in duck's process to outputs that came
+back from the sandbox as data.
 
-``trainer.eval.evalplus`` ships this file's source to ``corpus.sandbox`` as a job's code and
-calls ``check_solution(task, solution)``: for each input, run the canonical solution on a
-deep copy (timed, as EvalPlus's ground truth is), then the candidate, and compare the two
-outputs with EvalPlus's rules (exact ``==``, the special oracles for HumanEval/32 and four
-MBPP tasks, set equality for eight MBPP tasks, not-None for three, float tolerance ``atol``
-with ``rtol=1e-7``, 1e-6 where the expected value is a float), stopping at the first failure.
+``decode_inputs`` turns a task's JSON inputs into the values EvalPlus calls with (tuples,
+sets, complex numbers for some MBPP tasks); ``check_output(inp, out, exp, ...)`` says whether
+an output is acceptable: exact ``==``, the special oracles for HumanEval/32 and four MBPP
+tasks, set equality for eight MBPP tasks, not-None for three, float tolerance ``atol`` with
+``rtol=1e-7``, 1e-6 where the expected value is a float. The time limits are EvalPlus's too.
 
 The comparison follows ``evalplus.eval.check_output`` and the input decoding follows
 ``evalplus.data.mbpp.mbpp_deserialize_inputs`` (EvalPlus, Apache-2.0), re-written here because
-the package pulls in a dozen hosted-API clients and numpy cannot be imported in the sandbox.
-This module is stdlib only and does no process management: the sandbox does.
+the package pulls in a dozen hosted-API clients. This module is stdlib only; it runs no
+solution (``trainer.eval.evalplus`` has them run confined) and is never given to one.
 """
 
 from __future__ import annotations
 
-import copy
 import math
-import signal
-import time
 
 #: EvalPlus's defaults (evalplus.config): a per-input limit of max(1 s, 4 x the canonical time)
 MIN_TIME_LIMIT_S = 1.0
@@ -159,96 +156,3 @@ def check_output(inp, out, exp, atol: float, dataset: str, entry_point: str) -> 
             return False
         return allclose(out, exp, rtol=1e-07, atol=atol)
     return bool(exact_match)
-
-
-def _inputs(task: dict) -> list:
-    return decode_inputs(task["dataset"], task["task_id"], task["inputs"])
-
-
-class CandidateTooSlow(Exception):
-    """Raised inside a candidate by the CPU timer when it passes its per-input limit."""
-
-
-def _on_cpu_timer(signum, frame):  # noqa: ARG001 - signal handler signature
-    raise CandidateTooSlow("ran past its time limit")
-
-
-class ReferenceFailed(Exception):
-    """The canonical solution itself raised: a broken benchmark file, not a wrong candidate."""
-
-
-def check_solution(task: dict, solution: str) -> dict:
-    """Score ``solution`` on the task's inputs, input by input; stops at the first failure.
-
-    Each input is first given (as a deep copy) to the canonical solution, timed, then to the
-    candidate, whose limit is max(1 s, 4 x that time), and the two outputs are compared. So
-    no expected output is ever stored or shipped (some are hundreds of MB).
-
-    Returns ``{"passed": bool, "checked": n, "failed_index": i | None, "reason": str,
-    "test": str}``; ``reason`` is ``""``, ``"wrong output"``, ``"too slow"`` or
-    ``"<ExceptionType>: message"``; ``test`` is the failing input as an assertion
-    (``assert f(1, 2) == 3``) for a self-refine prompt.
-    """
-    reference: dict = {"__name__": "__evalplus__"}
-    exec(compile(task["reference"], "<canonical>", "exec"), reference)
-    truth = reference[task["entry_point"]]
-    not_none = task["dataset"] == "mbpp" and task["entry_point"] in MBPP_OUTPUT_NOT_NONE_TASKS
-    namespace: dict = {"__name__": "__evalplus__"}  # so a `if __name__ == "__main__":` block does not run
-    try:
-        exec(compile(solution, "<solution>", "exec"), namespace)
-        fn = namespace[task["entry_point"]]
-    except BaseException as error:  # noqa: BLE001 - the candidate's failure is the result
-        return {"passed": False, "checked": 0, "failed_index": None, "reason": _reason(error), "test": ""}
-    budget = TASK_TIME_CAP_S
-    signal.signal(signal.SIGVTALRM, _on_cpu_timer)
-    for i, inp in enumerate(_inputs(task)):
-        args = copy.deepcopy(inp)
-        start = time.perf_counter()
-        try:
-            exp = truth(*args)
-        except Exception as error:  # noqa: BLE001
-            raise ReferenceFailed(f"{task['task_id']} input {i}: {_reason(error)}") from None
-        limit = max(MIN_TIME_LIMIT_S, GT_TIME_LIMIT_FACTOR * (time.perf_counter() - start))
-        if not_none:
-            exp = exp is not None
-        start = time.perf_counter()
-        # a CPU-time timer (the sandbox's own wall-clock alarm stays untouched) cuts a loop
-        signal.setitimer(signal.ITIMER_VIRTUAL, limit + 0.05)
-        try:
-            out = fn(*inp)
-            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-            elapsed = time.perf_counter() - start
-            ok = check_output(inp, out, exp, task["atol"], task["dataset"], task["entry_point"])
-        except CandidateTooSlow:
-            return _failure(task, i, inp, exp, "too slow")
-        except Exception as error:  # noqa: BLE001 - a sandbox timeout (BaseException) passes on
-            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-            return _failure(task, i, inp, exp, _reason(error))
-        finally:
-            signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        budget -= elapsed
-        if elapsed > limit or budget < 0:
-            return _failure(task, i, inp, exp, "too slow")
-        if not ok:
-            return _failure(task, i, inp, exp, "wrong output")
-    return {"passed": True, "checked": len(task["inputs"]), "failed_index": None, "reason": "", "test": ""}
-
-
-#: longest failing-test assertion handed back (a refine prompt must stay readable)
-TEST_CHARS = 1500
-
-
-def _failure(task: dict, index: int, inp, exp, reason: str) -> dict:
-    args = ", ".join(repr(a) for a in inp)
-    test = f"assert {task['entry_point']}({args}) == {exp!r}"
-    if len(test) > TEST_CHARS:
-        test = test[:TEST_CHARS] + " ..."
-    return {"passed": False, "checked": index, "failed_index": index, "reason": reason, "test": test}
-
-
-def _reason(error: BaseException) -> str:
-    try:
-        message = str(error)
-    except Exception:  # noqa: BLE001
-        message = "<str() raised>"
-    return f"{type(error).__name__}: {message[:300]}"

@@ -23,26 +23,48 @@ from trainer.eval.passk import benchmark_pass_at_k
 
 Progress = Callable[[str], None] | None
 COLUMN = {"cruxeval-o": "CRUXEval-O", "cruxeval-i": "CRUXEval-I", "humaneval": "HumanEval", "mbpp": "MBPP"}
-#: memory per sandbox worker: EvalPlus allows 4 GB (some canonical outputs are hundreds of MB)
+#: memory per sandboxed run: EvalPlus allows 4 GB (some canonical outputs are hundreds of MB)
 WORKER_MEMORY_MB = 4096
+#: imported once per fork server: the job functions and the recorder (refine --trace)
+PRELOAD = ("duck.sandbox.jobs", "corpus.jobs", "duck.trace.recorder")
+#: what the check of a prediction or a solution gets
+CHECK_DESCRIPTION = {
+    "literal": "predictions must be literals (read with ast.literal_eval, never run); the benchmark's f runs in "
+               "the sandbox and its value is compared in the evaluator, types included",
+    "official": "the official harness's check: `assert <output> == <prediction>` executed (in the sandbox)",
+}
+
+
+def open_eval_sandbox(workers: int, *, unsafe: bool = False):
+    """The sandbox every check of one evaluation runs in (refuses without Landlock unless ``unsafe``)."""
+    from corpus.jobs import open_sandbox
+    from duck.sandbox import Policy
+
+    policy = Policy(memory_mb=WORKER_MEMORY_MB, cpu_s=300, file_size_mb=64, processes=16, read_anywhere=False)
+    return open_sandbox(workers, policy=policy, preload=PRELOAD, unsafe=unsafe)
 
 
 def run(args: argparse.Namespace, spec=None, progress: Progress = None) -> dict:
     """Score ``spec``'s model (a ``models.registry.BackendSpec``), or ``args.predictions`` when it is None."""
-    from corpus.sandbox import SandboxLimits, SandboxPool
-
     results_path = results_file(args)
     settings = {k: v for k, v in sorted(vars(args).items()) if k not in ("func", "json", "command")}
     results = {"benchmark": args.benchmark, "model_name": _model_name(args), "settings": settings,
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "results_file": str(results_path)}
+    if args.benchmark.startswith("cruxeval"):
+        results["check"] = {"name": args.check, "rule": CHECK_DESCRIPTION[args.check]}
+    sandbox = open_eval_sandbox(args.workers, unsafe=args.unsafe_no_sandbox)  # refuses before any generation
     backend = None
     if spec is not None:
-        backend = load_generation_backend(spec, use_vllm=False if args.no_vllm else None)
+        try:
+            backend = load_generation_backend(spec, use_vllm=False if args.no_vllm else None)
+        except BaseException:
+            sandbox.close()
+            raise
         results["backend"] = getattr(backend, "name", type(backend).__name__)
         results["generations_file"] = str(results_path.with_suffix(".generations.jsonl"))
     try:
-        with SandboxPool(workers=args.workers, limits=SandboxLimits(memory_mb=WORKER_MEMORY_MB)) as pool:
+        with sandbox as pool:
             if args.benchmark.startswith("cruxeval"):
                 _run_cruxeval(args, backend, pool, results, progress)
             elif args.benchmark == "refine":
@@ -123,13 +145,21 @@ def _run_cruxeval(args, backend, pool, results, progress) -> None:
 
         texts = _generate(args, backend, results, [(s.id, cruxeval.prompt(s, mode)) for s in samples],
                           (ANSWER_STOP,), progress, args.benchmark)
-    predictions = [[cruxeval.prediction_from_text(t, mode) for t in texts[s.id]] for s in samples]
+    # a task with no prediction at all counts as one failed prediction (never as no task)
+    predictions = [[cruxeval.prediction_from_text(t, mode) for t in texts[s.id]] or [None] for s in samples]
     if progress:
-        progress(f"scoring {sum(len(p) for p in predictions)} predictions")
-    correct = cruxeval.score_predictions(pool, samples, predictions, mode)
+        progress(f"scoring {sum(len(p) for p in predictions)} predictions ({args.check} check)")
+    correct = cruxeval.score_predictions(pool, samples, predictions, mode, args.check)
     results["scores"] = {COLUMN[args.benchmark]: benchmark_pass_at_k(correct)}
     results["tasks"] = len(samples)
-    results["per_task"] = {s.id: {"predictions": p, "correct": c} for s, p, c in zip(samples, predictions, correct)}
+    statuses = [[cruxeval.status(s, p, mode, args.check) for p in preds] for s, preds in zip(samples, predictions)]
+    results["missing"] = [s.id for s, row in zip(samples, statuses) if all(x == "missing" for x in row)]
+    results["inadmissible"] = sum(x == "inadmissible" for row in statuses for x in row)
+    if results["missing"] and progress:
+        progress(f"warning: {len(results['missing'])} tasks have no prediction and count as failed "
+                 f"(first: {results['missing'][0]})")
+    results["per_task"] = {s.id: {"predictions": p, "correct": c, "status": st}
+                           for s, p, c, st in zip(samples, predictions, correct, statuses)}
 
 
 # ----------------------------------------------------------------------------- HumanEval+ / MBPP+
@@ -261,10 +291,15 @@ def _trace_comment(pool, solution: str, failed_test: str) -> str:
     parts = split_assertion(failed_test)
     if parts is None or not parts.left:
         return ""
-    result = pool.run(solution, call=parts.left, trace=True, timeout_s=5.0)
+    from corpus.jobs import SampleJob, SampleRunner
+
+    result = SampleRunner(sandbox=pool).run(SampleJob(solution, call=parts.left, trace=True, timeout_s=5.0))
     if not result.events:
         return ""
     exception = (result.exception["type"], result.exception.get("message", "")) if result.exception else None
+    value = result.text if result.ok else None
+    if result.ok and value is None:
+        value = "<an object that is not a literal>"
     text = execution_simulation(result.events, solution, call=parts.left, filename="<sample>",
-                                value=result.value_repr, exception=exception, max_lines=60)
+                                value=value, exception=exception, max_lines=60)
     return "\n".join("# " + line for line in text.splitlines())
