@@ -87,11 +87,17 @@ def _reap() -> None:
 
 
 def sweep(uid: int | None) -> int:
-    """Kill every process left by the last job (adopted orphans, and the job uid's processes); how many."""
+    """Kill every process left by the last job; how many.
+
+    The server is the child subreaper, so everything the job started and left behind is a child
+    of the server or a descendant of one: killing the children until none is left gets them all
+    (each killed one's own children come back to the server). As root, the processes of the
+    job's uid are swept once more, as a backstop, when anything was left at all.
+    """
     killed = 0
     for _ in range(200):  # a fork loop may race the killing for a moment; RLIMIT_NPROC bounds it
         victims = set(_children())
-        if uid is not None and os.geteuid() == 0:
+        if killed and uid is not None and os.geteuid() == 0:
             victims.update(_processes_of(uid))
         victims.discard(os.getpid())
         if not victims:
