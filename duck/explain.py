@@ -9,7 +9,7 @@ SemCoder execution-reasoning prompt and streams the monologue. ``explain_value``
 "why is x = v here?" from the recording's provenance first, then the model.
 ``stream_plain_explanation`` is what ``duck run --plain --model`` prints.
 
-This module does not narrate without a model (``duck.narrate``) and does not decide what is
+This module does not narrate without a model (``duck.narration``) and does not decide what is
 true (``duck.grounding`` checks the claims against the recording). Model failures surface
 as ``models.base.BackendError``; callers show them and fall back to the narrator.
 """

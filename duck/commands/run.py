@@ -84,7 +84,7 @@ def _oracle(args: argparse.Namespace):
 
 def run_plain(session, args: argparse.Namespace, oracle, out) -> int:
     """Print the narrated run, then the model's explanation and the oracle's verdict if any."""
-    from duck.narrate import render_run
+    from duck.narration import render_run
 
     out.write(render_run(session))
     out.write("\n")

@@ -192,8 +192,8 @@ def test_execute_rejects_hash_seed_dependent_results():
 
 def test_forward_simulation_is_dukes_own_narration(built):
     """One rendering for duck and the corpus: a forward row's "### Execution Simulation:" is
-    exactly what duck.narrate tells of the same call."""
-    from duck.narrate import execution_simulation
+    exactly what duck.narration tells of the same call."""
+    from duck.narration import execution_simulation
     from duck.trace.recorder import record_call
 
     out, _ = built

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duck.narrate import (
+from duck.narration import (
     SCOPES,
     Narrator,
     describe_outcome,
