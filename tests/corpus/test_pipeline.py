@@ -17,8 +17,8 @@ from corpus.shards import read_stage
 from models.parse import answer_text
 from models.prompts import row_prompt
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
+from tests.shared_data import HUMANEVAL_PLUS as HUMANEVAL
+from tests.shared_data import require
 
 SEEDS = {
     "numbers.py": '''
@@ -157,9 +157,9 @@ def test_filters_and_hostile_samples_are_counted(built):
 
 
 def test_planted_humaneval_solution_is_decontaminated(built):
+    require(HUMANEVAL)
     out, planted = built
-    if planted is None:
-        pytest.skip("HumanEval+ data not present")
+    assert planted is not None, f"HumanEval/13 is not in {HUMANEVAL}"
     decisions = list(read_stage(out / "dedup"))
     assert any(d["reason"] == "contaminated_code" for d in decisions)
     assert not any("while b:" in json.dumps(r) for r in _rows(out, "pyx") + _rows(out, "pyxr"))

@@ -13,12 +13,18 @@ from trainer.eval import cruxeval, evalplus
 from trainer.eval.data import CruxSample, load_cruxeval, load_evalplus
 from trainer.eval.passk import benchmark_pass_at_k, pass_at_k
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CRUX = DATA / "cruxeval.jsonl"
-HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
-MBPP = DATA / "evalplus" / "MbppPlus.jsonl.gz"
-needs_data = pytest.mark.skipif(not (CRUX.is_file() and HUMANEVAL.is_file() and MBPP.is_file()),
-                                reason="benchmark data not in ../shared/data")
+from tests.shared_data import CRUXEVAL as CRUX
+from tests.shared_data import HUMANEVAL_PLUS as HUMANEVAL
+from tests.shared_data import MBPP_PLUS as MBPP
+from tests.shared_data import require
+
+needs_data = pytest.mark.usefixtures("benchmark_data")
+
+
+@pytest.fixture
+def benchmark_data() -> None:
+    """The real benchmark files ship in ../shared/data: a missing one fails the test, never skips it."""
+    require(CRUX, HUMANEVAL, MBPP)
 
 
 @pytest.fixture(scope="module")
