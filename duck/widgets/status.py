@@ -12,7 +12,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
-from duck.narration.outcome import brief_outcome, outcome_tone
+from duck.narration import brief_outcome, outcome_tone
 from duck.widgets.theme import theme_colour
 
 
