@@ -35,12 +35,12 @@ from textual.worker import get_current_worker
 
 import duck.screens as screens
 from duck.errors import DuckError
+from duck.narration import Narrator, brief_outcome, describe_outcome
 from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
                                    FixSearchFinished, FixVerified, FrameSelected, GutterClicked, LineClicked,
                                    SearchFinished, SessionReloaded)
-from duck.narration import Narrator, brief_outcome, describe_outcome
 from duck.widgets.theme import THEME_VARIABLES
 
 #: Keys of Textual's own widgets (not duck's bindings, so not remappable by id), for the help screen.
