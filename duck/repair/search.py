@@ -11,6 +11,9 @@ only function bodies are. Every verified fix is explained by where the fixed run
 departs from the buggy one, and fixes are ranked by ``duck.repair.rank``. The time budget
 is a deadline (running candidates are killed there) and ``should_stop`` cancels a search
 within a fraction of a second. ``search_fixes`` is the short form the TUI and ``duck fix`` use.
+Every run, the buggy program's included, is confined in the runner's sandbox; the result's
+``notes`` say where the program tried to write outside its folder, and when this system
+cannot confine writes at all.
 
 Nothing here writes to the user's files (``duck.repair.apply`` does, on request).
 """
@@ -27,13 +30,14 @@ from pathlib import Path
 from typing import Callable
 
 from duck.errors import DuckError
+from duck.repair.apply import read_source
 from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
 from duck.repair.localize import Suspect, names_seen, suspicious_lines
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
 from duck.repair.probe import agreement
 from duck.repair.rank import argument_name_gain, behaviour_distance, lines_touched, rank_key
-from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, quick_timeout,
-                                scratch_folder)
+from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, outside_writes_note,
+                                quick_timeout, scratch_folder)
 from duck.session import Session
 from duck.trace.limits import Limits
 
@@ -106,6 +110,7 @@ class RepairResult:
     oracle: str
     recorded_runs: int = 0                 # candidate runs that were recorded (passed the untraced screening)
     stopped: str | None = None             # "deadline" or "cancelled" when the search ended early
+    notes: list[str] = field(default_factory=list)   # lines for the user: writes refused, confinement missing
 
     @property
     def already_passing(self) -> bool:
@@ -132,10 +137,10 @@ def search(request: RepairRequest) -> RepairResult:
     if not script.is_file():
         raise DuckError(f"no such file: {script}", "give the path of the Python program to fix")
     try:
-        original = script.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        original, _ = read_source(script)
+    except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
         raise DuckError(f"cannot read {script}: {getattr(exc, 'strerror', None) or exc}",
-                        "duck fixes UTF-8 Python source files") from None
+                        "duck fixes Python source files in the encoding they declare (UTF-8 by default)") from None
     if not compiles(original):
         raise DuckError(f"{script} does not compile, so duck cannot run it to find a fix",
                         "fix the syntax error first (python -m py_compile shows where)")
@@ -147,55 +152,76 @@ def search(request: RepairRequest) -> RepairResult:
                                      seed=request.seed, include=list(request.include),
                                      exclude=list(request.exclude), limits=request.limits, echo=request.echo)
         verify_request = oracle.verify_request(oracle.prepare(base_request))
-        runner = CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs)
-        runner.deadline = started + request.time_budget_s
-        _say(request, "recording the failing run")
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            quick_baseline = _start_quick_baseline(runner, oracle, request, pool)
-            baseline = runner.record(None)
-        runner.baseline = baseline.session
-        # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
-        runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
-                                             echo=False)
-        verdict = oracle.judge(baseline.session)
-        if baseline.session.outcome.get("outcome") == "failed_to_start":
-            raise DuckError(f"{script} could not be started: {baseline.session.outcome.get('message')}",
-                            baseline.session.outcome.get("hint") or "check that the program runs with python")
-        if verdict.passed:
-            return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
-        program_in_copy = str(baseline.copy_root / workspace.script)
-        failing = oracle.failing_step(baseline.session)
-        suspects = suspicious_lines(baseline.session, program_in_copy, failing)
-        _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
-                      + ", ".join(str(s.line) for s in suspects[:5]))
-        limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
-        search = _Search(request, workspace, runner, baseline, original, limits, started)
-        if not search.stopped():
-            _enable_screening(runner, oracle, baseline.session, request, quick_baseline)
-        lines = [s.line for s in suspects]
-        protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
-        functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
-        singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
-                                  protect_inputs=protect_inputs, functions_only=functions_only)
-        search.try_edits([(e,) for e in singles])
-        if request.backend is not None and not search.stopped():
-            from duck.repair.model_edits import model_candidates
+        with CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs) as runner:
+            result = _search_with(runner, request, oracle, workspace, verify_request, original, started)
+        result.notes = _notes(runner)
+        return result
 
-            model_candidates(search, oracle)
-        if not search.fixes and not search.done():
-            top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
-            search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)))
-        if len(search.fixes) > 1 and not search.cancelled():
-            scores = agreement(runner, baseline.session, program_in_copy, original,
-                               [f.patched_source for f in search.fixes])
-            for fix, score in zip(search.fixes, scores or ()):
-                fix.agreement = score
-        runner.discard(baseline)
-        fixes = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
-        stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
-        return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
-                            time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
-                            stopped=stopped)
+
+def _notes(runner: CandidateRunner) -> list[str]:
+    from duck.sandbox import confinement_note
+
+    notes = [confinement_note()]
+    notes.append(outside_writes_note(runner.writes_outside, bool(runner.confined)))
+    return [note for note in notes if note]
+
+
+def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle, workspace: Workspace,
+                 verify_request, original: str, started: float) -> RepairResult:
+    """The search itself, with the runner (and its sandbox) that ``search`` owns."""
+    script = Path(request.script)
+    runner.deadline = started + request.time_budget_s
+    _say(request, "recording the failing run")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        quick_baseline = _start_quick_baseline(runner, oracle, request, pool)
+        try:
+            baseline = runner.record(None)
+        except BaseException:  # Ctrl-C: the untraced baseline beside it stops too
+            runner.cancel()
+            raise
+    runner.baseline = baseline.session
+    # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
+    runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
+                                         echo=False)
+    verdict = oracle.judge(baseline.session)
+    if baseline.session.outcome.get("outcome") == "failed_to_start":
+        raise DuckError(f"{script} could not be started: {baseline.session.outcome.get('message')}",
+                        baseline.session.outcome.get("hint") or "check that the program runs with python")
+    if verdict.passed:
+        return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
+    program_in_copy = str(baseline.copy_root / workspace.script)
+    failing = oracle.failing_step(baseline.session)
+    suspects = suspicious_lines(baseline.session, program_in_copy, failing)
+    _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
+                  + ", ".join(str(s.line) for s in suspects[:5]))
+    limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
+    search = _Search(request, workspace, runner, baseline, original, limits, started)
+    if not search.stopped():
+        _enable_screening(runner, oracle, baseline.session, request, quick_baseline)
+    lines = [s.line for s in suspects]
+    protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
+    functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
+    singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
+                              protect_inputs=protect_inputs, functions_only=functions_only)
+    search.try_edits([(e,) for e in singles])
+    if request.backend is not None and not search.stopped():
+        from duck.repair.model_edits import model_candidates
+
+        model_candidates(search, oracle)
+    if not search.fixes and not search.done():
+        top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
+        search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)))
+    if len(search.fixes) > 1 and not search.cancelled():
+        scores = agreement(runner, baseline.session, program_in_copy, original,
+                           [f.patched_source for f in search.fixes])
+        for fix, score in zip(search.fixes, scores or ()):
+            fix.agreement = score
+    runner.discard(baseline)
+    fixes = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
+    stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
+    return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
+                        time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
+                        stopped=stopped)
 
 
 def _replayed_stdin(given: str | None, baseline: Session) -> str | None:
@@ -347,8 +373,12 @@ class _Search:
 
 
 def search_fixes(request: RepairRequest) -> list[Fix]:
-    """Verified fixes, best first (empty when none was found or the program already passes)."""
-    return search(request).fixes
+    """Verified fixes, best first (empty when none was found or the program already passes);
+    the result's notes go to ``request.progress`` (the TUI shows them as it shows progress)."""
+    result = search(request)
+    for note in result.notes:
+        _say(request, note)
+    return result.fixes
 
 
 def with_backend(request: RepairRequest, backend) -> RepairRequest:

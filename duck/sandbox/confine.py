@@ -93,15 +93,37 @@ def _outermost(paths: list[str]) -> list[str]:
     return kept
 
 
-def _hide_homes(needed: list[str]) -> bool:
-    """In a mount namespace of this process's own: an empty tmpfs over each home folder, with
-    just the ``needed`` paths under it bound back in (the interpreter, duck, the run's files).
-    Root-only and the users' files then cannot be reached even through a path the unprivileged
-    uid could search. False where the kernel refuses (no CAP_SYS_ADMIN)."""
+def _private_ancestor(path: str) -> str | None:
+    """The outermost folder above ``path`` that other users cannot search, if any."""
+    found = None
+    current = os.path.dirname(os.path.abspath(path))
+    while current not in ("/", ""):
+        try:
+            if not os.stat(current).st_mode & 0o001:
+                found = current
+        except OSError:
+            return found
+        current = os.path.dirname(current)
+    return found
+
+
+def _under(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _hide_private_folders(needed: list[str]) -> bool:
+    """In a mount namespace of this process's own: an empty tmpfs over each home folder and
+    over each folder the unprivileged uid could not enter on the way to a ``needed`` path,
+    with just the ``needed`` paths under them bound back in (the interpreter, duck, the run's
+    files). Root-only and the users' files then cannot be reached. False where the kernel
+    refuses (no CAP_SYS_ADMIN); raises ``ConfinementError`` if it fails half-way."""
     libc = _libc()
-    homes = [h for h in HOME_FOLDERS if os.path.isdir(h)]
-    keep = [p for p in _outermost(needed) if os.path.exists(p)
-            and any(p == h or p.startswith(h + "/") for h in homes)]
+    needed = [os.path.realpath(p) for p in needed if p and os.path.exists(p)]
+    hidden = [h for h in HOME_FOLDERS if os.path.isdir(h)]
+    hidden += [a for a in map(_private_ancestor, needed) if a]
+    hidden = _outermost(hidden)
+    keep = [p for p in _outermost(needed)
+            if any(_under(p, h) for h in hidden) and not any(_under(h, p) for h in hidden)]
     if libc.unshare(_CLONE_NEWNS) != 0:
         return False
     if libc.mount(None, b"/", None, _MS_REC | _MS_PRIVATE, None) != 0:
@@ -110,11 +132,11 @@ def _hide_homes(needed: list[str]) -> bool:
     fds = {path: os.open(path, os.O_PATH | os.O_CLOEXEC) for path in keep}
     umask = os.umask(0o022)  # the skeleton folders must be searchable by the unprivileged uid
     try:
-        for home in homes:
-            if libc.mount(b"tmpfs", home.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=0755,size=64k") != 0:
-                if home == homes[0]:
+        for number, folder in enumerate(hidden):
+            if libc.mount(b"tmpfs", folder.encode(), b"tmpfs", _MS_NOSUID | _MS_NODEV, b"mode=0755,size=64k") != 0:
+                if number == 0:
                     return False
-                raise ConfinementError(f"cannot hide {home} (errno {ctypes.get_errno()})")
+                raise ConfinementError(f"cannot hide {folder} (errno {ctypes.get_errno()})")
         for path, fd in fds.items():
             if os.path.isdir(f"/proc/self/fd/{fd}"):
                 os.makedirs(path, mode=0o755, exist_ok=True)
@@ -182,12 +204,20 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
         # The interpreter may live under a home folder that uid cannot enter (/root is 0700):
         # hide the homes behind a tmpfs that shows only what the run needs; where that is
         # refused, keep CAP_DAC_READ_SEARCH, but only if Landlock then restricts what is read.
-        hidden = _hide_homes(interpreter_paths(python) + [folder, *writable, *readable])
-        report["homes_hidden"] = hidden
-        read_search = _drop_to(uid, keep_read_search=not hidden and abi >= 1)
-        dropped = True
-        report["uid"] = uid
-        report["read_search_capability"] = read_search
+        needed = interpreter_paths(python)
+        hidden = _hide_private_folders(needed + [folder, *writable, *readable])
+        report["private_folders_hidden"] = hidden
+        if not hidden and abi < 1 and any(_private_ancestor(p) for p in needed):
+            # neither a mount namespace nor Landlock: the unprivileged uid could not even start
+            # the interpreter, so the run keeps duck's uid (said in the report)
+            report["privileges_kept"] = "the interpreter lies in a folder other users cannot enter"
+        else:
+            # where the kernel refuses the mount namespace, keep CAP_DAC_READ_SEARCH to reach
+            # the interpreter, but only with Landlock restricting what is read
+            read_search = _drop_to(uid, keep_read_search=not hidden and abi >= 1)
+            dropped = True
+            report["uid"] = uid
+            report["read_search_capability"] = read_search
     if policy.processes is not None:
         own = 0 if dropped else _tasks_of(os.getuid())
         _set_limit(resource.RLIMIT_NPROC, own + policy.processes)

@@ -89,3 +89,4 @@ def interpreter_paths(python: str | None = None) -> list[str]:
             pass
     paths.update(p for p in sys.path if p and os.path.isabs(p))
     return sorted(p for p in paths if p)
+

@@ -27,7 +27,7 @@ import time
 import traceback
 
 from duck.sandbox.confine import ConfinementError, enter
-from duck.sandbox.policy import HOME_FOLDERS, Policy
+from duck.sandbox.policy import Policy
 
 _PR_SET_CHILD_SUBREAPER = 36
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
@@ -103,20 +103,6 @@ def sweep(uid: int | None) -> int:
         _reap()
     _reap()
     return killed
-
-
-def _unsearchable_parent(path: str) -> str | None:
-    """The first folder above ``path`` that other users cannot search (homes are handled apart)."""
-    current = os.path.dirname(os.path.abspath(path))
-    while current not in ("/", ""):
-        if not any(current == h or current.startswith(h + "/") for h in HOME_FOLDERS):
-            try:
-                if not os.stat(current).st_mode & 0o001:
-                    return current
-            except OSError:
-                return None
-        current = os.path.dirname(current)
-    return None
 
 
 def _chown_tree(path: str, uid: int) -> None:
@@ -237,12 +223,6 @@ class Server:
         os.mkdir(folder, 0o700)
         writable = [folder, *(job.get("writable") or ())]
         if self.uid is not None:
-            for path in [*writable, *(job.get("readable") or ()), job.get("cwd") or folder]:
-                blocked = _unsearchable_parent(path)
-                if blocked:
-                    shutil.rmtree(folder, ignore_errors=True)
-                    return {"stopped_by": "crashed", "error": f"the sandbox's unprivileged user cannot reach {path}: "
-                                                             f"{blocked} is private (make it with duck.sandbox.scratch_folder)"}
             for path in writable:
                 if os.path.exists(path):
                     _chown_tree(path, self.uid)
@@ -281,6 +261,10 @@ class Server:
             selector.register(reader, selectors.EVENT_READ, "result")
             selector.register(self.control, selectors.EVENT_READ, "control")
             exited = False
+            if self._cancel_requested():  # a cancel that came in the same read as its job
+                stopped_by = "cancelled"
+                self._stop(pid, grace)
+                term_sent_at = time.monotonic() if grace > 0 else None
             while not exited:
                 now = time.monotonic()
                 if term_sent_at is not None:
@@ -302,7 +286,8 @@ class Server:
                     if key.data == "exit":
                         exited = True
                     elif key.data == "result":
-                        self._drain(reader, data)
+                        if self._drain(reader, data):  # closed (by the exec, or the job's end): stop watching it
+                            selector.unregister(reader)
                     elif key.data == "control":
                         gone = self._control_line() is None
                         if gone:
@@ -328,14 +313,15 @@ class Server:
         self._signal_job(pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
 
     @staticmethod
-    def _drain(reader: int, data: bytearray) -> None:
+    def _drain(reader: int, data: bytearray) -> bool:
+        """Read what the job wrote so far; True once its end of the pipe is closed."""
         while True:
             try:
                 chunk = os.read(reader, 1 << 20)
             except BlockingIOError:
-                return
+                return False
             if not chunk:
-                return
+                return True
             if len(data) < MAX_RESULT_BYTES:
                 data += chunk[: MAX_RESULT_BYTES - len(data)]
 

@@ -255,8 +255,8 @@ def scratch():
 
 
 @needs_landlock
-def test_exec_runs_a_program_confined_to_its_folder(scratch):
-    tmp_path = scratch
+def test_exec_runs_a_program_confined_to_its_folder(tmp_path):
+    """tmp_path lies in pytest's private folder (0700): the run still reaches it (and only it)."""
     work = tmp_path / "work"
     work.mkdir()
     outside_file = tmp_path / "outside.txt"
@@ -287,3 +287,24 @@ def test_cancel_stops_a_running_exec(scratch):
                           env=allowed_env(None, str(tmp_path)), timeout_s=60, grace_s=0.2)
     assert result.stopped_by == "cancelled"
     assert result.duration_s < 30
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="privilege dropping applies when duck runs as root")
+def test_an_interpreter_in_a_private_folder_still_runs(tmp_path):
+    """CI may clone the project into a folder other users cannot enter: the run still works."""
+    import subprocess
+    import venv
+
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    venv.create(private / "venv", with_pip=False, symlinks=True)
+    python = str(private / "venv" / "bin" / "python")
+    with Sandbox(1, Policy(read_anywhere=False), python=python, preload=("duck.sandbox.jobs",)) as box:
+        result = box.call("duck.sandbox.jobs:run_snippet",
+                          {"code": "import os, decimal\ndef f(): return os.getuid()", "call": "f()"}, timeout_s=20)
+        assert result.error is None and result.result["exception"] is None, result
+        assert decode(result.result["value"]) != 0
+        shadow = box.call("duck.sandbox.jobs:run_snippet",
+                          {"code": "def f(): return open('/etc/shadow').read()", "call": "f()"}, timeout_s=20)
+        assert shadow.result["exception"] is not None
+    assert subprocess.run([python, "-c", "pass"]).returncode == 0
