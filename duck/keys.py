@@ -9,13 +9,13 @@
 Every binding of the TUI has an id (``DuckApp.BINDINGS``, the source view's, the screens'); the
 help screen (``?``) lists them, and ``DuckApp`` hands this table to Textual's
 ``App.set_keymap``. The file is the one ``models.config.config_path`` finds (``DUCK_CONFIG``,
-else ``config.toml``/``config.yaml`` in the user config folder). This module reads only the
-``[keys]`` table; the model settings in the same file are ``models.config``'s.
+else ``config.toml``/``config.yaml`` in the user config folder), parsed by
+``models.config.read_config_file``. This module reads only the ``[keys]`` table; the model
+settings in the same file are ``models.config``'s.
 """
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
@@ -30,12 +30,17 @@ def load_keymap(known_ids: Callable[[], Iterable[str]], path: Path | None = None
     unknown id, a value that is not a string of keys, or a file that cannot be read is a
     ``DuckError`` with a hint, raised before the UI starts.
     """
-    from models.config import config_path
+    from models.base import BackendError
+    from models.config import config_path, read_config_file
 
     path = path or config_path(env)
     if path is None or not path.is_file():
         return {}
-    table = _read(path).get("keys")
+    try:
+        data = read_config_file(path)
+    except BackendError as error:
+        raise DuckError(error.message, error.hint) from None
+    table = data.get("keys") if isinstance(data, dict) else None
     if table is None:
         return {}
     if not isinstance(table, dict):
@@ -51,19 +56,3 @@ def load_keymap(known_ids: Callable[[], Iterable[str]], path: Path | None = None
                         'for example step-next = "n,right" (comma-separated Textual key names)')
     return {name: ",".join(key.strip() for key in keys.split(",")) for name, keys in table.items()}
 
-
-def _read(path: Path) -> dict:
-    try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as error:
-        raise DuckError(f"cannot read the config file {path}: {error}") from None
-    except Exception as error:  # tomllib.TOMLDecodeError, yaml.YAMLError
-        raise DuckError(f"the config file {path} is not valid: {error}",
-                        "fix the file, or move it away to use the defaults") from None
-    return data if isinstance(data, dict) else {}

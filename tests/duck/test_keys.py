@@ -51,3 +51,11 @@ def test_the_apps_ids_are_the_ones_checked(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('[keys]\nstep-into = "i"\nrun-to-line = "space"\napply-fix = "a"\n')
     assert load_keymap(DuckApp.binding_ids, config) == {"step-into": "i", "run-to-line": "space", "apply-fix": "a"}
+
+
+def test_a_keys_table_leaves_the_model_settings_readable(tmp_path):
+    from models.config import resolve_settings
+
+    config = tmp_path / "config.toml"
+    config.write_text('model = "semcoder-s"\n[keys]\nstep-next = "j"\n')
+    assert resolve_settings(env={"DUCK_CONFIG": str(config)}).model == "semcoder-s"
