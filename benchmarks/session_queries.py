@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from duck.narrate import describe_step  # noqa: E402
+from duck.narration import describe_step  # noqa: E402
 from duck.session import Session  # noqa: E402
 from duck.trace.format import header  # noqa: E402
 

@@ -3,7 +3,7 @@
 Without a model, monologues are rendered from the recorded trace and marked
 ``"monologue": "trace"`` in the row metadata. "### Understanding the Function" and
 "### Execution Simulation:" come from duck's own narrator
-(``duck.narrate.understanding_the_function`` / ``execution_simulation``), so a model trained on
+(``duck.narration.understanding_the_function`` / ``execution_simulation``), so a model trained on
 these rows reads execution told exactly the way ``duck run`` tells it; this module adds only
 what the corpus alone needs: "### Key Properties and Constraints", the backward
 "### Reverse Deduction" and the conclusions.
@@ -25,12 +25,12 @@ from pathlib import Path
 
 from corpus.jobs import SampleJob, SampleRunner
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
-from duck.narrate import execution_simulation, understanding_the_function
+from duck.narration import execution_simulation, understanding_the_function
 from duck.sandbox.values import decode, literal_call, same
 from models.prompts import LINE_LABEL_OFFSET
 
 MAX_SIMULATION_LINES = 120
-#: how ``duck.narrate.execution_simulation`` says it stopped telling a long run
+#: how ``duck.narration.execution_simulation`` says it stopped telling a long run
 _CUT_SHORT = "- ... (the remaining steps are not told"
 
 

@@ -4,7 +4,7 @@ Buggy variants come from small AST mutations of a correct, executed function (a 
 comparison or membership test, ``+``/``-`` and other operators swapped (also in ``+=``), an
 off-by-one constant or slice bound, ``and``/``or`` swapped, a dropped ``not``, ``min``/``max``
 and ``any``/``all`` swapped, a negated boolean). A variant is used when it still runs but fails one of the sample's tests; the
-rationale is the buggy run told by duck's narrator (``duck.narrate.execution_simulation``,
+rationale is the buggy run told by duck's narrator (``duck.narration.execution_simulation``,
 the same rendering as forward monologues and ``duck run``) and where it diverges from the correct
 run (first differing step); the fix (the correct code) is kept only when it passes every
 test and agrees with the original on them (differential testing). Tests are judged here, not in
@@ -22,7 +22,7 @@ from pathlib import Path
 
 from corpus.jobs import SampleJob, SampleRunner
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
-from duck.narrate import execution_simulation
+from duck.narration import execution_simulation
 from models.prompts import LINE_LABEL_OFFSET, failed_test_text, refine_instruction
 
 #: lines of the buggy run told in a rationale (the narrator summarises long loops and stops after this)

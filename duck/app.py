@@ -23,7 +23,7 @@ import sys
 import tempfile
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
 from textual import work
 from textual.app import App, ComposeResult
@@ -35,17 +35,17 @@ from textual.worker import get_current_worker
 
 import duck.screens as screens
 from duck.errors import DuckError
+from duck.narration import Narrator, brief_outcome, describe_outcome
 from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
                                    FixSearchFinished, FixVerified, FrameSelected, GutterClicked, LineClicked,
                                    SearchFinished, SessionReloaded)
-from duck.widgets.status import describe_outcome_briefly
+from duck.widgets.theme import THEME_VARIABLES
 
+#: Keys of Textual's own widgets (not duck's bindings, so not remappable by id), for the help screen.
 EXTRA_KEYS = [
     ("tab / shift+tab", "move between panes"),
-    ("↑ ↓ (source)", "move the line cursor (b and enter act on it)"),
-    ("enter / click (source)", "run to the line's next execution"),
     ("↑ ↓ (call stack)", "show that frame's locals and position"),
     ("space (variables)", "expand a list, tuple, dict or set, or an object into its attributes"),
     ("enter (variables)", "show the value whole"),
@@ -59,36 +59,36 @@ class DuckApp(App[int]):
     TITLE = "duck"
     ENABLE_COMMAND_PALETTE = False
     BINDINGS = [
-        Binding("n,right", "step(1)", "next"),
-        Binding("p,left", "step(-1)", "back"),
-        Binding("s", "step_into", "into"),
-        Binding("S", "step_into(True)", "step into, backward", show=False),
-        Binding("o", "step_over", "over", show=False),
-        Binding("O", "step_over(True)", "step over, backward", show=False),
-        Binding("u", "step_out", "out"),
-        Binding("U", "step_out(True)", "step out, backward (to the call)", show=False),
-        Binding("g", "first", "first step", show=False),
-        Binding("G", "last", "last step", show=False),
-        Binding("e", "jump_to_exception", "exception"),
-        Binding("left_square_bracket", "iteration(-1)", "previous loop iteration", show=False),
-        Binding("right_square_bracket", "iteration(1)", "next loop iteration", show=False),
-        Binding("b", "toggle_breakpoint", "breakpoint", show=False),
-        Binding("c", "continue", "continue"),
-        Binding("C", "continue(True)", "continue backward to a breakpoint", show=False),
+        Binding("n,right", "step(1)", "next", id="step-next"),
+        Binding("p,left", "step(-1)", "back", id="step-back"),
+        Binding("s", "step_into", "into", id="step-into"),
+        Binding("S", "step_into(True)", "step into, backward", show=False, id="step-into-back"),
+        Binding("o", "step_over", "over", show=False, id="step-over"),
+        Binding("O", "step_over(True)", "step over, backward", show=False, id="step-over-back"),
+        Binding("u", "step_out", "out", id="step-out"),
+        Binding("U", "step_out(True)", "step out, backward (to the call)", show=False, id="step-out-back"),
+        Binding("g", "first", "first step", show=False, id="first-step"),
+        Binding("G", "last", "last step", show=False, id="last-step"),
+        Binding("e", "jump_to_exception", "exception", id="jump-to-exception"),
+        Binding("left_square_bracket", "iteration(-1)", "previous loop iteration", show=False, id="previous-iteration"),
+        Binding("right_square_bracket", "iteration(1)", "next loop iteration", show=False, id="next-iteration"),
+        Binding("b", "toggle_breakpoint", "breakpoint", show=False, id="toggle-breakpoint"),
+        Binding("c", "continue", "continue", id="continue"),
+        Binding("C", "continue(True)", "continue backward to a breakpoint", show=False, id="continue-back"),
         Binding("l", "last_change", "where the picked variable, item or attribute (node.value) last changed "
-                "(again: the change before)", show=False),
-        Binding("v", "view_value", "show the picked value whole", show=False),
-        Binding("slash", "search", "search", show=False),
-        Binding("backslash", "search(True)", "search backward", show=False),
+                "(again: the change before)", show=False, id="last-change"),
+        Binding("v", "view_value", "show the picked value whole", show=False, id="view-value"),
+        Binding("slash", "search", "search", show=False, id="search"),
+        Binding("backslash", "search(True)", "search backward", show=False, id="search-back"),
         Binding("w", "add_watch", "add a watch expression on recorded values: total / len(xs), node.next.value, "
-                "self.items[0]", show=False),
-        Binding("W", "clear_watches", "remove all watches", show=False),
-        Binding("r", "rerun", "re-run the program (after editing it)", show=False),
-        Binding("x", "explain", "explain", tooltip="explain this step with the model"),
-        Binding("f", "fixes", "fixes"),
-        Binding("question_mark", "help", "help"),
-        Binding("q", "quit_duck", "quit"),
-        Binding("ctrl+c", "quit_duck", "quit", show=False),
+                "self.items[0]", show=False, id="add-watch"),
+        Binding("W", "clear_watches", "remove all watches", show=False, id="clear-watches"),
+        Binding("r", "rerun", "re-run the program (after editing it)", show=False, id="rerun"),
+        Binding("x", "explain", "explain", tooltip="explain this step with the model", id="explain"),
+        Binding("f", "fixes", "fixes", id="fixes"),
+        Binding("question_mark", "help", "help", id="help"),
+        Binding("q", "quit_duck", "quit", id="quit"),
+        Binding("ctrl+c", "quit_duck", "quit", show=False, id="quit-interrupt"),
     ]
 
     # repaint=False: a reactive on the App would otherwise repaint the whole screen; the panes
@@ -106,8 +106,10 @@ class DuckApp(App[int]):
         fix_applier: Callable[[Any], Any] | None = None,
         recorder: Callable[[Path], Any] | None = None,
         judge: Callable[[Any], bool] | None = None,
+        keymap: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__()
+        self.keymap = dict(keymap or {})  # binding id -> keys, from the user's [keys] table (duck.keys)
         self.session = session
         self.narrator = narrator
         self.model = None
@@ -129,6 +131,22 @@ class DuckApp(App[int]):
         self._last_change_name: str | None = None
         self._fix_modal_open = False
         self._scratch = tempfile.TemporaryDirectory(prefix="duck-ui-")
+
+    @classmethod
+    def binding_ids(cls) -> list[str]:
+        """Every id a ``[keys]`` table may remap: the app's bindings, the source view's, the screens'."""
+        from duck.screens.fix import FixModal
+        from duck.screens.help import HelpScreen
+        from duck.screens.prompt import PromptScreen
+        from duck.screens.value import ValueScreen
+
+        bindings = [*cls.BINDINGS, *SourceView.BINDINGS, *FixModal.BINDINGS, *HelpScreen.BINDINGS,
+                    *PromptScreen.BINDINGS, *ValueScreen.BINDINGS]
+        return [binding.id for binding in bindings if isinstance(binding, Binding) and binding.id]
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        """duck's own colours (``duck.widgets.theme``); a Textual theme may override each."""
+        return dict(THEME_VARIABLES)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -170,6 +188,8 @@ class DuckApp(App[int]):
         return self.query_one(FixesPane)
 
     def on_mount(self) -> None:
+        if self.keymap:
+            self.set_keymap(self.keymap)
         for widget_id, title in (("source", "source"), ("output", "output"), ("variables", "variables"),
                                  ("watches", "watches"), ("stack", "call stack"), ("monologue", "duck says"),
                                  ("fixes", "fixes")):
@@ -178,30 +198,23 @@ class DuckApp(App[int]):
         self.fixes_pane.display = False
         self.source_view.focus()
         if self.narrator is None:
-            self.narrator = _default_narrator()
+            self.narrator = Narrator()
         self._show_outcome()
         if len(self.session):
-            self.step = self._start_step()
+            self.step = 0
         else:
             self._show_empty()
         if self.model_loader is not None:
             self.call_after_refresh(self._begin_loading_model)
 
-    def _start_step(self) -> int:
-        return 0
-
     def _show_outcome(self) -> None:
         outcome = self.session.outcome
-        failed = outcome.get("outcome") != "finished"
         summary = None
-        if failed:
-            summary = describe_outcome_briefly(outcome)
-            describe = _narrator_function("describe_outcome")
-            if describe is not None:
-                try:
-                    summary = f"The program {describe(self.session)}."
-                except Exception:  # the narrator is optional here; the brief summary stands
-                    pass
+        if outcome.get("outcome") != "finished":
+            try:
+                summary = f"The program {describe_outcome(self.session)}."
+            except Exception:  # a reason the narrator cannot read off the values: the brief line stands
+                summary = brief_outcome(outcome)
         self.monologue.set_outcome(summary)
 
     def _show_empty(self) -> None:
@@ -219,7 +232,7 @@ class DuckApp(App[int]):
                 text = ""
         self.source_view.show(file, text, line, {}, set(), exception=bool(where))
         self.query_one(StatusBar).show(self.session, 0)
-        self.monologue.fail(describe_outcome_briefly(outcome) + "\n\nNothing was recorded: fix the error "
+        self.monologue.fail(brief_outcome(outcome) + "\n\nNothing was recorded: fix the error "
                             "above (r re-runs the program after you edit it).")
         self.output.show(outcome.get("message") or "", "", ("empty", id(self.session)))
 
@@ -461,9 +474,6 @@ class DuckApp(App[int]):
         """
         self._cancel_stream()
         self._explain_token += 1
-        if explainer is None:
-            self.monologue.fail("no narrator is available in this installation")
-            return
         name = getattr(explainer, "name", "duck")
         if explainer is self.narrator and scope == "step":
             try:
@@ -667,11 +677,11 @@ class DuckApp(App[int]):
             self.step = min(old_step, self.session.last())
         else:
             self._show_empty()
-        self.say(f"re-ran: {describe_outcome_briefly(self.session.outcome)}")
+        self.say(f"re-ran: {brief_outcome(self.session.outcome)}")
 
     # ----------------------------------------------------------------- help, quit
     def action_help(self) -> None:
-        self.push_screen(screens.HelpScreen(self.BINDINGS, EXTRA_KEYS))
+        self.push_screen(screens.HelpScreen([*self.BINDINGS, *SourceView.BINDINGS], EXTRA_KEYS, self.keymap))
 
     def action_quit_duck(self) -> None:
         self.exit(0)
@@ -682,19 +692,6 @@ class DuckApp(App[int]):
         close = getattr(self.model, "close", None)
         if close is not None:
             close()
-
-
-def _narrator_function(name: str):
-    try:
-        import duck.narrate as narrate
-    except ImportError:
-        return None
-    return getattr(narrate, name, None)
-
-
-def _default_narrator():
-    narrator_class = _narrator_function("Narrator")
-    return narrator_class() if narrator_class is not None else None
 
 
 # ------------------------------------------------------------------- start-up
@@ -773,10 +770,12 @@ def build_app(session, *, request, args, oracle, settings=None) -> DuckApp:
     """The app ``duck run`` (and ``duck replay``, with no ``request``) opens: the recorded
     ``session`` with the real recorder, fix search, fix writer, oracle and the loader of the
     model that ``settings`` (``models.config``) choose."""
+    from duck.keys import load_keymap
+
     parts = _real_collaborators(request, args, oracle, settings)
     state = parts.pop("_state")
     state["session"] = session
-    return DuckApp(session, narrator=_default_narrator(), **parts)
+    return DuckApp(session, narrator=Narrator(), keymap=load_keymap(DuckApp.binding_ids), **parts)
 
 
 def final_status(app: DuckApp, oracle) -> int:

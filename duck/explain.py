@@ -5,11 +5,10 @@ the recorded run, streamed chunk by chunk.
 config file, resolved once by ``models.config.settings_for``; slow: the TUI calls it in a
 worker) and returns a ``ModelExplainer``, which implements the ``Explainer`` protocol of docs/architecture.md:
 ``explain(session, step, scope)`` renders the window of ``scope`` (``duck.windows``) as a
-SemCoder execution-reasoning prompt and streams the monologue. ``explain_value`` answers
-"why is x = v here?" from the recording's provenance first, then the model.
+SemCoder execution-reasoning prompt and streams the monologue.
 ``stream_plain_explanation`` is what ``duck run --plain`` prints when a model is configured.
 
-This module does not narrate without a model (``duck.narrate``) and does not decide what is
+This module does not narrate without a model (``duck.narration``) and does not decide what is
 true (``duck.grounding`` checks the claims against the recording). Model failures surface
 as ``models.base.BackendError``; callers show them and fall back to the narrator.
 """
@@ -74,17 +73,6 @@ class ModelExplainer:
         except Exception as error:  # a backend bug must not take the session down either
             raise BackendError(f"the model failed: {type(error).__name__}: {error}", "the narrator keeps explaining") from None
 
-    def explain_value(self, session, step: int, name: str) -> Iterator[str]:
-        """Why does ``name`` have its value at ``step``? The recording's answer, then the model's."""
-        yield provenance(session, step, name) + "\n\n"
-        changed = session.last_change(name, step)
-        if changed is None:
-            return
-        from duck.windows import block_window, call_window
-
-        window = block_window(session, changed) or call_window(session, changed)
-        yield from self._explain_window(window)
-
     def cancel(self) -> None:
         cancel = getattr(self.backend, "cancel", None)
         if cancel is not None:
@@ -92,34 +80,6 @@ class ModelExplainer:
 
     def close(self) -> None:
         self.backend.close()
-
-
-def provenance(session, step: int, name: str) -> str:
-    """A paragraph from the recording alone: the value, where it was last set, and its history."""
-    value = session.value_at(name, step)
-    if value is None:
-        return f"`{name}` has no value at step {step}."
-    changed = session.last_change(name, step)
-    if changed is None:
-        return f"`{name}` is {value} at step {step}; the recording does not show where it was set."
-    event = session.event(changed)
-    lines = session.source(event.file).splitlines()
-    if event.kind == "call":
-        where = f"it was passed to {event.func}() as an argument (step {changed})"
-    else:
-        # a line event reports what the frame's previous line did
-        steps = list(session.frame_steps(event.frame))
-        index = steps.index(changed)
-        before = steps[index - 1] if index > 0 else changed
-        line = session.line(before)
-        text = lines[line - 1].strip() if 0 < line <= len(lines) else ""
-        where = f"it was set by line {line}" + (f" `{text}`" if text else "") + f" (step {before} -> {changed})"
-    history = [v for at, v in session.history(name, event.frame) if v is not None and at <= step]
-    text = f"`{name}` is {value} at step {step}: {where}."
-    if len(history) > 1:
-        shown = history[-8:]
-        text += " Before that it was " + " -> ".join(shown[:-1]) + ("" if len(history) <= 8 else " (and earlier values)") + "."
-    return text
 
 
 def load_explainer(settings=None) -> ModelExplainer:

@@ -8,7 +8,7 @@ O(log n) or O(frame size), never O(trace length). The UI, the narrator, the mode
 explainer and the repair search all ask the session; none of them walks raw events.
 
 This module has no Textual and no model: it is plain Python, tested without a terminal.
-It does not format values for people (``duck.narrate`` does) and does not record.
+It does not format values for people (``duck.narration`` does) and does not record.
 """
 
 from __future__ import annotations

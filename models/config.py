@@ -12,6 +12,8 @@ The config file lives in the platform's user config folder (``platformdirs``:
     max_new_tokens = 768                      # the longest explanation, in tokens
     [models]                                  # your own short names
     mine = "~/checkpoints/semcoder-refine"
+    [keys]                                    # the TUI's key bindings by id (read by duck.keys)
+    step-next = "j,right"
 
 Environment variables: ``DUCK_MODEL``, ``DUCK_ENDPOINT``, ``DUCK_API_KEY`` (and
 ``DUCK_CONFIG``, another config file). This module only reads settings; it loads no model
@@ -72,21 +74,11 @@ def load_user_config(path: Path | None = None, env: Mapping[str, str] | None = N
         if path is not None and env is not None and env.get(ENV_CONFIG):
             raise BackendError(f"the config file {path} (from {ENV_CONFIG}) does not exist", f"create it or unset {ENV_CONFIG}")
         return UserConfig()
-    try:
-        text = path.read_text(encoding="utf-8")
-        if path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text) or {}
-        else:
-            data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError) as error:
-        raise BackendError(f"cannot read the config file {path}: {error}") from None
-    except Exception as error:  # tomllib.TOMLDecodeError, yaml.YAMLError
-        raise BackendError(f"the config file {path} is not valid: {error}", "fix the file, or move it away to use the defaults") from None
+    data = read_config_file(path)
     if not isinstance(data, dict):
         raise BackendError(f"the config file {path} should hold keys such as model = \"semcoder-s\"")
-    known = {"model", "endpoint", "api_key_env", "load_in_4bit", "chat", "max_new_tokens", "models"}
+    known = {"model", "endpoint", "api_key_env", "load_in_4bit", "chat", "max_new_tokens", "models",
+             "keys"}  # [keys]: the TUI's key bindings, read by duck.keys
     unknown = sorted(set(data) - known)
     if unknown:
         raise BackendError(f"unknown keys in {path}: {', '.join(unknown)}", f"known keys: {', '.join(sorted(known))}")
@@ -103,6 +95,22 @@ def load_user_config(path: Path | None = None, env: Mapping[str, str] | None = N
         models={str(k): v for k, v in models.items()},
         path=path,
     )
+
+
+def read_config_file(path: Path):
+    """The parsed config file (TOML, or YAML by its suffix); a file that cannot be read or parsed is a
+    ``BackendError``. Its model settings are ``load_user_config``'s, its ``[keys]`` table ``duck.keys``'s."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in (".yaml", ".yml"):
+            import yaml
+
+            return yaml.safe_load(text) or {}
+        return tomllib.loads(text)
+    except (OSError, UnicodeDecodeError) as error:
+        raise BackendError(f"cannot read the config file {path}: {error}") from None
+    except Exception as error:  # tomllib.TOMLDecodeError, yaml.YAMLError
+        raise BackendError(f"the config file {path} is not valid: {error}", "fix the file, or move it away to use the defaults") from None
 
 
 def _opt_int(value, path: Path) -> int | None:

@@ -41,21 +41,11 @@ def main(args: argparse.Namespace) -> int:
 
 
 def summary(outcome: dict, trace_path: Path) -> str:
-    """``duck: recorded 42 steps, finished (exit 0) -> run.trace``"""
-    kind = outcome["outcome"]
-    if kind == "exception":
-        exc = outcome.get("exception") or {}
-        what = f"raised {exc.get('type')}: {exc.get('message')}"
-    elif kind == "limit":
-        what = f"stopped by the {outcome.get('limit')} limit ({outcome.get('message')})"
-    elif kind == "exited":
-        what = f"exited with status {outcome.get('exit_code')}"
-        if outcome.get("message") and outcome.get("exit_code") in (None,) or (outcome.get("exit_code") or 0) < 0:
-            what += f" ({outcome.get('message')})"
-    else:
-        what = "finished"
+    """``duck: recorded 42 steps, finished -> run.trace`` (the outcome worded by ``duck.narration.outcome``)"""
+    from duck.narration import brief_outcome
+
     steps = outcome.get("steps", 0)
-    return f"duck: recorded {steps:,} step{'s' if steps != 1 else ''}, {what} -> {trace_path}"
+    return f"duck: recorded {steps:,} step{'s' if steps != 1 else ''}, {brief_outcome(outcome)} -> {trace_path}"
 
 
 def describe_failure(outcome: dict) -> str:

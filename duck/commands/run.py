@@ -109,7 +109,7 @@ def run_plain(session, args: argparse.Namespace, oracle, out, *, explainer=None)
     """Print the narrated run, then the model's explanation (``explainer``, a loaded model, if
     any) and the oracle's verdict if any. A model that fails while answering makes a run that
     passed exit 1."""
-    from duck.narrate import render_run
+    from duck.narration import render_run
 
     out.write(render_run(session))
     out.write("\n")

@@ -21,8 +21,8 @@ from duck.widgets.text import printable
 
 class FixModal(ModalScreen[bool]):
     BINDINGS = [
-        Binding("y", "answer(True)", "apply"),
-        Binding("n,escape", "answer(False)", "keep my file"),
+        Binding("y", "answer(True)", "apply", id="apply-fix"),
+        Binding("n,escape", "answer(False)", "keep my file", id="keep-file"),
     ]
     DEFAULT_CSS = """
     FixModal { align: center middle; }

@@ -13,7 +13,7 @@ from duck.widgets.text import printable
 
 
 class ValueScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,enter,v", "dismiss", "close")]
+    BINDINGS = [Binding("escape,q,enter,v", "dismiss", "close", id="close-value")]
     DEFAULT_CSS = """
     ValueScreen { align: center middle; }
     ValueScreen > VerticalScroll { width: 90%; height: 80%; border: round $accent; background: $surface;

@@ -14,6 +14,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from duck.widgets.text import elide
+from duck.widgets.theme import theme_colour
 
 
 class FixesPane(OptionList):
@@ -40,7 +41,8 @@ class FixesPane(OptionList):
             self.clear_options()
         self.fixes.append(fix)
         summary = elide(str(getattr(fix, "explanation", "") or "a fix"), 60)
-        label = Text.assemble(("✓ " if getattr(fix, "verified", False) else "? ", "bold #87d787"),
+        mark = "✓ " if getattr(fix, "verified", False) else "? "
+        label = Text.assemble((mark, f"bold {theme_colour(self, 'duck-success')}"),
                               (Path(str(fix.file)).name, "bold"), "  ", summary,
                               (f"  ({fix.origin})" if getattr(fix, "origin", None) else "", "dim"))
         self.add_option(Option(label))

@@ -13,6 +13,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from duck.widgets.text import printable
+from duck.widgets.theme import theme_colour
 from duck.widgets.wrapped import WrappedText
 
 MAX_CHARS = 20_000
@@ -63,7 +64,7 @@ class MonologuePane(Vertical):
 
     def fail(self, message: str) -> None:
         self._chunks = [message]
-        self._explanation.set_text(Text(printable(message), "italic #ff8787"))
+        self._explanation.set_text(Text(printable(message), f"italic {theme_colour(self, 'duck-error-text')}"))
 
     @property
     def text(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from rich.text import Text
 
 from duck.widgets.text import printable, tail
+from duck.widgets.theme import theme_colour
 from duck.widgets.wrapped import WrappedText
 
 MAX_CHARS = 4000
@@ -35,7 +36,7 @@ class OutputPane(WrappedText):
             if text:
                 text.append("\n")
             text.append(("… " + f"{cut:,} earlier characters of stderr\n") if cut else "", "italic dim")
-            text.append(printable(err), "#ff8787")
+            text.append(printable(err), theme_colour(self, "duck-error-text"))
         if not text:
             text.append("(nothing printed yet)", "italic dim")
         self.set_text(text, scroll="end")

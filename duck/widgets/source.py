@@ -25,17 +25,26 @@ from textual.strip import Strip
 
 from duck.widgets.messages import GutterClicked, LineClicked
 from duck.widgets.text import printable
+from duck.widgets.theme import theme_colour
 
 BLOCK = 200  # lines highlighted at a time
-
-CURRENT = Style(bgcolor="#3a3d1f", bold=True)
-SELECTED_FRAME = Style(bgcolor="#1f2d3d")
 CURSOR = Style(underline=True)
-GUTTER = Style(color="#7a7a7a")
-HIT = Style(color="#5fafd7")
-BREAKPOINT = Style(color="#ff5f5f", bold=True)
-MARKER = Style(color="#ffd75f", bold=True)
-EXCEPTION = Style(bgcolor="#4a1f1f", bold=True)
+
+
+class Palette:
+    """The view's Rich styles, built from the app's theme variables (``duck.widgets.theme``)."""
+
+    def __init__(self, widget) -> None:
+        def colour(name: str) -> str:
+            return theme_colour(widget, name)
+
+        self.current = Style(bgcolor=colour("duck-current-line"), bold=True)
+        self.selected_frame = Style(bgcolor=colour("duck-caller-line"))
+        self.gutter = Style(color=colour("duck-gutter"))
+        self.hit = Style(color=colour("duck-count"))
+        self.breakpoint = Style(color=colour("duck-error"), bold=True)
+        self.marker = Style(color=colour("duck-highlight"), bold=True)
+        self.exception = Style(bgcolor=colour("duck-exception-line"), bold=True)
 
 
 @lru_cache(maxsize=1)
@@ -122,11 +131,11 @@ class SourceView(ScrollView, can_focus=True):
     """The source pane. ``show`` points it at a file and line; ``cursor`` is the line ``b`` acts on."""
 
     BINDINGS = [
-        Binding("up,k", "cursor(-1)", "line up", show=False),
-        Binding("down,j", "cursor(1)", "line down", show=False),
-        Binding("pageup", "cursor(-20)", show=False),
-        Binding("pagedown", "cursor(20)", show=False),
-        Binding("enter", "run_to_cursor", "run to line", show=False),
+        Binding("up,k", "cursor(-1)", "move the line cursor up (source; b and enter act on it)", show=False, id="cursor-up"),
+        Binding("down,j", "cursor(1)", "move the line cursor down (source)", show=False, id="cursor-down"),
+        Binding("pageup", "cursor(-20)", show=False, id="page-up"),
+        Binding("pagedown", "cursor(20)", show=False, id="page-down"),
+        Binding("enter", "run_to_cursor", "run to the cursor line's next execution (source; or click it)", show=False, id="run-to-line"),
     ]
 
     DEFAULT_CSS = """
@@ -144,6 +153,15 @@ class SourceView(ScrollView, can_focus=True):
         self.is_current_frame = True
         self._sources: dict[str, HighlightedSource] = {}
         self._text = HighlightedSource("")
+        self._palette: tuple[str, Palette] | None = None  # (theme name, its styles)
+
+    @property
+    def palette(self) -> Palette:
+        """The styles for the app's current theme, rebuilt when the theme changes."""
+        theme = self.app.theme
+        if self._palette is None or self._palette[0] != theme:
+            self._palette = (theme, Palette(self))
+        return self._palette[1]
 
     def on_mount(self) -> None:
         if not _highlighting["ready"]:
@@ -218,22 +236,23 @@ class SourceView(ScrollView, can_focus=True):
             return Strip.blank(width, self.rich_style)
         number = index + 1
         digits = len(str(max(len(self._text), 1)))
-        dot = Segment("● " if number in self.breakpoints else "  ", BREAKPOINT)
+        palette = self.palette
+        dot = Segment("● " if number in self.breakpoints else "  ", palette.breakpoint)
         arrow = "▶" if number == self.line else " "
         count = self.hits.get(number, 0)
         gutter = [
             dot,
-            Segment(f"{number:>{digits}}", GUTTER),
-            Segment(arrow, MARKER),
-            Segment(f"{count:>4}" if count else "    ", HIT),
+            Segment(f"{number:>{digits}}", palette.gutter),
+            Segment(arrow, palette.marker),
+            Segment(f"{count:>4}" if count else "    ", palette.hit),
             Segment(" "),
         ]
         gutter_width = sum(seg.cell_length for seg in gutter)
         if number == self.line or (number == self.cursor and self.has_focus):
             body = self._text.line(index).copy()
             if number == self.line:
-                current = CURRENT if self.is_current_frame else SELECTED_FRAME
-                body.stylize(EXCEPTION if self.exception_line else current)
+                current = palette.current if self.is_current_frame else palette.selected_frame
+                body.stylize(palette.exception if self.exception_line else current)
                 body.pad_right(max(width, len(body)))
             if number == self.cursor and self.has_focus:
                 body.stylize(CURSOR)

@@ -27,7 +27,6 @@ class CallStackPane(OptionList):
         self._frames: list[int] = []
         self._shown: tuple | None = None
         self._frame_lines: list[int] | None = None
-        self._quiet = False
         self._step = 0
 
     def show(self, session, step: int, selected: int | None) -> None:
@@ -45,24 +44,22 @@ class CallStackPane(OptionList):
             return
         self._shown = frames_key
         self._frame_lines = lines
-        self._quiet = True
-        self.clear_options()
-        self._frames = []
-        if not chain:
-            self._quiet = False
-            return
-        options = []
-        for frame, line in zip(chain, lines):
-            options.append(Option(self._label(session, frame, line), id=str(frame)))
-            self._frames.append(frame)
-        if len(chain) > MAX_FRAMES:
-            depth = session.depth(step) + 1
-            note = Text(f"… {depth - MAX_FRAMES} outer frames not shown", "italic dim")
-            options.append(Option(note, disabled=True))
-        self.add_options(options)
-        if selected in self._frames:
-            self.highlighted = self._frames.index(selected)
-        self._quiet = False
+        with self.prevent(OptionList.OptionHighlighted):  # the app moved the step; the user picked nothing
+            self.clear_options()
+            self._frames = []
+            if not chain:
+                return
+            options = []
+            for frame, line in zip(chain, lines):
+                options.append(Option(self._label(session, frame, line), id=str(frame)))
+                self._frames.append(frame)
+            if len(chain) > MAX_FRAMES:
+                depth = session.depth(step) + 1
+                note = Text(f"… {depth - MAX_FRAMES} outer frames not shown", "italic dim")
+                options.append(Option(note, disabled=True))
+            self.add_options(options)
+            if selected in self._frames:
+                self.highlighted = self._frames.index(selected)
 
     @staticmethod
     def _label(session, frame: int, line: int) -> Text:
@@ -71,7 +68,7 @@ class CallStackPane(OptionList):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         event.stop()
-        if self._quiet or event.option_index >= len(self._frames):
+        if event.option_index >= len(self._frames):
             return
         self.post_message(FrameSelected(self._frames[event.option_index], self._step))
 

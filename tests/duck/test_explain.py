@@ -1,4 +1,4 @@
-"""Model explanations: prompts from trace windows, streaming, provenance, failures, --plain."""
+"""Model explanations: prompts from trace windows, streaming, failures, --plain."""
 
 import io
 import os
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from duck.explain import ModelExplainer, load_explainer, provenance, stream_plain_explanation
+from duck.explain import ModelExplainer, load_explainer, stream_plain_explanation
 from duck.windows import window_for
 from models.base import BackendError
 from models.prompts import ANSWER_STOP
@@ -63,21 +63,6 @@ def test_explain_streams_the_window_prompt_with_the_answer_stop(session):
         prompt, stop = backend.calls[-1]
         assert prompt == window_for(session, step, scope).prompt() and stop == [ANSWER_STOP]
     assert explainer.name == "scripted (test)"
-
-
-def test_explain_value_gives_provenance_then_the_model(session):
-    step = _step(session, "total_even", 6)
-    changed = session.last_change("total", step)
-    assert provenance(session, step, "total") == (
-        f"`total` is 6 at step {step}: it was set by line 5 `total += n` (step {changed - 1} -> {changed}). "
-        "Before that it was 0 -> 2."
-    )
-    backend = ScriptedBackend(["total becomes 6"])
-    chunks = list(ModelExplainer(backend).explain_value(session, step, "total"))
-    assert chunks[0].startswith("`total` is 6") and chunks[1] == "total becomes 6"
-    assert "1 held" in chunks[2]
-    assert "total += n" in backend.calls[0][0]
-    assert "has no value" in provenance(session, step, "nothing")
 
 
 def test_contradicted_claims_are_marked_with_the_true_value_in_the_stream(session):

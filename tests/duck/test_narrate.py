@@ -6,12 +6,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from duck.narrate import (
+from duck.narration import (
     SCOPES,
     Narrator,
+    brief_outcome,
     describe_outcome,
     describe_step,
     execution_simulation,
+    outcome_tone,
     render_run,
     understanding_the_function,
 )
@@ -359,3 +361,27 @@ def test_the_narrator_never_fails_whatever_the_trace(events, outcome, data):
     assert describe_step(session, step)
     for scope in SCOPES:
         assert "".join(Narrator().explain(session, step, scope))
+
+
+BRIEF = [
+    ({"outcome": "finished", "steps": 3, "exit_code": 0}, "finished", "success"),
+    ({"outcome": "exited", "steps": 3, "exit_code": -9, "message": "the program was killed by SIGKILL"},
+     "exited with status -9 (the program was killed by SIGKILL)", "warning"),
+    ({"outcome": "exception", "steps": 3, "exception": {"type": "IndexError", "message": "list index out of range",
+                                                         "traceback": [{"file": "/p/prog.py", "line": 4}]}},
+     "IndexError: list index out of range at prog.py:4", "error"),
+    ({"outcome": "limit", "steps": 3, "limit": "max_steps", "message": None}, "stopped by a limit: max_steps", "warning"),
+    ({"outcome": "failed_to_start", "steps": 0, "exception": None, "message": "no such file: nope.py"},
+     "failed to start: no such file: nope.py", "error"),
+]
+
+
+@pytest.mark.parametrize("outcome, brief, tone", BRIEF)
+def test_the_brief_outcome_and_its_tone_are_worded_once_for_the_status_bar_and_duck_record(outcome, brief, tone):
+    from pathlib import Path
+
+    from duck.commands.record import summary
+
+    assert brief_outcome(outcome) == brief and outcome_tone(outcome) == tone
+    assert summary(outcome, Path("run.trace")) == f"duck: recorded {outcome['steps']} step" + \
+        ("" if outcome["steps"] == 1 else "s") + f", {brief} -> run.trace"

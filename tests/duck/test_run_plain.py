@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from duck.narrate import describe_outcome, execution_simulation, render_run
+from duck.narration import describe_outcome, execution_simulation, render_run
 from duck.session import Session
 from duck.trace.recorder import record_call
 from duck.trace.runner import RecordRequest, record

@@ -103,19 +103,17 @@ def test_truncated_and_garbage_outputs_never_raise():
     assert refined_code("[Refined]\ndef g(x):\n    return 1\n[/Refined]") == "def g(x):\n    return 1"
 
 
-DATA = __import__("pathlib").Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "cruxeval.jsonl"
+from tests.shared_data import CRUXEVAL as DATA  # noqa: E402
+from tests.shared_data import require  # noqa: E402
 
 
 def test_cruxeval_answers_round_trip_through_the_parsers():
     """All 800 CRUXEval samples: a correct answer in SemCoder's shape parses back to the truth."""
     import json
 
-    import pytest
-
     from models.prompts import ExecutionQuestion, backward_prompt, forward_prompt
 
-    if not DATA.is_file():
-        pytest.skip(f"{DATA} is absent")
+    require(DATA)
     rows = [json.loads(line) for line in DATA.read_text().splitlines() if line.strip()]
     assert len(rows) == 800
     for row in rows:

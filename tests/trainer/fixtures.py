@@ -12,13 +12,6 @@ from pathlib import Path
 
 from models.prompts import ExecutionQuestion, backward_instruction, failed_test_text, forward_instruction, refine_instruction
 
-#: the real benchmark files (../shared/data); tests that need them skip when they are absent
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CRUX = DATA / "cruxeval.jsonl"
-HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
-MBPP = DATA / "evalplus" / "MbppPlus.jsonl.gz"
-HAVE_BENCHMARKS = CRUX.is_file() and HUMANEVAL.is_file() and MBPP.is_file()
-
 FUNCTIONS = [
     "def f(x):\n    return x + {k}\n",
     "def f(x):\n    return x * {k}\n",

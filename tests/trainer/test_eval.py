@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.trainer.fixtures import CRUX, HAVE_BENCHMARKS, HUMANEVAL, MBPP
+from tests.shared_data import CRUXEVAL as CRUX
+from tests.shared_data import HUMANEVAL_PLUS as HUMANEVAL
+from tests.shared_data import MBPP_PLUS as MBPP
 from trainer.eval import cruxeval, evalplus
 from trainer.eval.data import CruxSample, load_cruxeval, load_evalplus
 from trainer.eval.passk import benchmark_pass_at_k, pass_at_k
 
-needs_data = pytest.mark.skipif(not HAVE_BENCHMARKS, reason="benchmark data not in ../shared/data")
+needs_data = pytest.mark.usefixtures("benchmark_data")  # tests/conftest.py: missing data fails
 
 
 @pytest.fixture(scope="module")

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.trainer.fixtures import CRUX, HAVE_BENCHMARKS, HUMANEVAL, MBPP
+from tests.shared_data import CRUXEVAL as CRUX
+from tests.shared_data import HUMANEVAL_PLUS as HUMANEVAL
+from tests.shared_data import MBPP_PLUS as MBPP
 
-pytestmark = pytest.mark.skipif(not HAVE_BENCHMARKS, reason="benchmark data not in ../shared/data")
+pytestmark = pytest.mark.usefixtures("benchmark_data")  # tests/conftest.py: missing data fails
 
 # ---- the released prompts, written out from the release's rules ----------------------------
 FORWARD_HEAD = ("Simulate the Execution: You are given a Python function and an assertion containing a function "

@@ -285,7 +285,7 @@ def _round_entry(number: int, tasks, by_task) -> dict:
 
 def _trace_comment(pool, solution: str, failed_test: str) -> str:
     """duck's recording of the failing call, told as a SemCoder execution simulation, as comments."""
-    from duck.narrate import execution_simulation
+    from duck.narration import execution_simulation
     from models.parse import split_assertion
 
     parts = split_assertion(failed_test)

@@ -60,7 +60,9 @@ def test_pairs_do_not_overlap_and_apply_together():
     assert len(pairs) == 50
     for a, b in pairs:
         assert not a.overlaps(b)
-        assert compiles(apply_edits(SOURCE, [a, b])) or True  # some pairs may not compile; they must apply
+        together = apply_edits(SOURCE, [a, b])
+        assert together not in (SOURCE, apply_edits(SOURCE, [a]), apply_edits(SOURCE, [b]))  # both applied
+        assert compiles(together), (a.description, b.description)
     assert candidate_edits("def broken(:\n", [1]) == []
 
 

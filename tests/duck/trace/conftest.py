@@ -12,7 +12,6 @@ from duck.trace.limits import Limits
 from duck.trace.runner import RecordRequest, record
 
 PROGRAMS = Path(__file__).resolve().parent / "programs"
-DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 

@@ -1,4 +1,6 @@
-"""Each kind of bad input from issue 2 ends within its limit, says what happened, and keeps the partial trace."""
+"""Each kind of bad input (a missing or binary file, a syntax error, an endless loop, a memory bomb,
+100 MB of output, a fork, bad reprs, Ctrl-C) ends within its limit, says what happened, and keeps
+the partial trace."""
 
 from __future__ import annotations
 

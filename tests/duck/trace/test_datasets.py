@@ -1,6 +1,6 @@
 """Recording changes no result: all 800 CRUXEval samples and HumanEval+ canonical solutions, traced vs untraced.
 
-Reads ../shared/data (skips cleanly without it). Runs in this process through ``record_call``.
+Reads ../shared/data (a missing file fails, with a message: the data ships there). Runs in this process through ``record_call``.
 """
 
 from __future__ import annotations
@@ -10,13 +10,11 @@ import gzip
 import json
 import sys
 
-import pytest
-
 from duck.trace.limits import Limits
 from duck.trace.recorder import record_call
 from duck.trace.saferepr import safe_repr
 
-from .conftest import DATA
+from tests.shared_data import CRUXEVAL, HUMANEVAL_PLUS, require
 
 LIMITS = Limits(max_steps=200_000)
 
@@ -38,9 +36,8 @@ def _untraced(code: str, call: str, extra: dict | None = None) -> tuple[str | No
 
 
 def test_cruxeval_all_800_samples_record_their_result():
-    path = DATA / "cruxeval.jsonl"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
+    path = CRUXEVAL
+    require(path)
     samples = _load_jsonl(path)
     assert len(samples) == 800
     checked_against_expected = 0
@@ -60,9 +57,8 @@ def test_cruxeval_all_800_samples_record_their_result():
 
 
 def test_humaneval_plus_canonical_solutions_give_the_same_results_traced():
-    path = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
+    path = HUMANEVAL_PLUS
+    require(path)
     tasks = _load_jsonl(path)
     assert len(tasks) == 164
     compared = 0

@@ -7,7 +7,6 @@ recorder. Fakes live here only: a fake explainer, model loader, fix search, appl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -133,8 +132,3 @@ async def settle(pilot) -> None:
             break
         await app.workers.wait_for_complete(live)
     await pilot.pause()
-
-
-@pytest.fixture
-def data_dir() -> Path:
-    return Path(__file__).resolve().parents[3] / ".." / "shared" / "data"

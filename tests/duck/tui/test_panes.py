@@ -190,10 +190,10 @@ async def test_help_lists_every_key_and_quit(session):
     async with app.run_test(size=(100, 40)) as pilot:
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
-        described = {description for _, description in app.screen.rows}
+        described = {description for _, description, _ in app.screen.rows}
         for binding in DuckApp.BINDINGS:
             assert binding.description in described
-        assert ("[", "previous loop iteration") in app.screen.rows
+        assert ("[", "previous loop iteration", "previous-iteration") in app.screen.rows
         await pilot.press("escape")
         assert not isinstance(app.screen, HelpScreen)
         await pilot.press("q")

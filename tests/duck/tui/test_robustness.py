@@ -102,7 +102,7 @@ async def test_program_that_failed_to_start():
 
 
 async def test_the_real_narrator_explains(session):
-    app = DuckApp(session)  # no narrator given: duck.narrate.Narrator
+    app = DuckApp(session)  # no narrator given: duck.narration.Narrator
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("e")
         await settle(pilot)

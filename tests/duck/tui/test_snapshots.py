@@ -14,8 +14,8 @@ def app() -> DuckApp:
 
 def test_first_screen_80x24(snap_compare):
     """You should see average.py highlighted with line 1 marked, the failed run's outcome
-    (ZeroDivisionError) at the top of the monologue, "step 1 of 22" in the status bar and the
-    key footer, all inside 80x24."""
+    (ZeroDivisionError) at the top of the monologue, "step 1 of 22" in the status bar with the
+    outcome in red (the run failed, whatever the step's kind), and the key footer, all inside 80x24."""
     assert snap_compare(app(), terminal_size=(80, 24), run_before=settle)
 
 
@@ -38,5 +38,6 @@ def test_at_the_exception(snap_compare):
 
 def test_help_screen(snap_compare):
     """You should see a table of every key (n / →, p / ←, s, S, o, O, u, U, g, G, e, [, ], b, c, C,
-    l, v, /, \\, w, W, r, x, f, ?, q, ctrl+c) over the dimmed app."""
+    l, v, /, \\, w, W, r, x, f, ?, q, ctrl+c), each with its binding id (step-next, step-back, ...),
+    over the dimmed app."""
     assert snap_compare(app(), terminal_size=(80, 40), press=["question_mark"], run_before=settle)

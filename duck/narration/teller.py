@@ -1,61 +1,27 @@
-"""The model-free narrator: a truthful rubber-duck monologue built only from a recording.
+"""The teller: walks a recording frame by frame and tells it as nested bullet items.
 
-It tells a run step by step ("line 7: `total += x` -> total goes from 3 to 7"), each call
-with its arguments and its result, loops iteration by iteration (long loops summarised:
-the first iterations, "... N more iterations ...", the last ones), and the outcome with a
-reason read off the recorded values ("raised IndexError at line 15 in average because
-i == len(values) == 4"). The text follows SemCoder's "### Execution Simulation:" style, so
-the corpus can use :func:`execution_simulation` to write training monologues from the same
-code that ``duck run --plain`` and the TUI use.
+``Teller`` turns steps into sentences ("line 7: `total += x` -> total goes from 3 to 7"),
+each call with its arguments and its result, loops iteration by iteration (long loops
+summarised: the first iterations, "... N more iterations ...", the last ones). It stops with
+``Stop`` when it has said ``max_items`` items. ``tell_frame`` and ``tell_loop_at`` tell one
+call and one loop, bounded. Lines are labelled by a ``Style``: ``line 7`` for people,
+``[L11]`` for SemCoder's prompts.
 
-Public API: :func:`render_run` (the whole run, bounded in size, for ``--plain``),
-:func:`describe_step`, :func:`describe_outcome`, :class:`Narrator` (the default
-``Explainer`` of docs/architecture.md) and :func:`execution_simulation`.
-
-Every sentence comes from the trace (values, lines, calls, output) or the recorded source
-(line text, which branch a line belongs to). The narrator never runs code, never guesses a
-value, and has no model. Values are the recorder's safe reprs, clipped for reading.
+Every sentence comes from the trace (values, lines, calls, output) or the recorded source.
+It does not word the outcome (``duck.narration.outcome``) and does not choose what to tell
+for a scope (``duck.narration.narrator``).
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
-from duck.narration.code import SourceIndex, source_index, understanding_the_function
-from duck.narration.failure import failure_reason
-from duck.narration.text import (
-    call_text,
-    change_phrase,
-    changes_phrase,
-    clip,
-    output_phrase,
-    plural,
-    short_func,
-)
+from duck.narration.code import SourceIndex, source_index
+from duck.narration.text import call_text, change_phrase, changes_phrase, clip, output_phrase, plural, short_func
 from duck.session import LoopPosition, Session
-from duck.trace.format import header as trace_header
 
-__all__ = [
-    "Narrator",
-    "describe_outcome",
-    "describe_step",
-    "execution_simulation",
-    "render_run",
-    "understanding_the_function",
-]
-
-#: How a limit that stopped a run is named to the user, and the flag that raises it.
-LIMIT_FLAGS = {
-    "max_steps": ("the step limit", "--max-steps"),
-    "timeout": ("the time limit", "--timeout"),
-    "memory": ("the memory limit", "--max-memory"),
-    "output": ("the output limit", "--max-output"),
-    "interrupted": ("an interruption (Ctrl-C)", None),
-}
-SCOPES = ("step", "call", "loop", "failure", "run")
 #: Names Python itself sets in a class body; not the user's doing, so not told.
 _CLASS_MACHINERY = frozenset({"__module__", "__qualname__", "__firstlineno__", "__static_attributes__",
                               "__classcell__", "__classdictcell__", "__type_params__"})
@@ -76,7 +42,7 @@ def semcoder_style(offset: int = 4) -> Style:
     return Style(label=lambda line: f"[L{line + offset}]")
 
 
-class _Stop(Exception):
+class Stop(Exception):
     """The narration reached its size bound at ``step``."""
 
     def __init__(self, step: int) -> None:
@@ -84,7 +50,7 @@ class _Stop(Exception):
         self.step = step
 
 
-class _Teller:
+class Teller:
     """Walks the recording frame by frame and collects (indent, text) items."""
 
     def __init__(self, session: Session, style: Style = PLAIN, *, max_items: int = 400,
@@ -102,7 +68,7 @@ class _Teller:
     # ------------------------------------------------------------------ output
     def emit(self, indent: int, text: str, step: int) -> None:
         if len(self.items) >= self.max_items:
-            raise _Stop(step)
+            raise Stop(step)
         self.items.append((indent, text))
         self.last_step = max(self.last_step, step)
 
@@ -371,200 +337,15 @@ class _Teller:
         self.emit(indent, text, finish)
 
 
-# ---------------------------------------------------------------------- outcome
-def _step_where(session: Session, file: str | None, line: int | None) -> int | None:
-    """The last step of ``file``:``line`` (the traceback's innermost recorded frame)."""
-    if file is None or line is None:
-        return None
-    return session.run_to_line(len(session), file, line, backward=True)
-
-
-def describe_outcome(session: Session) -> str:
-    """One or two sentences on how the run ended, with a reason read off the recorded values."""
-    outcome = session.outcome or {}
-    kind = outcome.get("outcome")
-    steps = plural(len(session), "step")
-    if kind == "finished":
-        return f"finished normally (exit status 0) after {steps}"
-    if kind == "failed_to_start":
-        return _describe_failed_start(outcome)
-    if kind == "exception":
-        return _describe_exception(session, outcome)
-    last = session.last() if len(session) else None
-    where = _where(session, last) if last is not None else ""
-    if kind == "exited":
-        code = outcome.get("exit_code")
-        exit_step = session.exception_step()
-        if exit_step is not None and session.event(exit_step).exc_type == "SystemExit":
-            where = _where(session, exit_step)
-        text = f"exited with status {code}"
-        if outcome.get("message"):
-            text += f" ({outcome['message']})"
-        return text + (f" {where}" if where else "") + f" after {steps}"
-    if kind == "limit":
-        limit = outcome.get("limit") or "interrupted"
-        name, flag = LIMIT_FLAGS.get(limit, (f"the {limit} limit", None))
-        text = f"was stopped by {name} after {steps}"
-        if where:
-            text += f", {where}"
-        if last is not None:
-            position = session.loop_at(last)
-            if position is not None:
-                text += (f", in iteration {position.iteration:,} of the loop at line {position.header_line}")
-        if flag:
-            text += f" (raise it with {flag})"
-        return text
-    return f"ended with an unknown outcome {kind!r} after {steps}"
-
-
-def _where(session: Session, step: int) -> str:
-    index = source_index(session.source(session.file(step)))
-    line = session.line(step)
-    text = index.text(line)
-    func = session.event(step).func
-    place = f"at line {line}" + (f" in {short_func(func)}" if func != "<module>" else "")
-    return place + (f" (`{text}`)" if text else "")
-
-
-def _describe_exception(session: Session, outcome: dict) -> str:
-    info = outcome.get("exception") or {}
-    exc_type = info.get("type") or "an exception"
-    message = info.get("message") or ""
-    frames = info.get("traceback") or []
-    step = session.exception_step()
-    file = line = None
-    if frames:
-        file, line = frames[-1].get("file"), frames[-1].get("line")
-    if step is not None and (line is None or session.line(step) == line):
-        file, line = session.file(step), session.line(step)
-    else:
-        step = _step_where(session, file, line)
-    head = f"raised {exc_type}" + (f": {clip(message)}" if message else "")
-    if step is None or line is None:
-        if line is not None:
-            return f"{head} at line {line} of {Path(file).name if file else '?'}"
-        return head
-    text = f"{head} {_where(session, step)}"
-    index = source_index(session.source(file))
-    reason = failure_reason(session, step, index, line, exc_type, message)
-    return text + (f" because {reason}" if reason else "")
-
-
-def _describe_failed_start(outcome: dict) -> str:
-    info = outcome.get("exception") or {}
-    frames = info.get("traceback") or []
-    message = info.get("message") or outcome.get("message") or "no reason was recorded"
-    text = f"could not start: {info['type']}: {message}" if info.get("type") else f"could not start: {message}"
-    if frames:
-        frame = frames[-1]
-        place = f"{frame.get('file', '?')}:{frame.get('line', '?')}"
-        column = frame.get("column", frame.get("col", frame.get("offset")))
-        if column is not None:
-            place += f":{column}"
-        text += f" at {place}"
-        if frame.get("text"):
-            text += f" (`{frame['text'].strip()}`)"
-    return text
-
-
-# ------------------------------------------------------------------------- steps
-def describe_step(session: Session, step: int) -> str:
-    """What the step at ``step`` does, in a sentence or a few, from the recording."""
-    teller = _Teller(session, max_items=40, max_nesting=0)
-    event = session.event(step)
-    name = short_func(event.func)
-    try:
-        if event.kind == "line":
-            frame_steps = session.frame_steps(event.frame)
-            teller.tell_line(event.frame, frame_steps, bisect_left(frame_steps, step), 0, 0)
-        elif event.kind == "call" and event.func == "<module>":
-            teller.emit(0, "the program starts", step)
-        elif event.kind == "call":
-            caller = _caller_line(session, step)
-            teller.emit(0, f"{name} is called with {_args(event.changes)}" + (f" from {caller}" if caller else "")
-                        + f"; it {teller.frame_result(event.frame)}", step)
-        elif event.kind == "return":
-            if event.func == "<module>":
-                teller.emit(0, "the program's top level ends", step)
-            else:
-                teller.emit(0, f"{name} {teller.frame_result(event.frame)}", step)
-        else:
-            teller.tell_exception(step, 0)
-    except _Stop:
-        pass
-    text = "\n".join(body for _, body in teller.items)
-    position = session.loop_at(step)
-    if position is not None:
-        text += f"\n(iteration {position.iteration:,} of {position.total:,} of the loop at line {position.header_line})"
-    if event.kind == "exception" and step == session.exception_step() and session.outcome.get("outcome") == "exception":
-        text += f"\nThe run {describe_outcome(session)}."
-    return text
-
-
-def _args(changes: dict[str, str]) -> str:
-    return ", ".join(f"{k} = {clip(v, 60)}" for k, v in changes.items()) or "no arguments"
-
-
-def _caller_line(session: Session, step: int) -> str:
-    parent = session.frame_parent(session.frame(step))
-    if parent is None:
-        return ""
-    before = session.step_over(step, backward=True)
-    if before is None or session.frame(before) != parent:
-        return ""
-    return f"line {session.line(before)}"
-
-
-# --------------------------------------------------------------------------- runs
-def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int = 40) -> str:
-    """The whole run for ``duck run --plain``: the outcome first, then the narrated steps, output and outcome."""
-    script = session.header.get("script") or (session.files[0] if session.files else "the program")
-    outcome = describe_outcome(session)
-    code = session.outcome.get("exit_code")
-    if session.outcome.get("outcome") == "failed_to_start":
-        hint = session.outcome.get("hint") or "fix the problem named above, then run duck again"
-        return f"error: {Path(script).name} {outcome}\nhint: {hint}"
-    lines = [f"duck: {Path(script).name} {outcome}."]
-    lines.append(f"{plural(len(session), 'step')} recorded" + (f"; exit status {code}." if code is not None else "."))
-    if len(session):
-        teller = _Teller(session, max_items=max_lines)
-        stopped = None
-        try:
-            teller.tell_top_level()
-        except _Stop as stop:
-            stopped = stop.step
-        lines += ["", "### Execution Simulation:", teller.render()]
-        if stopped is not None:
-            left = len(session) - stopped
-            lines.append(f"... the narration stops here after {max_lines} lines: steps {stopped:,} to "
-                         f"{len(session) - 1:,} ({plural(left, 'step')}) are not told; step through them in "
-                         f"the TUI (`duck run` in a terminal)")
-    output = session.stdout
-    if output:
-        shown = output.splitlines()
-        lines += ["", "### Output:"]
-        lines += [clip(text, 200) for text in shown[:max_output_lines]]
-        if len(shown) > max_output_lines:
-            lines.append(f"... {plural(len(shown) - max_output_lines, 'more line')} of output")
-    errors = session.stderr_until(session.last()) if len(session) else ""
-    if session.outcome.get("outcome") == "exception" and "Traceback (most recent call last):" in errors:
-        # the outcome below explains the exception; the interpreter's own report of it is left out
-        errors = errors[: errors.rindex("Traceback (most recent call last):")]
-    if errors.strip():
-        lines += ["", "### Error output:"] + [clip(t, 200) for t in errors.splitlines()[:max_output_lines]]
-    lines += ["", "### Outcome:", f"The program {outcome}."]
-    return "\n".join(lines)
-
-
 def tell_frame(session: Session, frame: int, *, max_lines: int = 200, style: Style = PLAIN) -> str:
     """One call, told in full (arguments in, steps, value out), bounded to ``max_lines``."""
-    teller = _Teller(session, style, max_items=max_lines)
+    teller = Teller(session, style, max_items=max_lines)
     try:
         if session.frame_func(frame) == "<module>":
             teller.tell_body(frame, 1, len(session.frame_steps(frame)), 0, 0)
         else:
             teller.tell_call(frame, 0, 0)
-    except _Stop as stop:
+    except Stop as stop:
         return teller.render() + f"\n... (stopped after {max_lines} lines, at step {stop.step:,})"
     return teller.render()
 
@@ -576,95 +357,10 @@ def tell_loop_at(session: Session, step: int, *, max_lines: int = 200) -> str:
         return ""
     frame = session.frame(step)
     steps = session.frame_steps(frame)
-    teller = _Teller(session, max_items=max_lines)
+    teller = Teller(session, max_items=max_lines)
     start = bisect_left(steps, position.iteration_steps[0])
     try:
         teller.tell_loop(frame, steps, start, len(steps), position, 0, 0)
-    except _Stop as stop:
+    except Stop as stop:
         return teller.render() + f"\n... (stopped after {max_lines} lines, at step {stop.step:,})"
     return teller.render()
-
-
-class Narrator:
-    """The model-free ``Explainer``: explains a step, a call, a loop, the failure or the whole run."""
-
-    name = "narrator"
-
-    def explain(self, session: Session, step: int, scope: str = "step") -> Iterator[str]:
-        if scope not in SCOPES:
-            raise ValueError(f"unknown scope {scope!r}; expected one of {', '.join(SCOPES)}")
-        if not len(session):
-            yield f"Nothing was recorded: the program {describe_outcome(session)}."
-            return
-        step = session.clamp(step)
-        if scope == "step":
-            yield describe_step(session, step)
-        elif scope == "call":
-            yield tell_frame(session, session.frame(step))
-        elif scope == "loop":
-            told = tell_loop_at(session, step)
-            yield told or f"Step {step:,} (line {session.line(step)}) is not inside a loop."
-        elif scope == "failure":
-            yield f"The program {describe_outcome(session)}."
-            failing = session.exception_step()
-            if failing is not None:
-                yield "\n\nHow the failing call got there:\n"
-                yield tell_frame(session, session.frame(failing), max_lines=80)
-        else:
-            yield render_run(session)
-
-
-# ---------------------------------------------------------------------- corpus
-def execution_simulation(events: Iterable[dict], source: str, *, call: str | None = None,
-                         filename: str | None = None, max_lines: int = 120, label_offset: int = 4,
-                         value: str | None = None, exception: tuple[str, str] | None = None) -> str:
-    """The "### Execution Simulation:" section of a SemCoder forward monologue, from a traced call.
-
-    ``events`` are the event dicts of a ``CallRecording`` (docs/trace-format.md); ``source``
-    is the code they ran. Lines are labelled ``[L{line+label_offset}]`` as in SemCoder's
-    prompts. When the events hold both the module's top level and the function call, only
-    the call is told. ``value``/``exception`` (from the recording) give the closing sentence.
-    """
-    events = list(events)
-    files = {e.get("file") for e in events}
-    if filename is not None:
-        files.add(filename)
-    records = [trace_header()] + events + [{"source": f, "text": source} for f in files if f]
-    records.append({"outcome": "finished", "steps": len(events)})
-    session = Session.from_records(records)
-    teller = _Teller(session, semcoder_style(label_offset), max_items=max_lines)
-    lines = ["### Execution Simulation:"]
-    if call:
-        lines.append(f"Let's simulate the execution of `{call}` step by step.")
-    top = [f for f in _top_frames(session)]
-    functions = [f for f in top if session.frame_func(f) != "<module>"]
-    stopped = False
-    try:
-        for frame in functions or top:
-            if session.frame_func(frame) == "<module>":
-                teller.tell_body(frame, 1, len(session.frame_steps(frame)), 0, 0)
-            else:
-                teller.tell_call(frame, 0, 0)
-    except _Stop:
-        stopped = True
-    lines.append(teller.render())
-    if stopped:
-        lines.append(f"- ... (the remaining steps are not told; the trace has {plural(len(session), 'step')})")
-    if exception is not None:
-        lines.append(f"The call raises {exception[0]}" + (f": {exception[1]}." if exception[1] else "."))
-    elif value is not None:
-        lines.append(f"The function returns `{value}`.")
-    return "\n".join(lines)
-
-
-def _top_frames(session: Session) -> list[int]:
-    frames = []
-    step = 0
-    while step < len(session):
-        frame = session.frame(step)
-        if session.frame_parent(frame) is None and session.frame_call_step(frame) == step:
-            frames.append(frame)
-            step = session.frame_end_step(frame) + 1
-        else:
-            step += 1
-    return frames

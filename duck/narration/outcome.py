@@ -1,0 +1,161 @@
+"""How a run ended, in words: the one place that words a trace's outcome record.
+
+Three lengths of the same meaning, for the three places that show it:
+
+- ``describe_outcome(session)``: one or two sentences with a reason read off the recorded
+  values ("raised IndexError: list index out of range at line 15 in average (`...`) because
+  i == len(values) == 4"); the narrator, ``duck run --plain`` and the monologue's header.
+- ``brief_outcome(outcome)``: one line from the outcome record alone ("ZeroDivisionError:
+  division by zero at prog.py:5"); the status bar, the TUI's notes and ``duck record``'s summary.
+- ``outcome_tone(outcome)``: whether the run went well (``success``), ended early
+  (``warning``) or failed (``error``); the UI turns the tone into a theme colour.
+
+It reads the outcome record (docs/trace-format.md) and the session; it runs nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from duck.narration.code import source_index
+from duck.narration.failure import failure_reason
+from duck.narration.text import clip, elide, plural, short_func
+from duck.session import Session
+
+#: How a limit that stopped a run is named to the user, and the flag that raises it.
+LIMIT_FLAGS = {
+    "max_steps": ("the step limit", "--max-steps"),
+    "timeout": ("the time limit", "--timeout"),
+    "memory": ("the memory limit", "--max-memory"),
+    "output": ("the output limit", "--max-output"),
+    "interrupted": ("an interruption (Ctrl-C)", None),
+}
+
+#: What each kind of outcome means for the user: shown as a colour, never as a word.
+OUTCOME_TONES = {"finished": "success", "exited": "warning", "exception": "error", "limit": "warning",
+                 "failed_to_start": "error"}
+
+
+def outcome_tone(outcome: dict) -> str | None:
+    """``success``, ``warning`` or ``error`` for an outcome record; None for an unknown kind."""
+    return OUTCOME_TONES.get(outcome.get("outcome", "unknown"))
+
+
+def brief_outcome(outcome: dict) -> str:
+    """A one-line summary of a trace's outcome record (docs/trace-format.md), without the session."""
+    kind = outcome.get("outcome", "unknown")
+    if kind == "finished":
+        return "finished"
+    if kind == "exited":
+        return f"exited with status {outcome.get('exit_code')}" + (
+            f" ({outcome['message']})" if outcome.get("message") else "")
+    if kind in ("exception", "failed_to_start"):
+        exc = outcome.get("exception") or {}
+        where = ""
+        frames = exc.get("traceback") or []
+        if frames:
+            last = frames[-1]
+            where = f" at {Path(str(last.get('file', '?'))).name}:{last.get('line', '?')}"
+        text = f"{exc.get('type', 'error')}: {elide(str(exc.get('message', '')), 80)}{where}"
+        if kind == "failed_to_start":
+            return f"failed to start: {text}" if exc else f"failed to start: {outcome.get('message') or ''}"
+        return text
+    if kind == "limit":
+        return f"stopped by a limit: {outcome.get('limit')}" + (
+            f" ({outcome['message']})" if outcome.get("message") else "")
+    return str(kind)
+
+
+def _step_where(session: Session, file: str | None, line: int | None) -> int | None:
+    """The last step of ``file``:``line`` (the traceback's innermost recorded frame)."""
+    if file is None or line is None:
+        return None
+    return session.run_to_line(len(session), file, line, backward=True)
+
+
+def describe_outcome(session: Session) -> str:
+    """One or two sentences on how the run ended, with a reason read off the recorded values."""
+    outcome = session.outcome or {}
+    kind = outcome.get("outcome")
+    steps = plural(len(session), "step")
+    if kind == "finished":
+        return f"finished normally (exit status 0) after {steps}"
+    if kind == "failed_to_start":
+        return _describe_failed_start(outcome)
+    if kind == "exception":
+        return _describe_exception(session, outcome)
+    last = session.last() if len(session) else None
+    where = _where(session, last) if last is not None else ""
+    if kind == "exited":
+        code = outcome.get("exit_code")
+        exit_step = session.exception_step()
+        if exit_step is not None and session.event(exit_step).exc_type == "SystemExit":
+            where = _where(session, exit_step)
+        text = f"exited with status {code}"
+        if outcome.get("message"):
+            text += f" ({outcome['message']})"
+        return text + (f" {where}" if where else "") + f" after {steps}"
+    if kind == "limit":
+        limit = outcome.get("limit") or "interrupted"
+        name, flag = LIMIT_FLAGS.get(limit, (f"the {limit} limit", None))
+        text = f"was stopped by {name} after {steps}"
+        if where:
+            text += f", {where}"
+        if last is not None:
+            position = session.loop_at(last)
+            if position is not None:
+                text += (f", in iteration {position.iteration:,} of the loop at line {position.header_line}")
+        if flag:
+            text += f" (raise it with {flag})"
+        return text
+    return f"ended with an unknown outcome {kind!r} after {steps}"
+
+
+def _where(session: Session, step: int) -> str:
+    index = source_index(session.source(session.file(step)))
+    line = session.line(step)
+    text = index.text(line)
+    func = session.event(step).func
+    place = f"at line {line}" + (f" in {short_func(func)}" if func != "<module>" else "")
+    return place + (f" (`{text}`)" if text else "")
+
+
+def _describe_exception(session: Session, outcome: dict) -> str:
+    info = outcome.get("exception") or {}
+    exc_type = info.get("type") or "an exception"
+    message = info.get("message") or ""
+    frames = info.get("traceback") or []
+    step = session.exception_step()
+    file = line = None
+    if frames:
+        file, line = frames[-1].get("file"), frames[-1].get("line")
+    if step is not None and (line is None or session.line(step) == line):
+        file, line = session.file(step), session.line(step)
+    else:
+        step = _step_where(session, file, line)
+    head = f"raised {exc_type}" + (f": {clip(message)}" if message else "")
+    if step is None or line is None:
+        if line is not None:
+            return f"{head} at line {line} of {Path(file).name if file else '?'}"
+        return head
+    text = f"{head} {_where(session, step)}"
+    index = source_index(session.source(file))
+    reason = failure_reason(session, step, index, line, exc_type, message)
+    return text + (f" because {reason}" if reason else "")
+
+
+def _describe_failed_start(outcome: dict) -> str:
+    info = outcome.get("exception") or {}
+    frames = info.get("traceback") or []
+    message = info.get("message") or outcome.get("message") or "no reason was recorded"
+    text = f"could not start: {info['type']}: {message}" if info.get("type") else f"could not start: {message}"
+    if frames:
+        frame = frames[-1]
+        place = f"{frame.get('file', '?')}:{frame.get('line', '?')}"
+        column = frame.get("column", frame.get("col", frame.get("offset")))
+        if column is not None:
+            place += f":{column}"
+        text += f" at {place}"
+        if frame.get("text"):
+            text += f" (`{frame['text'].strip()}`)"
+    return text
