@@ -46,7 +46,7 @@ MAX_HELDOUT = 150    # held-out inputs per task
 MAX_MUTANTS = 40     # mutants tried per task before giving up on it
 TYPE_ERRORS = {"TypeError", "AttributeError", "NameError", "UnboundLocalError", "load TypeError", "load NameError"}
 OPERATORS = ("augmented", "arithmetic", "comparison", "off-by-one", "slice", "return", "call-args",
-             "condition", "variable", "yield")
+             "condition", "variable", "clamp", "yield")
 
 # ---------------------------------------------------------------------------------------------
 # running functions in a child (the canonical solution, a mutant, a fix) on literal inputs
@@ -148,6 +148,9 @@ def _sites(tree: ast.Module) -> list[tuple[str, ast.AST, ast.AST, list[str]]]:
                 sites.append(("slice", node, function, names))
             elif isinstance(node, ast.Return) and node.value is not None:
                 sites.append(("return", node, function, names))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("max", "min") \
+                    and len(node.args) == 2 and any(isinstance(a, ast.Constant) for a in node.args):
+                sites.append(("clamp", node, function, names))
             elif isinstance(node, ast.Call) and node.args and not any(isinstance(a, ast.Starred) for a in node.args):
                 sites.append(("call-args", node, function, names))
             elif isinstance(node, (ast.BoolOp, ast.If, ast.While, ast.IfExp)):
@@ -165,6 +168,10 @@ def _mutations(kind: str, node: ast.AST, names: list[str], rng: random.Random) -
     if kind == "augmented":
         for op in _AUG[type(node.op)]:
             out.append((f"augmented {type(node.op).__name__} -> {op.__name__}", lambda n=node, o=op: setattr(n, "op", o())))
+        out.append((f"augmented {type(node.op).__name__} -> plain assignment", lambda n=node: _to_assign(n)))
+    elif kind == "clamp":
+        kept = next(a for a in node.args if not isinstance(a, ast.Constant))
+        out.append((f"clamp {node.func.id}(...) dropped", lambda n=node, k=kept: _replace_call(n, k)))
     elif kind == "arithmetic":
         for op in _BIN[type(node.op)]:
             out.append((f"{type(node.op).__name__} -> {op.__name__}", lambda n=node, o=op: setattr(n, "op", o())))
@@ -230,6 +237,22 @@ def _mutations(kind: str, node: ast.AST, names: list[str], rng: random.Random) -
     elif kind == "yield":
         out.append(("yield <-> yield from", lambda n=node: setattr(n, "__class__", ast.YieldFrom if isinstance(n, ast.Yield) else ast.Yield)))
     return out
+
+
+def _to_assign(node: ast.AugAssign) -> None:
+    """``x += e`` -> ``x = e`` in place (the node becomes an ``Assign``)."""
+    target, value = node.target, node.value
+    node.__class__ = ast.Assign
+    node.targets, node.value, node.type_comment = [target], value, None
+    del node.op, node.target
+
+
+def _replace_call(node: ast.Call, kept: ast.expr) -> None:
+    """The call becomes its kept argument, in place: ``max(x, 0)`` -> ``x``."""
+    fields = dict(vars(kept))
+    node.__dict__.clear()
+    node.__class__ = kept.__class__
+    node.__dict__.update(fields)
 
 
 def _without(test: ast.BoolOp, index: int) -> ast.expr:
