@@ -18,6 +18,7 @@ function) only function bodies are edited, never the module-level code that call
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -26,8 +27,9 @@ from libcst.metadata import ExpressionContext, ExpressionContextProvider, Metada
 
 #: Order in which kinds of edit are tried at equally suspicious lines (cheap, likely ones first).
 KIND_PRIORITY = {
-    "comparison": 0, "off-by-one": 1, "constant": 2, "arithmetic": 3, "boolean": 4, "negation": 5,
-    "method": 6, "return": 7, "base-case": 8, "swap": 9, "variable": 10,
+    "comparison": 0, "off-by-one": 1, "constant": 2, "arithmetic": 3, "augmented": 3, "boolean": 4,
+    "negation": 5, "slice": 5, "yield": 5, "method": 6, "return": 7, "condition": 7, "base-case": 8,
+    "swap": 9, "clamp": 9, "variable": 10,
 }
 
 _COMPARISON_SWAPS = {
@@ -62,6 +64,7 @@ _OPERATOR_TEXT = {
 }
 _ATOMIC = (cst.Name, cst.Integer, cst.Attribute, cst.Subscript, cst.Call, cst.SimpleString, cst.Float)
 _MAX_NAME_ALTERNATIVES = 8
+_MAX_RETURN_ALTERNATIVES = 6
 INSERTIONS = ("return", "base-case")
 INSERT_AFTER = 30
 
@@ -94,10 +97,12 @@ def apply_edits(source: str, edits: Iterable[Edit]) -> str:
 
 
 def compiles(source: str) -> bool:
-    try:
-        compile(source, "<candidate>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a candidate's SyntaxWarning (`None[0]`) is no concern of duck's output
+        try:
+            compile(source, "<candidate>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
     return True
 
 
@@ -154,14 +159,17 @@ def _assert_lines(tree: ast.AST) -> set[int]:
 class _Collector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider, ExpressionContextProvider)
 
-    def __init__(self, source: str, lines: set[int], names: dict[int, set[str]], protected: set[int]) -> None:
+    def __init__(self, source: str, lines: set[int], names: dict[int, set[str]], protected: set[int],
+                 seen: dict[int, set[str]] | None = None) -> None:
         self.source = source
         self.lines = lines
         self.names = names
+        self.seen = seen or {}           # line -> names the recording saw there (tried first)
         self.protected = protected
         self.offsets = _Offsets(source)
         self.edits: list[Edit] = []
         self._callee_names: set[int] = set()  # id() of Name nodes that are called functions
+        self._inner_chains: set[int] = set()  # id() of `a or b` inside `a or b or c`
         self._function_stack: list[cst.FunctionDef] = []
 
     # helpers -------------------------------------------------------------------------
@@ -215,14 +223,80 @@ class _Collector(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         op = _OPERATOR_TEXT.get(type(node.operator))
-        for other in _AUGMENTED_SWAPS.get(op, ()):
-            self._add(node.operator, other, "arithmetic", f"`{op}` -> `{other}`")
+        for other in _AUGMENTED_SWAPS.get(op, ()) + ("=",):
+            self._add(node.operator, other, "augmented", f"`{op}` -> `{other}`")
+        self._clamp(node.value)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """``x = e`` -> ``x += e`` / ``x -= e`` (an accumulation that overwrites), and a clamp of ``e``."""
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+            target = node.targets[0].target
+            _, end, line = self._span(target)
+            start = self._span(node.value)[0]
+            if target.value in self.names.get(line, set()) and self.source[end:start].strip() == "=" \
+                    and not _is_data(node.value) \
+                    and self._wanted(line):
+                for other in ("+=", "-="):
+                    self.edits.append(Edit(end, start, f" {other} ", line, "augmented", f"`=` -> `{other}`"))
+        self._clamp(node.value)
+
+    def _clamp(self, value: cst.BaseExpression) -> None:
+        """A difference that may not go below zero: ``a - b`` -> ``max(a - b, 0)``."""
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Subtract):
+            code = self._text(value)
+            self._add(value, f"max({code}, 0)", "clamp", f"`{code}` clamped: `max({code}, 0)`")
+
+    # return values, yield ------------------------------------------------------------
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        if value is None:
+            return
+        code = self._text(value)
+        _, _, line = self._span(value)
+        if isinstance(value, cst.Subscript) and len(value.slice) == 1 and isinstance(value.slice[0].slice, cst.Index):
+            inner = self._text(value.value)
+            self._add(value, inner, "return", f"`return {code}` -> `return {inner}`")
+        if isinstance(value, (cst.Name, cst.Attribute, cst.Call)):
+            for index in ("0", "-1"):
+                self._add(value, f"{code}[{index}]", "return", f"`return {code}` -> `return {code}[{index}]`")
+        if not isinstance(value, cst.Name):  # a name is replaced by ``visit_Name``
+            for other in self._alternatives(line)[:_MAX_RETURN_ALTERNATIVES]:
+                self._add(value, other, "return", f"`return {code}` -> `return {other}`")
+        self._clamp(value)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        value = node.value
+        if isinstance(value, cst.From):
+            inner = self._text(value.item)
+            self._add(node, f"yield {inner}", "yield", f"`yield from {inner}` -> `yield {inner}`")
+        elif value is not None:
+            inner = self._text(value)
+            self._add(node, f"yield from {inner}", "yield", f"`yield {inner}` -> `yield from {inner}`")
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
         op = _OPERATOR_TEXT.get(type(node.operator))
         other = {"and": "or", "or": "and"}.get(op)
         if other:
             self._add(node.operator, other, "boolean", f"`{op}` -> `{other}`")
+            # a chain `a or b or c` with every operator flipped at once
+            chain, left = [node.operator], node.left
+            while isinstance(left, cst.BooleanOperation) and type(left.operator) is type(node.operator):
+                chain.append(left.operator)
+                left = left.left
+            if len(chain) > 1 and id(node) not in self._inner_chains:
+                start, end, _ = self._span(node)
+                text = self.source[start:end]
+                for operator in sorted(chain, key=lambda o: -self._span(o)[0]):
+                    o_start, o_end, _ = self._span(operator)
+                    text = text[:o_start - start] + other + text[o_end - start:]
+                self._add(node, text, "boolean", f"every `{op}` of `{self._text(node)}` -> `{other}`")
+            inner = node.left
+            while isinstance(inner, cst.BooleanOperation) and type(inner.operator) is type(node.operator):
+                self._inner_chains.add(id(inner))
+                inner = inner.left
+        # weaker / stronger: one operand dropped
+        for keep, drop in ((node.left, node.right), (node.right, node.left)):
+            self._add(node, self._text(keep), "condition", f"`{self._text(drop)}` dropped from `{self._text(node)}`")
 
     def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
         if isinstance(node.operator, cst.Not):
@@ -272,9 +346,14 @@ class _Collector(cst.CSTVisitor):
         if context != ExpressionContext.LOAD:
             return
         _, _, line = self._span(node)
-        candidates = sorted(self.names.get(line, set()) - {node.value, "True", "False", "None"})
-        for other in candidates[:_MAX_NAME_ALTERNATIVES]:
+        for other in self._alternatives(line, node.value)[:_MAX_NAME_ALTERNATIVES]:
             self._add(node, other, "variable", f"`{node.value}` -> `{other}`")
+
+    def _alternatives(self, line: int, name: str | None = None) -> list[str]:
+        """Names a line may use instead of ``name``: those the recording saw there first."""
+        names = self.names.get(line, set()) - {name, "True", "False", "None"}
+        seen = self.seen.get(line, set())
+        return sorted(names, key=lambda n: (n not in seen, n))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -285,6 +364,7 @@ class _Collector(cst.CSTVisitor):
             if func.value == "range":
                 for arg in node.args:
                     self._plus_minus(arg.value, "range bound")
+                self._range_start(node)
             if func.value == "sorted" and not any(a.keyword for a in node.args):
                 close = self._span(node)[1] - 1  # the ")"
                 start, _, line = self._span(node)
@@ -294,6 +374,10 @@ class _Collector(cst.CSTVisitor):
             for other in _METHOD_SWAPS.get(func.attr.value, ()):
                 self._add(func.attr, other, "method", f"`.{func.attr.value}()` -> `.{other}()`")
         positional = [a for a in node.args if not a.keyword and not a.star]
+        if not (isinstance(func, cst.Name) and func.value in ("range", "print", "len", "str", "repr")):
+            for arg in positional:  # a recursive call or an index passed without its adjustment
+                if isinstance(arg.value, (cst.Name, cst.Attribute, cst.Subscript)):
+                    self._plus_minus(arg.value, "call argument")
         for i in range(len(positional)):
             for j in range(i + 1, len(positional)):
                 a, b = positional[i].value, positional[j].value
@@ -304,6 +388,16 @@ class _Collector(cst.CSTVisitor):
                     other = self.source[sb:eb]
                     swapped = other + self.source[ea:sb] + text
                     self.edits.append(Edit(sa, eb, swapped, line, "swap", f"arguments `{text}` and `{other}` swapped"))
+
+    def _range_start(self, node: cst.Call) -> None:
+        """``range(n)`` -> ``range(1, n)`` and ``range(0 or 1, n)`` -> ``range(n)``: the loop's first value."""
+        args = [a for a in node.args if not a.keyword and not a.star]
+        if len(args) == 1:
+            code = self._text(args[0].value)
+            self._add(node, f"range(1, {code})", "off-by-one", f"`range({code})` -> `range(1, {code})`")
+        elif len(args) == 2 and isinstance(args[0].value, cst.Integer) and args[0].value.value in ("0", "1"):
+            code = self._text(args[1].value)
+            self._add(node, f"range({code})", "off-by-one", f"`{self._text(node)}` -> `range({code})`")
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # `obj.method(...)`: the attribute's Name is not a variable
@@ -318,6 +412,19 @@ class _Collector(cst.CSTVisitor):
                 for bound in (inner.lower, inner.upper):
                     if bound is not None:
                         self._plus_minus(bound, "slice bound")
+                self._slice_variants(inner)
+
+    def _slice_variants(self, inner: cst.Slice) -> None:
+        """A slice with one of its bounds (or its step) left out: ``xs[1:n]`` -> ``xs[:n]``, ``xs[1:]``."""
+        parts = [self._text(p) if p is not None else "" for p in (inner.lower, inner.upper, inner.step)]
+        whole = self._text(inner)
+        for index, what in enumerate(("start", "stop", "step")):
+            if not parts[index]:
+                continue
+            kept = list(parts)
+            kept[index] = ""
+            text = f"{kept[0]}:{kept[1]}" + (f":{kept[2]}" if kept[2] else "")
+            self._add(inner, text, "slice", f"slice `[{whole}]` -> `[{text}]` (no {what})")
 
     # functions: missing return, missing base case ------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -496,7 +603,7 @@ def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, se
     protected = _assert_lines(tree)
     if functions_only:
         protected |= _module_level_lines(tree)
-    collector = _Collector(source, set(order), names, protected)
+    collector = _Collector(source, set(order), names, protected, seen=extra_names)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     wrapper.visit(collector)
     spans: list[tuple[int, int]] = []

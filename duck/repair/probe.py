@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ast
 import difflib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Iterator
 
 from duck.session import Session
@@ -120,20 +122,66 @@ def derived_calls(session: Session, program: str, original: str, functions: list
     return calls
 
 
-def agreement(runner, session: Session, program: str, original: str, patched: list[str],
-              timeout_s: float = 10.0) -> list[int] | None:
-    """For each patched source, how many derived calls give the buggy program's result; None
-    when nothing could be derived or the probe failed."""
+@dataclass(frozen=True)
+class Comparison:
+    """How one fix answers the derived calls, next to the buggy program."""
+
+    agreed: int              # calls the buggy program answered and the fix answers the same way
+    answered: int            # calls the buggy program answered (returned a value)
+    ignores_input: str | None = None   # the function that now gives one answer to every call, if any
+
+
+def compare(runner, session: Session, program: str, original: str, patched: list[str],
+            timeout_s: float = 5.0) -> list[Comparison] | None:
+    """For each patched source, its ``Comparison`` with the buggy program on the derived calls;
+    None when nothing could be derived or the buggy program could not be probed.
+
+    Each fix runs in its own probe child (several at a time), so one that loops on a derived
+    call costs only its own comparison (it then agrees on nothing)."""
     functions = edited_functions(original, patched)
     if not functions:
         return None
     calls = derived_calls(session, program, original, functions)
     if not calls:
         return None
-    results = runner.run_probe([original, *patched], calls, timeout_s)
+    results = runner.run_probe([original], calls, timeout_s)
     if results is None:
         return None
     buggy = results[0]
     # only calls the buggy program answered count: where it raised, raising is no behaviour to keep
-    return [sum(1 for mine, theirs in zip(answers, buggy) if mine == theirs and theirs.startswith("= "))
-            for answers in results[1:]]
+    answered = sum(1 for theirs in buggy if theirs.startswith("= "))
+
+    def one(source: str) -> Comparison:
+        got = runner.run_probe([source], calls, timeout_s)
+        if got is None:
+            return Comparison(0, answered)
+        answers = got[0]
+        return Comparison(sum(1 for mine, theirs in zip(answers, buggy) if mine == theirs and theirs.startswith("= ")),
+                          answered, _constant_function(calls, buggy, answers))
+
+    with ThreadPoolExecutor(max_workers=max(1, getattr(runner, "jobs", 1))) as pool:
+        return list(pool.map(one, patched))
+
+
+def _constant_function(calls: list[tuple[str, dict[str, str]]], buggy: list[str], fixed: list[str]) -> str | None:
+    """A function that answers every derived call (three or more) the same way where the buggy
+    program gave different answers: it no longer depends on its input."""
+    before: dict[str, set[str]] = {}
+    after: dict[str, list[str]] = {}
+    for (name, _), theirs, mine in zip(calls, buggy, fixed):
+        if theirs.startswith("= "):
+            before.setdefault(name, set()).add(theirs)
+        if mine.startswith("= "):
+            after.setdefault(name, []).append(mine)
+    for name, answers in after.items():
+        if len(answers) >= 3 and len(set(answers)) == 1 and len(before.get(name, ())) > 1:
+            return name
+    return None
+
+
+def agreement(runner, session: Session, program: str, original: str, patched: list[str],
+              timeout_s: float = 10.0) -> list[int] | None:
+    """For each patched source, how many derived calls give the buggy program's result; None
+    when nothing could be derived or the probe failed."""
+    compared = compare(runner, session, program, original, patched, timeout_s)
+    return None if compared is None else [c.agreed for c in compared]

@@ -30,8 +30,9 @@ from duck.errors import DuckError
 from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
 from duck.repair.localize import Suspect, names_seen, suspicious_lines
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
-from duck.repair.probe import agreement
-from duck.repair.rank import argument_name_gain, behaviour_distance, lines_touched, rank_key
+from duck.repair.probe import compare
+from duck.repair.rank import (argument_name_gain, behaviour_distance, degenerate_reason, first_changed_line,
+                              lines_touched, rank_key, why_first)
 from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, quick_timeout,
                                 scratch_folder)
 from duck.session import Session
@@ -86,13 +87,34 @@ class Fix:
     behaviour_distance: int = 0            # recorded events the two runs do not share (duck.repair.rank)
     name_gain: int = 0                     # call arguments now named like their parameters
     agreement: int = 0                     # derived calls answered like the buggy program (duck.repair.probe)
+    probe_calls: int = 0                   # derived calls the buggy program answered (what ``agreement`` counts of)
+    degenerate: str | None = None          # why the fix is suspect by its shape (duck.repair.rank), else None
+    line: int = 0                          # the first line of the buggy program that the fix changes
+
+    def evidence(self) -> str:
+        """What the fix rests on, in a few words (the fixes list and the report show it)."""
+        parts = []
+        if self.degenerate:
+            parts.append(f"suspect: {self.degenerate}")
+        if self.probe_calls:
+            parts.append(f"keeps {self.agreement}/{self.probe_calls} nearby answers")
+        if self.name_gain > 0:
+            parts.append("arguments now match their parameters' names")
+        if self.verdict is not None and self.verdict.passed:
+            parts.append(self.verdict.reason)
+        return "; ".join(parts)
+
+    def where(self) -> str:
+        return f"{self.file.name}:{self.line}" if self.line else self.file.name
 
     def to_dict(self) -> dict:
         return {"file": str(self.file), "verified": self.verified, "origin": self.origin,
                 "description": self.description, "diff": self.diff, "explanation": self.explanation,
                 "verdict": self.verdict.reason if self.verdict else None, "size": self.size,
                 "kept_steps": self.kept_steps, "behaviour_distance": self.behaviour_distance,
-                "name_gain": self.name_gain, "agreement": self.agreement, "patched_source": self.patched_source}
+                "name_gain": self.name_gain, "agreement": self.agreement, "probe_calls": self.probe_calls,
+                "degenerate": self.degenerate, "line": self.line, "evidence": self.evidence(),
+                "patched_source": self.patched_source}
 
 
 @dataclass
@@ -106,6 +128,8 @@ class RepairResult:
     oracle: str
     recorded_runs: int = 0                 # candidate runs that were recorded (passed the untraced screening)
     stopped: str | None = None             # "deadline" or "cancelled" when the search ended early
+    why_first: str = ""                    # why fixes[0] is ranked first (duck.repair.rank.why_first)
+    verified_count: int = 0                # fixes that verified, before the list was cut to ``max_fixes``
 
     @property
     def already_passing(self) -> bool:
@@ -165,7 +189,7 @@ def search(request: RepairRequest) -> RepairResult:
             return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
         program_in_copy = str(baseline.copy_root / workspace.script)
         failing = oracle.failing_step(baseline.session)
-        suspects = suspicious_lines(baseline.session, program_in_copy, failing)
+        suspects = suspicious_lines(baseline.session, program_in_copy, failing, _test_statuses(baseline.session))
         _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
                       + ", ".join(str(s.line) for s in suspects[:5]))
         limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
@@ -182,20 +206,33 @@ def search(request: RepairRequest) -> RepairResult:
             from duck.repair.model_edits import model_candidates
 
             model_candidates(search, oracle)
-        if not search.fixes and not search.done():
+        if all(f.degenerate for f in search.fixes) and not search.halted() \
+                and search.tried < request.max_candidates:  # none yet, or only suspect ones
             top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
-            search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)))
-        if len(search.fixes) > 1 and not search.cancelled():
-            scores = agreement(runner, baseline.session, program_in_copy, original,
+            search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)), offset=PAIRS_AFTER)
+        if search.fixes and not search.cancelled():
+            compared = compare(runner, baseline.session, program_in_copy, original,
                                [f.patched_source for f in search.fixes])
-            for fix, score in zip(search.fixes, scores or ()):
-                fix.agreement = score
+            for fix, comparison in zip(search.fixes, compared or ()):
+                fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
+                if comparison.ignores_input and not fix.degenerate:
+                    fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
         runner.discard(baseline)
-        fixes = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
+        ranked = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
+        fixes = ranked[:request.max_fixes]
         stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
         return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
                             time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
-                            stopped=stopped)
+                            stopped=stopped, why_first=why_first(fixes), verified_count=len(ranked))
+
+
+def _test_statuses(session: Session) -> dict[str, bool]:
+    """test function name -> failed?, from a pytest summary the run printed (empty for a program)."""
+    statuses: dict[str, bool] = {}
+    for node, status in pytest_results(session.stdout).items():
+        name = node.rsplit("::", 1)[-1].split("[", 1)[0]
+        statuses[name] = statuses.get(name, False) or status in ("FAILED", "ERROR")
+    return statuses
 
 
 def _replayed_stdin(given: str | None, baseline: Session) -> str | None:
@@ -213,6 +250,9 @@ def _failed_inside_function(session: Session, failing: int | None, program: str)
             return frame.func != "<module>"
     return False
 
+
+COLLECT_AFTER = 40     # candidates still tried after the first one that verified (in the search's order)
+PAIRS_AFTER = 1_000_000  # pairs of edits come after every single edit in the search's order
 
 BARE_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
@@ -283,39 +323,53 @@ class _Search:
             return True
         return False
 
-    def stopped(self) -> bool:
-        """Cancelled, out of time, or enough fixes: nothing more is tried."""
+    def halted(self) -> bool:
+        """Cancelled or out of time: nothing more runs."""
         if self.cancelled() or self.out_of_time():
             self.runner.cancel()
             return True
-        return len(self.fixes) >= self.request.max_fixes
+        return False
+
+    def stopped(self) -> bool:
+        """Halted, or enough fixes: nothing more is tried."""
+        return self.halted() or len(self.fixes) >= self.request.max_fixes
 
     def done(self) -> bool:
         """``stopped``, or the model-free candidates are used up."""
         return self.stopped() or self.tried >= self.request.max_candidates
 
-    def try_edits(self, combos: list[tuple[Edit, ...]]) -> None:
+    def try_edits(self, combos: list[tuple[Edit, ...]], offset: int = 0) -> None:
+        """Verify ``combos`` in order, in parallel; once one verifies, the next ``COLLECT_AFTER`` are
+        still tried and every fix among them is kept, so which fixes are found (and so the ranked
+        list) depends on the order of the candidates, never on which run finished first."""
+        window = [len(combos)]  # the last position tried: shrinks to (first fix's position + COLLECT_AFTER)
+
         def candidates():
-            for combo in combos:
-                if self.done():
+            for position, combo in enumerate(combos):
+                if position > window[0] or self.halted() or self.tried >= self.request.max_candidates:
                     return
                 source = apply_edits(self.original, combo)
                 if source in self.seen_sources or not compiles(source):
                     continue
                 self.seen_sources.add(source)
                 self.tried += 1
-                yield combo, source
+                yield position, combo, source
 
-        # the generator stops at the candidate cap; ``stopped`` (deadline, cancel, enough fixes) also kills
-        for (combo, source), result in self.runner.verify_many(candidates(), lambda item: item[1], self.limits,
-                                                                self.stopped):
-            if result.verdict.passed and len(self.fixes) < self.request.max_fixes:
-                description = "; ".join(f"{e.description} (line {e.line})" for e in combo)
-                self.add_fix(source, result, "edit", description)
+        found: list[tuple[int, str, RunResult, str]] = []
+        # the generator stops at the window and the candidate cap; ``halted`` (deadline, cancel) also kills
+        for (position, combo, source), result in self.runner.verify_many(candidates(), lambda item: item[2],
+                                                                          self.limits, self.halted):
+            if result.verdict.passed:
+                window[0] = min(window[0], position + COLLECT_AFTER)
+                found.append((position, source, result, "; ".join(f"{e.description} (line {e.line})" for e in combo)))
+        for position, source, result, description in sorted(found, key=lambda item: item[0]):
+            if position <= window[0]:
+                self.add_fix(source, result, "edit", description, position=offset + position)
 
-    def add_fix(self, source: str, result: RunResult, origin: str, description: str) -> Fix:
+    def add_fix(self, source: str, result: RunResult, origin: str, description: str,
+                position: int | None = None) -> Fix:
         fix = self.make_fix(source, result, origin, description, verified=True)
-        self.order[id(fix)] = len(self.order)
+        self.order[id(fix)] = position if position is not None else 2 * PAIRS_AFTER + len(self.order)
         self.fixes.append(fix)
         _say(self.request, f"verified: {description}")
         return fix
@@ -335,7 +389,8 @@ class _Search:
         fix = Fix(file=Path(self.request.script).resolve(), original_source=self.original, patched_source=source,
                   diff=diff, explanation=explanation, verified=verified, origin=origin, description=description,
                   verdict=result.verdict, size=lines_touched(self.original, source),
-                  kept_steps=divergence.step if divergence.step is not None else len(result.session))
+                  kept_steps=divergence.step if divergence.step is not None else len(result.session),
+                  line=first_changed_line(self.original, source))
         if verified:
             fix.name_gain = argument_name_gain(self.original, source)
             fix.behaviour_distance = behaviour_distance(
@@ -343,6 +398,10 @@ class _Search:
                 buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
                 fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
                 program=program, mapping=line_map(source, self.original))
+            fix.degenerate = degenerate_reason(
+                self.original, source, self.baseline.session, result.session,
+                buggy_file=str(self.baseline.copy_root / self.workspace.script),
+                fixed_file=str(result.copy_root / self.workspace.script), mapping=line_map(source, self.original))
         return fix
 
 

@@ -39,9 +39,13 @@ class FixesPane(OptionList):
         if not self.fixes:
             self.clear_options()
         self.fixes.append(fix)
-        summary = elide(str(getattr(fix, "explanation", "") or "a fix"), 60)
+        # one line that tells fixes apart: where, the edit in short, what it rests on
+        where = fix.where() if hasattr(fix, "where") else Path(str(fix.file)).name
+        edit = elide(str(getattr(fix, "description", "") or "a fix").split(" (line ")[0], 40)
+        evidence = fix.evidence() if hasattr(fix, "evidence") else ""
         label = Text.assemble(("✓ " if getattr(fix, "verified", False) else "? ", "bold #87d787"),
-                              (Path(str(fix.file)).name, "bold"), "  ", summary,
+                              (where, "bold"), "  ", edit,
+                              (f"  {elide(evidence, 50)}" if evidence else "", "dim"),
                               (f"  ({fix.origin})" if getattr(fix, "origin", None) else "", "dim"))
         self.add_option(Option(label))
 
