@@ -136,7 +136,7 @@ def main(args: argparse.Namespace) -> int:
             "candidates_run": result.candidates_run, "recorded_runs": result.recorded_runs,
             "stopped": result.stopped, "duration_s": round(result.duration_s, 3), "why_first": result.why_first,
             "verified_count": result.verified_count,
-            "applied": str(file) if backup else None, "backup": str(backup) if backup else None,
+            "applied": str(result.fixes[0].file) if backup else None, "backup": str(backup) if backup else None,
         }, indent=2))
         return 0 if result.already_passing or result.fixes else 1
     return _print_human(file, result, backup)
@@ -153,6 +153,16 @@ def _no_fix_hint(oracle: str) -> str:
                 "or a stronger oracle (more asserts in the test)\n")
     return ("hint: state what the program should do with --expect or --test, or try a model "
             "with --model/--endpoint\n")
+
+
+def _shown(fixed: Path, program: Path) -> Path:
+    """The fixed file as the user named the program: the program itself, or a file beside it."""
+    if Path(fixed).resolve() == program.resolve():
+        return program
+    try:
+        return program.parent / Path(fixed).resolve().relative_to(program.resolve().parent)
+    except ValueError:
+        return Path(fixed)
 
 
 def _print_human(file: Path, result, backup) -> int:
@@ -184,7 +194,8 @@ def _print_human(file: Path, result, backup) -> int:
     for fix in result.unverified:
         out.write(f"\nUNVERIFIED proposal ({fix.description}), not a fix: {fix.explanation}\n")
     if backup is not None:
-        out.write(f"\napplied fix 1 to {file}; the original is kept at {backup}\n")
+        out.write(f"\napplied fix 1 to {_shown(result.fixes[0].file, file)}; the original is kept at {backup}\n")
     else:
-        out.write(f"\nnothing was written; run again with --apply to write fix 1 into {file}\n")
+        out.write(f"\nnothing was written; run again with --apply to write fix 1 into "
+                  f"{_shown(result.fixes[0].file, file)}\n")
     return 0

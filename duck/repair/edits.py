@@ -2,10 +2,15 @@
 
 An ``Edit`` replaces one span of the source text (an operator token, an expression, or an
 empty span where a statement is inserted) and leaves every other byte alone, so a fix shows
-up as a one-token diff. ``candidate_edits`` proposes the mutation classes of issue 5 at the
-lines fault localisation ranked (operator swaps, off-by-one, wrong variable, negated
-condition, wrong method/function, swapped arguments, missing return, missing base case);
-``apply_edits`` applies one edit or a compatible pair.
+up as a one-token diff. ``candidate_edits`` proposes, at the lines fault localisation ranked,
+the single-statement bug classes that one-token bug studies and mutation-testing tools name:
+operator swaps (arithmetic, comparison, boolean, augmented, and ``=`` <-> ``+=``/``-=``),
+off-by-one constants, indices, slice and loop bounds (``range(n)`` <-> ``range(1, n)``), call
+arguments swapped, replaced by a variable in scope or moved by one, a return value replaced by
+a value in scope (or the element for the container), a slice bound or step left out, a
+difference clamped at zero, ``yield`` <-> ``yield from``, conditions negated or weakened (one
+operand of ``and``/``or`` dropped, a whole chain flipped), wrong method/function, missing
+return, missing base case; ``apply_edits`` applies one edit or a compatible pair.
 
 This module only writes text: it does not run anything (``duck.repair.verify`` does) and
 never touches files. ``assert`` statements are never edited: they are the program's oracle.
@@ -79,8 +84,11 @@ class Edit:
     line: int
     kind: str
     description: str
+    file: str | None = None   # the file it edits, relative to the program's folder (None: the program)
 
     def overlaps(self, other: "Edit") -> bool:
+        if self.file != other.file:
+            return False
         return self.start < other.end and other.start < self.end or (self.start == other.start)
 
 
@@ -634,7 +642,7 @@ def edit_pairs(edits: list[Edit], limit: int) -> list[tuple[Edit, Edit]]:
         for i in range(max(0, total - len(edits) + 1), (total + 1) // 2):
             j = total - i
             a, b = edits[i], edits[j]
-            if a.overlaps(b) or (a.start, a.end) == (b.start, b.end):
+            if a.file != b.file or a.overlaps(b) or (a.start, a.end) == (b.start, b.end):
                 continue
             pairs.append((a, b))
             if len(pairs) >= limit:

@@ -6,8 +6,11 @@ each name the line reads, ``Session.last_change`` gives the step that last wrote
 the line that ran just before that step in its frame is the writer (for a ``call`` event
 the writer is the caller's line: the value is an argument). Values returned by a call are
 followed into the callee's ``return`` line, and the headers of the ``if``/``for``/``while``
-around a line (its control dependence) join the slice too. Lines are ranked by their
-distance from the failure; lines that ran but are not on the slice follow, then the rest.
+around a line (its control dependence) join the slice too. The run is also cut into the tests it
+holds (``test_segments``: each module-level statement, each pytest test), and each line gets its
+spectrum-based Ochiai score over them (the asserts that passed before the failing one, and the
+tests a pytest summary names). Lines are ranked by both: slice distance and Ochiai; lines that
+ran but are not on the slice follow by their Ochiai score, then the rest.
 
 This module reads a ``Session``; it does not edit code or run anything.
 """
@@ -150,6 +153,11 @@ def backward_slice(session: Session, failing_step: int, budget: int = 400) -> di
         index = _index(session.source(event.file))
         if event.kind == "call":
             continue
+        if event.kind == "exception":
+            # the line that raised: what its calls returned is on the slice (a failed `assert f(x) == y`)
+            before = _previous_in_frame(session, event.frame, step)
+            if before is not None and session.line(before) == event.line and session.kind(before) == "line":
+                queue.append((before, hops))
         for name in sorted(index.reads.get(event.line, ())):
             changed = session.last_change(name, step if event.kind != "line" else step, None)
             if changed is None:

@@ -82,8 +82,15 @@ def _variants(value) -> Iterator:
 
 def derived_calls(session: Session, program: str, original: str, functions: list[str]) -> list[tuple[str, dict[str, str]]]:
     """(function, {parameter: literal repr}) calls near the recorded ones, recorded ones left out."""
+    return [(name, kwargs) for name, kwargs, _ in _derive(session, program, original, functions, None)]
+
+
+def _derive(session: Session, program: str, original: str, functions: list[str],
+            failing: tuple[int, int] | None) -> list[tuple[str, dict[str, str], bool]]:
+    """``derived_calls``, each marked True when its seed was recorded inside the steps
+    ``failing`` (the failing test: there a right fix must change behaviour)."""
     defs = _top_level_functions(original)
-    seeds: list[tuple[str, dict]] = []
+    seeds: list[tuple[str, dict, bool]] = []
     seen_seeds: set[str] = set()
     counts: dict[str, int] = {}
     for step in range(len(session)):
@@ -105,10 +112,10 @@ def derived_calls(session: Session, program: str, original: str, functions: list
             continue
         seen_seeds.add(key)
         counts[event.func] = counts.get(event.func, 0) + 1
-        seeds.append((event.func, values))
-    calls: list[tuple[str, dict[str, str]]] = []
+        seeds.append((event.func, values, failing is not None and failing[0] <= step <= failing[1]))
+    calls: list[tuple[str, dict[str, str], bool]] = []
     seen = set(seen_seeds)
-    for name, values in seeds:
+    for name, values, near in seeds:
         for param, value in values.items():
             for other in _variants(value):
                 changed = dict(values, **{param: other})
@@ -116,7 +123,7 @@ def derived_calls(session: Session, program: str, original: str, functions: list
                 if key in seen:
                     continue
                 seen.add(key)
-                calls.append((name, {k: repr(v) for k, v in changed.items()}))
+                calls.append((name, {k: repr(v) for k, v in changed.items()}, near))
                 if len(calls) >= MAX_DERIVED:
                     return calls
     return calls
@@ -132,32 +139,40 @@ class Comparison:
 
 
 def compare(runner, session: Session, program: str, original: str, patched: list[str],
-            timeout_s: float = 5.0) -> list[Comparison] | None:
+            timeout_s: float = 5.0, failing: tuple[int, int] | None = None) -> list[Comparison] | None:
     """For each patched source, its ``Comparison`` with the buggy program on the derived calls;
     None when nothing could be derived or the buggy program could not be probed.
 
-    Each fix runs in its own probe child (several at a time), so one that loops on a derived
-    call costs only its own comparison (it then agrees on nothing)."""
+    Only calls derived from calls recorded outside ``failing`` (the steps of the failing test)
+    count when there are any: those are the inputs near where the buggy program was not seen
+    failing, whose answers a right fix keeps; near the failing call a right fix must change
+    them. Each fix runs in its own probe child (several at a time), so one that loops on a
+    derived call costs only its own comparison (it then agrees on nothing)."""
     functions = edited_functions(original, patched)
     if not functions:
         return None
-    calls = derived_calls(session, program, original, functions)
-    if not calls:
+    marked = _derive(session, program, original, functions, failing)
+    if not marked:
         return None
+    calls = [(name, kwargs) for name, kwargs, _ in marked]
+    counted = [not near for _, _, near in marked]
+    if not any(counted):
+        counted = [True] * len(marked)
     results = runner.run_probe([original], calls, timeout_s)
     if results is None:
         return None
     buggy = results[0]
     # only calls the buggy program answered count: where it raised, raising is no behaviour to keep
-    answered = sum(1 for theirs in buggy if theirs.startswith("= "))
+    answered = sum(1 for theirs, count in zip(buggy, counted) if count and theirs.startswith("= "))
 
     def one(source: str) -> Comparison:
         got = runner.run_probe([source], calls, timeout_s)
         if got is None:
             return Comparison(0, answered)
         answers = got[0]
-        return Comparison(sum(1 for mine, theirs in zip(answers, buggy) if mine == theirs and theirs.startswith("= ")),
-                          answered, _constant_function(calls, buggy, answers))
+        agreed = sum(1 for mine, theirs, count in zip(answers, buggy, counted)
+                     if count and mine == theirs and theirs.startswith("= "))
+        return Comparison(agreed, answered, _constant_function(calls, buggy, answers))
 
     with ThreadPoolExecutor(max_workers=max(1, getattr(runner, "jobs", 1))) as pool:
         return list(pool.map(one, patched))

@@ -7,8 +7,12 @@ SemCoder's refine answers over a few self-refine rounds, then pairs of edits whe
 single worked. Candidates are screened by an untraced run and only the ones that pass are
 recorded (``duck.repair.verify``). When the program itself is the oracle's entry point, its
 inputs (module-level literal data) are never edited, and when it failed inside a function
-only function bodies are. Every verified fix is explained by where the fixed run first
-departs from the buggy one, and fixes are ranked by ``duck.repair.rank``. The time budget
+only function bodies are. Once a candidate verifies, the next ``COLLECT_AFTER`` candidates in
+the search's order are still tried, and every fix among them is kept: which fixes are found
+depends on that order, never on which run finished first. Every verified fix is explained by
+where the fixed run first departs from the buggy one, compared with the buggy program on calls
+near the recorded ones (``duck.repair.probe``), checked for a degenerate shape, and ranked by
+``duck.repair.rank`` (which also says why the first is first). The time budget
 is a deadline (running candidates are killed there) and ``should_stop`` cancels a search
 within a fraction of a second. ``search_fixes`` is the short form the TUI and ``duck fix`` use.
 
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import heapq
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -28,11 +33,12 @@ from typing import Callable
 
 from duck.errors import DuckError
 from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
-from duck.repair.localize import Suspect, names_seen, suspicious_lines
+from duck.repair.localize import Suspect, names_seen, suspicious_lines, test_segments
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
 from duck.repair.probe import compare
 from duck.repair.rank import (argument_name_gain, behaviour_distance, degenerate_reason, first_changed_line,
                               lines_touched, rank_key, why_first)
+from duck.repair.targets import FileSource, TargetedWorkspace, module_files
 from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, quick_timeout,
                                 scratch_folder)
 from duck.session import Session
@@ -166,7 +172,7 @@ def search(request: RepairRequest) -> RepairResult:
     oracle = request.oracle or RunOracle(has_asserts=program_has_asserts(original))
     cwd = Path(request.cwd or os.getcwd())
     with scratch_folder() as scratch:
-        workspace = Workspace.create(script, cwd, Path(scratch))
+        workspace = TargetedWorkspace.create(script, cwd, Path(scratch))
         base_request = RecordRequest(script=script, argv=list(request.argv), stdin=request.stdin, cwd=cwd,
                                      seed=request.seed, include=list(request.include),
                                      exclude=list(request.exclude), limits=request.limits, echo=request.echo)
@@ -201,7 +207,7 @@ def search(request: RepairRequest) -> RepairResult:
         functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
         singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
                                   protect_inputs=protect_inputs, functions_only=functions_only)
-        search.try_edits([(e,) for e in singles])
+        search.try_edits([(e,) for e in _with_modules(search, singles, suspects, failing)])
         if request.backend is not None and not search.stopped():
             from duck.repair.model_edits import model_candidates
 
@@ -211,12 +217,15 @@ def search(request: RepairRequest) -> RepairResult:
             top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
             search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)), offset=PAIRS_AFTER)
         if search.fixes and not search.cancelled():
-            compared = compare(runner, baseline.session, program_in_copy, original,
-                               [f.patched_source for f in search.fixes])
-            for fix, comparison in zip(search.fixes, compared or ()):
-                fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
-                if comparison.ignores_input and not fix.degenerate:
-                    fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
+            failing_test = _failing_test(baseline.session, failing)
+            for file in dict.fromkeys(f.file for f in search.fixes):  # each edited file against its own original
+                group = [f for f in search.fixes if f.file == file]
+                compared = compare(runner, baseline.session, str(baseline.copy_root / search.relative(group[0])),
+                                   group[0].original_source, [f.patched_source for f in group], failing=failing_test)
+                for fix, comparison in zip(group, compared or ()):
+                    fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
+                    if comparison.ignores_input and not fix.degenerate:
+                        fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
         runner.discard(baseline)
         ranked = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
         fixes = ranked[:request.max_fixes]
@@ -224,6 +233,38 @@ def search(request: RepairRequest) -> RepairResult:
         return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
                             time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
                             stopped=stopped, why_first=why_first(fixes), verified_count=len(ranked))
+
+
+def _with_modules(search: "_Search", singles: list[Edit], suspects: list[Suspect], failing: int | None) -> list[Edit]:
+    """The program's edits merged with edits of the other files that ran (``duck.repair.targets``),
+    by how suspicious their lines are; a module's edits stay inside its functions."""
+    session, root = search.baseline.session, search.baseline.copy_root
+    score = {(None, s.line): s.score for s in suspects}
+    lists = [singles]
+    statuses = _test_statuses(session)
+    for relative in module_files(session, root, search.workspace.script):
+        try:
+            text = (search.workspace.pristine / relative).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        in_copy = str(root / relative)
+        ranked = suspicious_lines(session, in_copy, failing, statuses)
+        score.update({(str(relative), s.line): s.score for s in ranked})
+        edits = candidate_edits(text, [s.line for s in ranked if s.score > 0.01], names_seen(session, in_copy),
+                                functions_only=True)
+        search.originals[str(relative)] = text
+        lists.append([dataclasses.replace(e, file=str(relative)) for e in edits])
+    if len(lists) == 1:
+        return singles
+    return list(heapq.merge(*lists, key=lambda e: -score.get((e.file, e.line), 0.0)))
+
+
+def _failing_test(session: Session, failing: int | None) -> tuple[int, int] | None:
+    """The steps of the test (module-level statement, test function) that failed."""
+    for segment in test_segments(session, failing):
+        if segment.failed and failing is not None and segment.first <= failing <= segment.last:
+            return segment.first, segment.last
+    return None
 
 
 def _test_statuses(session: Session) -> dict[str, bool]:
@@ -312,7 +353,8 @@ class _Search:
         self.unverified: list[Fix] = []
         self.order: dict[int, int] = {}
         self.tried = 0
-        self.seen_sources: set[str] = {original}
+        self.seen_sources: set[tuple[str | None, str]] = {(None, original)}
+        self.originals: dict[str | None, str] = {None: original}   # file (None: the program) -> its text
 
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.request.time_budget_s
@@ -348,10 +390,12 @@ class _Search:
             for position, combo in enumerate(combos):
                 if position > window[0] or self.halted() or self.tried >= self.request.max_candidates:
                     return
-                source = apply_edits(self.original, combo)
-                if source in self.seen_sources or not compiles(source):
+                file = combo[0].file
+                text = apply_edits(self.originals[file], combo)
+                if (file, text) in self.seen_sources or not compiles(text):
                     continue
-                self.seen_sources.add(source)
+                self.seen_sources.add((file, text))
+                source = text if file is None else FileSource(text, file)
                 self.tried += 1
                 yield position, combo, source
 
@@ -361,7 +405,9 @@ class _Search:
                                                                           self.limits, self.halted):
             if result.verdict.passed:
                 window[0] = min(window[0], position + COLLECT_AFTER)
-                found.append((position, source, result, "; ".join(f"{e.description} (line {e.line})" for e in combo)))
+                where = "" if combo[0].file is None else f" of {combo[0].file}"
+                found.append((position, source, result,
+                              "; ".join(f"{e.description} (line {e.line}{where})" for e in combo)))
         for position, source, result, description in sorted(found, key=lambda item: item[0]):
             if position <= window[0]:
                 self.add_fix(source, result, "edit", description, position=offset + position)
@@ -374,34 +420,45 @@ class _Search:
         _say(self.request, f"verified: {description}")
         return fix
 
+    def relative(self, fix: Fix) -> Path:
+        """The fixed file relative to the program's folder."""
+        return fix.file.relative_to(self.workspace.root) if fix.file != Path(self.request.script).resolve() \
+            else self.workspace.script
+
     def make_fix(self, source: str, result: RunResult, origin: str, description: str, *, verified: bool) -> Fix:
         from duck.repair.diverge import explain, first_divergence, line_map
 
-        program = str(self.workspace.script)
+        if isinstance(source, FileSource):  # a module the program imports
+            relative, original = source.path, self.originals[str(source.path)]
+            file = (self.workspace.root / relative).resolve()
+        else:
+            relative, original, file = self.workspace.script, self.original, Path(self.request.script).resolve()
+        source = str(source)
+        program = str(relative)
         divergence = first_divergence(
             self.baseline.session, result.session,
             buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
             fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
-            program=program, buggy_source=self.original, fixed_source=source)
-        diff = unified_diff(Path(self.request.script), self.original, source)
+            program=program, buggy_source=original, fixed_source=source)
+        diff = unified_diff(file, original, source)
         explanation = explain(divergence, self.baseline.session, result.session, result.verdict) if verified \
             else f"Not verified: {result.verdict.reason}."
-        fix = Fix(file=Path(self.request.script).resolve(), original_source=self.original, patched_source=source,
+        fix = Fix(file=file, original_source=original, patched_source=source,
                   diff=diff, explanation=explanation, verified=verified, origin=origin, description=description,
-                  verdict=result.verdict, size=lines_touched(self.original, source),
+                  verdict=result.verdict, size=lines_touched(original, source),
                   kept_steps=divergence.step if divergence.step is not None else len(result.session),
-                  line=first_changed_line(self.original, source))
+                  line=first_changed_line(original, source))
         if verified:
-            fix.name_gain = argument_name_gain(self.original, source)
+            fix.name_gain = argument_name_gain(original, source)
             fix.behaviour_distance = behaviour_distance(
                 self.baseline.session, result.session,
                 buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
                 fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
-                program=program, mapping=line_map(source, self.original))
+                program=program, mapping=line_map(source, original))
             fix.degenerate = degenerate_reason(
-                self.original, source, self.baseline.session, result.session,
-                buggy_file=str(self.baseline.copy_root / self.workspace.script),
-                fixed_file=str(result.copy_root / self.workspace.script), mapping=line_map(source, self.original))
+                original, source, self.baseline.session, result.session,
+                buggy_file=str(self.baseline.copy_root / relative),
+                fixed_file=str(result.copy_root / relative), mapping=line_map(source, original))
         return fix
 
 

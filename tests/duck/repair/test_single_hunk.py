@@ -133,3 +133,17 @@ def test_a_fix_line_in_the_list_tells_fixes_apart(write):
     best = result.fixes[0]
     assert best.where() == "avg.py:2"
     assert "nearby answers" in best.evidence() or "expected" in best.evidence()
+
+
+def test_the_bug_in_a_module_the_driver_imports_is_fixed_there(write):
+    stats = write("stats.py", "def total(xs):\n    t = 0\n    for x in xs:\n        t = x\n    return t\n\n\n"
+                              "def mean(xs):\n    return total(xs) / len(xs)\n")
+    driver = write("driver.py", "from stats import mean\n\nprint(mean([2, 4, 6]))\n")
+    before = driver.read_text(), stats.read_text()
+    result = search(RepairRequest(script=driver, cwd=driver.parent, oracle=ExpectOracle("4.0\n"), jobs=2))
+    assert result.fixes, result
+    best = result.fixes[0]
+    assert best.file == stats.resolve() and best.where() == "stats.py:4"
+    assert "t += x" in best.patched_source and best.original_source == before[1]
+    assert best.diff.startswith("--- a/stats.py")
+    assert (driver.read_text(), stats.read_text()) == before  # nothing written without --apply
