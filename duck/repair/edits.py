@@ -33,8 +33,8 @@ from libcst.metadata import ExpressionContext, ExpressionContextProvider, Metada
 #: Order in which kinds of edit are tried at equally suspicious lines (cheap, likely ones first).
 KIND_PRIORITY = {
     "comparison": 0, "off-by-one": 1, "constant": 2, "arithmetic": 3, "augmented": 3, "boolean": 4,
-    "negation": 5, "slice": 5, "yield": 5, "method": 6, "return": 7, "condition": 7, "base-case": 8,
-    "swap": 9, "clamp": 9, "variable": 10,
+    "negation": 5, "slice": 5, "yield": 5, "method": 6, "return": 7, "return-value": 7, "condition": 7,
+    "base-case": 8, "swap": 9, "clamp": 9, "variable": 10,
 }
 
 _COMPARISON_SWAPS = {
@@ -263,13 +263,13 @@ class _Collector(cst.CSTVisitor):
         _, _, line = self._span(value)
         if isinstance(value, cst.Subscript) and len(value.slice) == 1 and isinstance(value.slice[0].slice, cst.Index):
             inner = self._text(value.value)
-            self._add(value, inner, "return", f"`return {code}` -> `return {inner}`")
+            self._add(value, inner, "return-value", f"`return {code}` -> `return {inner}`")
         if isinstance(value, (cst.Name, cst.Attribute, cst.Call)):
             for index in ("0", "-1"):
-                self._add(value, f"{code}[{index}]", "return", f"`return {code}` -> `return {code}[{index}]`")
+                self._add(value, f"{code}[{index}]", "return-value", f"`return {code}` -> `return {code}[{index}]`")
         if not isinstance(value, cst.Name):  # a name is replaced by ``visit_Name``
             for other in self._alternatives(line)[:_MAX_RETURN_ALTERNATIVES]:
-                self._add(value, other, "return", f"`return {code}` -> `return {other}`")
+                self._add(value, other, "return-value", f"`return {code}` -> `return {other}`")
         self._clamp(value)
 
     def visit_Yield(self, node: cst.Yield) -> None:
