@@ -16,6 +16,17 @@ from textual.widgets.option_list import Option
 from duck.widgets.text import elide
 
 
+def fix_label(fix) -> Text:
+    """One line that tells fixes apart: where (file:line), the edit in short, what it rests on."""
+    where = fix.where() if hasattr(fix, "where") else Path(str(fix.file)).name
+    edit = elide(str(getattr(fix, "description", "") or "a fix").split(" (line ")[0], 40)
+    evidence = fix.evidence() if hasattr(fix, "evidence") else ""
+    return Text.assemble(("✓ " if getattr(fix, "verified", False) else "? ", "bold #87d787"),
+                         (where, "bold"), "  ", edit,
+                         (f"  {elide(evidence, 50)}" if evidence else "", "dim"),
+                         (f"  ({fix.origin})" if getattr(fix, "origin", None) else "", "dim"))
+
+
 class FixesPane(OptionList):
     DEFAULT_CSS = """
     FixesPane { background: $surface; height: auto; max-height: 6; }
@@ -39,15 +50,7 @@ class FixesPane(OptionList):
         if not self.fixes:
             self.clear_options()
         self.fixes.append(fix)
-        # one line that tells fixes apart: where, the edit in short, what it rests on
-        where = fix.where() if hasattr(fix, "where") else Path(str(fix.file)).name
-        edit = elide(str(getattr(fix, "description", "") or "a fix").split(" (line ")[0], 40)
-        evidence = fix.evidence() if hasattr(fix, "evidence") else ""
-        label = Text.assemble(("✓ " if getattr(fix, "verified", False) else "? ", "bold #87d787"),
-                              (where, "bold"), "  ", edit,
-                              (f"  {elide(evidence, 50)}" if evidence else "", "dim"),
-                              (f"  ({fix.origin})" if getattr(fix, "origin", None) else "", "dim"))
-        self.add_option(Option(label))
+        self.add_option(Option(fix_label(fix)))
 
     def note(self, text: str) -> None:
         self.add_option(Option(Text(text, "italic dim"), disabled=True))

@@ -147,3 +147,23 @@ def test_the_bug_in_a_module_the_driver_imports_is_fixed_there(write):
     assert "t += x" in best.patched_source and best.original_source == before[1]
     assert best.diff.startswith("--- a/stats.py")
     assert (driver.read_text(), stats.read_text()) == before  # nothing written without --apply
+
+
+def test_each_line_of_the_fixes_list_tells_its_fix_apart():
+    from pathlib import Path
+
+    from duck.repair.oracle import Verdict
+    from duck.repair.search import Fix
+    from duck.widgets.fixes import fix_label
+
+    def fix(line, description, agreement):
+        return Fix(file=Path("/tmp/average.py"), original_source="", patched_source="", diff="",
+                   explanation="The runs agree for 12 steps; ...", verified=True, origin="edit",
+                   description=f"{description} (line {line})", verdict=Verdict(True, "the output is the expected one"),
+                   agreement=agreement, probe_calls=10, line=line)
+
+    labels = [fix_label(fix(2, "`//` -> `/`", 9)).plain, fix_label(fix(2, "`len(xs)` -> `len(xs) - 1`", 3)).plain,
+              fix_label(fix(5, "`//` -> `/`", 9)).plain]
+    assert len(set(labels)) == 3
+    assert labels[0].startswith("✓ average.py:2  `//` -> `/`") and "keeps 9/10 nearby answers" in labels[0]
+    assert not any("The runs agree" in label for label in labels)
