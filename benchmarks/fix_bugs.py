@@ -44,6 +44,8 @@ DEFAULT_DATA = HERE.parent.parent / "shared" / "data" / "evalplus"
 GIVEN = 4            # base inputs shown to duck as asserts
 MAX_HELDOUT = 150    # held-out inputs per task
 MAX_MUTANTS = 40     # mutants tried per task before giving up on it
+CANONICAL_CALL_S = 3.0   # the correct solution's time per call (slower inputs are left out)
+HELDOUT_CALL_S = 6.0     # a fix's time per held-out call (twice the correct solution's limit)
 TYPE_ERRORS = {"TypeError", "AttributeError", "NameError", "UnboundLocalError", "load TypeError", "load NameError"}
 OPERATORS = ("augmented", "arithmetic", "comparison", "off-by-one", "slice", "return", "call-args",
              "condition", "variable", "clamp", "yield")
@@ -339,7 +341,7 @@ def build_case(task: dict, operator: str, rng: random.Random) -> dict | None:
     heldout_inputs = [json.loads(t) for t in dict.fromkeys(json.dumps(i) for i in heldout_inputs)][:MAX_HELDOUT]
     if len(given_inputs) < 2 or not heldout_inputs or len(json.dumps(given_inputs)) > 1500:
         return None
-    answers = call_all(source, task["entry"], given_inputs + heldout_inputs)
+    answers = call_all(source, task["entry"], given_inputs + heldout_inputs, per_call=CANONICAL_CALL_S, timeout=600)
     if not answers or any(a[0] != "=" or not a[3] for a in answers[:len(given_inputs)]):
         return None  # a given answer must be a literal the assert can state
     if any(a[0] != "=" for a in answers):
@@ -389,7 +391,8 @@ def pick_cases(tasks: list[dict], n: int, seed: int, only: list[str] | None) -> 
 
 
 def right_on_heldout(source: str, case: dict) -> tuple[bool, int]:
-    got = call_all(source, case["entry"], case["heldout_inputs"], per_call=1.0, timeout=120)
+    # a generous limit per call: a loaded machine must not make a right fix look wrong
+    got = call_all(source, case["entry"], case["heldout_inputs"], per_call=HELDOUT_CALL_S, timeout=600)
     if got is None:
         return False, len(case["heldout_inputs"])
     wrong = sum(1 for g, w in zip(got, case["heldout_answers"]) if not same_answer(g, w, case["atol"]))
@@ -431,6 +434,7 @@ def run_case(case: dict, extra: list[str], budget: float, keep: Path | None) -> 
     if fixes:
         row["fixed"] = True
         row["fix"] = fixes[0]["description"]
+        row["patched_source"] = fixes[0]["patched_source"]
         row["right"], wrong = verdicts[0]
         row["right_listed"] = any(ok for ok, _ in verdicts)
         if not row["right"]:
