@@ -146,8 +146,9 @@ def compare(runner, session: Session, program: str, original: str, patched: list
     Only calls derived from calls recorded outside ``failing`` (the steps of the failing test)
     count when there are any: those are the inputs near where the buggy program was not seen
     failing, whose answers a right fix keeps; near the failing call a right fix must change
-    them. Each fix runs in its own probe child (several at a time), so one that loops on a
-    derived call costs only its own comparison (it then agrees on nothing)."""
+    them. Every version runs in one probe child; when that child fails, each fix runs in its
+    own (several at a time), so one that loops on a derived call costs only its own comparison
+    (it then agrees on nothing)."""
     functions = edited_functions(original, patched)
     if not functions:
         return None
@@ -158,24 +159,29 @@ def compare(runner, session: Session, program: str, original: str, patched: list
     counted = [not near for _, _, near in marked]
     if not any(counted):
         counted = [True] * len(marked)
-    results = runner.run_probe([original], calls, timeout_s)
-    if results is None:
-        return None
-    buggy = results[0]
+    # every version in one child first; when that fails (a fix that loops on a call), each alone
+    together = runner.run_probe([original, *patched], calls, timeout_s)
+    if together is not None:
+        buggy, answers = together[0], together[1:]
+    else:
+        alone = runner.run_probe([original], calls, timeout_s)
+        if alone is None:
+            return None
+        buggy = alone[0]
+        with ThreadPoolExecutor(max_workers=max(1, getattr(runner, "jobs", 1))) as pool:
+            answers = [None if got is None else got[0]
+                       for got in pool.map(lambda source: runner.run_probe([source], calls, timeout_s), patched)]
     # only calls the buggy program answered count: where it raised, raising is no behaviour to keep
     answered = sum(1 for theirs, count in zip(buggy, counted) if count and theirs.startswith("= "))
-
-    def one(source: str) -> Comparison:
-        got = runner.run_probe([source], calls, timeout_s)
-        if got is None:
-            return Comparison(0, answered)
-        answers = got[0]
-        agreed = sum(1 for mine, theirs, count in zip(answers, buggy, counted)
-                     if count and mine == theirs and theirs.startswith("= "))
-        return Comparison(agreed, answered, _constant_function(calls, buggy, answers))
-
-    with ThreadPoolExecutor(max_workers=max(1, getattr(runner, "jobs", 1))) as pool:
-        return list(pool.map(one, patched))
+    compared = []
+    for mine in answers:
+        if mine is None:  # it did not answer in time: no behaviour of the buggy program kept
+            compared.append(Comparison(0, answered))
+            continue
+        agreed = sum(1 for got, theirs, count in zip(mine, buggy, counted)
+                     if count and got == theirs and theirs.startswith("= "))
+        compared.append(Comparison(agreed, answered, _constant_function(calls, buggy, mine)))
+    return compared
 
 
 def _constant_function(calls: list[tuple[str, dict[str, str]]], buggy: list[str], fixed: list[str]) -> str | None:
