@@ -178,6 +178,7 @@ class _Collector(cst.CSTVisitor):
         self.edits: list[Edit] = []
         self._callee_names: set[int] = set()  # id() of Name nodes that are called functions
         self._inner_chains: set[int] = set()  # id() of `a or b` inside `a or b or c`
+        self._loops = 0                       # loops around the node being visited
         self._function_stack: list[cst.FunctionDef] = []
 
     # helpers -------------------------------------------------------------------------
@@ -235,14 +236,22 @@ class _Collector(cst.CSTVisitor):
             self._add(node.operator, other, "augmented", f"`{op}` -> `{other}`")
         self._clamp(node.value)
 
+    def visit_For(self, node) -> None:
+        self._loops += 1
+
+    def leave_For(self, node) -> None:
+        self._loops -= 1
+
+    leave_While = leave_For  # ``visit_While`` (below) counts the loop too
+
     def visit_Assign(self, node: cst.Assign) -> None:
-        """``x = e`` -> ``x += e`` / ``x -= e`` (an accumulation that overwrites), and a clamp of ``e``."""
-        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name):
+        """``x = e`` -> ``x += e`` / ``x -= e`` inside a loop (an accumulation that overwrites), and a
+        clamp of ``e``."""
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) and self._loops:
             target = node.targets[0].target
             _, end, line = self._span(target)
             start = self._span(node.value)[0]
             if target.value in self.names.get(line, set()) and self.source[end:start].strip() == "=" \
-                    and not _is_data(node.value) \
                     and self._wanted(line):
                 for other in ("+=", "-="):
                     self.edits.append(Edit(end, start, f" {other} ", line, "augmented", f"`=` -> `{other}`"))
@@ -324,6 +333,7 @@ class _Collector(cst.CSTVisitor):
         self._negate(node.test)
 
     def visit_While(self, node: cst.While) -> None:
+        self._loops += 1
         self._negate(node.test)
 
     def visit_IfExp(self, node: cst.IfExp) -> None:

@@ -167,3 +167,10 @@ def test_each_line_of_the_fixes_list_tells_its_fix_apart():
     assert len(set(labels)) == 3
     assert labels[0].startswith("✓ average.py:2  `//` -> `/`") and "keeps 9/10 nearby answers" in labels[0]
     assert not any("The runs agree" in label for label in labels)
+
+
+def test_a_plain_assignment_becomes_an_accumulation_only_inside_a_loop():
+    source = "def f(xs):\n    n = 0\n    for x in xs:\n        if x:\n            n = 1\n    return n\n"
+    fixed = {apply_edits(source, [e]) for e in candidate_edits(source, range(1, 7)) if e.kind == "augmented"}
+    assert source.replace("n = 1", "n += 1") in fixed
+    assert source.replace("n = 0", "n += 0") not in fixed  # an initialisation, outside the loop
