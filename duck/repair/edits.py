@@ -37,6 +37,15 @@ KIND_PRIORITY = {
     "base-case": 8, "swap": 9, "clamp": 9, "variable": 10,
 }
 
+#: How likely a kind of edit is to be the fix, as a weight on its line's suspiciousness (one-token
+#: operator and constant slips are the commonest single-statement bugs; a wrong variable is a
+#: frequent bug too, but every line offers many variables, most of them wrong).
+KIND_WEIGHT = {
+    "comparison": 1.0, "off-by-one": 0.9, "constant": 0.85, "arithmetic": 0.85, "augmented": 0.85,
+    "boolean": 0.8, "negation": 0.75, "slice": 0.75, "yield": 0.75, "method": 0.7, "return": 0.65,
+    "return-value": 0.65, "condition": 0.65, "base-case": 0.6, "swap": 0.55, "clamp": 0.55, "variable": 0.4,
+}
+
 _COMPARISON_SWAPS = {
     "<": ("<=", ">", "!="), "<=": ("<", ">="), ">": (">=", "<"), ">=": (">", "<="),
     "==": ("!=", "<=", ">="), "!=": ("==",), "in": ("not in",), "not in": ("in",),
@@ -602,8 +611,13 @@ def _touches(edit: Edit, spans: list[tuple[int, int]]) -> bool:
 
 
 def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, set[str]] | None = None, *,
-                    protect_inputs: bool = False, functions_only: bool = False) -> list[Edit]:
+                    protect_inputs: bool = False, functions_only: bool = False,
+                    scores: dict[int, float] | None = None) -> list[Edit]:
     """Every single edit at ``lines`` (in the order given: most suspicious first), deduplicated.
+
+    With ``scores`` (line -> suspiciousness) edits are ordered by score times ``KIND_WEIGHT``
+    instead, so a likely edit on a slightly less suspicious line comes before an unlikely one
+    (a wrong variable) on the most suspicious line.
 
     ``extra_names`` adds names a line may refer to (the locals the trace saw there).
     ``protect_inputs`` leaves the program's input data alone and ``functions_only`` the
@@ -638,11 +652,20 @@ def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, se
         if key not in seen and not (spans and _touches(edit, spans)):
             seen.add(key)
             unique.append(edit)
-    unique.sort(key=lambda e: (rank.get(e.line, len(rank)), KIND_PRIORITY.get(e.kind, 99), e.start))
+    if scores is not None:
+        unique.sort(key=lambda e: (-edit_score(e, scores), rank.get(e.line, len(rank)),
+                                   KIND_PRIORITY.get(e.kind, 99), e.start))
+    else:
+        unique.sort(key=lambda e: (rank.get(e.line, len(rank)), KIND_PRIORITY.get(e.kind, 99), e.start))
     # inserted statements are bigger changes: try them after the first few in-place edits
     in_place = [e for e in unique if e.kind not in INSERTIONS]
     inserted = [e for e in unique if e.kind in INSERTIONS]
     return in_place[:INSERT_AFTER] + inserted + in_place[INSERT_AFTER:]
+
+
+def edit_score(edit: Edit, scores: dict[int, float]) -> float:
+    """How likely ``edit`` is the fix: its line's suspiciousness times its kind's weight."""
+    return scores.get(edit.line, 0.0) * KIND_WEIGHT.get(edit.kind, 0.5)
 
 
 def edit_pairs(edits: list[Edit], limit: int) -> list[tuple[Edit, Edit]]:

@@ -73,6 +73,13 @@ def _variants(value) -> Iterator:
         yield value[:0]
         for element in list(value)[:4]:
             yield kind([element]) if kind is not str else element
+        if kind is not str and value:
+            items = list(value)
+            for index in (0, len(items) - 1):  # a neighbouring number at either end
+                element = items[index]
+                if isinstance(element, int) and not isinstance(element, bool):
+                    for delta in (1, -1):
+                        yield kind(items[:index] + [element + delta] + items[index + 1:])
         if kind is not str:
             try:
                 yield kind(sorted(value))

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from duck.errors import DuckError
-from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
+from duck.repair.edits import KIND_WEIGHT, Edit, apply_edits, candidate_edits, compiles, edit_pairs
 from duck.repair.localize import Suspect, names_seen, suspicious_lines, test_segments
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
 from duck.repair.probe import compare
@@ -206,7 +206,8 @@ def search(request: RepairRequest) -> RepairResult:
         protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
         functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
         singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
-                                  protect_inputs=protect_inputs, functions_only=functions_only)
+                                  protect_inputs=protect_inputs, functions_only=functions_only,
+                                  scores={s.line: s.score for s in suspects})
         search.try_edits([(e,) for e in _with_modules(search, singles, suspects, failing)])
         if request.backend is not None and not search.stopped():
             from duck.repair.model_edits import model_candidates
@@ -251,12 +252,12 @@ def _with_modules(search: "_Search", singles: list[Edit], suspects: list[Suspect
         ranked = suspicious_lines(session, in_copy, failing, statuses)
         score.update({(str(relative), s.line): s.score for s in ranked})
         edits = candidate_edits(text, [s.line for s in ranked if s.score > 0.01], names_seen(session, in_copy),
-                                functions_only=True)
+                                functions_only=True, scores={s.line: s.score for s in ranked})
         search.originals[str(relative)] = text
         lists.append([dataclasses.replace(e, file=str(relative)) for e in edits])
     if len(lists) == 1:
         return singles
-    return list(heapq.merge(*lists, key=lambda e: -score.get((e.file, e.line), 0.0)))
+    return list(heapq.merge(*lists, key=lambda e: -score.get((e.file, e.line), 0.0) * KIND_WEIGHT.get(e.kind, 0.5)))
 
 
 def _failing_test(session: Session, failing: int | None) -> tuple[int, int] | None:
