@@ -15,8 +15,9 @@ wrong on other inputs. What tells them apart, in this order:
    share, aligned by line and values (difflib over the two recordings). A fix that changes one
    loop iteration beats one that changes three; the calls that went right keep their
    values, so the un-failing part of the run counts for the fix that leaves it alone;
-5. the candidate's place in the search's order (more suspicious lines first, then likelier kinds
-   of edit: fault localisation's prior), never the time it finished; then the changed characters.
+5. the candidate's place in the search's order (its line's suspiciousness times how likely its
+   kind of edit is: fault localisation's prior), never the time it finished; then the changed
+   characters.
 
 Before all of these: a *degenerate* fix (``degenerate_reason``: a condition made constant, a
 loop whose body no longer runs; ``duck.repair.probe``: a function that now gives one answer to
@@ -146,7 +147,7 @@ def degenerate_reason(before: str, after: str, buggy: Session | None, fixed: Ses
     (``mapping``: fixed line -> buggy line)."""
     old = constant_conditions(before)
     for line, value in sorted(constant_conditions(after).items()):
-        if mapping.get(line) not in old:
+        if old.get(mapping.get(line, -1)) != value:  # made constant, or the other constant (`while True` -> `while False`)
             return f"the condition at line {line} is now always {value}"
     if buggy is None or fixed is None:
         return None

@@ -174,3 +174,38 @@ def test_a_plain_assignment_becomes_an_accumulation_only_inside_a_loop():
     fixed = {apply_edits(source, [e]) for e in candidate_edits(source, range(1, 7)) if e.kind == "augmented"}
     assert source.replace("n = 1", "n += 1") in fixed
     assert source.replace("n = 0", "n += 0") not in fixed  # an initialisation, outside the loop
+
+
+def test_a_condition_made_constant_is_degenerate_by_its_shape():
+    from duck.repair.diverge import line_map
+    from duck.repair.rank import degenerate_reason
+
+    loop = "def f(xs):\n    i = 0\n    while True:\n        if xs[i] > 3:\n            return i\n        i += 2\n"
+    for before, after, value in ((loop, loop.replace("while True", "while False"), "False"),
+                                 (loop, loop.replace("if xs[i] > 3", "if not True"), "False")):
+        reason = degenerate_reason(before, after, None, None, buggy_file="", fixed_file="",
+                                   mapping=line_map(after, before))
+        assert reason and f"now always {value}" in reason
+    fine = loop.replace("i += 2", "i += 1")
+    assert degenerate_reason(loop, fine, None, None, buggy_file="", fixed_file="", mapping=line_map(fine, loop)) is None
+
+
+def test_a_loop_whose_body_no_longer_runs_is_degenerate(write, recorded):
+    from duck.repair.diverge import line_map
+    from duck.repair.rank import degenerate_reason
+
+    buggy = "def total(xs):\n    t = 0\n    for x in xs[1:]:\n        t += x\n    return t\n\nprint(total([1, 2, 3]))\n"
+    dead = buggy.replace("xs[1:]", "xs[3:]")
+    right = buggy.replace("xs[1:]", "xs")
+    sessions = {}
+    for name, text in (("buggy", buggy), ("dead", dead), ("right", right)):
+        sessions[name] = (recorded(write(f"{name}/prog.py", text)), str(write(f"{name}/prog.py", text)))
+    b_session, b_file = sessions["buggy"]
+    for name, text, suspect in (("dead", dead, True), ("right", right, False)):
+        f_session, f_file = sessions[name]
+        reason = degenerate_reason(buggy, text, b_session, f_session, buggy_file=b_file, fixed_file=f_file,
+                                   mapping=line_map(text, buggy))
+        assert bool(reason) == suspect, (name, reason)
+    assert "loop at line 3 no longer runs its body" in degenerate_reason(
+        buggy, dead, b_session, sessions["dead"][0], buggy_file=b_file, fixed_file=sessions["dead"][1],
+        mapping=line_map(dead, buggy))
