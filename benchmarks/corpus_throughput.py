@@ -76,6 +76,8 @@ def main() -> None:
     for name in ("cruxeval.jsonl", "evalplus/HumanEvalPlus.jsonl.gz", "evalplus/MbppPlus.jsonl.gz"):
         if (data / name).exists():
             argv += ["--benchmark", str(data / name)]
+    if "--benchmark" not in argv:
+        argv.append("--no-decontaminate")
     started = time.perf_counter()
     cli.main(ns.parse_args(argv))
     print(f"yield run ({time.perf_counter() - started:.0f} s, corpus in {out}):")

@@ -1,8 +1,9 @@
 """``duck-train corpus``: the command line of the corpus stages and of ``build`` (all of them).
 
 Each stage reads the previous stage's shards under ``--out`` and writes its own; finished
-shards are skipped, so rerunning a command after Ctrl-C or a crash resumes it. Models are
-loaded only when ``--model``/``--endpoint`` is given (the offline path needs none), once per
+shards are skipped, so rerunning a command after Ctrl-C or a crash resumes it. A model is
+loaded only when one is configured (``--model``/``--endpoint``, else ``DUCK_MODEL``/
+``DUCK_ENDPOINT`` or the config file, as for every command; the offline path needs none), once per
 command, and ``build`` runs ``synthesize`` only then. ``--ray`` runs the execute and monologue
 stages' sandbox jobs as Ray actor tasks (``corpus.ray_pool``). This module parses arguments and
 wires stages; the work is in the stage modules.
@@ -12,17 +13,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from duck.cli_types import output_folder, whole_number
 from duck.errors import DuckError
 
 STAGES = ("seeds", "synthesize", "extract", "execute", "monologue", "refine", "dedup", "export")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", type=Path, required=True, help="corpus folder (one subfolder per stage)")
-    parser.add_argument("--workers", type=int, default=2, help="sandboxed worker processes (default 2)")
+    parser.add_argument("--out", type=output_folder, required=True, help="corpus folder (one subfolder per stage)")
+    parser.add_argument("--workers", type=whole_number(1), default=2, help="sandboxed worker processes (default 2)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -35,10 +36,10 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", default=None, help="model name, hub id or folder for monologues (none: rendered from traces)")
     parser.add_argument("--endpoint", default=None, help="OpenAI-compatible server URL (e.g. vLLM)")
     parser.add_argument("--load-in-4bit", action="store_true")
-    parser.add_argument("--max-new-tokens", type=int, default=1024, metavar="N",
+    parser.add_argument("--max-new-tokens", type=whole_number(1), default=1024, metavar="N",
                         help="tokens a model may write per monologue or synthesized sample (default 1024)")
-    parser.add_argument("--samples", type=int, default=2, help="monologues sampled per question with a model (default 2)")
-    parser.add_argument("--synthesize-limit", type=int, default=1000, metavar="N",
+    parser.add_argument("--samples", type=whole_number(1), default=2, help="monologues sampled per question with a model (default 2)")
+    parser.add_argument("--synthesize-limit", type=whole_number(1), default=1000, metavar="N",
                         help="seed snippets the synthesize stage shows the model (default 1000)")
 
 
@@ -51,7 +52,10 @@ def _ray_args(parser: argparse.ArgumentParser) -> None:
 
 def _dedup_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--benchmark", type=Path, action="append", default=[], metavar="FILE",
-                        help="benchmark file to decontaminate against (HumanEval/MBPP/CRUXEval .jsonl[.gz] or .py); repeatable")
+                        help="benchmark file to decontaminate against (HumanEval/MBPP/CRUXEval .jsonl[.gz] or .py); "
+                             "repeatable (default: every benchmark file in duck's data folder, see `duck-train data`)")
+    parser.add_argument("--no-decontaminate", action="store_true",
+                        help="keep samples that share code, problem text or input-output pairs with a benchmark")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -82,8 +86,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def _pool(args, hash_seed: int = 0, *, ray_ok: bool = False):
     """The sandbox pool of a stage: local workers, or Ray actors with ``--ray`` where allowed."""
-    if args.workers < 1:
-        raise DuckError("--workers must be at least 1")
     if ray_ok and getattr(args, "ray", False):
         from corpus.ray_pool import RayPool
 
@@ -93,8 +95,19 @@ def _pool(args, hash_seed: int = 0, *, ray_ok: bool = False):
     return SandboxPool(workers=args.workers, hash_seed=hash_seed)
 
 
+def _model_spec(args):
+    """The model the stage's settings choose (flags > DUCK_MODEL/DUCK_ENDPOINT > config file),
+    resolved once per command and kept on ``args``; None for stages without model flags."""
+    if not hasattr(args, "model_spec"):
+        from models.config import settings_for
+        from models.registry import spec_from_settings
+
+        args.model_spec = spec_from_settings(settings_for(args)) if hasattr(args, "model") else None
+    return args.model_spec
+
+
 def _wants_model(args) -> bool:
-    return bool(getattr(args, "model", None) or getattr(args, "endpoint", None))
+    return _model_spec(args) is not None
 
 
 def _backend(args):
@@ -103,14 +116,30 @@ def _backend(args):
         return None
     if getattr(args, "loaded_backend", None) is None:
         from models.base import BackendError
-        from models.registry import BackendSpec, load_backend
+        from models.registry import load_backend
 
         try:
-            args.loaded_backend = load_backend(BackendSpec(model=args.model, endpoint=args.endpoint,
-                                                           load_in_4bit=args.load_in_4bit))
+            args.loaded_backend = load_backend(_model_spec(args))
         except BackendError as error:
             raise DuckError(error.message, error.hint) from None
     return args.loaded_backend
+
+
+def _benchmark_files(args) -> list[Path]:
+    """What the dedup stage decontaminates against: ``--benchmark`` files, else every benchmark
+    file in duck's data folder; none at all only with ``--no-decontaminate``."""
+    from corpus import benchmarks
+
+    if args.no_decontaminate:
+        if args.benchmark:
+            raise DuckError("--benchmark and --no-decontaminate contradict each other", "pass one of them")
+        return []
+    files = list(args.benchmark) or list(benchmarks.found().values())
+    if not files:
+        raise DuckError(f"no benchmark files to decontaminate against (none given, none in {benchmarks.data_dir()})",
+                        "import them once (duck-train data import --from HumanEvalPlus.jsonl.gz MbppPlus.jsonl.gz "
+                        "cruxeval.jsonl), pass --benchmark FILE, or --no-decontaminate to keep every sample")
+    return files
 
 
 def run_stage(name: str, args) -> dict:
@@ -128,10 +157,8 @@ def run_stage(name: str, args) -> dict:
         from corpus.dedup import Benchmarks, run_dedup
 
         benchmarks = Benchmarks()
-        for path in args.benchmark:
+        for path in _benchmark_files(args):
             benchmarks.add_file(path)
-        if not args.benchmark and progress:
-            print("warning: no --benchmark files given: samples are deduplicated but not decontaminated", file=sys.stderr)
         return run_dedup(out, benchmarks, progress=progress)
     if name == "export":
         from corpus.export import run_export

@@ -2,8 +2,8 @@
 
 Decides, for every executed sample, whether it is kept: exact duplicates (same AST) and near
 duplicates (MinHash LSH over code-token 3-grams, Jaccard >= 0.8, via ``datasketch``) are
-dropped, as is any sample sharing a 20-token n-gram with a benchmark's code (HumanEval, MBPP,
-CRUXEval or any file given); a call whose input-output pair a CRUXEval-format file holds is
+dropped, as is any sample whose code or problem text shares a 20-token n-gram with a
+benchmark's code or problem text (HumanEval, MBPP, CRUXEval or any file given); a call whose input-output pair a CRUXEval-format file holds is
 dropped (the whole sample when every call is). It writes decisions ``{id, kept, reason,
 dropped_calls}``; the export stage applies them. It does not read monologues.
 """
@@ -113,6 +113,8 @@ def run_dedup(out: Path, benchmarks: Benchmarks, *, progress: bool = True) -> di
             shared = [r["call"] for r in record["runs"] if benchmarks.shares_io(r["call"], r["output"])]
             if benchmarks.contaminated(code):
                 reason = "contaminated_code"
+            elif benchmarks.contaminated(record.get("problem") or ""):
+                reason = "contaminated_problem"
             elif len(shared) == len(record["runs"]):
                 reason = "cruxeval_io_pair"
             elif key in exact:

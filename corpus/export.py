@@ -3,7 +3,7 @@
 PyX rows ``{nl, fwd_mnl, bwd_mnl, response, meta}`` (exactly one of the first three filled)
 and PyX-R rows ``{fault, response, meta}`` are built with ``models.prompts`` so that
 ``models.prompts.row_prompt(row)`` gives the training prompt and target, and the code in a
-forward/backward row is the same labelled ``[PYTHON]`` block duck's inference prompts show.
+forward/backward row is the same block duck's inference prompts show (the released layouts).
 Samples that the dedup stage dropped, and calls it dropped, are left out. This stage runs nothing.
 """
 
@@ -39,7 +39,7 @@ def validate_row(row: dict) -> str:
     if task in ("forward", "backward"):
         if not row["response"].startswith("[MONOLOGUE]\n") or answer_text(row["response"]) is None:
             raise ValueError("execution rows need [MONOLOGUE] ... [ANSWER] ... [/ANSWER]")
-        if "[PYTHON]\n" not in row["fwd_mnl" if task == "forward" else "bwd_mnl"]:
+        if "PYTHON]\n" not in row["fwd_mnl" if task == "forward" else "bwd_mnl"]:  # backward: `PYTHON]`, as released
             raise ValueError("execution rows carry the code in a [PYTHON] block")
     if not row["response"].strip():
         raise ValueError("empty response")

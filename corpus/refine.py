@@ -21,7 +21,7 @@ from pathlib import Path
 from corpus.sandbox import SandboxJob, SandboxPool
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
 from duck.narrate import execution_simulation
-from models.prompts import LINE_LABEL_OFFSET, refine_instruction
+from models.prompts import LINE_LABEL_OFFSET, failed_test_text, refine_instruction
 
 #: lines of the buggy run told in a rationale (the narrator summarises long loops and stops after this)
 RATIONALE_LINES = 40
@@ -195,7 +195,9 @@ def refine_records(records: list[dict], pool: SandboxPool, stats: dict, *, per_s
                 count(stats, "rejected_fix_failed")
                 continue
             failed_test = f"assert {run['call']} == {run['output']}"
-            rows.append({"id": f"{record['id']}-r{made}", "fault": refine_instruction(problem_text(record), buggy, failed_test),
+            fault = refine_instruction(problem_text(record).strip(), buggy.rstrip("\n"),
+                                       failed_test_text(run["call"], run["output"]))
+            rows.append({"id": f"{record['id']}-r{made}", "fault": fault,
                          "response": rationale(buggy, fix, run, traced.events, outcome),
                          "meta": {"source": record.get("source_kind", "extracted"), "origin": record.get("origin"),
                                   "mutation": kind, "rationale": "trace-divergence", "buggy": buggy, "fix": fix,

@@ -47,7 +47,7 @@ EXTRA_KEYS = [
     ("↑ ↓ (source)", "move the line cursor (b and enter act on it)"),
     ("enter / click (source)", "run to the line's next execution"),
     ("↑ ↓ (call stack)", "show that frame's locals and position"),
-    ("space (variables)", "expand a list, tuple, dict or set"),
+    ("space (variables)", "expand a list, tuple, dict or set, or an object into its attributes"),
     ("enter (variables)", "show the value whole"),
 ]
 
@@ -75,12 +75,13 @@ class DuckApp(App[int]):
         Binding("b", "toggle_breakpoint", "breakpoint", show=False),
         Binding("c", "continue", "continue"),
         Binding("C", "continue(True)", "continue backward to a breakpoint", show=False),
-        Binding("l", "last_change", "where the picked variable last changed (again: the change before)",
-                show=False),
+        Binding("l", "last_change", "where the picked variable, item or attribute (node.value) last changed "
+                "(again: the change before)", show=False),
         Binding("v", "view_value", "show the picked value whole", show=False),
         Binding("slash", "search", "search", show=False),
         Binding("backslash", "search(True)", "search backward", show=False),
-        Binding("w", "add_watch", "add a watch expression (on recorded values)", show=False),
+        Binding("w", "add_watch", "add a watch expression on recorded values: total / len(xs), node.next.value, "
+                "self.items[0]", show=False),
         Binding("W", "clear_watches", "remove all watches", show=False),
         Binding("r", "rerun", "re-run the program (after editing it)", show=False),
         Binding("x", "explain", "explain", tooltip="explain this step with the model"),
@@ -389,7 +390,7 @@ class DuckApp(App[int]):
     def action_last_change(self) -> None:
         if not len(self.session):
             return
-        name = self.variables.selected_name() or self._last_change_name
+        name = self.variables.selected_path() or self._last_change_name
         if name is None:
             return self.say("pick a variable first (tab to the variables pane, arrows)")
         frame = self.selected_frame
@@ -566,7 +567,7 @@ class DuckApp(App[int]):
             self.fixes_pane.focus()
             return
         if self.fix_searcher is None:
-            return self.show_error("duck cannot search fixes here", "run duck run FILE on a program file")
+            return self.show_error("duck cannot search fixes here", "fixes re-run the program: duck run FILE")
         if not self.run_failed():
             return self.show_error("the run finished and nothing says it is wrong, so there is nothing to fix",
                                    "give --expect TEXT or --test NODEID to say what the program should do")
@@ -715,8 +716,9 @@ def _terminal_for_input() -> bool:
     return True
 
 
-def _real_collaborators(request, args, oracle) -> dict:
-    """The recorder, fix search and model loader that ``duck run`` uses (imported when called)."""
+def _real_collaborators(request, args, oracle, settings=None) -> dict:
+    """The recorder, fix search and model loader that ``duck run`` uses (imported when called);
+    with no ``request`` (``duck replay``) only the model loader and the oracle."""
 
     def replay(session):
         stdin = request.stdin
@@ -752,24 +754,26 @@ def _real_collaborators(request, args, oracle) -> dict:
         return apply_fix(fix)
 
     model_loader = None
-    if getattr(args, "model", None) or getattr(args, "endpoint", None):
+    if settings is not None and settings.chosen:
         def model_loader():
             from duck.explain import load_explainer
 
-            return load_explainer(model=args.model, endpoint=args.endpoint,
-                                  load_in_4bit=getattr(args, "load_in_4bit", False))
+            return load_explainer(settings)
 
     def judge(session) -> bool:
         return bool(oracle.judge(session).passed)
 
-    return {"recorder": recorder, "fix_searcher": fix_searcher, "fix_applier": fix_applier,
-            "model_loader": model_loader, "judge": judge if oracle is not None else None, "_state": state}
+    parts = {"model_loader": model_loader, "judge": judge if oracle is not None else None, "_state": state}
+    if request is not None:  # a replayed trace (`duck replay`) has no program to re-run or fix
+        parts.update(recorder=recorder, fix_searcher=fix_searcher, fix_applier=fix_applier)
+    return parts
 
 
-def build_app(session, *, request, args, oracle) -> DuckApp:
-    """The app ``duck run`` opens: the recorded ``session`` with the real recorder, fix search,
-    fix writer, model loader and oracle wired in."""
-    parts = _real_collaborators(request, args, oracle)
+def build_app(session, *, request, args, oracle, settings=None) -> DuckApp:
+    """The app ``duck run`` (and ``duck replay``, with no ``request``) opens: the recorded
+    ``session`` with the real recorder, fix search, fix writer, oracle and the loader of the
+    model that ``settings`` (``models.config``) choose."""
+    parts = _real_collaborators(request, args, oracle, settings)
     state = parts.pop("_state")
     state["session"] = session
     return DuckApp(session, narrator=_default_narrator(), **parts)
@@ -787,7 +791,7 @@ def final_status(app: DuckApp, oracle) -> int:
     return status
 
 
-def run_app(session, *, request, args, oracle, out=None) -> int:
+def run_app(session, *, request, args, oracle, settings=None, out=None) -> int:
     """Open the TUI on a recorded ``session``; returns the exit status ``duck run`` should use.
 
     With no terminal to read keys from (stdin piped and no /dev/tty), it prints the narrated
@@ -797,11 +801,11 @@ def run_app(session, *, request, args, oracle, out=None) -> int:
     """
     out = sys.stdout if out is None else out
     if not _terminal_for_input():
-        from duck.commands.run import run_plain
+        from duck.commands.run import prepare_model, run_plain
 
         print("note: standard input is not a terminal and /dev/tty cannot be opened, "
               "so duck prints the narrated run instead of opening the UI", file=sys.stderr)
-        return run_plain(session, args, oracle, out)
-    app = build_app(session, request=request, args=args, oracle=oracle)
+        return run_plain(session, args, oracle, out, explainer=prepare_model(settings, load=True))
+    app = build_app(session, request=request, args=args, oracle=oracle, settings=settings)
     app.run()
     return final_status(app, oracle)

@@ -3,7 +3,8 @@
 Subcommands live in ``duck/commands/<name>.py``, each with ``configure(parser)`` and
 ``main(args) -> int``. This module imports only those (which import nothing heavy at module
 level), so ``duck --help`` starts fast and never loads torch or Textual. It catches
-``DuckError`` in one place and prints it as ``error:`` / ``hint:``.
+``DuckError`` (and a model's ``BackendError``) in one place and prints it as ``error:`` /
+``hint:``.
 """
 
 from __future__ import annotations
@@ -14,12 +15,15 @@ import sys
 from typing import Sequence
 
 from duck import __version__
-from duck.commands import fix, record, run
+from duck.cli_types import Parser
+from duck.commands import fix, record, replay, run
 from duck.errors import DuckError, report
+from models.base import BackendError
 
 COMMANDS = {
     "run": (run, "record a run of a Python program, then step through it (TUI, or --plain text)"),
     "record": (record, "record a run to a trace file, headless"),
+    "replay": (replay, "open a recorded trace again (TUI, or --plain text), without running anything"),
     "fix": (fix, "search for fixes of a failing program and print the ones that were verified by re-running it"),
 }
 
@@ -29,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="duck",
         description="duck, a rubber-duck debugger: record a Python run, step it forward and backward, "
         "have it explained, get verified fixes.",
@@ -43,24 +47,39 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argume
     return parser, subparsers
 
 
-def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Let duck's own flags stand after FILE too: ``duck run x.py --plain -- --n 3``.
+def parse_command_line(argv: Sequence[str] | None = None) -> tuple[argparse.ArgumentParser, argparse.Namespace]:
+    """The parser and the parsed command line of every ``duck`` command.
 
-    Everything after FILE is the program's, except duck's own options that come before a
-    ``--``; after ``--`` every word is the program's, verbatim.
+    The words after the first ``--`` are the program's, verbatim: they are cut off before
+    argparse sees them (argparse would drop a ``--`` right after FILE and read the rest as
+    duck's). Before ``--``, duck's own options may stand after FILE too
+    (``duck run x.py --plain -- --n 3``); other words there are the program's, in order.
     """
-    rest = list(getattr(args, "args", None) or [])
-    if not rest:
-        return
+    words = list(sys.argv[1:] if argv is None else argv)
+    cut = words.index("--") if "--" in words else len(words)
+    ours, program = words[:cut], words[cut + 1:]
+    parser, subparsers = _build_parsers()
+    args = parser.parse_args(ours)
+    if not args.command:
+        return parser, args
+    subparser = subparsers[args.command]
+    if not hasattr(args, "args"):
+        if program:
+            subparser.error(f"unrecognized arguments after --: {' '.join(program)}")
+        return parser, args
+    args.args = [*_take_duck_options(subparser, args), *program]
+    return parser, args
+
+
+def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """Parse duck's own options among the words after FILE; return the others (the program's)."""
+    rest = list(args.args or [])
     known = subparser._option_string_actions  # argparse exposes no public lookup
     ours: list[str] = []
     program: list[str] = []
     index = 0
     while index < len(rest):
         word = rest[index]
-        if word == "--":
-            program.extend(rest[index + 1:])
-            break
         name = word.split("=", 1)[0]
         action = known.get(name) if word.startswith("-") else None
         if action is None or name in ("-h", "--help"):
@@ -72,21 +91,24 @@ def _take_duck_options(subparser: argparse.ArgumentParser, args: argparse.Namesp
         index += 1 + takes
     if ours:
         subparser.parse_args([*ours, args.file], namespace=args)
-    args.args = program
+    return program
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser, subparsers = _build_parsers()
-    args = parser.parse_args(argv)
+    try:
+        parser, args = parse_command_line(argv)
+    except SystemExit as done:  # --help, --version, or a bad value already said as error:/hint:
+        return done.code if isinstance(done.code, int) else 2
     if not args.command:
         parser.print_help()
         return 2
-    _take_duck_options(subparsers[args.command], args)
     module = COMMANDS[args.command][0]
     try:
         return module.main(args)
     except DuckError as error:
         return report(error)
+    except BackendError as error:  # a model that cannot be had (models must not import duck)
+        return report(DuckError(error.message, error.hint))
     except KeyboardInterrupt:
         print("error: interrupted\nhint: run the command again to start over", file=sys.stderr)
         return 130

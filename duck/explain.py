@@ -1,13 +1,13 @@
 """Explanations written by a model: SemCoder (or a compatible model) talks through a window of
 the recorded run, streamed chunk by chunk.
 
-``load_explainer`` picks the model (flags > environment > config file, see
-``models.config``), loads the backend (slow: the TUI calls it in a worker) and returns a
-``ModelExplainer``, which implements the ``Explainer`` protocol of docs/architecture.md:
+``load_explainer`` loads the model that the command's settings choose (flags > environment >
+config file, resolved once by ``models.config.settings_for``; slow: the TUI calls it in a
+worker) and returns a ``ModelExplainer``, which implements the ``Explainer`` protocol of docs/architecture.md:
 ``explain(session, step, scope)`` renders the window of ``scope`` (``duck.windows``) as a
 SemCoder execution-reasoning prompt and streams the monologue. ``explain_value`` answers
 "why is x = v here?" from the recording's provenance first, then the model.
-``stream_plain_explanation`` is what ``duck run --plain --model`` prints.
+``stream_plain_explanation`` is what ``duck run --plain`` prints when a model is configured.
 
 This module does not narrate without a model (``duck.narrate``) and does not decide what is
 true (``duck.grounding`` checks the claims against the recording). Model failures surface
@@ -122,12 +122,13 @@ def provenance(session, step: int, name: str) -> str:
     return text
 
 
-def load_explainer(model: str | None = None, endpoint: str | None = None, load_in_4bit: bool = False) -> ModelExplainer:
-    """Load the configured model (flags > DUCK_MODEL/DUCK_ENDPOINT > config file). Raises ``BackendError``."""
+def load_explainer(settings=None) -> ModelExplainer:
+    """Load the model that ``settings`` (a ``models.config.Settings``; by default the environment's
+    and the config file's) chooses. Raises ``BackendError``."""
     from models.config import resolve_settings
     from models.registry import load_backend, spec_from_settings
 
-    settings = resolve_settings(model, endpoint, load_in_4bit)
+    settings = settings if settings is not None else resolve_settings()
     spec = spec_from_settings(settings)
     if spec is None:
         raise BackendError(
@@ -139,38 +140,31 @@ def load_explainer(model: str | None = None, endpoint: str | None = None, load_i
 
 def stream_plain_explanation(
     session,
+    explainer: ModelExplainer,
     *,
-    model: str | None,
-    endpoint: str | None,
-    load_in_4bit: bool = False,
     out: TextIO,
     scope: str = "run",
-    explainer: ModelExplainer | None = None,
     err: TextIO | None = None,
 ) -> int:
     """Write the model's whole-run monologue (or the failing call's, when the run failed) and the
-    grounding summary to ``out``. Returns 0, or 1 after printing ``error:``/``hint:`` to ``err``
-    (standard error by default) when the model failed; never raises for a model failure."""
+    grounding summary to ``out``, then close the model. Returns 0, or 1 after printing
+    ``error:``/``hint:`` to ``err`` (standard error by default) when the model failed while
+    answering; never raises for a model failure."""
     import sys
 
     err = err or sys.stderr
     from duck.windows import window_for
 
     try:
-        explainer = explainer or load_explainer(model, endpoint, load_in_4bit)
-    except BackendError as error:
-        _print_error(err, error)
-        return 1
-    if len(session) == 0:
-        out.write("The recording has no steps, so there is nothing for the model to explain.\n")
-        return 0
-    if scope == "run" and session.exception_step() is not None:
-        scope = "failure"
-    step = session.exception_step() if scope == "failure" else session.first()
-    window = window_for(session, step, scope)
-    out.write(f"--- {explainer.name} on {window.title} ---\n")
-    explainer.ground = True
-    try:
+        if len(session) == 0:
+            out.write("The recording has no steps, so there is nothing for the model to explain.\n")
+            return 0
+        if scope == "run" and session.exception_step() is not None:
+            scope = "failure"
+        step = session.exception_step() if scope == "failure" else session.first()
+        window = window_for(session, step, scope)
+        out.write(f"--- {explainer.name} on {window.title} ---\n")
+        explainer.ground = True
         for chunk in explainer._explain_window(window):
             out.write(chunk)
             out.flush()

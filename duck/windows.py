@@ -2,8 +2,8 @@
 failing step, or the whole run.
 
 A window is a stretch of steps of one frame plus the code that ran in it. To ask the model
-about it in the format it was trained on (``assert f(<input>) == ??`` over a ``[PYTHON]``
-block, see ``models.prompts``), a window that is not a whole call is *lifted* into a
+about it in the format it was trained on (the released forward layout: the labelled code and
+``assert f(<input>) == ??`` inside one ``[PYTHON]`` block, see ``models.prompts``), a window that is not a whole call is *lifted* into a
 function: its free variables become parameters (called with the values they had when the
 window began) and the variables it assigns become the returned tuple. The recording then
 knows the true answer, so a window also carries what the grounding check compares against:

@@ -13,6 +13,12 @@ from __future__ import annotations
 from typing import Iterator, Protocol, Sequence, runtime_checkable
 
 
+#: nucleus sampling's top_p whenever a backend samples (temperature > 0): every released
+#: SemCoder script that samples (CRUXEval at T=0.2, self-refine at T=0.6/0.8) uses 0.95;
+#: greedy decoding ignores it
+SAMPLING_TOP_P = 0.95
+
+
 class BackendError(Exception):
     """A model could not be loaded or could not answer: what went wrong and what to do."""
 
@@ -56,6 +62,11 @@ class Backend(Protocol):
         n: int = 1,
     ) -> list[str]:
         """Complete every prompt; with ``n > 1`` the result holds n samples per prompt, in order."""
+        ...
+
+    def count_tokens(self, prompt: str) -> int | None:
+        """How many tokens ``prompt`` takes for this model (BOS included), or None when the
+        backend cannot tell. Used to hold prompt + answer within a total budget."""
         ...
 
     def cancel(self) -> None:

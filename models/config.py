@@ -129,6 +129,22 @@ class Settings:
     aliases: dict[str, str]
     max_new_tokens: int | None = None
 
+    @property
+    def chosen(self) -> bool:
+        """Whether a model or a server is configured at all (else the narrator explains)."""
+        return bool(self.model or self.endpoint)
+
+
+def settings_for(args) -> Settings:
+    """The model settings of a command: the one way every command (``duck run``/``fix``,
+    ``duck-train corpus``/``eval``) resolves them.
+
+    ``args`` is the command's parsed flags; ``model``, ``endpoint`` and ``load_in_4bit`` may be
+    absent from it. Raises ``BackendError`` for a broken config file.
+    """
+    return resolve_settings(getattr(args, "model", None), getattr(args, "endpoint", None),
+                            bool(getattr(args, "load_in_4bit", False)))
+
 
 def resolve_settings(
     model: str | None = None,
@@ -138,7 +154,7 @@ def resolve_settings(
     env: Mapping[str, str] | None = None,
     config: UserConfig | None = None,
 ) -> Settings:
-    """Flags beat environment variables, which beat the config file."""
+    """Flags beat environment variables, which beat the config file (commands use ``settings_for``)."""
     env = os.environ if env is None else env
     config = config if config is not None else load_user_config(env=env)
     key_env = config.api_key_env or ENV_API_KEY

@@ -29,7 +29,7 @@ from transformers import (
     TextIteratorStreamer,
 )
 
-from models.base import BackendError, StopScanner, truncate_at_stop
+from models.base import SAMPLING_TOP_P, BackendError, StopScanner, truncate_at_stop
 
 DUCK_INFO_FILE = "duck.json"
 ADAPTER_CONFIG = "adapter_config.json"
@@ -201,6 +201,9 @@ class HFBackend:
             )
         return {k: v.to(self.model.device) for k, v in batch.items()}
 
+    def count_tokens(self, prompt: str) -> int | None:
+        return len(self.tokenizer(prompt)["input_ids"])
+
     def _gen_kwargs(self, inputs, max_new_tokens: int, stop: Sequence[str], temperature: float, n: int,
                     cancel: threading.Event) -> dict:
         kwargs = dict(
@@ -212,7 +215,7 @@ class HFBackend:
             ),
         )
         if temperature and temperature > 0:
-            kwargs.update(do_sample=True, temperature=float(temperature), top_p=0.95)
+            kwargs.update(do_sample=True, temperature=float(temperature), top_p=SAMPLING_TOP_P)
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if n > 1:

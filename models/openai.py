@@ -21,7 +21,7 @@ from typing import Iterator, Sequence
 
 import httpx
 
-from models.base import BackendError, StopScanner, truncate_at_stop
+from models.base import SAMPLING_TOP_P, BackendError, StopScanner, truncate_at_stop
 
 RETRY_STATUS = {429, 500, 502, 503, 504}
 
@@ -140,6 +140,8 @@ class OpenAIBackend:
 
     def _payload(self, prompt: str | list[str], max_new_tokens: int, stop: Sequence[str], temperature: float, n: int, stream: bool) -> tuple[str, dict]:
         payload: dict = {"model": self.model, "max_tokens": max_new_tokens, "temperature": temperature, "n": n, "stream": stream}
+        if temperature > 0:
+            payload["top_p"] = SAMPLING_TOP_P
         if stop:
             payload["stop"] = list(stop)
         if self.chat:
@@ -147,6 +149,17 @@ class OpenAIBackend:
             return "/chat/completions", payload
         payload["prompt"] = prompt
         return "/completions", payload
+
+    def count_tokens(self, prompt: str) -> int | None:
+        """The prompt's length from the server's ``POST /tokenize`` (vLLM's, beside ``/v1``);
+        None when the server has no such route or answers something else."""
+        url = self.base_url[: -len("/v1")] + "/tokenize"
+        try:
+            response = self._client.post(url, json={"model": self.model, "prompt": prompt})
+            count = response.json().get("count") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        return count if isinstance(count, int) and not isinstance(count, bool) else None
 
     def _choice_text(self, choice: dict) -> str:
         if self.chat:

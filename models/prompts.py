@@ -7,7 +7,10 @@ knows nothing about backends.
 
 The four task templates are copied from the released SemCoder training code, typos
 included ("a a problem", the space after "failure."), because the checkpoints were trained
-on them.
+on them. The inference prompts follow the released evaluation code byte for byte: the
+CRUXEval monologue prompts (``experiments/cruxeval_prompts.py``, the backward one with its
+``PYTHON]`` typo), the HumanEval/MBPP NL->code prompts (``experiments/run_evalplus.py``) and
+the self-refine prompt (``experiments/run_refine_evalplus.py``); docs/semcoder.md lists each.
 """
 
 from __future__ import annotations
@@ -75,10 +78,10 @@ def label_lines(code: str, offset: int = LINE_LABEL_OFFSET) -> str:
     return "\n".join(out)
 
 
-def python_block(code: str, *, labels: bool = True) -> str:
-    """The code as SemCoder's inference prompts show it: between [PYTHON] and [/PYTHON]."""
-    body = label_lines(code) if labels else code.rstrip("\n")
-    return f"[PYTHON]\n{body}\n[/PYTHON]"
+def released_quotes(text: str) -> str:
+    """Every ``'`` turned into ``"``, as the released CRUXEval loader does to the code and the
+    input/output before building a prompt ("forward_monologue fine-tuning requires this")."""
+    return text.replace("'", '"')
 
 
 @dataclass(frozen=True)
@@ -101,14 +104,23 @@ class ExecutionQuestion:
         return f"assert {self.func}(??) == {self.output}"
 
 
+#: the released backward prompt opens its code block with ``PYTHON]`` (the ``[`` is missing);
+#: the published CRUXEval-I numbers were measured with it, so it is kept
+BACKWARD_BLOCK_OPEN = "PYTHON]"
+
+
 def forward_instruction(question: ExecutionQuestion) -> str:
-    """The ``{instruction}`` of a forward (output prediction) prompt."""
-    return f"{python_block(question.code)}\n{question.forward_assertion()}"
+    """The ``{instruction}`` of a forward (output prediction) prompt, the released layout: the
+    labelled code and ``assert f(<input>) == ??`` inside one [PYTHON] block."""
+    return f"[PYTHON]\n{label_lines(question.code)}\n{question.forward_assertion()}\n[/PYTHON]"
 
 
 def backward_instruction(question: ExecutionQuestion) -> str:
-    """The ``{instruction}`` of a backward (input deduction) prompt."""
-    return f"{python_block(question.code)}\n{question.backward_assertion()}"
+    """The ``{instruction}`` of a backward (input deduction) prompt, the released layout: the
+    code without labels and ``assert f(??) == <output>`` inside the block, whose opening tag
+    is ``PYTHON]``, and a blank line before the response."""
+    code = question.code.rstrip("\n")
+    return f"{BACKWARD_BLOCK_OPEN}\n{code}\n{question.backward_assertion()}\n[/PYTHON]\n"
 
 
 def forward_prompt(question: ExecutionQuestion) -> str:
@@ -121,23 +133,78 @@ def backward_prompt(question: ExecutionQuestion) -> str:
     return render_task("backward", backward_instruction(question), MONOLOGUE_TRIGGER)
 
 
+def cruxeval_question(code: str, *, input: str | None = None, output: str | None = None) -> ExecutionQuestion:
+    """A CRUXEval sample as the released loader asks it: quotes turned to ``"`` first; with
+    ``input`` a forward question about ``f(<input>)``, with ``output`` a backward one."""
+    if input is not None:
+        return ExecutionQuestion(code=released_quotes(code), call=f"f({released_quotes(input)})")
+    return ExecutionQuestion(code=released_quotes(code), output=released_quotes(output or ""))
+
+
+def failed_test_text(call: str, expected: str) -> str:
+    """A failed test as the released self-refine inputs show it: the call's value bound to
+    ``retv``, then the assertion on it, each line ending in a newline."""
+    return f"retv = {call}\nassert retv == {expected}\n"
+
+
 def refine_instruction(problem: str, buggy_code: str, failed_test: str) -> str:
-    """The ``fault`` text of a PyX-R row and the ``{instruction}`` of a refine prompt."""
+    """The ``fault`` text of a PyX-R row and the ``{instruction}`` of a refine prompt, the
+    released ``PROMPT_TEMPLATE``: the three parts are put in verbatim (not stripped)."""
     return (
-        f"### Problem\n{problem.strip()}\n\n"
-        f"### Buggy Solution\n```python\n{buggy_code.rstrip()}\n```\n\n"
-        f"### Failed Test\n```python\n{failed_test.rstrip()}\n```\n"
+        f"### Problem\n{problem}\n\n"
+        f"### Buggy Solution\n```python\n{buggy_code}\n```\n\n"
+        f"### Failed Test\n```python\n{failed_test}\n```\n"
     )
 
 
 def refine_prompt(problem: str, buggy_code: str, failed_test: str) -> str:
-    """Full inference prompt for debug-and-refine; the model answers with a monologue."""
-    return render_task("refine", refine_instruction(problem, buggy_code, failed_test), MONOLOGUE_TRIGGER)
+    """Full inference prompt for debug-and-refine: the released one has an empty response
+    (no ``[MONOLOGUE]`` trigger), the same text the model was trained to continue."""
+    return render_task("refine", refine_instruction(problem, buggy_code, failed_test))
 
 
-def nl_prompt(description: str) -> str:
-    """Full inference prompt for NL -> code."""
-    return render_task("nl", description)
+def nl_prompt(description: str, response: str = "") -> str:
+    """Full inference prompt for NL -> code; ``response`` pre-fills the start of the answer."""
+    return render_task("nl", description, response)
+
+
+# ---- HumanEval(+) / MBPP(+), as the released run_evalplus.py asks them ------------------
+
+CODE_FENCE = "```"
+
+
+def humaneval_prompt(problem: str) -> str:
+    """The released HumanEval prompt: the problem (signature + docstring) fenced in the
+    instruction and again as the pre-filled response, which the model continues with the body."""
+    code = problem.strip()
+    instruction = f"Write a solution to the following problem:\n```python\n{code}\n```"
+    return nl_prompt(instruction, f"```python\n{code}")
+
+
+def mbpp_prompt(problem: str) -> str:
+    """The released MBPP prompt: the docstring's text before its ``assert`` (ending with a
+    period), then the assertion fenced; the response is pre-filled with an opening fence."""
+    start, end = problem.index('"""'), problem.rindex('"""')
+    text = problem[start + 3:end]
+    at = text.index("assert")
+    description = text[:at].strip()
+    if not description.endswith("."):
+        description += "."
+    assertion = text[at:].strip()
+    instruction = f"{description} Your code should satisfy the following assertion:\n```python\n{assertion}\n```"
+    return nl_prompt(instruction, "```python")
+
+
+def code_continuation(completion: str) -> str:
+    """A completion of ``humaneval_prompt`` / ``mbpp_prompt`` cut at its first code fence; the
+    released harness tests the benchmark's prompt followed by this text."""
+    at = completion.find(CODE_FENCE)
+    return completion if at == -1 else completion[:at]
+
+
+#: the release's ``{instruction}`` for a coding problem with a solution (src/prompts.py
+#: SRC_INSTRUCT_INSTRUCTION_PROMPT); duck uses it for CodeContests rows
+CODING_PROBLEM_INSTRUCTION = "Write a solution to the following coding problem:\n{problem}"
 
 
 def row_task(row: dict) -> Task:

@@ -74,22 +74,30 @@ def backend_class(name: str) -> type:
     return getattr(module, class_name)
 
 
-def load_backend(spec: BackendSpec) -> Backend:
-    """Build the backend ``spec`` describes (slow for a local model: call it off the UI thread)."""
-    name = spec.backend_name()
+def check_spec(spec: BackendSpec) -> None:
+    """Raise ``BackendError`` for what is wrong with ``spec`` without loading anything (fast:
+    commands call it before any work, so a typo fails at once)."""
     model = resolve_model(spec.model, spec.aliases) if spec.model else None
-    if name == "openai":
+    if spec.backend_name() == "openai":
         if not spec.endpoint:
             raise BackendError("the openai backend needs an endpoint", "pass --endpoint URL or set DUCK_ENDPOINT")
-        return backend_class(name)(spec.endpoint, model, api_key=spec.api_key, chat=spec.chat, **spec.options)
+        return
     if not model:
         raise BackendError("no model was chosen", "pass --model NAME|PATH, set DUCK_MODEL, or add model = ... to the config file")
     if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
-        # said here, before the slow import of torch, so a typo fails at once
         raise BackendError(
             f"no model folder at {model}",
             "give a folder holding config.json and weights (or adapter_config.json), or a hub id such as semcoder/semcoder_s_1030",
         )
+
+
+def load_backend(spec: BackendSpec) -> Backend:
+    """Build the backend ``spec`` describes (slow for a local model: call it off the UI thread)."""
+    check_spec(spec)
+    name = spec.backend_name()
+    model = resolve_model(spec.model, spec.aliases) if spec.model else None
+    if name == "openai":
+        return backend_class(name)(spec.endpoint, model, api_key=spec.api_key, chat=spec.chat, **spec.options)
     cls = backend_class(name)
     display = spec.model if spec.model in MODELS or spec.model in spec.aliases else None
     return cls(

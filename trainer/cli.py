@@ -12,7 +12,9 @@ import importlib
 import sys
 from typing import Sequence
 
+from duck.cli_types import Parser
 from duck.errors import DuckError, report
+from models.base import BackendError
 
 #: subcommand -> (module with configure/main, help)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -20,11 +22,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "semcoder": ("trainer.commands.semcoder", "fine-tune a base model on PyX (the SemCoder recipe)"),
     "refine": ("trainer.commands.refine", "self-refine fine-tune on PyX-R from a SemCoder checkpoint"),
     "eval": ("trainer.eval.cli", "score a model on CRUXEval-I/O, HumanEval(+), MBPP(+) or self-refine"),
+    "data": ("trainer.commands.data", "the benchmark files duck keeps: list them, import downloaded ones"),
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="duck-train", description="Build data for, train and evaluate SemCoder-style models.")
+    parser = Parser(prog="duck-train", description="Build data for, train and evaluate SemCoder-style models.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
@@ -34,7 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as done:  # --help, or a bad value already said as error:/hint:
+        return done.code if isinstance(done.code, int) else 2
     if not args.command:
         parser.print_help()
         return 2
@@ -43,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return module.main(args)
     except DuckError as error:
         return report(error)
+    except BackendError as error:  # a model that cannot be had (models must not import duck)
+        return report(DuckError(error.message, error.hint))
     except KeyboardInterrupt:
         print("error: interrupted\nhint: run the command again; finished stages and shards are kept", file=sys.stderr)
         return 130

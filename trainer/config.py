@@ -65,10 +65,14 @@ class DataConfig:
     max_length: int = 2048
     #: fraction of rows held out for evaluation (0 = none)
     held_out: float = 0.0
-    #: packing (TRL "bfd") is padding-free too; padding_free without packing flattens rows
-    #: as they are, without truncating them to max_length
-    packing: bool = True
+    #: packing (TRL "bfd") is padding-free too, but then a batch counts packs of rows, not
+    #: rows (fewer optimizer steps than the paper's batch of samples); padding_free without
+    #: packing flattens the batch's rows as they are (one sample per row, like the released
+    #: padded trainer) without truncating them to max_length
+    packing: bool = False
     padding_free: bool = True
+    #: rows the paper trained on, for ``--dry-run`` when the data is not on disk
+    paper_rows: int | None = None
 
 
 @dataclass
@@ -88,10 +92,14 @@ class TrainConfig:
     max_grad_norm: float = 1.0
     optim: str = "adamw_torch"
     bf16: bool = True
+    #: fp16 mixed precision (the released refine script's; use it where bf16 is missing)
+    fp16: bool = False
     seed: int = 42
     max_steps: int = -1
     logging_steps: int = 1
     save_steps: int = 500
+    #: evaluate the held-out rows every N optimizer steps (None: once per epoch)
+    eval_steps: int | None = None
     save_total_limit: int = 2
     report_to: list[str] = field(default_factory=list)
     #: run on CPU (the tiny recipe and tests)
@@ -220,6 +228,8 @@ def _check(config: RecipeConfig, path: Path) -> None:
         config.tiny = TinyConfig()
     if not 0 <= config.data.held_out < 1:
         raise DuckError(f"{path}: data.held_out must be in [0, 1)", None)
+    if config.train.bf16 and config.train.fp16:
+        raise DuckError(f"{path}: train.bf16 and train.fp16 are both true", "choose one precision")
     if config.launch.zero_stage not in (0, 1, 2, 3):
         raise DuckError(f"{path}: launch.zero_stage must be 0, 1, 2 or 3", None)
     arch = config.architecture_path()

@@ -3,7 +3,10 @@
 Reads ``duck-train corpus`` output folders (the shards its ``manifest.json`` lists, or every
 ``*.jsonl`` / ``*.jsonl.gz`` below the folder) and plain JSONL files. Each row is a PyX row
 ``{nl, fwd_mnl, bwd_mnl, response}`` or a PyX-R row ``{fault, response}`` (extra keys such
-as ``meta`` are ignored) and becomes ``{"prompt", "completion"}`` through
+as ``meta`` are ignored), or a row of the instruction-tuning sets SemCoder-S mixes in, which
+``semcoder_rows`` turns into PyX ``nl`` rows (Magicoder's Evol-Instruct ``{instruction,
+response}``, ``{problem, solution}`` rows, CodeContests problems). Each row becomes
+``{"prompt", "completion"}`` through
 ``models.prompts.row_prompt``, the same rendering duck uses at inference, so TRL masks the
 prompt and trains on the response only. This module does not tokenize (TRL does) and does
 not import torch.
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from duck.errors import DuckError
-from models.prompts import row_prompt, row_task
+from models.prompts import CODING_PROBLEM_INSTRUCTION, row_prompt, row_task
 
 MANIFEST = "manifest.json"
 
@@ -93,10 +96,50 @@ def read_rows(path: Path) -> Iterator[tuple[dict, str]]:
             yield row, origin
 
 
+#: CodeContests' language code for Python 3 (deepmind/code_contests ``solutions.language``)
+CODE_CONTESTS_PYTHON3 = 3
+
+
+def semcoder_rows(row: dict) -> list[dict]:
+    """A row in the SemCoder schema, or the PyX ``nl`` rows an instruction-tuning row stands for.
+
+    - PyX / PyX-R rows (any of ``nl``, ``fwd_mnl``, ``bwd_mnl``, ``fault``) are kept as they are;
+    - ``{instruction, response}`` (Magicoder-Evol-Instruct-110K, SemCoder-S's Evol-Instruct
+      part): the instruction is the description, the response (markdown with code) the target;
+    - ``{problem, solution}`` or ``{description, solution}`` (a coding problem with one
+      solution, e.g. SemCoder-S's CodeContests part): the release's "Write a solution to the
+      following coding problem:" instruction, the solution fenced as Python;
+    - deepmind/code_contests rows (``description`` and ``solutions: {language, solution}``):
+      one row per Python 3 solution, as above.
+    Any other row is returned unchanged (and refused later with a hint).
+    """
+    if any(key in row for key in ("nl", "fwd_mnl", "bwd_mnl", "fault")):
+        return [row]
+    if isinstance(row.get("instruction"), str) and isinstance(row.get("response"), str):
+        return [_nl_row(row["instruction"].strip(), row["response"])]
+    problem = row.get("problem") or row.get("description")
+    if isinstance(problem, str) and isinstance(row.get("solution"), str):
+        return [_problem_row(problem, row["solution"])]
+    solutions = row.get("solutions")
+    if isinstance(problem, str) and isinstance(solutions, dict):
+        pairs = zip(solutions.get("language") or [], solutions.get("solution") or [])
+        return [_problem_row(problem, code) for language, code in pairs if language == CODE_CONTESTS_PYTHON3]
+    return [row]
+
+
+def _nl_row(description: str, response: str) -> dict:
+    return {"nl": description, "fwd_mnl": "", "bwd_mnl": "", "response": response}
+
+
+def _problem_row(problem: str, solution: str) -> dict:
+    return _nl_row(CODING_PROBLEM_INSTRUCTION.format(problem=problem.strip()), f"```python\n{solution.strip()}\n```")
+
+
 def row_to_example(row: dict, origin: str) -> Example:
     """One SemCoder-schema row as a prompt/completion pair (the inference rendering)."""
     if not isinstance(row.get("response"), str) or not row["response"]:
-        raise DuckError(f"{origin}: row has no `response`", "rows need {nl|fwd_mnl|bwd_mnl, response} or {fault, response}")
+        raise DuckError(f"{origin}: row has no `response`", "rows need {nl|fwd_mnl|bwd_mnl, response}, {fault, response}, "
+                        "{instruction, response} or {problem, solution}")
     try:
         task = row_task(row)
         prompt, completion = row_prompt(row)
@@ -112,10 +155,11 @@ def load_examples(paths: Sequence[Path | str], *, tasks: set[str] | None = None)
     examples = []
     for given in paths:
         for shard in shard_paths(Path(given)):
-            for row, origin in read_rows(shard):
-                example = row_to_example(row, origin)
-                if tasks is None or example.task in tasks:
-                    examples.append(example)
+            for raw, origin in read_rows(shard):
+                for row in semcoder_rows(raw):
+                    example = row_to_example(row, origin)
+                    if tasks is None or example.task in tasks:
+                        examples.append(example)
     if not examples:
         wanted = f" for tasks {', '.join(sorted(tasks))}" if tasks else ""
         raise DuckError(f"no training rows{wanted} in {', '.join(map(str, paths))}", "check that --data points at PyX (semcoder) or PyX-R (refine) shards")

@@ -58,6 +58,12 @@ class Plan:
     tokens_exact: bool = False
     sequences_per_epoch: int | None = None
     optimizer_steps: int | None = None
+    packing: bool = False
+    #: optimizer steps per epoch with the global batch counted in samples (the paper's way)
+    sample_steps_per_epoch: int | None = None
+    rows_over_max_length: int = 0
+    #: True when rows/steps come from the paper's row count (no data on disk)
+    from_paper: bool = False
     tokens_per_second: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -73,16 +79,34 @@ class Plan:
             f"recipe            {self.name}",
             f"parameters        {self.total_params:,} total, {self.trainable_params:,} trainable ({100 * self.trainable_params / self.total_params:.2f}%)",
             f"schedule          {self.epochs:g} epochs, lr {self.learning_rate:g} -> {self.min_learning_rate:g} ({self.scheduler}), warmup {self.warmup_steps:g}",
-            f"batch             global {self.global_batch} sequences of up to {self.max_length} tokens on {self.world_size} process(es)",
+            f"batch             global {self.global_batch} {'packed sequences' if self.packing else 'samples'} "
+            f"of up to {self.max_length} tokens on {self.world_size} process(es)"
+            + ("" if self.packing else " (one sample per row, pad-free)"),
         ]
         if self.tokens is not None:
             how = "tokenized" if self.tokens_exact else f"estimated at {CHARS_PER_TOKEN_ESTIMATE} chars/token"
-            lines += [
-                f"data              {self.rows:,} rows, {self.tokens:,} tokens per epoch ({how})",
-                f"optimizer steps   {self.optimizer_steps:,} ({self.sequences_per_epoch:,} sequences per epoch)",
-            ]
+            lines.append(f"data              {self.rows:,} rows, {self.tokens:,} tokens per epoch ({how})")
+        elif self.from_paper:
+            lines.append(f"data              (not on disk) the paper's data set: {self.rows:,} training samples")
         else:
             lines.append("data              (no --data given: tokens and steps not computed)")
+        if self.sample_steps_per_epoch is not None:
+            in_samples = f"{self.sample_steps_per_epoch:,} per epoch in samples ({self.rows:,} samples / {self.global_batch} per step)"
+            if not self.packing:
+                lines.append(f"optimizer steps   {in_samples}, {self.optimizer_steps:,} in all for {self.epochs:g} epochs")
+            elif self.sequences_per_epoch is None:
+                lines.append(f"optimizer steps   {in_samples} without packing")
+                lines.append("packing           on: a step counts packs of rows, so there will be fewer steps; give --data to count them")
+            else:
+                steps = math.ceil(self.sequences_per_epoch / self.global_batch)
+                lines.append(f"optimizer steps   {steps:,} per epoch ({self.sequences_per_epoch:,} packed sequences / "
+                             f"{self.global_batch} per step), {self.optimizer_steps:,} in all for {self.epochs:g} epochs")
+                lines.append(f"packing           on: {self.rows:,} rows pack into {self.sequences_per_epoch:,} sequences "
+                             f"({self.rows / max(self.sequences_per_epoch, 1):.1f} rows each); the paper's batch in samples "
+                             f"takes {in_samples}, {self.sample_steps_per_epoch / steps:.1f}x as many (drop --packing for it)")
+        if self.rows_over_max_length and not self.packing:
+            lines.append(f"note              {self.rows_over_max_length:,} rows are longer than {self.max_length} tokens; "
+                         "pad-free batching without packing does not truncate them (the released trainer cuts them)")
         stage = f"ZeRO-{self.zero_stage}" if self.zero_stage else "no ZeRO (DDP / single process)"
         lines += [
             f"memory per GPU    {m.total / GIB:.1f} GiB with {stage}{' + CPU offload' if self.offload else ''}:",
@@ -187,7 +211,7 @@ def _embedding_params(model: Any) -> int:
 
 
 def count_tokens(config: RecipeConfig, data_paths: Sequence[Path], tasks: set[str]) -> tuple[int, list[int], bool]:
-    """(rows, tokens per row incl. EOS capped at max_length, exact?)"""
+    """(rows, tokens per row incl. EOS, exact?)"""
     from trainer.data import load_examples
 
     examples = load_examples(data_paths, tasks=tasks)
@@ -199,7 +223,7 @@ def count_tokens(config: RecipeConfig, data_paths: Sequence[Path], tasks: set[st
     else:
         lengths = [len(ids) + 1 for ids in tokenizer(texts, add_special_tokens=True)["input_ids"]]
         exact = True
-    return len(examples), [min(n, config.data.max_length) for n in lengths], exact
+    return len(examples), lengths, exact
 
 
 def _local_tokenizer(config: RecipeConfig, texts: list[str]) -> Any:
@@ -244,24 +268,33 @@ def make_plan(
         offload=config.launch.offload,
         memory=memory_plan(config, model, total, trainable, world),
         tokens_per_second=tokens_per_second,
+        packing=config.data.packing,
     )
     if config.lora is not None and config.model.load_in_4bit:
         plan.notes.append("4-bit NF4 base with double quantisation; only the LoRA adapter is trained")
     if data_paths:
         rows, lengths, exact = count_tokens(config, data_paths, tasks)
-        train_rows = rows - (max(1, round(rows * config.data.held_out)) if config.data.held_out else 0)
+        train_rows = _train_rows(rows, config.data.held_out)
         lengths = lengths[:train_rows]
+        plan.rows_over_max_length = sum(n > config.data.max_length for n in lengths)
+        lengths = [min(n, config.data.max_length) for n in lengths]
         plan.rows, plan.tokens, plan.tokens_exact = train_rows, sum(lengths), exact
-        if config.data.packing:
-            sequences = _packed_sequences(lengths, config.data.max_length)
-        else:
-            sequences = len(lengths)
-        plan.sequences_per_epoch = sequences
-        steps_per_epoch = max(1, math.ceil(sequences / global_batch))
-        plan.optimizer_steps = math.ceil(steps_per_epoch * config.train.epochs)
+        plan.sequences_per_epoch = _packed_sequences(lengths, config.data.max_length) if config.data.packing else len(lengths)
+    elif config.data.paper_rows:
+        plan.rows, plan.from_paper = _train_rows(config.data.paper_rows, config.data.held_out), True
+        plan.sequences_per_epoch = None if config.data.packing else plan.rows  # packs need the data's lengths
+    if plan.rows is not None:
+        plan.sample_steps_per_epoch = max(1, math.ceil(plan.rows / global_batch))
+        sequences = plan.sequences_per_epoch if plan.sequences_per_epoch is not None else plan.rows
+        plan.optimizer_steps = math.ceil(max(1, math.ceil(sequences / global_batch)) * config.train.epochs)
         if config.train.max_steps > 0:
             plan.optimizer_steps = config.train.max_steps
     return plan
+
+
+def _train_rows(rows: int, held_out: float) -> int:
+    """Rows left for training once ``held_out`` of them are set aside (``trainer.data.split_held_out``)."""
+    return rows - (max(1, round(rows * held_out)) if held_out else 0)
 
 
 def _packed_sequences(lengths: list[int], max_length: int) -> int:

@@ -176,6 +176,7 @@ def sft_config(config: RecipeConfig, output_dir: Path, *, has_eval: bool) -> Any
         max_grad_norm=train.max_grad_norm,
         optim=train.optim,
         bf16=train.bf16 and not train.use_cpu,
+        fp16=train.fp16 and not train.use_cpu,
         use_cpu=train.use_cpu,
         deepspeed=train.deepspeed,
         seed=train.seed,
@@ -185,7 +186,8 @@ def sft_config(config: RecipeConfig, output_dir: Path, *, has_eval: bool) -> Any
         save_strategy="steps",
         save_steps=train.save_steps,
         save_total_limit=train.save_total_limit,
-        eval_strategy="epoch" if has_eval else "no",
+        eval_strategy=("steps" if train.eval_steps else "epoch") if has_eval else "no",
+        eval_steps=train.eval_steps if has_eval else None,
         report_to=list(train.report_to) or "none",
         **_checkpointing_arg(model.gradient_checkpointing),
         # TRL does not truncate padding-free rows unless they are packed: it wants max_length None then

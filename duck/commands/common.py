@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from duck.cli_types import number, seed, whole_number
 from duck.trace.limits import Limits
 
 
@@ -23,23 +24,27 @@ def add_target_arguments(parser: argparse.ArgumentParser) -> None:
                        help="do not record code under PATH")
     group.add_argument("--stdin", metavar="FILE",
                        help="read the program's standard input from FILE instead of the terminal")
-    group.add_argument("--seed", type=int, default=0,
+    group.add_argument("--seed", type=seed, default=0,
                        help="seed for random and PYTHONHASHSEED, so a re-run repeats the run (default 0)")
 
 
 def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
     defaults = Limits()
     group = parser.add_argument_group("limits (the partial trace is kept when one stops the run)")
-    group.add_argument("--max-steps", type=int, default=defaults.max_steps, metavar="N",
+    group.add_argument("--max-steps", type=whole_number(1), default=defaults.max_steps, metavar="N",
                        help=f"stop after N recorded steps (default {defaults.max_steps:,})")
-    group.add_argument("--timeout", type=float, default=defaults.timeout_s, metavar="SECONDS",
+    group.add_argument("--timeout", type=number(0, hint="give the seconds a run may take, e.g. --timeout 600; "
+                                                  "every run has a time limit"),
+                       default=defaults.timeout_s, metavar="SECONDS",
                        help=f"stop after this much wall time (default {defaults.timeout_s:g})")
-    group.add_argument("--max-memory", type=int, default=defaults.max_memory_mb, metavar="MB",
+    group.add_argument("--max-memory", type=whole_number(1), default=defaults.max_memory_mb, metavar="MB",
                        help=f"memory limit of the program (default {defaults.max_memory_mb})")
-    group.add_argument("--max-output", type=int, default=defaults.max_output_bytes, metavar="BYTES",
+    group.add_argument("--max-output", type=whole_number(1), default=defaults.max_output_bytes, metavar="BYTES",
                        help=f"stop when the program has printed this much (default {defaults.max_output_bytes:,})")
-    group.add_argument("--repr-limit", type=int, default=defaults.repr_limit, metavar="CHARS",
+    group.add_argument("--repr-limit", type=whole_number(1), default=defaults.repr_limit, metavar="CHARS",
                        help=f"longest value kept in the trace (default {defaults.repr_limit})")
+    group.add_argument("--user-repr", action="store_true",
+                       help="show objects with the program's own __repr__ (contained) instead of their attributes")
 
 
 def add_oracle_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,19 +73,25 @@ def limits_from_args(args: argparse.Namespace) -> Limits:
         max_memory_mb=args.max_memory,
         max_output_bytes=args.max_output,
         repr_limit=args.repr_limit,
+        user_repr=args.user_repr,
     )
 
 
 def program_args(args: argparse.Namespace) -> list[str]:
-    """The program's own arguments, without the ``--`` that separates them from duck's."""
-    rest = list(args.args)
-    if rest and rest[0] == "--":
-        rest = rest[1:]
-    return rest
+    """The program's own arguments (``duck.cli.parse_command_line`` took duck's and the ``--`` out)."""
+    return list(args.args)
 
 
 def script_path(args: argparse.Namespace) -> Path:
-    return Path(args.file)
+    """The program FILE; a trace recorded by duck is refused (running its JSON as Python misleads)."""
+    from duck.errors import DuckError
+    from duck.trace.format import looks_like_trace
+
+    path = Path(args.file)
+    if looks_like_trace(path):
+        raise DuckError(f"{path} is a trace recorded by duck, not a Python program",
+                        f"open it without running anything: duck replay {path}")
+    return path
 
 
 def request_from_args(args: argparse.Namespace, *, echo: bool = False):

@@ -2,12 +2,14 @@
 
 Runs the repair search (``duck.repair.search``) and prints each verified fix as a unified
 diff with the explanation of where the fixed run departs from the buggy one (``--json``
-for machines). Without ``--apply`` no file of the user's is touched; with it the best fix is
-written atomically and a backup is kept. Exit status: 0 when a fix was found (or there was
-nothing to fix), 1 when none was found. The program's standard input is the ``--stdin``
-file; without it the buggy run reads duck's own stdin (a pipe, or the terminal: the run's
-output is then shown so the user sees its prompts) and what it read is replayed to every
-candidate, so every run sees the same input.
+for machines). Every run, the buggy program's too, is confined to a copy of its folder
+(``duck.repair.verify``); the report notes where the program tried to write outside it.
+Without ``--apply`` no file of the user's is touched; with it the best fix is written
+atomically in the file's own encoding and line endings, and a backup is kept. Exit status:
+0 when a fix was found (or there was nothing to fix), 1 when none was found. The program's
+standard input is the ``--stdin`` file; without it the buggy run reads duck's own stdin (a
+pipe, or the terminal: the run's output is then shown so the user sees its prompts) and what
+it read is replayed to every candidate, so every run sees the same input.
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from duck.commands.common import (
     add_target_arguments,
     limits_from_args,
     program_args,
+    script_path,
 )
+from duck.cli_types import number, whole_number
 from duck.errors import DuckError
 
 
@@ -35,13 +39,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--apply", action="store_true",
                        help="write the best verified fix into FILE (atomically, keeping FILE.duck-backup)")
     group.add_argument("--json", action="store_true", help="print the result as one JSON object")
-    group.add_argument("--max-candidates", type=int, default=600, metavar="N",
+    group.add_argument("--max-candidates", type=whole_number(0), default=600, metavar="N",
                        help="re-run at most N model-free candidates (default 600)")
-    group.add_argument("--max-fixes", type=int, default=3, metavar="N",
+    group.add_argument("--max-fixes", type=whole_number(1), default=3, metavar="N",
                        help="stop after N verified fixes (default 3)")
-    group.add_argument("--time-budget", type=float, default=120.0, metavar="SECONDS",
+    group.add_argument("--time-budget", type=number(0), default=120.0, metavar="SECONDS",
                        help="stop searching after this long (default 120)")
-    group.add_argument("--jobs", type=int, default=None, metavar="N",
+    group.add_argument("--jobs", type=whole_number(1), default=None, metavar="N",
                        help="candidates re-run at the same time (default: one per CPU core)")
     group.add_argument("--problem", metavar="TEXT", help="what the program should do (for a model's prompt)")
     add_model_arguments(parser)
@@ -66,49 +70,30 @@ def _is_terminal(stream) -> bool:
 
 
 def _backend(args: argparse.Namespace):
-    if not (args.model or args.endpoint):
-        return None
+    """The model the command's settings choose (flags > environment > config file), loaded; or None."""
     from models.base import BackendError
-    from models.registry import BackendSpec, load_backend
+    from models.config import settings_for
+    from models.registry import load_backend, spec_from_settings
 
+    spec = spec_from_settings(settings_for(args))
+    if spec is None:
+        return None
     try:
-        return load_backend(BackendSpec(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit))
+        return load_backend(spec)
     except BackendError as exc:
-        raise DuckError(f"cannot load the model: {exc.message}", exc.hint or "check --model/--endpoint") from None
-
-
-def _options_after_file(args: argparse.Namespace) -> None:
-    """Accept duck's own options after FILE (``duck fix prog.py --expect 3 -- ARGS``).
-
-    The shared target arguments hand everything after FILE to the program; when that text
-    starts with an option, it is duck's, up to a ``--``: parse it here and keep the rest for
-    the program.
-    """
-    rest = list(args.args)
-    if not rest or not rest[0].startswith("-") or rest[0] == "--":
-        return
-    cut = rest.index("--") if "--" in rest else len(rest)
-    parser = argparse.ArgumentParser(prog="duck fix", add_help=False)
-    configure(parser)
-    defaults = parser.parse_args([args.file])
-    parsed = parser.parse_args([*rest[:cut], args.file, "--", *rest[cut + 1:]])
-    for name, value in vars(parsed).items():
-        if name not in ("file", "args") and value != getattr(defaults, name):
-            setattr(args, name, value)
-    args.args = parsed.args
+        raise DuckError(f"cannot load the model: {exc.message}",
+                        exc.hint or "check --model/--endpoint, DUCK_MODEL/DUCK_ENDPOINT or the config file") from None
 
 
 def main(args: argparse.Namespace) -> int:
     from duck.repair import RepairRequest, apply_fix, search
     from duck.repair.oracle import oracle_from_args
+    from duck.trace.runner import check_script
 
-    _options_after_file(args)
-
-    file = Path(args.file)
-    if not file.is_file():
-        raise DuckError(f"no such file: {file}", "give the path of the Python program to fix")
-    if args.max_candidates < 0 or args.max_fixes < 1:
-        raise DuckError("--max-candidates must be >= 0 and --max-fixes >= 1", "for example --max-candidates 200")
+    file = script_path(args)
+    cannot_start = check_script(file)
+    if cannot_start is not None:
+        raise DuckError(cannot_start["message"], cannot_start.get("hint"))
     oracle = oracle_from_args(args)
     progress = None if args.json else (lambda text: print(f"duck: {text}", file=sys.stderr, flush=True))
     backend = _backend(args)
@@ -137,6 +122,7 @@ def main(args: argparse.Namespace) -> int:
             "stopped": result.stopped, "duration_s": round(result.duration_s, 3), "why_first": result.why_first,
             "verified_count": result.verified_count,
             "applied": str(result.fixes[0].file) if backup else None, "backup": str(backup) if backup else None,
+            "notes": result.notes,
         }, indent=2))
         return 0 if result.already_passing or result.fixes else 1
     return _print_human(file, result, backup)
@@ -167,6 +153,8 @@ def _shown(fixed: Path, program: Path) -> Path:
 
 def _print_human(file: Path, result, backup) -> int:
     out = sys.stdout
+    for note in result.notes:
+        out.write(note + "\n")
     if result.already_passing:
         out.write(f"nothing to fix: {file} already passes ({result.oracle}: {result.baseline_verdict.reason})\n")
         return 0

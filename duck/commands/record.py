@@ -14,12 +14,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from duck.cli_types import output_file
 from duck.commands.common import add_limit_arguments, add_target_arguments, exit_status, request_from_args
 from duck.errors import DuckError
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-o", "--output", metavar="TRACE", default="duck.trace",
+    parser.add_argument("-o", "--output", metavar="TRACE", default="duck.trace", type=output_file,
                         help="where to write the trace (default: duck.trace)")
     parser.add_argument("--quiet", action="store_true",
                         help="do not copy the program's output to the terminal while it runs")

@@ -1,12 +1,14 @@
 """The untraced run of a candidate program: ``python .../duck/repair/_launch.py CONFIG.json``.
 
-Started by ``duck.repair.verify.CandidateRunner.run_quick`` in a private copy of the
-program's folder. It gives the program what the recording child gives it (``sys.argv``,
-``sys.path[0]``, ``random.seed``, the memory limit; the parent sets ``PYTHONHASHSEED``, the
+Exec'd by ``duck.repair.verify.CandidateRunner.run_quick`` in the sandbox
+(``duck.sandbox``: the limits, the confinement and the killing are the sandbox's), in a
+private copy of the program's folder. It gives the program what the recording child gives it
+(``sys.argv``, ``sys.path[0]``, ``random.seed``; the parent sets ``PYTHONHASHSEED``, the
 working directory and stdin), runs the script or ``-m`` module as ``__main__`` with no
 tracer at all, and writes a small status file saying how the program ended (finished, an
-exception with its type and message, or ``sys.exit``). Output goes to the files the parent
-gave as stdout and stderr; a file-size limit stops a candidate that prints without end.
+exception with its type and message, or ``sys.exit``) and where it tried to write outside
+its copy (``duck/trace/writewatch.py``, loaded by path). Output goes to the files the
+parent gave as stdout and stderr.
 
 With ``"probe"`` in the config it instead loads several versions of the program as modules
 (``__name__`` is not ``"__main__"``, so a main block does not run) and calls their functions
@@ -26,20 +28,17 @@ import sys
 import types
 
 
-def _limit_resources(memory_mb: int, output_bytes: int) -> None:
-    try:
-        import resource
-    except ImportError:  # pragma: no cover - not on POSIX
-        return
-    for which, want in ((resource.RLIMIT_AS, memory_mb * 1024 * 1024), (resource.RLIMIT_FSIZE, output_bytes)):
-        if want <= 0:
-            continue
-        try:
-            soft, hard = resource.getrlimit(which)
-            if hard == resource.RLIM_INFINITY or want < hard:
-                resource.setrlimit(which, (want, hard))
-        except (ValueError, OSError):
-            pass
+def _watch_writes(config: dict) -> list[str] | None:
+    """Install the write watcher (``duck/trace/writewatch.py``, by path: duck's packages stay unseen)."""
+    if not config.get("watch_writes"):
+        return None
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "trace", "writewatch.py")
+    spec = importlib.util.spec_from_file_location("_duck_writewatch", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.watch_writes(config["watch_writes"])
 
 
 def _exit_status(code) -> int:
@@ -69,7 +68,7 @@ def _alarm(signum, frame):
     raise _Overtime()
 
 
-def _probe(config: dict) -> None:
+def _probe(config: dict, watched: list[str] | None) -> None:
     """Call the probed functions of every version; results go to ``config["result"]``."""
     import ast
     import random
@@ -108,19 +107,18 @@ def _probe(config: dict) -> None:
             except BaseException as exc:  # noqa: BLE001
                 answers.append("! " + type(exc).__name__)
         results.append(answers)
-    _write_status(config["result"], {"results": results})
+    _write_status(config["result"], {"results": results, "writes_outside": list(watched or ())})
 
 
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as f:
         config = json.load(f)
+    watched = _watch_writes(config)
     if config.get("probe"):
-        _limit_resources(int(config.get("max_memory_mb") or 0), int(config.get("max_file_bytes") or 0))
-        _probe(config)
+        _probe(config, watched)
         os._exit(0)  # threads a probed call started are not waited for
     script, module = config["script"], config["module"]
     sys.path[0] = os.getcwd() if module else os.path.dirname(os.path.abspath(script))
-    _limit_resources(int(config.get("max_memory_mb") or 0), int(config.get("max_file_bytes") or 0))
     sys.argv = [config["argv0"], *config["argv"]]
     real_exit = os._exit
 
@@ -174,6 +172,8 @@ def main() -> None:
         except Exception:  # noqa: BLE001
             pass
     status["exit_code"] = exit_code
+    if watched:
+        status["writes_outside"] = list(watched)
     _write_status(config["status"], status)
     # leave like python would: non-daemon threads are joined and atexit handlers run
     raise SystemExit(exit_code)

@@ -15,6 +15,9 @@ near the recorded ones (``duck.repair.probe``), checked for a degenerate shape, 
 ``duck.repair.rank`` (which also says why the first is first). The time budget
 is a deadline (running candidates are killed there) and ``should_stop`` cancels a search
 within a fraction of a second. ``search_fixes`` is the short form the TUI and ``duck fix`` use.
+Every run, the buggy program's included, is confined in the runner's sandbox; the result's
+``notes`` say where the program tried to write outside its folder, and when this system
+cannot confine writes at all.
 
 Nothing here writes to the user's files (``duck.repair.apply`` does, on request).
 """
@@ -32,6 +35,7 @@ from pathlib import Path
 from typing import Callable
 
 from duck.errors import DuckError
+from duck.repair.apply import read_source
 from duck.repair.edits import KIND_WEIGHT, Edit, apply_edits, candidate_edits, compiles, edit_pairs
 from duck.repair.localize import Suspect, names_seen, suspicious_lines, test_segments
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
@@ -39,8 +43,8 @@ from duck.repair.probe import compare
 from duck.repair.rank import (argument_name_gain, behaviour_distance, degenerate_reason, first_changed_line,
                               lines_touched, rank_key, why_first)
 from duck.repair.targets import FileSource, TargetedWorkspace, module_files
-from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, quick_timeout,
-                                scratch_folder)
+from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, outside_writes_note,
+                                quick_timeout, scratch_folder)
 from duck.session import Session
 from duck.trace.limits import Limits
 
@@ -136,6 +140,7 @@ class RepairResult:
     stopped: str | None = None             # "deadline" or "cancelled" when the search ended early
     why_first: str = ""                    # why fixes[0] is ranked first (duck.repair.rank.why_first)
     verified_count: int = 0                # fixes that verified, before the list was cut to ``max_fixes``
+    notes: list[str] = field(default_factory=list)   # lines for the user: writes refused, confinement missing
 
     @property
     def already_passing(self) -> bool:
@@ -162,10 +167,10 @@ def search(request: RepairRequest) -> RepairResult:
     if not script.is_file():
         raise DuckError(f"no such file: {script}", "give the path of the Python program to fix")
     try:
-        original = script.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        original, _ = read_source(script)
+    except (OSError, SyntaxError, UnicodeDecodeError, LookupError) as exc:
         raise DuckError(f"cannot read {script}: {getattr(exc, 'strerror', None) or exc}",
-                        "duck fixes UTF-8 Python source files") from None
+                        "duck fixes Python source files in the encoding they declare (UTF-8 by default)") from None
     if not compiles(original):
         raise DuckError(f"{script} does not compile, so duck cannot run it to find a fix",
                         "fix the syntax error first (python -m py_compile shows where)")
@@ -177,63 +182,84 @@ def search(request: RepairRequest) -> RepairResult:
                                      seed=request.seed, include=list(request.include),
                                      exclude=list(request.exclude), limits=request.limits, echo=request.echo)
         verify_request = oracle.verify_request(oracle.prepare(base_request))
-        runner = CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs)
-        runner.deadline = started + request.time_budget_s
-        _say(request, "recording the failing run")
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            quick_baseline = _start_quick_baseline(runner, oracle, request, pool)
-            baseline = runner.record(None)
-        runner.baseline = baseline.session
-        # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
-        runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
-                                             echo=False)
-        verdict = oracle.judge(baseline.session)
-        if baseline.session.outcome.get("outcome") == "failed_to_start":
-            raise DuckError(f"{script} could not be started: {baseline.session.outcome.get('message')}",
-                            baseline.session.outcome.get("hint") or "check that the program runs with python")
-        if verdict.passed:
-            return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
-        program_in_copy = str(baseline.copy_root / workspace.script)
-        failing = oracle.failing_step(baseline.session)
-        suspects = suspicious_lines(baseline.session, program_in_copy, failing, _test_statuses(baseline.session))
-        _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
-                      + ", ".join(str(s.line) for s in suspects[:5]))
-        limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
-        search = _Search(request, workspace, runner, baseline, original, limits, started)
-        if not search.stopped():
-            _enable_screening(runner, oracle, baseline.session, request, quick_baseline)
-        lines = [s.line for s in suspects]
-        protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
-        functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
-        singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
-                                  protect_inputs=protect_inputs, functions_only=functions_only,
-                                  scores={s.line: s.score for s in suspects})
-        search.try_edits([(e,) for e in _with_modules(search, singles, suspects, failing)])
-        if request.backend is not None and not search.stopped():
-            from duck.repair.model_edits import model_candidates
+        with CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs) as runner:
+            result = _search_with(runner, request, oracle, workspace, verify_request, original, started)
+        result.notes = _notes(runner)
+        return result
 
-            model_candidates(search, oracle)
-        if all(f.degenerate for f in search.fixes) and not search.halted() \
-                and search.tried < request.max_candidates:  # none yet, or only suspect ones
-            top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
-            search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)), offset=PAIRS_AFTER)
-        if search.fixes and not search.cancelled():
-            failing_test = _failing_test(baseline.session, failing)
-            for file in dict.fromkeys(f.file for f in search.fixes):  # each edited file against its own original
-                group = [f for f in search.fixes if f.file == file]
-                compared = compare(runner, baseline.session, str(baseline.copy_root / search.relative(group[0])),
-                                   group[0].original_source, [f.patched_source for f in group], failing=failing_test)
-                for fix, comparison in zip(group, compared or ()):
-                    fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
-                    if comparison.ignores_input and not fix.degenerate:
-                        fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
-        runner.discard(baseline)
-        ranked = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
-        fixes = ranked[:request.max_fixes]
-        stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
-        return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
-                            time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
-                            stopped=stopped, why_first=why_first(fixes), verified_count=len(ranked))
+
+def _notes(runner: CandidateRunner) -> list[str]:
+    from duck.sandbox import confinement_note
+
+    notes = [confinement_note()]
+    notes.append(outside_writes_note(runner.writes_outside, bool(runner.confined)))
+    return [note for note in notes if note]
+
+
+def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle, workspace: Workspace,
+                 verify_request, original: str, started: float) -> RepairResult:
+    """The search itself, with the runner (and its sandbox) that ``search`` owns."""
+    script = Path(request.script)
+    runner.deadline = started + request.time_budget_s
+    _say(request, "recording the failing run")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        quick_baseline = _start_quick_baseline(runner, oracle, request, pool)
+        try:
+            baseline = runner.record(None)
+        except BaseException:  # Ctrl-C: the untraced baseline beside it stops too
+            runner.cancel()
+            raise
+    runner.baseline = baseline.session
+    # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
+    runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
+                                         echo=False)
+    verdict = oracle.judge(baseline.session)
+    if baseline.session.outcome.get("outcome") == "failed_to_start":
+        raise DuckError(f"{script} could not be started: {baseline.session.outcome.get('message')}",
+                        baseline.session.outcome.get("hint") or "check that the program runs with python")
+    if verdict.passed:
+        return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
+    program_in_copy = str(baseline.copy_root / workspace.script)
+    failing = oracle.failing_step(baseline.session)
+    suspects = suspicious_lines(baseline.session, program_in_copy, failing, _test_statuses(baseline.session))
+    _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
+                  + ", ".join(str(s.line) for s in suspects[:5]))
+    limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
+    search = _Search(request, workspace, runner, baseline, original, limits, started)
+    if not search.stopped():
+        _enable_screening(runner, oracle, baseline.session, request, quick_baseline)
+    lines = [s.line for s in suspects]
+    protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
+    functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
+    singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
+                              protect_inputs=protect_inputs, functions_only=functions_only,
+                              scores={s.line: s.score for s in suspects})
+    search.try_edits([(e,) for e in _with_modules(search, singles, suspects, failing)])
+    if request.backend is not None and not search.stopped():
+        from duck.repair.model_edits import model_candidates
+
+        model_candidates(search, oracle)
+    if all(f.degenerate for f in search.fixes) and not search.halted() \
+            and search.tried < request.max_candidates:  # none yet, or only suspect ones
+        top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
+        search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)), offset=PAIRS_AFTER)
+    if search.fixes and not search.cancelled():
+        failing_test = _failing_test(baseline.session, failing)
+        for file in dict.fromkeys(f.file for f in search.fixes):  # each edited file against its own original
+            group = [f for f in search.fixes if f.file == file]
+            compared = compare(runner, baseline.session, str(baseline.copy_root / search.relative(group[0])),
+                               group[0].original_source, [f.patched_source for f in group], failing=failing_test)
+            for fix, comparison in zip(group, compared or ()):
+                fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
+                if comparison.ignores_input and not fix.degenerate:
+                    fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
+    runner.discard(baseline)
+    ranked = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
+    fixes = ranked[:request.max_fixes]
+    stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
+    return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
+                        time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
+                        stopped=stopped, why_first=why_first(fixes), verified_count=len(ranked))
 
 
 def _with_modules(search: "_Search", singles: list[Edit], suspects: list[Suspect], failing: int | None) -> list[Edit]:
@@ -464,8 +490,12 @@ class _Search:
 
 
 def search_fixes(request: RepairRequest) -> list[Fix]:
-    """Verified fixes, best first (empty when none was found or the program already passes)."""
-    return search(request).fixes
+    """Verified fixes, best first (empty when none was found or the program already passes);
+    the result's notes go to ``request.progress`` (the TUI shows them as it shows progress)."""
+    result = search(request)
+    for note in result.notes:
+        _say(request, note)
+    return result.fixes
 
 
 def with_backend(request: RepairRequest, backend) -> RepairRequest:

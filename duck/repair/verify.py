@@ -14,9 +14,15 @@ files only harms its own copy. ``CandidateRunner`` checks a candidate in two sta
    under tight limits (a step cap and a timeout derived from the buggy recording) and judged
    by the full ``Oracle.verify`` on the recording, which also explains the fix later.
 
-Many candidates run in parallel (one per core). Every run is bounded by the search's
-deadline, and ``kill_running`` stops the untraced children at once (a deadline, a
-cancellation, or enough fixes found).
+Every run (the buggy program's too, screened, recorded or probed) goes through one
+``duck.sandbox.Sandbox`` owned by the runner, with one slot per parallel job: it is exec'd
+confined, with its fresh copy as the only place it may write (a write elsewhere fails in the
+program with PermissionError), an allowlisted environment (no API keys, no user HOME), the
+sandbox's resource limits, and its whole process tree (background and double-forked
+processes too) killed when it ends. Where a run tried to write outside its copy
+(``duck.trace.writewatch``) is collected for the report (``outside_writes_note``). Every run is
+bounded by the search's deadline, and ``kill_running``/``cancel`` stop what runs at once (a
+deadline, a cancellation, Ctrl-C, or enough fixes found).
 
 This module never writes to the user's folder; it does not invent candidates.
 """
@@ -27,8 +33,6 @@ import dataclasses
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,13 +43,19 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from duck.errors import DuckError
+from duck.repair.apply import BACKUP_SUFFIX, TEMP_SUFFIX, SourceFormat, encode_source, read_source
 from duck.repair.oracle import Oracle, Verdict
+from duck.sandbox import Policy, Run, Sandbox, allowed_env
 from duck.session import Session
 from duck.trace.limits import Limits
 
 IGNORED = shutil.ignore_patterns(".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "node_modules",
-                                 ".mypy_cache", ".pytest_cache", ".tox", ".nox", ".ruff_cache", "*.duck-backup*",
-                                 "*.pyc")
+                                 ".mypy_cache", ".pytest_cache", ".tox", ".nox", ".ruff_cache", f"*{BACKUP_SUFFIX}*",
+                                 f"*{TEMP_SUFFIX}", "*.pyc")
+#: the user's pytest settings that a run keeps (the sandbox's allowlist has no PYTEST_* variable)
+PYTEST_SETTINGS = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+#: the largest file a run may write (a recording's trace included): a backstop against filling the disk
+MAX_RUN_FILE_MB = 4096
 MAX_COPY_BYTES = 64 * 1024 * 1024
 MAX_COPY_FILES = 5000
 
@@ -86,6 +96,7 @@ class Workspace:
     pristine: Path        # scratch/pristine: the snapshot
     script: Path          # the program, relative to root
     cwd: Path             # the working directory, relative to root
+    source_format: SourceFormat = SourceFormat()   # how the program's file stores its text (kept in every copy)
     _counter: int = 0
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -106,7 +117,9 @@ class Workspace:
         pristine = scratch / "pristine"
         shutil.copytree(root, pristine, ignore=IGNORED, symlinks=True)
         relative_cwd = cwd.relative_to(root) if _inside(cwd, root) else Path(".")
-        return cls(root=root, scratch=scratch, pristine=pristine, script=script.relative_to(root), cwd=relative_cwd)
+        _, source_format = read_source(pristine / script.relative_to(root))
+        return cls(root=root, scratch=scratch, pristine=pristine, script=script.relative_to(root), cwd=relative_cwd,
+                   source_format=source_format)
 
     def fresh_copy(self, source: str | None) -> Path:
         """A new copy of the snapshot with ``source`` (when given) as the program's text; returns its root."""
@@ -115,8 +128,17 @@ class Workspace:
             target = self.scratch / f"run-{self._counter}"
         shutil.copytree(self.pristine, target / "root", symlinks=True)
         if source is not None:
-            (target / "root" / self.script).write_text(source, encoding="utf-8")
+            try:
+                data = encode_source(source, self.source_format)
+            except UnicodeEncodeError:  # a model's text the file's encoding cannot hold (apply_fix refuses it too)
+                data = source.replace("\n", self.source_format.newline).encode(self.source_format.encoding,
+                                                                               "backslashreplace")
+            (target / "root" / self.script).write_bytes(data)
         return target
+
+    def source(self) -> str:
+        """The program's text as snapshotted."""
+        return read_source(self.pristine / self.script)[0]
 
     def map_path(self, path: Path, copy_root: Path) -> Path:
         """Where a path of the user's folder lives inside one copy (paths outside stay as they are)."""
@@ -190,8 +212,27 @@ def quick_timeout(user: Limits, buggy: QuickRun) -> float:
     return min(user.timeout_s, max(0.75, 3 * buggy.duration_s + 0.5))
 
 
+def sandbox_policy(limits: Limits) -> Policy:
+    """The sandbox limits of a search's runs: the user's memory limit; time is the runs' own timeouts."""
+    return Policy(memory_mb=limits.max_memory_mb if limits.max_memory_mb and limits.max_memory_mb > 0 else None,
+                  cpu_s=None, file_size_mb=MAX_RUN_FILE_MB)
+
+
+def outside_writes_note(paths: Iterable[str], confined: bool) -> str | None:
+    """The report's line about writes the program tried outside its folder (None: there were none)."""
+    paths = list(paths)
+    if not paths:
+        return None
+    shown = ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+    how = "refused in the sandbox" if confined else "this system could not confine them, so they happened"
+    return f"note: the program tried to write outside its folder: {shown} ({how})"
+
+
 class CandidateRunner:
-    """Runs candidate sources in fresh copies, ``jobs`` at a time, and judges them (see the module docstring)."""
+    """Runs candidate sources in fresh copies, ``jobs`` at a time, and judges them (see the module docstring).
+
+    It owns a ``duck.sandbox.Sandbox`` (one slot per job): ``close()`` it, or use it as a context manager.
+    """
 
     def __init__(self, workspace: Workspace, request, oracle: Oracle, *, jobs: int | None = None) -> None:
         self.workspace = workspace
@@ -201,14 +242,27 @@ class CandidateRunner:
         self.baseline: Session | None = None
         self.quick_baseline: QuickRun | None = None   # set: candidates are screened untraced first
         self.quick_timeout_s: float = 1.0
-        self.quick_env: dict[str, str] = {}           # environment of candidate runs (pytest without plugins)
+        self.quick_env: dict[str, str] = {}           # duck's settings for candidate runs (pytest without plugins)
         self.deadline: float | None = None             # time.monotonic() after which nothing runs
         self.runs = 0                                  # candidates checked (screened, recorded or both)
         self.recorded = 0                              # candidates recorded
-        self._children: set[subprocess.Popen] = set()
-        self._killed: set[subprocess.Popen] = set()   # killed on purpose (not a crash of the program)
+        self.writes_outside: dict[str, None] = {}      # paths runs tried to write outside their copy
+        self.confined: bool | None = None              # whether the runs' writes were confined (Landlock)
+        self.sandbox = Sandbox(self.jobs, sandbox_policy(request.limits))
+        self._in_flight = 0
         self._lock = threading.Lock()
         self._cancelled = False
+
+    def close(self) -> None:
+        """Stop what runs and end the sandbox."""
+        self.sandbox.cancel_all()
+        self.sandbox.close()
+
+    def __enter__(self) -> "CandidateRunner":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # ------------------------------------------------------------------ budget
     def remaining(self) -> float:
@@ -217,28 +271,60 @@ class CandidateRunner:
         return float("inf") if self.deadline is None else self.deadline - time.monotonic()
 
     def cancel(self) -> None:
-        """Start nothing more and kill what runs (a deadline or the user's stop)."""
-        self._cancelled = True
+        """Start nothing more and stop what runs (a deadline or the user's stop)."""
+        with self._lock:
+            self._cancelled = True
         self.kill_running()
 
     def running(self) -> int:
-        """How many untraced candidates run right now."""
+        """How many runs are in the sandbox right now."""
         with self._lock:
-            return len(self._children)
+            return self._in_flight
 
     def kill_running(self) -> None:
-        """Kill every untraced candidate running now (a recording ends at its own, short, timeout)."""
-        with self._lock:
-            children = list(self._children)
-            self._killed.update(children)
-        for child in children:
-            _kill_group(child)
+        """Stop every run in progress now (each ends as stopped)."""
+        self.sandbox.cancel_all()
 
     def _bounded(self, limits: Limits) -> Limits:
         remaining = self.remaining()
         if remaining >= limits.timeout_s:
             return limits
         return dataclasses.replace(limits, timeout_s=max(0.05, remaining))
+
+    # ------------------------------------------------------------------ the sandbox
+    def exec(self, argv: list[str], **options) -> Run:
+        """``Sandbox.exec`` for this search: refused once it is cancelled, counted by ``running``."""
+        with self._lock:
+            if self._cancelled:
+                return Run(stopped_by="cancelled")
+            self._in_flight += 1
+        try:
+            run = self.sandbox.exec(argv, **options)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+        if run.stopped_by == "crashed" or (run.error and run.exit_code in (125, 127)):
+            raise DuckError(f"cannot run the program in the sandbox: {run.error or 'the sandbox failed'}",
+                            "check that duck's Python still exists")
+        if run.confinement is not None:
+            self.confined = bool(run.confinement.get("landlock"))
+        return run
+
+    def env(self, home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of a run: the allowlisted part of the request's, the user's pytest
+        settings (how a --test oracle runs; no secret), then duck's own settings."""
+        source = os.environ if self.request.env is None else self.request.env
+        settings = {k: source[k] for k in PYTEST_SETTINGS if k in source}
+        env = allowed_env(source, str(home), {**settings, **(extra or {})})
+        if self.request.seed is not None:
+            env["PYTHONHASHSEED"] = str(self.request.seed)
+        env.setdefault("PYTHONIOENCODING", "utf-8")
+        return env
+
+    def _note_writes(self, paths) -> None:
+        with self._lock:
+            for path in paths or ():
+                self.writes_outside.setdefault(str(path), None)
 
     # ------------------------------------------------------------------ recorded runs
     def record(self, source: str | None, limits: Limits | None = None) -> RunResult:
@@ -247,12 +333,10 @@ class CandidateRunner:
 
         target = self.workspace.fresh_copy(source)
         root = target / "root"
-        env = self.request.env
-        if source is not None and self.quick_env:  # what the screening showed changes no test's result
-            env = {**(os.environ if env is None else env), **self.quick_env}
+        extra = self.quick_env if source is not None else None  # what the screening showed changes no test's result
         request = dataclasses.replace(
             self.request,
-            env=env,
+            env=self.env(target, extra),
             script=root / self.workspace.script,
             cwd=root / self.workspace.cwd,
             include=[str(root)] + [str(self.workspace.map_path(Path(p), root)) for p in self.request.include],
@@ -261,11 +345,12 @@ class CandidateRunner:
             echo=self.request.echo if source is None else False,
         )
         trace_path = target / "run.trace"
-        record(request, trace_path)
+        record(request, trace_path, sandbox=self)
         session = Session.load(trace_path)
+        self._note_writes(session.outcome.get("writes_outside"))
         if source is not None:
             self.recorded += 1
-        text = source if source is not None else (self.workspace.pristine / self.workspace.script).read_text(encoding="utf-8")
+        text = source if source is not None else self.workspace.source()
         return RunResult(text, session, root)
 
     def discard(self, result: RunResult) -> None:
@@ -293,32 +378,28 @@ class CandidateRunner:
         status_path = target / "status.json"
         config = {"script": str(script) if not request.module else None, "module": request.module,
                   "argv0": str(script) if not request.module else request.module, "argv": list(request.argv),
-                  "seed": request.seed, "status": str(status_path), "max_memory_mb": limits.max_memory_mb,
-                  "max_file_bytes": max(limits.max_output_bytes, 1) + 1_000_000}
+                  "seed": request.seed, "status": str(status_path), "watch_writes": [str(target)]}
         (target / "launch.json").write_text(json.dumps(config), encoding="utf-8")
-        env = dict(os.environ if request.env is None else request.env)
-        env.update(extra_env)
-        if request.seed is not None:
-            env["PYTHONHASHSEED"] = str(request.seed)
-        env.setdefault("PYTHONIOENCODING", "utf-8")
-        stdin_text = request.stdin if isinstance(request.stdin, str) and request.stdin != "inherit" else None
-        if stdin_text is not None:
-            (target / "stdin.txt").write_text(stdin_text, encoding="utf-8")
-        started = time.monotonic()
-        with open(target / "stdout.txt", "wb") as out, open(target / "stderr.txt", "wb") as err, \
-                (open(target / "stdin.txt", "rb") if stdin_text is not None else open(os.devnull, "rb")) as stdin:
-            returncode, stopped_by = self._spawn([request.python or sys.executable, LAUNCHER, str(target / "launch.json")],
-                                                 cwd, env, stdin, out, err, timeout_s)
-        duration = time.monotonic() - started
+        stdin_path = None
+        if isinstance(request.stdin, str) and request.stdin != "inherit":
+            stdin_path = target / "stdin.txt"
+            stdin_path.write_text(request.stdin, encoding="utf-8")
+        run = self.exec([request.python or sys.executable, LAUNCHER, str(target / "launch.json")], cwd=cwd,
+                        env=self.env(target, extra_env), timeout_s=timeout_s, stdin=stdin_path,
+                        stdout=target / "stdout.txt", stderr=target / "stderr.txt", writable=[target], grace_s=0)
+        duration = run.duration_s
         stdout = _read_text(target / "stdout.txt", limits.max_output_bytes)
         stderr = _read_text(target / "stderr.txt", 20_000)
-        if stopped_by is not None:
-            return QuickRun(_stopped_outcome(stopped_by, duration), stdout, stderr)
         status = None
         try:
             status = json.loads(status_path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             status = None
+        if status is not None:
+            self._note_writes(status.get("writes_outside"))
+        if run.stopped_by is not None:
+            return QuickRun(_stopped_outcome("timeout" if run.timed_out else "stopped", duration), stdout, stderr)
+        returncode = run.exit_code if run.exit_code is not None else -(run.signal or 0)
         outcome = {"steps": 0, "exit_code": returncode, "duration_s": round(duration, 3), "exception": None,
                    "limit": None, "message": None}
         if status is None:
@@ -334,35 +415,6 @@ class CandidateRunner:
                 outcome["outcome"] = "exited"  # a thread or an atexit handler failed the exit status
         return QuickRun(outcome, stdout, stderr)
 
-    def _spawn(self, argv: list[str], cwd: Path, env: dict, stdin, stdout, stderr,
-               timeout_s: float) -> tuple[int | None, str | None]:
-        """Start a child in its own process group and wait for it: (exit status, why it was stopped)."""
-        with self._lock:
-            if self._cancelled:
-                return None, "stopped"
-            try:
-                child = subprocess.Popen(argv, cwd=cwd, env=env, stdin=stdin, stdout=stdout, stderr=stderr,
-                                         start_new_session=True)
-            except OSError as exc:
-                raise DuckError(f"cannot start the Python interpreter: {exc.strerror or exc}",
-                                "check that duck's Python still exists") from None
-            self._children.add(child)
-        stopped_by = None
-        try:
-            child.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            stopped_by = "timeout"
-            _kill_group(child)
-            child.wait()
-        finally:
-            with self._lock:
-                self._children.discard(child)
-                killed = child in self._killed
-                self._killed.discard(child)
-        if stopped_by is None and killed:
-            stopped_by = "stopped"
-        return child.returncode, stopped_by
-
     def run_probe(self, sources: list[str], calls: list[tuple[str, dict[str, str]]], timeout_s: float,
                   per_call_s: float = 0.25) -> list[list[str]] | None:
         """Call functions of each version of the program on literal arguments, untraced, in one
@@ -376,23 +428,19 @@ class CandidateRunner:
             script = root / self.workspace.script
             config = {"probe": True, "script": str(script), "sources": sources, "calls": [list(c) for c in calls],
                       "seed": self.request.seed, "per_call_s": per_call_s, "result": str(target / "probe.json"),
-                      "max_memory_mb": self.request.limits.max_memory_mb,
-                      "max_file_bytes": max(self.request.limits.max_output_bytes, 1) + 1_000_000}
+                      "watch_writes": [str(target)]}
             (target / "launch.json").write_text(json.dumps(config), encoding="utf-8")
-            env = dict(os.environ if self.request.env is None else self.request.env)
-            env.update(self.quick_env)
-            if self.request.seed is not None:
-                env["PYTHONHASHSEED"] = str(self.request.seed)
-            with open(os.devnull, "rb") as stdin, open(os.devnull, "wb") as sink:
-                returncode, stopped_by = self._spawn([self.request.python or sys.executable, LAUNCHER,
-                                                      str(target / "launch.json")],
-                                                     script.parent, env, stdin, sink, sink, timeout_s)
-            if stopped_by is not None or returncode != 0:
+            run = self.exec([self.request.python or sys.executable, LAUNCHER, str(target / "launch.json")],
+                            cwd=script.parent, env=self.env(target, self.quick_env), timeout_s=timeout_s,
+                            writable=[target], grace_s=0)
+            if run.stopped_by is not None or run.exit_code != 0:
                 return None
             try:
-                results = json.loads((target / "probe.json").read_text(encoding="utf-8"))["results"]
-            except (OSError, ValueError, KeyError):
+                answer = json.loads((target / "probe.json").read_text(encoding="utf-8"))
+                results = answer["results"]
+            except (OSError, ValueError, KeyError, TypeError):
                 return None
+            self._note_writes(answer.get("writes_outside"))
             return results if len(results) == len(sources) else None
         finally:
             shutil.rmtree(target, ignore_errors=True)
@@ -423,7 +471,7 @@ class CandidateRunner:
         """Verify items in parallel, yielding (item, result) as each finishes.
 
         ``should_stop`` is asked while waiting (every ``POLL_S``): once it says so, nothing new
-        starts and the untraced candidates still running are killed.
+        starts and the candidates still running are stopped.
         """
         iterator = iter(items)
         pending: dict[Future, object] = {}
@@ -451,13 +499,6 @@ class CandidateRunner:
             except BaseException:  # Ctrl-C, or the caller stopped reading: leave no candidate running
                 self.kill_running()
                 raise
-
-
-def _kill_group(child: subprocess.Popen) -> None:
-    try:
-        os.killpg(child.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _stopped_outcome(why: str, duration: float) -> dict:

@@ -36,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from duck.sandbox.landlock import abi_version as landlock_abi
+from duck.sandbox import landlock as _landlock
 from duck.sandbox.policy import Policy, allowed_env, interpreter_paths
 
 __all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi",
@@ -49,6 +49,11 @@ BACKSTOP_S = 10.0
 #: uids given to sandboxed runs when duck runs as root (one per server, away from real users)
 UID_BASE, UID_SPAN = 1_500_000_000, 1 << 24
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def landlock_abi() -> int:
+    """The kernel's Landlock ABI (0: none), asked through ``duck.sandbox.landlock`` each time."""
+    return _landlock.abi_version()
 
 
 class SandboxUnavailable(RuntimeError):
@@ -223,6 +228,7 @@ class Sandbox:
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._closed = False
+        self._cancels = 0   # how many times cancel_all was called (a run that started before one is stopped)
         self.restarts = 0
         for _ in range(slots):
             self._idle.put(self._start())
@@ -263,14 +269,15 @@ class Sandbox:
     def _run(self, job: dict) -> Run:
         if self._closed:
             raise RuntimeError("the Sandbox is closed")
+        cancels = self._cancels
         server = self._idle.get()
         try:
-            run, server = self._run_on(server, job)
+            run, server = self._run_on(server, job, cancels)
         finally:
             self._idle.put(server)
         return run
 
-    def _run_on(self, server: _Server, job: dict) -> tuple[Run, _Server]:
+    def _run_on(self, server: _Server, job: dict, cancels: int) -> tuple[Run, _Server]:
         for _ in range(2):
             if server.wait_ready():
                 break
@@ -282,6 +289,8 @@ class Sandbox:
         try:
             if not server.send(json.dumps(job)):
                 return Run(stopped_by="crashed", error="the sandbox server went away"), self._replace(server)
+            if self._cancels != cancels:  # cancel_all came while this run was being handed over
+                server.send("cancel")
             budget = float(job.get("timeout_s") or 0)
             deadline = time.monotonic() + budget + float(job.get("grace_s") or 0) + BACKSTOP_S if budget else None
             reply = server.read_line(deadline)
@@ -302,8 +311,10 @@ class Sandbox:
             server.send("cancel")
 
     def cancel_all(self) -> None:
-        """Stop every run in progress now (each returns with ``stopped_by="cancelled"``)."""
+        """Stop every run in progress now (each returns with ``stopped_by="cancelled"``), also one
+        that is being handed to its server at this moment."""
         with self._lock:
+            self._cancels += 1
             servers = list(self._all)
         for server in servers:
             self._cancel(server)

@@ -204,14 +204,20 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
         # The interpreter may live under a home folder that uid cannot enter (/root is 0700):
         # hide the homes behind a tmpfs that shows only what the run needs; where that is
         # refused, keep CAP_DAC_READ_SEARCH, but only if Landlock then restricts what is read.
-        hidden = _hide_private_folders(interpreter_paths(python) + [folder, *writable, *readable])
+        needed = interpreter_paths(python)
+        hidden = _hide_private_folders(needed + [folder, *writable, *readable])
         report["private_folders_hidden"] = hidden
-        # where the kernel refuses the mount namespace, keep CAP_DAC_READ_SEARCH to reach the
-        # interpreter, but only with Landlock restricting what is read
-        read_search = _drop_to(uid, keep_read_search=not hidden and abi >= 1)
-        dropped = True
-        report["uid"] = uid
-        report["read_search_capability"] = read_search
+        if not hidden and abi < 1 and any(_private_ancestor(p) for p in needed):
+            # neither a mount namespace nor Landlock: the unprivileged uid could not even start
+            # the interpreter, so the run keeps duck's uid (said in the report)
+            report["privileges_kept"] = "the interpreter lies in a folder other users cannot enter"
+        else:
+            # where the kernel refuses the mount namespace, keep CAP_DAC_READ_SEARCH to reach
+            # the interpreter, but only with Landlock restricting what is read
+            read_search = _drop_to(uid, keep_read_search=not hidden and abi >= 1)
+            dropped = True
+            report["uid"] = uid
+            report["read_search_capability"] = read_search
     if policy.processes is not None:
         own = 0 if dropped else _tasks_of(os.getuid())
         _set_limit(resource.RLIMIT_NPROC, own + policy.processes)

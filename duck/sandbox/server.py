@@ -261,6 +261,10 @@ class Server:
             selector.register(reader, selectors.EVENT_READ, "result")
             selector.register(self.control, selectors.EVENT_READ, "control")
             exited = False
+            if self._cancel_requested():  # a cancel that came in the same read as its job
+                stopped_by = "cancelled"
+                self._stop(pid, grace)
+                term_sent_at = time.monotonic() if grace > 0 else None
             while not exited:
                 now = time.monotonic()
                 if term_sent_at is not None:
@@ -282,7 +286,8 @@ class Server:
                     if key.data == "exit":
                         exited = True
                     elif key.data == "result":
-                        self._drain(reader, data)
+                        if self._drain(reader, data):  # closed (by the exec, or the job's end): stop watching it
+                            selector.unregister(reader)
                     elif key.data == "control":
                         gone = self._control_line() is None
                         if gone:
@@ -308,14 +313,15 @@ class Server:
         self._signal_job(pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
 
     @staticmethod
-    def _drain(reader: int, data: bytearray) -> None:
+    def _drain(reader: int, data: bytearray) -> bool:
+        """Read what the job wrote so far; True once its end of the pipe is closed."""
         while True:
             try:
                 chunk = os.read(reader, 1 << 20)
             except BlockingIOError:
-                return
+                return False
             if not chunk:
-                return
+                return True
             if len(data) < MAX_RESULT_BYTES:
                 data += chunk[: MAX_RESULT_BYTES - len(data)]
 

@@ -1,7 +1,8 @@
-"""The child interpreter's entry point: ``python -m duck.trace._child CONFIG.json``.
+"""The child interpreter's entry point: ``python .../duck/trace/_child.py CONFIG.json``.
 
-Started by ``duck.trace.runner``. It puts the environment back as the user's (PYTHONPATH,
-``sys.path``), applies the memory limit, writes the trace header, compiles and runs the
+Started by ``duck.trace.runner``, by file path, with the user's environment untouched. It
+gives the program the ``sys.path`` that ``python prog.py`` would (see ``_own_sys_path``),
+applies the memory limit, writes the trace header, compiles and runs the
 user's script (or ``-m`` module) as ``__main__`` under the ``Recorder``, streams events to
 the trace file in batches, enforces the step and output limits itself, and at the end writes
 a small status file (how the program ended, its traceback, what it read from stdin, which
@@ -25,6 +26,17 @@ import sys
 import threading
 import types
 
+if __name__ == "__main__":
+    # Started by path, the interpreter put this file's folder first on sys.path. Put the
+    # folder holding this copy of ``duck`` in that one slot instead, so the imports below find
+    # it whether duck is installed, editable or a checkout; ``_own_sys_path`` later gives the
+    # slot to the program. The rest of sys.path stays exactly as the interpreter made it.
+    _DUCK_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    if sys.flags.safe_path:  # python -P / PYTHONSAFEPATH: the interpreter added no folder
+        sys.path.insert(0, _DUCK_ROOT)
+    else:
+        sys.path[0] = _DUCK_ROOT
+
 from duck.trace.limits import Limits
 from duck.trace.recorder import CapturedStream, FileFilter, RecordedStdin, Recorder
 from duck.trace.store import format_events_bytes
@@ -45,6 +57,7 @@ class _Child:
         self.is_user = FileFilter(include, config["exclude"])
         self.recorder = Recorder(self.is_user, self.limits, sink=self._write_batch, on_limit=self._stop_at_limit)
         self.stdin: RecordedStdin | None = None
+        self.writes_outside: list[str] | None = None  # confined runs: writes tried outside (duck.trace.writewatch)
 
     # ------------------------------------------------------------------ writing
     def _write_batch(self, events, frames, outputs) -> None:
@@ -87,6 +100,8 @@ class _Child:
         status["steps"] = self.recorder.steps
         status["stdin"] = "".join(self.stdin.consumed) if self.stdin is not None else ""
         status["files"] = list(self.recorder.files)
+        if self.writes_outside:
+            status["writes_outside"] = list(self.writes_outside)
         tmp = self.status_path + ".tmp"
         with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
             json.dump(status, f, ensure_ascii=False)
@@ -135,6 +150,10 @@ class _Child:
     def run(self) -> None:
         c = self.config
         self.write_header()
+        if c.get("watch_writes"):
+            from duck.trace.writewatch import watch_writes
+
+            self.writes_outside = watch_writes(c["watch_writes"])
         if hasattr(signal, "SIGTERM"):
             signal.signal(signal.SIGTERM, self._on_sigterm)
         real_exit = os._exit
@@ -243,21 +262,19 @@ def _exit_status(code) -> int:
     return 1
 
 
-def _restore_environment(config: dict) -> None:
-    """Undo what the parent did to start this module, so the program sees its own environment."""
-    if config["pythonpath"] is None:
-        os.environ.pop("PYTHONPATH", None)
-    else:
-        os.environ["PYTHONPATH"] = config["pythonpath"]
-    root = config["root"]
-    for i, entry in enumerate(sys.path[1:], start=1):
-        if entry == root:
-            del sys.path[i]
-            break
-    if config["module"]:
-        sys.path[0] = os.getcwd()
-    else:
-        sys.path[0] = os.path.dirname(os.path.abspath(config["script"]))
+def _own_sys_path(config: dict) -> None:
+    """Give the program the ``sys.path`` that ``python prog.py`` (or ``python -m mod``) gives it.
+
+    Only ``sys.path[0]`` was duck's (see the top of this module); it becomes the script's
+    folder (or the working directory for ``-m``), or goes away under ``python -P``. No entry
+    is compared by value: duck's folder may also be one of the program's (site-packages).
+    """
+    del sys.path[0]
+    if not sys.flags.safe_path:
+        sys.path.insert(0, os.getcwd() if config["module"] else os.path.dirname(os.path.abspath(config["script"])))
+
+
+def _limit_memory(config: dict) -> None:
     memory = config["limits"].get("max_memory_mb") or 0
     if memory > 0:
         try:
@@ -274,7 +291,8 @@ def _restore_environment(config: dict) -> None:
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as f:
         config = json.load(f)
-    _restore_environment(config)
+    _own_sys_path(config)
+    _limit_memory(config)
     _Child(config).run()
 
 

@@ -31,6 +31,23 @@ class TraceFormatError(ValueError):
     """The file is not a duck trace of a version this reader understands."""
 
 
+def _is_header(record: object) -> bool:
+    return isinstance(record, dict) and record.get("format") == FORMAT_NAME
+
+
+def looks_like_trace(path: str | Path) -> bool:
+    """Whether ``path`` starts with a duck trace header (reads its first line only; False when unreadable)."""
+    try:
+        with open(path, "rb") as stream:
+            first = stream.readline(1 << 16)
+    except OSError:
+        return False
+    try:
+        return _is_header(json.loads(first))
+    except ValueError:  # not JSON, not UTF-8
+        return False
+
+
 def header(**fields: Any) -> dict:
     """A header record with the format name and version filled in."""
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **fields}
@@ -100,7 +117,7 @@ def iter_records(path: str | Path) -> Iterator[dict]:
             head = json.loads(first)
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise TraceFormatError(f"{path} is not a duck trace (its first line is not JSON)") from None
-        if not isinstance(head, dict) or head.get("format") != FORMAT_NAME:
+        if not _is_header(head):
             raise TraceFormatError(f"{path} is not a duck trace (no '{FORMAT_NAME}' header)")
         if head.get("version") != FORMAT_VERSION:
             raise TraceFormatError(

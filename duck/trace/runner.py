@@ -2,10 +2,16 @@
 
 ``record(RecordRequest(...), trace_path)`` checks that the target can start at all (a missing
 file, a directory, a binary or non-UTF-8 file give a ``failed_to_start`` trace without
-starting anything), runs ``python -m duck.trace._child`` in its own session with the user's
-argv, cwd, environment and stdin, waits for it under the wall-time limit (SIGTERM, then
+starting anything), runs ``python .../duck/trace/_child.py`` in its own session with the user's
+argv, cwd, environment (unchanged: nothing of duck's is added to it) and stdin, waits for it under the wall-time limit (SIGTERM, then
 SIGKILL), turns Ctrl-C into a stopped recording, and then appends the source of every
 recorded file and the outcome line to the trace, whatever way the child ended.
+
+By default the child is started directly: ``duck run`` and ``duck record`` run the user's own
+program, with its real side effects. ``record(..., sandbox=...)`` instead has a
+``duck.sandbox.Sandbox`` exec the child confined, with the trace's folder as its only
+writable place (``duck fix`` re-runs candidates that way); the child then also notes the
+writes it tried outside (``duck.trace.writewatch``), which the outcome reports.
 
 It does not trace anything itself (``duck.trace.recorder`` runs in the child) and it never
 raises for something the program did: only for duck's own problems (``DuckError``).
@@ -16,10 +22,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import tokenize
 from dataclasses import dataclass, field
@@ -29,7 +37,7 @@ from duck.errors import DuckError
 from duck.trace.format import TraceWriter, header as make_header
 from duck.trace.limits import Limits
 
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])  # the folder that holds the ``duck`` package
+_CHILD = str(Path(__file__).resolve().with_name("_child.py"))  # started by path: see its top
 _GRACE_S = 2.0  # how long a SIGTERMed child may take to flush before it is killed
 
 
@@ -105,8 +113,13 @@ def _default_include(request: RecordRequest, cwd: Path) -> list[str]:
     return base + [str(Path(p).resolve()) for p in request.include]
 
 
-def record(request: RecordRequest, trace_path: Path) -> RecordResult:
-    """Record one run of ``request`` into ``trace_path`` and return its outcome (also the trace's last line)."""
+def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordResult:
+    """Record one run of ``request`` into ``trace_path`` and return its outcome (also the trace's last line).
+
+    ``sandbox`` (a ``duck.sandbox.Sandbox``): run the child confined in it; the folder of
+    ``trace_path`` is then the only place it may write, and ``request.env`` is used exactly
+    as given (the caller builds it with ``duck.sandbox.allowed_env``).
+    """
     trace_path = Path(trace_path)
     try:
         trace_path.parent.mkdir(parents=True, exist_ok=True)
@@ -132,24 +145,32 @@ def record(request: RecordRequest, trace_path: Path) -> RecordResult:
             _finish_trace(trace_path, base_header, [], failed)
             return RecordResult(failed, trace_path)
 
-    with tempfile.TemporaryDirectory(prefix="duck-record-") as tmp:
+    writable = trace_path.resolve().parent
+    with tempfile.TemporaryDirectory(prefix="duck-record-", dir=writable if sandbox is not None else None) as tmp:
         tmpdir = Path(tmp)
         config = {
             "script": str(script) if script else None, "module": request.module,
             "argv0": str(script) if script else request.module, "argv": list(request.argv),
             "include": include, "exclude": exclude, "limits": limits.to_dict(),
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
-            "status": str(tmpdir / "status.json"), "root": _PACKAGE_ROOT,
+            "status": str(tmpdir / "status.json"),
         }
+        if sandbox is not None:
+            config["watch_writes"] = [str(writable)]
+            if request.env is None:
+                from duck.sandbox import allowed_env
+
+                request = _replace(request, env=allowed_env(None, str(tmpdir)))
         env = dict(os.environ if request.env is None else request.env)
-        config["pythonpath"] = env.get("PYTHONPATH")
-        env["PYTHONPATH"] = _PACKAGE_ROOT + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)
         env.setdefault("PYTHONIOENCODING", "utf-8")
         (tmpdir / "config.json").write_text(json.dumps(config), encoding="utf-8")
         python = request.python or sys.executable
-        outcome = _run_child(python, tmpdir, cwd, env, request, limits)
+        if sandbox is None:
+            outcome = _run_child(python, tmpdir, cwd, env, request, limits)
+        else:
+            outcome = _run_confined(sandbox, python, tmpdir, writable, cwd, env, request, limits)
     files = outcome.pop("files", None)
     _finish_trace(trace_path, base_header, files, outcome)
     return RecordResult(outcome, trace_path)
@@ -176,7 +197,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
     stopped_by = None
     try:
         try:
-            child = subprocess.Popen([python, "-m", "duck.trace._child", str(tmpdir / "config.json")],
+            child = subprocess.Popen([python, _CHILD, str(tmpdir / "config.json")],
                                      cwd=cwd, env=env, stdin=stdin, stdout=log, stderr=log, start_new_session=True)
         except OSError as exc:
             raise DuckError(f"cannot start the Python interpreter {python}: {exc.strerror or exc}",
@@ -204,6 +225,129 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
             status = None
     child_log = "" if request.echo else _tail(tmpdir / "child-output.txt")
     return _outcome(status, child.returncode, stopped_by, duration, limits, child_log)
+
+
+def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path, env: dict,
+                  request: RecordRequest, limits: Limits) -> dict:
+    """``_run_child`` through a ``duck.sandbox.Sandbox``: the child is exec'd confined, writing only
+    beneath ``writable``. A confined child cannot inherit duck's terminal, so an inherited stdin
+    is relayed through a FIFO and, with ``echo``, its output is copied to duck's own streams."""
+    stdin_path = relay = None
+    if request.stdin == "inherit":
+        stdin_path = tmpdir / "stdin.fifo"
+        relay = _StdinRelay(stdin_path)
+    elif request.stdin is not None:
+        stdin_path = tmpdir / "stdin.txt"
+        stdin_path.write_text(request.stdin, encoding="utf-8")
+    out, err = tmpdir / "child-stdout.txt", tmpdir / "child-stderr.txt"
+    echo = _Echo([(out, sys.stdout), (err, sys.stderr)]) if request.echo else None
+    duck_root = str(Path(_CHILD).parents[2])  # the child imports duck.trace from here
+    readable = [duck_root, *(p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if os.path.isabs(p))]
+    try:
+        run = sandbox.exec([python, _CHILD, str(tmpdir / "config.json")], cwd=cwd, env=env,
+                           timeout_s=limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None,
+                           stdin=stdin_path, stdout=out, stderr=err, writable=[writable], readable=readable,
+                           grace_s=_GRACE_S)
+    finally:
+        if relay is not None:
+            relay.close()
+        if echo is not None:
+            echo.close()
+    if run.stopped_by == "crashed" or (run.error and run.exit_code in (125, 127)):
+        raise DuckError(f"cannot start the recording in the sandbox: {run.error or 'it failed'}",
+                        "check that duck's Python still exists; run duck fix --jobs 1 to see if it is a load problem")
+    stopped_by = {"timeout": "timeout", "cancelled": "interrupted"}.get(run.stopped_by or "")
+    status = None
+    try:
+        status = json.loads((tmpdir / "status.json").read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        status = None
+    returncode = run.exit_code if run.exit_code is not None else -(run.signal or 0)
+    child_log = "" if request.echo else (_tail(err) or _tail(out))
+    outcome = _outcome(status, returncode, stopped_by, run.duration_s, limits, child_log)
+    if status is not None and status.get("writes_outside"):
+        outcome["writes_outside"] = list(status["writes_outside"])
+    outcome["confined"] = bool((run.confinement or {}).get("landlock"))
+    return outcome
+
+
+class _StdinRelay:
+    """Duck's own stdin fed to a confined child through a FIFO, until either side ends."""
+
+    def __init__(self, path: Path) -> None:
+        os.mkfifo(path, 0o600)
+        self.path = path
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._relay, name="duck-stdin-relay", daemon=True)
+        self._thread.start()
+
+    def _relay(self) -> None:
+        try:
+            sink = os.open(self.path, os.O_WRONLY)  # waits for the child to open it
+        except OSError:
+            return
+        try:
+            source = sys.stdin.fileno() if sys.stdin is not None else None
+            while source is not None and not self._stop.is_set():
+                if not select.select([source], [], [], 0.1)[0]:
+                    continue
+                data = os.read(source, 65536)
+                if not data:
+                    break
+                os.write(sink, data)
+        except (OSError, ValueError):
+            pass  # duck's stdin is closed or not a file, or the child stopped reading: the child sees EOF
+        finally:
+            os.close(sink)
+
+    def close(self) -> None:
+        self._stop.set()
+        try:  # a relay still waiting for a reader (the child never opened its stdin) is released
+            os.close(os.open(self.path, os.O_RDONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        self._thread.join(timeout=1.0)
+
+
+class _Echo:
+    """Copies what a confined child writes to its output files onto duck's own streams as it comes."""
+
+    def __init__(self, pairs: list[tuple[Path, object]]) -> None:
+        self.pairs = pairs
+        self.offsets = [0] * len(pairs)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._follow, name="duck-echo", daemon=True)
+        self._thread.start()
+
+    def _copy(self) -> None:
+        for i, (path, stream) in enumerate(self.pairs):
+            try:
+                with open(path, "rb") as f:
+                    f.seek(self.offsets[i])
+                    data = f.read()
+            except OSError:
+                continue
+            if data:
+                self.offsets[i] += len(data)
+                try:
+                    stream.flush()  # what duck itself wrote comes first
+                    if hasattr(stream, "buffer"):
+                        stream.buffer.write(data)
+                        stream.buffer.flush()
+                    else:
+                        stream.write(data.decode("utf-8", "replace"))
+                        stream.flush()
+                except (OSError, ValueError):
+                    pass
+
+    def _follow(self) -> None:
+        while not self._stop.wait(0.05):
+            self._copy()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._copy()
 
 
 def _stop(child: subprocess.Popen) -> None:

@@ -108,7 +108,7 @@ def test_model_monologues_keep_only_answers_that_execute_and_are_grounded(pools)
     ]
 
     def answer(prompt: str, k: int) -> str:
-        return (forward if prompt.endswith("== ??\n[MONOLOGUE]\n") else backward)[k]
+        return (forward if prompt.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n") else backward)[k]
 
     backend = ScriptedBackend(answer)
     stats: dict = {}
@@ -126,7 +126,7 @@ def test_model_monologues_keep_only_answers_that_execute_and_are_grounded(pools)
     assert answer_text(by_direction["backward"]["response"]) == "assert f([3]) == 3"
     assert all(m["monologue"] == "model" and m["response"].startswith("[MONOLOGUE]\n") for m in kept)
     # each prompt carries a worked example of its own direction before the question
-    forward_prompts = [p for p in backend.prompts if p.endswith("== ??\n[MONOLOGUE]\n")]
+    forward_prompts = [p for p in backend.prompts if p.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n")]
     assert forward_prompts and all(p.count("### Execution Simulation:") == 1 for p in forward_prompts)
     assert all(p.count("### Reverse Deduction") == 1 for p in backend.prompts if p not in forward_prompts)
 
@@ -171,9 +171,9 @@ def test_synthesized_code_outside_the_guidelines_is_refused():
 
 def _python_block(prompt: str) -> tuple[str, str]:
     """The question's code (labels stripped) and its call, from the last [PYTHON] block."""
-    block = prompt[prompt.rindex("[PYTHON]\n") + 9:prompt.rindex("[/PYTHON]")]
-    code = "\n".join(re.sub(r" # \[L\d+\]$", "", line) for line in block.splitlines()) + "\n"
-    call = re.search(r"assert (f\(.*\)) == \?\?", prompt[prompt.rindex("[/PYTHON]"):]).group(1)
+    lines = prompt[prompt.rindex("[PYTHON]\n") + 9:prompt.rindex("[/PYTHON]")].splitlines()
+    code = "\n".join(re.sub(r" # \[L\d+\]$", "", line) for line in lines[:-1]) + "\n"
+    call = re.fullmatch(r"assert (f\(.*\)) == \?\?", lines[-1]).group(1)
     return code, call
 
 
@@ -183,7 +183,7 @@ def _truthful(prompt: str, k: int) -> str:
     if prompt.startswith("You are exceptionally skilled"):
         n = len(prompt) % 7
         return GOOD.replace("x * x for", f"x * x + {n} for").replace("== 5", f"== {5 + 2 * n}").replace("== 0", "== 0")
-    if not prompt.endswith("== ??\n[MONOLOGUE]\n"):
+    if not prompt.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n"):
         return "I cannot deduce it."
     code, call = _python_block(prompt)
     namespace: dict = {}
@@ -213,7 +213,7 @@ def test_build_with_a_model_synthesizes_and_samples_monologues(tmp_path):
     (seeds / "numbers.py").write_text(SEEDS)
     out = tmp_path / "out"
     args = _args("build", "--seeds", str(seeds), "--out", str(out), "--model", "scripted", "--quiet",
-                 "--samples", "1", "--synthesize-limit", "3")
+                 "--samples", "1", "--synthesize-limit", "3", "--no-decontaminate")
     backend = ScriptedBackend(_truthful)
     args.loaded_backend = backend  # what `_backend` would have loaded from --model
     assert cli.main(args) == 0
@@ -247,7 +247,8 @@ def test_build_with_a_real_tiny_model_rejects_its_gibberish(tmp_path):
     (seeds / "numbers.py").write_text(SEEDS.split("def digit_sum")[0])  # one function: running_max
     out = tmp_path / "out"
     assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--model", str(model), "--quiet",
-                          "--samples", "1", "--synthesize-limit", "1", "--max-new-tokens", "24")) == 0
+                          "--samples", "1", "--synthesize-limit", "1", "--max-new-tokens", "24",
+                          "--no-decontaminate")) == 0
     stats = json.loads((out / "stats.json").read_text())
     synthesized, monologue = stats["synthesize"], stats["monologue"]
     assert synthesized["retried"] == 1 and synthesized["rejected_after_retry"] == 1 and "samples" not in synthesized

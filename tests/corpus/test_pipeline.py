@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -105,12 +106,22 @@ def built(tmp_path_factory):
     for name, text in SEEDS.items():
         (seeds / name).write_text(text)
     planted = _planted_humaneval()
-    benchmarks = []
+    flags = ["--no-decontaminate"]
+    saved = os.environ.get("DUCK_DATA_DIR")
+    os.environ["DUCK_DATA_DIR"] = str(root / "data")  # duck's data folder, as `duck-train data` fills it
     if planted:
         (seeds / "planted.py").write_text(planted[0])
-        benchmarks = ["--benchmark", str(HUMANEVAL)]
+        from trainer.cli import main as duck_train
+
+        assert duck_train(["data", "import", "--from", str(HUMANEVAL)]) == 0
+        flags = []  # no flags: the build decontaminates against the data folder by default
     out = root / "out"
-    assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--workers", "2", "--quiet", *benchmarks)) == 0
+    try:
+        assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--workers", "2", "--quiet", *flags)) == 0
+    finally:
+        os.environ.pop("DUCK_DATA_DIR")
+        if saved is not None:
+            os.environ["DUCK_DATA_DIR"] = saved
     return out, planted
 
 
@@ -162,6 +173,7 @@ def test_planted_humaneval_solution_is_decontaminated(built):
         pytest.skip("HumanEval+ data not present")
     decisions = list(read_stage(out / "dedup"))
     assert any(d["reason"] == "contaminated_code" for d in decisions)
+    assert json.loads((out / "stats.json").read_text())["dedup"]["contaminated_code"] >= 1
     assert not any("while b:" in json.dumps(r) for r in _rows(out, "pyx") + _rows(out, "pyxr"))
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from duck.cli import _build_parsers, _take_duck_options
+import json
+
+from duck.cli import main, parse_command_line
+from duck.trace.format import read_trace
+from duck.trace.limits import Limits
 
 
 def parse(argv):
-    parser, subparsers = _build_parsers()
-    args = parser.parse_args(argv)
-    _take_duck_options(subparsers[args.command], args)
-    return args
+    return parse_command_line(argv)[1]
 
 
 def test_duck_flags_after_file_are_duck_s():
@@ -27,6 +28,23 @@ def test_words_after_double_dash_are_the_program_s():
     assert args.args == ["--plain", "--max-steps", "3"]
 
 
+def test_double_dash_right_after_file_keeps_duck_s_step_limit():
+    args = parse(["run", "prog.py", "--", "--max-steps", "3"])
+    assert args.max_steps == Limits().max_steps
+    assert args.args == ["--max-steps", "3"]
+
+
+def test_only_the_first_double_dash_separates():
+    assert parse(["record", "prog.py", "--", "--", "x"]).args == ["--", "x"]
+    assert parse(["record", "prog.py", "a", "--", "-o", "b"]).args == ["a", "-o", "b"]
+
+
+def test_fix_takes_its_oracle_before_double_dash_and_the_program_the_rest():
+    args = parse(["fix", "prog.py", "--expect", "3", "--", "-v"])
+    assert args.expect == "3"
+    assert args.args == ["-v"]
+
+
 def test_unknown_options_go_to_the_program_in_order():
     args = parse(["record", "prog.py", "-n", "3", "--verbose", "-o", "out.trace"])
     assert args.args == ["-n", "3", "--verbose"]
@@ -36,3 +54,21 @@ def test_unknown_options_go_to_the_program_in_order():
 def test_flags_before_file_still_work():
     args = parse(["run", "--plain", "prog.py", "x"])
     assert args.plain is True and args.args == ["x"]
+
+
+def test_the_program_gets_every_word_after_double_dash(tmp_path, capsys):
+    program = tmp_path / "argv.py"
+    program.write_text("import json, sys\nprint(json.dumps(sys.argv[1:]))\n")
+    trace = tmp_path / "t.trace"
+    assert main(["record", str(program), "-o", str(trace), "--quiet", "--", "--max-steps", "3", "--", "-v"]) == 0
+    recorded = read_trace(trace)
+    assert recorded.header["limits"]["max_steps"] == Limits().max_steps
+    printed = "".join(e.get("stdout", "") for e in recorded.events)
+    assert json.loads(printed) == ["--max-steps", "3", "--", "-v"]
+
+
+def test_fix_with_an_oracle_and_program_flags_runs(tmp_path, capsys):
+    program = tmp_path / "verbose.py"
+    program.write_text("import sys\nprint(3 if sys.argv[1:] == ['-v'] else 0)\n")
+    assert main(["fix", str(program), "--expect", "3", "--", "-v"]) == 0
+    assert "nothing to fix" in capsys.readouterr().out

@@ -108,7 +108,7 @@ def test_backend_failure_surfaces_as_backend_error_not_a_crash(session):
 def test_plain_explanation_prints_monologue_and_grounding(session):
     backend = ScriptedBackend(["### Execution Simulation:\n", "`xs` is `[1]`.\n[ANSWER]\nassert mean([]) == 0\n[/ANSWER]"])
     out, err = io.StringIO(), io.StringIO()
-    assert stream_plain_explanation(session, model=None, endpoint=None, out=out, err=err, explainer=ModelExplainer(backend)) == 0
+    assert stream_plain_explanation(session, ModelExplainer(backend), out=out, err=err) == 0
     text = out.getvalue()
     assert "--- scripted (test) on the failing call mean([]) ---" in text  # the run failed: explain the failing call
     assert "contradicted: `xs` = [1], but the run had []" in text
@@ -117,11 +117,10 @@ def test_plain_explanation_prints_monologue_and_grounding(session):
 
 def test_plain_explanation_reports_model_failure_and_returns_nonzero(session):
     out, err = io.StringIO(), io.StringIO()
-    code = stream_plain_explanation(session, model=None, endpoint=None, out=out, err=err,
-                                    explainer=ModelExplainer(ScriptedBackend(["x"], fail_after=0)))
+    backend = ScriptedBackend(["x"], fail_after=0)
+    code = stream_plain_explanation(session, ModelExplainer(backend), out=out, err=err)
     assert code == 1 and err.getvalue().startswith("error: the model server") and "hint: try again" in err.getvalue()
-    code = stream_plain_explanation(session, model=str(REPO / "no-such-model"), endpoint=None, out=out, err=err)
-    assert code == 1 and "no model folder" in err.getvalue()
+    assert backend.closed
 
 
 def test_load_explainer_without_any_configuration(monkeypatch, tmp_path):
@@ -178,4 +177,4 @@ def test_duck_run_plain_with_an_endpoint(tmp_path):
     assert "[/ANSWER]" in result.stdout
     assert "grounding: 3 claims checked against the recording, 2 held, 1 contradicted" in result.stdout
     assert "contradicted: `total` = 9, but the run had 0, 2, 6" in result.stdout
-    assert server.requests[0]["body"]["prompt"].endswith("assert main() == ??\n[MONOLOGUE]\n")
+    assert server.requests[0]["body"]["prompt"].endswith("assert main() == ??\n[/PYTHON]\n[MONOLOGUE]\n")  # released layout

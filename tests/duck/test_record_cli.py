@@ -64,7 +64,8 @@ def test_unwritable_trace_path_is_an_error(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert _run([str(PROGRAMS / "average.py"), "-o", str(blocker / "sub" / "t.trace")]) == 2
-    assert "cannot write the trace" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "cannot write" in err and "\nhint: " in err
 
 
 def test_duck_record_end_to_end_prints_error_and_hint_not_a_traceback(tmp_path):

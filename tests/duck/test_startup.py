@@ -28,5 +28,5 @@ def test_duck_train_help_imports_nothing_heavy():
 def test_help_lists_every_command():
     result = subprocess.run([sys.executable, "-m", "duck", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
-    for command in ("run", "record", "fix"):
+    for command in ("run", "record", "replay", "fix"):
         assert command in result.stdout

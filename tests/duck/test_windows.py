@@ -38,7 +38,8 @@ def test_call_window_is_the_function_and_its_real_arguments(session):
     assert window.expected == "6" and window.raised is None
     prompt = window.prompt()
     assert "[PYTHON]\ndef total_even(nums): # [L5]\n    total = 0 # [L6]\n" in prompt
-    assert prompt.endswith("[/PYTHON]\nassert total_even([1, 2, 4]) == ??\n[MONOLOGUE]\n")
+    # the released forward layout: the assert inside the block
+    assert prompt.endswith("    return total # [L10]\nassert total_even([1, 2, 4]) == ??\n[/PYTHON]\n[MONOLOGUE]\n")
     assert window.observed["total"] == ["0", "2", "6"] and window.returns == ["6"]
 
 

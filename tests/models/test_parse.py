@@ -121,8 +121,8 @@ def test_cruxeval_answers_round_trip_through_the_parsers():
     for row in rows:
         call = f"f({row['input']})"
         question = ExecutionQuestion(code=row["code"], call=call, output=row["output"])
-        assert forward_prompt(question).endswith(f"assert {call} == ??\n[MONOLOGUE]\n")
-        assert backward_prompt(question).endswith(f"assert f(??) == {row['output']}\n[MONOLOGUE]\n")
+        assert forward_prompt(question).endswith(f"assert {call} == ??\n[/PYTHON]\n[MONOLOGUE]\n")
+        assert backward_prompt(question).endswith(f"assert f(??) == {row['output']}\n[/PYTHON]\n\n[MONOLOGUE]\n")
         answer = f"### Execution Simulation:\n...\n[/MONOLOGUE]\n[ANSWER]\nassert {call} == {row['output']}\n[/ANSWER]"
         assert forward_answer(answer) == row["output"], row["id"]
         assert backward_answer(answer) == call, row["id"]

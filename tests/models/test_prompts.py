@@ -34,21 +34,56 @@ def test_templates_are_verbatim():
     assert prompts.NL_TEMPLATE == NL
 
 
-def test_forward_prompt_follows_the_inference_convention():
+def test_forward_prompt_follows_the_released_layout():
+    """The assert is inside the [PYTHON] block; each non-empty line carries `# [L{i+4}]`."""
     text = forward_prompt(ExecutionQuestion(code=CODE, call="f([1, 2])"))
     expected_block = (
         "[PYTHON]\ndef f(xs): # [L5]\n    total = 0 # [L6]\n\n    for x in xs: # [L8]\n"
-        "        total += x # [L9]\n    return total # [L10]\n[/PYTHON]\nassert f([1, 2]) == ??"
+        "        total += x # [L9]\n    return total # [L10]\nassert f([1, 2]) == ??\n[/PYTHON]"
     )
     assert text == FORWARD.format(instruction=expected_block, response="[MONOLOGUE]\n")
-    assert text.endswith("assert f([1, 2]) == ??\n[MONOLOGUE]\n")
+    assert text.endswith("assert f([1, 2]) == ??\n[/PYTHON]\n[MONOLOGUE]\n")
 
 
-def test_backward_refine_and_nl_prompts():
+def test_backward_prompt_follows_the_released_layout():
+    """`PYTHON]` (the release's typo), no labels, the assert inside, a blank line, [MONOLOGUE]."""
     back = backward_prompt(ExecutionQuestion(code="def f(x):\n    return x + 1", output="3"))
-    assert back.startswith("Deduce the Semantic Constraints:")
-    assert back.endswith("[/PYTHON]\nassert f(??) == 3\n[MONOLOGUE]\n")
-    refine = refine_prompt("Add one.", "def g(x):\n    return x", "assert g(1) == 2")
+    assert back == (
+        "Deduce the Semantic Constraints: You are given a Python program and its expected output. Find one input "
+        "such that executing the program with the input leads to the given output. Complete the assertion with one "
+        "such input in between [ANSWER] and [/ANSWER].\nPYTHON]\ndef f(x):\n    return x + 1\n"
+        "assert f(??) == 3\n[/PYTHON]\n\n[MONOLOGUE]\n"
+    )
+
+
+def test_refine_and_nl_prompts():
+    refine = refine_prompt("Add one.", "def g(x):\n    return x", "retv = g(1)\nassert retv == 2\n")
     assert "the failure. \nThen," in refine
-    assert "### Problem\nAdd one.\n\n### Buggy Solution\n```python\ndef g(x):\n    return x\n```\n\n### Failed Test\n```python\nassert g(1) == 2\n```\n" in refine
+    assert refine.endswith(
+        "[/Refined].\n### Problem\nAdd one.\n\n### Buggy Solution\n```python\ndef g(x):\n    return x\n```\n\n"
+        "### Failed Test\n```python\nretv = g(1)\nassert retv == 2\n\n```\n\n"
+    )
+    assert prompts.failed_test_text("g(1, [2])", "3") == "retv = g(1, [2])\nassert retv == 3\n"
     assert nl_prompt("Sort a list.") == NL.format(instruction="Sort a list.", response="")
+
+
+def test_humaneval_and_mbpp_prompts():
+    problem = 'def add(a, b):\n    """Add two numbers."""\n'
+    assert prompts.humaneval_prompt(problem) == NL.format(
+        instruction='Write a solution to the following problem:\n```python\ndef add(a, b):\n    """Add two numbers."""\n```',
+        response='```python\ndef add(a, b):\n    """Add two numbers."""',
+    )
+    mbpp = '"""\nWrite a function to add two numbers\nassert add(1, 2) == 3\n"""\n'
+    assert prompts.mbpp_prompt(mbpp) == NL.format(
+        instruction="Write a function to add two numbers. Your code should satisfy the following assertion:\n"
+                    "```python\nassert add(1, 2) == 3\n```",
+        response="```python",
+    )
+    assert prompts.code_continuation("\n    return a + b\n```\nmore") == "\n    return a + b\n"
+    assert prompts.code_continuation("\n    return a + b") == "\n    return a + b"
+
+
+def test_cruxeval_question_turns_quotes_like_the_released_loader():
+    question = prompts.cruxeval_question("def f(s):\n    return s + 'a'", input="'b'")
+    assert question.code == 'def f(s):\n    return s + "a"' and question.call == 'f("b")'
+    assert prompts.cruxeval_question("def f(s):\n    return s", output="'x'").output == '"x"'

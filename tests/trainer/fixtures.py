@@ -10,7 +10,14 @@ import json
 import random
 from pathlib import Path
 
-from models.prompts import ExecutionQuestion, backward_instruction, forward_instruction, refine_instruction
+from models.prompts import ExecutionQuestion, backward_instruction, failed_test_text, forward_instruction, refine_instruction
+
+#: the real benchmark files (../shared/data); tests that need them skip when they are absent
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
+CRUX = DATA / "cruxeval.jsonl"
+HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
+MBPP = DATA / "evalplus" / "MbppPlus.jsonl.gz"
+HAVE_BENCHMARKS = CRUX.is_file() and HUMANEVAL.is_file() and MBPP.is_file()
 
 FUNCTIONS = [
     "def f(x):\n    return x + {k}\n",
@@ -62,7 +69,7 @@ def pyx_r_rows(count: int, seed: int = 0) -> list[dict]:
         x = rng.randint(0, 20)
         buggy = f"def f(x):\n    return x + {k + 1}\n"
         fixed = f"def f(x):\n    return x + {k}\n"
-        fault = refine_instruction(f"Return x plus {k}.", buggy, f"assert f({x}) == {x + k}")
+        fault = refine_instruction(f"Return x plus {k}.", buggy.rstrip(), failed_test_text(f"f({x})", str(x + k)))
         response = (
             f"[MONOLOGUE]\nf({x}) returns {x + k + 1}, not {x + k}: the constant is off by one.\n[/MONOLOGUE]\n"
             f"[Refined]\n```python\n{fixed}```\n[/Refined]"

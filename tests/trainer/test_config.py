@@ -29,6 +29,12 @@ def test_semcoder_config_is_the_papers_recipe():
     assert config.train.bf16 and config.model.gradient_checkpointing and config.model.flash_attention
     assert config.launch.zero_stage == 3
     assert config.architecture_path().is_file()
+    assert not config.data.packing  # the global batch counts samples, as the paper's does
+
+
+def test_paper_recipes_batch_samples_not_packs():
+    for name in ("semcoder-6.7b", "semcoder-s-6.7b", "refine-6.7b", "semcoder-6.7b-qlora"):
+        assert not load_config(name).data.packing, name
 
 
 def test_refine_config_is_the_papers_self_refine_recipe():
@@ -39,6 +45,10 @@ def test_refine_config_is_the_papers_self_refine_recipe():
     assert (config.train.per_device_batch_size, config.train.gradient_accumulation_steps, config.train.num_processes) == (16, 4, 8)
     assert config.train.warmup_steps == 5
     assert config.data.held_out == 0.05
+    # scripts/train/finetune_refine.sh: cosine to 0, from semcoder/semcoder_s, eval every 50 steps
+    assert config.train.scheduler == "cosine"
+    assert config.model.base == "semcoder/semcoder_s"
+    assert config.train.eval_steps == 50
 
 
 def test_qlora_config_is_4bit_lora_on_one_gpu():

@@ -60,3 +60,47 @@ def test_held_out_split_is_seeded_and_disjoint(tmp_path):
     assert len(held) == 2 and len(train) == 38
     assert not {e.origin for e in held} & {e.origin for e in train}
     assert split_held_out(examples, 0.05, seed=3)[1] == held
+
+
+def test_semcoder_s_mixture_loads_a_sample_of_every_source(pyx_dir, tmp_path, capsys):
+    """PyX + Magicoder-Evol-Instruct-110K rows + CodeContests rows (the paper's SemCoder-S mix)."""
+    from tests.trainer.conftest import duck_train
+    from trainer.data import load_examples
+
+    evol = write_jsonl(tmp_path / "evol" / "data.jsonl", [
+        {"instruction": "Write a Python function that reverses a string.",
+         "response": "Here it is:\n```python\ndef rev(s):\n    return s[::-1]\n```"},
+        {"instruction": "Explain list comprehensions.", "response": "They build lists: `[x * 2 for x in xs]`."},
+    ])
+    contests = write_jsonl(tmp_path / "cc" / "data.jsonl", [
+        {"problem": "Read n and print n squared.", "solution": "n = int(input())\nprint(n * n)\n"},
+        {"name": "1_A", "description": "Print the sum of two integers.",
+         "solutions": {"language": [2, 3, 1, 3], "solution": ["int main(){}", "print(sum(map(int, input().split())))",
+                                                             "print 1", "a, b = map(int, input().split())\nprint(a + b)"]}},
+    ])
+    examples = load_examples([pyx_dir, evol.parent, contests.parent])
+    nl = [e for e in examples if "data.jsonl" in e.origin]
+    assert len(examples) == 120 + 2 + 3 and len(nl) == 5 and all(e.task == "nl" for e in nl)
+    first = nl[0]
+    assert first.prompt == ("You are an exceptionally intelligent coding assistant that consistently delivers accurate and "
+                            "reliable <Code> according to <NL_Description>\n\n<NL_Description>\n"
+                            "Write a Python function that reverses a string.\n\n<Code>\n")
+    assert first.completion.startswith("Here it is:\n```python\ndef rev(s):")
+    contest = [e for e in nl if "Print the sum" in e.prompt]
+    assert len(contest) == 2  # the two Python 3 solutions only
+    assert "<NL_Description>\nWrite a solution to the following coding problem:\nPrint the sum of two integers.\n" in contest[0].prompt
+    assert contest[0].completion == "```python\nprint(sum(map(int, input().split())))\n```"
+
+    assert duck_train("semcoder", "--config", "semcoder-s-6.7b", "--data", str(pyx_dir), str(evol.parent),
+                      str(contests.parent), "--dry-run") == 0
+    assert "125 rows" in capsys.readouterr().out
+
+
+def test_rows_of_no_known_format_are_refused_with_a_hint(tmp_path):
+    from duck.errors import DuckError
+    from trainer.data import load_examples
+
+    path = write_jsonl(tmp_path / "odd.jsonl", [{"question": "?", "answer": "!"}])
+    with pytest.raises(DuckError) as caught:
+        load_examples([path])
+    assert "instruction, response" in caught.value.hint

@@ -9,16 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.trainer.fixtures import CRUX, HAVE_BENCHMARKS, HUMANEVAL, MBPP
 from trainer.eval import cruxeval, evalplus
 from trainer.eval.data import CruxSample, load_cruxeval, load_evalplus
 from trainer.eval.passk import benchmark_pass_at_k, pass_at_k
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data"
-CRUX = DATA / "cruxeval.jsonl"
-HUMANEVAL = DATA / "evalplus" / "HumanEvalPlus.jsonl.gz"
-MBPP = DATA / "evalplus" / "MbppPlus.jsonl.gz"
-needs_data = pytest.mark.skipif(not (CRUX.is_file() and HUMANEVAL.is_file() and MBPP.is_file()),
-                                reason="benchmark data not in ../shared/data")
+needs_data = pytest.mark.skipif(not HAVE_BENCHMARKS, reason="benchmark data not in ../shared/data")
 
 
 @pytest.fixture(scope="module")
@@ -131,14 +127,15 @@ def test_float_outputs_compare_with_evalplus_tolerance():
     assert not check_output((), float("nan"), float("nan"), 0, "humaneval", "g")
 
 
-def test_extract_solution_from_completions():
+def test_solution_is_the_prompt_and_the_completion_up_to_the_fence():
+    """As the released run_evalplus.py: solution = task prompt + completion cut at the first fence."""
     task = evalplus.CodeTask("humaneval", "HumanEval/x", "from typing import List\n\ndef g(xs: List[int]) -> int:\n    \"\"\"sum\"\"\"\n",
                              "g", "    return sum(xs)\n", [], [], 0.0)
-    body = evalplus.extract_solution(task, "    return sum(xs)\n```\nexplanation")
-    assert body.startswith(task.prompt) and body.rstrip().endswith("return sum(xs)")
-    whole = evalplus.extract_solution(task, "def g(xs: List[int]) -> int:\n    return sum(xs)\n```")
-    assert whole.startswith("from typing import List\n") and "explanation" not in whole
-    assert evalplus.code_prompt(task).endswith("<Code>\n```python\n")
+    solution = evalplus.solution_from_completion(task, "\n    return sum(xs)\n```\nexplanation")
+    assert solution == task.prompt + "\n    return sum(xs)\n"
+    assert evalplus.code_prompt(task).endswith('<Code>\n```python\nfrom typing import List\n\ndef g(xs: List[int]) -> int:\n    """sum"""')
+    mbpp = evalplus.CodeTask("mbpp", "Mbpp/x", '"""\nWrite a function g\nassert g([1]) == 1\n"""\n', "g", "", [], [], 0.0)
+    assert evalplus.code_prompt(mbpp).endswith("<Code>\n```python")
 
 
 def _duck_train(*argv: str) -> int:

@@ -22,15 +22,32 @@ def test_semcoder_dry_run_reports_exact_params_and_the_papers_schedule(pyx_dir, 
     assert rc == 0
     assert "6,740,512,768 total, 6,740,512,768 trainable" in out
     assert "2 epochs, lr 5e-05 -> 5e-06 (cosine_with_min_lr)" in out
-    assert "global 512 sequences of up to 2048 tokens on 8 process(es)" in out
+    assert "global 512 samples of up to 2048 tokens on 8 process(es)" in out
     assert "120 rows" in out and "ZeRO-3" in out and "wall time" in out
+    assert "optimizer steps   1 per epoch in samples (120 samples / 512 per step), 2 in all for 2 epochs" in out
+
+
+def test_the_papers_recipe_takes_the_papers_steps_and_packing_says_what_it_changes(pyx_dir, capsys):
+    """Without data the plan uses the paper's PyX size; with --packing it counts packs and says so."""
+    assert duck_train("semcoder", "--config", "semcoder-6.7b", "--dry-run") == 0
+    out = capsys.readouterr().out
+    # 93,456 PyX samples / 512 per step
+    assert "optimizer steps   183 per epoch in samples (93,456 samples / 512 per step), 366 in all" in out
+    assert "packing" not in out.split("optimizer steps")[1].split("memory")[0]
+    assert duck_train("semcoder", "--config", "semcoder-6.7b", "--data", str(pyx_dir), "--dry-run", "--packing") == 0
+    out = capsys.readouterr().out
+    assert "global 512 packed sequences" in out
+    packed = make_plan(dataclasses.replace(load_config("semcoder-6.7b"), data=dataclasses.replace(
+        load_config("semcoder-6.7b").data, packing=True)), [pyx_dir], tasks=PYX)
+    assert packed.sequences_per_epoch < 120 and packed.sample_steps_per_epoch == 1
+    assert f"120 rows pack into {packed.sequences_per_epoch} sequences" in out
 
 
 def test_refine_dry_run_reports_the_self_refine_schedule(pyx_r_file, capsys):
     assert duck_train("refine", "--config", "refine-6.7b", "--data", str(pyx_r_file), "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "2 epochs, lr 1e-05 -> 1e-06 (cosine_with_min_lr), warmup 5" in out
-    assert "global 512 sequences" in out
+    assert "2 epochs, lr 1e-05 -> 0 (cosine), warmup 5" in out  # the released script: cosine to 0
+    assert "global 512 samples" in out
     assert "57 rows" in out  # 60 PyX-R rows, 5% (3) held out
 
 

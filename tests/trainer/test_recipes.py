@@ -196,7 +196,8 @@ def test_tiny_recipe_trains_on_a_corpus_built_by_duck_train_corpus(tmp_path):
         "    if x > high:\n        return high\n    return x\n"
     )
     corpus = tmp_path / "corpus"
-    assert duck_train_main(["corpus", "build", "--out", str(corpus), "--seeds", str(seeds), "--quiet"]) == 0
+    assert duck_train_main(["corpus", "build", "--out", str(corpus), "--seeds", str(seeds), "--quiet",
+                             "--no-decontaminate"]) == 0
     out = tmp_path / "tiny"
     assert duck_train("semcoder", "--config", "tiny", "--data", str(corpus), "--output-dir", str(out), "--max-steps", "12") == 0
     losses = _losses(out)

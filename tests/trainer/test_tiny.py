@@ -10,7 +10,7 @@ pytest.importorskip("transformers")
 
 from trainer.tiny import build_tiny_model, train_tokenizer  # noqa: E402
 
-SAMPLE = "[PYTHON]\ndef f(x): # [L5]\n    return x * 2 # [L6]\n[/PYTHON]\nassert f(3) == ??\n[MONOLOGUE]\n"
+SAMPLE = "[PYTHON]\ndef f(x): # [L5]\n    return x * 2 # [L6]\nassert f(3) == ??\n[/PYTHON]\n[MONOLOGUE]\n"
 
 
 def test_tokenizer_round_trips_semcoder_tags_as_plain_text():

@@ -25,42 +25,51 @@ from typing import Callable
 
 import yaml
 
+from duck.cli_types import Parser, number, output_folder, seed, whole_number
 from duck.errors import DuckError
 from trainer.config import LAUNCH_DIR, LaunchConfig, RecipeConfig, load_config
 
 #: set in the environment of processes started by ``accelerate launch`` from duck-train
 LAUNCHED_ENV = "DUCK_TRAIN_LAUNCHED"
+#: what a dry run imports (the model on the meta device), and what training imports besides
+PLAN_PACKAGES = ("torch", "transformers", "accelerate", "peft")
+TRAIN_PACKAGES = PLAN_PACKAGES + ("trl", "datasets")
 
 
 def configure(parser: argparse.ArgumentParser, *, default_config: str) -> None:
     parser.add_argument("--config", default=default_config, metavar="NAME|PATH", help=f"recipe config: a shipped name or a YAML path (default: {default_config})")
     parser.add_argument("--data", nargs="+", type=Path, metavar="PATH", help="`duck-train corpus` output folders or JSONL files (default: the config's data.paths)")
-    parser.add_argument("--output-dir", type=Path, metavar="DIR", help="where checkpoints and the final model go (what `duck run --model DIR` loads)")
+    parser.add_argument("--output-dir", type=output_folder, metavar="DIR", help="where checkpoints and the final model go (what `duck run --model DIR` loads)")
     parser.add_argument("--base-model", metavar="NAME|DIR", help="start from this model instead of the config's model.base")
     overrides = parser.add_argument_group("overrides of the config")
-    overrides.add_argument("--max-steps", type=int, help="stop after N optimizer steps")
-    overrides.add_argument("--epochs", type=float)
-    overrides.add_argument("--lr", type=float, help="peak learning rate")
-    overrides.add_argument("--batch-size", type=int, help="sequences per device per micro-batch")
-    overrides.add_argument("--grad-accum", type=int, help="gradient accumulation steps")
-    overrides.add_argument("--max-length", type=int, help="context length in tokens")
-    overrides.add_argument("--warmup-steps", type=float)
-    overrides.add_argument("--save-steps", type=int)
-    overrides.add_argument("--seed", type=int)
-    overrides.add_argument("--no-packing", action="store_true", help="pad batches instead of packing (for comparisons)")
+    overrides.add_argument("--max-steps", type=whole_number(1), help="stop after N optimizer steps")
+    overrides.add_argument("--epochs", type=number(0))
+    overrides.add_argument("--lr", type=number(0, hint="give a learning rate above 0, e.g. --lr 5e-5 (the SemCoder recipe's peak)"),
+                           help="peak learning rate")
+    overrides.add_argument("--batch-size", type=whole_number(1), help="sequences per device per micro-batch")
+    overrides.add_argument("--grad-accum", type=whole_number(1), help="gradient accumulation steps")
+    overrides.add_argument("--max-length", type=whole_number(1), help="context length in tokens")
+    overrides.add_argument("--warmup-steps", type=number(0, inclusive=True),
+                           help="warm-up steps, or a fraction of all steps when below 1")
+    overrides.add_argument("--save-steps", type=whole_number(1))
+    overrides.add_argument("--seed", type=seed)
+    packing = overrides.add_mutually_exclusive_group()
+    packing.add_argument("--no-packing", action="store_true", help="plain padded batches, one sample per row (the released trainer's)")
+    packing.add_argument("--packing", action="store_true",
+                         help="pack rows into max-length sequences: faster, but a batch then counts packs, not samples")
     overrides.add_argument("--report-to", nargs="+", choices=["wandb", "tensorboard"], help="also log to Weights & Biases / TensorBoard")
     overrides.add_argument("--cpu", action="store_true", help="train on CPU (fp32)")
     run = parser.add_argument_group("running")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint-* in --output-dir")
     run.add_argument("--dry-run", action="store_true", help="print the plan (parameters, tokens, steps, memory, time) without loading weights")
-    run.add_argument("--tokens-per-second", type=float, help="throughput (all processes) for the dry-run's wall-time estimate")
-    run.add_argument("--num-processes", type=int, default=1, help="processes (GPUs) in all; > 1 runs through `accelerate launch`")
+    run.add_argument("--tokens-per-second", type=number(0), help="throughput (all processes) for the dry-run's wall-time estimate")
+    run.add_argument("--num-processes", type=whole_number(1), default=1, help="processes (GPUs) in all; > 1 runs through `accelerate launch`")
     run.add_argument("--launch-config", metavar="NAME|PATH", help="accelerate config (shipped: " + ", ".join(available_launch_configs()) + ")")
     run.add_argument("--deepspeed", metavar="NAME|JSON", help="DeepSpeed config for the Trainer (shipped: ds-zero2, ds-zero3), e.g. for ZeRO on CPU under torchrun")
-    run.add_argument("--num-machines", type=int, default=1)
-    run.add_argument("--machine-rank", type=int, default=0)
+    run.add_argument("--num-machines", type=whole_number(1), default=1)
+    run.add_argument("--machine-rank", type=whole_number(0), default=0)
     run.add_argument("--main-process-ip")
-    run.add_argument("--main-process-port", type=int)
+    run.add_argument("--main-process-port", type=whole_number(1, 65535))
 
 
 def available_launch_configs() -> list[str]:
@@ -84,6 +93,8 @@ def apply_overrides(config: RecipeConfig, args: argparse.Namespace) -> RecipeCon
         data = dataclasses.replace(data, max_length=args.max_length)
     if args.no_packing:
         data = dataclasses.replace(data, packing=False, padding_free=False)
+    if getattr(args, "packing", False):
+        data = dataclasses.replace(data, packing=True)
     if args.data:
         data = dataclasses.replace(data, paths=[str(p) for p in args.data])
     if args.base_model:
@@ -118,7 +129,16 @@ def launch_settings(args: argparse.Namespace, default: LaunchConfig) -> LaunchCo
     return default
 
 
+def require_packages(command: str, names: tuple[str, ...]) -> None:
+    """Say which training packages are missing, before any work (the light install has none)."""
+    missing = [name for name in names if importlib.util.find_spec(name) is None]
+    if missing:
+        raise DuckError(f"duck-train {command} needs packages that are not installed: {', '.join(missing)}",
+                        "install the training extras: pip install 'semcoder-duck[train]'")
+
+
 def run_command(args: argparse.Namespace, *, tasks: set[str], recipe: Callable[..., Path]) -> int:
+    require_packages(args.command, PLAN_PACKAGES if args.dry_run else TRAIN_PACKAGES)
     config = apply_overrides(load_config(args.config), args)
     data_paths = [Path(p) for p in config.data.paths]
     if args.dry_run:
@@ -222,7 +242,8 @@ def recipe_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--report-to", *args.report_to]
     if args.deepspeed:
         argv += ["--deepspeed", str(resolve_deepspeed_config(args.deepspeed))]
-    for flag, on in {"--no-packing": args.no_packing, "--cpu": args.cpu, "--resume": args.resume}.items():
+    for flag, on in {"--no-packing": args.no_packing, "--packing": args.packing, "--cpu": args.cpu,
+                     "--resume": args.resume}.items():
         if on:
             argv.append(flag)
     if args.num_processes > 1:
@@ -248,7 +269,7 @@ def standalone(command: str, configure_fn: Callable, main_fn: Callable, argv: li
     launched processes run, so they need none of ``duck-train``'s other subcommands."""
     from duck.errors import report
 
-    parser = argparse.ArgumentParser(prog=f"duck-train {command}")
+    parser = Parser(prog=f"duck-train {command}")
     configure_fn(parser)
     args = parser.parse_args(argv)
     args.command = command

@@ -16,7 +16,7 @@ import ast
 from typing import Literal, Sequence
 
 from models import parse
-from models.prompts import ExecutionQuestion, backward_prompt, forward_prompt
+from models.prompts import backward_prompt, cruxeval_question, forward_prompt
 from trainer.eval.data import CruxSample
 
 Mode = Literal["output", "input"]
@@ -25,10 +25,10 @@ TIMEOUT_S = 3.0
 
 
 def prompt(sample: CruxSample, mode: Mode) -> str:
-    """SemCoder's forward (-O) or backward (-I) inference prompt for the sample."""
+    """The released forward (-O) or backward (-I) monologue prompt for the sample."""
     if mode == "output":
-        return forward_prompt(ExecutionQuestion(code=sample.code, call=sample.call))
-    return backward_prompt(ExecutionQuestion(code=sample.code, output=sample.output))
+        return forward_prompt(cruxeval_question(sample.code, input=sample.input))
+    return backward_prompt(cruxeval_question(sample.code, output=sample.output))
 
 
 def prediction_from_text(text: str, mode: Mode) -> str | None:

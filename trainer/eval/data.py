@@ -64,6 +64,8 @@ def read_jsonl(path: Path) -> list[dict]:
     except (OSError, ValueError, EOFError) as error:
         raise DuckError(f"could not read {path} (line {len(rows) + 1}): {error}",
                         "--data must point at the benchmark's .jsonl or .jsonl.gz file") from None
+    if not rows:
+        raise DuckError(f"benchmark file {path} holds no tasks", "--data must point at the benchmark's .jsonl or .jsonl.gz file")
     return rows
 
 

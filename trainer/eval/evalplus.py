@@ -13,51 +13,31 @@ from __future__ import annotations
 
 import ast
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
 from duck.errors import DuckError
-from models.prompts import nl_prompt
+from models.prompts import CODE_FENCE, code_continuation, humaneval_prompt, mbpp_prompt
 from trainer.eval.data import CodeTask
 
 HARNESS_SOURCE = (Path(__file__).with_name("evalplus_harness.py")).read_text(encoding="utf-8")
 #: seconds one sandbox job may take: the canonical solution on every input of a part plus the
 #: candidate, which the harness itself stops after 60 s (EvalPlus's per-task cap)
 JOB_TIMEOUT_S = 180.0
-#: the response is opened with a fence so the model writes code, and stops at the closing one
-RESPONSE_PREFIX = "```python\n"
-CODE_STOP = "\n```"
-
-
-def instruction(task: CodeTask) -> str:
-    """The NL->code ``{instruction}``: the problem (signature + docstring, or MBPP's text)."""
-    return f"Write a solution to the following problem:\n```python\n{task.prompt.strip()}\n```"
+#: generation stops at the fence that closes the pre-filled ```` ```python ```` block
+CODE_STOP = CODE_FENCE
 
 
 def code_prompt(task: CodeTask) -> str:
-    """SemCoder's NL->code prompt for the task, with the response opened by a code fence."""
-    return nl_prompt(instruction(task)) + RESPONSE_PREFIX
+    """The released NL->code prompt for a HumanEval(+) or MBPP(+) task (``models.prompts``)."""
+    return humaneval_prompt(task.prompt) if task.dataset == "humaneval" else mbpp_prompt(task.prompt)
 
 
-def extract_solution(task: CodeTask, completion: str) -> str:
-    """The program to test from a model's completion of ``code_prompt`` (or any text with code).
-
-    Takes the first fenced block when there is one, else the text up to a closing fence. A
-    completion that does not define the entry point is treated as the body that continues
-    the prompt (EvalPlus's ``completion`` field); the prompt's imports are kept either way.
-    """
-    fenced = re.search(r"```[ \t]*(?:python|py)?[ \t]*\n(.*?)(?:```|$)", completion, re.DOTALL)
-    if fenced and completion.lstrip().startswith("```"):
-        code = fenced.group(1)
-    else:
-        code = completion.split("```", 1)[0]
-    code = code.rstrip() + "\n"
-    if re.search(rf"^\s*def\s+{re.escape(task.entry_point)}\s*\(", code, re.MULTILINE) is None:
-        return task.prompt + code
-    imports = "".join(line + "\n" for line in task.prompt.splitlines() if line.startswith(("import ", "from ")))
-    return imports + code
+def solution_from_completion(task: CodeTask, completion: str) -> str:
+    """The program the released harness tests: the task's prompt followed by the completion of
+    ``code_prompt`` cut at its first fence (HumanEval: the body continuing the signature)."""
+    return task.prompt + code_continuation(completion)
 
 
 @dataclass
@@ -84,7 +64,7 @@ class EvalPlusScorer:
         self.pool = pool
 
     def score_solutions(self, pairs: Sequence[tuple[CodeTask, str]], *, plus: bool = True) -> list[SolutionScore]:
-        """Score each ``(task, solution)``; solutions are complete programs (``extract_solution``).
+        """Score each ``(task, solution)``; solutions are complete programs (``solution_from_completion``).
 
         Plus inputs are run only for solutions that passed the base ones (plus implies base).
         """

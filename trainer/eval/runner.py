@@ -17,7 +17,8 @@ from typing import Callable
 from duck.errors import DuckError
 from trainer.eval import cruxeval, evalplus, report
 from trainer.eval.data import load_cruxeval, load_evalplus
-from trainer.eval.generation import GenerationSettings, GenerationStore, generate_all, load_generation_backend
+from trainer.eval.generation import (RELEASED_DECODING, GenerationSettings, GenerationStore, generate_all,
+                                     load_generation_backend)
 from trainer.eval.passk import benchmark_pass_at_k
 
 Progress = Callable[[str], None] | None
@@ -26,7 +27,8 @@ COLUMN = {"cruxeval-o": "CRUXEval-O", "cruxeval-i": "CRUXEval-I", "humaneval": "
 WORKER_MEMORY_MB = 4096
 
 
-def run(args: argparse.Namespace, progress: Progress = None) -> dict:
+def run(args: argparse.Namespace, spec=None, progress: Progress = None) -> dict:
+    """Score ``spec``'s model (a ``models.registry.BackendSpec``), or ``args.predictions`` when it is None."""
     from corpus.sandbox import SandboxLimits, SandboxPool
 
     results_path = results_file(args)
@@ -35,9 +37,8 @@ def run(args: argparse.Namespace, progress: Progress = None) -> dict:
                "started": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                "results_file": str(results_path)}
     backend = None
-    if not args.predictions:
-        backend = load_generation_backend(model=args.model, endpoint=args.endpoint, load_in_4bit=args.load_in_4bit,
-                                          use_vllm=False if args.no_vllm else None)
+    if spec is not None:
+        backend = load_generation_backend(spec, use_vllm=False if args.no_vllm else None)
         results["backend"] = getattr(backend, "name", type(backend).__name__)
         results["generations_file"] = str(results_path.with_suffix(".generations.jsonl"))
     try:
@@ -74,15 +75,34 @@ def _model_name(args: argparse.Namespace) -> str:
     return args.model or f"{args.served_model or 'server'} @ {args.endpoint}"
 
 
-def _settings(args: argparse.Namespace, stop: tuple[str, ...]) -> GenerationSettings:
-    return GenerationSettings(n=args.n, temperature=args.temperature, max_new_tokens=args.max_new_tokens,
-                              batch_size=args.batch_size, stop=stop)
+def decoding(args: argparse.Namespace, phase: str, stop: tuple[str, ...] = ()) -> GenerationSettings:
+    """The decoding of one phase (a benchmark, or ``refine-<dataset>``): the released settings
+    (``RELEASED_DECODING``) unless a flag overrides them. ``--greedy`` sets temperature 0;
+    ``--max-total-tokens 0`` lifts the prompt + answer budget."""
+    released = RELEASED_DECODING[phase]
+    if getattr(args, "greedy", False):
+        temperature = 0.0
+    elif args.temperature is not None:
+        temperature = args.temperature
+    else:
+        temperature = released.temperature if args.n == 1 or released.temperature > 0 else 0.8
+    if args.n > 1 and temperature == 0:
+        raise DuckError("--n > 1 with greedy decoding gives n identical samples",
+                        "drop --greedy, or pass --temperature, e.g. --temperature 0.8")
+    total = getattr(args, "max_total_tokens", None)
+    return GenerationSettings(n=args.n, temperature=temperature, max_new_tokens=args.max_new_tokens or released.max_new_tokens,
+                              batch_size=args.batch_size, stop=stop,
+                              max_total_tokens=released.max_total_tokens if total is None else (total or None))
 
 
-def _generate(args, backend, results, items, stop, progress, store=None) -> dict[str, list[str]]:
+def _generate(args, backend, results, items, stop, progress, phase: str, store=None) -> dict[str, list[str]]:
     store = store or GenerationStore(Path(results["generations_file"]))
     report_progress = (lambda done, total: progress(f"generated {done}/{total}")) if progress else None
-    return generate_all(backend, items, _settings(args, stop), store, report_progress)
+    settings = decoding(args, phase, stop)
+    results.setdefault("decoding", {})[phase] = {
+        "temperature": settings.temperature, "top_p": settings.top_p, "max_new_tokens": settings.max_new_tokens,
+        "max_total_tokens": settings.max_total_tokens, "n": settings.n, "stop": list(stop)}
+    return generate_all(backend, items, settings, store, report_progress)
 
 
 # ----------------------------------------------------------------------------- CRUXEval
@@ -102,7 +122,7 @@ def _run_cruxeval(args, backend, pool, results, progress) -> None:
         from models.prompts import ANSWER_STOP
 
         texts = _generate(args, backend, results, [(s.id, cruxeval.prompt(s, mode)) for s in samples],
-                          (ANSWER_STOP,), progress)
+                          (ANSWER_STOP,), progress, args.benchmark)
     predictions = [[cruxeval.prediction_from_text(t, mode) for t in texts[s.id]] for s in samples]
     if progress:
         progress(f"scoring {sum(len(p) for p in predictions)} predictions")
@@ -129,7 +149,7 @@ def _guess_dataset(args) -> str:
     raise DuckError(f"cannot tell whether {args.data} is HumanEval+ or MBPP+", "pass --dataset humaneval or --dataset mbpp")
 
 
-def _solutions(args, backend, results, tasks, progress) -> dict[str, list[str]]:
+def _solutions(args, backend, results, dataset, tasks, progress) -> dict[str, list[str]]:
     if args.predictions:
         from trainer.eval.predictions import read_evalplus_samples
 
@@ -143,8 +163,8 @@ def _solutions(args, backend, results, tasks, progress) -> dict[str, list[str]]:
             out[task.task_id] = [r["solution"] if "solution" in r else task.prompt + r["completion"] for r in rows]
         return out
     texts = _generate(args, backend, results, [(t.task_id, evalplus.code_prompt(t)) for t in tasks],
-                      (evalplus.CODE_STOP,), progress)
-    return {t.task_id: [evalplus.extract_solution(t, text) for text in texts[t.task_id]] for t in tasks}
+                      (evalplus.CODE_STOP,), progress, dataset)
+    return {t.task_id: [evalplus.solution_from_completion(t, text) for text in texts[t.task_id]] for t in tasks}
 
 
 def _score_code(pool, tasks, solutions, plus: bool, progress):
@@ -160,7 +180,7 @@ def _score_code(pool, tasks, solutions, plus: bool, progress):
 
 def _run_code(args, backend, pool, results, progress) -> None:
     dataset, tasks = _code_tasks(args)
-    solutions = _solutions(args, backend, results, tasks, progress)
+    solutions = _solutions(args, backend, results, dataset, tasks, progress)
     by_task = _score_code(pool, tasks, solutions, not args.base_only, progress)
     column = COLUMN[dataset]
     results["scores"] = {column: benchmark_pass_at_k([[s.base for s in by_task[t.task_id]] for t in tasks])}
@@ -181,7 +201,7 @@ def _run_refine(args, backend, pool, results, progress) -> None:
         raise DuckError("refine reports greedy pass@1 per round", "drop --n (self-refinement keeps one solution per task)")
     if backend is None:
         raise DuckError("refine needs a model to refine with", "pass --model or --endpoint (round 0 is the model's own solution)")
-    current = {t: s[0] for t, s in _solutions(args, backend, results, tasks, progress).items()}
+    current = {t: s[0] for t, s in _solutions(args, backend, results, dataset, tasks, progress).items()}
     store = GenerationStore(Path(results["generations_file"]))
     rounds = []
     by_task = {k: v[0] for k, v in _score_code(pool, tasks, {k: [v] for k, v in current.items()}, True, progress).items()}
@@ -192,11 +212,14 @@ def _run_refine(args, backend, pool, results, progress) -> None:
             break
         items = []
         for task in failing:
-            test = by_task[task.task_id].failed_test or f"# the solution fails: {by_task[task.task_id].reason}"
-            if args.trace and by_task[task.task_id].failed_test:
-                test += "\n" + _trace_comment(pool, current[task.task_id], by_task[task.task_id].failed_test)
-            items.append((f"{task.task_id}#round{number}", refine_prompt(task.prompt, current[task.task_id], test)))
-        texts = _generate(args, backend, results, items, (REFINED_STOP,), progress, store)
+            score = by_task[task.task_id]
+            test = _failed_test(score)
+            if args.trace and score.failed_test:
+                trace = _trace_comment(pool, current[task.task_id], score.failed_test)
+                test += f"{trace}\n" if trace else ""
+            items.append((f"{task.task_id}#round{number}",
+                          refine_prompt(task.prompt, current[task.task_id].rstrip("\n"), test)))
+        texts = _generate(args, backend, results, items, (REFINED_STOP,), progress, f"refine-{dataset}", store)
         for task in failing:
             code = refined_code(texts[f"{task.task_id}#round{number}"][0])
             if code:
@@ -210,6 +233,18 @@ def _run_refine(args, backend, pool, results, progress) -> None:
     results["tasks"] = len(tasks)
     results["per_task"] = {t.task_id: {"base": by_task[t.task_id].base, "plus": by_task[t.task_id].plus,
                                        "solution": current[t.task_id]} for t in tasks}
+
+
+def _failed_test(score) -> str:
+    """The failing input as the released self-refine prompt shows it (``retv = ...`` then
+    ``assert retv == ...``), from the harness's ``assert f(...) == ...``."""
+    from models.parse import split_assertion
+    from models.prompts import failed_test_text
+
+    parts = split_assertion(score.failed_test) if score.failed_test else None
+    if parts is None or not parts.left or not parts.right:
+        return f"# the solution fails: {score.reason}\n"
+    return failed_test_text(parts.left, parts.right)
 
 
 def _round_entry(number: int, tasks, by_task) -> dict:

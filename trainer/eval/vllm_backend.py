@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from models.base import BackendError, truncate_at_stop
+from models.base import SAMPLING_TOP_P, BackendError, truncate_at_stop
 
 
 class VLLMBackend:
@@ -28,13 +28,16 @@ class VLLMBackend:
                  temperature: float = 0.0, n: int = 1) -> list[str]:
         from vllm import SamplingParams
 
-        params = SamplingParams(n=n, temperature=temperature, top_p=1.0 if temperature == 0 else 0.95,
+        params = SamplingParams(n=n, temperature=temperature, top_p=1.0 if temperature == 0 else SAMPLING_TOP_P,
                                 max_tokens=max_new_tokens, stop=list(stop) or None,
                                 include_stop_str_in_output=True, seed=self.seed if temperature == 0 else None)
         results: list[str] = []
         for request in self.llm.generate(list(prompts), params, use_tqdm=False):
             results.extend(truncate_at_stop(out.text, stop)[0] for out in request.outputs)
         return results
+
+    def count_tokens(self, prompt: str) -> int | None:
+        return len(self.llm.get_tokenizer()(prompt)["input_ids"])
 
     def stream(self, prompt: str, **kwargs):
         yield from self.generate([prompt], **kwargs)

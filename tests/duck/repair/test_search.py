@@ -43,11 +43,11 @@ def test_runaway_candidate_outcome_is_a_limit(write):
     prog = write("loop.py", "print(1)\n")
     with tempfile.TemporaryDirectory() as scratch:
         workspace = Workspace.create(prog, prog.parent, Path(scratch))
-        runner = CandidateRunner(workspace, RecordRequest(script=prog, stdin=None), RunOracle(), jobs=1)
-        baseline = runner.record(None)
-        limits = candidate_limits(Limits(), baseline.session, pytest=False)
-        assert limits.max_steps <= 20_000 * 20 and limits.timeout_s <= 30
-        result = runner.verify("while True:\n    pass\n", limits)
+        with CandidateRunner(workspace, RecordRequest(script=prog, stdin=None), RunOracle(), jobs=1) as runner:
+            baseline = runner.record(None)
+            limits = candidate_limits(Limits(), baseline.session, pytest=False)
+            assert limits.max_steps <= 20_000 * 20 and limits.timeout_s <= 30
+            result = runner.verify("while True:\n    pass\n", limits)
     assert not result.verdict.passed
     assert result.session.outcome["outcome"] == "limit"
 

@@ -18,16 +18,21 @@ SLEEPER = "import time\ntime.sleep(60)\nprint('woke')\n"
 
 @pytest.fixture
 def make_runner(write, tmp_path):
+    runners = []
+
     def make(source: str, oracle=None, **fields) -> CandidateRunner:
         prog = write("src/prog.py", source)
         scratch = tmp_path / "scratch"
         scratch.mkdir(exist_ok=True)
         workspace = Workspace.create(prog, prog.parent, scratch)
         fields.setdefault("stdin", None)
-        return CandidateRunner(workspace, RecordRequest(script=prog, cwd=prog.parent, **fields),
-                               oracle or RunOracle(), jobs=2)
+        runners.append(CandidateRunner(workspace, RecordRequest(script=prog, cwd=prog.parent, **fields),
+                                       oracle or RunOracle(), jobs=2))
+        return runners[-1]
 
-    return make
+    yield make
+    for runner in runners:
+        runner.close()
 
 
 READER = '''import random, sys

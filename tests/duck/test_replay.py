@@ -1,0 +1,92 @@
+"""`duck replay TRACE`: a recorded run opens again without running anything; `duck run` on a
+trace says so instead of running its JSON as Python."""
+
+from __future__ import annotations
+
+import pytest
+
+from duck.cli import main, parse_command_line
+
+# every run of this program leaves a mark, so a re-run would show
+PROGRAM = """\
+import pathlib, sys
+runs = pathlib.Path(sys.argv[1])
+runs.write_text(runs.read_text() + "ran\\n" if runs.exists() else "ran\\n")
+values = [4, 8]
+print("mean:", sum(values) / len(values))
+"""
+
+
+@pytest.fixture
+def recorded(tmp_path):
+    program, marks, trace = tmp_path / "prog.py", tmp_path / "runs.txt", tmp_path / "prog.trace"
+    program.write_text(PROGRAM)
+    assert main(["record", str(program), "-o", str(trace), "--quiet", "--", str(marks)]) == 0
+    assert marks.read_text() == "ran\n"
+    return program, marks, trace
+
+
+def test_replay_plain_prints_the_recorded_run_without_running_it(recorded, capsys):
+    program, marks, trace = recorded
+    capsys.readouterr()
+    assert main(["replay", str(trace), "--plain"]) == 0
+    replayed = capsys.readouterr().out
+    assert "mean: 6.0" in replayed and "values" in replayed
+    assert marks.read_text() == "ran\n"  # nothing ran again
+    assert main(["run", "--plain", str(program), "--", str(marks)]) == 0
+    assert capsys.readouterr().out.replace("runs.txt", "") == replayed.replace("runs.txt", "")
+
+
+def test_replay_reports_the_recorded_programs_exit_status(tmp_path):
+    program, trace = tmp_path / "crash.py", tmp_path / "crash.trace"
+    program.write_text("raise SystemExit(3)\n")
+    assert main(["record", str(program), "-o", str(trace), "--quiet"]) == 3
+    assert main(["replay", str(trace), "--plain"]) == 3
+
+
+@pytest.mark.parametrize("command", ["run", "record", "fix"])
+def test_a_trace_given_as_the_program_points_to_replay(recorded, command, capsys):
+    _, marks, trace = recorded
+    capsys.readouterr()
+    assert main([command, "--plain" if command == "run" else "--quiet", str(trace)] if command != "fix"
+                else [command, str(trace)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {trace} is a trace recorded by duck, not a Python program\n")
+    assert f"hint: open it without running anything: duck replay {trace}" in err
+    assert marks.read_text() == "ran\n"
+
+
+def test_replay_of_something_else_is_an_error_with_a_hint(tmp_path, capsys):
+    program = tmp_path / "prog.py"
+    program.write_text("print(1)\n")
+    assert main(["replay", str(program), "--plain"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {program} is not a duck trace") and "\nhint: " in err and "duck run FILE" in err
+    assert main(["replay", str(tmp_path / "missing.trace")]) == 2
+    assert "cannot read trace" in capsys.readouterr().err
+
+
+def test_replay_takes_no_program_arguments():
+    with pytest.raises(SystemExit) as exit_:
+        parse_command_line(["replay", "x.trace", "--", "a"])
+    assert exit_.value.code == 2
+
+
+@pytest.mark.asyncio
+async def test_the_ui_steps_a_replayed_trace_and_will_not_rerun_it(recorded):
+    from duck.app import build_app
+    from duck.session import Session
+    from tests.duck.tui.conftest import settle
+
+    _, marks, trace = recorded
+    args = parse_command_line(["replay", str(trace)])[1]
+    app = build_app(Session.load(trace), request=None, args=args, oracle=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.step == 1
+        await pilot.press("r")
+        await pilot.press("f")
+        await settle(pilot)
+        assert [message for message, _ in app.errors] == ["this session cannot be re-run", "duck cannot search fixes here"]
+    assert marks.read_text() == "ran\n"
