@@ -119,12 +119,36 @@ def main(args: argparse.Namespace) -> int:
             "unverified": [fix.to_dict() for fix in result.unverified],
             "suspicious_lines": [s.line for s in result.suspects[:10]],
             "candidates_run": result.candidates_run, "recorded_runs": result.recorded_runs,
-            "stopped": result.stopped, "duration_s": round(result.duration_s, 3),
-            "applied": str(file) if backup else None, "backup": str(backup) if backup else None,
+            "stopped": result.stopped, "duration_s": round(result.duration_s, 3), "why_first": result.why_first,
+            "verified_count": result.verified_count,
+            "applied": str(result.fixes[0].file) if backup else None, "backup": str(backup) if backup else None,
             "notes": result.notes,
         }, indent=2))
         return 0 if result.already_passing or result.fixes else 1
     return _print_human(file, result, backup)
+
+
+_ORACLE_WORDS = {"test": "the pytest test (--test)", "expect": "the expected output (--expect)",
+                 "asserts": "the program's own asserts", "exit": "no exception and exit status 0"}
+
+
+def _no_fix_hint(oracle: str) -> str:
+    """What to try next when no fix was found, given the oracle that was used."""
+    if oracle in ("test", "expect"):
+        return ("hint: try a larger --time-budget or --max-candidates, a model with --model/--endpoint, "
+                "or a stronger oracle (more asserts in the test)\n")
+    return ("hint: state what the program should do with --expect or --test, or try a model "
+            "with --model/--endpoint\n")
+
+
+def _shown(fixed: Path, program: Path) -> Path:
+    """The fixed file as the user named the program: the program itself, or a file beside it."""
+    if Path(fixed).resolve() == program.resolve():
+        return program
+    try:
+        return program.parent / Path(fixed).resolve().relative_to(program.resolve().parent)
+    except ValueError:
+        return Path(fixed)
 
 
 def _print_human(file: Path, result, backup) -> int:
@@ -141,19 +165,25 @@ def _print_human(file: Path, result, backup) -> int:
                   f"{stopped.get(result.stopped or '', '')})\n")
         for fix in result.unverified:
             out.write(f"\nUNVERIFIED proposal ({fix.description}), not a fix: {fix.explanation}\n{fix.diff}")
-        out.write("hint: state what the program should do with --expect or --test, or try a model "
-                  "with --model/--endpoint\n")
+        out.write(_no_fix_hint(result.oracle))
         return 1
-    out.write(f"{len(result.fixes)} verified fix(es) for {file} ({result.candidates_run} candidate runs, "
-              f"{result.duration_s:.1f} s)\n")
+    shown = (f"{len(result.fixes)} verified fix(es)" if result.verified_count <= len(result.fixes)
+             else f"the best {len(result.fixes)} of {result.verified_count} verified fixes")
+    out.write(f"{shown} for {file} ({result.candidates_run} candidate runs, "
+              f"{result.duration_s:.1f} s; oracle: {_ORACLE_WORDS.get(result.oracle, result.oracle)})\n")
     for number, fix in enumerate(result.fixes, start=1):
-        out.write(f"\n=== fix {number}{' (best)' if number == 1 else ''}: {fix.description} [{fix.origin}]\n")
+        out.write(f"\n=== fix {number}{' (best)' if number == 1 else ''}: {fix.where()} {fix.description} [{fix.origin}]\n")
         out.write(fix.diff)
         out.write(f"why: {fix.explanation}\n")
+        if fix.evidence():
+            out.write(f"evidence: {fix.evidence()}\n")
+    if result.why_first:
+        out.write(f"\nfix 1 is first because {result.why_first}.\n")
     for fix in result.unverified:
         out.write(f"\nUNVERIFIED proposal ({fix.description}), not a fix: {fix.explanation}\n")
     if backup is not None:
-        out.write(f"\napplied fix 1 to {file}; the original is kept at {backup}\n")
+        out.write(f"\napplied fix 1 to {_shown(result.fixes[0].file, file)}; the original is kept at {backup}\n")
     else:
-        out.write(f"\nnothing was written; run again with --apply to write fix 1 into {file}\n")
+        out.write(f"\nnothing was written; run again with --apply to write fix 1 into "
+                  f"{_shown(result.fixes[0].file, file)}\n")
     return 0

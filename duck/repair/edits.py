@@ -2,10 +2,15 @@
 
 An ``Edit`` replaces one span of the source text (an operator token, an expression, or an
 empty span where a statement is inserted) and leaves every other byte alone, so a fix shows
-up as a one-token diff. ``candidate_edits`` proposes the mutation classes of issue 5 at the
-lines fault localisation ranked (operator swaps, off-by-one, wrong variable, negated
-condition, wrong method/function, swapped arguments, missing return, missing base case);
-``apply_edits`` applies one edit or a compatible pair.
+up as a one-token diff. ``candidate_edits`` proposes, at the lines fault localisation ranked,
+the single-statement bug classes that one-token bug studies and mutation-testing tools name:
+operator swaps (arithmetic, comparison, boolean, augmented, and ``=`` <-> ``+=``/``-=``),
+off-by-one constants, indices, slice and loop bounds (``range(n)`` <-> ``range(1, n)``), call
+arguments swapped, replaced by a variable in scope or moved by one, a return value replaced by
+a value in scope (or the element for the container), a slice bound or step left out, a
+difference clamped at zero, ``yield`` <-> ``yield from``, conditions negated or weakened (one
+operand of ``and``/``or`` dropped, a whole chain flipped), wrong method/function, missing
+return, missing base case; ``apply_edits`` applies one edit or a compatible pair.
 
 This module only writes text: it does not run anything (``duck.repair.verify`` does) and
 never touches files. ``assert`` statements are never edited: they are the program's oracle.
@@ -18,6 +23,7 @@ function) only function bodies are edited, never the module-level code that call
 from __future__ import annotations
 
 import ast
+import warnings
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -26,8 +32,18 @@ from libcst.metadata import ExpressionContext, ExpressionContextProvider, Metada
 
 #: Order in which kinds of edit are tried at equally suspicious lines (cheap, likely ones first).
 KIND_PRIORITY = {
-    "comparison": 0, "off-by-one": 1, "constant": 2, "arithmetic": 3, "boolean": 4, "negation": 5,
-    "method": 6, "return": 7, "base-case": 8, "swap": 9, "variable": 10,
+    "comparison": 0, "off-by-one": 1, "constant": 2, "arithmetic": 3, "augmented": 3, "boolean": 4,
+    "negation": 5, "slice": 5, "yield": 5, "method": 6, "return": 7, "return-value": 7, "condition": 7,
+    "base-case": 8, "swap": 9, "clamp": 9, "variable": 10,
+}
+
+#: How likely a kind of edit is to be the fix, as a weight on its line's suspiciousness (one-token
+#: operator and constant slips are the commonest single-statement bugs; a wrong variable is a
+#: frequent bug too, but every line offers many variables, most of them wrong).
+KIND_WEIGHT = {
+    "comparison": 1.0, "off-by-one": 0.9, "constant": 0.85, "arithmetic": 0.85, "augmented": 0.85,
+    "boolean": 0.8, "negation": 0.75, "slice": 0.75, "yield": 0.75, "method": 0.7, "return": 0.65,
+    "return-value": 0.65, "condition": 0.65, "base-case": 0.6, "swap": 0.55, "clamp": 0.55, "variable": 0.4,
 }
 
 _COMPARISON_SWAPS = {
@@ -62,6 +78,7 @@ _OPERATOR_TEXT = {
 }
 _ATOMIC = (cst.Name, cst.Integer, cst.Attribute, cst.Subscript, cst.Call, cst.SimpleString, cst.Float)
 _MAX_NAME_ALTERNATIVES = 8
+_MAX_RETURN_ALTERNATIVES = 6
 INSERTIONS = ("return", "base-case")
 INSERT_AFTER = 30
 
@@ -76,8 +93,11 @@ class Edit:
     line: int
     kind: str
     description: str
+    file: str | None = None   # the file it edits, relative to the program's folder (None: the program)
 
     def overlaps(self, other: "Edit") -> bool:
+        if self.file != other.file:
+            return False
         return self.start < other.end and other.start < self.end or (self.start == other.start)
 
 
@@ -94,10 +114,12 @@ def apply_edits(source: str, edits: Iterable[Edit]) -> str:
 
 
 def compiles(source: str) -> bool:
-    try:
-        compile(source, "<candidate>", "exec", dont_inherit=True)
-    except (SyntaxError, ValueError):
-        return False
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a candidate's SyntaxWarning (`None[0]`) is no concern of duck's output
+        try:
+            compile(source, "<candidate>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
     return True
 
 
@@ -154,14 +176,18 @@ def _assert_lines(tree: ast.AST) -> set[int]:
 class _Collector(cst.CSTVisitor):
     METADATA_DEPENDENCIES = (PositionProvider, ExpressionContextProvider)
 
-    def __init__(self, source: str, lines: set[int], names: dict[int, set[str]], protected: set[int]) -> None:
+    def __init__(self, source: str, lines: set[int], names: dict[int, set[str]], protected: set[int],
+                 seen: dict[int, set[str]] | None = None) -> None:
         self.source = source
         self.lines = lines
         self.names = names
+        self.seen = seen or {}           # line -> names the recording saw there (tried first)
         self.protected = protected
         self.offsets = _Offsets(source)
         self.edits: list[Edit] = []
         self._callee_names: set[int] = set()  # id() of Name nodes that are called functions
+        self._inner_chains: set[int] = set()  # id() of `a or b` inside `a or b or c`
+        self._loops = 0                       # loops around the node being visited
         self._function_stack: list[cst.FunctionDef] = []
 
     # helpers -------------------------------------------------------------------------
@@ -215,14 +241,88 @@ class _Collector(cst.CSTVisitor):
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         op = _OPERATOR_TEXT.get(type(node.operator))
-        for other in _AUGMENTED_SWAPS.get(op, ()):
-            self._add(node.operator, other, "arithmetic", f"`{op}` -> `{other}`")
+        for other in _AUGMENTED_SWAPS.get(op, ()) + ("=",):
+            self._add(node.operator, other, "augmented", f"`{op}` -> `{other}`")
+        self._clamp(node.value)
+
+    def visit_For(self, node) -> None:
+        self._loops += 1
+
+    def leave_For(self, node) -> None:
+        self._loops -= 1
+
+    leave_While = leave_For  # ``visit_While`` (below) counts the loop too
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        """``x = e`` -> ``x += e`` / ``x -= e`` inside a loop (an accumulation that overwrites), and a
+        clamp of ``e``."""
+        if len(node.targets) == 1 and isinstance(node.targets[0].target, cst.Name) and self._loops:
+            target = node.targets[0].target
+            _, end, line = self._span(target)
+            start = self._span(node.value)[0]
+            if target.value in self.names.get(line, set()) and self.source[end:start].strip() == "=" \
+                    and self._wanted(line):
+                for other in ("+=", "-="):
+                    self.edits.append(Edit(end, start, f" {other} ", line, "augmented", f"`=` -> `{other}`"))
+        self._clamp(node.value)
+
+    def _clamp(self, value: cst.BaseExpression) -> None:
+        """A difference that may not go below zero: ``a - b`` -> ``max(a - b, 0)``."""
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.Subtract):
+            code = self._text(value)
+            self._add(value, f"max({code}, 0)", "clamp", f"`{code}` clamped: `max({code}, 0)`")
+
+    # return values, yield ------------------------------------------------------------
+    def visit_Return(self, node: cst.Return) -> None:
+        value = node.value
+        if value is None:
+            return
+        code = self._text(value)
+        _, _, line = self._span(value)
+        if isinstance(value, cst.Subscript) and len(value.slice) == 1 and isinstance(value.slice[0].slice, cst.Index):
+            inner = self._text(value.value)
+            self._add(value, inner, "return-value", f"`return {code}` -> `return {inner}`")
+        if isinstance(value, (cst.Name, cst.Attribute, cst.Call)):
+            for index in ("0", "-1"):
+                self._add(value, f"{code}[{index}]", "return-value", f"`return {code}` -> `return {code}[{index}]`")
+        if not isinstance(value, cst.Name):  # a name is replaced by ``visit_Name``
+            for other in self._alternatives(line)[:_MAX_RETURN_ALTERNATIVES]:
+                self._add(value, other, "return-value", f"`return {code}` -> `return {other}`")
+        self._clamp(value)
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        value = node.value
+        if isinstance(value, cst.From):
+            inner = self._text(value.item)
+            self._add(node, f"yield {inner}", "yield", f"`yield from {inner}` -> `yield {inner}`")
+        elif value is not None:
+            inner = self._text(value)
+            self._add(node, f"yield from {inner}", "yield", f"`yield {inner}` -> `yield from {inner}`")
 
     def visit_BooleanOperation(self, node: cst.BooleanOperation) -> None:
         op = _OPERATOR_TEXT.get(type(node.operator))
         other = {"and": "or", "or": "and"}.get(op)
         if other:
             self._add(node.operator, other, "boolean", f"`{op}` -> `{other}`")
+            # a chain `a or b or c` with every operator flipped at once
+            chain, left = [node.operator], node.left
+            while isinstance(left, cst.BooleanOperation) and type(left.operator) is type(node.operator):
+                chain.append(left.operator)
+                left = left.left
+            if len(chain) > 1 and id(node) not in self._inner_chains:
+                start, end, _ = self._span(node)
+                text = self.source[start:end]
+                for operator in sorted(chain, key=lambda o: -self._span(o)[0]):
+                    o_start, o_end, _ = self._span(operator)
+                    text = text[:o_start - start] + other + text[o_end - start:]
+                self._add(node, text, "boolean", f"every `{op}` of `{self._text(node)}` -> `{other}`")
+            inner = node.left
+            while isinstance(inner, cst.BooleanOperation) and type(inner.operator) is type(node.operator):
+                self._inner_chains.add(id(inner))
+                inner = inner.left
+        # weaker / stronger: one operand dropped
+        for keep, drop in ((node.left, node.right), (node.right, node.left)):
+            self._add(node, self._text(keep), "condition", f"`{self._text(drop)}` dropped from `{self._text(node)}`")
 
     def visit_UnaryOperation(self, node: cst.UnaryOperation) -> None:
         if isinstance(node.operator, cst.Not):
@@ -242,6 +342,7 @@ class _Collector(cst.CSTVisitor):
         self._negate(node.test)
 
     def visit_While(self, node: cst.While) -> None:
+        self._loops += 1
         self._negate(node.test)
 
     def visit_IfExp(self, node: cst.IfExp) -> None:
@@ -272,9 +373,14 @@ class _Collector(cst.CSTVisitor):
         if context != ExpressionContext.LOAD:
             return
         _, _, line = self._span(node)
-        candidates = sorted(self.names.get(line, set()) - {node.value, "True", "False", "None"})
-        for other in candidates[:_MAX_NAME_ALTERNATIVES]:
+        for other in self._alternatives(line, node.value)[:_MAX_NAME_ALTERNATIVES]:
             self._add(node, other, "variable", f"`{node.value}` -> `{other}`")
+
+    def _alternatives(self, line: int, name: str | None = None) -> list[str]:
+        """Names a line may use instead of ``name``: those the recording saw there first."""
+        names = self.names.get(line, set()) - {name, "True", "False", "None"}
+        seen = self.seen.get(line, set())
+        return sorted(names, key=lambda n: (n not in seen, n))
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -285,6 +391,7 @@ class _Collector(cst.CSTVisitor):
             if func.value == "range":
                 for arg in node.args:
                     self._plus_minus(arg.value, "range bound")
+                self._range_start(node)
             if func.value == "sorted" and not any(a.keyword for a in node.args):
                 close = self._span(node)[1] - 1  # the ")"
                 start, _, line = self._span(node)
@@ -294,6 +401,10 @@ class _Collector(cst.CSTVisitor):
             for other in _METHOD_SWAPS.get(func.attr.value, ()):
                 self._add(func.attr, other, "method", f"`.{func.attr.value}()` -> `.{other}()`")
         positional = [a for a in node.args if not a.keyword and not a.star]
+        if not (isinstance(func, cst.Name) and func.value in ("range", "print", "len", "str", "repr")):
+            for arg in positional:  # a recursive call or an index passed without its adjustment
+                if isinstance(arg.value, (cst.Name, cst.Attribute, cst.Subscript)):
+                    self._plus_minus(arg.value, "call argument")
         for i in range(len(positional)):
             for j in range(i + 1, len(positional)):
                 a, b = positional[i].value, positional[j].value
@@ -304,6 +415,16 @@ class _Collector(cst.CSTVisitor):
                     other = self.source[sb:eb]
                     swapped = other + self.source[ea:sb] + text
                     self.edits.append(Edit(sa, eb, swapped, line, "swap", f"arguments `{text}` and `{other}` swapped"))
+
+    def _range_start(self, node: cst.Call) -> None:
+        """``range(n)`` -> ``range(1, n)`` and ``range(0 or 1, n)`` -> ``range(n)``: the loop's first value."""
+        args = [a for a in node.args if not a.keyword and not a.star]
+        if len(args) == 1:
+            code = self._text(args[0].value)
+            self._add(node, f"range(1, {code})", "off-by-one", f"`range({code})` -> `range(1, {code})`")
+        elif len(args) == 2 and isinstance(args[0].value, cst.Integer) and args[0].value.value in ("0", "1"):
+            code = self._text(args[1].value)
+            self._add(node, f"range({code})", "off-by-one", f"`{self._text(node)}` -> `range({code})`")
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         # `obj.method(...)`: the attribute's Name is not a variable
@@ -318,6 +439,19 @@ class _Collector(cst.CSTVisitor):
                 for bound in (inner.lower, inner.upper):
                     if bound is not None:
                         self._plus_minus(bound, "slice bound")
+                self._slice_variants(inner)
+
+    def _slice_variants(self, inner: cst.Slice) -> None:
+        """A slice with one of its bounds (or its step) left out: ``xs[1:n]`` -> ``xs[:n]``, ``xs[1:]``."""
+        parts = [self._text(p) if p is not None else "" for p in (inner.lower, inner.upper, inner.step)]
+        whole = self._text(inner)
+        for index, what in enumerate(("start", "stop", "step")):
+            if not parts[index]:
+                continue
+            kept = list(parts)
+            kept[index] = ""
+            text = f"{kept[0]}:{kept[1]}" + (f":{kept[2]}" if kept[2] else "")
+            self._add(inner, text, "slice", f"slice `[{whole}]` -> `[{text}]` (no {what})")
 
     # functions: missing return, missing base case ------------------------------------
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -477,8 +611,13 @@ def _touches(edit: Edit, spans: list[tuple[int, int]]) -> bool:
 
 
 def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, set[str]] | None = None, *,
-                    protect_inputs: bool = False, functions_only: bool = False) -> list[Edit]:
+                    protect_inputs: bool = False, functions_only: bool = False,
+                    scores: dict[int, float] | None = None) -> list[Edit]:
     """Every single edit at ``lines`` (in the order given: most suspicious first), deduplicated.
+
+    With ``scores`` (line -> suspiciousness) edits are ordered by score times ``KIND_WEIGHT``
+    instead, so a likely edit on a slightly less suspicious line comes before an unlikely one
+    (a wrong variable) on the most suspicious line.
 
     ``extra_names`` adds names a line may refer to (the locals the trace saw there).
     ``protect_inputs`` leaves the program's input data alone and ``functions_only`` the
@@ -496,7 +635,7 @@ def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, se
     protected = _assert_lines(tree)
     if functions_only:
         protected |= _module_level_lines(tree)
-    collector = _Collector(source, set(order), names, protected)
+    collector = _Collector(source, set(order), names, protected, seen=extra_names)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     wrapper.visit(collector)
     spans: list[tuple[int, int]] = []
@@ -513,11 +652,20 @@ def candidate_edits(source: str, lines: Iterable[int], extra_names: dict[int, se
         if key not in seen and not (spans and _touches(edit, spans)):
             seen.add(key)
             unique.append(edit)
-    unique.sort(key=lambda e: (rank.get(e.line, len(rank)), KIND_PRIORITY.get(e.kind, 99), e.start))
+    if scores is not None:
+        unique.sort(key=lambda e: (-edit_score(e, scores), rank.get(e.line, len(rank)),
+                                   KIND_PRIORITY.get(e.kind, 99), e.start))
+    else:
+        unique.sort(key=lambda e: (rank.get(e.line, len(rank)), KIND_PRIORITY.get(e.kind, 99), e.start))
     # inserted statements are bigger changes: try them after the first few in-place edits
     in_place = [e for e in unique if e.kind not in INSERTIONS]
     inserted = [e for e in unique if e.kind in INSERTIONS]
     return in_place[:INSERT_AFTER] + inserted + in_place[INSERT_AFTER:]
+
+
+def edit_score(edit: Edit, scores: dict[int, float]) -> float:
+    """How likely ``edit`` is the fix: its line's suspiciousness times its kind's weight."""
+    return scores.get(edit.line, 0.0) * KIND_WEIGHT.get(edit.kind, 0.5)
 
 
 def edit_pairs(edits: list[Edit], limit: int) -> list[tuple[Edit, Edit]]:
@@ -527,7 +675,7 @@ def edit_pairs(edits: list[Edit], limit: int) -> list[tuple[Edit, Edit]]:
         for i in range(max(0, total - len(edits) + 1), (total + 1) // 2):
             j = total - i
             a, b = edits[i], edits[j]
-            if a.overlaps(b) or (a.start, a.end) == (b.start, b.end):
+            if a.file != b.file or a.overlaps(b) or (a.start, a.end) == (b.start, b.end):
                 continue
             pairs.append((a, b))
             if len(pairs) >= limit:

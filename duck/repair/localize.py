@@ -6,8 +6,11 @@ each name the line reads, ``Session.last_change`` gives the step that last wrote
 the line that ran just before that step in its frame is the writer (for a ``call`` event
 the writer is the caller's line: the value is an argument). Values returned by a call are
 followed into the callee's ``return`` line, and the headers of the ``if``/``for``/``while``
-around a line (its control dependence) join the slice too. Lines are ranked by their
-distance from the failure; lines that ran but are not on the slice follow, then the rest.
+around a line (its control dependence) join the slice too. The run is also cut into the tests it
+holds (``test_segments``: each module-level statement, each pytest test), and each line gets its
+spectrum-based Ochiai score over them (the asserts that passed before the failing one, and the
+tests a pytest summary names). Lines are ranked by both: slice distance and Ochiai; lines that
+ran but are not on the slice follow by their Ochiai score, then the rest.
 
 This module reads a ``Session``; it does not edit code or run anything.
 """
@@ -15,6 +18,7 @@ This module reads a ``Session``; it does not edit code or run anything.
 from __future__ import annotations
 
 import ast
+import math
 from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass
@@ -149,6 +153,11 @@ def backward_slice(session: Session, failing_step: int, budget: int = 400) -> di
         index = _index(session.source(event.file))
         if event.kind == "call":
             continue
+        if event.kind == "exception":
+            # the line that raised: what its calls returned is on the slice (a failed `assert f(x) == y`)
+            before = _previous_in_frame(session, event.frame, step)
+            if before is not None and session.line(before) == event.line and session.kind(before) == "line":
+                queue.append((before, hops))
         for name in sorted(index.reads.get(event.line, ())):
             changed = session.last_change(name, step if event.kind != "line" else step, None)
             if changed is None:
@@ -166,17 +175,121 @@ def backward_slice(session: Session, failing_step: int, budget: int = 400) -> di
     return distance
 
 
-def suspicious_lines(session: Session, file: str, failing_step: int | None) -> list[Suspect]:
-    """Lines of ``file`` ranked most suspicious first (every statement line appears once)."""
+@dataclass(frozen=True)
+class Segment:
+    """One test the recording holds: a module-level statement of the program (an ``assert``, a
+    ``print``), or one test function's call; ``failed`` is None when its outcome is unknown."""
+
+    first: int
+    last: int
+    name: str
+    failed: bool | None
+
+
+def test_segments(session: Session, failing_step: int | None,
+                  statuses: dict[str, bool] | None = None) -> list[Segment]:
+    """The run cut into tests, in order: each module-level statement of an outermost
+    ``<module>`` frame, and each outermost function call (a pytest test), whole.
+
+    The segment holding ``failing_step`` failed; a function whose name ``statuses`` knows
+    (test name -> failed) has that outcome; a segment that ended before the failing one
+    began passed (its output or its asserts were checked and went on); later ones are unknown.
+    """
+    if not len(session):
+        return []
+    raw: list[tuple[int, int, str]] = []
+    outermost = sorted({session.frame(step) for step in range(len(session))
+                        if session.frame_parent(session.frame(step)) is None},
+                       key=session.frame_call_step)
+    for frame in outermost:
+        steps = session.frame_steps(frame)
+        if not len(steps):
+            continue
+        end = session.frame_end_step(frame)
+        if session.frame_func(frame) == "<module>":
+            starts = [step for step in steps if session.kind(step) == "line"]
+            for index, start in enumerate(starts):
+                stop = starts[index + 1] - 1 if index + 1 < len(starts) else end
+                raw.append((start, stop, f"line {session.line(start)}"))
+        else:
+            raw.append((steps[0], end, session.frame_func(frame)))
+    raw.sort()
+    failing_first = None
+    if failing_step is not None:
+        for first, last, _ in raw:
+            if first <= failing_step <= last:
+                failing_first = first
+    segments = []
+    for first, last, name in raw:
+        short = name.rsplit(".", 1)[-1]
+        if failing_first is not None and first == failing_first:
+            failed: bool | None = True
+        elif statuses and short in statuses:
+            failed = statuses[short]
+        elif failing_first is not None and last < failing_first:
+            failed = False
+        else:
+            failed = None
+        segments.append(Segment(first, last, name, failed))
+    return segments
+
+
+def ochiai(session: Session, file: str, segments: list[Segment]) -> dict[int, float]:
+    """Spectrum-based suspiciousness of each line of ``file`` that ran (Ochiai: failing runs
+    covering the line over sqrt(all failing runs x runs covering it)); empty without a failing test."""
+    failed_total = sum(1 for s in segments if s.failed)
+    if not failed_total:
+        return {}
+    covered_failed: dict[int, int] = {}
+    covered_passed: dict[int, int] = {}
+    for segment in segments:
+        if segment.failed is None:
+            continue
+        lines = {session.line(step) for step in range(segment.first, min(segment.last, MAX_SPECTRUM_STEP) + 1)
+                 if session.kind(step) == "line" and session.file(step) == file}
+        target = covered_failed if segment.failed else covered_passed
+        for line in lines:
+            target[line] = target.get(line, 0) + 1
+    scores = {}
+    for line in set(covered_failed) | set(covered_passed):
+        ef, ep = covered_failed.get(line, 0), covered_passed.get(line, 0)
+        scores[line] = ef / math.sqrt(failed_total * (ef + ep)) if ef else 0.0
+    return scores
+
+
+MAX_SPECTRUM_STEP = 400_000   # steps of a long run looked at for coverage
+SLICE_WEIGHT = 0.5            # a line's score: this much from the backward slice, the rest from Ochiai
+
+
+def suspicious_lines(session: Session, file: str, failing_step: int | None,
+                     statuses: dict[str, bool] | None = None) -> list[Suspect]:
+    """Lines of ``file`` ranked most suspicious first (every statement line appears once).
+
+    A line's score mixes its distance from the failure on the backward slice with its Ochiai
+    score over the tests the run holds (``test_segments``: the passing asserts or tests before
+    the failing one, and every test a pytest summary names); with a single test, Ochiai is 1
+    for every line it ran and the slice decides.
+    """
     suspects: dict[int, Suspect] = {}
+    spectrum = ochiai(session, file, test_segments(session, failing_step, statuses)) if len(session) else {}
+    passing = bool(spectrum) and min(spectrum.values()) < 1.0
+    on_slice: dict[int, int] = {}
     if failing_step is not None and len(session):
         for (path, line), hops in backward_slice(session, failing_step).items():
             if path == file:
-                suspects[line] = Suspect(line, 1.0 / (1 + hops), "on the failure's backward slice" if hops else "the failing line")
+                on_slice[line] = hops
+    for line, hops in on_slice.items():
+        score = SLICE_WEIGHT / (1 + hops) + (1 - SLICE_WEIGHT) * spectrum.get(line, 1.0)
+        reason = "the failing line" if not hops else "on the failure's backward slice"
+        if passing:
+            reason += f", Ochiai {spectrum.get(line, 1.0):.2f}"
+        suspects[line] = Suspect(line, score, reason)
     executed = session.executed_lines(file) if len(session) else {}
     for line in executed:
         if line not in suspects:
-            suspects[line] = Suspect(line, 0.05, "ran in the failing run")
+            value = spectrum.get(line, 0.1)
+            suspects[line] = Suspect(line, 0.05 + 0.4 * value, f"ran in the failing run, Ochiai {value:.2f}"
+                                     if passing else "ran in the failing run")
     for line in sorted(_index(session.source(file)).statements if len(session) else ()):
         if line not in suspects:
             suspects[line] = Suspect(line, 0.01, "did not run")

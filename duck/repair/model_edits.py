@@ -79,9 +79,9 @@ def model_candidates(search: "_Search", oracle: Oracle) -> None:
         if not proposal.endswith("\n"):
             proposal += "\n"
         description = f"SemCoder's refined code (round {round_number})"
-        if proposal in search.seen_sources:
+        if (None, proposal) in search.seen_sources:
             return
-        search.seen_sources.add(proposal)
+        search.seen_sources.add((None, proposal))
         if not compiles(proposal):
             result = RunResult(proposal, session, search.baseline.copy_root, Verdict(False, "the proposal does not compile", oracle.name))
             search.unverified.append(search.make_fix(proposal, result, "model", description, verified=False))

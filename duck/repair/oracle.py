@@ -269,7 +269,11 @@ class TestOracle:
         broken = [node for node, status in before.items() if status == "PASSED" and after.get(node) != "PASSED"]
         if broken:
             return Verdict(False, f"{self.nodeid} passes but {', '.join(broken)} no longer passes", self.name)
-        return Verdict(True, f"{self.nodeid} passed and the {len(after)} test(s) of {self.test_file} that passed before still pass", self.name)
+        kept = [node for node, status in before.items() if status == "PASSED" and not _same_test(node, self.nodeid)]
+        if not kept:
+            return Verdict(True, f"{self.nodeid} passed (no other test of {self.test_file} passed before)", self.name)
+        return Verdict(True, f"{self.nodeid} passed and the {len(kept)} other test(s) of {self.test_file} "
+                             f"that passed before still pass", self.name)
 
     def screen(self, buggy, candidate) -> Verdict:
         return self.verify(buggy, candidate)  # pytest's summary is all it reads

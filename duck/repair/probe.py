@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import ast
 import difflib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Iterator
 
 from duck.session import Session
@@ -71,6 +73,13 @@ def _variants(value) -> Iterator:
         yield value[:0]
         for element in list(value)[:4]:
             yield kind([element]) if kind is not str else element
+        if kind is not str and value:
+            items = list(value)
+            for index in (0, len(items) - 1):  # a neighbouring number at either end
+                element = items[index]
+                if isinstance(element, int) and not isinstance(element, bool):
+                    for delta in (1, -1):
+                        yield kind(items[:index] + [element + delta] + items[index + 1:])
         if kind is not str:
             try:
                 yield kind(sorted(value))
@@ -80,8 +89,15 @@ def _variants(value) -> Iterator:
 
 def derived_calls(session: Session, program: str, original: str, functions: list[str]) -> list[tuple[str, dict[str, str]]]:
     """(function, {parameter: literal repr}) calls near the recorded ones, recorded ones left out."""
+    return [(name, kwargs) for name, kwargs, _ in _derive(session, program, original, functions, None)]
+
+
+def _derive(session: Session, program: str, original: str, functions: list[str],
+            failing: tuple[int, int] | None) -> list[tuple[str, dict[str, str], bool]]:
+    """``derived_calls``, each marked True when its seed was recorded inside the steps
+    ``failing`` (the failing test: there a right fix must change behaviour)."""
     defs = _top_level_functions(original)
-    seeds: list[tuple[str, dict]] = []
+    seeds: list[tuple[str, dict, bool]] = []
     seen_seeds: set[str] = set()
     counts: dict[str, int] = {}
     for step in range(len(session)):
@@ -103,10 +119,10 @@ def derived_calls(session: Session, program: str, original: str, functions: list
             continue
         seen_seeds.add(key)
         counts[event.func] = counts.get(event.func, 0) + 1
-        seeds.append((event.func, values))
-    calls: list[tuple[str, dict[str, str]]] = []
+        seeds.append((event.func, values, failing is not None and failing[0] <= step <= failing[1]))
+    calls: list[tuple[str, dict[str, str], bool]] = []
     seen = set(seen_seeds)
-    for name, values in seeds:
+    for name, values, near in seeds:
         for param, value in values.items():
             for other in _variants(value):
                 changed = dict(values, **{param: other})
@@ -114,26 +130,86 @@ def derived_calls(session: Session, program: str, original: str, functions: list
                 if key in seen:
                     continue
                 seen.add(key)
-                calls.append((name, {k: repr(v) for k, v in changed.items()}))
+                calls.append((name, {k: repr(v) for k, v in changed.items()}, near))
                 if len(calls) >= MAX_DERIVED:
                     return calls
     return calls
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """How one fix answers the derived calls, next to the buggy program."""
+
+    agreed: int              # calls the buggy program answered and the fix answers the same way
+    answered: int            # calls the buggy program answered (returned a value)
+    ignores_input: str | None = None   # the function that now gives one answer to every call, if any
+
+
+def compare(runner, session: Session, program: str, original: str, patched: list[str],
+            timeout_s: float = 5.0, failing: tuple[int, int] | None = None) -> list[Comparison] | None:
+    """For each patched source, its ``Comparison`` with the buggy program on the derived calls;
+    None when nothing could be derived or the buggy program could not be probed.
+
+    Only calls derived from calls recorded outside ``failing`` (the steps of the failing test)
+    count when there are any: those are the inputs near where the buggy program was not seen
+    failing, whose answers a right fix keeps; near the failing call a right fix must change
+    them. Every version runs in one probe child; when that child fails, each fix runs in its
+    own (several at a time), so one that loops on a derived call costs only its own comparison
+    (it then agrees on nothing)."""
+    functions = edited_functions(original, patched)
+    if not functions:
+        return None
+    marked = _derive(session, program, original, functions, failing)
+    if not marked:
+        return None
+    calls = [(name, kwargs) for name, kwargs, _ in marked]
+    counted = [not near for _, _, near in marked]
+    if not any(counted):
+        counted = [True] * len(marked)
+    # every version in one child first; when that fails (a fix that loops on a call), each alone
+    together = runner.run_probe([original, *patched], calls, timeout_s)
+    if together is not None:
+        buggy, answers = together[0], together[1:]
+    else:
+        alone = runner.run_probe([original], calls, timeout_s)
+        if alone is None:
+            return None
+        buggy = alone[0]
+        with ThreadPoolExecutor(max_workers=max(1, getattr(runner, "jobs", 1))) as pool:
+            answers = [None if got is None else got[0]
+                       for got in pool.map(lambda source: runner.run_probe([source], calls, timeout_s), patched)]
+    # only calls the buggy program answered count: where it raised, raising is no behaviour to keep
+    answered = sum(1 for theirs, count in zip(buggy, counted) if count and theirs.startswith("= "))
+    compared = []
+    for mine in answers:
+        if mine is None:  # it did not answer in time: no behaviour of the buggy program kept
+            compared.append(Comparison(0, answered))
+            continue
+        agreed = sum(1 for got, theirs, count in zip(mine, buggy, counted)
+                     if count and got == theirs and theirs.startswith("= "))
+        compared.append(Comparison(agreed, answered, _constant_function(calls, buggy, mine)))
+    return compared
+
+
+def _constant_function(calls: list[tuple[str, dict[str, str]]], buggy: list[str], fixed: list[str]) -> str | None:
+    """A function that answers every derived call (three or more) the same way where the buggy
+    program gave different answers: it no longer depends on its input."""
+    before: dict[str, set[str]] = {}
+    after: dict[str, list[str]] = {}
+    for (name, _), theirs, mine in zip(calls, buggy, fixed):
+        if theirs.startswith("= "):
+            before.setdefault(name, set()).add(theirs)
+        if mine.startswith("= "):
+            after.setdefault(name, []).append(mine)
+    for name, answers in after.items():
+        if len(answers) >= 3 and len(set(answers)) == 1 and len(before.get(name, ())) > 1:
+            return name
+    return None
 
 
 def agreement(runner, session: Session, program: str, original: str, patched: list[str],
               timeout_s: float = 10.0) -> list[int] | None:
     """For each patched source, how many derived calls give the buggy program's result; None
     when nothing could be derived or the probe failed."""
-    functions = edited_functions(original, patched)
-    if not functions:
-        return None
-    calls = derived_calls(session, program, original, functions)
-    if not calls:
-        return None
-    results = runner.run_probe([original, *patched], calls, timeout_s)
-    if results is None:
-        return None
-    buggy = results[0]
-    # only calls the buggy program answered count: where it raised, raising is no behaviour to keep
-    return [sum(1 for mine, theirs in zip(answers, buggy) if mine == theirs and theirs.startswith("= "))
-            for answers in results[1:]]
+    compared = compare(runner, session, program, original, patched, timeout_s)
+    return None if compared is None else [c.agreed for c in compared]

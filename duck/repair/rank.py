@@ -15,7 +15,13 @@ wrong on other inputs. What tells them apart, in this order:
    share, aligned by line and values (difflib over the two recordings). A fix that changes one
    loop iteration beats one that changes three; the calls that went right keep their
    values, so the un-failing part of the run counts for the fix that leaves it alone;
-5. the number of changed characters, then the order the search found them in.
+5. the candidate's place in the search's order (its line's suspiciousness times how likely its
+   kind of edit is: fault localisation's prior), never the time it finished; then the changed
+   characters.
+
+Before all of these: a *degenerate* fix (``degenerate_reason``: a condition made constant, a
+loop whose body no longer runs; ``duck.repair.probe``: a function that now gives one answer to
+every input) goes last, so it is first only when nothing else passed, and then it says so.
 
 This module compares source texts and recorded sessions; it runs nothing.
 """
@@ -79,6 +85,15 @@ def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callab
     return len(a) + len(b) - 2 * shared
 
 
+def first_changed_line(before: str, after: str) -> int:
+    """The first line of ``before`` that ``after`` changes (1-based; 0 when they are the same)."""
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
+    for tag, a0, _, _, _ in matcher.get_opcodes():
+        if tag != "equal":
+            return a0 + 1
+    return 0
+
+
 def lines_touched(before: str, after: str) -> int:
     """Lines a patch touches: per changed block, the larger of lines removed and lines added."""
     matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), autojunk=False)
@@ -97,7 +112,86 @@ def changed_chars(before: str, after: str) -> int:
     return max(len(before), len(after)) - prefix - suffix
 
 
+def constant_conditions(source: str) -> dict[int, bool]:
+    """line -> value of each ``if``/``while``/conditional expression whose test is a constant
+    (``while False``, ``if not True``)."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    found: dict[int, bool] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.If, ast.While, ast.IfExp)):
+            test, negated = node.test, False
+            while isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+                test, negated = test.operand, not negated
+            if isinstance(test, ast.Constant):
+                found[node.lineno] = bool(test.value) != negated
+    return found
+
+
+def _loop_bodies(source: str) -> list[tuple[int, int]]:
+    """(header line, first body line) of every ``for``/``while`` loop."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [(node.lineno, node.body[0].lineno) for node in ast.walk(tree)
+            if isinstance(node, (ast.For, ast.While, ast.AsyncFor)) and node.body]
+
+
+def degenerate_reason(before: str, after: str, buggy: Session | None, fixed: Session | None, *,
+                      buggy_file: str, fixed_file: str, mapping: dict[int, int]) -> str | None:
+    """Why a fix that passes is suspect by its shape (None: it is not): a condition the edit
+    made constant, or a loop whose body ran in the buggy run and never runs in the fixed one
+    (``mapping``: fixed line -> buggy line)."""
+    old = constant_conditions(before)
+    for line, value in sorted(constant_conditions(after).items()):
+        if old.get(mapping.get(line, -1)) != value:  # made constant, or the other constant (`while True` -> `while False`)
+            return f"the condition at line {line} is now always {value}"
+    if buggy is None or fixed is None:
+        return None
+    ran_before = buggy.executed_lines(buggy_file)
+    ran_after = fixed.executed_lines(fixed_file)
+    for header, body in _loop_bodies(after):
+        if ran_after.get(header) and not ran_after.get(body) and ran_before.get(mapping.get(body, -1)):
+            return f"the loop at line {header} no longer runs its body"
+    return None
+
+
 def rank_key(fix, order: int) -> tuple:
     """Sort key of a verified ``duck.repair.search.Fix``: best first (see the module docstring)."""
-    return (fix.size, -fix.name_gain, -fix.agreement, fix.behaviour_distance,
-            changed_chars(fix.original_source, fix.patched_source), order)
+    return (bool(fix.degenerate), fix.size, -fix.name_gain, -fix.agreement, fix.behaviour_distance, order,
+            changed_chars(fix.original_source, fix.patched_source))
+
+
+def why_first(fixes: list) -> str:
+    """One sentence: why ``fixes[0]`` is ranked before ``fixes[1]`` (the first signal of
+    ``rank_key`` that tells them apart), or what the only fix rests on."""
+    if not fixes:
+        return ""
+    best = fixes[0]
+    if best.degenerate:
+        return (f"every fix that passed is suspect ({best.degenerate}); nothing better passed the oracle, "
+                f"so check it before applying it")
+    evidence = best.evidence()
+    if len(fixes) == 1:
+        return f"it is the only fix that passed{': ' + evidence if evidence else ''}"
+    other = fixes[1]
+    reasons = [
+        (bool(other.degenerate), f"fix 2 is suspect: {other.degenerate}"),
+        (best.size < other.size, f"it touches {best.size} line(s) where fix 2 touches {other.size}"),
+        (best.name_gain > other.name_gain, f"it passes {best.name_gain} more argument(s) to the parameter of "
+                                           f"the same name than the buggy code (fix 2: {other.name_gain})"),
+        (best.agreement > other.agreement, f"it keeps the buggy program's answers on {best.agreement} of "
+                                           f"{best.probe_calls} calls near the recorded ones, fix 2 on "
+                                           f"{other.agreement}"),
+        (best.behaviour_distance < other.behaviour_distance,
+         f"its run departs less from the buggy run ({best.behaviour_distance} recorded events differ, "
+         f"fix 2: {other.behaviour_distance})"),
+    ]
+    for better, text in reasons:
+        if better:
+            return text
+    return ("the runs do not tell the two apart, and it edits a more suspicious line or makes a likelier "
+            "kind of edit (the search's order)")

@@ -7,8 +7,12 @@ SemCoder's refine answers over a few self-refine rounds, then pairs of edits whe
 single worked. Candidates are screened by an untraced run and only the ones that pass are
 recorded (``duck.repair.verify``). When the program itself is the oracle's entry point, its
 inputs (module-level literal data) are never edited, and when it failed inside a function
-only function bodies are. Every verified fix is explained by where the fixed run first
-departs from the buggy one, and fixes are ranked by ``duck.repair.rank``. The time budget
+only function bodies are. Once a candidate verifies, the next ``COLLECT_AFTER`` candidates in
+the search's order are still tried, and every fix among them is kept: which fixes are found
+depends on that order, never on which run finished first. Every verified fix is explained by
+where the fixed run first departs from the buggy one, compared with the buggy program on calls
+near the recorded ones (``duck.repair.probe``), checked for a degenerate shape, and ranked by
+``duck.repair.rank`` (which also says why the first is first). The time budget
 is a deadline (running candidates are killed there) and ``should_stop`` cancels a search
 within a fraction of a second. ``search_fixes`` is the short form the TUI and ``duck fix`` use.
 Every run, the buggy program's included, is confined in the runner's sandbox; the result's
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import heapq
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -31,11 +36,13 @@ from typing import Callable
 
 from duck.errors import DuckError
 from duck.repair.apply import read_source
-from duck.repair.edits import Edit, apply_edits, candidate_edits, compiles, edit_pairs
-from duck.repair.localize import Suspect, names_seen, suspicious_lines
+from duck.repair.edits import KIND_WEIGHT, Edit, apply_edits, candidate_edits, compiles, edit_pairs
+from duck.repair.localize import Suspect, names_seen, suspicious_lines, test_segments
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
-from duck.repair.probe import agreement
-from duck.repair.rank import argument_name_gain, behaviour_distance, lines_touched, rank_key
+from duck.repair.probe import compare
+from duck.repair.rank import (argument_name_gain, behaviour_distance, degenerate_reason, first_changed_line,
+                              lines_touched, rank_key, why_first)
+from duck.repair.targets import FileSource, TargetedWorkspace, module_files
 from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, outside_writes_note,
                                 quick_timeout, scratch_folder)
 from duck.session import Session
@@ -90,13 +97,34 @@ class Fix:
     behaviour_distance: int = 0            # recorded events the two runs do not share (duck.repair.rank)
     name_gain: int = 0                     # call arguments now named like their parameters
     agreement: int = 0                     # derived calls answered like the buggy program (duck.repair.probe)
+    probe_calls: int = 0                   # derived calls the buggy program answered (what ``agreement`` counts of)
+    degenerate: str | None = None          # why the fix is suspect by its shape (duck.repair.rank), else None
+    line: int = 0                          # the first line of the buggy program that the fix changes
+
+    def evidence(self) -> str:
+        """What the fix rests on, in a few words (the fixes list and the report show it)."""
+        parts = []
+        if self.degenerate:
+            parts.append(f"suspect: {self.degenerate}")
+        if self.probe_calls:
+            parts.append(f"keeps {self.agreement}/{self.probe_calls} nearby answers")
+        if self.name_gain > 0:
+            parts.append("arguments now match their parameters' names")
+        if self.verdict is not None and self.verdict.passed:
+            parts.append(self.verdict.reason)
+        return "; ".join(parts)
+
+    def where(self) -> str:
+        return f"{self.file.name}:{self.line}" if self.line else self.file.name
 
     def to_dict(self) -> dict:
         return {"file": str(self.file), "verified": self.verified, "origin": self.origin,
                 "description": self.description, "diff": self.diff, "explanation": self.explanation,
                 "verdict": self.verdict.reason if self.verdict else None, "size": self.size,
                 "kept_steps": self.kept_steps, "behaviour_distance": self.behaviour_distance,
-                "name_gain": self.name_gain, "agreement": self.agreement, "patched_source": self.patched_source}
+                "name_gain": self.name_gain, "agreement": self.agreement, "probe_calls": self.probe_calls,
+                "degenerate": self.degenerate, "line": self.line, "evidence": self.evidence(),
+                "patched_source": self.patched_source}
 
 
 @dataclass
@@ -110,6 +138,8 @@ class RepairResult:
     oracle: str
     recorded_runs: int = 0                 # candidate runs that were recorded (passed the untraced screening)
     stopped: str | None = None             # "deadline" or "cancelled" when the search ended early
+    why_first: str = ""                    # why fixes[0] is ranked first (duck.repair.rank.why_first)
+    verified_count: int = 0                # fixes that verified, before the list was cut to ``max_fixes``
     notes: list[str] = field(default_factory=list)   # lines for the user: writes refused, confinement missing
 
     @property
@@ -147,7 +177,7 @@ def search(request: RepairRequest) -> RepairResult:
     oracle = request.oracle or RunOracle(has_asserts=program_has_asserts(original))
     cwd = Path(request.cwd or os.getcwd())
     with scratch_folder() as scratch:
-        workspace = Workspace.create(script, cwd, Path(scratch))
+        workspace = TargetedWorkspace.create(script, cwd, Path(scratch))
         base_request = RecordRequest(script=script, argv=list(request.argv), stdin=request.stdin, cwd=cwd,
                                      seed=request.seed, include=list(request.include),
                                      exclude=list(request.exclude), limits=request.limits, echo=request.echo)
@@ -191,7 +221,7 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
         return RepairResult(verdict, [], [], [], 0, time.monotonic() - started, oracle.name)
     program_in_copy = str(baseline.copy_root / workspace.script)
     failing = oracle.failing_step(baseline.session)
-    suspects = suspicious_lines(baseline.session, program_in_copy, failing)
+    suspects = suspicious_lines(baseline.session, program_in_copy, failing, _test_statuses(baseline.session))
     _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
                   + ", ".join(str(s.line) for s in suspects[:5]))
     limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
@@ -202,26 +232,75 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
     protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
     functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
     singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
-                              protect_inputs=protect_inputs, functions_only=functions_only)
-    search.try_edits([(e,) for e in singles])
+                              protect_inputs=protect_inputs, functions_only=functions_only,
+                              scores={s.line: s.score for s in suspects})
+    search.try_edits([(e,) for e in _with_modules(search, singles, suspects, failing)])
     if request.backend is not None and not search.stopped():
         from duck.repair.model_edits import model_candidates
 
         model_candidates(search, oracle)
-    if not search.fixes and not search.done():
+    if all(f.degenerate for f in search.fixes) and not search.halted() \
+            and search.tried < request.max_candidates:  # none yet, or only suspect ones
         top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
-        search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)))
-    if len(search.fixes) > 1 and not search.cancelled():
-        scores = agreement(runner, baseline.session, program_in_copy, original,
-                           [f.patched_source for f in search.fixes])
-        for fix, score in zip(search.fixes, scores or ()):
-            fix.agreement = score
+        search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)), offset=PAIRS_AFTER)
+    if search.fixes and not search.cancelled():
+        failing_test = _failing_test(baseline.session, failing)
+        for file in dict.fromkeys(f.file for f in search.fixes):  # each edited file against its own original
+            group = [f for f in search.fixes if f.file == file]
+            compared = compare(runner, baseline.session, str(baseline.copy_root / search.relative(group[0])),
+                               group[0].original_source, [f.patched_source for f in group], failing=failing_test)
+            for fix, comparison in zip(group, compared or ()):
+                fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
+                if comparison.ignores_input and not fix.degenerate:
+                    fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
     runner.discard(baseline)
-    fixes = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
+    ranked = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
+    fixes = ranked[:request.max_fixes]
     stopped = "cancelled" if search.cancelled() else ("deadline" if search.out_of_time() else None)
     return RepairResult(verdict, fixes, search.unverified, suspects, runner.runs,
                         time.monotonic() - started, oracle.name, recorded_runs=runner.recorded,
-                        stopped=stopped)
+                        stopped=stopped, why_first=why_first(fixes), verified_count=len(ranked))
+
+
+def _with_modules(search: "_Search", singles: list[Edit], suspects: list[Suspect], failing: int | None) -> list[Edit]:
+    """The program's edits merged with edits of the other files that ran (``duck.repair.targets``),
+    by how suspicious their lines are; a module's edits stay inside its functions."""
+    session, root = search.baseline.session, search.baseline.copy_root
+    score = {(None, s.line): s.score for s in suspects}
+    lists = [singles]
+    statuses = _test_statuses(session)
+    for relative in module_files(session, root, search.workspace.script):
+        try:
+            text = (search.workspace.pristine / relative).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        in_copy = str(root / relative)
+        ranked = suspicious_lines(session, in_copy, failing, statuses)
+        score.update({(str(relative), s.line): s.score for s in ranked})
+        edits = candidate_edits(text, [s.line for s in ranked if s.score > 0.01], names_seen(session, in_copy),
+                                functions_only=True, scores={s.line: s.score for s in ranked})
+        search.originals[str(relative)] = text
+        lists.append([dataclasses.replace(e, file=str(relative)) for e in edits])
+    if len(lists) == 1:
+        return singles
+    return list(heapq.merge(*lists, key=lambda e: -score.get((e.file, e.line), 0.0) * KIND_WEIGHT.get(e.kind, 0.5)))
+
+
+def _failing_test(session: Session, failing: int | None) -> tuple[int, int] | None:
+    """The steps of the test (module-level statement, test function) that failed."""
+    for segment in test_segments(session, failing):
+        if segment.failed and failing is not None and segment.first <= failing <= segment.last:
+            return segment.first, segment.last
+    return None
+
+
+def _test_statuses(session: Session) -> dict[str, bool]:
+    """test function name -> failed?, from a pytest summary the run printed (empty for a program)."""
+    statuses: dict[str, bool] = {}
+    for node, status in pytest_results(session.stdout).items():
+        name = node.rsplit("::", 1)[-1].split("[", 1)[0]
+        statuses[name] = statuses.get(name, False) or status in ("FAILED", "ERROR")
+    return statuses
 
 
 def _replayed_stdin(given: str | None, baseline: Session) -> str | None:
@@ -239,6 +318,9 @@ def _failed_inside_function(session: Session, failing: int | None, program: str)
             return frame.func != "<module>"
     return False
 
+
+COLLECT_AFTER = 40     # candidates still tried after the first one that verified (in the search's order)
+PAIRS_AFTER = 1_000_000  # pairs of edits come after every single edit in the search's order
 
 BARE_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 
@@ -298,7 +380,8 @@ class _Search:
         self.unverified: list[Fix] = []
         self.order: dict[int, int] = {}
         self.tried = 0
-        self.seen_sources: set[str] = {original}
+        self.seen_sources: set[tuple[str | None, str]] = {(None, original)}
+        self.originals: dict[str | None, str] = {None: original}   # file (None: the program) -> its text
 
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.request.time_budget_s
@@ -309,66 +392,100 @@ class _Search:
             return True
         return False
 
-    def stopped(self) -> bool:
-        """Cancelled, out of time, or enough fixes: nothing more is tried."""
+    def halted(self) -> bool:
+        """Cancelled or out of time: nothing more runs."""
         if self.cancelled() or self.out_of_time():
             self.runner.cancel()
             return True
-        return len(self.fixes) >= self.request.max_fixes
+        return False
+
+    def stopped(self) -> bool:
+        """Halted, or enough fixes: nothing more is tried."""
+        return self.halted() or len(self.fixes) >= self.request.max_fixes
 
     def done(self) -> bool:
         """``stopped``, or the model-free candidates are used up."""
         return self.stopped() or self.tried >= self.request.max_candidates
 
-    def try_edits(self, combos: list[tuple[Edit, ...]]) -> None:
+    def try_edits(self, combos: list[tuple[Edit, ...]], offset: int = 0) -> None:
+        """Verify ``combos`` in order, in parallel; once one verifies, the next ``COLLECT_AFTER`` are
+        still tried and every fix among them is kept, so which fixes are found (and so the ranked
+        list) depends on the order of the candidates, never on which run finished first."""
+        window = [len(combos)]  # the last position tried: shrinks to (first fix's position + COLLECT_AFTER)
+
         def candidates():
-            for combo in combos:
-                if self.done():
+            for position, combo in enumerate(combos):
+                if position > window[0] or self.halted() or self.tried >= self.request.max_candidates:
                     return
-                source = apply_edits(self.original, combo)
-                if source in self.seen_sources or not compiles(source):
+                file = combo[0].file
+                text = apply_edits(self.originals[file], combo)
+                if (file, text) in self.seen_sources or not compiles(text):
                     continue
-                self.seen_sources.add(source)
+                self.seen_sources.add((file, text))
+                source = text if file is None else FileSource(text, file)
                 self.tried += 1
-                yield combo, source
+                yield position, combo, source
 
-        # the generator stops at the candidate cap; ``stopped`` (deadline, cancel, enough fixes) also kills
-        for (combo, source), result in self.runner.verify_many(candidates(), lambda item: item[1], self.limits,
-                                                                self.stopped):
-            if result.verdict.passed and len(self.fixes) < self.request.max_fixes:
-                description = "; ".join(f"{e.description} (line {e.line})" for e in combo)
-                self.add_fix(source, result, "edit", description)
+        found: list[tuple[int, str, RunResult, str]] = []
+        # the generator stops at the window and the candidate cap; ``halted`` (deadline, cancel) also kills
+        for (position, combo, source), result in self.runner.verify_many(candidates(), lambda item: item[2],
+                                                                          self.limits, self.halted):
+            if result.verdict.passed:
+                window[0] = min(window[0], position + COLLECT_AFTER)
+                where = "" if combo[0].file is None else f" of {combo[0].file}"
+                found.append((position, source, result,
+                              "; ".join(f"{e.description} (line {e.line}{where})" for e in combo)))
+        for position, source, result, description in sorted(found, key=lambda item: item[0]):
+            if position <= window[0]:
+                self.add_fix(source, result, "edit", description, position=offset + position)
 
-    def add_fix(self, source: str, result: RunResult, origin: str, description: str) -> Fix:
+    def add_fix(self, source: str, result: RunResult, origin: str, description: str,
+                position: int | None = None) -> Fix:
         fix = self.make_fix(source, result, origin, description, verified=True)
-        self.order[id(fix)] = len(self.order)
+        self.order[id(fix)] = position if position is not None else 2 * PAIRS_AFTER + len(self.order)
         self.fixes.append(fix)
         _say(self.request, f"verified: {description}")
         return fix
 
+    def relative(self, fix: Fix) -> Path:
+        """The fixed file relative to the program's folder."""
+        return fix.file.relative_to(self.workspace.root) if fix.file != Path(self.request.script).resolve() \
+            else self.workspace.script
+
     def make_fix(self, source: str, result: RunResult, origin: str, description: str, *, verified: bool) -> Fix:
         from duck.repair.diverge import explain, first_divergence, line_map
 
-        program = str(self.workspace.script)
+        if isinstance(source, FileSource):  # a module the program imports
+            relative, original = source.path, self.originals[str(source.path)]
+            file = (self.workspace.root / relative).resolve()
+        else:
+            relative, original, file = self.workspace.script, self.original, Path(self.request.script).resolve()
+        source = str(source)
+        program = str(relative)
         divergence = first_divergence(
             self.baseline.session, result.session,
             buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
             fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
-            program=program, buggy_source=self.original, fixed_source=source)
-        diff = unified_diff(Path(self.request.script), self.original, source)
+            program=program, buggy_source=original, fixed_source=source)
+        diff = unified_diff(file, original, source)
         explanation = explain(divergence, self.baseline.session, result.session, result.verdict) if verified \
             else f"Not verified: {result.verdict.reason}."
-        fix = Fix(file=Path(self.request.script).resolve(), original_source=self.original, patched_source=source,
+        fix = Fix(file=file, original_source=original, patched_source=source,
                   diff=diff, explanation=explanation, verified=verified, origin=origin, description=description,
-                  verdict=result.verdict, size=lines_touched(self.original, source),
-                  kept_steps=divergence.step if divergence.step is not None else len(result.session))
+                  verdict=result.verdict, size=lines_touched(original, source),
+                  kept_steps=divergence.step if divergence.step is not None else len(result.session),
+                  line=first_changed_line(original, source))
         if verified:
-            fix.name_gain = argument_name_gain(self.original, source)
+            fix.name_gain = argument_name_gain(original, source)
             fix.behaviour_distance = behaviour_distance(
                 self.baseline.session, result.session,
                 buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
                 fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
-                program=program, mapping=line_map(source, self.original))
+                program=program, mapping=line_map(source, original))
+            fix.degenerate = degenerate_reason(
+                original, source, self.baseline.session, result.session,
+                buggy_file=str(self.baseline.copy_root / relative),
+                fixed_file=str(result.copy_root / relative), mapping=line_map(source, original))
         return fix
 
 

@@ -17,6 +17,18 @@ from duck.widgets.text import elide
 from duck.widgets.theme import theme_colour
 
 
+def fix_label(fix, colour: str = "#87d787") -> Text:
+    """One line that tells fixes apart: where (file:line), the edit in short, what it rests on;
+    ``colour``: the verified mark's (the theme's duck-success in the app)."""
+    where = fix.where() if hasattr(fix, "where") else Path(str(fix.file)).name
+    edit = elide(str(getattr(fix, "description", "") or "a fix").split(" (line ")[0], 40)
+    evidence = fix.evidence() if hasattr(fix, "evidence") else ""
+    return Text.assemble(("✓ " if getattr(fix, "verified", False) else "? ", f"bold {colour}"),
+                         (where, "bold"), "  ", edit,
+                         (f"  {elide(evidence, 50)}" if evidence else "", "dim"),
+                         (f"  ({fix.origin})" if getattr(fix, "origin", None) else "", "dim"))
+
+
 class FixesPane(OptionList):
     DEFAULT_CSS = """
     FixesPane { background: $surface; height: auto; max-height: 6; }
@@ -40,12 +52,7 @@ class FixesPane(OptionList):
         if not self.fixes:
             self.clear_options()
         self.fixes.append(fix)
-        summary = elide(str(getattr(fix, "explanation", "") or "a fix"), 60)
-        mark = "✓ " if getattr(fix, "verified", False) else "? "
-        label = Text.assemble((mark, f"bold {theme_colour(self, 'duck-success')}"),
-                              (Path(str(fix.file)).name, "bold"), "  ", summary,
-                              (f"  ({fix.origin})" if getattr(fix, "origin", None) else "", "dim"))
-        self.add_option(Option(label))
+        self.add_option(Option(fix_label(fix, theme_colour(self, "duck-success"))))
 
     def note(self, text: str) -> None:
         self.add_option(Option(Text(text, "italic dim"), disabled=True))

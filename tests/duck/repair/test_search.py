@@ -170,7 +170,7 @@ def test_a_failure_inside_a_function_edits_only_function_bodies(write):
     assert all(e.line < 16 for e in candidate_edits(AVERAGE, lines, protect_inputs=True, functions_only=True))
     prog = write("average.py", AVERAGE)
     result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2))   # the exit oracle: IndexError
-    assert result.fixes and result.recorded_runs <= len(result.fixes) + 3 < result.candidates_run
+    assert result.fixes and result.recorded_runs <= result.verified_count + 3 < result.candidates_run
     for fix in result.fixes:
         assert fix.patched_source.splitlines()[15:] == AVERAGE.splitlines()[15:], fix.diff
     assert "range(len(values))" in result.fixes[0].patched_source
