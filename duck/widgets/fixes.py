@@ -14,10 +14,10 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from duck.widgets.text import elide
-from duck.widgets.theme import theme_colour
+from duck.widgets.theme import THEME_VARIABLES, theme_colour
 
 
-def fix_label(fix, colour: str = "#87d787") -> Text:
+def fix_label(fix, colour: str = THEME_VARIABLES["duck-success"]) -> Text:
     """One line that tells fixes apart: where (file:line), the edit in short, what it rests on;
     ``colour``: the verified mark's (the theme's duck-success in the app)."""
     where = fix.where() if hasattr(fix, "where") else Path(str(fix.file)).name

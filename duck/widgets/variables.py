@@ -20,11 +20,12 @@ from textual.widgets.tree import TreeNode
 
 from duck.trace.saferepr import Structure, revive
 from duck.widgets.text import elide
+from duck.widgets.theme import THEME_VARIABLES
 
 ROW_WIDTH = 60
 MAX_ITEMS = 200
-CHANGED = "bold #ffd75f"
-NEW = "bold #87d787"
+CHANGED = f"bold {THEME_VARIABLES['duck-highlight']}"
+NEW = f"bold {THEME_VARIABLES['duck-success']}"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def _label(name: str, value: str, change: tuple[str | None, str | None] | None) 
         old, _new = change
         if old is None:
             label.append(elide(value, ROW_WIDTH), NEW)
-            label.append("  new", "italic #87d787")
+            label.append("  new", f"italic {THEME_VARIABLES['duck-success']}")
         else:
             label.append(elide(old, ROW_WIDTH // 2), "strike dim")
             label.append(" -> ", CHANGED)
@@ -147,7 +148,7 @@ class VariablesPane(Tree[ValueRef]):
         rows = []
         if event is not None:
             verb, value = event
-            label = Text.assemble((verb, "bold #ff5f5f" if verb == "raises" else "bold #87d787"), " ",
+            label = Text.assemble((verb, f"bold {THEME_VARIABLES['duck-error']}" if verb == "raises" else NEW), " ",
                                   elide(value, ROW_WIDTH))
             rows.append((label, ValueRef(verb, value, verb), False))
         for name, value in values.items():
