@@ -29,6 +29,7 @@ from itertools import chain, islice
 from operator import is_
 
 from duck.trace.saferepr import safe_repr
+from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
 
 _NoneType = type(None)
 # Values of these types never change in place: an identical object means an unchanged repr.

@@ -27,6 +27,8 @@ import time
 import types
 from itertools import islice
 
+from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
+
 DEFAULT_LIMIT = 200
 _ITIMER_REAL = getattr(signal, "ITIMER_REAL", 0)
 REPR_TIME_BUDGET_S = 0.25
