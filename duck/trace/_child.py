@@ -364,20 +364,28 @@ class _Child:
 
         random.seed(c["seed"])
         ended: BaseException | None = None
+        namespace: dict | None = None  # the program's __main__ globals, cleared at the end as Python clears them
         try:
             if c["module"]:
                 import runpy
 
                 self.recorder.start()
-                runpy.run_module(c["module"], run_name="__main__", alter_sys=True)
+                namespace = runpy.run_module(c["module"], run_name="__main__", alter_sys=True)
             else:
                 main = types.ModuleType("__main__")
-                main.__dict__.update({"__file__": c["script"], "__builtins__": builtins, "__cached__": None})
+                namespace = main.__dict__
+                namespace.update({"__file__": c["script"], "__builtins__": builtins, "__cached__": None})
                 sys.modules["__main__"] = main
                 self.recorder.start()
-                exec(code, main.__dict__)
+                exec(code, namespace)
         except BaseException as exc:  # noqa: BLE001 - the program's own end: judged below
             ended = exc
+            if namespace is None:  # -m: the module's globals are its outermost frame's
+                tb = exc.__traceback__
+                while tb is not None and (tb.tb_frame.f_globals.get("__name__") != "__main__"
+                                          or tb.tb_frame.f_globals is globals()):
+                    tb = tb.tb_next
+                namespace = tb.tb_frame.f_globals if tb is not None else None
         with pristine.restored():  # the program may have replaced builtins that the stdlib below uses
             self._note_hook_taken()
             self.recorder.stop()
@@ -401,7 +409,8 @@ class _Child:
         if not _flush_at_exit() and exit_code == 0 and die_by is None:
             exit_code = 120
             status = {"end": "exited", "message": "writing the program's buffered output failed at exit"}
-        _clear_main_module()
+        _clear_main_module(namespace)
+        namespace = None
         self.finish(status, exit_code, die_by=die_by)
 
     def _judge_end(self, ended: BaseException | None) -> tuple[dict, int, int | None]:
@@ -495,15 +504,13 @@ def _unraisable(exc: BaseException, obj) -> None:
         pass
 
 
-def _clear_main_module() -> None:
-    """Clear ``__main__`` as Python's finalization does, so the objects it holds run their ``__del__``.
+def _clear_main_module(namespace: dict | None) -> None:
+    """Clear the program's ``__main__`` globals as Python's finalization does, so the objects they hold run their ``__del__``.
 
     The order is CPython's ``_PyModule_ClearDict``: names starting with one underscore first,
     then the rest but ``__builtins__``.
     """
-    main = sys.modules.get("__main__")
-    namespace = getattr(main, "__dict__", None)
-    if not isinstance(namespace, dict):
+    if not isinstance(namespace, dict) or namespace is globals():
         return
     try:
         for first in (True, False):

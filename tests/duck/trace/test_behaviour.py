@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+import duck
 from duck.trace.format import read_trace
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(duck.__file__).resolve().parents[1]  # the duck under test, for the `python -m duck` children
 
 
 @dataclass
