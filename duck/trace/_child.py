@@ -15,15 +15,19 @@ and it never imports anything outside the standard library and ``duck.trace``.
 
 from __future__ import annotations
 
+import atexit
 import builtins
 import datetime
+import gc
 import json
 import linecache
 import os
 import platform
 import signal
+import struct
 import sys
 import threading
+import traceback
 import types
 
 if __name__ == "__main__":
@@ -41,7 +45,8 @@ from duck.trace.pristine import BUILTINS as __builtins__  # noqa: E402,F401 - du
 from duck.trace import pristine  # noqa: E402
 from duck.trace.format import spelled_out  # noqa: E402
 from duck.trace.limits import Limits  # noqa: E402
-from duck.trace.recorder import _DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin, Recorder  # noqa: E402
+from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin,  # noqa: E402
+                                 Recorder, exception_summary)
 from duck.trace.store import format_events_bytes  # noqa: E402
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
@@ -311,8 +316,6 @@ class _Child:
 
     def print_exception(self, exc: BaseException) -> None:
         """Print the uncaught exception as Python would: the program's frames only, none of duck's."""
-        import traceback
-
         tb = exc.__traceback__
         while tb is not None and not self.is_user(tb.tb_frame.f_code.co_filename):
             tb = tb.tb_next  # the program's frames only, as if Python had run it
@@ -400,8 +403,6 @@ class _Child:
         # run atexit handlers, flush sys.stdout/sys.stderr (exit status 120 if that fails),
         # then clear the main module (its objects' __del__ run). None of it is recorded.
         self._wait_for_threads(status, exit_code)
-        import atexit
-
         try:
             atexit._run_exitfuncs()  # the program's exit handlers run as they would under python (unrecorded)
         except BaseException:  # noqa: BLE001 - python prints and ignores their errors too
@@ -426,8 +427,6 @@ class _Child:
             return {"end": "limit", "limit": "memory", "message":
                     f"the program ran out of memory (limit {self.limits.max_memory_mb} MB, --max-memory)",
                     "exception": {"type": "MemoryError", "message": str(ended), **self.user_traceback(ended)}}, 1, None
-        from duck.trace.recorder import exception_summary
-
         name, message = exception_summary(ended, 1000)
         status = {"end": "exception", "exception": {"type": name, "message": message, **self.user_traceback(ended)}}
         self.print_exception(ended)
@@ -463,8 +462,6 @@ _REAL_EXIT = os._exit
 
 def _drop_duck_frames(report, seen: set) -> None:
     """Remove duck's own frames from a ``traceback.TracebackException`` and the exceptions chained to it."""
-    import traceback
-
     if report is None or id(report) in seen:
         return
     seen.add(id(report))
@@ -494,8 +491,6 @@ def _flush_at_exit() -> bool:
 
 def _unraisable(exc: BaseException, obj) -> None:
     """``Exception ignored in: <obj>`` and the exception, written to ``sys.stderr`` as Python's default hook writes it."""
-    import traceback
-
     try:
         text = f"Exception ignored in: {obj!r}\n" + "".join(traceback.format_exception_only(type(exc), exc))
         sys.stderr.write(text)
@@ -519,14 +514,12 @@ def _clear_main_module(namespace: dict | None) -> None:
                     continue
                 if first == (name.startswith("_") and not name.startswith("__")):
                     namespace[name] = None
-        import gc
-
         gc.collect()
     except Exception:  # noqa: BLE001 - Python ignores what fails there too
         pass
 
 
-_C_LONG = 2 ** (8 * __import__("struct").calcsize("l") - 1)
+_C_LONG = 2 ** (8 * struct.calcsize("l") - 1)
 
 
 def _exit_status(code) -> int:
