@@ -246,6 +246,23 @@ class _Child:
 
         os.write = write
 
+        # The program's frames sit on duck's few (this method's callers, runpy's for -m) and the
+        # recorder's callback runs on top of them: the recursion limit counts them all, so it is
+        # raised by as many and the program sees its own (a RecursionError at Python's depth).
+        offset = _frames_below(sys._getframe(1)) + 1 + (1 if self.config["module"] else 0)
+        real_setlimit, real_getlimit = sys.setrecursionlimit, sys.getrecursionlimit
+        real_setlimit(real_getlimit() + offset)
+
+        def setrecursionlimit(limit):
+            if not isinstance(limit, int) or limit < 1:
+                return real_setlimit(limit)  # Python's own TypeError/ValueError
+            return real_setlimit(limit + offset)
+
+        def getrecursionlimit():
+            return real_getlimit() - offset
+
+        sys.setrecursionlimit, sys.getrecursionlimit = setrecursionlimit, getrecursionlimit
+
         if hasattr(signal, "SIGTERM"):
             real_signal, real_getsignal = signal.signal, signal.getsignal
             real_signal(signal.SIGTERM, self._on_sigterm)
@@ -460,6 +477,15 @@ class _Child:
 _REAL_EXIT = os._exit
 
 
+def _frames_below(frame) -> int:
+    """How many frames ``frame`` (``run``, which execs the program: exec adds no frame) and its callers make."""
+    count = 0
+    while frame is not None:
+        count += 1
+        frame = frame.f_back
+    return count
+
+
 def _drop_duck_frames(report, seen: set) -> None:
     """Remove duck's own frames from a ``traceback.TracebackException`` and the exceptions chained to it."""
     if report is None or id(report) in seen:
@@ -484,15 +510,16 @@ def _flush_at_exit() -> bool:
         except Exception as exc:  # noqa: BLE001
             if stream is sys.stdout:  # Python's status 120 comes from stdout only
                 ok = False
+            name = "stdout" if stream is sys.stdout else "stderr"
             with pristine.restored():
-                _unraisable(exc, stream)
+                _unraisable(exc, f"on flushing sys.{name}" if sys.version_info >= (3, 13) else f"in {stream!r}")
     return ok
 
 
-def _unraisable(exc: BaseException, obj) -> None:
-    """``Exception ignored in: <obj>`` and the exception, written to ``sys.stderr`` as Python's default hook writes it."""
+def _unraisable(exc: BaseException, where: str) -> None:
+    """``Exception ignored <where>:`` and the exception, written to ``sys.stderr`` as Python's default hook writes it."""
     try:
-        text = f"Exception ignored in: {obj!r}\n" + "".join(traceback.format_exception_only(type(exc), exc))
+        text = f"Exception ignored {where}:\n" + "".join(traceback.format_exception_only(type(exc), exc))
         sys.stderr.write(text)
         sys.stderr.flush()
     except Exception:  # noqa: BLE001 - stderr is gone as well: Python stays silent then too
