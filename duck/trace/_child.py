@@ -512,14 +512,14 @@ def _flush_at_exit() -> bool:
                 ok = False
             name = "stdout" if stream is sys.stdout else "stderr"
             with pristine.restored():
-                _unraisable(exc, f"on flushing sys.{name}" if sys.version_info >= (3, 13) else f"in {stream!r}")
+                _unraisable(exc, f"on flushing sys.{name}:" if sys.version_info >= (3, 13) else f"in: {stream!r}")
     return ok
 
 
 def _unraisable(exc: BaseException, where: str) -> None:
-    """``Exception ignored <where>:`` and the exception, written to ``sys.stderr`` as Python's default hook writes it."""
+    """``Exception ignored <where>`` and the exception, written to ``sys.stderr`` as Python's default hook writes it."""
     try:
-        text = f"Exception ignored {where}:\n" + "".join(traceback.format_exception_only(type(exc), exc))
+        text = f"Exception ignored {where}\n" + "".join(traceback.format_exception_only(type(exc), exc))
         sys.stderr.write(text)
         sys.stderr.flush()
     except Exception:  # noqa: BLE001 - stderr is gone as well: Python stays silent then too
