@@ -9,6 +9,14 @@ a small status file (how the program ended, its traceback, what it read from std
 files were recorded) that the parent turns into the outcome line. A SIGTERM from the parent
 (timeout, Ctrl-C) flushes what was recorded before the process exits.
 
+The program must not notice duck: its exit status, output and end are Python's. So the child
+wraps the few process-level calls whose effect it must see (``os._exit``, ``os.exec*``,
+``os.write`` to fd 1/2, ``signal.signal`` for SIGTERM, ``sys.settrace``, the recursion limit),
+keeps the real builtins for its own code (``duck.trace.pristine``), and after the main module
+does what the interpreter does, in its order: wait for non-daemon threads, run atexit
+handlers, flush stdout (status 120 if that fails), clear ``__main__`` (``__del__`` runs), and
+end by SIGINT after an uncaught KeyboardInterrupt.
+
 It does not write sources or the outcome (the parent does, whatever way this process ends),
 and it never imports anything outside the standard library and ``duck.trace``.
 """
