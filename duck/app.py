@@ -47,7 +47,7 @@ EXTRA_KEYS = [
     ("↑ ↓ (source)", "move the line cursor (b and enter act on it)"),
     ("enter / click (source)", "run to the line's next execution"),
     ("↑ ↓ (call stack)", "show that frame's locals and position"),
-    ("space (variables)", "expand a list, tuple, dict or set"),
+    ("space (variables)", "expand a list, tuple, dict or set, or an object into its attributes"),
     ("enter (variables)", "show the value whole"),
 ]
 
@@ -75,12 +75,13 @@ class DuckApp(App[int]):
         Binding("b", "toggle_breakpoint", "breakpoint", show=False),
         Binding("c", "continue", "continue"),
         Binding("C", "continue(True)", "continue backward to a breakpoint", show=False),
-        Binding("l", "last_change", "where the picked variable last changed (again: the change before)",
-                show=False),
+        Binding("l", "last_change", "where the picked variable, item or attribute (node.value) last changed "
+                "(again: the change before)", show=False),
         Binding("v", "view_value", "show the picked value whole", show=False),
         Binding("slash", "search", "search", show=False),
         Binding("backslash", "search(True)", "search backward", show=False),
-        Binding("w", "add_watch", "add a watch expression (on recorded values)", show=False),
+        Binding("w", "add_watch", "add a watch expression on recorded values: total / len(xs), node.next.value, "
+                "self.items[0]", show=False),
         Binding("W", "clear_watches", "remove all watches", show=False),
         Binding("r", "rerun", "re-run the program (after editing it)", show=False),
         Binding("x", "explain", "explain", tooltip="explain this step with the model"),
@@ -389,7 +390,7 @@ class DuckApp(App[int]):
     def action_last_change(self) -> None:
         if not len(self.session):
             return
-        name = self.variables.selected_name() or self._last_change_name
+        name = self.variables.selected_path() or self._last_change_name
         if name is None:
             return self.say("pick a variable first (tab to the variables pane, arrows)")
         frame = self.selected_frame

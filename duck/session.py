@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import gc
+import re
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ _NO_PARENT = -1
 #: keys every event carries (step, event, file, line, func, depth, frame, parent)
 _EVENT_BASE_KEYS = 8
 _EVENT_EXTRA_KEYS = ("changes", "value", "exc_type", "exc_msg", "stdout", "stderr", "stdin", "deleted")
+#: The variable a path such as ``node.next.value`` or ``xs[0]`` starts from.
+_PATH_ROOT = re.compile(r"[A-Za-z_]\w*")
 #: Sessions at least this long are moved out of the cyclic GC's reach (``gc.freeze``) once loaded.
 _FREEZE_AT_STEPS = 50_000
 
@@ -523,12 +526,42 @@ class Session:
         return None if owner is None else self._value(owner, name, step)
 
     def last_change(self, name: str, step: int, frame: int | None = None) -> int | None:
-        """The step, at or before ``step``, whose event reports the latest change of ``name``."""
-        owner = self._owner(name, step, frame)
+        """The step, at or before ``step``, whose event reports the latest change of ``name``.
+
+        ``name`` may be a path into a variable (``node.next.value``, ``xs[0]``, as a watch
+        writes it): then it is the latest recorded value of the variable whose part at that
+        path differs from the one before (an attribute set in a method counts, as the
+        object's recorded value changes in every frame holding it).
+        """
+        match = _PATH_ROOT.match(name)
+        root = match.group() if match else name
+        owner = self._owner(root, step, frame)
         if owner is None:
             return None
-        index = self._history_index(owner, name, step)
-        return None if index < 0 else self._var_steps[(owner, name)][index]
+        index = self._history_index(owner, root, step)
+        if index < 0:
+            return None
+        steps = self._var_steps[(owner, root)]
+        if root == name:
+            return steps[index]
+        from duck.watch import watch_text
+
+        values = self._var_values[(owner, root)]
+
+        def part(i: int) -> str | None:
+            text = values[i]
+            if text is None:
+                return None
+            shown, ok = watch_text(name, {root: text})
+            return shown if ok else None
+
+        current = part(index)
+        while index > 0:
+            previous = part(index - 1)
+            if previous != current:
+                return steps[index]
+            index -= 1
+        return steps[0] if current is not None else None
 
     def history(self, name: str, frame: int) -> list[tuple[int, str | None]]:
         """Every (step, value) ``name`` took in one frame activation."""

@@ -1,12 +1,14 @@
 """Watch expressions evaluated over a recording's values, never by running the user's code.
 
-A watch like ``total / len(xs)`` or ``xs[i] > best`` is parsed with ``ast`` and evaluated by a
-small interpreter: names resolve to the recorded safe reprs, turned back into values with
-``ast.literal_eval`` (so only plain data: numbers, strings, lists, dicts, ...); operators,
-comparisons, subscripts and a handful of pure builtins (``len``, ``sum``, ``sorted``, ...) work on
-those. Anything else (an attribute, a user object, a call to the program's functions, a value
-the trace elided) gives ``NotAvailable`` with the reason. Results are bounded in size so a
-watch cannot eat the machine. This module has no UI and does not record.
+A watch like ``total / len(xs)``, ``xs[i] > best`` or ``node.next.value`` is parsed with ``ast``
+and evaluated by a small interpreter: names resolve to the recorded safe reprs, turned back into
+values with ``duck.trace.saferepr.revive`` (plain data: numbers, strings, lists, dicts, ..., and
+objects as their recorded attributes, ``saferepr.Structure``); operators, comparisons,
+subscripts, attributes of recorded objects and a handful of pure builtins (``len``, ``sum``,
+``sorted``, ...) work on those. Anything else (a method call, a call to the program's functions,
+an attribute the recording does not hold, a value the trace elided) gives ``NotAvailable``
+with the reason. Results are bounded in size so a watch cannot eat the machine. This module
+has no UI and does not record.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from __future__ import annotations
 import ast
 import operator
 from typing import Any, Mapping
+
+from duck.trace.saferepr import CutShort, Opaque, Structure, revive
 
 MAX_SIZE = 100_000      # elements/characters a watch may build
 MAX_EXPONENT_BITS = 4_000
@@ -40,7 +44,7 @@ _FUNCTIONS = {
     "any": any, "all": all, "bool": bool, "int": int, "float": float, "str": str, "repr": repr, "round": round,
     "list": list, "tuple": tuple, "set": set, "dict": dict, "type": lambda x: type(x).__name__,
 }
-_PLAIN = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset)
+_PLAIN = (int, float, complex, str, bytes, bool, type(None), list, tuple, dict, set, frozenset, Structure)
 
 
 def _size(value: Any) -> int:
@@ -51,7 +55,11 @@ def _size(value: Any) -> int:
 
 def _check(value: Any) -> Any:
     if not isinstance(value, _PLAIN):
+        if isinstance(value, Opaque):
+            raise NotAvailable(f"{value!r} is not a plain value")
         raise NotAvailable(f"a {type(value).__name__} is not a recorded value")
+    if isinstance(value, Structure) and value.cut:
+        raise NotAvailable(f"{value.type_name} was cut short in the recording (raise --repr-limit)")
     if _size(value) > MAX_SIZE:
         raise NotAvailable("the result would be too large")
     if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_EXPONENT_BITS * 4:
@@ -71,18 +79,25 @@ class _Evaluator:
         text = self.values[name]
         if text is None:
             raise NotAvailable(f"{name} has no recorded value here")
-        if text.endswith(" chars>") and "...<+" in text:
-            raise NotAvailable(f"{name} was cut short in the recording (raise --repr-limit)")
         try:
-            return ast.literal_eval(text)
-        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            value, complete = revive(text, partial=True)
+        except CutShort:
+            complete = False
+            value = None
+        except ValueError:
             raise NotAvailable(f"{name} was recorded as {text[:40]!s}, which is not a plain value") from None
+        if not complete and not isinstance(value, Structure):  # a cut object still answers for its whole attributes
+            raise NotAvailable(f"{name} was cut short in the recording (raise --repr-limit)")
+        return value
 
     def eval(self, node: ast.AST) -> Any:
+        return _check(self._unchecked(node))
+
+    def _unchecked(self, node: ast.AST) -> Any:
         method = getattr(self, f"_{type(node).__name__}", None)
         if method is None:
             raise NotAvailable(f"{type(node).__name__.lower()} expressions are not evaluated on a recording")
-        return _check(method(node))
+        return method(node)
 
     def _Expression(self, node: ast.Expression) -> Any:
         return self.eval(node.body)
@@ -146,6 +161,19 @@ class _Evaluator:
 
     def _IfExp(self, node: ast.IfExp) -> Any:
         return self.eval(node.body) if self.eval(node.test) else self.eval(node.orelse)
+
+    def _Attribute(self, node: ast.Attribute) -> Any:
+        owner = self._unchecked(node.value) if isinstance(node.value, (ast.Name, ast.Attribute)) else self.eval(node.value)
+        if not isinstance(owner, Structure):
+            _check(owner)
+            raise NotAvailable(f"only the attributes of recorded objects can be read, not of a {type(owner).__name__}")
+        attrs = owner.attrs
+        if owner.cut and (node.attr not in attrs or (node.attr == next(reversed(attrs))
+                                                     and isinstance(attrs[node.attr], (list, tuple, dict, set)))):
+            raise NotAvailable(f"{node.attr} of {owner.type_name} was cut short in the recording (raise --repr-limit)")
+        if node.attr not in attrs:
+            raise NotAvailable(f"{owner.type_name} has no recorded attribute {node.attr}")
+        return attrs[node.attr]
 
     def _Subscript(self, node: ast.Subscript) -> Any:
         container = self.eval(node.value)

@@ -43,6 +43,8 @@ def add_limit_arguments(parser: argparse.ArgumentParser) -> None:
                        help=f"stop when the program has printed this much (default {defaults.max_output_bytes:,})")
     group.add_argument("--repr-limit", type=whole_number(1), default=defaults.repr_limit, metavar="CHARS",
                        help=f"longest value kept in the trace (default {defaults.repr_limit})")
+    group.add_argument("--user-repr", action="store_true",
+                       help="show objects with the program's own __repr__ (contained) instead of their attributes")
 
 
 def add_oracle_arguments(parser: argparse.ArgumentParser) -> None:
@@ -71,6 +73,7 @@ def limits_from_args(args: argparse.Namespace) -> Limits:
         max_memory_mb=args.max_memory,
         max_output_bytes=args.max_output,
         repr_limit=args.repr_limit,
+        user_repr=args.user_repr,
     )
 
 

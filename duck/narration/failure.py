@@ -3,7 +3,7 @@
 ``failure_reason`` looks at the failing statement (parsed with ``ast``), reads the recorded
 values of the names it uses at the failing step, evaluates the few sub-expressions that can
 be evaluated safely from those values (names, constants, ``len(x)``, subscripts, integer
-arithmetic, all on values rebuilt with ``ast.literal_eval`` from their safe reprs) and
+arithmetic, all on values rebuilt with ``saferepr.revive`` from their safe reprs) and
 gives a reason for IndexError, KeyError, ZeroDivisionError, TypeError, AttributeError and a
 failed ``assert``; for anything else it lists the values.
 
@@ -19,6 +19,7 @@ from typing import Any
 
 from duck.narration.code import SourceIndex
 from duck.narration.text import clip
+from duck.trace.saferepr import Opaque, revive
 
 _UNKNOWN = object()
 _SIZED = (list, tuple, str, dict, set, frozenset, bytes)
@@ -48,9 +49,10 @@ class _Evaluator:
             if text is None or len(text) > 2000:
                 return _UNKNOWN
             try:
-                return ast.literal_eval(text)
-            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                value = revive(text)
+            except (ValueError, MemoryError, RecursionError):
                 return _UNKNOWN
+            return _UNKNOWN if isinstance(value, Opaque) else value
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len" \
                 and len(node.args) == 1 and not node.keywords:
             inner = self._value(node.args[0])

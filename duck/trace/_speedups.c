@@ -2,9 +2,11 @@
  *
  * This is the compiled twin of duck.trace.localdiff.diff_locals_py and follows the same
  * contract (see that module's docstring): walk the frame's locals, skip a value whose
- * identity and fingerprint say its safe repr cannot have changed, repr the rest (scalars
- * directly, anything else through duck.trace.saferepr.safe_repr), update the snapshot, and
- * append the name and repr of each new or changed local to the `names`/`texts` lists.
+ * identity and fingerprint say its safe repr cannot have changed, repr the rest (scalars, flat
+ * containers and objects whose attributes are all scalars directly, anything else through
+ * duck.trace.saferepr.safe_repr), update the snapshot, and append the name and repr of each new
+ * or changed local to the `names`/`texts` lists. Objects are read only through the C
+ * descriptors saferepr.object_layout found (never a property or __getattr__ of the program).
  *
  * format_run writes the trace-format JSON lines of a run of stored events (duck.trace.store)
  * as UTF-8, calling back into Python for the rare events with output, deletions or exceptions.
@@ -22,6 +24,9 @@
 static PyObject *safe_repr_fn = NULL; /* safe_repr(value, limit) -> str */
 static PyObject *stable_types = NULL; /* dict: type -> bool (shared with localdiff) */
 static PyObject *classify_fn = NULL;  /* classify(type) -> bool, fills stable_types */
+static PyObject *repr_kinds = NULL;   /* dict: type -> saferepr K_* kind (shared with saferepr) */
+static PyObject *object_layouts = NULL; /* dict: type -> (dict descriptor | None, ((name, member descriptor), ...)) */
+static long k_struct = -1;            /* saferepr.K_STRUCT: objects written as Name(attr=value, ...) */
 
 static int
 is_scalar(PyObject *v)
@@ -67,109 +72,240 @@ is_stable(PyTypeObject *t)
     return known == Py_True;
 }
 
-/* The fingerprint of a list/tuple/dict whose first k items (dict: key, value pairs) are
- * scalars or of stable types: (len, items...). A new reference, or NULL without an error set when the value has
- * none, or NULL with an error set. */
+/* localdiff.fingerprint: what the bounded repr of a list, tuple, dict or structural object depends
+ * on, in repr order (see that function): each part's identity, a container's length (an object's
+ * __dict__ size, -1 without one), its items, keys and attributes, nested parts the same way, until
+ * the room (3 * k parts) is used up. Objects are read through the C descriptors saferepr.object_layout
+ * found, so no code of the program runs. */
+#define FP_NONE PY_SSIZE_T_MIN          /* the value has no fingerprint */
+#define FP_ERROR (PY_SSIZE_T_MIN + 1)   /* an exception is set */
+
+static int
+is_structural(PyTypeObject *t)
+{
+    if (repr_kinds == NULL || object_layouts == NULL)
+        return 0;
+    PyObject *kind = PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
+    if (kind == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    return PyLong_CheckExact(kind) && PyLong_AsLong(kind) == k_struct;
+}
+
+static int
+append_new(PyObject *out, PyObject *item)
+{
+    if (item == NULL)
+        return -1;
+    int r = PyList_Append(out, item);
+    Py_DECREF(item);
+    return r;
+}
+
+/* The containers and objects being walked (a repeated one is written [...] / Name(...), not walked). */
+#define FP_DEPTH 512
+typedef struct {
+    PyObject *items[FP_DEPTH];
+    int n;
+} Active;
+
+static int
+is_active(Active *active, PyObject *value)
+{
+    for (int i = 0; i < active->n; i++) {
+        if (active->items[i] == value)
+            return 1;
+    }
+    return 0;
+}
+
+static Py_ssize_t flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active);
+
+/* flatten a borrowed part, keeping it alive meanwhile */
+static Py_ssize_t
+flatten_part(PyObject *part, PyObject *out, Py_ssize_t room, Active *active)
+{
+    Py_INCREF(part);
+    room = flatten(part, out, room, active);
+    Py_DECREF(part);
+    return room;
+}
+
+/* One attribute: its name, then its value ("name=" and ", " taken off the room). */
+static Py_ssize_t
+flatten_attribute(PyObject *name, PyObject *item, PyObject *out, Py_ssize_t room, Active *active)
+{
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
+        return FP_NONE;
+    if (PyList_Append(out, name) < 0)
+        return FP_ERROR;
+    return flatten_part(item, out, room - PyUnicode_GET_LENGTH(name) - 3, active);
+}
+
+static Py_ssize_t
+flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
+{
+    PyObject *type = (PyObject *)Py_TYPE(value);
+    PyObject *layout = PyDict_GetItemWithError(object_layouts, type);
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
+        PyErr_Clear();
+        return FP_NONE;
+    }
+    Py_INCREF(layout);
+    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
+    PyObject *dict = NULL;
+    if (dict_descr != Py_None && Py_TYPE(dict_descr)->tp_descr_get != NULL) {
+        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, type);
+        if (dict == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError) && !PyErr_ExceptionMatches(PyExc_TypeError)) {
+                room = FP_ERROR;
+                goto done;
+            }
+            PyErr_Clear();
+        } else if (!PyDict_Check(dict)) {
+            Py_CLEAR(dict);
+        }
+    }
+    if (append_new(out, PyLong_FromSsize_t(dict == NULL ? -1 : PyDict_GET_SIZE(dict))) < 0) {
+        room = FP_ERROR;
+        goto done;
+    }
+    room -= 1;
+    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
+    for (Py_ssize_t i = 0; i < nslots; i++) {
+        if (room <= 0)
+            goto done;
+        PyObject *slot = PyTuple_GET_ITEM(slots, i);
+        PyObject *descr = PyTuple_GET_ITEM(slot, 1);
+        PyObject *item = Py_TYPE(descr)->tp_descr_get(descr, value, type);
+        if (item == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError)) {
+                room = FP_ERROR;
+                goto done;
+            }
+            PyErr_Clear(); /* an empty slot: marks its place, shows nothing */
+            if (PyList_Append(out, descr) < 0) {
+                room = FP_ERROR;
+                goto done;
+            }
+            continue;
+        }
+        room = flatten_attribute(PyTuple_GET_ITEM(slot, 0), item, out, room, active);
+        Py_DECREF(item);
+        if (room == FP_NONE || room == FP_ERROR)
+            goto done;
+    }
+    if (dict != NULL) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *item;
+        while (PyDict_Next(dict, &pos, &key, &item)) {
+            if (room <= 0)
+                goto done;
+            room = flatten_attribute(key, item, out, room, active);
+            if (room == FP_NONE || room == FP_ERROR)
+                goto done;
+        }
+    }
+done:
+    Py_XDECREF(dict);
+    Py_DECREF(layout);
+    return room;
+}
+
+/* localdiff._flatten: value's parts appended to out; the room left, FP_NONE or FP_ERROR. */
+static Py_ssize_t
+flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
+{
+    if (PyList_Append(out, value) < 0)
+        return FP_ERROR;
+    PyTypeObject *t = Py_TYPE(value);
+    if (is_fixed_item(value)) {
+        if (t == &PyUnicode_Type)
+            return room - PyUnicode_GET_LENGTH(value) - 2;
+        return room - (t == &PyFloat_Type ? 3 : 1);
+    }
+    if (is_active(active, value))
+        return room - 1;
+    int structural = 0;
+    if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !(structural = is_structural(t)))
+        return FP_NONE;
+    if (active->n >= FP_DEPTH)
+        return FP_NONE;
+    active->items[active->n++] = value;
+    if (structural) {
+        room = flatten_object(value, out, room, active);
+    } else if (t == &PyDict_Type) {
+        if (append_new(out, PyLong_FromSsize_t(PyDict_GET_SIZE(value))) < 0) {
+            room = FP_ERROR;
+        } else {
+            Py_ssize_t pos = 0;
+            PyObject *key, *item;
+            while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
+                Py_INCREF(item);
+                room = flatten_part(key, out, room - 2, active);
+                if (room != FP_NONE && room != FP_ERROR)
+                    room = flatten(item, out, room - 2, active);
+                Py_DECREF(item);
+                if (room == FP_NONE || room == FP_ERROR)
+                    break;
+            }
+        }
+    } else {
+        if (append_new(out, PyLong_FromSsize_t(Py_SIZE(value))) < 0) {
+            room = FP_ERROR;
+        } else {
+            for (Py_ssize_t i = 0; room > 0 && i < Py_SIZE(value); i++) {
+                PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
+                room = flatten_part(item, out, room - 2, active);
+                if (room == FP_NONE || room == FP_ERROR)
+                    break;
+            }
+        }
+    }
+    active->n--;
+    return room;
+}
+
+/* The fingerprint of value as a tuple; NULL without an error when it has none, NULL with one on error. */
 static PyObject *
 fingerprint(PyObject *value, Py_ssize_t k)
 {
     PyTypeObject *t = Py_TYPE(value);
-    if (t == &PyList_Type || t == &PyTuple_Type) {
-        Py_ssize_t n = Py_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item
-                                             : ((PyTupleObject *)value)->ob_item;
-        for (Py_ssize_t i = 0; i < m; i++) {
-            if (!is_fixed_item(items[i]))
-                return NULL;
-        }
-        PyObject *fp = PyTuple_New(m + 1);
-        if (fp == NULL)
-            return NULL;
-        PyObject *size = PyLong_FromSsize_t(n);
-        if (size == NULL) {
-            Py_DECREF(fp);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(fp, 0, size);
-        for (Py_ssize_t i = 0; i < m; i++) {
-            Py_INCREF(items[i]);
-            PyTuple_SET_ITEM(fp, i + 1, items[i]);
-        }
-        return fp;
-    }
-    if (t == &PyDict_Type) {
-        Py_ssize_t n = PyDict_GET_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        Py_ssize_t pos = 0, i = 0;
-        PyObject *key, *item;
-        while (i < m && PyDict_Next(value, &pos, &key, &item)) {
-            if (!is_fixed_item(key) || !is_fixed_item(item))
-                return NULL;
-            i++;
-        }
-        PyObject *fp = PyTuple_New(2 * m + 1);
-        if (fp == NULL)
-            return NULL;
-        PyObject *size = PyLong_FromSsize_t(n);
-        if (size == NULL) {
-            Py_DECREF(fp);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(fp, 0, size);
-        pos = 0;
-        i = 0;
-        while (i < m && PyDict_Next(value, &pos, &key, &item)) {
-            Py_INCREF(key);
-            Py_INCREF(item);
-            PyTuple_SET_ITEM(fp, 2 * i + 1, key);
-            PyTuple_SET_ITEM(fp, 2 * i + 2, item);
-            i++;
-        }
-        return fp;
-    }
-    return NULL;
+    if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
+        return NULL;
+    PyObject *out = PyList_New(0);
+    if (out == NULL)
+        return NULL;
+    Active active;
+    active.n = 0;
+    Py_ssize_t room = flatten(value, out, 3 * k, &active);
+    PyObject *fp = NULL;
+    if (room != FP_NONE && room != FP_ERROR)
+        fp = PyList_AsTuple(out);
+    Py_DECREF(out);
+    return fp;
 }
 
-/* Whether value still has the fingerprint fp (no allocation, no Python code). */
+/* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value). */
 static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
-    PyTypeObject *t = Py_TYPE(value);
-    Py_ssize_t width = PyTuple_GET_SIZE(fp);
-    Py_ssize_t old_n = PyLong_AsSsize_t(PyTuple_GET_ITEM(fp, 0));
-    if (old_n == -1 && PyErr_Occurred()) {
+    PyObject *now = fingerprint(value, k);
+    if (now == NULL) {
         PyErr_Clear();
         return 0;
     }
-    if (t == &PyList_Type || t == &PyTuple_Type) {
-        Py_ssize_t n = Py_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        if (n != old_n || width != m + 1)
-            return 0;
-        PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item
-                                             : ((PyTupleObject *)value)->ob_item;
-        for (Py_ssize_t i = 0; i < m; i++) {
-            if (items[i] != PyTuple_GET_ITEM(fp, i + 1))
-                return 0;
+    Py_ssize_t n = PyTuple_GET_SIZE(now);
+    int same = n == PyTuple_GET_SIZE(fp);
+    for (Py_ssize_t i = 0; same && i < n; i++) {
+        PyObject *a = PyTuple_GET_ITEM(now, i), *b = PyTuple_GET_ITEM(fp, i);
+        if (a != b) {
+            same = PyLong_CheckExact(a) && PyLong_CheckExact(b) && PyObject_RichCompareBool(a, b, Py_EQ) == 1;
         }
-        return 1;
     }
-    if (t == &PyDict_Type) {
-        Py_ssize_t n = PyDict_GET_SIZE(value);
-        Py_ssize_t m = n < k ? n : k;
-        if (n != old_n || width != 2 * m + 1)
-            return 0;
-        Py_ssize_t pos = 0, i = 0;
-        PyObject *key, *item;
-        while (i < m && PyDict_Next(value, &pos, &key, &item)) {
-            if (key != PyTuple_GET_ITEM(fp, 2 * i + 1) || item != PyTuple_GET_ITEM(fp, 2 * i + 2))
-                return 0;
-            i++;
-        }
-        return i == m;
-    }
-    return 0;
+    Py_DECREF(now);
+    return same;
 }
 
 /* Items saferepr's _flat_repr accepts (its _FLAT_OK): builtin scalars and str, not bytes. */
@@ -304,6 +440,120 @@ flat_safe_repr(PyObject *value, Py_ssize_t limit)
     return text;
 }
 
+/* saferepr.safe_repr of an object written structurally whose attributes are all flat items (scalars,
+ * str) and whose whole repr fits the walker's budget (limit + 32): Name(a=1, b='x'), built the same
+ * way without running bytecode. NULL without an error when it does not apply (safe_repr is asked). */
+static PyObject *
+flat_object_repr(PyObject *value, Py_ssize_t limit)
+{
+    PyTypeObject *t = Py_TYPE(value);
+    PyObject *layout = PyDict_GetItemWithError(object_layouts, (PyObject *)t);
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
+        PyErr_Clear();
+        return NULL;
+    }
+    Py_ssize_t budget = limit + 32;
+    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
+    PyObject *name = PyType_GetName(t);
+    if (name == NULL) {
+        PyErr_Clear();
+        return NULL;
+    }
+    PyObject *pieces = PyList_New(0), *text = NULL, *dict = NULL;
+    Py_ssize_t size = 0, count = 0;
+    if (pieces == NULL)
+        goto fail;
+    Py_INCREF(layout);
+    PyObject *head = PyUnicode_FromFormat("%U(", name);
+    if (append_new(pieces, head) < 0)
+        goto fail;
+    size += PyUnicode_GET_LENGTH(name) + 2;
+    /* the attributes: slots, then the __dict__'s identifier keys */
+    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
+    for (Py_ssize_t i = 0; i <= nslots; i++) {
+        PyObject *key = NULL, *item = NULL;
+        Py_ssize_t pos = 0;
+        if (i < nslots) {
+            PyObject *slot = PyTuple_GET_ITEM(slots, i);
+            PyObject *descr = PyTuple_GET_ITEM(slot, 1);
+            item = Py_TYPE(descr)->tp_descr_get(descr, value, (PyObject *)t);
+            if (item == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_AttributeError))
+                    goto fail;
+                PyErr_Clear();
+                continue;
+            }
+            key = PyTuple_GET_ITEM(slot, 0);
+            int flat = is_flat_item(item);
+            PyObject *piece = flat ? PyUnicode_FromFormat(count ? ", %U=%R" : "%U=%R", key, item) : NULL;
+            Py_DECREF(item);
+            if (!flat)
+                goto none;
+            if (piece == NULL || (size += PyUnicode_GET_LENGTH(piece)) > budget || append_new(pieces, piece) < 0) {
+                Py_XDECREF(piece);
+                goto none_or_fail;
+            }
+            count++;
+            continue;
+        }
+        if (dict_descr == Py_None || Py_TYPE(dict_descr)->tp_descr_get == NULL)
+            break;
+        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, (PyObject *)t);
+        if (dict == NULL || !PyDict_Check(dict)) {
+            PyErr_Clear();
+            goto none;
+        }
+        while (PyDict_Next(dict, &pos, &key, &item)) {
+            if (!PyUnicode_CheckExact(key) || !PyUnicode_IsIdentifier(key))
+                continue;
+            if (!is_flat_item(item))
+                goto none;
+            PyObject *piece = PyUnicode_FromFormat(count ? ", %U=%R" : "%U=%R", key, item);
+            if (piece == NULL || (size += PyUnicode_GET_LENGTH(piece)) > budget || append_new(pieces, piece) < 0) {
+                Py_XDECREF(piece);
+                goto none_or_fail;
+            }
+            count++;
+        }
+    }
+    PyObject *close = PyUnicode_FromString(")");
+    if (append_new(pieces, close) < 0)
+        goto fail;
+    size += 1;
+    if (size > budget)
+        goto none;
+    PyObject *empty = PyUnicode_FromString("");
+    if (empty == NULL)
+        goto fail;
+    text = PyUnicode_Join(empty, pieces);
+    Py_DECREF(empty);
+    if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
+        PyObject *cut = PyUnicode_Substring(text, 0, limit);
+        Py_ssize_t rest = PyUnicode_GET_LENGTH(text) - limit;
+        Py_SETREF(text, cut == NULL ? NULL : PyUnicode_FromFormat("%U...<+%zd chars>", cut, rest));
+        Py_XDECREF(cut);
+    }
+    goto done;
+none_or_fail:
+    if (PyErr_Occurred()) {
+        /* a scalar that cannot be printed (an int over the digit limit): safe_repr reports it */
+        if (!PyErr_ExceptionMatches(PyExc_ValueError))
+            goto fail;
+        PyErr_Clear();
+    }
+none:
+    text = NULL;
+    goto done;
+fail:
+    text = NULL;
+done:
+    Py_XDECREF(dict);
+    Py_XDECREF(pieces);
+    Py_DECREF(layout);
+    Py_DECREF(name);
+    return text;
+}
+
 static PyObject *
 call_safe_repr(PyObject *value, PyObject *limit_obj)
 {
@@ -330,6 +580,10 @@ value_text(PyObject *value, Py_ssize_t limit, PyObject *limit_obj)
         Py_DECREF(text);
     } else if (t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type) {
         PyObject *text = flat_safe_repr(value, limit);
+        if (text != NULL || PyErr_Occurred())
+            return text;
+    } else if (is_structural(t)) {
+        PyObject *text = flat_object_repr(value, limit);
         if (text != NULL || PyErr_Occurred())
             return text;
     }
@@ -1501,12 +1755,17 @@ flat_safe_repr_py(PyObject *self, PyObject *args)
 static PyObject *
 configure(PyObject *self, PyObject *args)
 {
-    PyObject *repr_fn, *stable, *classify;
-    if (!PyArg_ParseTuple(args, "OO!O:configure", &repr_fn, &PyDict_Type, &stable, &classify))
+    PyObject *repr_fn, *stable, *classify, *kinds = NULL, *layouts = NULL;
+    long struct_kind = -1;
+    if (!PyArg_ParseTuple(args, "OO!O|O!O!l:configure", &repr_fn, &PyDict_Type, &stable, &classify,
+                          &PyDict_Type, &kinds, &PyDict_Type, &layouts, &struct_kind))
         return NULL;
     Py_XSETREF(safe_repr_fn, Py_NewRef(repr_fn));
     Py_XSETREF(stable_types, Py_NewRef(stable));
     Py_XSETREF(classify_fn, Py_NewRef(classify));
+    Py_XSETREF(repr_kinds, Py_XNewRef(kinds));
+    Py_XSETREF(object_layouts, Py_XNewRef(layouts));
+    k_struct = struct_kind;
     Py_RETURN_NONE;
 }
 
@@ -1523,7 +1782,8 @@ static PyMethodDef methods[] = {
     {"flat_safe_repr", flat_safe_repr_py, METH_VARARGS,
      "flat_safe_repr(value, limit) -> str | None: safe_repr of a flat list/tuple/dict, None for others."},
     {"configure", configure, METH_VARARGS,
-     "configure(safe_repr, stable_types, classify): the Python helpers the diff calls back."},
+     "configure(safe_repr, stable_types, classify[, repr_kinds, object_layouts, K_STRUCT]): the Python helpers\n"
+     "and tables the diff calls back and reads (without the last three, objects get no fingerprint)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -14,6 +14,7 @@ class Limits:
     max_memory_mb: int = 2048
     max_output_bytes: int = 10_000_000
     repr_limit: int = 200
+    user_repr: bool = False  # call the program's own __repr__ (contained) instead of the structural repr
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -8,12 +8,15 @@ it appended; when locals disappeared it returns ``(count, deleted_names)`` inste
 In-place mutation counts as a change, so a mutable value is normally repr'd again on every
 event. Two cheap checks avoid that where they are sound:
 
-- an identical object of a type whose repr cannot change (int, str, float, tuple of such, a
-  class with ``object.__repr__``, ...) is unchanged;
-- for a list, tuple or dict whose visible head holds only scalars or objects of types already
-  known to be stable, the fingerprint is
-  its length plus the identities of the items the bounded repr can show (the snapshot holds
-  references, so identities cannot be reused); the same fingerprint means the same safe repr.
+- an identical object of a type whose repr cannot change (int, str, float, a function, a
+  class, an object without attributes, ...) is unchanged;
+- a list, tuple, dict or object written structurally (``Node(value=3, next=None)``, see
+  ``saferepr``) has a *fingerprint* (``fingerprint``): the identities of everything its bounded
+  repr can show, in repr order, with each container's length and each object's attribute
+  names, nested containers and objects included (the snapshot holds references, so identities
+  cannot be reused); the same fingerprint means the same safe repr. So a list of objects whose
+  attributes did not change is not repr'd again, and ``self.x = 5`` in a method shows as a
+  change of the object in every frame holding it.
 
 The compiled ``duck.trace._speedups.diff_locals`` does the same in C and is used when it was
 built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; ``IMPLEMENTATION`` says which one
@@ -25,58 +28,124 @@ from __future__ import annotations
 
 import os
 import sys
-from itertools import chain, islice
-from operator import is_
+import types
+from itertools import chain
 
-from duck.trace.saferepr import safe_repr
+from duck.trace import saferepr
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
+from duck.trace.saferepr import K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
 
 _NoneType = type(None)
 # Values of these types never change in place: an identical object means an unchanged repr.
+# (A member descriptor stands for an empty slot in an object's fingerprint.)
 _ALWAYS_STABLE = frozenset({int, float, bool, str, bytes, _NoneType, complex, range, type, frozenset,
-                            type(print), type(len.__call__), type(lambda: 0), type(sys)})
-# Items a container fingerprint may hold: immutable, and repr'd by the container walk the same way every time.
+                            type(print), type(len.__call__), type(lambda: 0), type(sys), types.MemberDescriptorType})
+# Parts of a fingerprint whose repr is fixed by their identity, whatever was classified.
 _SCALARS = frozenset({int, float, bool, str, bytes, _NoneType, complex})
 # type -> whether an identical object always has the same repr (filled as types are met)
-stable_types: dict[type, bool] = {}
+stable_types: dict[type, bool] = {types.MemberDescriptorType: True}
 
 
 def classify(t: type) -> bool:
     """Whether an identical object of type ``t`` always has the same safe repr (remembered in ``stable_types``)."""
-    stable = stable_types[t] = t in _ALWAYS_STABLE or t.__repr__ is object.__repr__
+    stable = stable_types[t] = t in _ALWAYS_STABLE or repr_is_fixed(t)
     return stable
 
 
-def head_size(limit: int) -> int:
-    """How many leading items a fingerprint must cover: more than the bounded repr can ever show."""
-    return (limit + 32) // 3 + 3
-
-
-def _fixed_items(head: tuple) -> bool:
-    """Whether every item's repr is fixed by its identity: scalars, or types already known to be stable."""
-    for t in set(map(type, head)) - _SCALARS:
-        if not stable_types.get(t):
-            return False
-    return True
+def set_user_repr(enabled: bool) -> None:
+    """``saferepr.set_user_repr``, forgetting what was decided per type under the other setting."""
+    saferepr.set_user_repr(enabled)
+    repr_kinds.clear()
+    stable_types.clear()
+    stable_types[types.MemberDescriptorType] = True
 
 
 def fingerprint(value, t, k: int):
-    """``(len, head items...)`` of a list/tuple/dict of fixed items (dict: keys and values interleaved), or None."""
+    """What the bounded repr of a list, tuple, dict or structural object depends on, in repr order; or None.
+
+    A flat tuple: each part's identity, then for a container its length (an object: the size of
+    its ``__dict__``, -1 without one) and its items, keys and attributes in the order the repr
+    writes them, nested parts the same way, until ``3 * k`` parts (more than the bounded repr
+    can show: each costs it a character at least). None when a part may change its repr without
+    changing identity (a type not known to be stable, an attribute name the repr leaves out).
+    """
+    if not (t is list or t is tuple or t is dict or repr_kinds.get(t) == K_STRUCT):
+        return None
+    out: list = []
+    try:
+        if _flatten(value, out, 3 * k, set()) is None:
+            return None
+    except RecursionError:
+        return None
+    return tuple(out)
+
+
+def _flatten(value, out: list, room: int, active: set) -> int | None:
+    """Append ``value``'s parts to ``out``; the room left, or None when it has no fingerprint.
+
+    ``room`` counts characters of the bounded repr: each part takes off the fewest its repr
+    can take (a str its length and quotes, a float 3, an item of a container 2 for its
+    separator or brackets, an attribute its name, ``=`` and separator), so the parts cover
+    everything the repr can show. A container or object inside itself (``active``: the ones
+    being walked) is written ``[...]``/``Node(...)`` and not walked again, as in ``saferepr``.
+    """
+    t = type(value)
+    out.append(value)
+    if t in _SCALARS or stable_types.get(t):
+        return room - (len(value) + 2 if t is str else 3 if t is float else 1)
+    key = id(value)
+    if key in active:
+        return room - 1
     if t is list or t is tuple:
-        head = tuple(value[:k])
+        out.append(len(value))
+        items = value
     elif t is dict:
-        head = tuple(chain.from_iterable(islice(value.items(), k)))
+        out.append(len(value))
+        items = chain.from_iterable(value.items())
+    elif repr_kinds.get(t) == K_STRUCT:
+        slot_values, instance_dict = saferepr.object_storage(value, t)
+        out.append(-1 if instance_dict is None else len(instance_dict))
+        room -= 1
+        items = slot_values if instance_dict is None else chain(slot_values, dict.items(instance_dict))
+        active.add(key)
+        try:
+            for name, item in items:
+                if room <= 0:
+                    return room
+                if type(item) is types.MemberDescriptorType:  # an empty slot: marks its place, shows nothing
+                    out.append(item)
+                    continue
+                if type(name) is not str or not name.isidentifier():
+                    return None
+                out.append(name)
+                room = _flatten(item, out, room - len(name) - 3, active)  # "name=" and ", "
+                if room is None:
+                    return None
+            return room
+        finally:
+            active.discard(key)
     else:
         return None
-    if not _fixed_items(head):
-        return None
-    return (len(value), *head)
+    active.add(key)
+    try:
+        for item in items:
+            if room <= 0:
+                return room
+            room = _flatten(item, out, room - 2, active)  # ", " or a bracket (dict: ": " after a key)
+            if room is None:
+                return None
+        return room
+    finally:
+        active.discard(key)
 
 
 def _same(value, t, old: tuple, k: int) -> bool:
     new = fingerprint(value, t, k)
-    return (new is not None and len(new) == len(old) and new[0] == old[0]
-            and all(map(is_, islice(new, 1, None), islice(old, 1, None))))
+    return new is not None and len(new) == len(old) and all(map(_same_part, new, old))
+
+
+def _same_part(a, b) -> bool:
+    return a is b or (type(a) is int and type(b) is int and a == b)
 
 
 def diff_locals_py(snap: dict, f_locals, module: bool, limit: int, names: list, texts: list):
@@ -135,7 +204,7 @@ def _load_speedups():
         from duck.trace import _speedups
     except ImportError:  # not built for this interpreter (no compiler, or run from a source tree)
         return None
-    _speedups.configure(safe_repr, stable_types, classify)
+    _speedups.configure(safe_repr, stable_types, classify, repr_kinds, saferepr.object_layouts, K_STRUCT)
     return _speedups
 
 

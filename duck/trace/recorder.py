@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Callable
 
 from duck.trace.limits import Limits
-from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, speedups
+from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, set_user_repr, speedups
 from duck.trace.saferepr import safe_repr
 from duck.trace.store import CALL, EXCEPTION, LINE, RETURN, VALUE, Events, FrameTable, event_dicts, format_events
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
@@ -168,6 +168,7 @@ class Recorder:
 
     # ----------------------------------------------------------------------------- control
     def start(self) -> None:
+        set_user_repr(self.limits.user_repr)
         self._thread = threading.get_ident()
         self._pid = os.getpid()
         self._active = True
@@ -186,6 +187,8 @@ class Recorder:
         if not self._active:
             return
         self._active = False
+        if self.limits.user_repr:
+            set_user_repr(False)
         if self.tracer == "monitoring" and self._tool is not None:
             mon = sys.monitoring
             mon.set_events(self._tool, 0)

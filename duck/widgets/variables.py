@@ -1,14 +1,16 @@
 """``VariablesPane``: the locals of the selected frame at the current step, as a tree.
 
 Each local shows its recorded value (a safe repr); what the current step changed shows
-``old -> new`` highlighted. A container value that parses as a Python literal can be expanded
-(space) into its items; long values are elided on the row and shown whole with enter / ``v``.
+``old -> new`` highlighted. A container, or an object recorded with its attributes
+(``Node(value=3, next=None)``), can be expanded (space) into its items or attributes, read
+back with ``saferepr.revive``; a value the recording cut short expands into what was recorded
+whole. Long values are elided on the row and shown whole with enter / ``v``. Every row knows
+its path (``node.next.value``, ``xs[0]``), which ``l`` follows back to its last change.
 This pane never evaluates anything the program defined: values are the recording's text.
 """
 
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -16,6 +18,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from duck.trace.saferepr import Structure, revive
 from duck.widgets.text import elide
 
 ROW_WIDTH = 60
@@ -26,30 +29,39 @@ NEW = "bold #87d787"
 
 @dataclass(frozen=True)
 class ValueRef:
-    """What a tree row stands for: a variable (``name``) or an item inside one, and its repr."""
+    """What a tree row stands for: a variable (``name``) or an item inside one, and its repr.
+
+    ``path`` is how a watch would name the row (``node.next``, ``xs[0]``, ``d['k']``); None for a set's item.
+    """
 
     name: str
     value: str
     label: str
+    path: str | None = None
 
 
-def literal(value: str):
-    """The Python value a repr stands for, when it is a plain literal (else ``None`` wrapped as a miss)."""
+def revived(value: str):
+    """``(ok, value, complete)``: the value a repr stands for (see ``saferepr.revive``), as far as it was recorded."""
     try:
-        return True, ast.literal_eval(value)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return False, None
+        parsed, complete = revive(value, partial=True)
+    except (ValueError, MemoryError, RecursionError):
+        return False, None, False
+    return True, parsed, complete
 
 
 def _items(value) -> list[tuple[str, object]]:
+    if isinstance(value, Structure):
+        return [(f".{k}", v) for k, v in value.attrs.items()]
     if isinstance(value, dict):
-        return [(repr(k), v) for k, v in value.items()]
+        return [(f"[{k!r}]", v) for k, v in value.items()]
     if isinstance(value, (set, frozenset)):
         return [("·", v) for v in sorted(value, key=repr)]
     return [(f"[{i}]", v) for i, v in enumerate(value)]
 
 
 def _expandable(value) -> bool:
+    if isinstance(value, Structure):
+        return bool(value.attrs)
     return isinstance(value, (list, tuple, dict, set, frozenset)) and len(value) > 0
 
 
@@ -76,9 +88,9 @@ def _can_expand(value: str) -> bool:
     """Whether a repr is a non-empty container literal (cheap checks first: most values are not).
 
     Cached: a step re-asks about every local, and most did not change."""
-    if len(value) >= 100_000 or value[:1] not in "[({" or not value:
+    if not value or len(value) >= 100_000 or not (value[0] in "[({" or (value[0].isidentifier() and "=" in value)):
         return False
-    ok, parsed = literal(value)
+    ok, parsed, _ = revived(value)
     return ok and _expandable(parsed)
 
 
@@ -139,7 +151,7 @@ class VariablesPane(Tree[ValueRef]):
                                   elide(value, ROW_WIDTH))
             rows.append((label, ValueRef(verb, value, verb), False))
         for name, value in values.items():
-            rows.append((_label(name, value, changes.get(name)), ValueRef(name, value, name), _can_expand(value)))
+            rows.append((_label(name, value, changes.get(name)), ValueRef(name, value, name, name), _can_expand(value)))
         for name, (old, new) in changes.items():
             if new is None and name not in values:
                 rows.append((Text.assemble((name, "bold"), " deleted (was ", elide(old or "?", 30), ")",
@@ -161,22 +173,26 @@ class VariablesPane(Tree[ValueRef]):
         if not expandable and node.is_expanded:
             node.collapse()
 
-    def _add(self, parent: TreeNode, name: str, value: str, label_name: str) -> TreeNode:
-        data = ValueRef(name, value, label_name)
+    def _add(self, parent: TreeNode, name: str, value: str, label_name: str, path: str | None) -> TreeNode:
+        data = ValueRef(name, value, label_name, path)
         label = _label(label_name, value, None)
         if _can_expand(value):
             return parent.add(label, data, allow_expand=True)
         return parent.add_leaf(label, data)
 
     def _fill(self, node: TreeNode) -> None:
-        ok, parsed = literal(node.data.value)
+        ok, parsed, complete = revived(node.data.value)
         if not ok:
             return
         items = _items(parsed)
+        parent_path = node.data.path
         for label, item in items[:MAX_ITEMS]:
-            self._add(node, node.data.name, repr(item), label)
+            path = None if parent_path is None or label == "·" else parent_path + label
+            self._add(node, node.data.name, repr(item), label, path)
         if len(items) > MAX_ITEMS:
             node.add_leaf(Text(f"… {len(items) - MAX_ITEMS} more (enter on the value shows it whole)", "italic"))
+        if not complete:
+            node.add_leaf(Text("… the rest was cut short in the recording (--repr-limit)", "italic"))
 
     def on_tree_node_expanded(self, event: Tree.NodeExpanded) -> None:
         node = event.node
@@ -191,3 +207,10 @@ class VariablesPane(Tree[ValueRef]):
         """The variable under the cursor (for an item inside a container: the variable holding it)."""
         ref = self.selected_ref()
         return ref.name if ref is not None else None
+
+    def selected_path(self) -> str | None:
+        """The path of the row under the cursor (``node.value``, ``xs[0]``): the variable itself, or an item/attribute of it."""
+        ref = self.selected_ref()
+        if ref is None:
+            return None
+        return ref.path if ref.path is not None else ref.name

@@ -124,8 +124,18 @@ def test_printing_100_mb_stops_at_the_output_limit(run_program):
     assert 2_000_000 < printed <= 3_000_000
 
 
-def test_bad_reprs_and_a_self_referencing_list(run_program):
+def test_bad_reprs_are_never_called_by_default(run_program):
     outcome, trace = run_program("reprs.py")
+    assert outcome["outcome"] == "finished"
+    seen = {}
+    for e in trace.events:
+        seen.update(e.get("changes", {}))
+    assert (seen["a"], seen["b"], seen["c"]) == ("Raises()", "Hangs()", "Huge()")
+    assert seen["loop"] == "[1, 2, [...]]"
+
+
+def test_bad_reprs_and_a_self_referencing_list_with_user_repr(run_program):
+    outcome, trace = run_program("reprs.py", limits=Limits(timeout_s=60, user_repr=True))
     assert outcome["outcome"] == "finished"
     seen = {}
     for e in trace.events:

@@ -96,20 +96,21 @@ class Loud:
 
 
 class Plain:
-    """object.__repr__: its safe repr never changes, so lists of them get a fingerprint."""
+    """No __repr__: written with its attributes (``Plain()``, ``Plain(a=1)``); lists of them get a fingerprint."""
 
 
 LOUD = Loud()  # shared by every container it is put in; the "loud" step changes its repr everywhere
+SHARED = Plain()  # an object whose attributes the "attr" step sets: its structural repr changes everywhere
 
 values = st.one_of(
-    st.integers(-3, 3), st.sampled_from([0.0, -0.0, 1.0, True, False, None, "a", "", b"a", 1j, LOUD]),
+    st.integers(-3, 3), st.sampled_from([0.0, -0.0, 1.0, True, False, None, "a", "", b"a", 1j, LOUD, SHARED]),
     st.text(max_size=3), st.builds(Plain),
 )
 
 
 @pytest.mark.parametrize("make", IMPLEMENTATIONS)
 @settings(max_examples=60, deadline=None)
-@given(ops=st.lists(st.tuples(st.sampled_from(["set", "append", "item", "dict", "del", "loud", "tuple"]),
+@given(ops=st.lists(st.tuples(st.sampled_from(["set", "append", "item", "dict", "del", "loud", "tuple", "attr"]),
                               st.sampled_from("abc"), values), max_size=25))
 def test_reported_changes_are_exactly_the_changed_safe_reprs(make, ops):
     """Against a brute-force oracle: a local is reported iff its safe repr differs from the last one reported."""
@@ -140,6 +141,8 @@ def test_reported_changes_are_exactly_the_changed_safe_reprs(make, ops):
             f_locals.pop(name, None)
         elif op == "loud":
             LOUD.n += 1
+        elif op == "attr":
+            setattr(SHARED, name, value)
         else:
             f_locals[name] = (value, [value]) if value != 0 else (value,)
         changes, deleted = diff(dict(f_locals))

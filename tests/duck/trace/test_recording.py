@@ -60,7 +60,7 @@ def test_in_place_mutation_is_a_change(run_program):
     assert xs_changes == ["[]", "[0]", "[0, 1]", "[0, 1, 4]"]
     deleted = [e for e in trace.events if "d" in e.get("deleted", [])]
     assert len(deleted) == 1
-    assert any(e.get("changes", {}).get("p") == "<Point object>" for e in trace.events)
+    assert any(e.get("changes", {}).get("p") == "Point(x=1, y=2)" for e in trace.events)
 
 
 def test_output_is_attributed_to_the_step_that_wrote_it():

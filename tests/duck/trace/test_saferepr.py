@@ -4,9 +4,19 @@ from __future__ import annotations
 
 import collections
 
+import pytest
 from hypothesis import given, strategies as st
 
+from duck.trace import localdiff
 from duck.trace.saferepr import safe_repr
+
+
+@pytest.fixture
+def user_repr():
+    """``--user-repr``: the program's own __repr__ is called (contained)."""
+    localdiff.set_user_repr(True)
+    yield
+    localdiff.set_user_repr(False)
 
 
 class Point:
@@ -39,7 +49,8 @@ def test_no_memory_addresses():
     def inner():
         pass
 
-    assert safe_repr(Point()) == "<Point object>"
+    assert safe_repr(Point()) == "Point()"
+    assert safe_repr(iter([])) == "<list_iterator object>"
     assert safe_repr(inner) == "<function test_no_memory_addresses.<locals>.inner>"
     assert safe_repr(len) == "<function len>"
     assert " at 0x" not in safe_repr([Point(), inner, object()])
@@ -54,7 +65,7 @@ def test_long_values_are_cut_at_the_limit():
     assert len(safe_repr({i: [Point()] * 3 for i in range(100_000)}, 100)) < 130
 
 
-def test_raising_and_hanging_reprs():
+def test_raising_and_hanging_reprs(user_repr):
     assert safe_repr(Raises()) == "<repr raised KeyError: 'boom'>"
     assert safe_repr(Slow()) == "<repr timed out>"
     assert safe_repr([1, Raises()]) == "[1, <repr raised KeyError: 'boom'>]"
