@@ -121,10 +121,12 @@ def request_from_args(args: argparse.Namespace, *, echo: bool = False):
 def exit_status(outcome: dict) -> int:
     """The exit status a command reports for a recorded outcome: the program's own where it has one."""
     kind = outcome.get("outcome")
+    code = outcome.get("exit_code")
+    if kind in ("exited", "exception") and isinstance(code, int) and code < 0:
+        return 128 - code  # ended by a signal (an uncaught KeyboardInterrupt: SIGINT): what a shell shows
     if kind == "finished":
         return 0
     if kind == "exited":
-        code = outcome.get("exit_code")
         return code if isinstance(code, int) and code > 0 else 1
     if kind == "exception":
         return 1

@@ -17,6 +17,7 @@ from pathlib import Path
 from duck.cli_types import output_file
 from duck.commands.common import add_limit_arguments, add_target_arguments, exit_status, request_from_args
 from duck.errors import DuckError
+from duck.text import printable
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +46,7 @@ def summary(outcome: dict, trace_path: Path) -> str:
     from duck.narration import brief_outcome
 
     steps = outcome.get("steps", 0)
-    return f"duck: recorded {steps:,} step{'s' if steps != 1 else ''}, {brief_outcome(outcome)} -> {trace_path}"
+    return printable(f"duck: recorded {steps:,} step{'s' if steps != 1 else ''}, {brief_outcome(outcome)} -> {trace_path}")
 
 
 def describe_failure(outcome: dict) -> str:
@@ -53,9 +54,9 @@ def describe_failure(outcome: dict) -> str:
     frames = exc.get("traceback") or []
     if exc.get("type") in ("SyntaxError", "IndentationError", "TabError") and frames:
         where = frames[-1]
-        return (f"{exc['type']} in {where.get('file')}, line {where.get('line')}, column {where.get('column')}: "
-                f"{exc.get('message')}")
-    return outcome.get("message") or "the program could not start"
+        return printable(f"{exc['type']} in {where.get('file')}, line {where.get('line')}, column "
+                         f"{where.get('column')}: {exc.get('message')}")
+    return printable(outcome.get("message") or "the program could not start")
 
 
 def _start_hint(outcome: dict) -> str:

@@ -111,6 +111,7 @@ def run_plain(session, args: argparse.Namespace, oracle, out, *, explainer=None)
     passed exit 1."""
     from duck.narration import render_run
 
+    out = _Printable(out)
     out.write(render_run(session))
     out.write("\n")
     status = exit_status(session.outcome)
@@ -127,3 +128,25 @@ def run_plain(session, args: argparse.Namespace, oracle, out, *, explainer=None)
             status = 1
     out.flush()
     return status
+
+
+class _Printable:
+    """A text stream that shows control characters (ANSI escapes the program printed) as escapes.
+
+    ``--plain`` prints the program's output, values and messages; through this they cannot
+    drive the terminal, as in the TUI (``duck.text.printable``).
+    """
+
+    def __init__(self, out) -> None:
+        self._out = out
+
+    def write(self, text: str) -> int:
+        from duck.text import printable
+
+        return self._out.write(printable(text))
+
+    def flush(self) -> None:
+        self._out.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._out, name)

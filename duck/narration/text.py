@@ -1,16 +1,16 @@
 """Small wording helpers of the narrator: clipping values, telling changes, ordinals, output.
 
-Also the terminal-safe forms of recorded text (``printable``, ``elide``) that the narrator's
-outcome line and the TUI's panes share. Pure functions on strings; they know nothing about
+The terminal-safe forms of recorded text (``printable``, ``elide``) live in ``duck.text``, which
+the TUI, ``--plain`` and the CLI share. Pure functions on strings; they know nothing about
 sessions or traces.
 """
 
 from __future__ import annotations
 
-import re
+from duck.text import elide, printable  # noqa: F401 - the narrator's outcome line uses them
+
 
 VALUE_WIDTH = 100
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def clip(text: str, width: int = VALUE_WIDTH) -> str:
@@ -52,24 +52,3 @@ def call_text(func: str, args: dict[str, str]) -> str:
 def short_func(func: str) -> str:
     """``inner`` for ``outer.<locals>.inner``; other qualified names (``Stack.push``) are kept."""
     return func.rsplit(".", 1)[-1] if "<locals>" in func else func
-
-
-def _escape(match: re.Match) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def printable(text: str) -> str:
-    """``text`` with every control character but newline and tab shown as an escape (``\\x1b``)."""
-    return _CONTROL.sub(_escape, text).expandtabs(4)
-
-
-def elide(text: str, width: int) -> str:
-    """``text`` on one line, cut to ``width`` characters with a trailing ``…`` when longer.
-
-    (``clip`` is the narrator's own cut, with ``...``, for text that also feeds training data.)
-    """
-    one_line = printable(text).replace("\n", "\\n")
-    if len(one_line) <= width:
-        return one_line
-    return one_line[: max(width - 1, 0)] + "…"

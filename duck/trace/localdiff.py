@@ -32,6 +32,7 @@ import types
 from itertools import chain
 
 from duck.trace import saferepr
+from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
 from duck.trace.saferepr import K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
 
 _NoneType = type(None)

@@ -34,6 +34,8 @@ from duck.trace.limits import Limits
 from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, set_user_repr, speedups
 from duck.trace.saferepr import safe_repr
 from duck.trace.store import CALL, EXCEPTION, LINE, RETURN, VALUE, Events, FrameTable, event_dicts, format_events
+from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
+from duck.trace.pristine import restored as pristine_builtins
 
 __all__ = ["CALL", "EXCEPTION", "LINE", "RETURN", "CallRecording", "FileFilter", "Recorder", "StepLimitReached",
            "event_dicts", "exception_summary", "format_events", "record_call"]
@@ -86,7 +88,8 @@ class FileFilter:
     def __call__(self, filename: str) -> bool:
         known = self._cache.get(filename)
         if known is None:
-            known = self._cache[filename] = self._decide(filename)
+            with pristine_builtins():  # once per file; os.path may meet a program's builtins.isinstance = ...
+                known = self._cache[filename] = self._decide(filename)
         return known
 
     def _decide(self, filename: str) -> bool:
@@ -578,31 +581,97 @@ def exception_summary(exc: BaseException, limit: int = 200) -> tuple[str, str]:
 
 
 # ------------------------------------------------------------------------ output capture
+class OutputTap:
+    """Notes the bytes a program writes beneath the text layer (``sys.stdout.buffer``, ``os.write(1, ...)``).
+
+    One tap per stream, so a character split between two writes is decoded whole; bytes that
+    are not text in the stream's encoding are noted as U+FFFD. ``on_write`` is
+    ``CapturedStream``'s (it may raise to stop the program at the output limit).
+    """
+
+    def __init__(self, name: str, on_write: Callable[[str, str], None], encoding: str | None) -> None:
+        import codecs
+
+        self._name = name
+        self._on_write = on_write
+        try:
+            self._decoder = codecs.getincrementaldecoder(encoding or "utf-8")("replace")
+        except LookupError:
+            self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+
+    def __call__(self, data) -> None:
+        text = self._decoder.decode(bytes(data))
+        if text:
+            self._on_write(self._name, text)
+
+
+class _CapturedBuffer:
+    """``sys.stdout.buffer`` under duck: each write is noted by the stream's ``OutputTap``, then passed on (or not)."""
+
+    def __init__(self, inner, tap: OutputTap, passthrough: bool) -> None:
+        self._inner = inner
+        self._tap = tap
+        self._passthrough = passthrough
+
+    def write(self, data) -> int:
+        size = memoryview(data).nbytes  # raises TypeError for str, as BufferedWriter.write does
+        self._tap(data)
+        if self._passthrough:
+            return self._inner.write(data)
+        return size
+
+    def writelines(self, lines) -> None:
+        for data in lines:
+            self.write(data)
+
+    def flush(self) -> None:
+        if self._passthrough:
+            self._inner.flush()
+
+    def __getattr__(self, name: str):
+        return getattr(self._inner, name)
+
+
 class CapturedStream(io.TextIOBase):
     """Stands in for ``sys.stdout``/``sys.stderr``: notes every write for the recorder, passes it on (or not).
 
-    ``on_write(stream_name, text)`` may raise to stop the program (the output limit).
+    ``on_write(stream_name, text)`` may raise to stop the program (the output limit). Passed-on
+    text is buffered by the real stream exactly as without duck (line-buffered at a terminal,
+    block-buffered into a pipe), so a write to a closed descriptor fails where Python's would.
+    ``buffer`` notes the bytes written to it through ``tap`` (an ``OutputTap``).
     """
 
-    def __init__(self, name: str, inner, on_write: Callable[[str, str], None], *, passthrough: bool) -> None:
+    def __init__(self, name: str, inner, on_write: Callable[[str, str], None], *, passthrough: bool,
+                 tap: OutputTap | None = None) -> None:
         self._name = name
         self._inner = inner
         self._on_write = on_write
         self._passthrough = passthrough and inner is not None
+        inner_buffer = getattr(inner, "buffer", None)
+        self._buffer = None
+        if inner_buffer is not None:
+            self._buffer = _CapturedBuffer(inner_buffer, tap or OutputTap(name, on_write, self.encoding),
+                                           self._passthrough)
 
     def write(self, text: str) -> int:
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
         if not isinstance(text, str):
             raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         self._on_write(self._name, text)
         if self._passthrough:
             self._inner.write(text)
-            if "\n" in text or self._name == "stderr":
-                self._inner.flush()
         return len(text)
 
     def flush(self) -> None:
-        if self._passthrough:
+        if self._passthrough and not self.closed:
             self._inner.flush()
+
+    def close(self) -> None:
+        if not self.closed:
+            super().close()  # flushes first
+            if self._passthrough:
+                self._inner.close()
 
     def isatty(self) -> bool:
         return bool(self._inner is not None and self._passthrough and self._inner.isatty())
@@ -625,7 +694,14 @@ class CapturedStream(io.TextIOBase):
 
     @property
     def buffer(self):
-        return getattr(self._inner, "buffer", None)
+        return self._buffer
+
+    @property
+    def line_buffering(self) -> bool:
+        return bool(getattr(self._inner, "line_buffering", False))
+
+    def __repr__(self) -> str:
+        return repr(self._inner)
 
 
 class RecordedStdin(io.TextIOBase):

@@ -153,7 +153,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordR
             "argv0": str(script) if script else request.module, "argv": list(request.argv),
             "include": include, "exclude": exclude, "limits": limits.to_dict(),
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
-            "status": str(tmpdir / "status.json"),
+            "status": str(tmpdir / "status.json"), "stop": str(tmpdir / "stop"),
         }
         if sandbox is not None:
             config["watch_writes"] = [str(writable)]
@@ -206,10 +206,10 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
             child.wait(timeout=limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None)
         except subprocess.TimeoutExpired:
             stopped_by = "timeout"
-            _stop(child)
+            _stop(child, tmpdir / "stop")
         except KeyboardInterrupt:
             stopped_by = "interrupted"
-            _stop(child)
+            _stop(child, tmpdir / "stop")
     finally:
         if stdin_file is not None:
             stdin_file.close()
@@ -350,8 +350,16 @@ class _Echo:
         self._copy()
 
 
-def _stop(child: subprocess.Popen) -> None:
-    """SIGTERM the child's process group (the child flushes what it recorded), then SIGKILL if it lingers."""
+def _stop(child: subprocess.Popen, stop_file: Path) -> None:
+    """SIGTERM the child's process group (the child flushes what it recorded), then SIGKILL if it lingers.
+
+    ``stop_file`` is created first: it tells the child's handler that duck, not the program,
+    sent the SIGTERM, so the trace is finished even when the program ignores SIGTERM.
+    """
+    try:
+        stop_file.touch()
+    except OSError:
+        pass
     for sig, wait in ((signal.SIGTERM, _GRACE_S), (signal.SIGKILL, None)):
         try:
             os.killpg(child.pid, sig)
@@ -384,16 +392,26 @@ def _outcome(status: dict | None, returncode: int, stopped_by: str | None, durat
              limits: Limits, child_log: str) -> dict:
     base = {"steps": 0, "exit_code": returncode, "duration_s": round(duration, 3), "exception": None,
             "limit": None, "message": None, "stdin": ""}
+    end = None
     if status is not None:
         base.update({k: status.get(k, base.get(k)) for k in ("steps", "exception", "message", "stdin", "files")})
+        if status.get("recording_stopped"):
+            base["recording_stopped"] = status["recording_stopped"]
         base["exit_code"] = status.get("exit_code", returncode)
         end = status.get("end")
-    else:
-        end = None
-    if end == "terminated" or (end is None and stopped_by):
+        if end == "exec":  # the program replaced itself: the exec'd program's status is the run's
+            base["exit_code"] = returncode
+            end = "finished" if returncode == 0 else "exited"
+    threads = (status or {}).get("threads") or (status or {}).get("waiting_for_threads")
+    if end == "terminated" or (stopped_by and (end is None or (status or {}).get("waiting_for_threads"))):
         reason = stopped_by or "interrupted"
-        base.update(outcome="limit", limit=reason, exit_code=None,
-                    message=_LIMIT_MESSAGES[reason].format(**limits.to_dict()))
+        message = _LIMIT_MESSAGES[reason].format(**limits.to_dict())
+        if threads:
+            message += (f"; the program's main code had ended, but its non-daemon thread{'s' if len(threads) > 1 else ''} "
+                        f"{', '.join(map(repr, threads))} still ran, and Python waits for them")
+        elif status is None and returncode == -getattr(signal, "SIGKILL", 9):
+            message += "; it did not stop on SIGTERM and was killed, so its last steps may be missing"
+        base.update(outcome="limit", limit=reason, exit_code=None, message=message)
     elif end in ("finished", "exited", "exception", "failed_to_start"):
         base["outcome"] = end
         if end == "finished" and base["exit_code"] not in (0, None):
@@ -411,6 +429,8 @@ def _outcome(status: dict | None, returncode: int, stopped_by: str | None, durat
         if child_log.strip():
             message += "; its last output: " + child_log.strip()[-500:]
         base.update(outcome="exited", message=message)
+    if status is None:
+        base["steps"] = None  # counted from the trace by _finish_trace
     return base
 
 
@@ -433,8 +453,9 @@ def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, 
                 cut = tail.rfind(b"\n")
                 f.truncate(size - len(tail) + cut + 1 if cut >= 0 else 0)
                 size = f.seek(0, os.SEEK_END)
-    if files is None:
-        files = _files_in_trace(trace_path)
+    if files is None or outcome.get("steps") is None:
+        found, outcome["steps"] = _scan_trace(trace_path)
+        files = found if files is None else files
     with open(trace_path, "a", encoding="utf-8", errors="backslashreplace", newline="\n") as stream:
         writer = TraceWriter(stream)
         if size == 0:
@@ -469,17 +490,19 @@ def _source_text(name: str) -> str | None:
             return None
 
 
-def _files_in_trace(path: Path) -> list[str]:
-    """The files named by a trace's events (used when the child died before saying which it recorded)."""
+def _scan_trace(path: Path) -> tuple[list[str], int]:
+    """The files named by a trace's events and how many events it has (when the child died before saying)."""
     files: dict[str, None] = {}
+    steps = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             start = line.find('"file":')
             if start < 0 or not line.startswith('{"step"'):
                 continue
+            steps += 1
             try:
                 name, _ = json.JSONDecoder().raw_decode(line, start + 7)
             except json.JSONDecodeError:
                 continue
             files[name] = None
-    return list(files)
+    return list(files), steps

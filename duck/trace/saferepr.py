@@ -44,6 +44,8 @@ from dataclasses import dataclass
 from itertools import islice
 from operator import itemgetter
 
+from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
+
 DEFAULT_LIMIT = 200
 REPR_TIME_BUDGET_S = 0.25
 

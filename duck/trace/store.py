@@ -21,7 +21,9 @@ from array import array
 from itertools import accumulate
 from json.encoder import encode_basestring as _json_str
 
+from duck.trace.format import spelled_out
 from duck.trace.localdiff import speedups as _speedups
+from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
 
 CALL, LINE, RETURN, EXCEPTION = 0, 1, 2, 3
 KINDS = ("call", "line", "return", "exception")
@@ -48,7 +50,7 @@ class FrameTable:
         if index is None:
             index = self._code_ids[code] = len(self.codes)
             func = code.co_qualname if hasattr(code, "co_qualname") else code.co_name
-            self.codes.append('"file":%s,"func":%s' % (_json_str(code.co_filename), _json_str(func)))
+            self.codes.append('"file":%s,"func":%s' % (_json_str(spelled_out(code.co_filename)), _json_str(func)))
         self.fid.append(fid)
         self.code.append(index)
         self.depth.append(depth)

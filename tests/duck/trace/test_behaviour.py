@@ -1,0 +1,260 @@
+"""Programs behave under ``duck record`` as under plain ``python prog.py`` (issue 12, items 7 and 8).
+
+Each case runs the same program both ways, in the same environment, and compares the exit
+status and what reached stdout and stderr (duck's own one-line summary aside); then it checks
+what the trace says about the run. The README's "Reliability" table lists these cases.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import duck
+from duck.trace.format import read_trace
+
+ROOT = Path(duck.__file__).resolve().parents[1]  # the duck under test, for the `python -m duck` children
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+
+def _env() -> dict:
+    env = dict(os.environ, PYTHONIOENCODING="utf-8", PYTHONPATH=str(ROOT))
+    env.pop("PYTHONUNBUFFERED", None)  # Python's own buffering decides when a write to a closed fd fails
+    return env
+
+
+def _python(script: Path, *, timeout: float = 120) -> Ran:
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, env=_env(), cwd=script.parent,
+                          timeout=timeout)
+    return Ran(proc.returncode, proc.stdout, proc.stderr)
+
+
+def _duck(script: Path, *args: str, command: str = "record") -> tuple[Ran, object]:
+    trace_path = script.parent / "run.trace"
+    argv = [sys.executable, "-m", "duck", command, str(script)]
+    argv += ["-o", str(trace_path), *args] if command == "record" else ["--plain", "--save", str(trace_path), *args]
+    proc = subprocess.run(argv, capture_output=True, env=_env(), cwd=script.parent, timeout=300)
+    stderr = b"".join(line for line in proc.stderr.splitlines(keepends=True) if not line.startswith(b"duck: recorded"))
+    return Ran(proc.returncode, proc.stdout, stderr), read_trace(trace_path)
+
+
+def _program(tmp_path: Path, source: str, name: str = "prog.py") -> Path:
+    script = tmp_path / name
+    script.write_text(source, encoding="utf-8")
+    return script
+
+
+def _shell_status(returncode: int) -> int:
+    """What a shell shows for a subprocess return code (a signal n is 128 + n)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def _same_as_python(tmp_path: Path, source: str, *args: str):
+    script = _program(tmp_path, source)
+    python = _python(script)
+    duck, trace = _duck(script, *args)
+    assert (duck.stdout, duck.stderr) == (python.stdout, python.stderr)
+    assert duck.returncode == _shell_status(python.returncode)
+    return python, trace
+
+
+def _events_are_contiguous(trace) -> bool:
+    return [e["step"] for e in trace.events] == list(range(len(trace.events)))
+
+
+def _recorded_output(trace, stream: str = "stdout") -> str:
+    return "".join(e.get(stream, "") for e in trace.events)
+
+
+# ----------------------------------------------------------------------------------- item 7
+def test_sys_exit_of_a_huge_int_is_pythons_255(tmp_path):
+    python, trace = _same_as_python(tmp_path, "print('a')\nimport sys\nsys.exit(2 ** 100)\n")
+    assert python.returncode == 255
+    assert trace.outcome["outcome"] == "exited" and trace.outcome["exit_code"] == 255
+
+
+def test_an_uncaught_keyboard_interrupt_ends_by_sigint_with_the_traceback(tmp_path):
+    source = "def f():\n    raise KeyboardInterrupt\nprint('x')\nf()\n"
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.returncode == -signal.SIGINT and b"KeyboardInterrupt" in python.stderr
+    assert trace.outcome["outcome"] == "exception" and trace.outcome["exit_code"] == -signal.SIGINT
+    assert trace.outcome["exception"]["type"] == "KeyboardInterrupt"
+
+
+def test_printing_after_closing_stdout_is_exit_status_120(tmp_path):
+    source = "import os\nprint('before', flush=True)\nos.close(1)\nprint('after')\n"
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.returncode == 120 and b"Exception ignored" in python.stderr
+    assert trace.outcome["outcome"] == "exited" and trace.outcome["exit_code"] == 120
+
+
+def test_an_error_inside_print_shows_no_frame_of_ducks(tmp_path):
+    source = "import sys\nprint('a', flush=True)\nsys.stdout.close()\nprint('b')\n"
+    python, trace = _same_as_python(tmp_path, source)
+    assert b"ValueError" in python.stderr
+    assert trace.outcome["exception"]["type"] == "ValueError"
+
+
+def test_os_execv_keeps_the_steps_before_it_and_the_exec_programs_status(tmp_path):
+    source = ("import os, sys\nx = 41\nx += 1\nprint('before exec', flush=True)\n"
+              "os.execv(sys.executable, [sys.executable, '-c', 'print(\"in exec\"); raise SystemExit(3)'])\n")
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.returncode == 3 and python.stdout == b"before exec\nin exec\n"
+    assert trace.outcome["outcome"] == "exited" and trace.outcome["exit_code"] == 3
+    assert "os.execv" in trace.outcome["message"]
+    assert any(e.get("changes", {}).get("x") == "42" for e in trace.events)
+    assert trace.outcome["steps"] == len(trace.events) and _events_are_contiguous(trace)
+
+
+def test_replacing_builtins_does_not_break_the_recording(tmp_path):
+    source = ("import builtins\n"
+              "def broken(*args, **kwargs):\n    raise RuntimeError('patched')\n"
+              "real_print = print\n"
+              "builtins.len = builtins.open = builtins.repr = builtins.isinstance = broken\n"
+              "def total(xs):\n    acc = 0\n    for x in xs:\n        acc += x\n    return acc\n"
+              "real_print(total([1, 2, 3]))\n"
+              "builtins.print = broken\n")
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.stdout == b"6\n"
+    assert trace.outcome["outcome"] == "finished"
+    assert [e["value"] for e in trace.events if e["event"] == "return" and e["func"] == "total"] == ["6"]
+
+
+def test_a_program_that_takes_the_trace_hook_says_where_the_recording_stopped(tmp_path):
+    if sys.version_info >= (3, 12):
+        source = ("import sys\nx = 1\nmon = sys.monitoring\n"
+                  "for tool in range(6):\n    mon.set_events(tool, 0) if mon.get_tool(tool) else None\n"
+                  "def f():\n    return 2\ny = f()\nprint(x + y)\n")
+    else:
+        source = "import sys\nx = 1\nsys.settrace(None)\ndef f():\n    return 2\ny = f()\nprint(x + y)\n"
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.stdout == b"3\n"
+    stopped = trace.outcome["recording_stopped"]
+    assert "sys." in stopped["by"] and "recording stopped" in trace.outcome["message"]
+    assert any(e.get("changes", {}).get("x") == "1" for e in trace.events)  # what came before is kept
+    assert not any(e["func"] == "f" for e in trace.events)  # the call after it was not recorded
+
+
+def test_a_program_that_ignores_sigterm_keeps_its_partial_trace_at_the_timeout(tmp_path):
+    source = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ni = 0\nwhile True:\n    i += 1\n"
+    script = _program(tmp_path, source)
+    duck, trace = _duck(script, "--timeout", "5")  # room for a slow start on a busy machine: events are needed
+    assert trace.outcome["outcome"] == "limit" and trace.outcome["limit"] == "timeout"
+    assert trace.events and _events_are_contiguous(trace)
+    assert trace.outcome["steps"] == len(trace.events)  # every recorded step was written, none lost to a kill
+
+
+def test_a_sigterm_the_program_ignores_does_not_end_it(tmp_path):
+    source = ("import os, signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nos.kill(os.getpid(), signal.SIGTERM)\n"
+              "print('survived', signal.getsignal(signal.SIGTERM) is signal.SIG_IGN)\n")
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.stdout == b"survived True\n" and trace.outcome["outcome"] == "finished"
+
+
+def test_del_at_exit_runs_as_under_python(tmp_path):
+    source = "class A:\n    def __del__(self):\n        print('del ran')\na = A()\nprint('end')\n"
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.stdout == b"end\ndel ran\n"
+    assert _recorded_output(trace) == "end\ndel ran\n"
+
+
+def test_the_end_waits_for_a_non_daemon_thread_and_its_output(tmp_path):
+    source = ("import threading\nstart = threading.Event()\n"
+              "def work():\n    start.wait()\n    print('thread done')\n"
+              "threading.Thread(target=work).start()\nprint('main done')\nstart.set()\n")
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.stdout == b"main done\nthread done\n"
+    assert trace.outcome["outcome"] == "finished"
+
+
+def test_a_thread_still_running_at_the_end_is_not_a_finished_run(tmp_path):
+    source = ("import threading\nstop = threading.Event()\n"
+              "threading.Thread(target=stop.wait, name='forever').start()\nprint('main done')\n")
+    duck, trace = _duck(_program(tmp_path, source), "--timeout", "2")
+    assert duck.stdout == b"main done\n"
+    assert trace.outcome["outcome"] == "limit" and trace.outcome["limit"] == "timeout"
+    assert "'forever'" in trace.outcome["message"] and "thread" in trace.outcome["message"]
+    assert _recorded_output(trace) == "main done\n"
+
+
+def test_a_daemon_thread_still_running_at_the_end_is_dropped_as_python_does(tmp_path):
+    source = ("import threading\nstop = threading.Event()\n"
+              "threading.Thread(target=stop.wait, daemon=True).start()\nprint('main done')\n")
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.returncode == 0 and trace.outcome["outcome"] == "finished"
+
+
+# ----------------------------------------------------------------------------------- item 8
+def test_os_write_and_stdout_buffer_writes_are_in_the_trace_at_their_steps(tmp_path):
+    source = ("import os, sys\nos.write(1, b'raw\\n')\nsys.stdout.buffer.write('caf\\u00e9\\n'.encode()[:4])\n"
+              "sys.stdout.buffer.write('caf\\u00e9\\n'.encode()[4:])\nsys.stdout.buffer.flush()\n"
+              "os.write(2, b'err\\n')\nprint('text')\n")
+    python, trace = _same_as_python(tmp_path, source)
+    assert _recorded_output(trace) == python.stdout.decode() == "raw\ncafé\ntext\n"
+    assert _recorded_output(trace, "stderr") == "err\n"
+    by_line = {e["line"]: e.get("stdout") for e in trace.events if e["event"] == "line"}
+    assert by_line[2] == "raw\n" and by_line[4] == "é\n"  # the step that wrote it, the split character whole
+
+
+@pytest.mark.parametrize("write", ["os.write(1, b'x' * 1000)", "sys.stdout.buffer.write(b'x' * 1000)"])
+def test_raw_writes_count_against_max_output(tmp_path, write):
+    source = f"import os, sys\nwhile True:\n    {write}\n"
+    duck, trace = _duck(_program(tmp_path, source), "--max-output", "5000", "--quiet")
+    assert trace.outcome["outcome"] == "limit" and trace.outcome["limit"] == "output"
+    assert 4000 <= len(_recorded_output(trace)) <= 5000
+
+
+def test_escape_sequences_never_reach_the_terminal_from_duck(tmp_path):
+    source = "print('\\x1b[31mred\\x1b[0m')\nraise ValueError('\\x1b]0;title\\x07')\n"
+    script = _program(tmp_path, source)
+    python = _python(script)
+    recorded, trace = _duck(script)
+    assert (recorded.stdout, recorded.stderr) == (python.stdout, python.stderr)  # the program's own output: as python
+    summary = subprocess.run([sys.executable, "-m", "duck", "record", str(script), "-o", str(tmp_path / "q.trace"),
+                              "--quiet"], capture_output=True, env=_env(), cwd=tmp_path).stderr
+    assert b"\x1b" not in summary and b"\x07" not in summary and b"\\x1b]0;title\\x07" in summary
+    plain, _ = _duck(script, command="run")
+    assert b"\x1b" not in plain.stdout and b"\x07" not in plain.stdout and b"\\x1b[31mred" in plain.stdout
+
+
+def test_a_deep_recursion_error_gives_a_readable_trace_and_pythons_traceback(tmp_path):
+    source = ("import sys\nsys.setrecursionlimit(12000)\n"
+              "def f(n):\n    return g(n + 1)\ndef g(n):\n    return f(n + 1)\nf(0)\n")
+    python, trace = _same_as_python(tmp_path, source)
+    exc = trace.outcome["exception"]
+    assert exc["type"] == "RecursionError" and python.returncode == 1
+    assert len(exc["traceback"]) <= 200 and exc["omitted"]["frames"] > 10_000
+    assert exc["traceback"][0]["func"] == "<module>" and exc["traceback"][-1]["func"] in ("f", "g")
+
+
+def test_repeated_frames_are_folded_as_python_folds_them(tmp_path):
+    source = "import sys\nsys.setrecursionlimit(12000)\ndef f(n):\n    return f(n + 1)\nf(0)\n"
+    python, trace = _same_as_python(tmp_path, source)
+    frames = trace.outcome["exception"]["traceback"]
+    assert [f["func"] for f in frames] == ["<module>", "f", "f", "f"] and frames[-1]["repeated"] > 10_000
+
+
+@pytest.mark.skipif(sys.platform == "darwin", reason="macOS file systems refuse names that are not UTF-8")
+def test_a_file_name_that_is_not_utf8_gives_a_readable_trace(tmp_path):
+    folder = Path(os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9")))
+    folder.mkdir()
+    python, trace = _same_as_python(folder, "x = 1\nprint(x)\n")
+    assert python.stdout == b"1\n"
+    assert trace.events[0]["file"].endswith("caf\\udce9/prog.py")
+    assert set(trace.sources) == {trace.events[0]["file"]}
+    from duck.session import Session
+
+    session = Session.load(folder / "run.trace")
+    assert session.outcome["outcome"] == "finished"
