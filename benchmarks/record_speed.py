@@ -66,9 +66,9 @@ PROGRAMS = {
                         xs[j], xs[j + 1] = xs[j + 1], xs[j]
             return xs
 
-        data = [random.randint(0, 1000) for _ in range(SIZE * 5)]
+        data = [random.randint(0, 1000) for _ in range(SIZE * 2)]
         assert merge_sort(data) == sorted(data)
-        small = data[:SIZE // 2]
+        small = data[:SIZE // 4]
         assert bubble(small) == sorted(small)
         print(len(data))
     """,
@@ -200,7 +200,7 @@ def commands(mode: str, prog: Path, work: Path) -> tuple[list[str], dict]:
     if mode in ("duck", "duck-pure"):
         if mode == "duck-pure":
             env["DUCK_PURE_PYTHON"] = "1"
-        return [py, "-m", "duck", "record", "--quiet", "-o", str(work / "t.trace"), str(prog)], env
+        return [py, "-m", "duck", "record", "--quiet", "--timeout", "900", "-o", str(work / "t.trace"), str(prog)], env
     raise ValueError(mode)
 
 
