@@ -79,6 +79,8 @@ is_stable(PyTypeObject *t)
  * found, so no code of the program runs. */
 #define FP_NONE PY_SSIZE_T_MIN          /* the value has no fingerprint */
 #define FP_ERROR (PY_SSIZE_T_MIN + 1)   /* an exception is set */
+#define FP_DIFF (PY_SSIZE_T_MIN + 2)    /* comparing: a part differs from the fingerprint's */
+#define FP_STOP(room) ((room) <= FP_DIFF)
 
 static int
 is_structural(PyTypeObject *t)
@@ -108,7 +110,49 @@ append_new(PyObject *out, PyObject *item)
 typedef struct {
     PyObject *items[FP_DEPTH];
     int n;
+    PyObject *cmp;   /* comparing (out is NULL): the fingerprint the parts are checked against, in order */
+    Py_ssize_t pos;  /* comparing: the next part of cmp */
 } Active;
+
+/* One part of a fingerprint: appended to out, or (out NULL) compared with the next part of
+ * active->cmp, by identity (ints: by value). 0, -1 on error, 1 when it differs. */
+static int
+fp_put(PyObject *out, Active *active, PyObject *part)
+{
+    if (out != NULL)
+        return PyList_Append(out, part);
+    if (active->pos >= PyTuple_GET_SIZE(active->cmp))
+        return 1;
+    PyObject *old = PyTuple_GET_ITEM(active->cmp, active->pos++);
+    if (old == part)
+        return 0;
+    if (!PyLong_CheckExact(old) || !PyLong_CheckExact(part))
+        return 1;
+    int eq = PyObject_RichCompareBool(old, part, Py_EQ);
+    return eq < 0 ? -1 : !eq;
+}
+
+/* A size part (a container's length): an int, appended or compared by value. */
+static int
+fp_put_size(PyObject *out, Active *active, Py_ssize_t n)
+{
+    if (out != NULL)
+        return append_new(out, PyLong_FromSsize_t(n));
+    if (active->pos >= PyTuple_GET_SIZE(active->cmp))
+        return 1;
+    PyObject *old = PyTuple_GET_ITEM(active->cmp, active->pos++);
+    if (!PyLong_CheckExact(old))
+        return 1;
+    Py_ssize_t was = PyLong_AsSsize_t(old);
+    if (was == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 1;
+    }
+    return was != n;
+}
+
+/* fp_put's result as flatten's: the room, FP_ERROR or FP_DIFF. */
+#define FP_PUT_ROOM(r, room) ((r) == 0 ? (room) : (r) < 0 ? FP_ERROR : FP_DIFF)
 
 static int
 is_active(Active *active, PyObject *value)
@@ -138,8 +182,9 @@ flatten_attribute(PyObject *name, PyObject *item, PyObject *out, Py_ssize_t room
 {
     if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
         return FP_NONE;
-    if (PyList_Append(out, name) < 0)
-        return FP_ERROR;
+    int put = fp_put(out, active, name);
+    if (put != 0)
+        return FP_PUT_ROOM(put, 0);
     return flatten_part(item, out, room - PyUnicode_GET_LENGTH(name) - 3, active);
 }
 
@@ -167,8 +212,9 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
             Py_CLEAR(dict);
         }
     }
-    if (append_new(out, PyLong_FromSsize_t(dict == NULL ? -1 : PyDict_GET_SIZE(dict))) < 0) {
-        room = FP_ERROR;
+    int put = fp_put_size(out, active, dict == NULL ? -1 : PyDict_GET_SIZE(dict));
+    if (put != 0) {
+        room = FP_PUT_ROOM(put, room);
         goto done;
     }
     room -= 1;
@@ -185,15 +231,16 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
                 goto done;
             }
             PyErr_Clear(); /* an empty slot: marks its place, shows nothing */
-            if (PyList_Append(out, descr) < 0) {
-                room = FP_ERROR;
+            put = fp_put(out, active, descr);
+            if (put != 0) {
+                room = FP_PUT_ROOM(put, room);
                 goto done;
             }
             continue;
         }
         room = flatten_attribute(PyTuple_GET_ITEM(slot, 0), item, out, room, active);
         Py_DECREF(item);
-        if (room == FP_NONE || room == FP_ERROR)
+        if (FP_STOP(room))
             goto done;
     }
     if (dict != NULL) {
@@ -203,7 +250,7 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
             if (room <= 0)
                 goto done;
             room = flatten_attribute(key, item, out, room, active);
-            if (room == FP_NONE || room == FP_ERROR)
+            if (FP_STOP(room))
                 goto done;
         }
     }
@@ -217,8 +264,9 @@ done:
 static Py_ssize_t
 flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
 {
-    if (PyList_Append(out, value) < 0)
-        return FP_ERROR;
+    int put = fp_put(out, active, value);
+    if (put != 0)
+        return FP_PUT_ROOM(put, room);
     PyTypeObject *t = Py_TYPE(value);
     if (is_fixed_item(value)) {
         if (t == &PyUnicode_Type)
@@ -236,29 +284,29 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
     if (structural) {
         room = flatten_object(value, out, room, active);
     } else if (t == &PyDict_Type) {
-        if (append_new(out, PyLong_FromSsize_t(PyDict_GET_SIZE(value))) < 0) {
-            room = FP_ERROR;
+        if ((put = fp_put_size(out, active, PyDict_GET_SIZE(value))) != 0) {
+            room = FP_PUT_ROOM(put, room);
         } else {
             Py_ssize_t pos = 0;
             PyObject *key, *item;
             while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
                 Py_INCREF(item);
                 room = flatten_part(key, out, room - 2, active);
-                if (room != FP_NONE && room != FP_ERROR)
+                if (!FP_STOP(room))
                     room = flatten(item, out, room - 2, active);
                 Py_DECREF(item);
-                if (room == FP_NONE || room == FP_ERROR)
+                if (FP_STOP(room))
                     break;
             }
         }
     } else {
-        if (append_new(out, PyLong_FromSsize_t(Py_SIZE(value))) < 0) {
-            room = FP_ERROR;
+        if ((put = fp_put_size(out, active, Py_SIZE(value))) != 0) {
+            room = FP_PUT_ROOM(put, room);
         } else {
             for (Py_ssize_t i = 0; room > 0 && i < Py_SIZE(value); i++) {
                 PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
                 room = flatten_part(item, out, room - 2, active);
-                if (room == FP_NONE || room == FP_ERROR)
+                if (FP_STOP(room))
                     break;
             }
         }
@@ -279,33 +327,32 @@ fingerprint(PyObject *value, Py_ssize_t k)
         return NULL;
     Active active;
     active.n = 0;
+    active.cmp = NULL;
+    active.pos = 0;
     Py_ssize_t room = flatten(value, out, 3 * k, &active);
     PyObject *fp = NULL;
-    if (room != FP_NONE && room != FP_ERROR)
+    if (!FP_STOP(room))
         fp = PyList_AsTuple(out);
     Py_DECREF(out);
     return fp;
 }
 
-/* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value). */
+/* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value), compared
+ * while walking (nothing is allocated; the walk stops at the first part that differs). */
 static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
-    PyObject *now = fingerprint(value, k);
-    if (now == NULL) {
-        PyErr_Clear();
+    PyTypeObject *t = Py_TYPE(value);
+    if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return 0;
-    }
-    Py_ssize_t n = PyTuple_GET_SIZE(now);
-    int same = n == PyTuple_GET_SIZE(fp);
-    for (Py_ssize_t i = 0; same && i < n; i++) {
-        PyObject *a = PyTuple_GET_ITEM(now, i), *b = PyTuple_GET_ITEM(fp, i);
-        if (a != b) {
-            same = PyLong_CheckExact(a) && PyLong_CheckExact(b) && PyObject_RichCompareBool(a, b, Py_EQ) == 1;
-        }
-    }
-    Py_DECREF(now);
-    return same;
+    Active active;
+    active.n = 0;
+    active.cmp = fp;
+    active.pos = 0;
+    Py_ssize_t room = flatten(value, NULL, 3 * k, &active);
+    if (room == FP_ERROR)
+        PyErr_Clear();
+    return !FP_STOP(room) && active.pos == PyTuple_GET_SIZE(fp);
 }
 
 /* Items saferepr's _flat_repr accepts (its _FLAT_OK): builtin scalars and str, not bytes. */
