@@ -128,7 +128,7 @@ PROGRAMS = {
                     self.vel = Vec(self.vel.x, -self.vel.y)
 
         particles = [Particle(Vec(i, 10.0), Vec(1.0, -2.0 - i % 3)) for i in range(20)]
-        for tick in range(SIZE // 10):
+        for tick in range(SIZE // 2):
             for p in particles:
                 p.step(0.1)
         print(round(sum(p.pos.x for p in particles), 3))
