@@ -32,7 +32,7 @@ import types
 from itertools import chain
 
 from duck.trace import saferepr
-from duck.trace.saferepr import K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
+from duck.trace.saferepr import K_OPAQUE, K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
 
 _NoneType = type(None)
 # Values of these types never change in place: an identical object means an unchanged repr.
@@ -203,7 +203,7 @@ def _load_speedups():
         from duck.trace import _speedups
     except ImportError:  # not built for this interpreter (no compiler, or run from a source tree)
         return None
-    _speedups.configure(safe_repr, stable_types, classify, repr_kinds, saferepr.object_layouts, K_STRUCT)
+    _speedups.configure(safe_repr, stable_types, classify, repr_kinds, saferepr.object_layouts, K_STRUCT, K_OPAQUE)
     return _speedups
 
 
