@@ -292,7 +292,7 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
             while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
                 Py_INCREF(item);
                 room = flatten_part(key, out, room - 2, active);
-                if (!FP_STOP(room))
+                if (!FP_STOP(room) && room > 0) /* as localdiff: the room is checked before every part */
                     room = flatten(item, out, room - 2, active);
                 Py_DECREF(item);
                 if (FP_STOP(room))
