@@ -289,9 +289,11 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
         } else {
             Py_ssize_t pos = 0;
             PyObject *key, *item;
+            Py_ssize_t cost = 1; /* the first key: "{" before it; ", " before the others, ": " before a value */
             while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
                 Py_INCREF(item);
-                room = flatten_part(key, out, room - 2, active);
+                room = flatten_part(key, out, room - cost, active);
+                cost = 2;
                 if (!FP_STOP(room) && room > 0) /* as localdiff: the room is checked before every part */
                     room = flatten(item, out, room - 2, active);
                 Py_DECREF(item);
@@ -305,7 +307,7 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
         } else {
             for (Py_ssize_t i = 0; room > 0 && i < Py_SIZE(value); i++) {
                 PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
-                room = flatten_part(item, out, room - 2, active);
+                room = flatten_part(item, out, room - (i ? 2 : 1), active); /* "[" or ", " before it */
                 if (FP_STOP(room))
                     break;
             }

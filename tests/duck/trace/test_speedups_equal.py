@@ -142,7 +142,7 @@ def test_a_deep_value_costs_the_fingerprint_and_the_repr_bounded_work():
     k = (200 + 32) // 3 + 3  # what the diff uses for the default repr limit
     fingerprints = {d: localdiff.fingerprint(_nested(d), list, k) for d in (300, 1000, 5000)}
     sizes = {d: len(fp) for d, fp in fingerprints.items()}
-    assert len(set(sizes.values())) == 1 and sizes[300] <= 3 * k + 2, sizes
+    assert len(set(sizes.values())) == 1 and sizes[300] <= 2 * 3 * k + 2, sizes  # a list and its length per level
     if _speedups is not None:
         for d, fp in fingerprints.items():
             value = _nested(d)
@@ -168,6 +168,23 @@ def test_a_deep_value_costs_the_fingerprint_and_the_repr_bounded_work():
     assert calls[300] == calls[1000] == calls[5000], calls
 
 
+@pytest.mark.parametrize("compiled", [pytest.param(True, marks=needs_c), False], ids=["c", "python"])
+def test_a_change_deep_inside_a_nested_value_is_seen(compiled):
+    """A value nested 300 deep shows 200 levels (one bracket each): a change at level 150 is a change."""
+    _configured()
+    diff = _speedups.diff_locals if compiled else localdiff.diff_locals_py
+    value = _nested(300)
+    snap: dict = {}
+    diff(snap, {"v": value}, False, 200, [], [])
+    inner = value
+    for _ in range(149):
+        inner = inner[0]
+    inner[0] = 5
+    names, texts = [], []
+    diff(snap, {"v": value}, False, 200, names, texts)
+    assert names == ["v"] and texts == [safe_repr(value, 200)] and "5]]" in texts[0]
+
+
 def test_a_deep_value_in_scope_is_diffed_with_bounded_work(monkeypatch):
     """The recorder's diff of a frame holding a 5,000-deep list compares a bounded fingerprint per step."""
     seen = []
@@ -185,7 +202,7 @@ def test_a_deep_value_in_scope_is_diffed_with_bounded_work(monkeypatch):
     rec = record_call(code, "f(v)", extra_globals={"v": _nested(5000)})
     assert rec.value == "10" and len(rec.events) > 10
     assert rec.events[0]["changes"]["v"] == "[" * 200 + "..."
-    assert len(seen) >= len(rec.events) - 1 and max(seen) <= 3 * ((200 + 32) // 3 + 3) + 2
+    assert len(seen) >= len(rec.events) - 1 and max(seen) <= 2 * 3 * ((200 + 32) // 3 + 3) + 2
 
 
 @needs_c
