@@ -2,10 +2,11 @@
  *
  * This is the compiled twin of duck.trace.localdiff.diff_locals_py and follows the same
  * contract (see that module's docstring): walk the frame's locals, skip a value whose
- * identity and fingerprint say its safe repr cannot have changed, repr the rest (scalars, flat
- * containers and objects whose attributes are all scalars directly, anything else through
- * duck.trace.saferepr.safe_repr), update the snapshot, and append the name and repr of each new
- * or changed local to the `names`/`texts` lists. Objects are read only through the C
+ * identity and fingerprint say its safe repr cannot have changed (the check compares while it
+ * walks: nothing is allocated), repr the rest (scalars directly; lists, tuples, dicts and objects
+ * written structurally or as `<T object>`, nested, by a C twin of saferepr's walk; anything else
+ * through duck.trace.saferepr.safe_repr), update the snapshot, and append the name and repr of
+ * each new or changed local to the `names`/`texts` lists. Objects are read only through the C
  * descriptors saferepr.object_layout found (never a property or __getattr__ of the program).
  *
  * format_run writes the trace-format JSON lines of a run of stored events (duck.trace.store)
