@@ -13,8 +13,11 @@ program in the same round, and the median over the rounds is kept. Modes:
 - ``duck``: ``python -m duck record prog.py -o TRACE --quiet`` (the C core);
 - ``duck-pure``: the same with ``DUCK_PURE_PYTHON=1`` (the pure-Python fallback).
 
+``--baseline DIR`` adds ``base`` and ``base-pure``: the same two runs of another checkout of
+duck (its C core built in place), in the same rounds, for before/after figures.
+
 Run: ``OMP_NUM_THREADS=1 python benchmarks/record_speed.py [--rounds 5] [--scale 1.0]
-[--modes floor,coverage,duck,duck-pure]``. It prints a table (per program, geomean, worst).
+[--modes floor,coverage,duck,duck-pure] [--baseline DIR]``. It prints a table (per program, geomean, worst).
 A measurement script, not a test: it asserts nothing, and on a shared machine only the ratios
 within one run mean anything.
 """
@@ -33,6 +36,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+BASELINE = ROOT  # --baseline DIR
 
 # name -> program text; SIZE is replaced by the size (scaled). Plain runs take ~0.05-0.1 s.
 PROGRAMS = {
@@ -197,9 +201,11 @@ def commands(mode: str, prog: Path, work: Path) -> tuple[list[str], dict]:
         env["COVERAGE_FILE"] = str(work / ".coverage")
         env["COVERAGE_CORE"] = "ctrace"
         return [py, "-m", "coverage", "run", str(prog)], env
-    if mode in ("duck", "duck-pure"):
-        if mode == "duck-pure":
+    if mode in ("duck", "duck-pure", "base", "base-pure"):
+        if mode.endswith("-pure"):
             env["DUCK_PURE_PYTHON"] = "1"
+        if mode.startswith("base"):
+            env["PYTHONPATH"] = str(BASELINE)
         return [py, "-m", "duck", "record", "--quiet", "--timeout", "900", "-o", str(work / "t.trace"), str(prog)], env
     raise ValueError(mode)
 
@@ -219,7 +225,12 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--modes", default="floor,coverage,duck,duck-pure")
     parser.add_argument("--programs", default=",".join(PROGRAMS))
+    parser.add_argument("--baseline", type=Path, help="another checkout of duck to run as base/base-pure")
     args = parser.parse_args()
+    if args.baseline is not None:
+        global BASELINE
+        BASELINE = args.baseline.resolve()
+        args.modes += ",base,base-pure"
     n = max(int(BASE_N * args.scale), 10)
     with tempfile.TemporaryDirectory(prefix="duck-speed-") as tmp:
         work = Path(tmp)

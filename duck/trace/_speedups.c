@@ -766,27 +766,29 @@ walk_safe_repr(PyObject *value, Py_ssize_t limit)
     return out;
 }
 
+/* Interned strings made at import: a table of (where to keep it, its text), ended by {NULL, NULL}. */
+typedef struct {
+    PyObject **slot;
+    const char *text;
+} Interned;
+
 static int
-walk_init_strings(void)
+intern_all(const Interned *table)
 {
-    str_comma = PyUnicode_InternFromString(", ");
-    str_colon = PyUnicode_InternFromString(": ");
-    str_open_list = PyUnicode_InternFromString("[");
-    str_close_list = PyUnicode_InternFromString("]");
-    str_open_tuple = PyUnicode_InternFromString("(");
-    str_close_tuple = PyUnicode_InternFromString(")");
-    str_close_tuple1 = PyUnicode_InternFromString(",)");
-    str_open_dict = PyUnicode_InternFromString("{");
-    str_close_dict = PyUnicode_InternFromString("}");
-    str_cycle_list = PyUnicode_InternFromString("[...]");
-    str_cycle_tuple = PyUnicode_InternFromString("(...)");
-    str_cycle_dict = PyUnicode_InternFromString("{...}");
-    str_close_obj = PyUnicode_InternFromString(")");
-    str_empty = PyUnicode_InternFromString("");
-    return str_comma && str_colon && str_open_list && str_close_list && str_open_tuple && str_close_tuple &&
-                   str_close_tuple1 && str_open_dict && str_close_dict && str_cycle_list && str_cycle_tuple &&
-                   str_cycle_dict && str_close_obj && str_empty ? 0 : -1;
+    for (; table->slot != NULL; table++) {
+        *table->slot = PyUnicode_InternFromString(table->text);
+        if (*table->slot == NULL)
+            return -1;
+    }
+    return 0;
 }
+
+static const Interned walk_strings[] = {
+    {&str_comma, ", "}, {&str_colon, ": "}, {&str_open_list, "["}, {&str_close_list, "]"},
+    {&str_open_tuple, "("}, {&str_close_tuple, ")"}, {&str_close_tuple1, ",)"}, {&str_open_dict, "{"},
+    {&str_close_dict, "}"}, {&str_cycle_list, "[...]"}, {&str_cycle_tuple, "(...)"}, {&str_cycle_dict, "{...}"},
+    {&str_close_obj, ")"}, {&str_empty, ""}, {NULL, NULL},
+};
 
 static PyObject *
 call_safe_repr(PyObject *value, PyObject *limit_obj)
@@ -2057,30 +2059,17 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    str_line_info = PyUnicode_InternFromString("line_info");
-    str_raised = PyUnicode_InternFromString("raised");
-    str_f_locals = PyUnicode_InternFromString("f_locals");
-    str_line = PyUnicode_InternFromString("line");
-    str_call = PyUnicode_InternFromString("call");
-    str_return = PyUnicode_InternFromString("return");
-    if (!str_call || !str_return)
+    static const Interned strings[] = {
+        {&str_line_info, "line_info"}, {&str_raised, "raised"}, {&str_f_locals, "f_locals"}, {&str_line, "line"},
+        {&str_call, "call"}, {&str_return, "return"}, {&str_next_fid, "_next_fid"}, {&str_fid, "fid"},
+        {&str_ctx, "ctx"}, {&str_module, "module"}, {&str_snap, "snap"}, {&str_code, "code"},
+        {&str_module_name, "<module>"}, {NULL, NULL},
+    };
+    if (intern_all(strings) < 0 || intern_all(walk_strings) < 0)
         return NULL;
     one = PyLong_FromLong(1);
     empty_tuple = PyTuple_New(0);
-    if (!one || !empty_tuple)
-        return NULL;
-    str_next_fid = PyUnicode_InternFromString("_next_fid");
-    str_fid = PyUnicode_InternFromString("fid");
-    str_ctx = PyUnicode_InternFromString("ctx");
-    str_module = PyUnicode_InternFromString("module");
-    str_snap = PyUnicode_InternFromString("snap");
-    str_code = PyUnicode_InternFromString("code");
-    str_module_name = PyUnicode_InternFromString("<module>");
-    if (!str_next_fid || !str_fid || !str_ctx || !str_module || !str_snap || !str_code || !str_module_name)
-        return NULL;
-    if (!str_line_info || !str_raised || !str_f_locals || !str_line || PyType_Ready(&LineRecorderType) < 0)
-        return NULL;
-    if (walk_init_strings() < 0)
+    if (!one || !empty_tuple || PyType_Ready(&LineRecorderType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
