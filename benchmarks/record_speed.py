@@ -210,9 +210,11 @@ def commands(mode: str, prog: Path, work: Path) -> tuple[list[str], dict]:
     raise ValueError(mode)
 
 
-def run_once(cmd: list[str], env: dict) -> float:
+def run_once(cmd: list[str], env: dict, cwd: Path) -> float:
+    """Wall time of one run, started in ``cwd`` (the temporary folder: ``python -m duck`` would import the
+    checkout in the current folder before the one PYTHONPATH names)."""
     start = time.perf_counter()
-    done = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = subprocess.run(cmd, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
@@ -250,10 +252,10 @@ def main() -> None:
         plain_times: dict[str, list[float]] = {p: [] for p in names}
         for r in range(args.rounds):
             for name in names:
-                plain = run_once(*commands("plain", progs[name], work))
+                plain = run_once(*commands("plain", progs[name], work), work)
                 plain_times[name].append(plain)
                 for mode in modes:
-                    ratios[name, mode].append(run_once(*commands(mode, progs[name], work)) / plain)
+                    ratios[name, mode].append(run_once(*commands(mode, progs[name], work), work) / plain)
             print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
         print(f"Python {sys.version.split()[0]}, {args.rounds} interleaved rounds, whole process, "
               f"ratio to plain python (median)\n")
