@@ -2,10 +2,11 @@
  *
  * This is the compiled twin of duck.trace.localdiff.diff_locals_py and follows the same
  * contract (see that module's docstring): walk the frame's locals, skip a value whose
- * identity and fingerprint say its safe repr cannot have changed, repr the rest (scalars, flat
- * containers and objects whose attributes are all scalars directly, anything else through
- * duck.trace.saferepr.safe_repr), update the snapshot, and append the name and repr of each new
- * or changed local to the `names`/`texts` lists. Objects are read only through the C
+ * identity and fingerprint say its safe repr cannot have changed (the check compares while it
+ * walks: nothing is allocated), repr the rest (scalars directly; lists, tuples, dicts and objects
+ * written structurally or as `<T object>`, nested, by a C twin of saferepr's walk; anything else
+ * through duck.trace.saferepr.safe_repr), update the snapshot, and append the name and repr of
+ * each new or changed local to the `names`/`texts` lists. Objects are read only through the C
  * descriptors saferepr.object_layout found (never a property or __getattr__ of the program).
  *
  * format_run writes the trace-format JSON lines of a run of stored events (duck.trace.store)
@@ -79,6 +80,8 @@ is_stable(PyTypeObject *t)
  * found, so no code of the program runs. */
 #define FP_NONE PY_SSIZE_T_MIN          /* the value has no fingerprint */
 #define FP_ERROR (PY_SSIZE_T_MIN + 1)   /* an exception is set */
+#define FP_DIFF (PY_SSIZE_T_MIN + 2)    /* comparing: a part differs from the fingerprint's */
+#define FP_STOP(room) ((room) <= FP_DIFF)
 
 static int
 is_structural(PyTypeObject *t)
@@ -108,7 +111,49 @@ append_new(PyObject *out, PyObject *item)
 typedef struct {
     PyObject *items[FP_DEPTH];
     int n;
+    PyObject *cmp;   /* comparing (out is NULL): the fingerprint the parts are checked against, in order */
+    Py_ssize_t pos;  /* comparing: the next part of cmp */
 } Active;
+
+/* One part of a fingerprint: appended to out, or (out NULL) compared with the next part of
+ * active->cmp, by identity (ints: by value). 0, -1 on error, 1 when it differs. */
+static int
+fp_put(PyObject *out, Active *active, PyObject *part)
+{
+    if (out != NULL)
+        return PyList_Append(out, part);
+    if (active->pos >= PyTuple_GET_SIZE(active->cmp))
+        return 1;
+    PyObject *old = PyTuple_GET_ITEM(active->cmp, active->pos++);
+    if (old == part)
+        return 0;
+    if (!PyLong_CheckExact(old) || !PyLong_CheckExact(part))
+        return 1;
+    int eq = PyObject_RichCompareBool(old, part, Py_EQ);
+    return eq < 0 ? -1 : !eq;
+}
+
+/* A size part (a container's length): an int, appended or compared by value. */
+static int
+fp_put_size(PyObject *out, Active *active, Py_ssize_t n)
+{
+    if (out != NULL)
+        return append_new(out, PyLong_FromSsize_t(n));
+    if (active->pos >= PyTuple_GET_SIZE(active->cmp))
+        return 1;
+    PyObject *old = PyTuple_GET_ITEM(active->cmp, active->pos++);
+    if (!PyLong_CheckExact(old))
+        return 1;
+    Py_ssize_t was = PyLong_AsSsize_t(old);
+    if (was == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 1;
+    }
+    return was != n;
+}
+
+/* fp_put's result as flatten's: the room, FP_ERROR or FP_DIFF. */
+#define FP_PUT_ROOM(r, room) ((r) == 0 ? (room) : (r) < 0 ? FP_ERROR : FP_DIFF)
 
 static int
 is_active(Active *active, PyObject *value)
@@ -138,8 +183,9 @@ flatten_attribute(PyObject *name, PyObject *item, PyObject *out, Py_ssize_t room
 {
     if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
         return FP_NONE;
-    if (PyList_Append(out, name) < 0)
-        return FP_ERROR;
+    int put = fp_put(out, active, name);
+    if (put != 0)
+        return FP_PUT_ROOM(put, 0);
     return flatten_part(item, out, room - PyUnicode_GET_LENGTH(name) - 3, active);
 }
 
@@ -167,8 +213,9 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
             Py_CLEAR(dict);
         }
     }
-    if (append_new(out, PyLong_FromSsize_t(dict == NULL ? -1 : PyDict_GET_SIZE(dict))) < 0) {
-        room = FP_ERROR;
+    int put = fp_put_size(out, active, dict == NULL ? -1 : PyDict_GET_SIZE(dict));
+    if (put != 0) {
+        room = FP_PUT_ROOM(put, room);
         goto done;
     }
     room -= 1;
@@ -185,15 +232,16 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
                 goto done;
             }
             PyErr_Clear(); /* an empty slot: marks its place, shows nothing */
-            if (PyList_Append(out, descr) < 0) {
-                room = FP_ERROR;
+            put = fp_put(out, active, descr);
+            if (put != 0) {
+                room = FP_PUT_ROOM(put, room);
                 goto done;
             }
             continue;
         }
         room = flatten_attribute(PyTuple_GET_ITEM(slot, 0), item, out, room, active);
         Py_DECREF(item);
-        if (room == FP_NONE || room == FP_ERROR)
+        if (FP_STOP(room))
             goto done;
     }
     if (dict != NULL) {
@@ -203,7 +251,7 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
             if (room <= 0)
                 goto done;
             room = flatten_attribute(key, item, out, room, active);
-            if (room == FP_NONE || room == FP_ERROR)
+            if (FP_STOP(room))
                 goto done;
         }
     }
@@ -217,8 +265,9 @@ done:
 static Py_ssize_t
 flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
 {
-    if (PyList_Append(out, value) < 0)
-        return FP_ERROR;
+    int put = fp_put(out, active, value);
+    if (put != 0)
+        return FP_PUT_ROOM(put, room);
     PyTypeObject *t = Py_TYPE(value);
     if (is_fixed_item(value)) {
         if (t == &PyUnicode_Type)
@@ -236,29 +285,31 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
     if (structural) {
         room = flatten_object(value, out, room, active);
     } else if (t == &PyDict_Type) {
-        if (append_new(out, PyLong_FromSsize_t(PyDict_GET_SIZE(value))) < 0) {
-            room = FP_ERROR;
+        if ((put = fp_put_size(out, active, PyDict_GET_SIZE(value))) != 0) {
+            room = FP_PUT_ROOM(put, room);
         } else {
             Py_ssize_t pos = 0;
             PyObject *key, *item;
+            Py_ssize_t cost = 1; /* the first key: "{" before it; ", " before the others, ": " before a value */
             while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
                 Py_INCREF(item);
-                room = flatten_part(key, out, room - 2, active);
-                if (room != FP_NONE && room != FP_ERROR)
+                room = flatten_part(key, out, room - cost, active);
+                cost = 2;
+                if (!FP_STOP(room) && room > 0) /* as localdiff: the room is checked before every part */
                     room = flatten(item, out, room - 2, active);
                 Py_DECREF(item);
-                if (room == FP_NONE || room == FP_ERROR)
+                if (FP_STOP(room))
                     break;
             }
         }
     } else {
-        if (append_new(out, PyLong_FromSsize_t(Py_SIZE(value))) < 0) {
-            room = FP_ERROR;
+        if ((put = fp_put_size(out, active, Py_SIZE(value))) != 0) {
+            room = FP_PUT_ROOM(put, room);
         } else {
             for (Py_ssize_t i = 0; room > 0 && i < Py_SIZE(value); i++) {
                 PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
-                room = flatten_part(item, out, room - 2, active);
-                if (room == FP_NONE || room == FP_ERROR)
+                room = flatten_part(item, out, room - (i ? 2 : 1), active); /* "[" or ", " before it */
+                if (FP_STOP(room))
                     break;
             }
         }
@@ -279,33 +330,32 @@ fingerprint(PyObject *value, Py_ssize_t k)
         return NULL;
     Active active;
     active.n = 0;
+    active.cmp = NULL;
+    active.pos = 0;
     Py_ssize_t room = flatten(value, out, 3 * k, &active);
     PyObject *fp = NULL;
-    if (room != FP_NONE && room != FP_ERROR)
+    if (!FP_STOP(room))
         fp = PyList_AsTuple(out);
     Py_DECREF(out);
     return fp;
 }
 
-/* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value). */
+/* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value), compared
+ * while walking (nothing is allocated; the walk stops at the first part that differs). */
 static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
-    PyObject *now = fingerprint(value, k);
-    if (now == NULL) {
-        PyErr_Clear();
+    PyTypeObject *t = Py_TYPE(value);
+    if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return 0;
-    }
-    Py_ssize_t n = PyTuple_GET_SIZE(now);
-    int same = n == PyTuple_GET_SIZE(fp);
-    for (Py_ssize_t i = 0; same && i < n; i++) {
-        PyObject *a = PyTuple_GET_ITEM(now, i), *b = PyTuple_GET_ITEM(fp, i);
-        if (a != b) {
-            same = PyLong_CheckExact(a) && PyLong_CheckExact(b) && PyObject_RichCompareBool(a, b, Py_EQ) == 1;
-        }
-    }
-    Py_DECREF(now);
-    return same;
+    Active active;
+    active.n = 0;
+    active.cmp = fp;
+    active.pos = 0;
+    Py_ssize_t room = flatten(value, NULL, 3 * k, &active);
+    if (room == FP_ERROR)
+        PyErr_Clear();
+    return !FP_STOP(room) && active.pos == PyTuple_GET_SIZE(fp);
 }
 
 /* Items saferepr's _flat_repr accepts (its _FLAT_OK): builtin scalars and str, not bytes. */
@@ -330,15 +380,58 @@ flat_items_ok(PyObject *const *items, Py_ssize_t n, Py_ssize_t room, Py_ssize_t 
     return 1;
 }
 
-/* saferepr.safe_repr(value, limit) for an exact list, tuple or dict that saferepr's _flat_repr
- * handles, computed the same way (the same slices and reprs) without running bytecode.
- * A new reference, or NULL without an error where the value is not such a container or a
- * repr failed (the caller then asks safe_repr itself), or NULL with an error. */
+/* ------------------------------------------------------------------ the structural walk in C
+ * saferepr._Walker for the values it meets most: scalars, str and bytes, exact lists, tuples and
+ * dicts (each first tried as saferepr._flat_repr does), objects written structurally (K_STRUCT,
+ * read through saferepr.object_layout's C descriptors) and objects shown as `<T object>`
+ * (K_OPAQUE). The same pieces in the same order under the same budget, so the text is
+ * saferepr.safe_repr's. Anything else met anywhere inside the value (another kind, a kind not
+ * decided yet, a repr that fails, nesting deeper than WALK_DEPTH) gives up the whole walk
+ * (WALK_GIVE_UP) and the caller asks saferepr.safe_repr, so the result never differs. */
+#define WALK_DEPTH 64
+#define WALK_OK 0
+#define WALK_FULL 1     /* the budget is used up (saferepr's _Full) */
+#define WALK_GIVE_UP 2  /* not handled here: safe_repr decides */
+#define WALK_ERROR 3    /* an exception is set */
+
+static long k_opaque = -1; /* saferepr.K_OPAQUE */
+static PyObject *str_comma, *str_colon, *str_open_list, *str_close_list, *str_open_tuple, *str_close_tuple,
+    *str_close_tuple1, *str_open_dict, *str_close_dict, *str_cycle_list, *str_cycle_tuple, *str_cycle_dict,
+    *str_close_obj, *str_empty;
+
+typedef struct {
+    PyObject *pieces; /* list of str */
+    Py_ssize_t size, budget;
+    PyObject *active[WALK_DEPTH];
+    int depth;
+} Walk;
+
+/* saferepr._Walker.emit: a new reference to text is consumed. */
+static int
+walk_emit_new(Walk *w, PyObject *text)
+{
+    if (text == NULL)
+        return PyErr_ExceptionMatches(PyExc_ValueError) ? (PyErr_Clear(), WALK_GIVE_UP) : WALK_ERROR;
+    int r = PyList_Append(w->pieces, text);
+    w->size += PyUnicode_GET_LENGTH(text);
+    Py_DECREF(text);
+    if (r < 0)
+        return WALK_ERROR;
+    return w->size > w->budget ? WALK_FULL : WALK_OK;
+}
+
+static int
+walk_emit(Walk *w, PyObject *text)
+{
+    return walk_emit_new(w, Py_NewRef(text));
+}
+
+/* saferepr._flat_repr(value, t, room) for an exact list, tuple or dict: a new reference, or NULL
+ * without an error where it returns None, or NULL with an error. */
 static PyObject *
-flat_safe_repr(PyObject *value, Py_ssize_t limit)
+flat_repr(PyObject *value, Py_ssize_t room)
 {
     PyTypeObject *t = Py_TYPE(value);
-    Py_ssize_t room = limit + 32; /* the walker's budget: _Walker(limit + 32) */
     PyObject *text = NULL;
     int cut_last = 0;
     if (t == &PyList_Type || t == &PyTuple_Type) {
@@ -408,151 +501,294 @@ flat_safe_repr(PyObject *value, Py_ssize_t limit)
     } else {
         return NULL;
     }
-    if (text == NULL) {
-        PyErr_Clear(); /* e.g. an int too long to print: safe_repr reports it */
-        return NULL;
-    }
-    Py_ssize_t len = PyUnicode_GET_LENGTH(text);
-    if (cut_last && len > 0) {
-        Py_SETREF(text, PyUnicode_Substring(text, 0, len - 1));
-        if (text == NULL)
-            return NULL;
-        len--;
-    }
-    if (len > room) { /* the walker is full: cut without a count */
-        PyObject *head = PyUnicode_Substring(text, 0, limit);
-        Py_DECREF(text);
-        if (head == NULL)
-            return NULL;
-        PyObject *out = PyUnicode_FromFormat("%U...", head);
-        Py_DECREF(head);
-        return out;
-    }
-    if (len > limit) {
-        PyObject *head = PyUnicode_Substring(text, 0, limit);
-        Py_DECREF(text);
-        if (head == NULL)
-            return NULL;
-        PyObject *out = PyUnicode_FromFormat("%U...<+%zd chars>", head, len - limit);
-        Py_DECREF(head);
-        return out;
-    }
+    if (text != NULL && cut_last && PyUnicode_GET_LENGTH(text) > 0)
+        Py_SETREF(text, PyUnicode_Substring(text, 0, PyUnicode_GET_LENGTH(text) - 1));
     return text;
 }
 
-/* saferepr.safe_repr of an object written structurally whose attributes are all flat items (scalars,
- * str) and whose whole repr fits the walker's budget (limit + 32): Name(a=1, b='x'), built the same
- * way without running bytecode. NULL without an error when it does not apply (safe_repr is asked). */
-static PyObject *
-flat_object_repr(PyObject *value, Py_ssize_t limit)
+static long
+kind_of(PyTypeObject *t)
 {
-    PyTypeObject *t = Py_TYPE(value);
-    PyObject *layout = PyDict_GetItemWithError(object_layouts, (PyObject *)t);
+    if (repr_kinds == NULL)
+        return -1;
+    PyObject *kind = PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
+    if (kind == NULL) {
+        PyErr_Clear();
+        return -1;
+    }
+    return PyLong_CheckExact(kind) ? PyLong_AsLong(kind) : -1;
+}
+
+static int walk_value(Walk *w, PyObject *value);
+
+static int
+walk_is_active(Walk *w, PyObject *value)
+{
+    for (int i = 0; i < w->depth; i++)
+        if (w->active[i] == value)
+            return 1;
+    return 0;
+}
+
+/* walk_pairs with "=": one attribute ("name=" or ", name=", then its value). */
+static int
+walk_attribute(Walk *w, PyObject *name, PyObject *item, int first)
+{
+    int r = walk_emit_new(w, first ? PyUnicode_FromFormat("%U=", name) : PyUnicode_FromFormat(", %U=", name));
+    if (r != WALK_OK)
+        return r;
+    Py_INCREF(item);
+    r = walk_value(w, item);
+    Py_DECREF(item);
+    return r;
+}
+
+/* walk_object for K_STRUCT: Name(slot=..., attr=...), or Name(...) inside itself. */
+static int
+walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
+{
+    PyObject *layout = object_layouts == NULL ? NULL : PyDict_GetItemWithError(object_layouts, (PyObject *)t);
     if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
         PyErr_Clear();
-        return NULL;
+        return WALK_GIVE_UP;
     }
-    Py_ssize_t budget = limit + 32;
-    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
     PyObject *name = PyType_GetName(t);
     if (name == NULL) {
         PyErr_Clear();
-        return NULL;
+        return WALK_GIVE_UP;
     }
-    PyObject *pieces = PyList_New(0), *text = NULL, *dict = NULL;
-    Py_ssize_t size = 0, count = 0;
-    if (pieces == NULL)
-        goto fail;
+    int r;
+    if (walk_is_active(w, value)) {
+        r = walk_emit_new(w, PyUnicode_FromFormat("%U(...)", name));
+        Py_DECREF(name);
+        return r;
+    }
     Py_INCREF(layout);
-    PyObject *head = PyUnicode_FromFormat("%U(", name);
-    if (append_new(pieces, head) < 0)
-        goto fail;
-    size += PyUnicode_GET_LENGTH(name) + 2;
-    /* the attributes: slots, then the __dict__'s identifier keys */
-    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
-    for (Py_ssize_t i = 0; i <= nslots; i++) {
-        PyObject *key = NULL, *item = NULL;
-        Py_ssize_t pos = 0;
-        if (i < nslots) {
-            PyObject *slot = PyTuple_GET_ITEM(slots, i);
-            PyObject *descr = PyTuple_GET_ITEM(slot, 1);
-            item = Py_TYPE(descr)->tp_descr_get(descr, value, (PyObject *)t);
-            if (item == NULL) {
-                if (!PyErr_ExceptionMatches(PyExc_AttributeError))
-                    goto fail;
+    PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
+    PyObject *dict = NULL;
+    /* object_storage reads every slot and the __dict__ before anything is written */
+    if (dict_descr != Py_None && Py_TYPE(dict_descr)->tp_descr_get != NULL) {
+        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, (PyObject *)t);
+        if (dict == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError) && !PyErr_ExceptionMatches(PyExc_TypeError)) {
                 PyErr_Clear();
-                continue;
+                r = WALK_GIVE_UP;
+                goto done;
             }
-            key = PyTuple_GET_ITEM(slot, 0);
-            int flat = is_flat_item(item);
-            PyObject *piece = flat ? PyUnicode_FromFormat(count ? ", %U=%R" : "%U=%R", key, item) : NULL;
-            Py_DECREF(item);
-            if (!flat)
-                goto none;
-            if (piece == NULL || (size += PyUnicode_GET_LENGTH(piece)) > budget || append_new(pieces, piece) < 0) {
-                Py_XDECREF(piece);
-                goto none_or_fail;
-            }
-            count++;
+            PyErr_Clear();
+        } else if (!PyDict_Check(dict)) {
+            Py_CLEAR(dict);
+        }
+    }
+    r = walk_emit_new(w, PyUnicode_FromFormat("%U(", name));
+    if (r != WALK_OK)
+        goto done;
+    w->active[w->depth++] = value;
+    int first = 1;
+    Py_ssize_t nslots = PyTuple_GET_SIZE(slots);
+    for (Py_ssize_t i = 0; i < nslots && r == WALK_OK; i++) {
+        PyObject *slot = PyTuple_GET_ITEM(slots, i);
+        PyObject *descr = PyTuple_GET_ITEM(slot, 1);
+        PyObject *item = Py_TYPE(descr)->tp_descr_get(descr, value, (PyObject *)t);
+        if (item == NULL) {
+            int empty = PyErr_ExceptionMatches(PyExc_AttributeError);
+            PyErr_Clear();
+            if (!empty)
+                r = WALK_GIVE_UP;
             continue;
         }
-        if (dict_descr == Py_None || Py_TYPE(dict_descr)->tp_descr_get == NULL)
-            break;
-        dict = Py_TYPE(dict_descr)->tp_descr_get(dict_descr, value, (PyObject *)t);
-        if (dict == NULL || !PyDict_Check(dict)) {
-            PyErr_Clear();
-            goto none;
+        if (Py_TYPE(item) == &PyMemberDescr_Type) { /* object_attributes leaves these out */
+            Py_DECREF(item);
+            continue;
         }
-        while (PyDict_Next(dict, &pos, &key, &item)) {
+        r = walk_attribute(w, PyTuple_GET_ITEM(slot, 0), item, first);
+        Py_DECREF(item);
+        first = 0;
+    }
+    if (dict != NULL && r == WALK_OK) {
+        Py_ssize_t pos = 0;
+        PyObject *key, *item;
+        Py_ssize_t n = PyDict_GET_SIZE(dict);
+        while (r == WALK_OK && PyDict_Next(dict, &pos, &key, &item)) {
             if (!PyUnicode_CheckExact(key) || !PyUnicode_IsIdentifier(key))
                 continue;
-            if (!is_flat_item(item))
-                goto none;
-            PyObject *piece = PyUnicode_FromFormat(count ? ", %U=%R" : "%U=%R", key, item);
-            if (piece == NULL || (size += PyUnicode_GET_LENGTH(piece)) > budget || append_new(pieces, piece) < 0) {
-                Py_XDECREF(piece);
-                goto none_or_fail;
-            }
-            count++;
+            Py_INCREF(key);
+            r = walk_attribute(w, key, item, first);
+            Py_DECREF(key);
+            first = 0;
+            if (r == WALK_OK && PyDict_GET_SIZE(dict) != n)
+                r = WALK_GIVE_UP; /* changed while walked (cannot happen without running code) */
         }
     }
-    PyObject *close = PyUnicode_FromString(")");
-    if (append_new(pieces, close) < 0)
-        goto fail;
-    size += 1;
-    if (size > budget)
-        goto none;
-    PyObject *empty = PyUnicode_FromString("");
-    if (empty == NULL)
-        goto fail;
-    text = PyUnicode_Join(empty, pieces);
-    Py_DECREF(empty);
-    if (text != NULL && PyUnicode_GET_LENGTH(text) > limit) {
-        PyObject *cut = PyUnicode_Substring(text, 0, limit);
-        Py_ssize_t rest = PyUnicode_GET_LENGTH(text) - limit;
-        Py_SETREF(text, cut == NULL ? NULL : PyUnicode_FromFormat("%U...<+%zd chars>", cut, rest));
-        Py_XDECREF(cut);
-    }
-    goto done;
-none_or_fail:
-    if (PyErr_Occurred()) {
-        /* a scalar that cannot be printed (an int over the digit limit): safe_repr reports it */
-        if (!PyErr_ExceptionMatches(PyExc_ValueError))
-            goto fail;
-        PyErr_Clear();
-    }
-none:
-    text = NULL;
-    goto done;
-fail:
-    text = NULL;
+    w->depth--;
+    if (r == WALK_OK)
+        r = walk_emit(w, str_close_obj);
 done:
     Py_XDECREF(dict);
-    Py_XDECREF(pieces);
     Py_DECREF(layout);
     Py_DECREF(name);
-    return text;
+    return r;
 }
+
+/* walk_container for an exact list, tuple or dict. */
+static int
+walk_container(Walk *w, PyObject *value, PyTypeObject *t)
+{
+    PyObject *fast = flat_repr(value, w->budget - w->size);
+    if (fast != NULL)
+        return walk_emit_new(w, fast);
+    if (PyErr_Occurred())
+        return PyErr_ExceptionMatches(PyExc_ValueError) ? (PyErr_Clear(), WALK_GIVE_UP) : WALK_ERROR;
+    if (walk_is_active(w, value))
+        return walk_emit(w, t == &PyList_Type ? str_cycle_list : t == &PyDict_Type ? str_cycle_dict : str_cycle_tuple);
+    w->active[w->depth++] = value;
+    int r;
+    if (t == &PyDict_Type) {
+        r = walk_emit(w, str_open_dict);
+        Py_ssize_t pos = 0, n = PyDict_GET_SIZE(value);
+        PyObject *key, *item;
+        int first = 1;
+        while (r == WALK_OK && PyDict_Next(value, &pos, &key, &item)) {
+            if (!first)
+                r = walk_emit(w, str_comma);
+            first = 0;
+            Py_INCREF(key);
+            Py_INCREF(item);
+            if (r == WALK_OK)
+                r = walk_value(w, key);
+            if (r == WALK_OK)
+                r = walk_emit(w, str_colon);
+            if (r == WALK_OK)
+                r = walk_value(w, item);
+            Py_DECREF(key);
+            Py_DECREF(item);
+            if (r == WALK_OK && PyDict_GET_SIZE(value) != n)
+                r = WALK_GIVE_UP;
+        }
+        if (r == WALK_OK)
+            r = walk_emit(w, str_close_dict);
+    } else {
+        int list = t == &PyList_Type;
+        r = walk_emit(w, list ? str_open_list : str_open_tuple);
+        for (Py_ssize_t i = 0; r == WALK_OK && i < Py_SIZE(value); i++) {
+            if (i)
+                r = walk_emit(w, str_comma);
+            if (r != WALK_OK)
+                break;
+            PyObject *item = list ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
+            Py_INCREF(item);
+            r = walk_value(w, item);
+            Py_DECREF(item);
+        }
+        if (r == WALK_OK)
+            r = walk_emit(w, list ? str_close_list : Py_SIZE(value) == 1 ? str_close_tuple1 : str_close_tuple);
+    }
+    w->depth--;
+    return r;
+}
+
+/* _Walker.walk for the values handled here. */
+static int
+walk_value(Walk *w, PyObject *value)
+{
+    PyTypeObject *t = Py_TYPE(value);
+    if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || value == Py_None || t == &PyComplex_Type ||
+        value == Py_Ellipsis || value == Py_NotImplemented)
+        return walk_emit_new(w, PyObject_Repr(value));
+    if (t == &PyUnicode_Type || t == &PyBytes_Type) {
+        Py_ssize_t room = w->budget - w->size + 2;
+        Py_ssize_t n = t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(value) : PyBytes_GET_SIZE(value);
+        if (n <= room)
+            return walk_emit_new(w, PyObject_Repr(value));
+        PyObject *head = t == &PyUnicode_Type ? PyUnicode_Substring(value, 0, room)
+                                              : PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), room);
+        if (head == NULL)
+            return WALK_ERROR;
+        PyObject *text = PyObject_Repr(head);
+        Py_DECREF(head);
+        return walk_emit_new(w, text);
+    }
+    if (w->depth >= WALK_DEPTH)
+        return WALK_GIVE_UP;
+    if (t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type)
+        return walk_container(w, value, t);
+    long kind = kind_of(t);
+    if (kind < 0)
+        return WALK_GIVE_UP;
+    if (kind == k_struct)
+        return walk_struct(w, value, t);
+    if (kind == k_opaque) {
+        PyObject *name = PyType_GetName(t);
+        if (name == NULL) {
+            PyErr_Clear();
+            return WALK_GIVE_UP;
+        }
+        PyObject *text = PyUnicode_FromFormat("<%U object>", name);
+        Py_DECREF(name);
+        return walk_emit_new(w, text);
+    }
+    return WALK_GIVE_UP;
+}
+
+/* saferepr.safe_repr(value, limit) by the walk above: a new reference, or NULL without an error
+ * where the walk gave up (the caller asks safe_repr), or NULL with an error. */
+static PyObject *
+walk_safe_repr(PyObject *value, Py_ssize_t limit)
+{
+    Walk w;
+    w.pieces = PyList_New(0);
+    if (w.pieces == NULL)
+        return NULL;
+    w.size = 0;
+    w.budget = limit + 32;
+    w.depth = 0;
+    Py_INCREF(value);
+    int r = walk_value(&w, value);
+    Py_DECREF(value);
+    PyObject *out = NULL;
+    if (r == WALK_OK || r == WALK_FULL) {
+        PyObject *text = PyUnicode_Join(str_empty, w.pieces);
+        if (text != NULL) {
+            Py_ssize_t len = PyUnicode_GET_LENGTH(text);
+            if (r == WALK_FULL || len > limit) {
+                PyObject *head = PyUnicode_Substring(text, 0, limit);
+                if (head != NULL)
+                    out = r == WALK_FULL ? PyUnicode_FromFormat("%U...", head)
+                                         : PyUnicode_FromFormat("%U...<+%zd chars>", head, len - limit);
+                Py_XDECREF(head);
+                Py_DECREF(text);
+            } else {
+                out = text;
+            }
+        }
+    }
+    Py_DECREF(w.pieces);
+    return out;
+}
+
+/* Interned strings made at import: a table of (where to keep it, its text), ended by {NULL, NULL}. */
+typedef struct {
+    PyObject **slot;
+    const char *text;
+} Interned;
+
+static int
+intern_all(const Interned *table)
+{
+    for (; table->slot != NULL; table++) {
+        *table->slot = PyUnicode_InternFromString(table->text);
+        if (*table->slot == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static const Interned walk_strings[] = {
+    {&str_comma, ", "}, {&str_colon, ": "}, {&str_open_list, "["}, {&str_close_list, "]"},
+    {&str_open_tuple, "("}, {&str_close_tuple, ")"}, {&str_close_tuple1, ",)"}, {&str_open_dict, "{"},
+    {&str_close_dict, "}"}, {&str_cycle_list, "[...]"}, {&str_cycle_tuple, "(...)"}, {&str_cycle_dict, "{...}"},
+    {&str_close_obj, ")"}, {&str_empty, ""}, {NULL, NULL},
+};
 
 static PyObject *
 call_safe_repr(PyObject *value, PyObject *limit_obj)
@@ -561,12 +797,13 @@ call_safe_repr(PyObject *value, PyObject *limit_obj)
     return PyObject_Vectorcall(safe_repr_fn, args, 2, NULL);
 }
 
-/* The safe repr of value: repr() for short scalars and strings, safe_repr otherwise. */
+/* The safe repr of value: repr() for short scalars and strings, the C walk for containers and
+ * objects it handles, safe_repr otherwise. */
 static PyObject *
 value_text(PyObject *value, Py_ssize_t limit, PyObject *limit_obj)
 {
     PyTypeObject *t = Py_TYPE(value);
-    if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type ||
+    if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || value == Py_None ||
         (t == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= limit / 2)) {
         PyObject *text = PyObject_Repr(value);
         if (text == NULL) {
@@ -578,12 +815,8 @@ value_text(PyObject *value, Py_ssize_t limit, PyObject *limit_obj)
         if (PyUnicode_GET_LENGTH(text) <= limit)
             return text;
         Py_DECREF(text);
-    } else if (t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type) {
-        PyObject *text = flat_safe_repr(value, limit);
-        if (text != NULL || PyErr_Occurred())
-            return text;
-    } else if (is_structural(t)) {
-        PyObject *text = flat_object_repr(value, limit);
+    } else if (t != &PyUnicode_Type && t != &PyBytes_Type && t != &PyComplex_Type) {
+        PyObject *text = walk_safe_repr(value, limit);
         if (text != NULL || PyErr_Occurred())
             return text;
     }
@@ -1746,19 +1979,43 @@ flat_safe_repr_py(PyObject *self, PyObject *args)
     Py_ssize_t limit;
     if (!PyArg_ParseTuple(args, "On:flat_safe_repr", &value, &limit))
         return NULL;
-    PyObject *text = flat_safe_repr(value, limit);
+    PyTypeObject *t = Py_TYPE(value);
+    PyObject *text = t == &PyList_Type || t == &PyTuple_Type || t == &PyDict_Type ? walk_safe_repr(value, limit) : NULL;
     if (text == NULL && !PyErr_Occurred())
         Py_RETURN_NONE;
     return text;
 }
 
 static PyObject *
+fingerprint_py(PyObject *self, PyObject *args)
+{
+    PyObject *value;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "On:fingerprint", &value, &k))
+        return NULL;
+    PyObject *fp = fingerprint(value, k);
+    if (fp == NULL && !PyErr_Occurred())
+        Py_RETURN_NONE;
+    return fp;
+}
+
+static PyObject *
+same_fingerprint_py(PyObject *self, PyObject *args)
+{
+    PyObject *value, *fp;
+    Py_ssize_t k;
+    if (!PyArg_ParseTuple(args, "OO!n:same_fingerprint", &value, &PyTuple_Type, &fp, &k))
+        return NULL;
+    return PyBool_FromLong(same_fingerprint(value, fp, k));
+}
+
+static PyObject *
 configure(PyObject *self, PyObject *args)
 {
     PyObject *repr_fn, *stable, *classify, *kinds = NULL, *layouts = NULL;
-    long struct_kind = -1;
-    if (!PyArg_ParseTuple(args, "OO!O|O!O!l:configure", &repr_fn, &PyDict_Type, &stable, &classify,
-                          &PyDict_Type, &kinds, &PyDict_Type, &layouts, &struct_kind))
+    long struct_kind = -1, opaque_kind = -1;
+    if (!PyArg_ParseTuple(args, "OO!O|O!O!ll:configure", &repr_fn, &PyDict_Type, &stable, &classify,
+                          &PyDict_Type, &kinds, &PyDict_Type, &layouts, &struct_kind, &opaque_kind))
         return NULL;
     Py_XSETREF(safe_repr_fn, Py_NewRef(repr_fn));
     Py_XSETREF(stable_types, Py_NewRef(stable));
@@ -1766,6 +2023,7 @@ configure(PyObject *self, PyObject *args)
     Py_XSETREF(repr_kinds, Py_XNewRef(kinds));
     Py_XSETREF(object_layouts, Py_XNewRef(layouts));
     k_struct = struct_kind;
+    k_opaque = opaque_kind;
     Py_RETURN_NONE;
 }
 
@@ -1778,12 +2036,18 @@ static PyMethodDef methods[] = {
      "           value_name, special, one_line) -> bytes\n\n"
      "The trace-format JSON lines of a run of events as UTF-8; see duck.trace.store.format_events_bytes."},
     {"safe_repr", (PyCFunction)(void (*)(void))value_text_py, METH_FASTCALL,
-     "safe_repr(value, limit) -> str: saferepr.safe_repr, with scalars and flat containers done in C."},
+     "safe_repr(value, limit) -> str: saferepr.safe_repr, with scalars, containers and structural objects done in C."},
     {"flat_safe_repr", flat_safe_repr_py, METH_VARARGS,
-     "flat_safe_repr(value, limit) -> str | None: safe_repr of a flat list/tuple/dict, None for others."},
+     "flat_safe_repr(value, limit) -> str | None: safe_repr of a list/tuple/dict by the C walk, None where it\n"
+     "leaves the value to safe_repr."},
+    {"fingerprint", fingerprint_py, METH_VARARGS,
+     "fingerprint(value, k) -> tuple | None: localdiff.fingerprint, in C."},
+    {"same_fingerprint", same_fingerprint_py, METH_VARARGS,
+     "same_fingerprint(value, fp, k) -> bool: whether value still has the fingerprint fp (localdiff._same)."},
     {"configure", configure, METH_VARARGS,
-     "configure(safe_repr, stable_types, classify[, repr_kinds, object_layouts, K_STRUCT]): the Python helpers\n"
-     "and tables the diff calls back and reads (without the last three, objects get no fingerprint)."},
+     "configure(safe_repr, stable_types, classify[, repr_kinds, object_layouts, K_STRUCT, K_OPAQUE]): the Python\n"
+     "helpers and tables the diff calls back and reads (without the last four, objects get no fingerprint and\n"
+     "are repr'd by safe_repr)."},
     {NULL, NULL, 0, NULL},
 };
 
@@ -1795,28 +2059,17 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC
 PyInit__speedups(void)
 {
-    str_line_info = PyUnicode_InternFromString("line_info");
-    str_raised = PyUnicode_InternFromString("raised");
-    str_f_locals = PyUnicode_InternFromString("f_locals");
-    str_line = PyUnicode_InternFromString("line");
-    str_call = PyUnicode_InternFromString("call");
-    str_return = PyUnicode_InternFromString("return");
-    if (!str_call || !str_return)
+    static const Interned strings[] = {
+        {&str_line_info, "line_info"}, {&str_raised, "raised"}, {&str_f_locals, "f_locals"}, {&str_line, "line"},
+        {&str_call, "call"}, {&str_return, "return"}, {&str_next_fid, "_next_fid"}, {&str_fid, "fid"},
+        {&str_ctx, "ctx"}, {&str_module, "module"}, {&str_snap, "snap"}, {&str_code, "code"},
+        {&str_module_name, "<module>"}, {NULL, NULL},
+    };
+    if (intern_all(strings) < 0 || intern_all(walk_strings) < 0)
         return NULL;
     one = PyLong_FromLong(1);
     empty_tuple = PyTuple_New(0);
-    if (!one || !empty_tuple)
-        return NULL;
-    str_next_fid = PyUnicode_InternFromString("_next_fid");
-    str_fid = PyUnicode_InternFromString("fid");
-    str_ctx = PyUnicode_InternFromString("ctx");
-    str_module = PyUnicode_InternFromString("module");
-    str_snap = PyUnicode_InternFromString("snap");
-    str_code = PyUnicode_InternFromString("code");
-    str_module_name = PyUnicode_InternFromString("<module>");
-    if (!str_next_fid || !str_fid || !str_ctx || !str_module || !str_snap || !str_code || !str_module_name)
-        return NULL;
-    if (!str_line_info || !str_raised || !str_f_locals || !str_line || PyType_Ready(&LineRecorderType) < 0)
+    if (!one || !empty_tuple || PyType_Ready(&LineRecorderType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)

@@ -33,7 +33,7 @@ from itertools import chain
 
 from duck.trace import saferepr
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
-from duck.trace.saferepr import K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
+from duck.trace.saferepr import K_OPAQUE, K_STRUCT, repr_is_fixed, repr_kinds, safe_repr
 
 _NoneType = type(None)
 # Values of these types never change in place: an identical object means an unchanged repr.
@@ -84,8 +84,9 @@ def _flatten(value, out: list, room: int, active: set) -> int | None:
     """Append ``value``'s parts to ``out``; the room left, or None when it has no fingerprint.
 
     ``room`` counts characters of the bounded repr: each part takes off the fewest its repr
-    can take (a str its length and quotes, a float 3, an item of a container 2 for its
-    separator or brackets, an attribute its name, ``=`` and separator), so the parts cover
+    can take (a str its length and quotes, a float 3, the first item of a container 1 for its
+    opening bracket and the others 2 for their separator, an attribute its name, ``=`` and
+    separator), so the parts cover
     everything the repr can show. A container or object inside itself (``active``: the ones
     being walked) is written ``[...]``/``Node(...)`` and not walked again, as in ``saferepr``.
     """
@@ -128,10 +129,12 @@ def _flatten(value, out: list, room: int, active: set) -> int | None:
         return None
     active.add(key)
     try:
+        cost = 1  # the first item: the opening bracket before it (a value nested 200 deep shows 200 of them)
         for item in items:
             if room <= 0:
                 return room
-            room = _flatten(item, out, room - 2, active)  # ", " or a bracket (dict: ": " after a key)
+            room = _flatten(item, out, room - cost, active)
+            cost = 2  # ", " before the others (dict: ": " before a value)
             if room is None:
                 return None
         return room
@@ -204,7 +207,7 @@ def _load_speedups():
         from duck.trace import _speedups
     except ImportError:  # not built for this interpreter (no compiler, or run from a source tree)
         return None
-    _speedups.configure(safe_repr, stable_types, classify, repr_kinds, saferepr.object_layouts, K_STRUCT)
+    _speedups.configure(safe_repr, stable_types, classify, repr_kinds, saferepr.object_layouts, K_STRUCT, K_OPAQUE)
     return _speedups
 
 
