@@ -22,7 +22,7 @@ from duck.trace.limits import Limits
 from duck.trace.recorder import record_call
 from duck.trace.saferepr import safe_repr
 
-from .conftest import DATA
+from tests.shared_data import CRUXEVAL, require
 
 try:
     from duck.trace import _speedups
@@ -207,9 +207,8 @@ def test_a_deep_value_in_scope_is_diffed_with_bounded_work(monkeypatch):
 
 @needs_c
 def test_every_cruxeval_function_records_the_same_events_on_both_paths(monkeypatch):
-    path = DATA / "cruxeval.jsonl"
-    if not path.exists():
-        pytest.skip(f"{path} not present")
+    require(CRUXEVAL)
+    path = CRUXEVAL
     samples = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     assert len(samples) == 800
     limits = Limits(max_steps=20_000)
