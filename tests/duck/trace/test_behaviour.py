@@ -150,7 +150,7 @@ def test_a_program_that_takes_the_trace_hook_says_where_the_recording_stopped(tm
 def test_a_program_that_ignores_sigterm_keeps_its_partial_trace_at_the_timeout(tmp_path):
     source = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ni = 0\nwhile True:\n    i += 1\n"
     script = _program(tmp_path, source)
-    duck, trace = _duck(script, "--timeout", "5")  # room for a slow start on a busy machine: events are needed
+    duck, trace = _duck(script, "--timeout", "5", "--max-steps", "1000000000")  # the timeout, not the step cap, must stop it (a slow start on a busy machine still records events)
     assert trace.outcome["outcome"] == "limit" and trace.outcome["limit"] == "timeout"
     assert trace.events and _events_are_contiguous(trace)
     assert trace.outcome["steps"] == len(trace.events)  # every recorded step was written, none lost to a kill
