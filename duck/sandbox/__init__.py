@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 from duck.sandbox import landlock as _landlock
-from duck.sandbox.policy import Policy, allowed_env, interpreter_paths
+from duck.sandbox.policy import Policy, allowed_env
 
 __all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi",
            "scratch_folder"]

@@ -8,6 +8,7 @@ does) or applies a limit (``duck.sandbox.confine`` does).
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from dataclasses import asdict, dataclass
@@ -71,7 +72,13 @@ def allowed_env(env: dict[str, str] | None, home: str, extra: dict[str, str] | N
 
 def interpreter_paths(python: str | None = None) -> list[str]:
     """Folders an interpreter needs to read: its prefixes, its executable's folder, and this
-    process's ``sys.path`` (where duck and the installed packages live)."""
+    process's ``sys.path`` (where duck and the installed packages live). Worked out once per
+    interpreter in a process (the fork server warms it, so its children do not redo it)."""
+    return list(_interpreter_paths(python))
+
+
+@functools.lru_cache(maxsize=8)
+def _interpreter_paths(python: str | None) -> tuple[str, ...]:
     paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(os.path.realpath(sys.executable)), os.path.dirname(sys.executable)}
     if python:
@@ -88,5 +95,5 @@ def interpreter_paths(python: str | None = None) -> list[str]:
         except OSError:
             pass
     paths.update(p for p in sys.path if p and os.path.isabs(p))
-    return sorted(p for p in paths if p)
+    return tuple(sorted(p for p in paths if p))
 

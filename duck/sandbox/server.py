@@ -27,7 +27,7 @@ import time
 import traceback
 
 from duck.sandbox.confine import ConfinementError, enter
-from duck.sandbox.policy import Policy
+from duck.sandbox.policy import Policy, interpreter_paths
 
 _PR_SET_CHILD_SUBREAPER = 36
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
@@ -145,6 +145,8 @@ class Server:
         self.require_landlock = bool(config.get("require_landlock"))
         self.jobs = 0
         self.parent_gone = False
+        interpreter_paths(None)  # computed once here, inherited by every forked run
+        interpreter_paths(sys.executable)
 
     # ------------------------------------------------------------------ the child
     def _child(self, job: dict, folder: str, result_fd: int) -> None:
