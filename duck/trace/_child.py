@@ -27,6 +27,7 @@ import types
 
 from duck.trace.limits import Limits
 from duck.trace.recorder import CapturedStream, FileFilter, RecordedStdin, Recorder
+from duck.trace.binary import MAGIC, ChunkWriter, json_chunk
 from duck.trace.store import format_events_bytes
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
@@ -37,7 +38,8 @@ class _Child:
         self.config = config
         self.limits = Limits.from_dict(config["limits"])
         self.pid = os.getpid()
-        self.trace = open(config["trace"], "ab")  # UTF-8, unpaired surrogates backslash-escaped
+        self.trace = open(config["trace"], "ab")  # v1: UTF-8, unpaired surrogates backslash-escaped
+        self.chunks = ChunkWriter() if config.get("format", 2) == 2 else None  # None: write v1
         self.status_path = config["status"]
         self.output_bytes = 0
         self.finished = False
@@ -48,7 +50,10 @@ class _Child:
 
     # ------------------------------------------------------------------ writing
     def _write_batch(self, events, frames, outputs) -> None:
-        self.trace.write(format_events_bytes(events, frames, outputs))
+        if self.chunks is not None:  # one self-delimiting chunk per batch: a killed run keeps the whole ones
+            self.trace.write(self.chunks.events_chunk(events, frames, outputs))
+        else:
+            self.trace.write(format_events_bytes(events, frames, outputs))
         self.trace.flush()
 
     def write_header(self) -> None:
@@ -60,7 +65,10 @@ class _Child:
             "exclude": c["exclude"], "tracer": self.recorder.tracer, "limits": self.limits.to_dict(),
             "seed": c["seed"], "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        self.trace.write((json.dumps(header, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
+        if self.chunks is not None:
+            self.trace.write(MAGIC + json_chunk(b"HEAD", {**header, "version": 2}))
+        else:
+            self.trace.write((json.dumps(header, ensure_ascii=False) + "\n").encode("utf-8", "backslashreplace"))
         self.trace.flush()
 
     def finish(self, status: dict, exit_code: int, *, wait_for_threads: bool = False) -> None:
