@@ -23,14 +23,10 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
-from duck.trace.format import Trace, iter_records, record_kind
+from duck.trace.format import Trace, iter_records
 
 KINDS = ("call", "line", "return", "exception")
-_KIND_CODE = {name: code for code, name in enumerate(KINDS)}
 _NO_PARENT = -1
-#: keys every event carries (step, event, file, line, func, depth, frame, parent)
-_EVENT_BASE_KEYS = 8
-_EVENT_EXTRA_KEYS = ("changes", "value", "exc_type", "exc_msg", "stdout", "stderr", "stdin", "deleted")
 #: The variable a path such as ``node.next.value`` or ``xs[0]`` starts from.
 _PATH_ROOT = re.compile(r"[A-Za-z_]\w*")
 #: Sessions at least this long are moved out of the cyclic GC's reach (``gc.freeze``) once loaded.
@@ -178,8 +174,44 @@ def _find_scopes(source: str) -> list[tuple[int, int]]:
     ]
 
 
+class _PerStep:
+    """A per-step column read through the frame-entry table: ``table[ctx[step]]`` (no copy per step)."""
+
+    __slots__ = ("table", "ctx")
+
+    def __init__(self, table, ctx: array) -> None:
+        self.table, self.ctx = table, ctx
+
+    def __getitem__(self, step: int) -> int:
+        return self.table[self.ctx[step]]
+
+    def __len__(self) -> int:
+        return len(self.ctx)
+
+
+class _KindLine:
+    """The step kind (``shift=0``, ``mask=3``) or line (``shift=2``) out of the ``line << 2 | kind`` column."""
+
+    __slots__ = ("column", "shift", "mask")
+
+    def __init__(self, column: array, shift: int, mask: int) -> None:
+        self.column, self.shift, self.mask = column, shift, mask
+
+    def __getitem__(self, step: int) -> int:
+        return (self.column[step] >> self.shift) & self.mask
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+
 class Session:
-    """A trace plus indexes. Build with :meth:`load`, :meth:`from_trace` or :meth:`from_records`."""
+    """A trace plus indexes. Build with :meth:`load`, :meth:`from_trace` or :meth:`from_records`.
+
+    The events are the trace's own columns (``duck.trace.binary.Columns``): per step
+    ``line << 2 | kind`` and the frame entry, per entry its frame, code, depth and parent, per
+    change a name and a value id in one string table. The indexes (steps per frame, per line,
+    per variable) are built from those integers in one pass, never from per-event records.
+    """
 
     def __init__(self) -> None:
         self.header: dict = {}
@@ -189,20 +221,23 @@ class Session:
         self._file_index: dict[str, int] = {}
         self._funcs: list[str] = []
         self._func_index: dict[str, int] = {}
-        self._kind = array("b")
-        self._file = array("i")
-        self._line = array("i")
-        self._func = array("i")
-        self._depth = array("i")
-        self._frame = array("i")
-        self._parent = array("i")
-        self._extra: dict[int, dict] = {}
+        self._strings: list[str] = []
+        self._kind_line = array("i")
+        self._ctx = array("i")
+        self._change_start = array("I", [0])  # step -> its first change; n + 1 entries
+        self._change_name = array("I")
+        self._change_value = array("I")
+        self._value_id = -1  # the string id of the pseudo-name that carries a return value
+        self._rare: dict[int, tuple] = {}
+        self._written: dict[int, list] = {}
+        self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"))
         self._frames: dict[int, _FrameInfo] = {}
         self._frame_steps: dict[int, array] = {}
         self._line_steps: dict[tuple[int, int], array] = {}
         self._var_steps: dict[tuple[int, str], array] = {}
         self._var_values: dict[tuple[int, str], list] = {}
         self._frame_vars: dict[int, list[str]] = {}
+        self._change_steps = array("i")  # steps whose event reports changes (for search)
         self._out_steps = array("i")
         self._out_ends = array("q")
         self._out_chunks: list[str] = []
@@ -214,10 +249,29 @@ class Session:
         self._scopes: dict[int, list[tuple[int, int]]] = {}
         self._header_hits: dict[tuple[int, int], _HeaderHits] = {}
 
+    def _set_entries(self, frame: array, file: array, func: array, depth: array, parent: array) -> None:
+        """Frame-entry columns, and the per-step views read through them."""
+        self._e_frame, self._e_file, self._e_func, self._e_depth, self._e_parent = frame, file, func, depth, parent
+        self._kind = _KindLine(self._kind_line, 0, 3)
+        self._line = _KindLine(self._kind_line, 2, -1)
+        self._frame = _PerStep(frame, self._ctx)
+        self._file = _PerStep(file, self._ctx)
+        self._func = _PerStep(func, self._ctx)
+        self._depth = _PerStep(depth, self._ctx)
+        self._parent = _PerStep(parent, self._ctx)
+
     # ----------------------------------------------------------------- building
     @classmethod
     def load(cls, path: str | Path) -> "Session":
-        """Load a trace file (raises ``duck.trace.format.TraceFormatError`` if it is not one)."""
+        """Load a trace file, v1 or v2 (raises ``duck.trace.format.TraceFormatError`` if it is not one)."""
+        from duck.trace import binary
+
+        try:
+            v2 = binary.is_v2(path)
+        except OSError:
+            v2 = False  # iter_records reports the file it cannot read
+        if v2:
+            return cls.from_columns(binary.read_columns(path))
         return cls.from_records(iter_records(path))
 
     @classmethod
@@ -226,14 +280,21 @@ class Session:
 
     @classmethod
     def from_records(cls, records: Iterable[dict]) -> "Session":
+        """A session from v1 records (header, events, sources, outcome), through the v2 columns."""
+        from duck.trace import binary
+
+        return cls.from_columns(binary.columns_from_records(records))
+
+    @classmethod
+    def from_columns(cls, columns) -> "Session":
         session = cls()
-        # Loading creates millions of small containers; with the cyclic GC on, it rescans them
-        # again and again (load 2.5x slower at 1M steps), and once loaded a full collection
-        # pauses for seconds. So it is off while loading, and a big session is frozen out of it.
+        # Indexing creates many small containers; with the cyclic GC on, it rescans them
+        # again and again, and once loaded a full collection pauses for seconds. So it is off
+        # while indexing, and a big session is frozen out of it.
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            session._read(records)
+            session._read(columns)
         finally:
             if gc_was_enabled:
                 gc.enable()
@@ -241,22 +302,32 @@ class Session:
             gc.freeze()
         return session
 
-    def _read(self, records: Iterable[dict]) -> None:
-        session = self
-        for record in records:
-            kind = record_kind(record)
-            if kind == "event":
-                session._add_event(record)
-            elif kind == "source":
-                session.sources[record["source"]] = record.get("text", "")
-            elif kind == "outcome":
-                session.outcome = record
-            elif kind == "header":
-                session.header = record
-        if not session.outcome:
-            session.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(session),
-                               "message": "the trace has no outcome line: the recorder was stopped"}
-        session._index_loops()
+    def _read(self, columns) -> None:
+        from itertools import accumulate
+
+        from duck.trace.store import VALUE
+
+        self.header = columns.header
+        self.sources = dict(columns.sources)
+        self.outcome = columns.outcome
+        strings = self._strings = columns.strings
+        file_of_code = array("i", (self._intern_file(strings[i]) for i in columns.code_file))
+        func_of_code = array("i", (self._intern_func(strings[i]) for i in columns.code_func))
+        self._kind_line = columns.kind_line
+        self._ctx = columns.ctx
+        self._set_entries(columns.fid, array("i", (file_of_code[c] for c in columns.code)),
+                          array("i", (func_of_code[c] for c in columns.code)), columns.depth, columns.parent)
+        self._change_start = array("I", [0])
+        self._change_start.extend(accumulate(columns.nchanges))
+        self._change_name, self._change_value = columns.names, columns.values
+        self._value_id = next((i for i in set(columns.names) if strings[i] == VALUE), -1)
+        self._rare, self._written = columns.rare, columns.outputs
+        if not self.outcome:
+            self.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(self),
+                            "message": "the trace has no outcome line: the recorder was stopped"}
+        self._index_steps()
+        self._index_output()
+        self._index_loops()
 
     def _intern_file(self, path: str) -> int:
         index = self._file_index.get(path)
@@ -272,67 +343,75 @@ class Session:
             self._funcs.append(name)
         return index
 
-    def _add_event(self, record: dict) -> None:
-        # the hottest loop of loading: locals bound once, extras looked at only when the
-        # record has more than the eight keys every event carries
-        step = len(self._kind)
-        get = record.get
-        kind = _KIND_CODE.get(get("event"), 1)
-        path = get("file", "?")
-        file = self._file_index.get(path)
-        if file is None:
-            file = self._intern_file(path)
-        line = int(get("line") or 0)
-        frame = int(get("frame", 0))
-        parent = get("parent")
-        parent = _NO_PARENT if parent is None else int(parent)
-        depth = int(get("depth", 0))
-        func_name = get("func", "?")
-        func = self._func_index.get(func_name)
-        if func is None:
-            func = self._intern_func(func_name)
-        self._kind.append(kind)
-        self._file.append(file)
-        self._line.append(line)
-        self._func.append(func)
-        self._depth.append(depth)
-        self._frame.append(frame)
-        self._parent.append(parent)
-
-        frame_steps = self._frame_steps.get(frame)
-        if frame_steps is None:
-            self._frames[frame] = _FrameInfo(func_name, file, parent, depth, step)
-            frame_steps = self._frame_steps[frame] = array("i")
-            self._frame_vars[frame] = []
-        frame_steps.append(step)
-        if kind == 1:
-            key = (file, line)
-            steps = self._line_steps.get(key)
+    def _index_steps(self) -> None:
+        """One pass over the integer columns: steps per frame, per line, per variable."""
+        e_frame, e_file = self._e_frame, self._e_file
+        strings, names, values = self._strings, self._change_name, self._change_value
+        value_id, start, rare = self._value_id, self._change_start, self._rare
+        frames, frame_steps, line_steps = self._frames, self._frame_steps, self._line_steps
+        change_steps, exception_steps = self._change_steps, self._exception_steps
+        deletions = iter(sorted(s for s, (deleted, _exc) in rare.items() if deleted))
+        next_deletion = next(deletions, -1)
+        for step, (ctx, kind_line) in enumerate(zip(self._ctx, self._kind_line)):
+            frame = e_frame[ctx]
+            steps = frame_steps.get(frame)
             if steps is None:
-                steps = self._line_steps[key] = array("i")
+                frames[frame] = _FrameInfo(self._funcs[self._e_func[ctx]], e_file[ctx], self._e_parent[ctx],
+                                           self._e_depth[ctx], step)
+                steps = frame_steps[frame] = array("i")
+                self._frame_vars[frame] = []
             steps.append(step)
-        elif kind == 3:
-            self._exception_steps.append(step)
+            kind = kind_line & 3
+            if kind == 1:
+                key = (e_file[ctx], kind_line >> 2)
+                steps = line_steps.get(key)
+                if steps is None:
+                    steps = line_steps[key] = array("i")
+                steps.append(step)
+            elif kind == 3:
+                exception_steps.append(step)
+            first, last = start[step], start[step + 1]
+            if first != last:
+                change_steps.append(step)
+                for j in range(first, last):
+                    name = names[j]
+                    if name != value_id:
+                        self._set_var(frame, strings[name], step, strings[values[j]])
+            if step == next_deletion:
+                for name in rare[step][0]:
+                    self._set_var(frame, name, step, None)
+                next_deletion = next(deletions, -1)
 
-        if len(record) <= _EVENT_BASE_KEYS:
-            return
-        extra = {k: record[k] for k in _EVENT_EXTRA_KEYS if get(k)}
-        if not extra:
-            return
-        self._extra[step] = extra
-        for name, value in extra.get("changes", {}).items():
-            self._set_var(frame, name, step, value)
-        for name in extra.get("deleted", ()):
-            self._set_var(frame, name, step, None)
-        stdout = extra.get("stdout")
-        if stdout:
-            self._out_steps.append(step)
-            self._out_chunks.append(stdout)
-            previous = self._out_ends[-1] if self._out_ends else 0
-            self._out_ends.append(previous + len(stdout))
-        if extra.get("stderr"):
-            self._err_steps.append(step)
-            self._err_chunks.append(extra["stderr"])
+    def _index_output(self) -> None:
+        for step in sorted(self._written):
+            stdout = self._stream(step, "stdout")
+            if stdout:
+                self._out_steps.append(step)
+                self._out_chunks.append(stdout)
+                previous = self._out_ends[-1] if self._out_ends else 0
+                self._out_ends.append(previous + len(stdout))
+            stderr = self._stream(step, "stderr")
+            if stderr:
+                self._err_steps.append(step)
+                self._err_chunks.append(stderr)
+
+    def _stream(self, step: int, stream: str) -> str:
+        """What the program wrote to (``stdin``: read from) ``stream`` during ``step``."""
+        return "".join(text for name, text in self._written.get(step, ()) if name == stream)
+
+    def _changes(self, step: int) -> Iterator[tuple[str, str]]:
+        """(name, safe repr) of each change the event at ``step`` reports (its return value left out)."""
+        strings, names, values = self._strings, self._change_name, self._change_value
+        for j in range(self._change_start[step], self._change_start[step + 1]):
+            if names[j] != self._value_id:
+                yield strings[names[j]], strings[values[j]]
+
+    def _return_value(self, step: int) -> str | None:
+        names = self._change_name
+        for j in range(self._change_start[step], self._change_start[step + 1]):
+            if names[j] == self._value_id:
+                return self._strings[self._change_value[j]]
+        return None
 
     def _set_var(self, frame: int, name: str, step: int, value: str | None) -> None:
         key = (frame, name)
@@ -360,18 +439,18 @@ class Session:
             return
         pending: dict[int, tuple[_HeaderHits, Loop]] = {}  # frame -> header hit awaiting its next line
         last_line: dict[int, int] = {}
-        kinds, files, lines, frames = self._kind, self._file, self._line, self._frame
-        for step in range(len(kinds)):
-            frame = frames[step]
+        e_frame, e_file = self._e_frame, self._e_file
+        for step, (ctx, kind_line) in enumerate(zip(self._ctx, self._kind_line)):
+            frame = e_frame[ctx]
+            line = kind_line >> 2
             waiting = pending.pop(frame, None)
             if waiting is not None:
                 hits, loop = waiting
-                inside = kinds[step] == 1 and loop.header < lines[step] <= loop.end
+                inside = kind_line & 3 == 1 and loop.header < line <= loop.end
                 hits.is_iteration[-1] = 1 if inside else 0
-            if kinds[step] != 1:
+            if kind_line & 3 != 1:
                 continue
-            line = lines[step]
-            loop = headers.get(files[step], {}).get(line)
+            loop = headers.get(e_file[ctx], {}).get(line)
             if loop is not None:
                 key = (frame, line)
                 hits = self._header_hits.get(key)
@@ -409,7 +488,7 @@ class Session:
         return self.sources.get(file, "")
 
     def event(self, step: int) -> Event:
-        extra = self._extra.get(step, {})
+        deleted, exc = self._rare.get(step) or (None, None)
         parent = self._parent[step]
         return Event(
             step=step,
@@ -420,14 +499,14 @@ class Session:
             depth=self._depth[step],
             frame=self._frame[step],
             parent=None if parent == _NO_PARENT else parent,
-            changes=dict(extra.get("changes", {})),
-            value=extra.get("value"),
-            exc_type=extra.get("exc_type"),
-            exc_msg=extra.get("exc_msg"),
-            stdout=extra.get("stdout", ""),
-            stderr=extra.get("stderr", ""),
-            stdin=extra.get("stdin", ""),
-            deleted=tuple(extra.get("deleted", ())),
+            changes=dict(self._changes(step)),
+            value=self._return_value(step),
+            exc_type=exc[0] if exc else None,
+            exc_msg=exc[1] if exc else None,
+            stdout=self._stream(step, "stdout"),
+            stderr=self._stream(step, "stderr"),
+            stdin=self._stream(step, "stdin"),
+            deleted=tuple(deleted or ()),
         )
 
     def events(self, start: int = 0, stop: int | None = None) -> Iterator[Event]:
@@ -570,12 +649,11 @@ class Session:
 
     def changes_at(self, step: int) -> dict[str, tuple[str | None, str | None]]:
         """name -> (value before, value after) for what the event at ``step`` reports changed."""
-        extra = self._extra.get(step, {})
         frame = self._frame[step]
         result: dict[str, tuple[str | None, str | None]] = {}
-        for name, new in extra.get("changes", {}).items():
+        for name, new in self._changes(step):
             result[name] = (self._value(frame, name, step - 1), new)
-        for name in extra.get("deleted", ()):
+        for name in (self._rare.get(step) or (None,))[0] or ():
             result[name] = (self._value(frame, name, step - 1), None)
         return result
 
@@ -623,7 +701,7 @@ class Session:
     @property
     def stdin(self) -> str:
         """Everything the program read from standard input (for replaying the run)."""
-        return self.outcome.get("stdin") or "".join(e.get("stdin", "") for e in self._extra.values())
+        return self.outcome.get("stdin") or "".join(self._stream(step, "stdin") for step in sorted(self._written))
 
     def hits(self, file: str, line: int, upto: int | None = None) -> int:
         """How many times ``line`` of ``file`` started running, up to step ``upto`` inclusive."""
@@ -783,11 +861,12 @@ class Session:
     # ------------------------------------------------------------------ search
     def search(self, text: str, step: int, backward: bool = False) -> int | None:
         """The next (previous) step whose changes mention ``text`` in a name or a value."""
-        candidates = sorted(s for s in self._extra if (s < step if backward else s > step))
+        steps = self._change_steps
         if backward:
-            candidates.reverse()
+            candidates = (steps[i] for i in range(bisect_left(steps, step) - 1, -1, -1))
+        else:
+            candidates = (steps[i] for i in range(bisect_right(steps, step), len(steps)))
         for candidate in candidates:
-            changes = self._extra[candidate].get("changes", {})
-            if any(text in name or text in value for name, value in changes.items()):
+            if any(text in name or text in value for name, value in self._changes(candidate)):
                 return candidate
         return None

@@ -23,7 +23,7 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from duck.trace.store import KINDS, VALUE, Events, FrameTable, format_events
 
@@ -302,74 +302,106 @@ def iter_records_v2(path: str | Path, batch: int = 65536) -> Iterator[dict]:
 
 
 # ------------------------------------------------------------------ conversion
-def v1_events_to_store(records: list[dict]) -> tuple[Events, FrameTable, dict[int, list]]:
+def v1_events_to_store(records: Iterable[dict]) -> tuple[Events, FrameTable, dict[int, list]]:
     """Events (v1 dicts, steps 0..n-1) as the recorder's store: one frame entry per change of frame row."""
     from json.encoder import encode_basestring as json_str
 
     events, frames, outputs = Events(0), FrameTable(), {}
     entry: dict[int, int] = {}
     code_ids: dict[tuple[str, str], int] = {}
+    kind_codes = {kind: code for code, kind in enumerate(KINDS)}
     for record in records:
         step = len(events)
-        fid = int(record.get("frame", 0))
-        parent = record.get("parent")
+        get = record.get
+        fid = int(get("frame", 0))
+        parent = get("parent")
         parent = -1 if parent is None else int(parent)
-        key = (record.get("file", "?"), record.get("func", "?"))
+        key = (get("file", "?"), get("func", "?"))
         code = code_ids.get(key)
         if code is None:
             code = code_ids[key] = len(frames.codes)
             frames.codes.append('"file":%s,"func":%s' % (json_str(key[0]), json_str(key[1])))
         ctx = entry.get(fid)
-        depth = int(record.get("depth", 0))
+        depth = int(get("depth", 0))
         if ctx is None or (frames.code[ctx], frames.depth[ctx], frames.parent[ctx]) != (code, depth, parent):
             frames.fid.append(fid)
             frames.code.append(code)
             frames.depth.append(depth)
             frames.parent.append(parent)
             ctx = entry[fid] = len(frames.fid) - 1
-        kind = KINDS.index(record.get("event", "line"))
-        events.kind_line.append(int(record.get("line") or 0) << 2 | kind)
+        events.kind_line.append(int(get("line") or 0) << 2 | kind_codes.get(get("event"), 1))
         events.ctx.append(ctx)
-        changes = dict(record.get("changes") or {})
-        if record.get("value") is not None:
-            changes[VALUE] = record["value"]
-        events.nchanges.append(len(changes))
-        events.names.extend(changes)
-        events.texts.extend(changes.values())
-        deleted = record.get("deleted")
-        exc = (record["exc_type"], record.get("exc_msg", "")) if "exc_type" in record else None
-        if deleted or exc:
-            events.rare[step] = (tuple(deleted) if deleted else None, exc)
-        written = [(stream, record[stream]) for stream in ("stdout", "stderr", "stdin") if record.get(stream)]
-        if written:
-            outputs[step] = written
+        changes = get("changes")
+        value = get("value")
+        n = 0
+        if changes:
+            events.names.extend(changes)
+            events.texts.extend(changes.values())
+            n = len(changes)
+        if value is not None:
+            events.names.append(VALUE)
+            events.texts.append(value)
+            n += 1
+        events.nchanges.append(n)
+        if len(record) > 8:  # more than the keys every event has
+            deleted = get("deleted")
+            exc = (record["exc_type"], get("exc_msg", "")) if "exc_type" in record else None
+            if deleted or exc:
+                events.rare[step] = (tuple(deleted) if deleted else None, exc)
+            written = [(stream, record[stream]) for stream in ("stdout", "stderr", "stdin") if get(stream)]
+            if written:
+                outputs[step] = written
     return events, frames, outputs
+
+
+class _V1Records:
+    """A v1 record stream split: events go on to the store as they come, the rest is kept here."""
+
+    def __init__(self, records: Iterable[dict]) -> None:
+        self.records = records
+        self.header: dict = {}
+        self.sources: list[dict] = []
+        self.outcome: dict | None = None
+
+    def events(self) -> Iterator[dict]:
+        for record in self.records:
+            if "event" in record:
+                yield record
+            elif "source" in record:
+                self.sources.append(record)
+            elif "outcome" in record:
+                self.outcome = record
+            elif "format" in record:
+                self.header = record
+
+
+def columns_from_records(records: Iterable[dict]) -> Columns:
+    """v1 records (header, events, sources, outcome) as the columns of the same trace in v2."""
+    split = _V1Records(records)
+    store, frames, outputs = v1_events_to_store(split.events())
+    columns = Columns(header=split.header, outcome=split.outcome or {})
+    if len(store):
+        _read_events(columns, memoryview(ChunkWriter().events_chunk(store, frames, outputs))[_CHUNK.size:])
+    for record in split.sources:
+        columns.sources[record["source"]] = record.get("text", "")
+        columns.source_records.append(record)
+    return columns
 
 
 def convert_to_v2(source: str | Path, target: str | Path) -> None:
     """Write trace ``source`` (v1 or v2) as a v2 trace at ``target``."""
-    from duck.trace.format import iter_records, record_kind
+    from duck.trace.format import iter_records
 
-    head, events, sources, outcome = {}, [], [], None
-    for record in iter_records(source):
-        kind = record_kind(record)
-        if kind == "event":
-            events.append(record)
-        elif kind == "source":
-            sources.append(record)
-        elif kind == "outcome":
-            outcome = record
-        elif kind == "header":
-            head = record
-    store, frames, outputs = v1_events_to_store(events)
+    split = _V1Records(iter_records(source))
+    store, frames, outputs = v1_events_to_store(split.events())
     with open(target, "wb") as f:
-        f.write(MAGIC + json_chunk(b"HEAD", {**head, "version": VERSION}))
+        f.write(MAGIC + json_chunk(b"HEAD", {**split.header, "version": VERSION}))
         if len(store):
             f.write(ChunkWriter().events_chunk(store, frames, outputs))
-        for record in sources:
+        for record in split.sources:
             f.write(json_chunk(b"SRCE", record))
-        if outcome is not None:
-            f.write(json_chunk(b"OUTC", outcome))
+        if split.outcome is not None:
+            f.write(json_chunk(b"OUTC", split.outcome))
 
 
 def convert_to_v1(source: str | Path, target: str | Path) -> None:
