@@ -796,13 +796,29 @@ def run_app(session, *, request, args, oracle, out=None) -> int:
     out: q, Ctrl-C, and an error inside the app (Textual's driver puts it back before the
     error is reported).
     """
-    out = sys.stdout if out is None else out
     if not _terminal_for_input():
-        from duck.commands.run import run_plain
-
-        print("note: standard input is not a terminal and /dev/tty cannot be opened, "
-              "so duck prints the narrated run instead of opening the UI", file=sys.stderr)
-        return run_plain(session, args, oracle, out)
+        return _plain_instead(session, args, oracle, out)
     app = build_app(session, request=request, args=args, oracle=oracle)
     app.run()
     return final_status(app, oracle)
+
+
+def replay_app(session, out=None) -> int:
+    """Open the TUI on a saved trace (``duck replay``): the recording only, no re-run, no fix search."""
+    from duck.commands.common import exit_status
+
+    if not _terminal_for_input():
+        from argparse import Namespace
+
+        return _plain_instead(session, Namespace(model=None, endpoint=None), None, out)
+    DuckApp(session, narrator=_default_narrator()).run()
+    return exit_status(session.outcome)
+
+
+def _plain_instead(session, args, oracle, out) -> int:
+    """With no terminal to read keys from: say so, and print the narrated run as ``--plain`` does."""
+    from duck.commands.run import run_plain
+
+    print("note: standard input is not a terminal and /dev/tty cannot be opened, "
+          "so duck prints the narrated run instead of opening the UI", file=sys.stderr)
+    return run_plain(session, args, oracle, sys.stdout if out is None else out)
