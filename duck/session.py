@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import gc
 import re
+import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ _NO_PARENT = -1
 _PATH_ROOT = re.compile(r"[A-Za-z_]\w*")
 #: Sessions at least this long are moved out of the cyclic GC's reach (``gc.freeze``) once loaded.
 _FREEZE_AT_STEPS = 50_000
+#: Steps indexed at a time by ``Session.index_all`` (a query waits for at most one such block).
+_INDEX_BLOCK = 65_536
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,35 @@ def _find_scopes(source: str) -> list[tuple[int, int]]:
     ]
 
 
+class _FrameInfos:
+    """frame id -> ``_FrameInfo``, read from the frame-entry table on first use (no per-step pass)."""
+
+    __slots__ = ("session", "cache")
+
+    def __init__(self, session: "Session") -> None:
+        self.session, self.cache = session, {}
+
+    def __getitem__(self, frame: int) -> _FrameInfo:
+        info = self.cache.get(frame)
+        if info is None:
+            s = self.session
+            try:
+                entry = s._e_frame.index(frame)
+                step = s._ctx.index(entry)  # entries are added as their frames start: the first is the call
+            except ValueError:
+                raise KeyError(frame) from None
+            info = self.cache[frame] = _FrameInfo(s._funcs[s._e_func[entry]], s._e_file[entry], s._e_parent[entry],
+                                                  s._e_depth[entry], step)
+        return info
+
+    def __contains__(self, frame: object) -> bool:
+        try:
+            self[frame]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+
 class _PerStep:
     """A per-step column read through the frame-entry table: ``table[ctx[step]]`` (no copy per step)."""
 
@@ -231,7 +263,7 @@ class Session:
         self._rare: dict[int, tuple] = {}
         self._written: dict[int, list] = {}
         self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"))
-        self._frames: dict[int, _FrameInfo] = {}
+        self._frames = _FrameInfos(self)
         self._frame_steps: dict[int, array] = {}
         self._line_steps: dict[tuple[int, int], array] = {}
         self._var_steps: dict[tuple[int, str], array] = {}
@@ -287,19 +319,9 @@ class Session:
 
     @classmethod
     def from_columns(cls, columns) -> "Session":
+        """A session over the columns of a trace; the indexes are built as queries need them (``_ensure``)."""
         session = cls()
-        # Indexing creates many small containers; with the cyclic GC on, it rescans them
-        # again and again, and once loaded a full collection pauses for seconds. So it is off
-        # while indexing, and a big session is frozen out of it.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            session._read(columns)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        if len(session) >= _FREEZE_AT_STEPS:
-            gc.freeze()
+        session._read(columns)
         return session
 
     def _read(self, columns) -> None:
@@ -325,9 +347,8 @@ class Session:
         if not self.outcome:
             self.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(self),
                             "message": "the trace has no outcome line: the recorder was stopped"}
-        self._index_steps()
         self._index_output()
-        self._index_loops()
+        self._prepare_index()
 
     def _intern_file(self, path: str) -> int:
         index = self._file_index.get(path)
@@ -343,44 +364,126 @@ class Session:
             self._funcs.append(name)
         return index
 
-    def _index_steps(self) -> None:
-        """One pass over the integer columns: steps per frame, per line, per variable."""
+    def _prepare_index(self) -> None:
+        """Find the loops of every recorded file; the per-step indexes are built later, in order, by ``_ensure``."""
+        self._indexed = 0  # steps 0.._indexed-1 are in the indexes
+        self._index_lock = threading.Lock()
+        self._loop_headers: dict[int, dict[int, Loop]] = {}
+        for path, index in self._file_index.items():
+            source = self.sources.get(path)
+            if source is None:
+                continue
+            loops = find_loops(source)
+            self._loops[index] = loops
+            self._scopes[index] = _find_scopes(source)
+            if loops:
+                self._loop_headers[index] = {loop.header: loop for loop in loops}
+        self._pending_hits: dict[int, tuple[_HeaderHits, Loop]] = {}  # frame -> header hit awaiting its next line
+        self._last_line: dict[int, int] = {}
+        self._deletions = sorted(s for s, (deleted, _exc) in self._rare.items() if deleted)
+        self._deletion_at = 0
+
+    @property
+    def indexed_fraction(self) -> float:
+        """How much of the trace the indexes cover (1.0 once every query can be answered at once)."""
+        return self._indexed / len(self) if len(self) else 1.0
+
+    def index_all(self, should_stop=lambda: False) -> None:
+        """Build the rest of the indexes in blocks (for a background thread; queries wait for at most a block)."""
+        while self._indexed < len(self) and not should_stop():
+            self._ensure(self._indexed + _INDEX_BLOCK)
+
+    def _complete(self) -> None:
+        self._ensure(len(self))
+
+    def _ensure(self, upto: int) -> None:
+        """Index at least the steps before ``upto`` (queries about the past need no more than that)."""
+        if upto <= self._indexed:
+            return
+        with self._index_lock:
+            n = len(self)
+            stop = min(n, max(upto, self._indexed + 4096))
+            if stop <= self._indexed:
+                return
+            gc_was_enabled = gc.isenabled()
+            gc.disable()  # indexing makes many small containers: see from_columns
+            try:
+                self._index_steps(self._indexed, stop)
+                if stop == n:
+                    for hits in self._header_hits.values():
+                        hits.finish()
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            self._indexed = stop
+            if stop == n and n >= _FREEZE_AT_STEPS:
+                gc.freeze()
+
+    def _index_steps(self, first: int, stop: int) -> None:
+        """Steps ``first..stop-1`` into the indexes: per frame, per line, per variable, per loop header."""
         e_frame, e_file = self._e_frame, self._e_file
         strings, names, values = self._strings, self._change_name, self._change_value
         value_id, start, rare = self._value_id, self._change_start, self._rare
-        frames, frame_steps, line_steps = self._frames, self._frame_steps, self._line_steps
+        frame_steps, line_steps = self._frame_steps, self._line_steps
         change_steps, exception_steps = self._change_steps, self._exception_steps
-        deletions = iter(sorted(s for s, (deleted, _exc) in rare.items() if deleted))
-        next_deletion = next(deletions, -1)
-        for step, (ctx, kind_line) in enumerate(zip(self._ctx, self._kind_line)):
+        deletions = self._deletions
+        next_deletion = deletions[self._deletion_at] if self._deletion_at < len(deletions) else -1
+        headers, pending, last_line = self._loop_headers, self._pending_hits, self._last_line
+        for step, ctx, kind_line in zip(range(first, stop), self._ctx[first:stop], self._kind_line[first:stop]):
             frame = e_frame[ctx]
             steps = frame_steps.get(frame)
             if steps is None:
-                frames[frame] = _FrameInfo(self._funcs[self._e_func[ctx]], e_file[ctx], self._e_parent[ctx],
-                                           self._e_depth[ctx], step)
                 steps = frame_steps[frame] = array("i")
                 self._frame_vars[frame] = []
             steps.append(step)
             kind = kind_line & 3
+            line = kind_line >> 2
             if kind == 1:
-                key = (e_file[ctx], kind_line >> 2)
+                key = (e_file[ctx], line)
                 steps = line_steps.get(key)
                 if steps is None:
                     steps = line_steps[key] = array("i")
                 steps.append(step)
             elif kind == 3:
                 exception_steps.append(step)
-            first, last = start[step], start[step + 1]
-            if first != last:
+            low, high = start[step], start[step + 1]
+            if low != high:
                 change_steps.append(step)
-                for j in range(first, last):
+                for j in range(low, high):
                     name = names[j]
                     if name != value_id:
                         self._set_var(frame, strings[name], step, strings[values[j]])
             if step == next_deletion:
                 for name in rare[step][0]:
                     self._set_var(frame, name, step, None)
-                next_deletion = next(deletions, -1)
+                self._deletion_at += 1
+                next_deletion = deletions[self._deletion_at] if self._deletion_at < len(deletions) else -1
+            if headers:
+                self._index_loop_step(step, frame, e_file[ctx], kind, line, headers, pending, last_line)
+
+    def _index_loop_step(self, step: int, frame: int, file: int, kind: int, line: int, headers, pending,
+                         last_line) -> None:
+        """Which loop header visits start an iteration (decided at the frame's next step)."""
+        waiting = pending.pop(frame, None)
+        if waiting is not None:
+            hits, loop = waiting
+            inside = kind == 1 and loop.header < line <= loop.end
+            hits.is_iteration[-1] = 1 if inside else 0
+        if kind != 1:
+            return
+        loop = headers.get(file, {}).get(line)
+        if loop is not None:
+            key = (frame, line)
+            hits = self._header_hits.get(key)
+            if hits is None:
+                hits = self._header_hits[key] = _HeaderHits()
+            previous = last_line.get(frame)
+            new_entry = previous is None or not (loop.header <= previous <= loop.end) or not hits.steps
+            hits.entry.append(step if new_entry else hits.entry[-1])
+            hits.steps.append(step)
+            hits.is_iteration.append(0)
+            pending[frame] = (hits, loop)
+        last_line[frame] = line
 
     def _index_output(self) -> None:
         for step in sorted(self._written):
@@ -422,49 +525,6 @@ class Session:
             self._frame_vars[frame].append(name)
         steps.append(step)
         self._var_values[key].append(value)
-
-    def _index_loops(self) -> None:
-        """One pass over line events: which loop header visits start an iteration."""
-        headers: dict[int, dict[int, Loop]] = {}
-        for path, index in self._file_index.items():
-            source = self.sources.get(path)
-            if source is None:
-                continue
-            loops = find_loops(source)
-            self._loops[index] = loops
-            self._scopes[index] = _find_scopes(source)
-            if loops:
-                headers[index] = {loop.header: loop for loop in loops}
-        if not headers:
-            return
-        pending: dict[int, tuple[_HeaderHits, Loop]] = {}  # frame -> header hit awaiting its next line
-        last_line: dict[int, int] = {}
-        e_frame, e_file = self._e_frame, self._e_file
-        for step, (ctx, kind_line) in enumerate(zip(self._ctx, self._kind_line)):
-            frame = e_frame[ctx]
-            line = kind_line >> 2
-            waiting = pending.pop(frame, None)
-            if waiting is not None:
-                hits, loop = waiting
-                inside = kind_line & 3 == 1 and loop.header < line <= loop.end
-                hits.is_iteration[-1] = 1 if inside else 0
-            if kind_line & 3 != 1:
-                continue
-            loop = headers.get(e_file[ctx], {}).get(line)
-            if loop is not None:
-                key = (frame, line)
-                hits = self._header_hits.get(key)
-                if hits is None:
-                    hits = self._header_hits[key] = _HeaderHits()
-                previous = last_line.get(frame)
-                new_entry = previous is None or not (loop.header <= previous <= loop.end) or not hits.steps
-                hits.entry.append(step if new_entry else hits.entry[-1])
-                hits.steps.append(step)
-                hits.is_iteration.append(0)
-                pending[frame] = (hits, loop)
-            last_line[frame] = line
-        for hits in self._header_hits.values():
-            hits.finish()
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -534,9 +594,11 @@ class Session:
 
     def frame_steps(self, frame: int) -> array:
         """Every step of one frame activation, in order."""
+        self._complete()
         return self._frame_steps.get(frame, array("i"))
 
     def frame_end_step(self, frame: int) -> int:
+        self._complete()
         return self._frame_steps[frame][-1]
 
     def frame_parent(self, frame: int) -> int | None:
@@ -564,12 +626,14 @@ class Session:
 
     # ------------------------------------------------------------------- state
     def _frame_line_at(self, frame: int, step: int) -> int:
+        self._ensure(step + 1)
         steps = self._frame_steps[frame]
         index = bisect_right(steps, step) - 1
         return self._line[steps[max(index, 0)]]
 
     def locals_at(self, step: int, frame: int | None = None) -> dict[str, str]:
         """Every local of ``frame`` (the current one by default) as it is at ``step``."""
+        self._ensure(step + 1)
         frame = self._frame[step] if frame is None else frame
         result = {}
         for name in self._frame_vars.get(frame, ()):
@@ -579,6 +643,7 @@ class Session:
         return result
 
     def _history_index(self, frame: int, name: str, step: int) -> int:
+        self._ensure(step + 1)
         steps = self._var_steps.get((frame, name))
         if steps is None:
             return -1
@@ -644,6 +709,7 @@ class Session:
 
     def history(self, name: str, frame: int) -> list[tuple[int, str | None]]:
         """Every (step, value) ``name`` took in one frame activation."""
+        self._complete()
         key = (frame, name)
         return list(zip(self._var_steps.get(key, ()), self._var_values.get(key, ())))
 
@@ -705,6 +771,7 @@ class Session:
 
     def hits(self, file: str, line: int, upto: int | None = None) -> int:
         """How many times ``line`` of ``file`` started running, up to step ``upto`` inclusive."""
+        self._ensure(len(self) if upto is None else upto + 1)
         steps = self._line_steps.get((self._file_index.get(file, -1), line))
         if steps is None:
             return 0
@@ -712,6 +779,7 @@ class Session:
 
     def executed_lines(self, file: str, upto: int | None = None) -> dict[int, int]:
         """line -> hit count for every line of ``file`` that ran up to ``upto``."""
+        self._ensure(len(self) if upto is None else upto + 1)
         index = self._file_index.get(file, -1)
         result = {}
         for (file_index, line), steps in self._line_steps.items():
@@ -728,6 +796,7 @@ class Session:
 
     def _next_in_frame_chain(self, frame: int, step: int) -> int | None:
         """The first step after ``step`` in ``frame`` or, once it has returned, in its callers."""
+        self._complete()
         current: int = frame
         while current != _NO_PARENT:
             steps = self._frame_steps[current]
@@ -738,6 +807,7 @@ class Session:
         return None
 
     def _prev_in_frame_chain(self, frame: int, step: int) -> int | None:
+        self._ensure(step)
         current: int = frame
         while current != _NO_PARENT:
             steps = self._frame_steps[current]
@@ -756,6 +826,7 @@ class Session:
 
     def step_out(self, step: int, backward: bool = False) -> int | None:
         """Forward: the caller's next step after this frame returns. Backward: the caller's step that made the call."""
+        self._complete()
         frame = self._frame[step]
         parent = self._frames[frame].parent
         if backward:
@@ -770,6 +841,7 @@ class Session:
 
     def run_to_line(self, step: int, file: str, line: int, backward: bool = False) -> int | None:
         """The next (previous) step at which ``line`` of ``file`` starts running."""
+        self._ensure(step if backward else len(self))
         steps = self._line_steps.get((self._file_index.get(file, -1), line))
         if not steps:
             return None
@@ -787,10 +859,12 @@ class Session:
         return max(found) if backward else min(found)
 
     def exception_steps(self) -> list[int]:
+        self._complete()
         return list(self._exception_steps)
 
     def exception_step(self) -> int | None:
         """Where the exception that ended the run was raised (else the last exception event)."""
+        self._complete()
         if not self._exception_steps:
             return None
         last = self._exception_steps[-1]
@@ -823,6 +897,7 @@ class Session:
 
     def loop_at(self, step: int) -> LoopPosition | None:
         """Which iteration of the loop around the current line this step is in."""
+        self._complete()
         if not len(self):
             return None
         loop = self._loop_around(step)
@@ -861,6 +936,7 @@ class Session:
     # ------------------------------------------------------------------ search
     def search(self, text: str, step: int, backward: bool = False) -> int | None:
         """The next (previous) step whose changes mention ``text`` in a name or a value."""
+        self._complete()
         steps = self._change_steps
         if backward:
             candidates = (steps[i] for i in range(bisect_left(steps, step) - 1, -1, -1))
