@@ -68,21 +68,61 @@ def _column(values: array, signed: bool = False) -> bytes:
     return bytes((width,)) + out.tobytes()
 
 
+_SIGN_BYTES = bytes(0xFF if b >= 0x80 else 0 for b in range(256))  # a top byte -> its sign-extension byte
+
+
+def _widen(data: memoryview, width: int, signed: bool) -> bytearray:
+    """Little-endian items of ``width`` bytes as 4-byte items, by strided byte copies (no per-item Python)."""
+    count = len(data) // width
+    out = bytearray(4 * count)
+    for k in range(width):
+        out[k::4] = data[k::width]
+    if signed and width < 4:
+        sign = bytes(data[width - 1::width]).translate(_SIGN_BYTES)
+        for k in range(width, 4):
+            out[k::4] = sign
+    return out
+
+
 def _read_column(buf: memoryview, pos: int, count: int, signed: bool = False) -> tuple[array, int]:
     """A column written by ``_column`` as an ``array('i')`` or ``array('I')``, and the position after it."""
     width = buf[pos]
     pos += 1
     end = pos + width * count
-    typecode = (_SIGNED if signed else _WIDTHS)[width]
-    target = "i" if signed else "I"
-    if typecode == target:
-        out = array(target)
-        out.frombytes(buf[pos:end])
-    else:
-        out = array(target, buf[pos:end].cast(typecode))
+    out = array("i" if signed else "I")
+    out.frombytes(buf[pos:end] if width == 4 else _widen(buf[pos:end], width, signed))
     if sys.byteorder != "little":  # pragma: no cover
         out.byteswap()
     return out, end
+
+
+_SEPARATOR = "\x1f"  # joins a chunk's new strings when none contains it (reprs escape control characters)
+
+
+def _strings(new: list[str]) -> bytes:
+    """A chunk's new strings: mode 0, one text split on ``_SEPARATOR``; mode 1, byte lengths then the bytes."""
+    text = _SEPARATOR.join(new)
+    if text.count(_SEPARATOR) == max(len(new) - 1, 0):
+        blob = text.encode("utf-8", "surrogatepass")
+        return struct.pack("<BI", 0, len(blob)) + blob
+    encoded = [s.encode("utf-8", "surrogatepass") for s in new]
+    return b"\x01" + _column(array("I", map(len, encoded))) + b"".join(encoded)
+
+
+def _read_strings(strings: list[str], payload: memoryview, pos: int, count: int) -> int:
+    """Append the ``count`` strings written by ``_strings`` at ``pos``; the position after them."""
+    mode = payload[pos]
+    if mode == 0:
+        (size,) = struct.unpack_from("<I", payload, pos + 1)
+        pos += 5
+        if count:
+            strings.extend(str(payload[pos:pos + size], "utf-8", "surrogatepass").split(_SEPARATOR))
+        return pos + size
+    lengths, pos = _read_column(payload, pos + 1, count)
+    for length in lengths:
+        strings.append(str(payload[pos:pos + length], "utf-8", "surrogatepass"))
+        pos += length
+    return pos
 
 
 class ChunkWriter:
@@ -132,9 +172,8 @@ class ChunkWriter:
         if outputs:
             rare["outputs"] = {str(s): [list(w) for w in written] for s, written in outputs.items()}
         rare_bytes = json.dumps(rare, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass") if rare else b""
-        encoded = [s.encode("utf-8", "surrogatepass") for s in new]
         parts = [_COUNTS.pack(events.first_step, n, n_changes, len(new), len(codes), n_frames, len(rare_bytes), 0),
-                 _column(array("I", map(len, encoded))), b"".join(encoded),
+                 _strings(new),
                  _column(code_file), _column(code_func)]
         for col in (frames.fid, frames.code, frames.depth, frames.parent):
             parts.append(_column(col[start:], signed=True))
@@ -190,15 +229,7 @@ def _read_events(columns: Columns, payload: memoryview) -> None:
     first, n, n_changes, n_strings, n_codes, n_frames, n_rare, _ = _COUNTS.unpack_from(payload, 0)
     if first != len(columns.kind_line):
         raise ValueError(f"an event chunk starts at step {first}, expected {len(columns.kind_line)}")
-    lengths, pos = _read_column(payload, _COUNTS.size, n_strings)
-    blob_end = pos + sum(lengths)
-    blob = bytes(payload[pos:blob_end])
-    pos = blob_end
-    at = 0
-    strings = columns.strings
-    for length in lengths:
-        strings.append(blob[at:at + length].decode("utf-8", "surrogatepass"))
-        at += length
+    pos = _read_strings(columns.strings, payload, _COUNTS.size, n_strings)
     for name in ("code_file", "code_func"):
         col, pos = _read_column(payload, pos, n_codes)
         getattr(columns, name).extend(col)
