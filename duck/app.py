@@ -39,7 +39,7 @@ from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, S
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
                                    FixSearchFinished, FixVerified, FrameSelected, GutterClicked, LineClicked,
-                                   SearchFinished, SessionReloaded)
+                                   SearchFinished, SessionIndexed, SessionReloaded)
 from duck.widgets.status import describe_outcome_briefly
 
 EXTRA_KEYS = [
@@ -184,13 +184,38 @@ class DuckApp(App[int]):
             self.step = self._start_step()
         else:
             self._show_empty()
+        self.call_after_refresh(self._begin_indexing)
         if self.model_loader is not None:
             self.call_after_refresh(self._begin_loading_model)
 
     def _start_step(self) -> int:
         return 0
 
+    def _begin_indexing(self) -> None:
+        """A long trace is indexed in a worker: the first screen paints from what the cursor needs."""
+        if self.session.indexed_fraction < 1.0:
+            self._index_session(self.session)
+
+    @work(thread=True, exclusive=True, group="index")
+    def _index_session(self, session) -> None:
+        worker = get_current_worker()
+        session.index_all(should_stop=lambda: worker.is_cancelled, progress=lambda: self.call_from_thread(
+            self._show_status))
+        if not worker.is_cancelled:
+            self.post_message(SessionIndexed(session))
+
+    def on_session_indexed(self, message: SessionIndexed) -> None:
+        if message.session is not self.session:
+            return
+        self._show_outcome()
+        if len(self.session):
+            self._show_status()
+            self._start_explaining(self.narrator, "step")
+
     def _show_outcome(self) -> None:
+        if self.session.indexed_fraction < 1.0:
+            self.monologue.set_outcome(None)  # told once the trace is indexed (on_session_indexed)
+            return
         outcome = self.session.outcome
         failed = outcome.get("outcome") != "finished"
         summary = None
@@ -466,6 +491,9 @@ class DuckApp(App[int]):
             return
         name = getattr(explainer, "name", "duck")
         if explainer is self.narrator and scope == "step":
+            if self.session.indexed_fraction < 1.0:  # narrating reads whole frames: after indexing
+                self.monologue.show(name, "reading the rest of the recording; the explanation follows…")
+                return
             try:
                 text = "".join(explainer.explain(self.session, self.step, scope))
             except Exception as exc:  # the narrator must not take the UI down: shown as an error
@@ -661,6 +689,7 @@ class DuckApp(App[int]):
         old_step = self.step
         self.session = message.session
         self.source_view.forget_sources()
+        self._begin_indexing()
         self._show_outcome()
         self.fixes.clear()
         if len(self.session):

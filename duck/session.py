@@ -34,6 +34,8 @@ _PATH_ROOT = re.compile(r"[A-Za-z_]\w*")
 _FREEZE_AT_STEPS = 50_000
 #: Steps indexed at a time by ``Session.index_all`` (a query waits for at most one such block).
 _INDEX_BLOCK = 65_536
+#: Steps a query indexes beyond what it needs (so stepping forward does not index one step at a time).
+_INDEX_AHEAD = 4096
 
 
 @dataclass(frozen=True)
@@ -388,10 +390,14 @@ class Session:
         """How much of the trace the indexes cover (1.0 once every query can be answered at once)."""
         return self._indexed / len(self) if len(self) else 1.0
 
-    def index_all(self, should_stop=lambda: False) -> None:
-        """Build the rest of the indexes in blocks (for a background thread; queries wait for at most a block)."""
+    def index_all(self, should_stop=lambda: False, progress=lambda: None) -> None:
+        """Build the rest of the indexes in blocks (for a background thread; queries wait for at most a block).
+
+        ``progress()`` is called after each block; ``should_stop()`` true ends early.
+        """
         while self._indexed < len(self) and not should_stop():
             self._ensure(self._indexed + _INDEX_BLOCK)
+            progress()
 
     def _complete(self) -> None:
         self._ensure(len(self))
@@ -402,7 +408,7 @@ class Session:
             return
         with self._index_lock:
             n = len(self)
-            stop = min(n, max(upto, self._indexed + 4096))
+            stop = min(n, max(upto, self._indexed + _INDEX_AHEAD))
             if stop <= self._indexed:
                 return
             gc_was_enabled = gc.isenabled()

@@ -261,17 +261,26 @@ def read_columns(path: str | Path) -> Columns:
         size = os.fstat(f.fileno()).st_size
         if size < len(MAGIC):
             raise TraceFormatError(f"{path} is not a duck trace (too short)")
+        problem = None
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
             if buf[:len(MAGIC)] != MAGIC:
                 raise TraceFormatError(f"{path} is not a version 2 duck trace (no magic)")
             columns = Columns(size=len(MAGIC))
+            chunks = iter_chunks(buf)
             try:
-                for tag, payload, end in iter_chunks(buf):
+                for tag, payload, end in chunks:
                     _read_chunk(columns, tag, payload, path)
                     columns.size = end
                     del payload
+            except TraceFormatError as exc:
+                problem = str(exc)
             except (ValueError, UnicodeDecodeError, struct.error) as exc:
-                raise TraceFormatError(f"{path}: a damaged v2 chunk ({exc})") from None
+                problem = f"{path}: a damaged v2 chunk ({exc})"  # raised once the map is closed
+            finally:
+                chunks.close()  # its views of the map go before the map does
+                payload = None
+    if problem is not None:
+        raise TraceFormatError(problem)
     return columns
 
 

@@ -62,6 +62,14 @@ class FixSearchFinished(Message):
         self.error = error
 
 
+class SessionIndexed(Message):
+    """The background worker finished indexing ``session``: every query now answers at once."""
+
+    def __init__(self, session: Any) -> None:
+        super().__init__()
+        self.session = session
+
+
 class SessionReloaded(Message):
     """A re-run recorded a new trace; ``session`` replaces the current one."""
 
