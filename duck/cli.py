@@ -14,13 +14,14 @@ import sys
 from typing import Sequence
 
 from duck import __version__
-from duck.commands import fix, record, replay, run
+from duck.commands import convert, fix, record, replay, run
 from duck.errors import DuckError, report
 
 COMMANDS = {
     "run": (run, "record a run of a Python program, then step through it (TUI, or --plain text)"),
     "record": (record, "record a run to a trace file, headless"),
     "replay": (replay, "open a saved trace again (TUI, or --plain text)"),
+    "convert": (convert, "rewrite a trace as JSON Lines (v1) or binary (v2)"),
     "fix": (fix, "search for fixes of a failing program and print the ones that were verified by re-running it"),
 }
 
