@@ -82,15 +82,10 @@ def load(trace: Path) -> dict:
 
 def first_paint(trace: Path) -> float:
     sys.path.insert(0, str(ROOT))
-    from tests.duck.tui.test_terminal import Terminal
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from tui_startup import first_paint as paint
 
-    start = time.perf_counter()
-    term = Terminal([sys.executable, "-m", "duck", "replay", str(trace)])
-    term.read_until(b"step 1 of", timeout=300)
-    elapsed = time.perf_counter() - start
-    term.send("q")
-    term.wait()
-    return elapsed
+    return paint(trace, "replay", timeout=300)
 
 
 def main() -> None:
