@@ -196,8 +196,9 @@ class _FrameInfos:
                 step = s._ctx.index(entry)  # entries are added as their frames start: the first is the call
             except ValueError:
                 raise KeyError(frame) from None
-            info = self.cache[frame] = _FrameInfo(s._funcs[s._e_func[entry]], s._e_file[entry], s._e_parent[entry],
-                                                  s._e_depth[entry], step)
+            code = s._e_code[entry]
+            info = self.cache[frame] = _FrameInfo(s._funcs[s._code_func[code]], s._code_file[code],
+                                                  s._e_parent[entry], s._e_depth[entry], step)
         return info
 
     def __contains__(self, frame: object) -> bool:
@@ -209,15 +210,18 @@ class _FrameInfos:
 
 
 class _PerStep:
-    """A per-step column read through the frame-entry table: ``table[ctx[step]]`` (no copy per step)."""
+    """A per-step column read through the frame-entry table: ``table[ctx[step]]``, or
+    ``table[via[ctx[step]]]`` for what entries have through their code (no copy per step)."""
 
-    __slots__ = ("table", "ctx")
+    __slots__ = ("table", "ctx", "via")
 
-    def __init__(self, table, ctx: array) -> None:
-        self.table, self.ctx = table, ctx
+    def __init__(self, table, ctx: array, via: array | None = None) -> None:
+        self.table, self.ctx, self.via = table, ctx, via
 
     def __getitem__(self, step: int) -> int:
-        return self.table[self.ctx[step]]
+        if self.via is None:
+            return self.table[self.ctx[step]]
+        return self.table[self.via[self.ctx[step]]]
 
     def __len__(self) -> int:
         return len(self.ctx)
@@ -258,13 +262,14 @@ class Session:
         self._strings: list[str] = []
         self._kind_line = array("i")
         self._ctx = array("i")
-        self._change_start = array("I", [0])  # step -> its first change; n + 1 entries
+        self._nchanges = array("I")
+        self._change_start = array("I", [0])  # step -> its first change (built with the indexes)
         self._change_name = array("I")
         self._change_value = array("I")
-        self._value_id = -1  # the string id of the pseudo-name that carries a return value
+        self._value_ids: frozenset[int] = frozenset()  # string ids of the pseudo-name that carries return values
         self._rare: dict[int, tuple] = {}
         self._written: dict[int, list] = {}
-        self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"))
+        self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"), array("i"))
         self._frames = _FrameInfos(self)
         self._frame_steps: dict[int, array] = {}
         self._line_steps: dict[tuple[int, int], array] = {}
@@ -283,14 +288,16 @@ class Session:
         self._scopes: dict[int, list[tuple[int, int]]] = {}
         self._header_hits: dict[tuple[int, int], _HeaderHits] = {}
 
-    def _set_entries(self, frame: array, file: array, func: array, depth: array, parent: array) -> None:
-        """Frame-entry columns, and the per-step views read through them."""
-        self._e_frame, self._e_file, self._e_func, self._e_depth, self._e_parent = frame, file, func, depth, parent
+    def _set_entries(self, frame: array, code: array, depth: array, parent: array, code_file: array,
+                     code_func: array) -> None:
+        """Frame-entry columns (and per code its file and function index), and the per-step views read through them."""
+        self._e_frame, self._e_code, self._e_depth, self._e_parent = frame, code, depth, parent
+        self._code_file, self._code_func = code_file, code_func
         self._kind = _KindLine(self._kind_line, 0, 3)
         self._line = _KindLine(self._kind_line, 2, -1)
         self._frame = _PerStep(frame, self._ctx)
-        self._file = _PerStep(file, self._ctx)
-        self._func = _PerStep(func, self._ctx)
+        self._file = _PerStep(code_file, self._ctx, code)
+        self._func = _PerStep(code_func, self._ctx, code)
         self._depth = _PerStep(depth, self._ctx)
         self._parent = _PerStep(parent, self._ctx)
 
@@ -327,7 +334,7 @@ class Session:
         return session
 
     def _read(self, columns) -> None:
-        from itertools import accumulate
+        from itertools import compress
 
         from duck.trace.store import VALUE
 
@@ -339,12 +346,10 @@ class Session:
         func_of_code = array("i", (self._intern_func(strings[i]) for i in columns.code_func))
         self._kind_line = columns.kind_line
         self._ctx = columns.ctx
-        self._set_entries(columns.fid, array("i", (file_of_code[c] for c in columns.code)),
-                          array("i", (func_of_code[c] for c in columns.code)), columns.depth, columns.parent)
-        self._change_start = array("I", [0])
-        self._change_start.extend(accumulate(columns.nchanges))
+        self._set_entries(columns.fid, columns.code, columns.depth, columns.parent, file_of_code, func_of_code)
+        self._nchanges = columns.nchanges
         self._change_name, self._change_value = columns.names, columns.values
-        self._value_id = next((i for i in set(columns.names) if strings[i] == VALUE), -1)
+        self._value_ids = frozenset(compress(range(len(strings)), map(VALUE.__eq__, strings)))
         self._rare, self._written = columns.rare, columns.outputs
         if not self.outcome:
             self.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(self),
@@ -427,9 +432,9 @@ class Session:
 
     def _index_steps(self, first: int, stop: int) -> None:
         """Steps ``first..stop-1`` into the indexes: per frame, per line, per variable, per loop header."""
-        e_frame, e_file = self._e_frame, self._e_file
+        e_frame, e_code, code_file = self._e_frame, self._e_code, self._code_file
         strings, names, values = self._strings, self._change_name, self._change_value
-        value_id, start, rare = self._value_id, self._change_start, self._rare
+        value_ids, start, rare, nchanges = self._value_ids, self._change_start, self._rare, self._nchanges
         frame_steps, line_steps = self._frame_steps, self._line_steps
         change_steps, exception_steps = self._change_steps, self._exception_steps
         deletions = self._deletions
@@ -445,19 +450,21 @@ class Session:
             kind = kind_line & 3
             line = kind_line >> 2
             if kind == 1:
-                key = (e_file[ctx], line)
+                key = (code_file[e_code[ctx]], line)
                 steps = line_steps.get(key)
                 if steps is None:
                     steps = line_steps[key] = array("i")
                 steps.append(step)
             elif kind == 3:
                 exception_steps.append(step)
-            low, high = start[step], start[step + 1]
+            low = start[step]
+            high = low + nchanges[step]
+            start.append(high)
             if low != high:
                 change_steps.append(step)
                 for j in range(low, high):
                     name = names[j]
-                    if name != value_id:
+                    if name not in value_ids:
                         self._set_var(frame, strings[name], step, strings[values[j]])
             if step == next_deletion:
                 for name in rare[step][0]:
@@ -465,7 +472,7 @@ class Session:
                 self._deletion_at += 1
                 next_deletion = deletions[self._deletion_at] if self._deletion_at < len(deletions) else -1
             if headers:
-                self._index_loop_step(step, frame, e_file[ctx], kind, line, headers, pending, last_line)
+                self._index_loop_step(step, frame, code_file[e_code[ctx]], kind, line, headers, pending, last_line)
 
     def _index_loop_step(self, step: int, frame: int, file: int, kind: int, line: int, headers, pending,
                          last_line) -> None:
@@ -510,15 +517,17 @@ class Session:
 
     def _changes(self, step: int) -> Iterator[tuple[str, str]]:
         """(name, safe repr) of each change the event at ``step`` reports (its return value left out)."""
+        self._ensure(step + 1)  # the change offsets are built with the indexes
         strings, names, values = self._strings, self._change_name, self._change_value
         for j in range(self._change_start[step], self._change_start[step + 1]):
-            if names[j] != self._value_id:
+            if names[j] not in self._value_ids:
                 yield strings[names[j]], strings[values[j]]
 
     def _return_value(self, step: int) -> str | None:
+        self._ensure(step + 1)
         names = self._change_name
         for j in range(self._change_start[step], self._change_start[step + 1]):
-            if names[j] == self._value_id:
+            if names[j] in self._value_ids:
                 return self._strings[self._change_value[j]]
         return None
 

@@ -47,14 +47,24 @@ class _Child:
         self.is_user = FileFilter(include, config["exclude"])
         self.recorder = Recorder(self.is_user, self.limits, sink=self._write_batch, on_limit=self._stop_at_limit)
         self.stdin: RecordedStdin | None = None
+        self.writing = False  # inside _write_batch
+        self.terminated = False  # a SIGTERM came while writing
 
     # ------------------------------------------------------------------ writing
     def _write_batch(self, events, frames, outputs) -> None:
-        if self.chunks is not None:  # one self-delimiting chunk per batch: a killed run keeps the whole ones
-            self.trace.write(self.chunks.events_chunk(events, frames, outputs))
-        else:
-            self.trace.write(format_events_bytes(events, frames, outputs))
-        self.trace.flush()
+        # A SIGTERM while a batch is being written would flush the *next* events from inside this
+        # call and lose this batch: it waits until the batch is written (see _on_sigterm).
+        self.writing = True
+        try:
+            if self.chunks is not None:  # one self-delimiting chunk per batch: a killed run keeps the whole ones
+                self.trace.write(self.chunks.events_chunk(events, frames, outputs))
+            else:
+                self.trace.write(format_events_bytes(events, frames, outputs))
+            self.trace.flush()
+        finally:
+            self.writing = False
+        if self.terminated:
+            self.finish({"end": "terminated"}, EXIT_LIMIT)
 
     def write_header(self) -> None:
         c = self.config
@@ -125,6 +135,9 @@ class _Child:
         self.recorder.note_output(stream, text)
 
     def _on_sigterm(self, signum, frame) -> None:
+        if self.writing or _runs_in(frame, type(self.recorder).flush.__code__):
+            self.terminated = True  # finished by _write_batch once the batch taken out is written
+            return
         self.finish({"end": "terminated"}, EXIT_LIMIT)
 
     # ------------------------------------------------------------------ running
@@ -237,6 +250,15 @@ class _Child:
                     thread.join()
                 except Exception:  # noqa: BLE001
                     pass
+
+
+def _runs_in(frame, code) -> bool:
+    """Whether ``code`` is running in ``frame`` or one of its callers."""
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _exit_status(code) -> int:

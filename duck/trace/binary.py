@@ -23,6 +23,9 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
+from functools import partial
+from itertools import compress
+from operator import is_
 from typing import Iterable, Iterator
 
 from duck.trace.store import KINDS, VALUE, Events, FrameTable, format_events
@@ -33,6 +36,7 @@ _CHUNK = struct.Struct("<4sI")
 _COUNTS = struct.Struct("<8I")  # first_step, events, changes, strings, codes, frames, rare-json bytes, reserved
 _WIDTHS = {1: "B", 2: "H", 4: "I"}
 _SIGNED = {1: "b", 2: "h", 4: "i"}
+_is_none = partial(is_, None)
 _DEDUPE_LIMIT = 1 << 20  # distinct strings the writer remembers before it starts afresh (memory bound)
 
 
@@ -136,17 +140,19 @@ class ChunkWriter:
         self._code_strings: list[tuple[int, int]] = []  # per code: (file id, func id) in the current tables
 
     def _ids(self, texts, new: list[str]) -> array:
+        """The string ids of ``texts``; the ones not seen before get new ids and go into ``new``."""
         ids = self.string_ids
-        out = array("I")
-        append = out.append
-        for text in texts:
-            sid = ids.get(text)
-            if sid is None:
-                sid = ids[text] = self.strings
-                self.strings += 1
-                new.append(text)
-            append(sid)
-        return out
+        found = list(map(ids.get, texts))  # mostly hits: a loop's values repeat
+        if None in found:
+            for k in compress(range(len(found)), map(_is_none, found)):
+                text = texts[k]
+                sid = ids.get(text)
+                if sid is None:
+                    sid = ids[text] = self.strings
+                    self.strings += 1
+                    new.append(text)
+                found[k] = sid
+        return array("I", found)
 
     def events_chunk(self, events: Events, frames: FrameTable, outputs: dict[int, list]) -> bytes:
         if len(self.string_ids) > _DEDUPE_LIMIT:
@@ -156,14 +162,14 @@ class ChunkWriter:
         code_file, code_func = array("I"), array("I")
         for members in codes:
             code = json.loads("{" + members + "}")
-            ids = self._ids((code["file"], code["func"]), new)
+            ids = self._ids([code["file"], code["func"]], new)
             code_file.append(ids[0])
             code_func.append(ids[1])
         start = self.frames_written
         n_frames = len(frames.fid) - start
         n = len(events)
         n_changes = sum(events.nchanges)
-        names = self._ids(events.names[:n_changes], new)
+        names = self._ids(list(events.names[:n_changes]), new)
         texts = [events.text_at(i) for i in range(n_changes)] if events.ends is not None else events.texts[:n_changes]
         values = self._ids(texts, new)
         rare = {}
