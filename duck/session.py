@@ -334,10 +334,6 @@ class Session:
         return session
 
     def _read(self, columns) -> None:
-        from itertools import compress
-
-        from duck.trace.store import VALUE
-
         self.header = columns.header
         self.sources = dict(columns.sources)
         self.outcome = columns.outcome
@@ -349,7 +345,7 @@ class Session:
         self._set_entries(columns.fid, columns.code, columns.depth, columns.parent, file_of_code, func_of_code)
         self._nchanges = columns.nchanges
         self._change_name, self._change_value = columns.names, columns.values
-        self._value_ids = frozenset(compress(range(len(strings)), map(VALUE.__eq__, strings)))
+        self._value_ids = frozenset(columns.value_ids)
         self._rare, self._written = columns.rare, columns.outputs
         if not self.outcome:
             self.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(self),

@@ -207,6 +207,7 @@ class Columns:
     nchanges: array = field(default_factory=lambda: array("I"))
     names: array = field(default_factory=lambda: array("I"))  # per change: string ids
     values: array = field(default_factory=lambda: array("I"))
+    value_ids: set[int] = field(default_factory=set)  # string ids of store.VALUE, the return-value pseudo-name
     rare: dict[int, tuple] = field(default_factory=dict)  # step -> (deleted or None, (type, msg) or None)
     outputs: dict[int, list] = field(default_factory=dict)  # step -> [(stream, text), ...]
     sources: dict[str, str] = field(default_factory=dict)
@@ -235,7 +236,10 @@ def _read_events(columns: Columns, payload: memoryview) -> None:
     first, n, n_changes, n_strings, n_codes, n_frames, n_rare, _ = _COUNTS.unpack_from(payload, 0)
     if first != len(columns.kind_line):
         raise ValueError(f"an event chunk starts at step {first}, expected {len(columns.kind_line)}")
+    known = len(columns.strings)
     pos = _read_strings(columns.strings, payload, _COUNTS.size, n_strings)
+    if VALUE in columns.strings[known:]:  # a C-level scan of the new strings (a chunk holds it at most once)
+        columns.value_ids.add(columns.strings.index(VALUE, known))
     for name in ("code_file", "code_func"):
         col, pos = _read_column(payload, pos, n_codes)
         getattr(columns, name).extend(col)
