@@ -1,10 +1,11 @@
 """A recorded run and the questions a debugger asks of it, answered without re-running anything.
 
-``Session`` loads a trace (docs/trace-format.md) into columns (``array`` per field, sparse
-dicts for what only some steps carry) and builds indexes at load time, so every query used
-while stepping (state at step i, the call stack, the last change of a variable, step
-over/into/out in both directions, run to a line, loop iterations, output so far) costs
-O(log n) or O(frame size), never O(trace length). The UI, the narrator, the model
+``Session`` keeps a trace's columns as the v2 format stores them (docs/trace-format.md; a v1
+trace is turned into the same columns) and builds its indexes from those integers in step
+order, as far as a query needs them (``index_all`` finishes them, the TUI in a worker), so
+every query used while stepping (state at step i, the call stack, the last change of a
+variable, step over/into/out in both directions, run to a line, loop iterations, output so
+far) costs O(log n) or O(frame size) once indexed, never O(trace length). The UI, the narrator, the model
 explainer and the repair search all ask the session; none of them walks raw events.
 
 This module has no Textual and no model: it is plain Python, tested without a terminal.
@@ -25,6 +26,7 @@ from collections.abc import Sequence
 from typing import Iterable, Iterator
 
 from duck.trace.format import Trace, iter_records
+from duck.trace.store import _join_streams
 
 KINDS = ("call", "line", "return", "exception")
 _NO_PARENT = -1
@@ -509,7 +511,7 @@ class Session:
 
     def _stream(self, step: int, stream: str) -> str:
         """What the program wrote to (``stdin``: read from) ``stream`` during ``step``."""
-        return "".join(text for name, text in self._written.get(step, ()) if name == stream)
+        return _join_streams(self._written.get(step, ())).get(stream, "")
 
     def _changes(self, step: int) -> Iterator[tuple[str, str]]:
         """(name, safe repr) of each change the event at ``step`` reports (its return value left out)."""
