@@ -52,6 +52,10 @@ EXTRA_KEYS = [
 ]
 
 
+#: Traces up to this many steps are indexed before the first screen (a fraction of a second).
+_INDEX_AT_ONCE = 20_000
+
+
 class DuckApp(App[int]):
     """Step through one recorded run. See ``run_app`` for how duck starts it."""
 
@@ -179,12 +183,12 @@ class DuckApp(App[int]):
         self.source_view.focus()
         if self.narrator is None:
             self.narrator = _default_narrator()
+        self._begin_indexing()
         self._show_outcome()
         if len(self.session):
             self.step = self._start_step()
         else:
             self._show_empty()
-        self.call_after_refresh(self._begin_indexing)
         if self.model_loader is not None:
             self.call_after_refresh(self._begin_loading_model)
 
@@ -192,9 +196,12 @@ class DuckApp(App[int]):
         return 0
 
     def _begin_indexing(self) -> None:
-        """A long trace is indexed in a worker: the first screen paints from what the cursor needs."""
-        if self.session.indexed_fraction < 1.0:
-            self._index_session(self.session)
+        """A short trace is indexed at once; a long one in a worker, after the first screen has
+        painted from what the cursor needs (``on_session_indexed`` then fills in the rest)."""
+        if len(self.session) <= _INDEX_AT_ONCE:
+            self.session.index_all()
+        elif self.session.indexed_fraction < 1.0:
+            self.call_after_refresh(self._index_session, self.session)
 
     @work(thread=True, exclusive=True, group="index")
     def _index_session(self, session) -> None:
