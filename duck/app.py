@@ -206,14 +206,20 @@ class DuckApp(App[int]):
     @work(thread=True, exclusive=True, group="index")
     def _index_session(self, session) -> None:
         worker = get_current_worker()
-        session.index_all(should_stop=lambda: worker.is_cancelled, progress=lambda: self.call_from_thread(
-            self._show_status))
+
+        def progress() -> None:
+            if session.indexed_fraction < 1.0:
+                self.post_message(SessionIndexed(session, session.indexed_fraction))
+
+        session.index_all(should_stop=lambda: worker.is_cancelled, progress=progress)
         if not worker.is_cancelled:
-            self.post_message(SessionIndexed(session))
+            self.post_message(SessionIndexed(session, 1.0))
 
     def on_session_indexed(self, message: SessionIndexed) -> None:
         if message.session is not self.session:
             return
+        if message.fraction < 1.0:
+            return self._show_status()
         self._show_outcome()
         if len(self.session):
             self._show_status()

@@ -63,11 +63,12 @@ class FixSearchFinished(Message):
 
 
 class SessionIndexed(Message):
-    """The background worker finished indexing ``session``: every query now answers at once."""
+    """The background worker indexed more of ``session``; at ``fraction`` 1.0 every query answers at once."""
 
-    def __init__(self, session: Any) -> None:
+    def __init__(self, session: Any, fraction: float) -> None:
         super().__init__()
         self.session = session
+        self.fraction = fraction
 
 
 class SessionReloaded(Message):

@@ -122,11 +122,12 @@ async def test_a_long_trace_paints_first_and_is_indexed_in_a_worker(session, mon
     indexed = []
     handler = DuckApp.on_session_indexed
     monkeypatch.setattr(DuckApp, "on_session_indexed", lambda app, message: (indexed.append(
-        message.session.indexed_fraction), handler(app, message)))
+        message.fraction), handler(app, message)))
     app = DuckApp(session)
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
-        assert indexed == [1.0]  # the worker indexed it, after the first screen
+        assert indexed[-1] == 1.0 and indexed.count(1.0) == 1  # the worker indexed it, after the first screen
+        assert len(indexed) > 1  # with progress on the way
         assert session.indexed_fraction == 1.0
         assert "indexing" not in str(app.query_one("#status").render())
         assert "ZeroDivisionError" in str(app.monologue.query_one("#outcome").render())
