@@ -26,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from duck.commands.run import prepare_model, run_plain
+    from duck.commands.run import collaborators, open_ui, prepare_model, run_plain
     from duck.session import Session
     from duck.trace.format import TraceFormatError
     from models.config import settings_for
@@ -41,6 +41,4 @@ def main(args: argparse.Namespace) -> int:
     explainer = prepare_model(settings, load=plain)
     if plain:
         return run_plain(session, args, None, sys.stdout, explainer=explainer)
-    from duck.app import run_app
-
-    return run_app(session, request=None, args=args, oracle=None, settings=settings)
+    return open_ui(session, collaborators(settings=settings), args=args, oracle=None, settings=settings)

@@ -68,10 +68,12 @@ def _caller_line(session: Session, step: int) -> str:
     return f"line {session.line(before)}"
 
 
-def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int = 40) -> str:
-    """The whole run for ``duck run --plain``: the outcome first, then the narrated steps, output and outcome."""
+def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int = 40,
+               unexpected: str | None = None) -> str:
+    """The whole run for ``duck run --plain``: the outcome first, then the narrated steps, output and
+    outcome. ``unexpected``: a failed oracle's reason (``duck.narration.outcome``), told with the outcome."""
     script = session.header.get("script") or (session.files[0] if session.files else "the program")
-    outcome = describe_outcome(session)
+    outcome = describe_outcome(session, unexpected)
     code = session.outcome.get("exit_code")
     if session.outcome.get("outcome") == "failed_to_start":
         hint = session.outcome.get("hint") or "fix the problem named above, then run duck again"

@@ -10,6 +10,11 @@ Three lengths of the same meaning, for the three places that show it:
 - ``outcome_tone(outcome)``: whether the run went well (``success``), ended early
   (``warning``) or failed (``error``); the UI turns the tone into a theme colour.
 
+Each takes ``unexpected``: when an oracle (``--expect``, ``--test``) judged a run that ran to
+its end (finished or exited) and it failed, its reason ("the output differs from the expected
+one: line 1 is '7', expected '6'"); the run is then told as not doing what was expected, in
+the error tone. A run that raised or was stopped is told by how it ended, whatever the oracle.
+
 It reads the outcome record (docs/trace-format.md) and the session; it runs nothing.
 """
 
@@ -36,13 +41,25 @@ OUTCOME_TONES = {"finished": "success", "exited": "warning", "exception": "error
                  "failed_to_start": "error"}
 
 
-def outcome_tone(outcome: dict) -> str | None:
+#: Outcomes of a run that ran to its end, where an oracle's verdict says more than the outcome.
+_RAN_TO_THE_END = ("finished", "exited")
+
+
+def _told_unexpected(outcome: dict, unexpected: str | None) -> bool:
+    return unexpected is not None and outcome.get("outcome") in _RAN_TO_THE_END
+
+
+def outcome_tone(outcome: dict, unexpected: str | None = None) -> str | None:
     """``success``, ``warning`` or ``error`` for an outcome record; None for an unknown kind."""
+    if _told_unexpected(outcome, unexpected):
+        return "error"
     return OUTCOME_TONES.get(outcome.get("outcome", "unknown"))
 
 
-def brief_outcome(outcome: dict) -> str:
+def brief_outcome(outcome: dict, unexpected: str | None = None) -> str:
     """A one-line summary of a trace's outcome record (docs/trace-format.md), without the session."""
+    if _told_unexpected(outcome, unexpected):
+        return f"{brief_outcome(outcome)} but not as expected: {unexpected}"
     kind = outcome.get("outcome", "unknown")
     if kind == "finished":
         return "finished"
@@ -73,9 +90,13 @@ def _step_where(session: Session, file: str | None, line: int | None) -> int | N
     return session.run_to_line(len(session), file, line, backward=True)
 
 
-def describe_outcome(session: Session) -> str:
+def describe_outcome(session: Session, unexpected: str | None = None) -> str:
     """One or two sentences on how the run ended, with a reason read off the recorded values."""
     outcome = session.outcome or {}
+    if _told_unexpected(outcome, unexpected):
+        ended = (f"finished (exit status 0) after {plural(len(session), 'step')}" if outcome.get("outcome") == "finished"
+                 else describe_outcome(session))  # "normally" would read as "as expected"
+        return f"{ended} but did not do what was expected: {unexpected}"
     kind = outcome.get("outcome")
     steps = plural(len(session), "step")
     if kind == "finished":

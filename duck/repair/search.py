@@ -47,26 +47,22 @@ from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate
                                 quick_timeout, scratch_folder)
 from duck.session import Session
 from duck.trace.limits import Limits
+from duck.trace.runner import RecordRequest
 
 
 @dataclass
 class RepairRequest:
     """What to repair and how to check it.
 
-    ``stdin`` is replayed text (None: empty input; ``"inherit"``: the buggy run reads duck's
-    own stdin, and what it read is replayed to every candidate). ``should_stop`` is asked
-    while the search waits; once it returns True the search kills its runs and returns.
+    ``record`` is the program's run as ``duck record`` would record it (``script``, ``argv``,
+    ``cwd``, ``include``/``exclude``, ``seed``, ``limits``, ``echo``: show the buggy run's output
+    as it runs). Its ``stdin`` is replayed text (None: empty input; ``"inherit"``: the buggy run
+    reads duck's own stdin, and what it read is replayed to every candidate). ``should_stop`` is
+    asked while the search waits; once it returns True the search kills its runs and returns.
     """
 
-    script: Path
-    argv: list[str] = field(default_factory=list)
-    stdin: str | None = None
+    record: RecordRequest
     oracle: Oracle | None = None          # None: asserts / exit status
-    cwd: Path | None = None
-    seed: int | None = 0
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    limits: Limits = field(default_factory=Limits)
     max_candidates: int = 600             # model-free candidates run, singles and pairs together
     max_fixes: int = 3                    # stop once this many fixes are verified
     time_budget_s: float = 120.0
@@ -76,7 +72,6 @@ class RepairRequest:
     problem: str | None = None            # what the program should do, for the model's prompt
     progress: Callable[[str], None] | None = None
     should_stop: Callable[[], bool] | None = None
-    echo: bool = False                    # show the buggy run's output as it runs (a terminal's input)
 
 
 @dataclass
@@ -159,11 +154,9 @@ def _say(request: RepairRequest, text: str) -> None:
 
 
 def search(request: RepairRequest) -> RepairResult:
-    """Search for verified fixes of ``request.script`` (see the module docstring)."""
-    from duck.trace.runner import RecordRequest
-
+    """Search for verified fixes of ``request.record.script`` (see the module docstring)."""
     started = time.monotonic()
-    script = Path(request.script)
+    script = Path(request.record.script)
     if not script.is_file():
         raise DuckError(f"no such file: {script}", "give the path of the Python program to fix")
     try:
@@ -175,12 +168,10 @@ def search(request: RepairRequest) -> RepairResult:
         raise DuckError(f"{script} does not compile, so duck cannot run it to find a fix",
                         "fix the syntax error first (python -m py_compile shows where)")
     oracle = request.oracle or RunOracle(has_asserts=program_has_asserts(original))
-    cwd = Path(request.cwd or os.getcwd())
+    cwd = Path(request.record.cwd or os.getcwd())
     with scratch_folder() as scratch:
         workspace = TargetedWorkspace.create(script, cwd, Path(scratch))
-        base_request = RecordRequest(script=script, argv=list(request.argv), stdin=request.stdin, cwd=cwd,
-                                     seed=request.seed, include=list(request.include),
-                                     exclude=list(request.exclude), limits=request.limits, echo=request.echo)
+        base_request = dataclasses.replace(request.record, script=script, cwd=cwd)
         verify_request = oracle.verify_request(oracle.prepare(base_request))
         with CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs) as runner:
             result = _search_with(runner, request, oracle, workspace, verify_request, original, started)
@@ -199,7 +190,7 @@ def _notes(runner: CandidateRunner) -> list[str]:
 def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle, workspace: Workspace,
                  verify_request, original: str, started: float) -> RepairResult:
     """The search itself, with the runner (and its sandbox) that ``search`` owns."""
-    script = Path(request.script)
+    script = Path(request.record.script)
     runner.deadline = started + request.time_budget_s
     _say(request, "recording the failing run")
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -211,7 +202,7 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
             raise
     runner.baseline = baseline.session
     # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
-    runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
+    runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.record.stdin, baseline.session),
                                          echo=False)
     verdict = oracle.judge(baseline.session)
     if baseline.session.outcome.get("outcome") == "failed_to_start":
@@ -224,7 +215,7 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
     suspects = suspicious_lines(baseline.session, program_in_copy, failing, _test_statuses(baseline.session))
     _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
                   + ", ".join(str(s.line) for s in suspects[:5]))
-    limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
+    limits = candidate_limits(request.record.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
     search = _Search(request, workspace, runner, baseline, original, limits, started)
     if not search.stopped():
         _enable_screening(runner, oracle, baseline.session, request, quick_baseline)
@@ -328,10 +319,10 @@ BARE_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 def _start_quick_baseline(runner: CandidateRunner, oracle: Oracle, request: RepairRequest, pool) -> Future | None:
     """The buggy program's untraced run, started beside its recording (None: it must wait for
     the recording, which first reads the input that every later run replays)."""
-    if request.stdin == "inherit":
+    if request.record.stdin == "inherit":
         return None
     env = BARE_PYTEST if isinstance(oracle, TestOracle) else {}
-    return pool.submit(runner.run_quick, None, request.limits.timeout_s, env)
+    return pool.submit(runner.run_quick, None, request.record.limits.timeout_s, env)
 
 
 def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session, request: RepairRequest,
@@ -346,14 +337,14 @@ def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session
     quick = started.result() if started is not None else None
     if isinstance(oracle, TestOracle):
         if quick is None:
-            quick = runner.run_quick(None, request.limits.timeout_s, BARE_PYTEST)
+            quick = runner.run_quick(None, request.record.limits.timeout_s, BARE_PYTEST)
         results = pytest_results(baseline.stdout)
         if results and pytest_results(quick.stdout) == results:
             env = BARE_PYTEST
         else:
-            quick = runner.run_quick(None, request.limits.timeout_s)
+            quick = runner.run_quick(None, request.record.limits.timeout_s)
     elif quick is None:
-        quick = runner.run_quick(None, request.limits.timeout_s)
+        quick = runner.run_quick(None, request.record.limits.timeout_s)
     same = (not oracle.judge(quick).passed
             and quick.outcome.get("outcome") == baseline.outcome.get("outcome"))
     if not same:
@@ -361,7 +352,7 @@ def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session
         return
     runner.quick_baseline = quick
     runner.quick_env = env
-    runner.quick_timeout_s = quick_timeout(request.limits, quick)
+    runner.quick_timeout_s = quick_timeout(request.record.limits, quick)
 
 
 class _Search:
@@ -449,7 +440,7 @@ class _Search:
 
     def relative(self, fix: Fix) -> Path:
         """The fixed file relative to the program's folder."""
-        return fix.file.relative_to(self.workspace.root) if fix.file != Path(self.request.script).resolve() \
+        return fix.file.relative_to(self.workspace.root) if fix.file != Path(self.request.record.script).resolve() \
             else self.workspace.script
 
     def make_fix(self, source: str, result: RunResult, origin: str, description: str, *, verified: bool) -> Fix:
@@ -459,7 +450,7 @@ class _Search:
             relative, original = source.path, self.originals[str(source.path)]
             file = (self.workspace.root / relative).resolve()
         else:
-            relative, original, file = self.workspace.script, self.original, Path(self.request.script).resolve()
+            relative, original, file = self.workspace.script, self.original, Path(self.request.record.script).resolve()
         source = str(source)
         program = str(relative)
         divergence = first_divergence(

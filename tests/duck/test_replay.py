@@ -81,13 +81,14 @@ def test_replay_takes_no_program_arguments():
 
 @pytest.mark.asyncio
 async def test_the_ui_steps_a_replayed_trace_and_will_not_rerun_it(recorded):
-    from duck.app import build_app
+    from duck.app import DuckApp
+    from duck.commands.run import collaborators
     from duck.session import Session
     from tests.duck.tui.conftest import settle
 
     _, marks, trace = recorded
-    args = parse_command_line(["replay", str(trace)])[1]
-    app = build_app(Session.load(trace), request=None, args=args, oracle=None)
+    session = Session.load(trace)
+    app = DuckApp(session, collaborators())
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
         await settle(pilot)

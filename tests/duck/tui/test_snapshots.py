@@ -4,12 +4,13 @@ checking the new SVGs by eye against each test's "you should see" sentence."""
 from __future__ import annotations
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from duck.session import Session
 from tests.duck.tui.conftest import FakeExplainer, average_trace, settle
 
 
 def app() -> DuckApp:
-    return DuckApp(Session.from_trace(average_trace()), narrator=FakeExplainer())
+    return DuckApp(Session.from_trace(average_trace()), Collaborators(narrator=FakeExplainer()))
 
 
 def test_first_screen_80x24(snap_compare):
