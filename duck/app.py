@@ -1,6 +1,6 @@
 """The duck TUI: walk through a recorded run forward and backward, beside the rubber duck's monologue.
 
-``run_app`` is what ``duck run`` calls after recording. ``DuckApp`` holds one reactive,
+``duck run`` opens it after recording (``duck.commands.run.open_ui``). ``DuckApp`` holds one reactive,
 ``step`` (plus the frame picked in the call stack); key bindings only change it, and its one
 watcher redraws the panes in ``duck.widgets`` from the session for the new position inside one
 ``batch_update``, so a key is one repaint. (The panes are given plain values rather than each
@@ -79,7 +79,7 @@ def _failure(exc: Exception) -> tuple[str, str | None]:
 
 
 class DuckApp(App[int]):
-    """Step through one recorded run. See ``run_app`` for how duck starts it."""
+    """Step through one recorded run, with the ``Collaborators`` the opening command gives it."""
 
     CSS_PATH = "app.tcss"
     TITLE = "duck"

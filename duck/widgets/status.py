@@ -4,8 +4,9 @@
 The outcome's words and its tone (success, warning, error) come from
 ``duck.narration.outcome`` (with a failed ``--expect``/``--test``: "finished but not as
 expected: ..."); the tone's colour from the theme (``duck.widgets.theme``). A line wider than
-the bar ends in "…" instead of being cut mid-word; ``show`` says whether the note fitted, so
-the app can show a long one whole elsewhere (a notification).
+the bar ends in "…" instead of being cut mid-word. A note is new, so the outcome gives way to
+it (shortened, or left out until the next step); ``show`` says whether the note still did not
+fit, so the app can show it whole elsewhere (a notification).
 """
 
 from __future__ import annotations
@@ -64,11 +65,15 @@ class StatusBar(Static):
         width = self.content_size.width  # 0 before the first layout: nothing is cut then
         room = width - text.cell_len - 3 - note.cell_len  # what is left for the outcome
         fits = not width or told.cell_len <= room
-        if not fits and extra and room >= _SHORTEST_OUTCOME:  # the note is new: the outcome gives way
-            told.truncate(room, overflow="ellipsis")
-            fits = True
-        text.append(" · ")
-        text.append_text(told)
+        if not fits and extra:  # the note is new: the outcome gives way (the outcome box has it whole)
+            if room >= _SHORTEST_OUTCOME:
+                told.truncate(room, overflow="ellipsis")
+                fits = True
+            elif text.cell_len + note.cell_len <= width:  # until the next step, the note alone
+                told, fits = Text(), True
+        if told:
+            text.append(" · ")
+            text.append_text(told)
         text.append_text(note)
         if width and text.cell_len > width:  # the note or the outcome does not fit: "…" ends the line
             text.truncate(width, overflow="ellipsis")

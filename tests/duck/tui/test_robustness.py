@@ -77,11 +77,14 @@ async def test_trace_cut_short_without_outcome():
     records = [header()] + events + [{"source": FILE, "text": "while True:\n    pass\n"}]
     app = DuckApp(Session.from_records(records), Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("G", "e")
+        await pilot.press("G")
         await settle(pilot)
         status = str(app.query_one("#status").render())
         assert "stopped by a limit: interrupted" in status
+        await pilot.press("e")
+        await settle(pilot)
         assert app.note == "the run raised no exception"
+        assert str(app.query_one("#status").render()).endswith("· the run raised no exception")
 
 
 async def test_program_that_failed_to_start():

@@ -48,7 +48,7 @@ def outcome_colour(app: DuckApp, outcome_text: str) -> str | None:
 
 async def test_a_failed_runs_outcome_is_red_on_every_kind_of_step():
     app = DuckApp(Session.from_trace(average_trace()), Collaborators(narrator=FakeExplainer()))
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:  # wide enough for the whole outcome (else it ends in "…")
         for step in (0, 8, 14, 20):  # call, line, return, exception
             app.step = step
             await pilot.pause()
@@ -71,7 +71,7 @@ async def test_a_caught_exception_leaves_a_finished_run_green():
 
 async def test_a_theme_sets_duck_colours():
     app = DuckApp(Session.from_trace(average_trace()), Collaborators(narrator=FakeExplainer()))
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 30)) as pilot:  # wide enough for the whole outcome
         app.register_theme(Theme(name="duck-test", primary="#0178D4", dark=True,
                                  variables={"duck-error": "#123456", "duck-current-line": "#654321"}))
         app.theme = "duck-test"
