@@ -15,10 +15,11 @@ processes read). This module does not import torch or transformers.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import types
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
@@ -101,7 +102,7 @@ class TrainConfig:
     #: the cosine ends at learning_rate * min_lr_rate (5e-5 * 0.1 = 5e-6)
     min_lr_rate: float = 0.1
     #: linear warm-up over this many optimizer steps (a whole number)
-    warmup_steps: int = 0
+    warmup_steps: int = field(default=0, metadata={"hint": "warmup_steps counts steps; a fraction of all steps is warmup_ratio, e.g. train.warmup_ratio=0.03"})
     #: or over this fraction of all optimizer steps, in [0, 1) (HF's old ``warmup_ratio``);
     #: at most one of the two is set
     warmup_ratio: float = 0.0
@@ -306,7 +307,11 @@ def parse_value(key: str, text: str, synonyms: dict[str, str] | None = None) -> 
         return _coerce(kind, value, where)
     if get_origin(base) is list and isinstance(value, str):
         value = [part.strip() for part in value.split(",") if part.strip()]
-    return _coerce(kind, value, where)
+    elif get_origin(base) is list and value is None and not text.strip():
+        value = []
+    section, _, name = key.rpartition(".")
+    with _field_hint(_dataclass_in(setting_type(section)) if section else RecipeConfig, name):
+        return _coerce(kind, value, where)
 
 
 def _assign(raw: dict, key: str, value: Any) -> None:
@@ -367,11 +372,24 @@ def _build(cls: type, raw: Any, where: str) -> Any:
         if nested is not None and value is not None:
             values[key] = _build(nested, value, f"{where}: {key}")
         else:
-            values[key] = _coerce(kind, value, f"{where}: {key}")
+            with _field_hint(cls, key):
+                values[key] = _coerce(kind, value, f"{where}: {key}")
     try:
         return cls(**values)
     except TypeError as error:
         raise DuckError(f"{where}: {error}", f"required settings of {cls.__name__} are missing") from None
+
+
+@contextlib.contextmanager
+def _field_hint(cls: type, name: str) -> Iterator[None]:
+    """A field's own hint (``metadata={"hint": ...}``) replaces the generic one of a bad value."""
+    try:
+        yield
+    except DuckError as error:
+        hint = next((f.metadata.get("hint") for f in dataclasses.fields(cls) if f.name == name), None)
+        if hint:
+            error.hint = hint
+        raise
 
 
 def _dataclass_in(kind: Any) -> type | None:
