@@ -59,11 +59,13 @@ def test_saved_tiny_model_loads_through_the_hf_backend_and_streams(tiny_run):
         backend.close()
 
 
-def test_resume_continues_from_the_last_checkpoint(tiny_run, pyx_dir, tmp_path):
+def test_resume_continues_from_the_last_checkpoint(tiny_run, pyx_dir, tmp_path, capsys):
     run_dir = tmp_path / "resumed"
     shutil.copytree(tiny_run, run_dir)
     rc = duck_train("semcoder", "--config", "tiny", "--data", str(pyx_dir), "--output-dir", str(run_dir), "--max-steps", "33", "--resume")
     assert rc == 0
+    assert "note: resuming with settings that differ" in capsys.readouterr().err  # train.max_steps 30 -> 33
+    assert "train.max_steps=33" in (run_dir / "duck-train.yaml").read_text()
     history = json.loads((run_dir / "train_log.json").read_text())
     steps = [h["step"] for h in history if "loss" in h]
     assert steps[:30] == list(range(1, 31)) and steps[30:] == [31, 32, 33]
