@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import re
 import types
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -233,8 +234,6 @@ def parse_overrides(texts: Sequence[str], synonyms: dict[str, str] | None = None
 
 def is_override_key(key: str) -> bool:
     """Whether ``key`` has the shape of a dotted key (not whether the config has it)."""
-    import re
-
     return re.fullmatch(rf"{_KEY}(\.{_KEY})*", key) is not None
 
 
@@ -277,7 +276,7 @@ def _unknown_hint(key: str, section: str, synonyms: dict[str, str] | None) -> st
     keys = setting_keys()
     leaf = key.rsplit(".", 1)[-1]
     guesses = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
-    guesses += [k for k in keys if k.rsplit(".", 1)[-1] in difflib.get_close_matches(leaf, [k.rsplit(".", 1)[-1]], cutoff=0.75)]
+    guesses += [k for k in keys if difflib.SequenceMatcher(None, leaf, k.rsplit(".", 1)[-1]).ratio() >= 0.75]
     if synonyms and leaf.replace("-", "_") in synonyms:
         guesses.insert(0, synonyms[leaf.replace("-", "_")])
     guesses = list(dict.fromkeys(guesses))[:3]
