@@ -109,7 +109,10 @@ class Teller:
                 step += 1
                 continue
             child = session.frame(step)
-            if child != frame and session.event(step).parent == frame and self.starts_segment(child, step):
+            if child == frame:  # the frame itself resumes (after an ``await``): what it calls comes next
+                step += 1
+                continue
+            if session.event(step).parent == frame and self.starts_segment(child, step):
                 found.append((child, step))
             step = self.activation_end(child, step) + 1
         return found
@@ -163,7 +166,8 @@ class Teller:
             return True  # an ``async for`` catches it itself
         steps = session.frame_steps(event.frame)
         i = bisect_left(steps, step)
-        return i + 1 < len(steps) and session.kind(steps[i + 1]) != "return"
+        # the frame goes on (a line, or a suspension), rather than leaving by the exception
+        return i + 1 < len(steps) - 1 or i + 1 < len(steps) and session.kind(steps[i + 1]) != "return"
 
     def internal(self, frame: int, steps, j: int) -> bool:
         """Whether ``steps[j]`` is part of an ``await`` on the line before it: a suspension, a resumption, a result."""
@@ -256,8 +260,7 @@ class Teller:
             return f"runs {title}" + (f" ({', '.join(f'{k}={clip(v, 60)}' for k, v in args.items())})" if args else "")
         if code.role == "comprehension":
             return f"runs {title}"
-        kind = {"coroutine": "coroutine ", "async generator": "async generator ", "generator": "generator "}.get(
-            code.kind, "")
+        kind = {"coroutine": "coroutine ", "async generator": "async generator "}.get(code.kind, "")
         if code.role in ("static method", "class method"):
             kind = code.role + " "
         verb = "starts" if code.kind in ("coroutine", "async generator") else "calls"
@@ -471,16 +474,21 @@ class Teller:
         session = self.session
         event = session.event(step)
         if self.is_protocol_exception(step):
-            text = self.index(step).text(session.line(step))
             if event.exc_type == "StopAsyncIteration":
                 return ("the `async for` has no more items, so it ends "
                         "(StopAsyncIteration is how Python says so; not an error)")
+            text = self.index(step).text(session.line(step))
             result = f" with {clip(event.exc_msg)}" if event.exc_msg else ""
-            what = "the `yield from`" if "yield from" in text else (
-                "the `async for` gets its next item" if "async for" in text else "the `await`")
-            if "async for" in what:
-                return what + (f" ({clip(event.exc_msg)})" if event.exc_msg else "") + \
-                    " (StopIteration hands it over; not an error)"
+            before = step - 1 if step > 0 and session.depth(step - 1) > event.depth else None
+            if before is not None and session.kind(before) == "return":
+                inner = session.frame(before)
+                yielded = before != session.frame_end_step(inner) and self.is_yield(inner, before)
+            else:
+                yielded = "async for" in text and "await" not in text
+            if yielded and "async for" in text:
+                return (f"the `async for` gets its next item{f' ({clip(event.exc_msg)})' if event.exc_msg else ''}"
+                        " (StopIteration hands it over; not an error)")
+            what = "the `yield from`" if "yield from" in text else "the `await`"
             return f"{what} finishes{result} (StopIteration hands the result back; not an error)"
         caused = step > 0 and session.depth(step - 1) > event.depth
         what = f"{event.exc_type}: {clip(event.exc_msg or '')}".rstrip(": ")
