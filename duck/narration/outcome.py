@@ -19,7 +19,8 @@ from pathlib import Path
 
 from duck.narration.code import source_index
 from duck.narration.failure import failure_reason
-from duck.narration.text import clip, elide, plural, short_func
+from duck.narration.teller import code_title, frame_code
+from duck.narration.text import clip, elide, plural
 from duck.session import Session
 
 #: How a limit that stopped a run is named to the user, and the flag that raises it.
@@ -108,8 +109,9 @@ def _where(session: Session, step: int) -> str:
     index = source_index(session.source(session.file(step)))
     line = session.line(step)
     text = index.text(line)
-    func = session.event(step).func
-    place = f"at line {line}" + (f" in {short_func(func)}" if func != "<module>" else "")
+    frame = session.frame(step)
+    program = session.frame_func(frame) == "<module>" and session.frame_parent(frame) is None
+    place = f"at line {line}" + ("" if program else f" in {code_title(frame_code(session, frame))}")
     return place + (f" (`{text}`)" if text else "")
 
 

@@ -58,6 +58,27 @@ class Stop(Exception):
         self.step = step
 
 
+def frame_code(session: Session, frame: int) -> CodeObject:
+    """What ``frame`` ran, read off its recorded name, its first line and the recorded source."""
+    call_step = session.frame_call_step(frame)
+    index = source_index(session.source(session.file(call_step)))
+    return index.code_object(session.frame_func(frame), session.line(call_step), module_name(session.frame_file(frame)))
+
+
+def code_title(code: CodeObject) -> str:
+    """How a code object is named in a sentence: ``Account.fee``, ``the getter of property Account.balance``."""
+    name = short_func(code.qualname)
+    if code.kind == "module":
+        return f"module {code.name}'s top-level code"
+    if code.kind == "class":
+        return f"the body of class {name}"
+    if code.role in ("getter", "setter", "deleter"):
+        return f"the {code.role} of property {name}"
+    if code.role == "comprehension":
+        return f"the {code.comprehension}"
+    return name
+
+
 class Teller:
     """Walks the recording frame by frame and collects (indent, text) items."""
 
@@ -121,11 +142,7 @@ class Teller:
         """What the frame ran: a function, a property's getter, a module, a class body, a coroutine ..."""
         code = self._codes.get(frame)
         if code is None:
-            session = self.session
-            call_step = session.frame_call_step(frame)
-            code = self.index(call_step).code_object(session.frame_func(frame), session.line(call_step),
-                                                     module_name(session.frame_file(frame)))
-            self._codes[frame] = code
+            code = self._codes[frame] = frame_code(self.session, frame)
         return code
 
     def frame_kind(self, frame: int) -> str:
@@ -168,6 +185,12 @@ class Teller:
         i = bisect_left(steps, step)
         # the frame goes on (a line, or a suspension), rather than leaving by the exception
         return i + 1 < len(steps) - 1 or i + 1 < len(steps) and session.kind(steps[i + 1]) != "return"
+
+    def is_close(self, step: int) -> bool:
+        """Whether an ``exception`` event is ``GeneratorExit`` thrown into a generator to close it."""
+        event = self.session.event(step)
+        return (event.exc_type == "GeneratorExit" and self.frame_kind(event.frame) in ("generator", "async generator")
+                and self.index(step).suspends_at(event.line) in ("yield", "both"))
 
     def internal(self, frame: int, steps, j: int) -> bool:
         """Whether ``steps[j]`` is part of an ``await`` on the line before it: a suspension, a resumption, a result."""
@@ -234,17 +257,7 @@ class Teller:
 
     def title(self, frame: int) -> str:
         """How the frame is named in a sentence: ``Account.fee``, ``the getter of property Account.balance``."""
-        code = self.code(frame)
-        name = short_func(code.qualname)
-        if code.kind == "module":
-            return f"module {code.name}'s top-level code"
-        if code.kind == "class":
-            return f"the body of class {name}"
-        if code.role in ("getter", "setter", "deleter"):
-            return f"the {code.role} of property {name}"
-        if code.role == "comprehension":
-            return f"the {code.comprehension}"
-        return name
+        return code_title(self.code(frame))
 
     def opening(self, frame: int, call_step: int) -> str:
         """The sentence that starts an activation: ``calls f(x=1)``, ``runs the setter of property P``, ``resumes g``."""
@@ -252,6 +265,10 @@ class Teller:
         code = self.code(frame)
         title = self.title(frame)
         if call_step != session.frame_call_step(frame):
+            steps = session.frame_steps(frame)
+            after = bisect_left(steps, call_step) + 1
+            if after < len(steps) and session.kind(steps[after]) == "exception" and self.is_close(steps[after]):
+                return f"closes {title}"
             return f"resumes {title}"
         if code.kind in ("module", "class"):
             return f"runs {title}"
@@ -292,6 +309,8 @@ class Teller:
         if end_index < len(steps) - 1:
             return self.yield_phrase(frame, steps[end_index])
         if self.frame_kind(frame) in ("generator", "async generator") and self.session.kind(steps[-1]) == "return":
+            if len(steps) > 1 and self.session.kind(steps[-2]) == "exception" and self.is_close(steps[-2]):
+                return self.frame_result(frame)
             value = self.session.event(steps[-1]).value
             if value in (None, "None") and not (len(steps) > 1 and self.session.kind(steps[-2]) == "exception"
                                                 and not self.is_protocol_exception(steps[-2])):
@@ -308,6 +327,9 @@ class Teller:
         protocol = previous is not None and previous.kind == "exception" and self.is_protocol_exception(previous.step)
         if last.kind == "exception":
             return f"raises {last.exc_type}: {clip(last.exc_msg or '')}".rstrip(": ")
+        if last.kind == "return" and previous is not None and previous.kind == "exception" \
+                and self.is_close(previous.step) and last.value in (None, "None"):
+            return "is closed"
         if last.kind == "return":
             if previous is not None and previous.kind == "exception" and not protocol \
                     and (last.value is None or last.value == "None"):
@@ -490,6 +512,9 @@ class Teller:
                         " (StopIteration hands it over; not an error)")
             what = "the `yield from`" if "yield from" in text else "the `await`"
             return f"{what} finishes{result} (StopIteration hands the result back; not an error)"
+        if self.is_close(step):
+            return (f"{self.title(event.frame)} is closed: Python throws GeneratorExit in at its `yield` "
+                    "(not an error)")
         caused = step > 0 and session.depth(step - 1) > event.depth
         what = f"{event.exc_type}: {clip(event.exc_msg or '')}".rstrip(": ")
         if caused:
