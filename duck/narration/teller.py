@@ -354,7 +354,7 @@ class Teller:
             inner = self.session.frame(failing)
             args = {k: v for k, v in self.session.event(self.session.frame_call_step(inner)).changes.items()
                     if k != ".0"}
-            text += (f" (the exception is raised in the innermost, {call_text(self.session.frame_func(inner), args)},"
+            text += (f" (the exception is raised in {call_text(self.session.frame_func(inner), args)},"
                      f" at {self.style.label(self.session.line(failing))})")
         return text
 
