@@ -54,7 +54,7 @@ def describe_step(session: Session, step: int) -> str:
             else:
                 teller.emit(0, f"{teller.title(frame)} {teller.segment_result(frame, len(frame_steps) - 1)}", step)
         else:
-            teller.emit(0, teller.exception_phrase(step), step)
+            teller.tell_exception(step, 0)
     except Stop:
         pass
     text = "\n".join(body for _, body in teller.items)
