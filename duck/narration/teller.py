@@ -93,6 +93,7 @@ class Teller:
         self.items: list[tuple[int, str]] = []
         self.last_step = -1
         self._codes: dict[int, CodeObject] = {}
+        self._failing: int | None = None  # the session's exception step (-1: none), looked up once
 
     # ------------------------------------------------------------------ output
     def emit(self, indent: int, text: str, step: int) -> None:
@@ -343,14 +344,17 @@ class Teller:
 
     def elided_calls(self, frame: int, first: int, last: int) -> str:
         """``... 985 more calls inside it are not told ...`` for the calls a compact item leaves out ('' for none)."""
-        if self.code(frame).suspends:
-            return ""  # while it is suspended, other code runs: not its calls
+        if self.code(frame).suspends or not self.max_nesting:
+            return ""  # while it is suspended, other code runs: not its calls; with no nesting, none is told
         count = self.session.frames_started(first + 1, last)
         if not count:
             return ""
         text = f"; ... {plural(count, 'more call')} inside it {'is' if count == 1 else 'are'} not told ..."
-        failing = self.session.exception_step()
-        if failing is not None and first < failing <= last and self.session.frame(failing) != frame:
+        if self._failing is None:
+            self._failing = self.session.exception_step()
+            self._failing = -1 if self._failing is None else self._failing
+        failing = self._failing
+        if failing >= 0 and first < failing <= last and self.session.frame(failing) != frame:
             inner = self.session.frame(failing)
             args = {k: v for k, v in self.session.event(self.session.frame_call_step(inner)).changes.items()
                     if k != ".0"}
