@@ -6,8 +6,9 @@ each run takes an idle one, which forks a child that confines itself
 allowlisted environment) and then
 
 - ``sandbox.call("module:function", payload, timeout_s=...)`` calls one of duck's job functions
-  in it (the function runs the untrusted snippet and returns JSON data; values travel as
-  type-tagged literals, ``duck.sandbox.values``), or
+  in it (the function runs the untrusted snippet, or a whole program as ``python`` would:
+  ``duck.sandbox.program``, and returns JSON data; values travel as type-tagged literals,
+  ``duck.sandbox.values``), or
 - ``sandbox.exec(argv, cwd=..., stdout=..., ...)`` execs a program (a candidate of ``duck fix``,
   the recorder's child) with the run's folder as the only writable place.
 
@@ -251,11 +252,17 @@ class Sandbox:
         return self._start()
 
     # ------------------------------------------------------------------ running
-    def call(self, target: str, payload: dict, *, timeout_s: float, grace_s: float = 0.0) -> Run:
+    def call(self, target: str, payload: dict, *, timeout_s: float, grace_s: float = 0.0,
+             cwd: str | Path | None = None, writable: list[str | Path] = ()) -> Run:
         """Call ``target`` ("module:function", one of duck's job functions) on ``payload`` in a
-        confined child; its JSON result is ``Run.result``."""
-        return self._run({"kind": "call", "target": target, "payload": payload,
-                          "timeout_s": timeout_s, "grace_s": grace_s})
+        confined child; its JSON result is ``Run.result``. ``cwd``: where it runs (default: its
+        private folder); ``writable``: folders it may write in besides its private one."""
+        job = {"kind": "call", "target": target, "payload": payload, "timeout_s": timeout_s, "grace_s": grace_s}
+        if cwd is not None:
+            job["cwd"] = str(cwd)
+        if writable:
+            job["writable"] = [str(p) for p in writable]
+        return self._run(job)
 
     def imap(self, calls: Iterable[tuple[str, dict, float]]) -> Iterator[Run]:
         """``call(target, payload, timeout_s=...)`` for every ``(target, payload, timeout_s)``, on
