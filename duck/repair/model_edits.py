@@ -2,26 +2,25 @@
 
 The prompt (``models.prompts.refine_prompt``) carries the problem, the buggy code and the
 failed test; duck adds what the recording saw just before the failure, as comments in the
-failed-test section, so the model reasons over the real run. The ``[Refined]`` code
-(``models.parse.refined_code``) is re-run in a private copy under the same oracle. When it
-fails, the next round (self-refine) shows the model its own code and the new failure. A
-proposal that never verified is kept only as *unverified*, never as a fix.
+failed-test section, so the model reasons over the real run. ``refine_proposals`` yields the
+``[Refined]`` code (``models.parse.refined_code``) as a ``Proposal``, which the search re-runs
+in a private copy under the same oracle, like any edit (``Search.follow``). When it fails, the
+next round (self-refine) shows the model its own code and the new failure. A proposal that
+never verified is kept only as *unverified*, never as a fix.
 
-This module talks to a backend; it does not load one (``models.registry`` does).
+This module talks to a backend; it does not load one (``models.registry``) and it does not
+run anything (the search does).
 """
 
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from typing import Generator
 
-from duck.repair.edits import compiles
-from duck.repair.oracle import Oracle, Verdict
+from duck.repair.oracle import Oracle
+from duck.repair.proposals import Proposal
 from duck.repair.verify import RunResult
 from duck.session import Session
-
-if TYPE_CHECKING:  # pragma: no cover
-    from duck.repair.search import _Search
 
 MAX_NEW_TOKENS = 1536
 TRACE_STEPS = 12
@@ -56,40 +55,27 @@ def trace_excerpt(session: Session, file_suffix: str, steps: int = TRACE_STEPS) 
     return "\n".join(reversed(lines))
 
 
-def model_candidates(search: "_Search", oracle: Oracle) -> None:
-    """Ask the model for refined code, verify it, and self-refine on failure for a few rounds."""
+def refine_proposals(backend, oracle: Oracle, original: str, baseline: Session, program: str,
+                     problem: str | None, rounds: int) -> Generator[Proposal, RunResult, None]:
+    """SemCoder's refined code as proposals, one per round (``Search.follow`` checks each and
+    sends back its recorded run); a failed round shows the model its own code and the new
+    failure (self-refine). Ends when the model repeats itself or gives no code."""
     from models.parse import refined_code
     from models.prompts import refine_prompt
 
-    request = search.request
-    problem = problem_text(search.original, request.problem, oracle)
-    code = search.original
-    session = search.baseline.session
-    suffix = str(search.workspace.script)
-    for round_number in range(1, request.model_rounds + 1):
-        if search.stopped():
-            return
-        failed = oracle.failure_text(session) + "\n# what the recorded run did last:\n" + trace_excerpt(session, suffix)
-        prompt = refine_prompt(problem, code, failed)
-        answer = "".join(request.backend.stream(prompt, max_new_tokens=MAX_NEW_TOKENS, stop=["[/Refined]"],
-                                                temperature=0.0))
+    problem = problem_text(original, problem, oracle)
+    code, session = original, baseline
+    for round_number in range(1, rounds + 1):
+        failed = oracle.failure_text(session) + "\n# what the recorded run did last:\n" + trace_excerpt(session, program)
+        answer = "".join(backend.stream(refine_prompt(problem, code, failed), max_new_tokens=MAX_NEW_TOKENS,
+                                        stop=["[/Refined]"], temperature=0.0))
         proposal = refined_code(answer)
         if not proposal or proposal.strip() == code.strip():
             return
         if not proposal.endswith("\n"):
             proposal += "\n"
-        description = f"SemCoder's refined code (round {round_number})"
-        if (None, proposal) in search.seen_sources:
-            return
-        search.seen_sources.add((None, proposal))
-        if not compiles(proposal):
-            result = RunResult(proposal, session, search.baseline.copy_root, Verdict(False, "the proposal does not compile", oracle.name))
-            search.unverified.append(search.make_fix(proposal, result, "model", description, verified=False))
-            return
-        result = search.runner.verify(proposal, search.limits, screen=False)  # recorded: a failure feeds the next round
-        search.tried += 1
-        if result.verdict.passed:
-            search.add_fix(proposal, result, "model", description)
-            return
-        search.unverified.append(search.make_fix(proposal, result, "model", description, verified=False))
+        result = yield Proposal(proposal, f"SemCoder's refined code (round {round_number})", "model",
+                                keep_unverified=True)
+        if result.verdict.passed or result.session is None or result.session is baseline:
+            return  # verified, tried already, or not even compiled: nothing to refine further
         code, session = proposal, result.session

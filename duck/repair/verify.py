@@ -188,6 +188,12 @@ class RunResult:
     verdict: Verdict | None = None
     quick: QuickRun | None = None
 
+    @property
+    def undecided(self) -> bool:
+        """Screened only, and cut at the screening's short timeout: a loop or a busy machine,
+        which only a recording (and its step cap) can tell apart."""
+        return self.session is None and self.quick is not None and self.quick.outcome.get("limit") == "timeout"
+
 
 def candidate_limits(user: Limits, baseline: Session | None, *, pytest: bool) -> Limits:
     """Limits for a candidate run: a few times the buggy run's steps and time, never more than the user's."""
@@ -444,19 +450,22 @@ class CandidateRunner:
             shutil.rmtree(target, ignore_errors=True)
 
     # ------------------------------------------------------------------ checking candidates
-    def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:
-        """Judge ``source`` against the baseline: screened untraced first (when enabled), then recorded."""
+    @property
+    def screening(self) -> bool:
+        """Whether candidates are screened untraced before they are recorded (``_enable_screening``)."""
+        return self.quick_baseline is not None
+
+    def screen(self, source: str) -> RunResult:
+        """The untraced check of ``source`` alone (screening must be enabled): its verdict passed
+        (the candidate is plausible), failed, or ``undecided`` (cut at the short timeout)."""
         self.runs += 1
-        quick = None
-        if screen and self.quick_baseline is not None:
-            quick = self.run_quick(source, self.quick_timeout_s, self.quick_env)
-            verdict = self.oracle.screen(self.quick_baseline, quick)
-            if not verdict.passed and quick.outcome.get("limit") != "timeout":
-                return RunResult(source, None, None, verdict, quick)
-            # passed, or cut at the short timeout (a loop, or a busy machine): the recording decides,
-            # and its step cap stops a loop cheaply
+        quick = self.run_quick(source, self.quick_timeout_s, self.quick_env)
+        return RunResult(source, None, None, self.oracle.screen(self.quick_baseline, quick), quick)
+
+    def confirm(self, source: str, limits: Limits, quick: QuickRun | None = None) -> RunResult:
+        """Record ``source`` and judge the recording against the baseline (``Oracle.verify``)."""
         if self.remaining() <= 0:
-            return RunResult(source, None, None, Verdict(False, "the search ran out of time", self.oracle.name))
+            return RunResult(source, None, None, Verdict(False, "the search ran out of time", self.oracle.name), quick)
         result = self.record(source, self._bounded(limits))
         result.quick = quick
         result.verdict = self.oracle.verify(self.baseline, result.session) if self.baseline is not None \
@@ -464,9 +473,21 @@ class CandidateRunner:
         self.discard(result)
         return result
 
-    def verify_many(self, items: Iterable, source_of: Callable[[object], str], limits: Limits,
+    def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:
+        """Judge ``source`` against the baseline: screened untraced first (when enabled), then recorded."""
+        if screen and self.screening:
+            screened = self.screen(source)
+            if not screened.verdict.passed and not screened.undecided:
+                return screened
+            # passed, or cut at the short timeout (a loop, or a busy machine): the recording decides,
+            # and its step cap stops a loop cheaply
+            return self.confirm(source, limits, screened.quick)
+        self.runs += 1
+        return self.confirm(source, limits)
+
+    def verify_many(self, items: Iterable, check: Callable[[object], RunResult],
                     should_stop: Callable[[], bool]) -> Iterator[tuple[object, RunResult]]:
-        """Verify items in parallel, yielding (item, result) as each finishes.
+        """``check`` items in parallel (``jobs`` at a time), yielding (item, result) as each finishes.
 
         ``should_stop`` is asked while waiting (every ``POLL_S``): once it says so, nothing new
         starts and the candidates still running are stopped.
@@ -480,7 +501,7 @@ class CandidateRunner:
                     item = next(iterator, None)
                     if item is None:
                         return
-                    pending[pool.submit(self.verify, source_of(item), limits)] = item
+                    pending[pool.submit(check, item)] = item
 
             try:
                 fill()

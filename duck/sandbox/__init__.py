@@ -180,12 +180,16 @@ class _Server:
 
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def close(self) -> None:
-        """Ask the server to end (stdin closed: it kills what runs, sweeps and leaves)."""
+    def ask_to_end(self) -> None:
+        """Close the server's stdin: it kills what runs, sweeps and leaves."""
         try:
             self.proc.stdin.close()
         except OSError:
             pass
+
+    def close(self) -> None:
+        """Ask the server to end, wait for it a moment, then make sure it is gone."""
+        self.ask_to_end()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -349,6 +353,8 @@ class Sandbox:
         with self._lock:
             servers = list(self._all)
             self._all.clear()
+        for server in servers:  # every server is asked first, so they end at the same time
+            server.ask_to_end()
         for server in servers:
             server.close()
 

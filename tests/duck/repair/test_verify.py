@@ -69,8 +69,9 @@ def test_a_stop_request_kills_the_candidates_that_run(make_runner):
     runner.quick_baseline = runner.run_quick(None, 30)
     runner.quick_timeout_s = 60
     started = time.monotonic()
-    results = list(runner.verify_many([SLEEPER, SLEEPER + "#2\n", SLEEPER + "#3\n"], lambda s: s,
-                                      runner.request.limits, should_stop=lambda: runner.running() > 0))
+    results = list(runner.verify_many([SLEEPER, SLEEPER + "#2\n", SLEEPER + "#3\n"],
+                                      lambda s: runner.verify(s, runner.request.limits),
+                                      should_stop=lambda: runner.running() > 0))
     assert time.monotonic() - started < 30
     assert len(results) == 2 and runner.running() == 0     # the third never started
     for _, result in results:
