@@ -143,19 +143,6 @@ class Comparison:
     agreed: int              # calls the buggy program answered and the fix answers the same way
     answered: int            # calls the buggy program answered (returned a value)
     ignores_input: str | None = None   # the function that now gives one answer to every call, if any
-    behaviour: tuple[str, ...] | None = None   # the fix's answer to every derived call (None: it did not answer)
-
-
-def consensus(comparisons: list["Comparison | None"]) -> list[int]:
-    """For each fix, how many of the fixes (itself included) answer every derived call the same
-    way: the size of its behaviour class. Independent patches that pass the oracle and behave
-    alike are likelier right than a lone one (the majority-behaviour idea of patch clustering and
-    of AlphaCode's sample clustering); a fix without answers is a class of its own."""
-    counts: dict[tuple[str, ...], int] = {}
-    for comparison in comparisons:
-        if comparison is not None and comparison.behaviour is not None:
-            counts[comparison.behaviour] = counts.get(comparison.behaviour, 0) + 1
-    return [counts[c.behaviour] if c is not None and c.behaviour is not None else 1 for c in comparisons]
 
 
 def compare(runner, session: Session, program: str, original: str, patched: list[str],
@@ -200,7 +187,7 @@ def compare(runner, session: Session, program: str, original: str, patched: list
             continue
         agreed = sum(1 for got, theirs, count in zip(mine, buggy, counted)
                      if count and got == theirs and theirs.startswith("= "))
-        compared.append(Comparison(agreed, answered, _constant_function(calls, buggy, mine), tuple(mine)))
+        compared.append(Comparison(agreed, answered, _constant_function(calls, buggy, mine)))
     return compared
 
 

@@ -8,13 +8,9 @@ wrong on other inputs. What tells them apart, in this order:
 2. ``argument_name_gain``: how many more call arguments are named like the parameter they
    fill (``percent(whole, part)`` for ``def percent(part, whole)`` is a swap waiting to be
    undone: the name-based bug signal of DeepBugs);
-3. ``consensus``: on calls derived from the recorded ones (``duck.repair.probe``), how many of
-   the fixes that passed answer every call the same way as this one: wrong fixes that happen
-   to pass tend to be wrong in different ways, right ones (and their equivalent spellings,
-   ``x % 2 == 0`` and ``x % 2 != 1``) agree;
-   then ``agreement``: on the same calls, how often the fix answers like the buggy program: a
-   correct fix changes the corner the bug got wrong, a wrong one that happens to pass changes
-   much more;
+3. ``agreement``: on calls derived from the recorded ones (``duck.repair.probe``), how often
+   the fix answers like the buggy program: a correct fix changes the corner the bug got
+   wrong, a wrong one that happens to pass changes much more;
 4. ``behaviour_distance``: how many recorded events of the buggy run the fixed run does not
    share, aligned by line and values (difflib over the two recordings). A fix that changes one
    loop iteration beats one that changes three; the calls that went right keep their
@@ -163,17 +159,17 @@ def degenerate_reason(before: str, after: str, buggy: Session | None, fixed: Ses
     return None
 
 
-def before_recording_key(degenerate: bool, size: int, name_gain: int, consensus: int, agreement: int) -> tuple:
+def before_recording_key(degenerate: bool, size: int, name_gain: int, agreement: int) -> tuple:
     """The part of ``rank_key`` known before a fix is recorded. A recording only makes it worse
     (a loop found dead makes the fix degenerate) or breaks its ties (``behaviour_distance``), so
     once enough recorded fixes have a better key than the best unrecorded one, recording the
     rest cannot change the first ones of the ranked list."""
-    return (degenerate, size, -name_gain, -consensus, -agreement)
+    return (degenerate, size, -name_gain, -agreement)
 
 
 def rank_key(fix, order: int) -> tuple:
     """Sort key of a verified ``duck.repair.search.Fix``: best first (see the module docstring)."""
-    return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.consensus, fix.agreement) + (
+    return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement) + (
         fix.behaviour_distance, order, changed_chars(fix.original_source, fix.patched_source))
 
 
@@ -195,8 +191,6 @@ def why_first(fixes: list) -> str:
         (best.size < other.size, f"it touches {best.size} line(s) where fix 2 touches {other.size}"),
         (best.name_gain > other.name_gain, f"it passes {best.name_gain} more argument(s) to the parameter of "
                                            f"the same name than the buggy code (fix 2: {other.name_gain})"),
-        (best.consensus > other.consensus, f"{best.consensus} of the fixes that passed answer every call near the "
-                                           f"recorded ones alike, fix 2 is one of {other.consensus}"),
         (best.agreement > other.agreement, f"it keeps the buggy program's answers on {best.agreement} of "
                                            f"{best.probe_calls} calls near the recorded ones, fix 2 on "
                                            f"{other.agreement}"),

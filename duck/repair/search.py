@@ -42,7 +42,7 @@ from duck.repair.apply import compiles, read_source
 from duck.repair.diverge import line_map
 from duck.repair.localize import Suspect, names_seen, suspicious_lines, test_segments
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
-from duck.repair.probe import Comparison, compare, consensus
+from duck.repair.probe import Comparison, compare
 from duck.repair.proposals import Proposal
 from duck.repair.rank import (argument_name_gain, before_recording_key, behaviour_distance, degenerate_reason,
                               first_changed_line, lines_touched, rank_key, why_first)
@@ -103,7 +103,6 @@ class Fix:
     kept_steps: int = 0                    # steps the fixed run shares with the buggy one
     behaviour_distance: int = 0            # recorded events the two runs do not share (duck.repair.rank)
     name_gain: int = 0                     # call arguments now named like their parameters
-    consensus: int = 1                     # fixes that passed and answer every derived call alike, itself included
     agreement: int = 0                     # derived calls answered like the buggy program (duck.repair.probe)
     probe_calls: int = 0                   # derived calls the buggy program answered (what ``agreement`` counts of)
     degenerate: str | None = None          # why the fix is suspect by its shape (duck.repair.rank), else None
@@ -114,8 +113,6 @@ class Fix:
         parts = []
         if self.degenerate:
             parts.append(f"suspect: {self.degenerate}")
-        if self.consensus > 1:
-            parts.append(f"{self.consensus} passing fixes behave alike")
         if self.probe_calls:
             parts.append(f"keeps {self.agreement}/{self.probe_calls} nearby answers")
         if self.name_gain > 0:
@@ -132,7 +129,7 @@ class Fix:
                 "description": self.description, "diff": self.diff, "explanation": self.explanation,
                 "verdict": self.verdict.reason if self.verdict else None, "size": self.size,
                 "kept_steps": self.kept_steps, "behaviour_distance": self.behaviour_distance,
-                "name_gain": self.name_gain, "consensus": self.consensus, "agreement": self.agreement, "probe_calls": self.probe_calls,
+                "name_gain": self.name_gain, "agreement": self.agreement, "probe_calls": self.probe_calls,
                 "degenerate": self.degenerate, "line": self.line, "evidence": self.evidence(),
                 "patched_source": self.patched_source}
 
@@ -528,18 +525,17 @@ class Search:
         if not passed:
             return
         comparisons = self._compare([self._runnable(proposal) for _, proposal, _ in passed])
-        classes = consensus(comparisons)
         entries = []
-        for (position, proposal, result), comparison, alike in zip(passed, comparisons, classes):
+        for (position, proposal, result), comparison in zip(passed, comparisons):
             source = self._runnable(proposal)
             original = self._original_of(source)
             shape = degenerate_reason(original, str(source), None, None, buggy_file="", fixed_file="",
                                       mapping=line_map(str(source), original))
             ignores = comparison is not None and comparison.ignores_input is not None
             key = before_recording_key(bool(shape or ignores), lines_touched(original, str(source)),
-                                       argument_name_gain(original, str(source)), alike,
+                                       argument_name_gain(original, str(source)),
                                        comparison.agreed if comparison is not None else 0)
-            entries.append((key, position, proposal, result, comparison, alike))
+            entries.append((key, position, proposal, result, comparison))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         batch = max(1, self.runner.jobs)
         index = 0
@@ -552,16 +548,16 @@ class Search:
             records = dict(self.runner.verify_many(
                 range(len(group)), lambda i: group[i][3] if group[i][3].session is not None else
                 self.runner.confirm(self._runnable(group[i][2]), self.limits, group[i][3].quick), self.halted))
-            for i, (_, position, proposal, _, comparison, alike) in enumerate(group):
+            for i, (_, position, proposal, _, comparison) in enumerate(group):
                 result = records.get(i)
                 if result is None or not result.verdict.passed:
                     continue
                 fix = self.add_fix(self._runnable(proposal), result, proposal.origin, proposal.description,
                                    position=position)
-                self._note_comparison(fix, comparison, alike)
+                self._note_comparison(fix, comparison)
 
     def _known_key(self, fix: Fix) -> tuple:
-        return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.consensus, fix.agreement)
+        return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement)
 
     def _original_of(self, source: str) -> str:
         return self.originals[str(source.path)] if isinstance(source, FileSource) else self.original
@@ -588,13 +584,11 @@ class Search:
             return
         sources = [fix.patched_source if fix.file == Path(self.request.script).resolve()
                    else FileSource(fix.patched_source, self.relative(fix)) for fix in fixes]
-        comparisons = self._compare(sources)
-        for fix, comparison, alike in zip(fixes, comparisons, consensus(comparisons)):
-            self._note_comparison(fix, comparison, alike)
+        for fix, comparison in zip(fixes, self._compare(sources)):
+            self._note_comparison(fix, comparison)
 
-    def _note_comparison(self, fix: Fix, comparison: Comparison | None, alike: int) -> None:
+    def _note_comparison(self, fix: Fix, comparison: Comparison | None) -> None:
         self.compared.add(id(fix))
-        fix.consensus = alike
         if comparison is None:
             return
         fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
