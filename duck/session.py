@@ -289,6 +289,7 @@ class Session:
         self._loops: dict[int, list[Loop]] = {}
         self._scopes: dict[int, list[tuple[int, int]]] = {}
         self._header_hits: dict[tuple[int, int], _HeaderHits] = {}
+        self._frame_starts: array | None = None  # each frame's first step, in order (built on first use)
 
     def _set_entries(self, frame: array, code: array, depth: array, parent: array, code_file: array,
                      code_func: array) -> None:
@@ -614,6 +615,13 @@ class Session:
         self._complete()
         return self._frame_steps[frame][-1]
 
+    def frames_started(self, first: int, last: int) -> int:
+        """How many frame activations begin at steps ``first..last`` (a call counts once, however often it resumes)."""
+        if self._frame_starts is None:
+            self._complete()
+            self._frame_starts = array("i", sorted(steps[0] for steps in self._frame_steps.values()))
+        return max(bisect_right(self._frame_starts, last) - bisect_left(self._frame_starts, first), 0)
+
     def frame_parent(self, frame: int) -> int | None:
         parent = self._frames[frame].parent
         return None if parent == _NO_PARENT else parent
@@ -876,11 +884,44 @@ class Session:
         return list(self._exception_steps)
 
     def exception_step(self) -> int | None:
-        """Where the exception that ended the run was raised (else the last exception event)."""
+        """The step where the failure is: the one place that decides it (``e`` in the TUI, the outcome's text).
+
+        A run ended by an exception: its recorded raise in the innermost frame of the
+        outcome's traceback (the last exception event there of that type); when the recording
+        has none there (at the recursion limit the recorder can miss the innermost raises),
+        the first recorded step of the exception's way out. Any other run: where the last
+        exception was raised, leaving out the ``StopIteration``/``StopAsyncIteration`` that
+        Python raises and catches itself to end iterations and awaits.
+        """
         self._complete()
         if not self._exception_steps:
             return None
-        last = self._exception_steps[-1]
+        info = (self.outcome.get("exception") or {}) if self.outcome.get("outcome") == "exception" else {}
+        frames = info.get("traceback") or []
+        if frames:
+            raised = self._raise_point(self._exception_steps[-1])
+            inner = frames[-1]
+            place = (self._file_index.get(inner.get("file")), inner.get("line"), inner.get("func"))
+            if self._place(raised) == place:
+                return raised
+            for step in reversed(self._exception_steps):
+                if self._place(step) == place and self._exc_type(step) == info.get("type"):
+                    return step
+            return raised
+        for step in reversed(self._exception_steps):
+            if self._exc_type(step) not in ("StopIteration", "StopAsyncIteration"):
+                return self._raise_point(step)
+        return self._raise_point(self._exception_steps[-1])
+
+    def _exc_type(self, step: int) -> str | None:
+        exc = (self._rare.get(step) or (None, None))[1]
+        return exc[0] if exc else None
+
+    def _place(self, step: int) -> tuple[int, int, str]:
+        return self._file[step], self._line[step], self._funcs[self._func[step]]
+
+    def _raise_point(self, last: int) -> int:
+        """The first exception event of the contiguous unwinding that ends at ``last``."""
         raised = last
         step = last - 1
         while step >= 0 and self._kind[step] in (2, 3) and self._depth[step] >= self._depth[last]:

@@ -148,6 +148,8 @@ class _Child:
         if os.getpid() != self.pid or self.finished:
             os._exit(exit_code)
         self.finished = True
+        # A limit can stop the run at the program's deepest recursion: room for duck's own calls.
+        _REAL_SETRECURSIONLIMIT(_REAL_GETRECURSIONLIMIT() + 200)
         with pristine.restored():
             self.recorder.stop()
             for stream in (sys.stdout, sys.stderr):
@@ -494,6 +496,7 @@ class _Child:
 
 
 _REAL_EXIT = os._exit
+_REAL_SETRECURSIONLIMIT, _REAL_GETRECURSIONLIMIT = sys.setrecursionlimit, sys.getrecursionlimit
 
 
 def _frames_below(frame) -> int:

@@ -481,6 +481,22 @@ def complete_size(path: str | Path) -> int:
             return end
 
 
+def steps_in_trace(path: str | Path) -> int:
+    """How many events the file's whole ``EVTS`` chunks hold (the last one's first step plus its count)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < len(MAGIC) or f.read(len(MAGIC)) != MAGIC:
+            return 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            steps = 0
+            for tag, payload, _end in iter_chunks(buf):
+                if tag == b"EVTS":
+                    first, n = _COUNTS.unpack_from(payload, 0)[:2]
+                    steps = first + n
+                del payload
+            return steps
+
+
 def finish(path: str | Path, header: dict, sources: list[dict], outcome: dict) -> None:
     """Cut a torn last chunk, write a header if the child never did, then append sources and outcome."""
     size = complete_size(path)

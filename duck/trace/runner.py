@@ -456,6 +456,8 @@ def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, 
     if version == 2:
         if files is None:
             files = binary.files_in_trace(trace_path) if binary.complete_size(trace_path) else []
+        if outcome.get("steps") is None:  # the child never said (it died): count what it wrote
+            outcome["steps"] = binary.steps_in_trace(trace_path)
         written = {"outcome": outcome.pop("outcome"), **outcome}
         binary.finish(trace_path, head, _source_records(files), written)
         outcome.clear()
