@@ -619,11 +619,30 @@ def _limit_memory(config: dict) -> None:
             pass
 
 
+def _die_with(parent: int | None) -> None:
+    """SIGKILL when duck (``parent``) dies, so a killed terminal leaves no program running.
+
+    Linux only (``prctl(PR_SET_PDEATHSIG)``, as ``duck.sandbox.confine`` arms it for confined
+    runs); elsewhere, or without a parent given, nothing is armed.
+    """
+    if parent is None or not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # duck died before the signal was armed
+        os._exit(137)
+
+
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as f:
         config = json.load(f)
     _own_sys_path(config)
     _limit_memory(config)
+    _die_with(config.get("parent"))
     _Child(config).run()
 
 

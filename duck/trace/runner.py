@@ -158,6 +158,8 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordR
         }
         if sandbox is not None:
             config["watch_writes"] = [str(writable)]
+        else:
+            config["parent"] = os.getpid()  # the child dies with duck (a confined one dies with its server)
             if request.env is None:
                 from duck.sandbox import allowed_env
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from duck.narration import describe_outcome
 from tests.duck.tui.conftest import FakeExplainer, settle
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.asyncio
 @pytest.mark.parametrize("name", ["gather_fails", "deep_compare"])
 async def test_e_goes_to_the_line_the_outcome_names(recorded, name):
     session = recorded(name)
-    app = DuckApp(session, narrator=FakeExplainer())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("e")
         assert app.step == session.exception_step()

@@ -274,3 +274,32 @@ def test_a_child_killed_before_it_said_how_it_ended_is_summed_up_without_a_trace
     duck, trace = _duck(script)
     assert trace.outcome["steps"] == len(trace.events)  # counted from the trace: the child wrote no status
     assert duck.returncode == 137 and b"Traceback" not in duck.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the parent-death signal is Linux's")
+def test_the_program_dies_with_duck(tmp_path):
+    """duck killed outright (no handler runs) while recording: the program does not stay behind."""
+    import time
+
+    pid_file = tmp_path / "pid"
+    script = _program(tmp_path, f"import os, time\nopen({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+                                "while True:\n    time.sleep(0.01)\n")
+    duck = subprocess.Popen([sys.executable, "-m", "duck", "record", str(script), "-o", str(tmp_path / "t.trace"),
+                             "--timeout", "300", "--quiet"], env=_env(), cwd=tmp_path)
+    try:
+        deadline = time.monotonic() + 120
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        program = int(pid_file.read_text())
+    finally:
+        duck.send_signal(signal.SIGKILL)
+        duck.wait()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.kill(program, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(program, signal.SIGKILL)
+    pytest.fail("the recorded program outlived duck")
