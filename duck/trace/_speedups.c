@@ -1106,6 +1106,29 @@ buf_json(Buf *b, PyObject *text)
 }
 
 static const char *const KIND_NAMES[4] = {"call", "line", "return", "exception"};
+static const Py_ssize_t KIND_LENGTHS[4] = {4, 4, 6, 9};
+
+/* A literal into the buffer, room reserved by the caller. */
+#define PUT_LIT(out, lit) (memcpy((out), (lit), sizeof(lit) - 1), (out) += sizeof(lit) - 1)
+
+/* The decimal digits of x (what printf's %lld writes) at out, room reserved by the caller (21 bytes);
+ * the end. snprintf was a fifth of the formatting time. */
+static char *
+put_int(char *out, long long x)
+{
+    char digits[24];
+    int n = 0;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0)
+        *out++ = '-';
+    while (n)
+        *out++ = digits[--n];
+    return out;
+}
 
 typedef struct {
     Py_buffer view;
@@ -1213,15 +1236,29 @@ format_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         if (buf_reserve(&b, 128) < 0)
             goto done;
-        b.len += snprintf(b.data + b.len, 128, "{\"step\":%lld,\"event\":\"%s\",\"line\":%d,", step,
-                          KIND_NAMES[kind_line[i] & 3], kind_line[i] >> 2);
+        char *out = b.data + b.len;
+        PUT_LIT(out, "{\"step\":");
+        out = put_int(out, step);
+        PUT_LIT(out, ",\"event\":\"");
+        memcpy(out, KIND_NAMES[kind_line[i] & 3], KIND_LENGTHS[kind_line[i] & 3]);
+        out += KIND_LENGTHS[kind_line[i] & 3];
+        PUT_LIT(out, "\",\"line\":");
+        out = put_int(out, kind_line[i] >> 2);
+        *out++ = ',';
+        b.len = out - b.data;
         if (buf_utf8(&b, PyList_GET_ITEM(codes, code[e])) < 0 || buf_reserve(&b, 128) < 0)
             goto done;
+        out = b.data + b.len;
+        PUT_LIT(out, ",\"depth\":");
+        out = put_int(out, depth[e]);
+        PUT_LIT(out, ",\"frame\":");
+        out = put_int(out, fid[e]);
+        PUT_LIT(out, ",\"parent\":");
         if (parent[e] < 0)
-            b.len += snprintf(b.data + b.len, 128, ",\"depth\":%d,\"frame\":%d,\"parent\":null", depth[e], fid[e]);
+            PUT_LIT(out, "null");
         else
-            b.len += snprintf(b.data + b.len, 128, ",\"depth\":%d,\"frame\":%d,\"parent\":%d", depth[e], fid[e],
-                              parent[e]);
+            out = put_int(out, parent[e]);
+        b.len = out - b.data;
         PyObject *value = NULL;
         int members = 0;
         for (Py_ssize_t j = c; j < c + n; j++) {

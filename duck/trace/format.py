@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - the recorder's spelled_out: immune to a program's builtins
+from duck.trace.spelling import spelled_out  # noqa: F401 - part of this module's interface
 
 FORMAT_NAME = "duck-trace"
 FORMAT_VERSION = 1
@@ -54,23 +54,6 @@ def header(**fields: Any) -> dict:
     """A header record with the format name and version filled in."""
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **fields}
 
-
-def spelled_out(value: Any) -> Any:
-    """``value`` (a str, or a dict/list holding them) with each unpaired surrogate spelled out as
-    the six characters ``\\udcXX``. A file name that is not UTF-8 reaches Python with such
-    surrogates; spelled out, every record is UTF-8 and JSON that any reader (orjson too) accepts,
-    and the name still shows which byte it had."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, dict):
-        return {spelled_out(k): spelled_out(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [spelled_out(v) for v in value]
-    return value
 
 
 def _dumps(record: dict) -> str:

@@ -21,14 +21,13 @@ This module does not start processes or enforce wall-time/memory limits (``runne
 
 from __future__ import annotations
 
-import dis
 import io
 import os
 import sys
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+from opcode import opmap  # not dis, which would cost the recording child its start-up time
 
 from duck.trace.limits import Limits
 from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, set_user_repr, speedups
@@ -41,8 +40,8 @@ __all__ = ["CALL", "EXCEPTION", "LINE", "RETURN", "CallRecording", "FileFilter",
            "event_dicts", "exception_summary", "format_events", "record_call"]
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-_YIELD_VALUE = dis.opmap.get("YIELD_VALUE")
-_DUCK_DIR = str(Path(__file__).resolve().parents[1]) + os.sep
+_YIELD_VALUE = opmap.get("YIELD_VALUE")
+_DUCK_DIR = os.path.dirname(os.path.dirname(os.path.realpath(__file__))) + os.sep
 
 
 class StepLimitReached(BaseException):
