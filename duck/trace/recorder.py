@@ -108,9 +108,9 @@ class FileFilter:
 
 
 class _Frame:
-    """What the recorder keeps about one activation of a recorded frame."""
+    """What the recorder keeps about one activation of a recorded frame (``_speedups.FrameState`` where built)."""
 
-    __slots__ = ("fid", "ctx", "snap", "code", "raised", "module", "line_info")
+    __slots__ = ("fid", "ctx", "snap", "code", "raised", "module")
 
     def __init__(self, fid: int, code) -> None:
         self.fid = fid
@@ -119,7 +119,6 @@ class _Frame:
         self.snap: dict[str, tuple] = {}
         self.code = code
         self.raised = False
-        self.line_info = (self.snap, self.module, 0)  # what the C line path reads: (snap, module, ctx)
 
 
 class Recorder:
@@ -177,8 +176,8 @@ class Recorder:
         if self.tracer == "monitoring":
             self._start_monitoring()
         elif hasattr(self._local_trace, "calls"):  # the compiled path is the global trace function as well
-            self._local_trace.calls(self, self._user_codes, _Frame, self.frames_table, self._global_trace, None)
-            sys.settrace(self._local_trace)
+            self._local_trace.calls(self, self._user_codes, self.frames_table, self._global_trace, None)
+            self._local_trace.install()  # a C trace function: no locals dict built around each event
         else:
             sys.settrace(self._global_trace)
 
@@ -289,6 +288,8 @@ class Recorder:
         diff = diff_locals
         recorder = self
         line_recorder_type = getattr(speedups, "LineRecorder", None)
+        # the C twin of _Frame where built: the same attributes, which the C event paths read without lookups
+        frame_type = getattr(speedups, "FrameState", _Frame)
         value_repr = speedups.safe_repr if speedups is not None else safe_repr
 
         def note_rare(result, exc=None) -> int:
@@ -318,11 +319,10 @@ class Recorder:
             state = frames_get(key) if may_resume else None
             resumed = state is not None and state.code is code
             if not resumed:
-                state = _Frame(recorder._next_fid, code)
+                state = frame_type(recorder._next_fid, code)
                 recorder._next_fid += 1
                 frames[key] = state
             state.ctx = table_add(state.fid, code, len(stack), stack[-1].fid if stack else -1)
-            state.line_info = (state.snap, state.module, state.ctx)
             stack.append(state)
             n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
             if type(n) is not int:
@@ -538,7 +538,7 @@ class Recorder:
 
         fast = self._local_trace if hasattr(self._local_trace, "calls") else None
         if fast is not None:  # the compiled call and return paths, which hand what they do not handle to on_start
-            fast.calls(self, user_codes, _Frame, self.frames_table, self._global_trace, on_start)
+            fast.calls(self, user_codes, self.frames_table, self._global_trace, on_start)
             on_start, on_return = fast.on_start, fast.on_return
         mon.register_callback(tool, ev.PY_START, on_start)
         mon.register_callback(tool, ev.PY_RESUME, on_resume)
