@@ -22,11 +22,17 @@ OUTCOMES = ("finished", "exited", "exception", "limit", "failed_to_start")
 LIMITS = ("max_steps", "timeout", "memory", "output", "interrupted")
 
 
-try:  # orjson parses trace lines about 2x faster than json; the stdlib is the fallback
-    from orjson import JSONDecodeError as _FastDecodeError
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - orjson is a dependency, but the recorder child may lack it
-    _fast_loads, _FastDecodeError = json.loads, json.JSONDecodeError
+_fast_loads = _FastDecodeError = None  # orjson's, imported by the first read (duck record never reads)
+
+
+def _import_fast_loads() -> None:
+    """orjson parses trace lines about 2x faster than json; the stdlib is the fallback."""
+    global _fast_loads, _FastDecodeError
+    try:
+        from orjson import JSONDecodeError as _FastDecodeError
+        from orjson import loads as _fast_loads
+    except ImportError:  # pragma: no cover - orjson is a dependency, but the recorder child may lack it
+        _fast_loads, _FastDecodeError = json.loads, json.JSONDecodeError
 
 
 class TraceFormatError(ValueError):
@@ -127,6 +133,8 @@ def iter_records(path: str | Path) -> Iterator[dict]:
                 f"{path} is trace format version {head.get('version')}; this duck reads version {FORMAT_VERSION}"
             )
         yield head
+        if _fast_loads is None:
+            _import_fast_loads()
         pending: str | None = None
         for line in stream:
             if pending is not None:
@@ -140,6 +148,8 @@ def iter_records(path: str | Path) -> Iterator[dict]:
 
 
 def _loads(line: str, path: Path) -> dict:
+    if _fast_loads is None:
+        _import_fast_loads()
     try:
         return _fast_loads(line)
     except (_FastDecodeError, json.JSONDecodeError) as exc:

@@ -25,7 +25,6 @@ import io
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
 from collections.abc import Callable
 from opcode import opmap  # not dis, which would cost the recording child its start-up time
 
@@ -754,65 +753,10 @@ class RecordedStdin(io.TextIOBase):
 
 
 # --------------------------------------------------------------------------- record_call
-@dataclass
-class CallRecording:
-    """One traced call: its events (trace-format dicts), result (safe repr), exception and source.
+def __getattr__(name: str):
+    """``record_call`` and ``CallRecording`` live in ``duck.trace.call`` (not imported by the recording child)."""
+    if name in ("record_call", "CallRecording"):
+        from duck.trace import call
 
-    ``result`` is the returned object itself (for a caller in the same process that turns it
-    into data, such as a sandbox job); it is not part of the trace.
-    """
-
-    events: list[dict]
-    value: str | None
-    exception: tuple[str, str] | None
-    source: str
-    stdout: str = ""
-    stopped_by: str | None = None
-    tracer: str = field(default="")
-    result: object = field(default=None, repr=False, compare=False)
-
-
-def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits = Limits(),
-                extra_globals: dict | None = None) -> CallRecording:
-    """Execute ``code`` (a module's source) under ``filename``, then trace the evaluation of ``call``.
-
-    Only frames whose code comes from ``filename`` are recorded. The module body itself runs
-    untraced. Output written during the call is captured (not printed) and attributed to steps.
-    A ``SyntaxError`` or an exception in the module body is reported as ``exception``.
-    ``extra_globals`` are added to the module's namespace after it ran (e.g. the call's arguments).
-    """
-    namespace: dict = {"__name__": "__duck_sample__", "__builtins__": __builtins__}
-    import linecache
-
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    try:
-        exec(compile(code, filename, "exec"), namespace)
-        namespace.update(extra_globals or {})
-        call_code = compile(call, "<duck-call>", "eval")
-    except BaseException as exc:  # noqa: BLE001 - the sample's problem, reported as its result
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return CallRecording([], None, exception_summary(exc, limits.repr_limit), code)
-    recorder = Recorder(lambda f: f == filename, limits)
-    out = io.StringIO()
-    stream = CapturedStream("stdout", out, recorder.note_output, passthrough=True)
-    saved_stdout = sys.stdout
-    value = exception = None
-    sys.stdout = stream
-    recorder.start()
-    try:
-        result = eval(call_code, namespace)
-    except StepLimitReached:
-        exception = ("StepLimitReached", f"stopped after {limits.max_steps} steps")
-    except BaseException as exc:  # noqa: BLE001
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        exception = exception_summary(exc, limits.repr_limit)
-    else:
-        value = safe_repr(result, limits.repr_limit)
-    finally:
-        recorder.stop()
-        sys.stdout = saved_stdout
-    events = recorder.all_events()
-    return CallRecording(events, value, exception, code, out.getvalue(), recorder.stopped_by, recorder.tracer,
-                         None if exception else result)
+        return getattr(call, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
