@@ -1321,6 +1321,7 @@ typedef struct {
     PyObject *fid, *snap, *code;
     Py_ssize_t ctx;
     char module, raised;
+    void *frame; /* the frame object it was entered for by the C call path (identity only), or NULL */
     int nslots;            /* slots of the view; 0: none yet */
     PyObject **seen;       /* per slot: the value at the last diff (strong), NULL when unbound */
     unsigned char *flags;  /* per slot: SLOT_* */
@@ -1393,6 +1394,7 @@ fs_create(PyObject *fid, PyObject *code)
     self->snap = PyDict_New();
     self->ctx = 0;
     self->raised = 0;
+    self->frame = NULL;
     self->module = 0;
     self->nslots = 0;
     self->seen = NULL;
@@ -1664,6 +1666,7 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *frames, *names, *texts, *kl_append, *ctx_append, *nc_append;
+    PyObject *kl_column, *ctx_column, *nc_column; /* the arrays behind them, written directly (or NULL) */
     PyObject *note_rare, *checkpoint, *fallback, *limit_obj, *stack, *value_name;
     /* the call path (set by calls()): NULL until then, and every call goes to the Python fallbacks */
     PyObject *recorder, *user_codes, *table_add, *global_fallback, *start_fallback;
@@ -1688,6 +1691,9 @@ lr_dealloc(LineRecorder *self)
     Py_CLEAR(self->kl_append);
     Py_CLEAR(self->ctx_append);
     Py_CLEAR(self->nc_append);
+    Py_CLEAR(self->kl_column);
+    Py_CLEAR(self->ctx_column);
+    Py_CLEAR(self->nc_column);
     Py_CLEAR(self->note_rare);
     Py_CLEAR(self->checkpoint);
     Py_CLEAR(self->fallback);
@@ -1717,6 +1723,9 @@ lr_traverse(LineRecorder *self, visitproc visit, void *arg)
     Py_VISIT(self->kl_append);
     Py_VISIT(self->ctx_append);
     Py_VISIT(self->nc_append);
+    Py_VISIT(self->kl_column);
+    Py_VISIT(self->ctx_column);
+    Py_VISIT(self->nc_column);
     Py_VISIT(self->note_rare);
     Py_VISIT(self->checkpoint);
     Py_VISIT(self->fallback);
@@ -1747,6 +1756,76 @@ append_ssize(PyObject *append, Py_ssize_t x)
         return -1;
     Py_DECREF(r);
     return 0;
+}
+
+/* Appending to the store's array('i'/'I') columns without a method call per value. The array
+ * module's object layout is not public; array_layout_ok() checks it once on a live array (size,
+ * capacity, an item where it must be), and without that, or when an array is full or exported,
+ * the column's own append() is called. */
+typedef struct {
+    PyObject_VAR_HEAD
+    char *ob_item;
+    Py_ssize_t allocated;
+    const void *ob_descr;
+    PyObject *weakreflist;
+    Py_ssize_t ob_exports;
+} ArrayLayout;
+
+static int array_layout_checked = 0; /* 0 not yet, 1 matches, -1 does not */
+
+static int
+array_layout_ok(void)
+{
+    if (array_layout_checked != 0)
+        return array_layout_checked > 0;
+    array_layout_checked = -1;
+    PyObject *module = PyImport_ImportModule("array");
+    PyObject *a = module ? PyObject_CallMethod(module, "array", "s(iii)", "i", 7, 8, 9) : NULL;
+    PyObject *itemsize = a ? PyObject_GetAttrString(a, "itemsize") : NULL;
+    if (itemsize != NULL && PyLong_AsLong(itemsize) == 4 && Py_SIZE(a) == 3 && ((ArrayLayout *)a)->allocated >= 3 &&
+        ((ArrayLayout *)a)->ob_exports == 0 && ((int32_t *)((ArrayLayout *)a)->ob_item)[1] == 8)
+        array_layout_checked = 1;
+    Py_XDECREF(itemsize);
+    Py_XDECREF(a);
+    Py_XDECREF(module);
+    PyErr_Clear();
+    return array_layout_checked > 0;
+}
+
+/* The array behind `append` (a bound array.append of a 4-byte column) when it can be written directly, else NULL. */
+static PyObject *
+direct_column(PyObject *append, const char *typecode)
+{
+    if (!PyCFunction_Check(append) || !array_layout_ok())
+        return NULL;
+    PyObject *self = PyCFunction_GET_SELF(append);
+    if (self == NULL || strcmp(Py_TYPE(self)->tp_name, "array.array") != 0)
+        return NULL;
+    PyObject *code = PyObject_GetAttrString(self, "typecode");
+    int same = code != NULL && PyUnicode_Check(code) && PyUnicode_CompareWithASCIIString(code, typecode) == 0;
+    Py_XDECREF(code);
+    PyErr_Clear();
+    return same ? self : NULL;
+}
+
+/* Append x to a column: directly into `column` (an array from direct_column, or NULL) while it has room,
+ * else by calling `append`. `lo`/`hi`: the item type's range (outside it, append raises as it would). */
+static inline int
+column_append(PyObject *column, PyObject *append, Py_ssize_t x, long long lo, long long hi)
+{
+    if (column != NULL) {
+        ArrayLayout *a = (ArrayLayout *)column;
+        Py_ssize_t n = Py_SIZE(a);
+        if (n < a->allocated && a->ob_exports == 0 && x >= lo && x <= hi) {
+            if (lo < 0)
+                ((int32_t *)a->ob_item)[n] = (int32_t)x;
+            else
+                ((uint32_t *)a->ob_item)[n] = (uint32_t)x;
+            Py_SET_SIZE(a, n + 1);
+            return 0;
+        }
+    }
+    return append_ssize(append, x);
 }
 
 /* Count one event against the budget; 0, or -1 with the checkpoint's exception. */
@@ -1784,6 +1863,12 @@ is_recursion_or_memory_error(void)
 static FrameState *
 lr_state(LineRecorder *self, PyObject *frame)
 {
+    Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+    if (depth > 0) { /* most events are the innermost recorded frame's: no lookup */
+        PyObject *top = PyList_GET_ITEM(self->stack, depth - 1);
+        if (Py_IS_TYPE(top, &FrameStateType) && ((FrameState *)top)->frame == (void *)frame)
+            return (FrameState *)top;
+    }
     PyObject *key = PyLong_FromVoidPtr(frame);
     if (key == NULL)
         return NULL;
@@ -1839,8 +1924,9 @@ lr_diff_locals(LineRecorder *self, FrameState *state, PyObject *frame)
 static int
 lr_append_event(LineRecorder *self, Py_ssize_t kind_line, Py_ssize_t ctx, Py_ssize_t count)
 {
-    if (append_ssize(self->kl_append, kind_line) < 0 || append_ssize(self->ctx_append, ctx) < 0 ||
-        append_ssize(self->nc_append, count) < 0)
+    if (column_append(self->kl_column, self->kl_append, kind_line, INT32_MIN, INT32_MAX) < 0 ||
+        column_append(self->ctx_column, self->ctx_append, ctx, INT32_MIN, INT32_MAX) < 0 ||
+        column_append(self->nc_column, self->nc_append, count, 0, UINT32_MAX) < 0)
         return -1;
     return lr_count(self);
 }
@@ -1955,6 +2041,7 @@ lr_enter(LineRecorder *self, PyObject *frame, PyCodeObject *code)
     state = fs_create(fid, (PyObject *)code);
     if (state == NULL)
         goto done;
+    state->frame = frame;
     key = PyLong_FromVoidPtr(frame);
     if (key == NULL || PyDict_SetItem(self->frames, key, (PyObject *)state) < 0)
         goto done;
@@ -2355,6 +2442,9 @@ lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->kl_append = Py_NewRef(kl_append);
     self->ctx_append = Py_NewRef(ctx_append);
     self->nc_append = Py_NewRef(nc_append);
+    self->kl_column = Py_XNewRef(direct_column(kl_append, "i"));
+    self->ctx_column = Py_XNewRef(direct_column(ctx_append, "i"));
+    self->nc_column = Py_XNewRef(direct_column(nc_append, "I"));
     self->note_rare = Py_NewRef(note_rare);
     self->checkpoint = Py_NewRef(checkpoint);
     self->fallback = Py_NewRef(fallback);
