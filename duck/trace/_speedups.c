@@ -12,9 +12,16 @@
  * format_run writes the trace-format JSON lines of a run of stored events (duck.trace.store)
  * as UTF-8, calling back into Python for the rare events with output, deletions or exceptions.
  *
+ * LineRecorder records the common events themselves (line, return, call of known user code; see
+ * its comment), keeping per frame a FrameState. On CPython 3.11 it is a C trace function
+ * (PyEval_SetTrace) and reads a frame's fast locals through the interpreter's frame layout,
+ * compared by identity with what it saw at the frame's previous event (fast_diff); elsewhere, or
+ * after set_fast_locals(False), it reads them through PyFrame_GetLocals. Both give the changes in
+ * the order the locals dict would.
+ *
  * It is optional: setup.py builds it where a compiler exists, and localdiff falls back to
- * the pure-Python diff where it is missing (or DUCK_PURE_PYTHON=1). It does not hook the
- * interpreter, format events or decide what is the user's code.
+ * the pure-Python diff where it is missing (or DUCK_PURE_PYTHON=1). It does not decide what is
+ * the user's code (duck.trace.policy does) or when to flush (duck.trace.recorder does).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -25,8 +32,15 @@
 #include <pythread.h>
 
 /* CPython 3.11: the frame's fast locals are read through its internal layout (see fast_diff); any
- * other version takes the public API (PyFrame_GetLocals). */
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && !defined(DUCK_PUBLIC_FRAME_API)
+ * other version, a build without the internal headers, or -DDUCK_PUBLIC_FRAME_API takes the public
+ * API (PyFrame_GetLocals). */
+#if defined(__has_include)
+#if __has_include(<internal/pycore_frame.h>)
+#define DUCK_HAVE_INTERNAL_FRAME 1
+#endif
+#endif
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && defined(DUCK_HAVE_INTERNAL_FRAME) && \
+    !defined(DUCK_PUBLIC_FRAME_API) && !defined(PYPY_VERSION)
 #define DUCK_FAST_LOCALS 1
 #define Py_BUILD_CORE
 #include <internal/pycore_frame.h>

@@ -1,20 +1,25 @@
 """The in-process tracer: records call/line/return/exception events of the user's own code.
 
-``Recorder`` hooks the interpreter (``sys.monitoring`` on Python 3.12+, with events switched
-off for every code object that is not the user's; ``sys.settrace`` on 3.11, returning no local
-tracer for library frames) and keeps, per event, only what the trace format needs: the locals
-that changed since the frame's previous event (safe reprs; in-place mutation is caught by
-comparing the safe repr of mutable values, see ``localdiff``), return values, exceptions, and
-the program's output and standard input read, attributed to the step during which they
-happened. The hot path appends to the columns of a ``store.Events`` run; text is built only
-when a run is handed to the sink (``format_events``/``event_dicts``). Only the thread that
-started the recorder is recorded. Where ``duck.trace._speedups`` is built, its ``LineRecorder``
-handles in C the line events (most of a trace), the calls of code already known to be the
-user's (not generators: their resumes are Python's), and the returns (on 3.11 not those of
-generators or of frames that raised); the diff of locals is C as well. The Python closures in
-``_make_hooks`` are the same logic, what the C path hands on, and the fallback.
+``Recorder`` hooks the interpreter and keeps, per event, only what the trace format needs: the
+locals that changed since the frame's previous event (safe reprs; in-place mutation is caught by
+comparing the safe repr of mutable values, see ``localdiff``), return values, exceptions, and the
+program's output and standard input read, attributed to the step during which they happened.
+The hot path appends to the columns of a ``store.Events`` run; text is built only when a run is
+handed to the sink (``format_events``/``event_dicts``). Only the thread that started the
+recorder is recorded.
 
-``record_call`` traces one call in this process (used by the corpus and the evaluator).
+Mechanism and policy are apart: which code is the user's is ``policy.FileFilter``'s to say
+(asked once per code object); the mechanisms are ``sys.settrace`` on 3.11 (here: no local trace
+for library frames) and ``sys.monitoring`` on 3.12+ (``monitoring``: events switched off per code
+object), and each has a C path and a pure-Python one. ``_make_hooks`` gives both mechanisms the
+same handlers (``_Hooks``): Python closures over the store's columns, the fallback and what the C
+path hands on. Where ``duck.trace._speedups`` is built, its ``LineRecorder`` handles in C the
+line events (most of a trace), the calls of code already known to be the user's (not
+generators: their resumes are Python's) and the returns (on 3.11 not those of generators or of
+frames that raised); on 3.11 it is installed as a C trace function and reads the frames' fast
+locals directly (see ``_speedups.c``). The diff of locals is C as well.
+
+``record_call`` (``duck.trace.call``, offered here too) traces one call in this process.
 This module does not start processes or enforce wall-time/memory limits (``runner`` and
 ``_child`` do) and does not interpret traces (``duck.session`` does). Stdlib only.
 """
