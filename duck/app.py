@@ -40,7 +40,7 @@ from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, S
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
                                    FixSearchFinished, FixVerified, FrameSelected, GutterClicked, LineClicked,
-                                   SearchFinished, SessionReloaded)
+                                   SearchFinished, SessionIndexed, SessionReloaded)
 from duck.widgets.theme import THEME_VARIABLES
 
 #: Keys of Textual's own widgets (not duck's bindings, so not remappable by id), for the help screen.
@@ -50,6 +50,10 @@ EXTRA_KEYS = [
     ("space (variables)", "expand a list, tuple, dict or set, or an object into its attributes"),
     ("enter (variables)", "show the value whole"),
 ]
+
+
+#: Traces up to this many steps are indexed before the first screen (a fraction of a second).
+_INDEX_AT_ONCE = 20_000
 
 
 class DuckApp(App[int]):
@@ -199,6 +203,7 @@ class DuckApp(App[int]):
         self.source_view.focus()
         if self.narrator is None:
             self.narrator = Narrator()
+        self._begin_indexing()
         self._show_outcome()
         if len(self.session):
             self.step = 0
@@ -207,7 +212,40 @@ class DuckApp(App[int]):
         if self.model_loader is not None:
             self.call_after_refresh(self._begin_loading_model)
 
+    def _begin_indexing(self) -> None:
+        """A short trace is indexed at once; a long one in a worker, after the first screen has
+        painted from what the cursor needs (``on_session_indexed`` then fills in the rest)."""
+        if len(self.session) <= _INDEX_AT_ONCE:
+            self.session.index_all()
+        elif self.session.indexed_fraction < 1.0:
+            self.call_after_refresh(self._index_session, self.session)
+
+    @work(thread=True, exclusive=True, group="index")
+    def _index_session(self, session) -> None:
+        worker = get_current_worker()
+
+        def progress() -> None:
+            if session.indexed_fraction < 1.0:
+                self.post_message(SessionIndexed(session, session.indexed_fraction))
+
+        session.index_all(should_stop=lambda: worker.is_cancelled, progress=progress)
+        if not worker.is_cancelled:
+            self.post_message(SessionIndexed(session, 1.0))
+
+    def on_session_indexed(self, message: SessionIndexed) -> None:
+        if message.session is not self.session:
+            return
+        if message.fraction < 1.0:
+            return self._show_status()
+        self._show_outcome()
+        if len(self.session):
+            self._show_status()
+            self._start_explaining(self.narrator, "step")
+
     def _show_outcome(self) -> None:
+        if self.session.indexed_fraction < 1.0:
+            self.monologue.set_outcome(None)  # told once the trace is indexed (on_session_indexed)
+            return
         outcome = self.session.outcome
         summary = None
         if outcome.get("outcome") != "finished":
@@ -476,6 +514,9 @@ class DuckApp(App[int]):
         self._explain_token += 1
         name = getattr(explainer, "name", "duck")
         if explainer is self.narrator and scope == "step":
+            if self.session.indexed_fraction < 1.0:  # narrating reads whole frames: after indexing
+                self.monologue.show(name, "reading the rest of the recording; the explanation follows…")
+                return
             try:
                 text = "".join(explainer.explain(self.session, self.step, scope))
             except Exception as exc:  # the narrator must not take the UI down: shown as an error
@@ -671,6 +712,7 @@ class DuckApp(App[int]):
         old_step = self.step
         self.session = message.session
         self.source_view.forget_sources()
+        self._begin_indexing()
         self._show_outcome()
         self.fixes.clear()
         if len(self.session):

@@ -1,6 +1,7 @@
 """``duck replay TRACE [--plain]``: open a recorded run again, without running anything.
 
-TRACE is a file written by ``duck record`` (or kept by ``duck run --save``). With a terminal
+TRACE is a file written by ``duck record`` (or kept by ``duck run --save``), in either format
+(v2 binary opens without parsing each event; v1 JSON Lines is read as before). With a terminal
 the Textual UI opens on it (stepping, watches, the narrator and a configured model work; re-run
 and fix search need the program, so they are ``duck run``'s); with ``--plain``, or when
 standard output is not a terminal, the narrated run is printed as ``duck run --plain`` prints

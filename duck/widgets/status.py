@@ -35,9 +35,13 @@ class StatusBar(Static):
             text.append(f" · {session.frame_func(session.frame(step))}() line {session.line(step)}")
             if len(session.sources) > 1:
                 text.append(f" of {Path(session.file(step)).name}")
-            loop = session.loop_at(step)
-            if loop is not None:
-                text.append(f" · iteration {loop.iteration} of {loop.total}", theme_colour(self, "duck-count"))
+            indexed = session.indexed_fraction
+            if indexed < 1.0:  # loop totals need the whole trace: shown once it is indexed
+                text.append(f" · indexing {indexed:.0%}", "italic")
+            else:
+                loop = session.loop_at(step)
+                if loop is not None:
+                    text.append(f" · iteration {loop.iteration} of {loop.total}", theme_colour(self, "duck-count"))
         else:
             text.append("no steps recorded", "bold")
         text.append(" · ")

@@ -109,3 +109,26 @@ async def test_the_real_narrator_explains(session):
         assert app.narrator.name == "narrator"
         assert app.monologue.text.strip()
         assert "ZeroDivisionError" in str(app.monologue.query_one("#outcome").render())
+
+
+async def test_a_long_trace_paints_first_and_is_indexed_in_a_worker(session, monkeypatch):
+    """Past the at-once size, the first screen comes from what step 1 needs; the rest follows."""
+    import duck.app
+    import duck.session
+
+    monkeypatch.setattr(duck.app, "_INDEX_AT_ONCE", 1)
+    monkeypatch.setattr(duck.session, "_INDEX_AHEAD", 1)
+    monkeypatch.setattr(duck.session, "_INDEX_BLOCK", 1)
+    indexed = []
+    handler = DuckApp.on_session_indexed
+    monkeypatch.setattr(DuckApp, "on_session_indexed", lambda app, message: (indexed.append(
+        message.fraction), handler(app, message)))
+    app = DuckApp(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert indexed[-1] == 1.0 and indexed.count(1.0) == 1  # the worker indexed it, after the first screen
+        assert len(indexed) > 1  # with progress on the way
+        assert session.indexed_fraction == 1.0
+        assert "indexing" not in str(app.query_one("#status").render())
+        assert "ZeroDivisionError" in str(app.monologue.query_one("#outcome").render())
+        assert app.monologue.text.strip() and "reading the rest" not in app.monologue.text
