@@ -202,8 +202,7 @@ def candidate_limits(user: Limits, baseline: Session | None, *, pytest: bool) ->
     steps = int(baseline.outcome.get("steps") or len(baseline))
     duration = float(baseline.outcome.get("duration_s") or 0.5)
     floor = 4.0 if pytest else 2.0
-    return dataclasses.replace(
-        user,
+    return user.replace(
         max_steps=min(user.max_steps, max(20_000, 20 * steps)),
         timeout_s=min(user.timeout_s, max(floor, 5 * duration + 1.0)),
     )
@@ -298,7 +297,7 @@ class CandidateRunner:
         remaining = self.remaining()
         if remaining >= limits.timeout_s:
             return limits
-        return dataclasses.replace(limits, timeout_s=max(0.05, remaining))
+        return limits.replace(timeout_s=max(0.05, remaining))
 
     # ------------------------------------------------------------------ the sandbox
     def exec(self, argv: list[str], **options) -> Run:

@@ -30,7 +30,6 @@ import gc
 import json
 import linecache
 import os
-import platform
 import signal
 import struct
 import sys
@@ -51,7 +50,7 @@ if __name__ == "__main__":
 
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: E402,F401 - duck's code keeps the real len, open, print
 from duck.trace import pristine  # noqa: E402
-from duck.trace.format import spelled_out  # noqa: E402
+from duck.trace.spelling import spelled_out  # noqa: E402
 from duck.trace.limits import Limits  # noqa: E402
 from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin,  # noqa: E402
                                  Recorder, exception_summary)
@@ -113,7 +112,7 @@ class _Child:
     def write_header(self) -> None:
         c = self.config
         header = {
-            "format": "duck-trace", "version": 1, "python": platform.python_version(),
+            "format": "duck-trace", "version": 1, "python": sys.version.split()[0],  # platform.python_version(), without importing platform
             "implementation": sys.implementation.name, "argv": [c["argv0"], *c["argv"]],
             "script": c["script"], "module": c["module"], "cwd": os.getcwd(), "include": c["include"],
             "exclude": c["exclude"], "tracer": self.recorder.tracer, "limits": self.limits.to_dict(),

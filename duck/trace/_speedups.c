@@ -12,15 +12,43 @@
  * format_run writes the trace-format JSON lines of a run of stored events (duck.trace.store)
  * as UTF-8, calling back into Python for the rare events with output, deletions or exceptions.
  *
+ * LineRecorder records the common events themselves (line, return, call of known user code; see
+ * its comment), keeping per frame a FrameState. On CPython 3.11 it is a C trace function
+ * (PyEval_SetTrace) and reads a frame's fast locals through the interpreter's frame layout,
+ * compared by identity with what it saw at the frame's previous event (fast_diff); elsewhere, or
+ * after set_fast_locals(False), it reads them through PyFrame_GetLocals. Both give the changes in
+ * the order the locals dict would.
+ *
  * It is optional: setup.py builds it where a compiler exists, and localdiff falls back to
- * the pure-Python diff where it is missing (or DUCK_PURE_PYTHON=1). It does not hook the
- * interpreter, format events or decide what is the user's code.
+ * the pure-Python diff where it is missing (or DUCK_PURE_PYTHON=1). It does not decide what is
+ * the user's code (duck.trace.policy does) or when to flush (duck.trace.recorder does).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
+#include <structmember.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <pythread.h>
+
+/* CPython 3.11: the frame's fast locals are read through its internal layout (see fast_diff); any
+ * other version, a build without the internal headers, or -DDUCK_PUBLIC_FRAME_API takes the public
+ * API (PyFrame_GetLocals). */
+#if defined(__has_include)
+#if __has_include(<internal/pycore_frame.h>)
+#define DUCK_HAVE_INTERNAL_FRAME 1
+#endif
+#endif
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && defined(DUCK_HAVE_INTERNAL_FRAME) && \
+    !defined(DUCK_PUBLIC_FRAME_API) && !defined(PYPY_VERSION)
+#define DUCK_FAST_LOCALS 1
+#define Py_BUILD_CORE
+#include <internal/pycore_frame.h>
+#include <internal/pycore_code.h>
+#undef Py_BUILD_CORE
+#else
+#define DUCK_FAST_LOCALS 0
+#endif
 
 static PyObject *safe_repr_fn = NULL; /* safe_repr(value, limit) -> str */
 static PyObject *stable_types = NULL; /* dict: type -> bool (shared with localdiff) */
@@ -1106,6 +1134,29 @@ buf_json(Buf *b, PyObject *text)
 }
 
 static const char *const KIND_NAMES[4] = {"call", "line", "return", "exception"};
+static const Py_ssize_t KIND_LENGTHS[4] = {4, 4, 6, 9};
+
+/* A literal into the buffer, room reserved by the caller. */
+#define PUT_LIT(out, lit) (memcpy((out), (lit), sizeof(lit) - 1), (out) += sizeof(lit) - 1)
+
+/* The decimal digits of x (what printf's %lld writes) at out, room reserved by the caller (21 bytes);
+ * the end. snprintf was a fifth of the formatting time. */
+static char *
+put_int(char *out, long long x)
+{
+    char digits[24];
+    int n = 0;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0)
+        *out++ = '-';
+    while (n)
+        *out++ = digits[--n];
+    return out;
+}
 
 typedef struct {
     Py_buffer view;
@@ -1213,15 +1264,29 @@ format_run(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         }
         if (buf_reserve(&b, 128) < 0)
             goto done;
-        b.len += snprintf(b.data + b.len, 128, "{\"step\":%lld,\"event\":\"%s\",\"line\":%d,", step,
-                          KIND_NAMES[kind_line[i] & 3], kind_line[i] >> 2);
+        char *out = b.data + b.len;
+        PUT_LIT(out, "{\"step\":");
+        out = put_int(out, step);
+        PUT_LIT(out, ",\"event\":\"");
+        memcpy(out, KIND_NAMES[kind_line[i] & 3], KIND_LENGTHS[kind_line[i] & 3]);
+        out += KIND_LENGTHS[kind_line[i] & 3];
+        PUT_LIT(out, "\",\"line\":");
+        out = put_int(out, kind_line[i] >> 2);
+        *out++ = ',';
+        b.len = out - b.data;
         if (buf_utf8(&b, PyList_GET_ITEM(codes, code[e])) < 0 || buf_reserve(&b, 128) < 0)
             goto done;
+        out = b.data + b.len;
+        PUT_LIT(out, ",\"depth\":");
+        out = put_int(out, depth[e]);
+        PUT_LIT(out, ",\"frame\":");
+        out = put_int(out, fid[e]);
+        PUT_LIT(out, ",\"parent\":");
         if (parent[e] < 0)
-            b.len += snprintf(b.data + b.len, 128, ",\"depth\":%d,\"frame\":%d,\"parent\":null", depth[e], fid[e]);
+            PUT_LIT(out, "null");
         else
-            b.len += snprintf(b.data + b.len, 128, ",\"depth\":%d,\"frame\":%d,\"parent\":%d", depth[e], fid[e],
-                              parent[e]);
+            out = put_int(out, parent[e]);
+        b.len = out - b.data;
         PyObject *value = NULL;
         int members = 0;
         for (Py_ssize_t j = c; j < c + n; j++) {
@@ -1251,6 +1316,355 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------------ per-frame state */
+
+/* FrameState: what the recorder keeps about one activation of a recorded frame (recorder._Frame where
+ * this module is built): its frame id, the row of its current FrameTable entry, the snapshot of its
+ * locals (name -> (value, safe repr, fingerprint), the dict localdiff reads and writes), its code,
+ * whether it is a module body, whether its last event was an exception. Python reads and writes these
+ * as attributes; the C event paths read the struct.
+ *
+ * On CPython 3.11 it also keeps a view of the frame's fast locals, slot by slot: the value seen at the
+ * last diff (a strong reference, so an identity cannot be reused), whether an identical value means an
+ * unchanged repr, and the order the names were added to the snapshot. A line then costs a pointer
+ * compare per local instead of a locals dict built by PyFrame_GetLocals and a snapshot lookup per
+ * name. The view is rebuilt from the snapshot whenever something else (the Python hooks, or the
+ * public-API diff) changed the snapshot: the dict's version tag says so. */
+typedef struct {
+    PyObject_HEAD
+    PyObject *fid, *snap, *code;
+    Py_ssize_t ctx;
+    char module, raised;
+    void *frame; /* the frame object it was entered for by the C call path (identity only), or NULL */
+    int nslots;            /* slots of the view; 0: none yet */
+    PyObject **seen;       /* per slot: the value at the last diff (strong), NULL when unbound */
+    unsigned char *flags;  /* per slot: SLOT_* */
+    uint64_t *order;       /* per slot in the snapshot: when it was added (the snapshot's order) */
+    uint64_t next_order;
+    uint64_t snap_version; /* the snapshot's version tag after the last diff through the view; 0: never */
+} FrameState;
+
+#define SLOT_SEEN 1    /* seen[i] is what the snapshot holds for it */
+#define SLOT_STABLE 2  /* an identical value has the same repr (the snapshot's fingerprint is True) */
+#define SLOT_IN_SNAP 4 /* the name is in the snapshot */
+
+static PyTypeObject FrameStateType;
+
+static void
+fs_clear_view(FrameState *self)
+{
+    for (int i = 0; i < self->nslots; i++)
+        Py_CLEAR(self->seen[i]);
+    PyMem_Free(self->seen);
+    PyMem_Free(self->flags);
+    PyMem_Free(self->order);
+    self->seen = NULL;
+    self->flags = NULL;
+    self->order = NULL;
+    self->nslots = 0;
+    self->snap_version = 0;
+}
+
+static int
+fs_clear(FrameState *self)
+{
+    Py_CLEAR(self->fid);
+    Py_CLEAR(self->snap);
+    Py_CLEAR(self->code);
+    fs_clear_view(self);
+    return 0;
+}
+
+static void
+fs_dealloc(FrameState *self)
+{
+    PyObject_GC_UnTrack(self);
+    fs_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+fs_traverse(FrameState *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->fid);
+    Py_VISIT(self->snap);
+    Py_VISIT(self->code);
+    for (int i = 0; i < self->nslots; i++)
+        Py_VISIT(self->seen[i]);
+    return 0;
+}
+
+static PyObject *str_module_name;
+
+/* FrameState(fid, code): a fresh activation, with an empty snapshot. */
+static FrameState *
+fs_create(PyObject *fid, PyObject *code)
+{
+    FrameState *self = PyObject_GC_New(FrameState, &FrameStateType);
+    if (self == NULL)
+        return NULL;
+    self->fid = Py_NewRef(fid);
+    self->code = Py_NewRef(code);
+    self->snap = PyDict_New();
+    self->ctx = 0;
+    self->raised = 0;
+    self->frame = NULL;
+    self->module = 0;
+    self->nslots = 0;
+    self->seen = NULL;
+    self->flags = NULL;
+    self->order = NULL;
+    self->next_order = 0;
+    self->snap_version = 0;
+    PyObject_GC_Track(self);
+    if (self->snap == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    if (PyCode_Check(code)) {
+        int same = PyUnicode_Compare(((PyCodeObject *)code)->co_name, str_module_name);
+        if (same == -1 && PyErr_Occurred()) {
+            Py_DECREF(self);
+            return NULL;
+        }
+        self->module = same == 0;
+    }
+    return self;
+}
+
+static PyObject *
+fs_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    PyObject *fid, *code;
+    if (!PyArg_ParseTuple(args, "OO:FrameState", &fid, &code))
+        return NULL;
+    return (PyObject *)fs_create(fid, code);
+}
+
+static PyMemberDef fs_members[] = {
+    {"fid", T_OBJECT_EX, offsetof(FrameState, fid), READONLY, "the frame id"},
+    {"code", T_OBJECT_EX, offsetof(FrameState, code), READONLY, "the code object"},
+    {"snap", T_OBJECT_EX, offsetof(FrameState, snap), READONLY, "name -> (value, safe repr, fingerprint)"},
+    {"ctx", T_PYSSIZET, offsetof(FrameState, ctx), 0, "the row of the current FrameTable entry"},
+    {"module", T_BOOL, offsetof(FrameState, module), READONLY, "a module body (its locals are globals)"},
+    {"raised", T_BOOL, offsetof(FrameState, raised), 0, "its last event was an exception"},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyTypeObject FrameStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "duck.trace._speedups.FrameState",
+    .tp_basicsize = sizeof(FrameState),
+    .tp_dealloc = (destructor)fs_dealloc,
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_doc = "FrameState(fid, code): one activation of a recorded frame (see duck.trace.recorder._Frame).",
+    .tp_traverse = (traverseproc)fs_traverse,
+    .tp_clear = (inquiry)fs_clear,
+    .tp_members = fs_members,
+    .tp_new = fs_new,
+};
+
+/* ------------------------------------------------------------------ fast locals (CPython 3.11) */
+
+static int use_fast_locals = DUCK_FAST_LOCALS; /* set_fast_locals(False): the public-API path only */
+
+#if DUCK_FAST_LOCALS
+/* The value of slot i as PyFrame_FastToLocals would put it in f_locals (cells and free variables
+ * dereferenced), borrowed; NULL when unbound. Only for a frame past its prologue (MAKE_CELL and
+ * COPY_FREE_VARS ran), which every traced event of an optimized code object is. */
+static inline PyObject *
+slot_value(_PyInterpreterFrame *iframe, PyCodeObject *co, int i)
+{
+    PyObject *value = iframe->localsplus[i];
+    if (value != NULL && (_PyLocals_GetKind(co->co_localspluskinds, i) & (CO_FAST_CELL | CO_FAST_FREE)) &&
+        PyCell_Check(value))
+        value = PyCell_GET(value);
+    return value;
+}
+
+/* Whether the view can read this frame: 1 yes, 0 use the public API. */
+static int
+fast_locals_apply(PyFrameObject *frame, FrameState *state)
+{
+    if (!use_fast_locals)
+        return 0;
+    _PyInterpreterFrame *iframe = frame->f_frame;
+    PyCodeObject *co = iframe->f_code;
+    if ((PyObject *)co != state->code || !(co->co_flags & CO_OPTIMIZED) || iframe->stacktop <= 0 ||
+        iframe->prev_instr < _PyCode_CODE(co) + co->_co_firsttraceable)
+        return 0;
+    return 1;
+}
+
+/* (Re)build the view from the snapshot: which slots it holds and in what order; nothing seen yet.
+ * 0, or -1 with an exception; 1 when the snapshot holds a name that is no slot (the public API then). */
+static int
+fs_sync_view(FrameState *state, PyCodeObject *co)
+{
+    int n = co->co_nlocalsplus;
+    if (state->nslots != n) {
+        fs_clear_view(state);
+        state->seen = PyMem_Calloc(n ? n : 1, sizeof(PyObject *));
+        state->flags = PyMem_Calloc(n ? n : 1, 1);
+        state->order = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
+        if (state->seen == NULL || state->flags == NULL || state->order == NULL) {
+            fs_clear_view(state);
+            PyErr_NoMemory();
+            return -1;
+        }
+        state->nslots = n;
+    }
+    for (int i = 0; i < n; i++) {
+        Py_CLEAR(state->seen[i]);
+        state->flags[i] = 0;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *name, *entry;
+    uint64_t k = 0;
+    while (PyDict_Next(state->snap, &pos, &name, &entry)) {
+        int found = -1;
+        for (int i = 0; i < n; i++) {
+            if (PyTuple_GET_ITEM(co->co_localsplusnames, i) == name) {
+                found = i;
+                break;
+            }
+        }
+        for (int i = 0; found < 0 && i < n; i++) {
+            int same = PyUnicode_Compare(PyTuple_GET_ITEM(co->co_localsplusnames, i), name);
+            if (same == -1 && PyErr_Occurred())
+                return -1;
+            if (same == 0)
+                found = i;
+        }
+        if (found < 0)
+            return 1;
+        state->flags[found] = SLOT_IN_SNAP;
+        state->order[found] = k++;
+    }
+    state->next_order = k;
+    state->snap_version = ((PyDictObject *)state->snap)->ma_version_tag;
+    return 0;
+}
+
+/* Sort slot numbers by their order in the snapshot (a handful at most: insertion sort). */
+static void
+sort_by_order(int *slots, int n, const uint64_t *order)
+{
+    for (int i = 1; i < n; i++) {
+        int s = slots[i], j = i - 1;
+        while (j >= 0 && order[slots[j]] > order[s]) {
+            slots[j + 1] = slots[j];
+            j--;
+        }
+        slots[j + 1] = s;
+    }
+}
+
+#define FAST_SLOTS_ON_STACK 64
+
+/* diff_core over the view: the same changes, in the same order, as diff_core over the frame's
+ * locals dict (the names already in the snapshot in its order, then the new ones in slot order, as
+ * PyFrame_FastToLocals inserts them; deleted names in the snapshot's order). The result as
+ * diff_core's; NULL without an exception when the view cannot be used (the public API then). */
+static PyObject *
+fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *limit_obj, PyObject *names,
+          PyObject *texts)
+{
+    _PyInterpreterFrame *iframe = frame->f_frame;
+    PyCodeObject *co = iframe->f_code;
+    int n = co->co_nlocalsplus;
+    if (state->nslots != n || state->snap_version != ((PyDictObject *)state->snap)->ma_version_tag) {
+        int r = fs_sync_view(state, co);
+        if (r != 0)
+            return NULL; /* an error, or (1) the public API */
+    }
+    int on_stack[3 * FAST_SLOTS_ON_STACK];
+    int *changed = on_stack, *added = on_stack + FAST_SLOTS_ON_STACK, *gone = on_stack + 2 * FAST_SLOTS_ON_STACK;
+    int *heap = NULL;
+    if (n > FAST_SLOTS_ON_STACK) {
+        heap = PyMem_Malloc(3 * (size_t)n * sizeof(int));
+        if (heap == NULL) {
+            PyErr_NoMemory();
+            return NULL;
+        }
+        changed = heap;
+        added = heap + n;
+        gone = heap + 2 * n;
+    }
+    int n_changed = 0, n_added = 0, n_gone = 0;
+    for (int i = 0; i < n; i++) {
+        PyObject *value = slot_value(iframe, co, i);
+        unsigned char f = state->flags[i];
+        if (value == NULL) {
+            if (f & SLOT_IN_SNAP)
+                gone[n_gone++] = i;
+            continue;
+        }
+        if ((f & (SLOT_SEEN | SLOT_STABLE)) == (SLOT_SEEN | SLOT_STABLE) && state->seen[i] == value)
+            continue;
+        if (f & SLOT_IN_SNAP)
+            changed[n_changed++] = i;
+        else
+            added[n_added++] = i;
+    }
+    PyObject *result = NULL;
+    Py_ssize_t count = 0;
+    Py_ssize_t k = (limit + 32) / 3 + 3;
+    sort_by_order(changed, n_changed, state->order);
+    for (int pass = 0; pass < 2; pass++) {
+        int *slots = pass ? added : changed, m = pass ? n_added : n_changed;
+        for (int j = 0; j < m; j++) {
+            int i = slots[j];
+            PyObject *name = PyTuple_GET_ITEM(co->co_localsplusnames, i);
+            PyObject *value = slot_value(iframe, co, i);
+            if (value == NULL) /* the repr of an earlier one ran code that unbound it: next time */
+                continue;
+            Py_INCREF(value);
+            int r = diff_one(state->snap, name, value, limit, limit_obj, k, names, texts);
+            if (r < 0) {
+                Py_DECREF(value);
+                goto done;
+            }
+            count += r;
+            PyObject *entry = PyDict_GetItemWithError(state->snap, name);
+            if (entry == NULL) {
+                Py_DECREF(value);
+                if (!PyErr_Occurred())
+                    PyErr_SetString(PyExc_RuntimeError, "a local missing from its snapshot");
+                goto done;
+            }
+            Py_XSETREF(state->seen[i], value);
+            state->flags[i] = SLOT_SEEN | SLOT_IN_SNAP | (PyTuple_GET_ITEM(entry, 2) == Py_True ? SLOT_STABLE : 0);
+            if (pass)
+                state->order[i] = state->next_order++;
+        }
+    }
+    if (n_gone) {
+        sort_by_order(gone, n_gone, state->order);
+        PyObject *deleted = PyList_New(n_gone);
+        if (deleted == NULL)
+            goto done;
+        for (int j = 0; j < n_gone; j++) {
+            int i = gone[j];
+            PyObject *name = PyTuple_GET_ITEM(co->co_localsplusnames, i);
+            PyList_SET_ITEM(deleted, j, Py_NewRef(name));
+            if (PyDict_DelItem(state->snap, name) < 0) {
+                Py_DECREF(deleted);
+                goto done;
+            }
+            Py_CLEAR(state->seen[i]);
+            state->flags[i] = 0;
+        }
+        result = Py_BuildValue("(nN)", count, deleted);
+    } else {
+        result = PyLong_FromSsize_t(count);
+    }
+    state->snap_version = ((PyDictObject *)state->snap)->ma_version_tag;
+done:
+    PyMem_Free(heap);
+    return result;
+}
+#endif
+
 /* ------------------------------------------------------------------ the line-event fast path */
 
 /* LineRecorder: the recorder's `line`, `return` and `call` events in C. Called as a settrace trace
@@ -1266,9 +1680,10 @@ typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     PyObject *frames, *names, *texts, *kl_append, *ctx_append, *nc_append;
+    PyObject *kl_column, *ctx_column, *nc_column; /* the arrays behind them, written directly (or NULL) */
     PyObject *note_rare, *checkpoint, *fallback, *limit_obj, *stack, *value_name;
     /* the call path (set by calls()): NULL until then, and every call goes to the Python fallbacks */
-    PyObject *recorder, *user_codes, *frame_type, *table_add, *global_fallback, *start_fallback;
+    PyObject *recorder, *user_codes, *table_add, *global_fallback, *start_fallback;
     /* the FrameTable's code index and columns, appended to here for a code it already knows */
     PyObject *code_ids, *table_fid, *fid_append, *code_append, *depth_append, *parent_append;
     Py_ssize_t limit, budget;
@@ -1276,9 +1691,9 @@ typedef struct {
     int settrace;
 } LineRecorder;
 
-static PyObject *str_line_info, *str_raised, *str_f_locals, *str_line, *str_call, *str_return;
+static PyObject *str_f_locals, *str_line, *str_call, *str_return;
 static PyObject *one, *empty_tuple;
-static PyObject *str_next_fid, *str_fid, *str_ctx, *str_module, *str_snap, *str_code, *str_module_name;
+static PyObject *str_next_fid, *str_fid;
 
 static void
 lr_dealloc(LineRecorder *self)
@@ -1290,6 +1705,9 @@ lr_dealloc(LineRecorder *self)
     Py_CLEAR(self->kl_append);
     Py_CLEAR(self->ctx_append);
     Py_CLEAR(self->nc_append);
+    Py_CLEAR(self->kl_column);
+    Py_CLEAR(self->ctx_column);
+    Py_CLEAR(self->nc_column);
     Py_CLEAR(self->note_rare);
     Py_CLEAR(self->checkpoint);
     Py_CLEAR(self->fallback);
@@ -1298,7 +1716,6 @@ lr_dealloc(LineRecorder *self)
     Py_CLEAR(self->value_name);
     Py_CLEAR(self->recorder);
     Py_CLEAR(self->user_codes);
-    Py_CLEAR(self->frame_type);
     Py_CLEAR(self->table_add);
     Py_CLEAR(self->global_fallback);
     Py_CLEAR(self->start_fallback);
@@ -1320,13 +1737,15 @@ lr_traverse(LineRecorder *self, visitproc visit, void *arg)
     Py_VISIT(self->kl_append);
     Py_VISIT(self->ctx_append);
     Py_VISIT(self->nc_append);
+    Py_VISIT(self->kl_column);
+    Py_VISIT(self->ctx_column);
+    Py_VISIT(self->nc_column);
     Py_VISIT(self->note_rare);
     Py_VISIT(self->checkpoint);
     Py_VISIT(self->fallback);
     Py_VISIT(self->stack);
     Py_VISIT(self->recorder);
     Py_VISIT(self->user_codes);
-    Py_VISIT(self->frame_type);
     Py_VISIT(self->table_add);
     Py_VISIT(self->global_fallback);
     Py_VISIT(self->start_fallback);
@@ -1353,6 +1772,76 @@ append_ssize(PyObject *append, Py_ssize_t x)
     return 0;
 }
 
+/* Appending to the store's array('i'/'I') columns without a method call per value. The array
+ * module's object layout is not public; array_layout_ok() checks it once on a live array (size,
+ * capacity, an item where it must be), and without that, or when an array is full or exported,
+ * the column's own append() is called. */
+typedef struct {
+    PyObject_VAR_HEAD
+    char *ob_item;
+    Py_ssize_t allocated;
+    const void *ob_descr;
+    PyObject *weakreflist;
+    Py_ssize_t ob_exports;
+} ArrayLayout;
+
+static int array_layout_checked = 0; /* 0 not yet, 1 matches, -1 does not */
+
+static int
+array_layout_ok(void)
+{
+    if (array_layout_checked != 0)
+        return array_layout_checked > 0;
+    array_layout_checked = -1;
+    PyObject *module = PyImport_ImportModule("array");
+    PyObject *a = module ? PyObject_CallMethod(module, "array", "s(iii)", "i", 7, 8, 9) : NULL;
+    PyObject *itemsize = a ? PyObject_GetAttrString(a, "itemsize") : NULL;
+    if (itemsize != NULL && PyLong_AsLong(itemsize) == 4 && Py_SIZE(a) == 3 && ((ArrayLayout *)a)->allocated >= 3 &&
+        ((ArrayLayout *)a)->ob_exports == 0 && ((int32_t *)((ArrayLayout *)a)->ob_item)[1] == 8)
+        array_layout_checked = 1;
+    Py_XDECREF(itemsize);
+    Py_XDECREF(a);
+    Py_XDECREF(module);
+    PyErr_Clear();
+    return array_layout_checked > 0;
+}
+
+/* The array behind `append` (a bound array.append of a 4-byte column) when it can be written directly, else NULL. */
+static PyObject *
+direct_column(PyObject *append, const char *typecode)
+{
+    if (!PyCFunction_Check(append) || !array_layout_ok())
+        return NULL;
+    PyObject *self = PyCFunction_GET_SELF(append);
+    if (self == NULL || strcmp(Py_TYPE(self)->tp_name, "array.array") != 0)
+        return NULL;
+    PyObject *code = PyObject_GetAttrString(self, "typecode");
+    int same = code != NULL && PyUnicode_Check(code) && PyUnicode_CompareWithASCIIString(code, typecode) == 0;
+    Py_XDECREF(code);
+    PyErr_Clear();
+    return same ? self : NULL;
+}
+
+/* Append x to a column: directly into `column` (an array from direct_column, or NULL) while it has room,
+ * else by calling `append`. `lo`/`hi`: the item type's range (outside it, append raises as it would). */
+static inline int
+column_append(PyObject *column, PyObject *append, Py_ssize_t x, long long lo, long long hi)
+{
+    if (column != NULL) {
+        ArrayLayout *a = (ArrayLayout *)column;
+        Py_ssize_t n = Py_SIZE(a);
+        if (n < a->allocated && a->ob_exports == 0 && x >= lo && x <= hi) {
+            if (lo < 0)
+                ((int32_t *)a->ob_item)[n] = (int32_t)x;
+            else
+                ((uint32_t *)a->ob_item)[n] = (uint32_t)x;
+            Py_SET_SIZE(a, n + 1);
+            return 0;
+        }
+    }
+    return append_ssize(append, x);
+}
+
 /* Count one event against the budget; 0, or -1 with the checkpoint's exception. */
 static int
 lr_count(LineRecorder *self)
@@ -1376,77 +1865,102 @@ call_append(PyObject *append, PyObject *value)
     return 0;
 }
 
-/* The diff of `frame`'s locals against the snapshot in `state.line_info` (changed names and texts
- * appended to self->names / self->texts): the number of changes, with *info_out set to the
- * line_info tuple (a new reference the caller releases); -1 with *info_out NULL on error. */
-static Py_ssize_t
-lr_diff_locals(LineRecorder *self, PyObject *state, PyObject *frame, PyObject **info_out)
+static int
+is_recursion_or_memory_error(void)
 {
-    *info_out = NULL;
-    PyObject *info = PyObject_GetAttr(state, str_line_info);
-    if (info == NULL)
-        return -1;
-    if (!PyTuple_CheckExact(info) || PyTuple_GET_SIZE(info) != 3 || !PyDict_CheckExact(PyTuple_GET_ITEM(info, 0))) {
-        PyErr_SetString(PyExc_TypeError, "line_info must be (snap, module, ctx)");
-        Py_DECREF(info);
-        return -1;
+    return PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError);
+}
+
+/* The state of a recorded frame: frames[id(frame)], borrowed; NULL (no exception) when it is not recorded,
+ * or when the program is too deep to look (the lookup compares keys: a RecursionError at the limit),
+ * which skips the event as the Python hooks skip it. */
+static FrameState *
+lr_state(LineRecorder *self, PyObject *frame)
+{
+    Py_ssize_t depth = PyList_GET_SIZE(self->stack);
+    if (depth > 0) { /* most events are the innermost recorded frame's: no lookup */
+        PyObject *top = PyList_GET_ITEM(self->stack, depth - 1);
+        if (Py_IS_TYPE(top, &FrameStateType) && ((FrameState *)top)->frame == (void *)frame)
+            return (FrameState *)top;
     }
-    PyObject *locals = PyObject_GetAttr(frame, str_f_locals);
-    if (locals == NULL) {
-        Py_DECREF(info);
-        return -1;
+    PyObject *key = PyLong_FromVoidPtr(frame);
+    if (key == NULL)
+        return NULL;
+    PyObject *state = PyDict_GetItemWithError(self->frames, key);
+    Py_DECREF(key);
+    if (state == NULL && PyErr_Occurred() && is_recursion_or_memory_error())
+        PyErr_Clear();
+    if (state != NULL && !Py_IS_TYPE(state, &FrameStateType)) {
+        PyErr_SetString(PyExc_TypeError, "the recorder's frames must be FrameState objects");
+        return NULL;
     }
-    PyObject *result = diff_core(PyTuple_GET_ITEM(info, 0), locals, PyTuple_GET_ITEM(info, 1) == Py_True,
-                                 self->limit, self->limit_obj, self->names, self->texts);
-    Py_DECREF(locals);
+    return (FrameState *)state;
+}
+
+/* The diff of `frame`'s locals against `state`'s snapshot (changed names and texts appended to
+ * self->names / self->texts): the number of changes; -1 on error. Through the fast-locals view where
+ * it applies, else through PyFrame_GetLocals. */
+static Py_ssize_t
+lr_diff_locals(LineRecorder *self, FrameState *state, PyObject *frame)
+{
+    PyObject *result = NULL;
+#if DUCK_FAST_LOCALS
+    if (fast_locals_apply((PyFrameObject *)frame, state)) {
+        result = fast_diff(state, (PyFrameObject *)frame, self->limit, self->limit_obj, self->names, self->texts);
+        if (result == NULL && PyErr_Occurred())
+            return -1;
+    }
+#endif
+    if (result == NULL) {
+#if PY_VERSION_HEX >= 0x030B0000
+        PyObject *locals = PyFrame_GetLocals((PyFrameObject *)frame);
+#else
+        PyObject *locals = PyObject_GetAttr(frame, str_f_locals);
+#endif
+        if (locals == NULL)
+            return -1;
+        result = diff_core(state->snap, locals, state->module, self->limit, self->limit_obj, self->names,
+                           self->texts);
+        Py_DECREF(locals);
+    }
     if (result != NULL && !PyLong_CheckExact(result))
         Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
-    if (result == NULL) {
-        Py_DECREF(info);
+    if (result == NULL)
         return -1;
-    }
     Py_ssize_t count = PyLong_AsSsize_t(result);
     Py_DECREF(result);
-    if (count < 0) {
-        if (!PyErr_Occurred())
-            PyErr_SetString(PyExc_ValueError, "a negative count of changes");
-        Py_DECREF(info);
-        return -1;
-    }
-    *info_out = info;
+    if (count < 0 && !PyErr_Occurred())
+        PyErr_SetString(PyExc_ValueError, "a negative count of changes");
     return count;
+}
+
+/* Append one event (kind_line, ctx, count) to the store's columns and count it against the budget. */
+static int
+lr_append_event(LineRecorder *self, Py_ssize_t kind_line, Py_ssize_t ctx, Py_ssize_t count)
+{
+    if (column_append(self->kl_column, self->kl_append, kind_line, INT32_MIN, INT32_MAX) < 0 ||
+        column_append(self->ctx_column, self->ctx_append, ctx, INT32_MIN, INT32_MAX) < 0 ||
+        column_append(self->nc_column, self->nc_append, count, 0, UINT32_MAX) < 0)
+        return -1;
+    return lr_count(self);
 }
 
 /* Record a line event of `frame`. 0 on success (or an unrecorded frame), -1 on error. */
 static int
 lr_line(LineRecorder *self, PyObject *frame, int lineno)
 {
-    PyObject *key = PyLong_FromVoidPtr(frame);
-    if (key == NULL)
-        return -1;
-    PyObject *state = PyDict_GetItemWithError(self->frames, key);
-    Py_DECREF(key);
+    FrameState *state = lr_state(self, frame);
     if (state == NULL)
         return PyErr_Occurred() ? -1 : 0;
     Py_INCREF(state);
     int rc = -1;
-    PyObject *info = NULL;
-    if (self->settrace && PyObject_SetAttr(state, str_raised, Py_False) < 0)
-        goto done;
-    Py_ssize_t count = lr_diff_locals(self, state, frame, &info);
-    if (count < 0)
-        goto done;
-    if (append_ssize(self->kl_append, ((Py_ssize_t)lineno << 2) | 1) < 0)
-        goto done;
-    if (call_append(self->ctx_append, PyTuple_GET_ITEM(info, 2)) < 0)
-        goto done;
-    if (append_ssize(self->nc_append, count) < 0)
-        goto done;
-    rc = lr_count(self);
-done:
-    Py_XDECREF(info);
+    if (self->settrace)
+        state->raised = 0;
+    Py_ssize_t count = lr_diff_locals(self, state, frame);
+    if (count >= 0)
+        rc = lr_append_event(self, ((Py_ssize_t)lineno << 2) | 1, state->ctx, count);
     Py_DECREF(state);
-    if (rc < 0 && (PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError))) {
+    if (rc < 0 && is_recursion_or_memory_error()) {
         PyErr_Clear(); /* as the Python hooks do: a frame too deep to record is skipped */
         rc = 0;
     }
@@ -1460,53 +1974,33 @@ done:
 static int
 lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
 {
-    PyObject *key = PyLong_FromVoidPtr(frame);
-    if (key == NULL)
-        return -1;
-    PyObject *state = PyDict_GetItemWithError(self->frames, key);
-    if (state == NULL) {
-        Py_DECREF(key);
+    FrameState *state = lr_state(self, frame);
+    if (state == NULL)
         return PyErr_Occurred() ? -1 : 1;
-    }
+    if (self->settrace && (state->raised ||
+                           (((PyCodeObject *)state->code)->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))))
+        return 0;
     Py_INCREF(state);
     int rc = -1;
-    PyObject *info = NULL, *text = NULL;
-    if (self->settrace) {
-        PyObject *raised = PyObject_GetAttr(state, str_raised);
-        if (raised == NULL)
-            goto done;
-        int truth = PyObject_IsTrue(raised);
-        Py_DECREF(raised);
-        if (truth < 0)
-            goto done;
-        PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
-        int generator = (code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR)) != 0;
-        Py_DECREF(code);
-        if (truth || generator) {
-            rc = 0;
-            goto done;
-        }
-    }
-    Py_ssize_t count = lr_diff_locals(self, state, frame, &info);
+    PyObject *key = NULL, *text = NULL;
+    Py_ssize_t count = lr_diff_locals(self, state, frame);
     if (count < 0)
         goto done;
     Py_ssize_t depth = PyList_GET_SIZE(self->stack);
-    if (depth > 0 && PyList_GET_ITEM(self->stack, depth - 1) == state) {
+    if (depth > 0 && PyList_GET_ITEM(self->stack, depth - 1) == (PyObject *)state) {
         if (PyList_SetSlice(self->stack, depth - 1, depth, NULL) < 0)
             goto done;
     } else {
         for (Py_ssize_t i = 0; i < depth; i++) {
-            int same = PyObject_RichCompareBool(PyList_GET_ITEM(self->stack, i), state, Py_EQ);
-            if (same < 0)
-                goto done;
-            if (same) {
+            if (PyList_GET_ITEM(self->stack, i) == (PyObject *)state) {
                 if (PyList_SetSlice(self->stack, i, i + 1, NULL) < 0)
                     goto done;
                 break;
             }
         }
     }
-    if (PyDict_DelItem(self->frames, key) < 0)
+    key = PyLong_FromVoidPtr(frame);
+    if (key == NULL || PyDict_DelItem(self->frames, key) < 0)
         goto done;
     text = value_text(value, self->limit, self->limit_obj);
     if (text == NULL || PyList_Append(self->names, self->value_name) < 0)
@@ -1514,19 +2008,12 @@ lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
     if (PyList_Append(self->texts, text) < 0)
         goto done;
     int lineno = PyFrame_GetLineNumber((PyFrameObject *)frame);
-    if (append_ssize(self->kl_append, ((Py_ssize_t)(lineno < 0 ? 0 : lineno) << 2) | 2) < 0)
-        goto done;
-    if (call_append(self->ctx_append, PyTuple_GET_ITEM(info, 2)) < 0)
-        goto done;
-    if (append_ssize(self->nc_append, count + 1) < 0)
-        goto done;
-    rc = lr_count(self) < 0 ? -1 : 1;
+    rc = lr_append_event(self, ((Py_ssize_t)(lineno < 0 ? 0 : lineno) << 2) | 2, state->ctx, count + 1) < 0 ? -1 : 1;
 done:
     Py_XDECREF(text);
-    Py_XDECREF(info);
+    Py_XDECREF(key);
     Py_DECREF(state);
-    Py_DECREF(key);
-    if (rc < 0 && (PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError))) {
+    if (rc < 0 && is_recursion_or_memory_error()) {
         PyErr_Clear(); /* as the Python hooks do: a frame too deep to record is skipped */
         rc = 1;
     }
@@ -1556,8 +2043,8 @@ lr_table_add(LineRecorder *self, PyObject *const *args)
 static int
 lr_enter(LineRecorder *self, PyObject *frame, PyCodeObject *code)
 {
-    PyObject *key = NULL, *state = NULL, *fid = NULL, *next = NULL, *snap = NULL, *ctx = NULL, *info = NULL;
-    PyObject *locals = NULL, *result = NULL;
+    PyObject *key = NULL, *fid = NULL, *next = NULL, *ctx = NULL, *depth_obj = NULL, *parent = NULL;
+    FrameState *state = NULL;
     int rc = -1;
     fid = PyObject_GetAttr(self->recorder, str_next_fid);
     if (fid == NULL)
@@ -1565,79 +2052,41 @@ lr_enter(LineRecorder *self, PyObject *frame, PyCodeObject *code)
     next = PyNumber_Add(fid, one);
     if (next == NULL || PyObject_SetAttr(self->recorder, str_next_fid, next) < 0)
         goto done;
-    state = ((PyTypeObject *)self->frame_type)->tp_new((PyTypeObject *)self->frame_type, empty_tuple, NULL);
+    state = fs_create(fid, (PyObject *)code);
     if (state == NULL)
         goto done;
-    snap = PyDict_New();
-    if (snap == NULL)
-        goto done;
-    PyObject *module = PyUnicode_Compare(code->co_name, str_module_name) == 0 ? Py_True : Py_False;
-    if (PyErr_Occurred())
-        goto done;
-    if (PyObject_SetAttr(state, str_fid, fid) < 0 || PyObject_SetAttr(state, str_module, module) < 0 ||
-        PyObject_SetAttr(state, str_snap, snap) < 0 || PyObject_SetAttr(state, str_code, (PyObject *)code) < 0 ||
-        PyObject_SetAttr(state, str_raised, Py_False) < 0)
-        goto done;
+    state->frame = frame;
     key = PyLong_FromVoidPtr(frame);
-    if (key == NULL || PyDict_SetItem(self->frames, key, state) < 0)
+    if (key == NULL || PyDict_SetItem(self->frames, key, (PyObject *)state) < 0)
         goto done;
     Py_ssize_t depth = PyList_GET_SIZE(self->stack);
-    PyObject *parent = NULL;
     if (depth > 0) {
-        parent = PyObject_GetAttr(PyList_GET_ITEM(self->stack, depth - 1), str_fid);
-        if (parent == NULL)
-            goto done;
+        PyObject *top = PyList_GET_ITEM(self->stack, depth - 1);
+        parent = Py_IS_TYPE(top, &FrameStateType) ? Py_NewRef(((FrameState *)top)->fid) : PyObject_GetAttr(top, str_fid);
     } else {
         parent = PyLong_FromLong(-1);
-        if (parent == NULL)
-            goto done;
     }
-    PyObject *depth_obj = PyLong_FromSsize_t(depth);
-    if (depth_obj == NULL) {
-        Py_DECREF(parent);
+    depth_obj = PyLong_FromSsize_t(depth);
+    if (parent == NULL || depth_obj == NULL)
         goto done;
-    }
     PyObject *add_args[4] = {fid, (PyObject *)code, depth_obj, parent};
     ctx = lr_table_add(self, add_args);
-    Py_DECREF(depth_obj);
-    Py_DECREF(parent);
     if (ctx == NULL)
         goto done;
-    info = PyTuple_Pack(3, snap, module, ctx);
-    if (info == NULL || PyObject_SetAttr(state, str_ctx, ctx) < 0 || PyObject_SetAttr(state, str_line_info, info) < 0)
+    state->ctx = PyLong_AsSsize_t(ctx);
+    if (state->ctx == -1 && PyErr_Occurred())
         goto done;
-    if (PyList_Append(self->stack, state) < 0)
+    if (PyList_Append(self->stack, (PyObject *)state) < 0)
         goto done;
-    locals = PyObject_GetAttr(frame, str_f_locals);
-    if (locals == NULL)
+    Py_ssize_t count = lr_diff_locals(self, state, frame);
+    if (count < 0)
         goto done;
-    result = diff_core(snap, locals, module == Py_True, self->limit, self->limit_obj, self->names, self->texts);
-    if (result == NULL)
-        goto done;
-    if (!PyLong_CheckExact(result)) {
-        Py_SETREF(result, PyObject_CallOneArg(self->note_rare, result));
-        if (result == NULL)
-            goto done;
-    }
-    Py_ssize_t count = PyLong_AsSsize_t(result);
-    if (count == -1 && PyErr_Occurred())
-        goto done;
-    if (append_ssize(self->kl_append, (Py_ssize_t)code->co_firstlineno << 2) < 0)
-        goto done;
-    PyObject *appended = PyObject_CallOneArg(self->ctx_append, ctx);
-    if (appended == NULL)
-        goto done;
-    Py_DECREF(appended);
-    if (append_ssize(self->nc_append, count) < 0)
-        goto done;
-    rc = lr_count(self);
+    rc = lr_append_event(self, (Py_ssize_t)code->co_firstlineno << 2, state->ctx, count);
 done:
-    Py_XDECREF(result);
-    Py_XDECREF(locals);
-    Py_XDECREF(info);
+    Py_XDECREF(depth_obj);
+    Py_XDECREF(parent);
     Py_XDECREF(ctx);
-    Py_XDECREF(snap);
-    Py_XDECREF(state);
+    Py_XDECREF((PyObject *)state);
     Py_XDECREF(next);
     Py_XDECREF(fid);
     Py_XDECREF(key);
@@ -1654,12 +2103,6 @@ lr_known_user(LineRecorder *self, PyCodeObject *code)
     if (known == NULL)
         return PyErr_Occurred() ? -1 : 0;
     return known == Py_True;
-}
-
-static int
-is_recursion_or_memory_error(void)
-{
-    return PyErr_ExceptionMatches(PyExc_RecursionError) || PyErr_ExceptionMatches(PyExc_MemoryError);
 }
 
 /* A settrace event name as a kind: 0 call, 1 line, 2 return, -1 any other. */
@@ -1681,6 +2124,114 @@ event_kind(PyObject *event)
     if (PyUnicode_CompareWithASCIIString(event, "return") == 0)
         return 2;
     return -1;
+}
+
+/* The settrace path as a C trace function (PyEval_SetTrace, installed by install()): the events of the
+ * vectorcall path without what CPython does around a Python-level trace function (a locals dict
+ * filled before each event and written back after it). Frames of code that is not the user's have
+ * their line events switched off at their call (f_trace_lines), as a Python trace function returning
+ * None would. An error stops tracing, as it stops a Python trace function, and reaches the program
+ * (the step limit's StepLimitReached does so on purpose). */
+static PyObject *str_exception, *str_f_trace_lines;
+
+static int
+lr_lines_off(PyFrameObject *frame)
+{
+#if DUCK_FAST_LOCALS
+    frame->f_trace_lines = 0;
+    return 0;
+#else
+    return PyObject_SetAttr((PyObject *)frame, str_f_trace_lines, Py_False);
+#endif
+}
+
+/* Call a Python hook with (frame, event, arg). Too deep to call it (the program at the recursion limit)
+ * is no error: the hook would skip the frame as it does when it meets the limit itself. */
+static int
+lr_call_fallback(PyObject *fallback, PyFrameObject *frame, PyObject *event, PyObject *arg, PyObject **result)
+{
+    PyObject *args[3] = {(PyObject *)frame, event, arg};
+    PyObject *r = PyObject_Vectorcall(fallback, args, 3, NULL);
+    if (r == NULL && is_recursion_or_memory_error()) {
+        PyErr_Clear();
+        r = Py_NewRef(Py_None);
+    }
+    if (r == NULL)
+        return -1;
+    if (result != NULL)
+        *result = r;
+    else
+        Py_DECREF(r);
+    return 0;
+}
+
+static int
+lr_trace_event(LineRecorder *self, PyFrameObject *frame, int what, PyObject *arg)
+{
+    if (what == PyTrace_LINE)
+        return lr_line(self, (PyObject *)frame, PyFrame_GetLineNumber(frame));
+    if (what == PyTrace_CALL) {
+        PyCodeObject *code = PyFrame_GetCode(frame);
+        PyObject *known = self->user_codes == NULL ? NULL : PyDict_GetItemWithError(self->user_codes, (PyObject *)code);
+        if (known == NULL && PyErr_Occurred()) {
+            Py_DECREF(code);
+            return -1;
+        }
+        int rc = 0;
+        if (known == Py_False) {
+            rc = lr_lines_off(frame);
+        } else if (known == Py_True && !(code->co_flags & (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR))) {
+            rc = lr_enter(self, (PyObject *)frame, code);
+            if (rc < 0 && is_recursion_or_memory_error()) {
+                PyErr_Clear(); /* as _global_trace does: a frame too deep to record is not recorded */
+                rc = lr_lines_off(frame);
+            }
+        } else if (self->global_fallback != NULL) {
+            PyObject *local = NULL;
+            rc = lr_call_fallback(self->global_fallback, frame, str_call, Py_None, &local);
+            if (rc == 0) {
+                if (local == Py_None)
+                    rc = lr_lines_off(frame);
+                Py_DECREF(local);
+            }
+        }
+        Py_DECREF(code);
+        return rc;
+    }
+    if (what == PyTrace_RETURN) {
+        PyObject *value = arg != NULL ? arg : Py_None;
+        int handled = lr_return(self, (PyObject *)frame, value);
+        if (handled != 0)
+            return handled < 0 ? -1 : 0;
+        return lr_call_fallback(self->fallback, frame, str_return, value, NULL);
+    }
+    if (what == PyTrace_EXCEPTION) {
+        FrameState *state = lr_state(self, (PyObject *)frame);
+
+        if (state == NULL)
+            return PyErr_Occurred() ? -1 : 0;
+        return lr_call_fallback(self->fallback, frame, str_exception, arg != NULL ? arg : Py_None, NULL);
+    }
+    return 0;
+}
+
+static int
+lr_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    if (lr_trace_event((LineRecorder *)obj, frame, what, arg) == 0)
+        return 0;
+    PyObject *type, *value, *traceback;
+    PyErr_Fetch(&type, &value, &traceback);
+    PyEval_SetTrace(NULL, NULL);
+    PyErr_Restore(type, value, traceback);
+    return -1;
+}
+
+static PyObject *
+lr_install(LineRecorder *self, PyObject *unused)
+{
+    PyEval_SetTrace(lr_trace, (PyObject *)self);
+    Py_RETURN_NONE;
 }
 
 static PyObject *
@@ -1812,9 +2363,9 @@ lr_on_start(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 lr_calls(LineRecorder *self, PyObject *args)
 {
-    PyObject *recorder, *user_codes, *frame_type, *table, *global_fallback, *start_fallback;
-    if (!PyArg_ParseTuple(args, "OO!O!OOO:calls", &recorder, &PyDict_Type, &user_codes, &PyType_Type, &frame_type,
-                          &table, &global_fallback, &start_fallback))
+    PyObject *recorder, *user_codes, *table, *global_fallback, *start_fallback;
+    if (!PyArg_ParseTuple(args, "OO!OOO:calls", &recorder, &PyDict_Type, &user_codes, &table, &global_fallback,
+                          &start_fallback))
         return NULL;
     PyObject *got[6] = {NULL};
     const char *attrs[6] = {"add", "_code_ids", "fid", "code", "depth", "parent"};
@@ -1838,7 +2389,6 @@ lr_calls(LineRecorder *self, PyObject *args)
     }
     Py_XSETREF(self->recorder, Py_NewRef(recorder));
     Py_XSETREF(self->user_codes, Py_NewRef(user_codes));
-    Py_XSETREF(self->frame_type, Py_NewRef(frame_type));
     Py_XSETREF(self->table_add, Py_NewRef(got[0]));
     Py_XSETREF(self->code_ids, Py_NewRef(got[1]));
     Py_XSETREF(self->table_fid, Py_NewRef(got[2]));
@@ -1906,13 +2456,16 @@ lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->kl_append = Py_NewRef(kl_append);
     self->ctx_append = Py_NewRef(ctx_append);
     self->nc_append = Py_NewRef(nc_append);
+    self->kl_column = Py_XNewRef(direct_column(kl_append, "i"));
+    self->ctx_column = Py_XNewRef(direct_column(ctx_append, "i"));
+    self->nc_column = Py_XNewRef(direct_column(nc_append, "I"));
     self->note_rare = Py_NewRef(note_rare);
     self->checkpoint = Py_NewRef(checkpoint);
     self->fallback = Py_NewRef(fallback);
     self->limit_obj = Py_NewRef(limit_obj);
     self->stack = Py_NewRef(stack);
     self->value_name = Py_NewRef(value_name);
-    self->recorder = self->user_codes = self->frame_type = self->table_add = NULL;
+    self->recorder = self->user_codes = self->table_add = NULL;
     self->global_fallback = self->start_fallback = NULL;
     self->code_ids = self->table_fid = self->fid_append = self->code_append = NULL;
     self->depth_append = self->parent_append = NULL;
@@ -1931,7 +2484,9 @@ static PyMethodDef lr_methods[] = {
     {"on_start", (PyCFunction)(void (*)(void))lr_on_start, METH_FASTCALL,
      "the sys.monitoring PY_START callback"},
     {"calls", (PyCFunction)lr_calls, METH_VARARGS,
-     "calls(recorder, user_codes, frame_type, frame_table, global_trace, on_start): enable the call path"},
+     "calls(recorder, user_codes, frame_table, global_trace, on_start): enable the call path"},
+    {"install", (PyCFunction)lr_install, METH_NOARGS,
+     "install(): become this thread's trace function in C (PyEval_SetTrace; sys.gettrace() gives this object)"},
     {"tick", (PyCFunction)lr_tick, METH_NOARGS, "count one event recorded by Python against the budget"},
     {NULL, NULL, 0, NULL},
 };
@@ -2027,7 +2582,21 @@ configure(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+set_fast_locals(PyObject *self, PyObject *arg)
+{
+    int on = PyObject_IsTrue(arg);
+    if (on < 0)
+        return NULL;
+    int was = use_fast_locals;
+    use_fast_locals = on && DUCK_FAST_LOCALS;
+    return PyBool_FromLong(was);
+}
+
 static PyMethodDef methods[] = {
+    {"set_fast_locals", set_fast_locals, METH_O,
+     "set_fast_locals(on) -> bool: read frames' fast locals directly where this build can (FAST_LOCALS), or\n"
+     "only through the public API (PyFrame_GetLocals); returns the previous setting."},
     {"diff_locals", (PyCFunction)(void (*)(void))diff_locals, METH_FASTCALL,
      "diff_locals(snap, f_locals, module, limit, names, texts) -> count | (count, deleted)\n\n"
      "Append the name and safe repr of each new or changed local; see duck.trace.localdiff."},
@@ -2060,21 +2629,22 @@ PyMODINIT_FUNC
 PyInit__speedups(void)
 {
     static const Interned strings[] = {
-        {&str_line_info, "line_info"}, {&str_raised, "raised"}, {&str_f_locals, "f_locals"}, {&str_line, "line"},
+        {&str_f_locals, "f_locals"}, {&str_exception, "exception"}, {&str_f_trace_lines, "f_trace_lines"}, {&str_line, "line"},
         {&str_call, "call"}, {&str_return, "return"}, {&str_next_fid, "_next_fid"}, {&str_fid, "fid"},
-        {&str_ctx, "ctx"}, {&str_module, "module"}, {&str_snap, "snap"}, {&str_code, "code"},
         {&str_module_name, "<module>"}, {NULL, NULL},
     };
     if (intern_all(strings) < 0 || intern_all(walk_strings) < 0)
         return NULL;
     one = PyLong_FromLong(1);
     empty_tuple = PyTuple_New(0);
-    if (!one || !empty_tuple || PyType_Ready(&LineRecorderType) < 0)
+    if (!one || !empty_tuple || PyType_Ready(&LineRecorderType) < 0 || PyType_Ready(&FrameStateType) < 0)
         return NULL;
     PyObject *module = PyModule_Create(&module_def);
     if (module == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(module, "LineRecorder", (PyObject *)&LineRecorderType) < 0) {
+    if (PyModule_AddObjectRef(module, "LineRecorder", (PyObject *)&LineRecorderType) < 0 ||
+        PyModule_AddObjectRef(module, "FrameState", (PyObject *)&FrameStateType) < 0 ||
+        PyModule_AddIntConstant(module, "FAST_LOCALS", DUCK_FAST_LOCALS) < 0) {
         Py_DECREF(module);
         return NULL;
     }

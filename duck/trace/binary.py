@@ -26,9 +26,9 @@ from pathlib import Path
 from functools import partial
 from itertools import compress
 from operator import is_
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
-from duck.trace.format import spelled_out
+from duck.trace.spelling import spelled_out
 from duck.trace.store import KINDS, VALUE, Events, FrameTable, format_events
 
 MAGIC = b"\x89duck\r\n\x1a"  # not UTF-8 and not '{': tells v2 from v1 by the first byte

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator
 
-from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - the recorder's spelled_out: immune to a program's builtins
+from duck.trace.spelling import spelled_out  # noqa: F401 - part of this module's interface
 
 FORMAT_NAME = "duck-trace"
 FORMAT_VERSION = 1
@@ -24,11 +24,17 @@ OUTCOMES = ("finished", "exited", "exception", "limit", "failed_to_start")
 LIMITS = ("max_steps", "timeout", "memory", "output", "interrupted")
 
 
-try:  # orjson parses trace lines about 2x faster than json; the stdlib is the fallback
-    from orjson import JSONDecodeError as _FastDecodeError
-    from orjson import loads as _fast_loads
-except ImportError:  # pragma: no cover - orjson is a dependency, but the recorder child may lack it
-    _fast_loads, _FastDecodeError = json.loads, json.JSONDecodeError
+_fast_loads = _FastDecodeError = None  # orjson's, imported by the first read (duck record never reads)
+
+
+def _import_fast_loads() -> None:
+    """orjson parses trace lines about 2x faster than json; the stdlib is the fallback."""
+    global _fast_loads, _FastDecodeError
+    try:
+        from orjson import JSONDecodeError as _FastDecodeError
+        from orjson import loads as _fast_loads
+    except ImportError:  # pragma: no cover - orjson is a dependency, but the recorder child may lack it
+        _fast_loads, _FastDecodeError = json.loads, json.JSONDecodeError
 
 
 class TraceFormatError(ValueError):
@@ -61,23 +67,6 @@ def header(**fields: Any) -> dict:
     """A header record with the format name and version filled in."""
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **fields}
 
-
-def spelled_out(value: Any) -> Any:
-    """``value`` (a str, or a dict/list holding them) with each unpaired surrogate spelled out as
-    the six characters ``\\udcXX``. A file name that is not UTF-8 reaches Python with such
-    surrogates; spelled out, every record is UTF-8 and JSON that any reader (orjson too) accepts,
-    and the name still shows which byte it had."""
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-            return value
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(value, dict):
-        return {spelled_out(k): spelled_out(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [spelled_out(v) for v in value]
-    return value
 
 
 def _dumps(record: dict) -> str:
@@ -156,6 +145,8 @@ def iter_records(path: str | Path) -> Iterator[dict]:
                 f"{path} is trace format version {head.get('version')}; this duck reads version {FORMAT_VERSION}"
             )
         yield head
+        if _fast_loads is None:
+            _import_fast_loads()
         pending: str | None = None
         for line in stream:
             if pending is not None:
@@ -169,6 +160,8 @@ def iter_records(path: str | Path) -> Iterator[dict]:
 
 
 def _loads(line: str, path: Path) -> dict:
+    if _fast_loads is None:
+        _import_fast_loads()
     try:
         return _fast_loads(line)
     except (_FastDecodeError, json.JSONDecodeError) as exc:

@@ -19,8 +19,9 @@ event. Two cheap checks avoid that where they are sound:
   change of the object in every frame holding it.
 
 The compiled ``duck.trace._speedups.diff_locals`` does the same in C and is used when it was
-built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; ``IMPLEMENTATION`` says which one
-is in use and ``speedups`` is the compiled module (or None) for the other C helpers. This module does not hook the interpreter or store events (``recorder`` and
+built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; on CPython 3.11 it reads a frame's
+fast locals through the interpreter's frame layout, unless ``DUCK_FRAME_API=public`` (then through
+``PyFrame_GetLocals``, as on every other version). ``IMPLEMENTATION`` says which one is in use and ``speedups`` is the compiled module (or None) for the other C helpers. This module does not hook the interpreter or store events (``recorder`` and
 ``store`` do). Stdlib only.
 """
 
@@ -208,6 +209,8 @@ def _load_speedups():
     except ImportError:  # not built for this interpreter (no compiler, or run from a source tree)
         return None
     _speedups.configure(safe_repr, stable_types, classify, repr_kinds, saferepr.object_layouts, K_STRUCT, K_OPAQUE)
+    if os.environ.get("DUCK_FRAME_API", "") == "public":  # frames read only through the public C API
+        _speedups.set_fast_locals(False)
     return _speedups
 
 

@@ -1,117 +1,61 @@
 """The in-process tracer: records call/line/return/exception events of the user's own code.
 
-``Recorder`` hooks the interpreter (``sys.monitoring`` on Python 3.12+, with events switched
-off for every code object that is not the user's; ``sys.settrace`` on 3.11, returning no local
-tracer for library frames) and keeps, per event, only what the trace format needs: the locals
-that changed since the frame's previous event (safe reprs; in-place mutation is caught by
-comparing the safe repr of mutable values, see ``localdiff``), return values, exceptions, and
-the program's output and standard input read, attributed to the step during which they
-happened. The hot path appends to the columns of a ``store.Events`` run; text is built only
-when a run is handed to the sink (``format_events``/``event_dicts``). Only the thread that
-started the recorder is recorded. Where ``duck.trace._speedups`` is built, its ``LineRecorder``
-handles in C the line events (most of a trace), the calls of code already known to be the
-user's (not generators: their resumes are Python's), and the returns (on 3.11 not those of
-generators or of frames that raised); the diff of locals is C as well. The Python closures in
-``_make_hooks`` are the same logic, what the C path hands on, and the fallback.
+``Recorder`` hooks the interpreter and keeps, per event, only what the trace format needs: the
+locals that changed since the frame's previous event (safe reprs; in-place mutation is caught by
+comparing the safe repr of mutable values, see ``localdiff``), return values, exceptions, and the
+program's output and standard input read, attributed to the step during which they happened.
+The hot path appends to the columns of a ``store.Events`` run; text is built only when a run is
+handed to the sink (``format_events``/``event_dicts``). Only the thread that started the
+recorder is recorded.
 
-``record_call`` traces one call in this process (used by the corpus and the evaluator).
+Mechanism and policy are apart: which code is the user's is ``policy.FileFilter``'s to say
+(asked once per code object); the mechanisms are ``sys.settrace`` on 3.11 (here: no local trace
+for library frames) and ``sys.monitoring`` on 3.12+ (``monitoring``: events switched off per code
+object), and each has a C path and a pure-Python one. ``_make_hooks`` gives both mechanisms the
+same handlers (``_Hooks``): Python closures over the store's columns, the fallback and what the C
+path hands on. Where ``duck.trace._speedups`` is built, its ``LineRecorder`` handles in C the
+line events (most of a trace), the calls of code already known to be the user's (not
+generators: their resumes are Python's) and the returns (on 3.11 not those of generators or of
+frames that raised); on 3.11 it is installed as a C trace function and reads the frames' fast
+locals directly (see ``_speedups.c``). The diff of locals is C as well.
+
+``record_call`` (``duck.trace.call``, offered here too) traces one call in this process.
 This module does not start processes or enforce wall-time/memory limits (``runner`` and
 ``_child`` do) and does not interpret traces (``duck.session`` does). Stdlib only.
 """
 
 from __future__ import annotations
 
-import dis
 import io
 import os
 import sys
 import threading
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+from opcode import opmap  # not dis, which would cost the recording child its start-up time
 
+from duck.trace import monitoring
 from duck.trace.limits import Limits
 from duck.trace.localdiff import IMPLEMENTATION as DIFF_IMPLEMENTATION, diff_locals, set_user_repr, speedups
 from duck.trace.saferepr import safe_repr
 from duck.trace.store import CALL, EXCEPTION, LINE, RETURN, VALUE, Events, FrameTable, event_dicts, format_events
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
-from duck.trace.pristine import restored as pristine_builtins
+from duck.trace.policy import _DUCK_DIR, FileFilter, default_excludes  # noqa: F401 - the policy, re-exported
 
 __all__ = ["CALL", "EXCEPTION", "LINE", "RETURN", "CallRecording", "FileFilter", "Recorder", "StepLimitReached",
            "event_dicts", "exception_summary", "format_events", "record_call"]
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
-_YIELD_VALUE = dis.opmap.get("YIELD_VALUE")
-_DUCK_DIR = str(Path(__file__).resolve().parents[1]) + os.sep
+_YIELD_VALUE = opmap.get("YIELD_VALUE")
 
 
 class StepLimitReached(BaseException):
     """Raised into the program when ``max_steps`` events were recorded (a BaseException so the program cannot catch it by accident)."""
 
 
-def default_excludes() -> list[str]:
-    """Paths that are never the user's: the standard library, site-packages, the virtualenv, duck itself."""
-    import sysconfig
-
-    paths = {_DUCK_DIR, sys.prefix + os.sep, sys.base_prefix + os.sep, sys.exec_prefix + os.sep}
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        value = sysconfig.get_paths().get(key)
-        if value:
-            paths.add(value.rstrip(os.sep) + os.sep)
-    for entry in sys.path:
-        if entry.endswith(("site-packages", "dist-packages")):
-            paths.add(entry.rstrip(os.sep) + os.sep)
-    return sorted(paths)
-
-
-class FileFilter:
-    """Decides once per file whether its code is the user's: under an include prefix and under no exclude prefix.
-
-    An exclude prefix only wins over an include prefix that is shorter (less specific), so a
-    script that lives inside a virtualenv folder the user named with ``--include`` is still
-    recorded. Names such as ``<sample>`` match only when listed in ``include`` exactly.
-    """
-
-    def __init__(self, include: list[str], exclude: list[str], implicit_exclude: list[str] | None = None) -> None:
-        self.include = [self._norm(p) for p in include]
-        self.exclude = [self._norm(p) for p in exclude]
-        self.implicit = [self._norm(p) for p in (implicit_exclude if implicit_exclude is not None else default_excludes())]
-        self._cache: dict[str, bool] = {}
-
-    @staticmethod
-    def _norm(path: str) -> str:
-        if path.startswith("<"):
-            return path
-        path = os.path.abspath(path)
-        return path if path.endswith(os.sep) or os.path.isfile(path) else path + os.sep
-
-    def __call__(self, filename: str) -> bool:
-        known = self._cache.get(filename)
-        if known is None:
-            with pristine_builtins():  # once per file; os.path may meet a program's builtins.isinstance = ...
-                known = self._cache[filename] = self._decide(filename)
-        return known
-
-    def _decide(self, filename: str) -> bool:
-        if filename.startswith("<"):
-            return filename in self.include
-        path = os.path.abspath(filename)
-        best_include = max((len(p) for p in self.include if path == p or path.startswith(p)), default=-1)
-        if best_include < 0:
-            return False
-        for p in self.exclude:
-            if path == p or path.startswith(p):
-                return False
-        for p in self.implicit:
-            if (path == p or path.startswith(p)) and len(p) > best_include:
-                return False
-        return True
-
-
 class _Frame:
-    """What the recorder keeps about one activation of a recorded frame."""
+    """What the recorder keeps about one activation of a recorded frame (``_speedups.FrameState`` where built)."""
 
-    __slots__ = ("fid", "ctx", "snap", "code", "raised", "module", "line_info")
+    __slots__ = ("fid", "ctx", "snap", "code", "raised", "module")
 
     def __init__(self, fid: int, code) -> None:
         self.fid = fid
@@ -120,7 +64,23 @@ class _Frame:
         self.snap: dict[str, tuple] = {}
         self.code = code
         self.raised = False
-        self.line_info = (self.snap, self.module, 0)  # what the C line path reads: (snap, module, ctx)
+
+
+class _Hooks:
+    """What ``Recorder._make_hooks`` gives the backends: the Python event handlers and, where built, the C one.
+
+    ``enter(frame, code, may_resume)``, ``leave(frame, value, is_yield, unwinding)`` and
+    ``raise_(frame, exc)`` record a call, a return and an exception; ``local_trace`` is the
+    sys.settrace per-frame function and ``on_line`` the sys.monitoring LINE callback (the C
+    ``LineRecorder`` and its ``on_line`` where ``fast`` is set); ``set_budget()`` recounts how
+    many events may pass before the next checkpoint.
+    """
+
+    __slots__ = ("enter", "leave", "raise_", "set_budget", "local_trace", "on_line", "fast")
+
+    def __init__(self, enter, leave, raise_, set_budget, local_trace, on_line, fast) -> None:
+        self.enter, self.leave, self.raise_, self.set_budget = enter, leave, raise_, set_budget
+        self.local_trace, self.on_line, self.fast = local_trace, on_line, fast
 
 
 class Recorder:
@@ -158,8 +118,12 @@ class Recorder:
         self._tool: int | None = None
         self.tracer = "monitoring" if hasattr(sys, "monitoring") else "settrace"
         self.diff_implementation = DIFF_IMPLEMENTATION
-        (self._enter, self._line, self._leave, self._raise, self._set_budget,
-         self._local_trace, self._on_line) = self._make_hooks()
+        self._hooks = self._make_hooks()
+
+    @property
+    def _local_trace(self):
+        """The per-frame trace function (sys.gettrace() while recording on 3.11): _child compares with it."""
+        return self._hooks.local_trace
 
     @property
     def steps(self) -> int:
@@ -172,14 +136,13 @@ class Recorder:
         self._thread = threading.get_ident()
         self._pid = os.getpid()
         self._active = True
-        (self._enter, self._line, self._leave, self._raise, self._set_budget,
-         self._local_trace, self._on_line) = self._make_hooks()  # bound to this thread
-        self._set_budget()
+        self._hooks = hooks = self._make_hooks()  # bound to this thread
+        hooks.set_budget()
         if self.tracer == "monitoring":
-            self._start_monitoring()
-        elif hasattr(self._local_trace, "calls"):  # the compiled path is the global trace function as well
-            self._local_trace.calls(self, self._user_codes, _Frame, self.frames_table, self._global_trace, None)
-            sys.settrace(self._local_trace)
+            monitoring.start(self)
+        elif hooks.fast is not None:  # the compiled path is the global trace function as well
+            hooks.fast.calls(self, self._user_codes, self.frames_table, self._global_trace, None)
+            hooks.fast.install()  # a C trace function: no locals dict built around each event
         else:
             sys.settrace(self._global_trace)
 
@@ -190,18 +153,7 @@ class Recorder:
         if self.limits.user_repr:
             set_user_repr(False)
         if self.tracer == "monitoring" and self._tool is not None:
-            mon = sys.monitoring
-            mon.set_events(self._tool, 0)
-            for code in [c for c, user in self._user_codes.items() if user]:
-                try:
-                    mon.set_local_events(self._tool, code, 0)
-                except ValueError:
-                    pass
-            for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.PY_RETURN, mon.events.PY_YIELD,
-                          mon.events.LINE, mon.events.RAISE, mon.events.PY_UNWIND):
-                mon.register_callback(self._tool, event, None)
-            mon.free_tool_id(self._tool)
-            self._tool = None
+            monitoring.stop(self)
         elif sys.gettrace() in (self._global_trace, self._local_trace):
             sys.settrace(None)
 
@@ -269,8 +221,8 @@ class Recorder:
                 self.files[code.co_filename] = None
         return known
 
-    def _make_hooks(self):
-        """The four event handlers, as closures over the store's columns (the fastest lookups Python has).
+    def _make_hooks(self) -> "_Hooks":
+        """The event handlers, as closures over the store's columns (the fastest lookups Python has).
 
         The columns are mutated in place (``Events.take`` deletes from the front), never
         replaced, so the bound ``append`` methods stay valid for the recorder's lifetime.
@@ -290,6 +242,8 @@ class Recorder:
         diff = diff_locals
         recorder = self
         line_recorder_type = getattr(speedups, "LineRecorder", None)
+        # the C twin of _Frame where built: the same attributes, which the C event paths read without lookups
+        frame_type = getattr(speedups, "FrameState", _Frame)
         value_repr = speedups.safe_repr if speedups is not None else safe_repr
 
         def note_rare(result, exc=None) -> int:
@@ -319,11 +273,10 @@ class Recorder:
             state = frames_get(key) if may_resume else None
             resumed = state is not None and state.code is code
             if not resumed:
-                state = _Frame(recorder._next_fid, code)
+                state = frame_type(recorder._next_fid, code)
                 recorder._next_fid += 1
                 frames[key] = state
             state.ctx = table_add(state.fid, code, len(stack), stack[-1].fid if stack else -1)
-            state.line_info = (state.snap, state.module, state.ctx)
             stack.append(state)
             n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
             if type(n) is not int:
@@ -334,22 +287,6 @@ class Recorder:
             nchanges_append(n)
             checkpoint_after_event()
 
-        def line(frame, lineno: int) -> None:  # the hottest path: inlined again in local_trace and on_line
-            nonlocal budget
-            state = frames_get(id(frame))
-            if state is None:
-                return
-            state.raised = False
-            n = diff(state.snap, frame.f_locals, state.module, limit, names, texts)
-            if type(n) is not int:
-                n = note_rare(n)
-            kind_line_append(lineno << 2 | LINE)
-            ctx_append(state.ctx)
-            nchanges_append(n)
-            budget -= 1
-            if budget <= 0:
-                checkpoint()
-                set_budget()
 
         def leave(frame, value, keep: bool, unwinding: bool) -> None:
             key = id(frame)
@@ -444,7 +381,7 @@ class Recorder:
             return None
 
         if line_recorder_type is None:
-            return enter, line, leave, raise_, set_budget, local_trace, on_line
+            return _Hooks(enter, leave, raise_, set_budget, local_trace, on_line, None)
         # The compiled line and return paths: they own the budget; the events Python still records (call,
         # exception, and on 3.11 the return of a generator or of a frame that raised) count through tick().
         settrace = self.tracer != "monitoring"
@@ -460,95 +397,7 @@ class Recorder:
             fast.budget = max(min(recorder.batch_size - len(events) + 1, recorder.max_steps - recorder.steps), 0)
 
         checkpoint_after_event = fast.tick  # noqa: F841 - read by enter/leave/raise_ through the closure
-        return enter, line, leave, raise_, set_budget_fast, fast, fast.on_line
-
-    # ------------------------------------------------------------------- sys.monitoring (3.12+)
-    def _start_monitoring(self) -> None:
-        mon = sys.monitoring
-        for tool in (mon.DEBUGGER_ID, 1, 3, 4, 5):
-            try:
-                mon.use_tool_id(tool, "duck")
-            except ValueError:
-                continue
-            self._tool = tool
-            break
-        else:
-            self.tracer = "settrace"
-            sys.settrace(self._global_trace)
-            return
-        ev = mon.events
-        self._local_events = ev.PY_RESUME | ev.PY_RETURN | ev.PY_YIELD | ev.LINE
-        DISABLE = mon.DISABLE
-        get_ident = threading.get_ident
-        main = self._thread
-        getframe = sys._getframe
-        code_is_user = self._code_is_user
-        tool = self._tool
-        set_local = mon.set_local_events
-        local_events = self._local_events
-        user_codes = self._user_codes
-        enter, leave, raise_ = self._enter, self._leave, self._raise
-
-        def on_start(code, offset):
-            if get_ident() != main:
-                return None
-            user = user_codes.get(code)
-            if user is None:
-                user = code_is_user(code)
-                if user:
-                    set_local(tool, code, local_events)
-            if not user:
-                return DISABLE
-            try:
-                enter(getframe(1), code, False)
-            except (RecursionError, MemoryError):
-                pass
-            return None
-
-        def on_resume(code, offset):
-            if get_ident() != main:
-                return None
-            try:
-                enter(getframe(1), code, True)
-            except (RecursionError, MemoryError):
-                pass
-            return None
-
-        def leaving(is_yield, unwinding):
-            """The PY_RETURN / PY_YIELD / PY_UNWIND callback: the frame leaves (``leave``)."""
-            def on_leave(code, offset, value):
-                if get_ident() != main or (unwinding and not user_codes.get(code)):
-                    return None
-                try:
-                    leave(getframe(1), None if unwinding else value, is_yield, unwinding)
-                except (RecursionError, MemoryError):
-                    pass
-                return None
-            return on_leave
-
-        on_return, on_yield, on_unwind = leaving(False, False), leaving(True, False), leaving(False, True)
-
-        def on_raise(code, offset, exc):
-            if get_ident() != main or not user_codes.get(code):
-                return None
-            try:
-                raise_(getframe(1), exc)
-            except (RecursionError, MemoryError):
-                pass
-            return None
-
-        fast = self._local_trace if hasattr(self._local_trace, "calls") else None
-        if fast is not None:  # the compiled call and return paths, which hand what they do not handle to on_start
-            fast.calls(self, user_codes, _Frame, self.frames_table, self._global_trace, on_start)
-            on_start, on_return = fast.on_start, fast.on_return
-        mon.register_callback(tool, ev.PY_START, on_start)
-        mon.register_callback(tool, ev.PY_RESUME, on_resume)
-        mon.register_callback(tool, ev.LINE, self._on_line)
-        mon.register_callback(tool, ev.PY_RETURN, on_return)
-        mon.register_callback(tool, ev.PY_YIELD, on_yield)
-        mon.register_callback(tool, ev.RAISE, on_raise)
-        mon.register_callback(tool, ev.PY_UNWIND, on_unwind)
-        mon.set_events(tool, ev.PY_START | ev.RAISE | ev.PY_UNWIND)
+        return _Hooks(enter, leave, raise_, set_budget_fast, fast, fast.on_line, fast)
 
     # ---------------------------------------------------------------------- sys.settrace (3.11)
     def _global_trace(self, frame, event, arg):
@@ -561,10 +410,10 @@ class Recorder:
         if not user or not self._active:
             return None
         try:
-            self._enter(frame, code, bool(code.co_flags & _GENERATOR_FLAGS))
+            self._hooks.enter(frame, code, bool(code.co_flags & _GENERATOR_FLAGS))
         except (RecursionError, MemoryError):
             return None
-        return self._local_trace
+        return self._hooks.local_trace
 
 
 def exception_summary(exc: BaseException, limit: int = 200) -> tuple[str, str]:
@@ -755,65 +604,10 @@ class RecordedStdin(io.TextIOBase):
 
 
 # --------------------------------------------------------------------------- record_call
-@dataclass
-class CallRecording:
-    """One traced call: its events (trace-format dicts), result (safe repr), exception and source.
+def __getattr__(name: str):
+    """``record_call`` and ``CallRecording`` live in ``duck.trace.call`` (not imported by the recording child)."""
+    if name in ("record_call", "CallRecording"):
+        from duck.trace import call
 
-    ``result`` is the returned object itself (for a caller in the same process that turns it
-    into data, such as a sandbox job); it is not part of the trace.
-    """
-
-    events: list[dict]
-    value: str | None
-    exception: tuple[str, str] | None
-    source: str
-    stdout: str = ""
-    stopped_by: str | None = None
-    tracer: str = field(default="")
-    result: object = field(default=None, repr=False, compare=False)
-
-
-def record_call(code: str, call: str, filename: str = "<sample>", limits: Limits = Limits(),
-                extra_globals: dict | None = None) -> CallRecording:
-    """Execute ``code`` (a module's source) under ``filename``, then trace the evaluation of ``call``.
-
-    Only frames whose code comes from ``filename`` are recorded. The module body itself runs
-    untraced. Output written during the call is captured (not printed) and attributed to steps.
-    A ``SyntaxError`` or an exception in the module body is reported as ``exception``.
-    ``extra_globals`` are added to the module's namespace after it ran (e.g. the call's arguments).
-    """
-    namespace: dict = {"__name__": "__duck_sample__", "__builtins__": __builtins__}
-    import linecache
-
-    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
-    try:
-        exec(compile(code, filename, "exec"), namespace)
-        namespace.update(extra_globals or {})
-        call_code = compile(call, "<duck-call>", "eval")
-    except BaseException as exc:  # noqa: BLE001 - the sample's problem, reported as its result
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        return CallRecording([], None, exception_summary(exc, limits.repr_limit), code)
-    recorder = Recorder(lambda f: f == filename, limits)
-    out = io.StringIO()
-    stream = CapturedStream("stdout", out, recorder.note_output, passthrough=True)
-    saved_stdout = sys.stdout
-    value = exception = None
-    sys.stdout = stream
-    recorder.start()
-    try:
-        result = eval(call_code, namespace)
-    except StepLimitReached:
-        exception = ("StepLimitReached", f"stopped after {limits.max_steps} steps")
-    except BaseException as exc:  # noqa: BLE001
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        exception = exception_summary(exc, limits.repr_limit)
-    else:
-        value = safe_repr(result, limits.repr_limit)
-    finally:
-        recorder.stop()
-        sys.stdout = saved_stdout
-    events = recorder.all_events()
-    return CallRecording(events, value, exception, code, out.getvalue(), recorder.stopped_by, recorder.tracer,
-                         None if exception else result)
+        return getattr(call, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -206,7 +206,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
             raise DuckError(f"cannot start the Python interpreter {python}: {exc.strerror or exc}",
                             "pass an existing interpreter (or leave it out to use duck's own)") from None
         try:
-            child.wait(timeout=limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None)
+            _wait(child, limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None)
         except subprocess.TimeoutExpired:
             stopped_by = "timeout"
             _stop(child, tmpdir / "stop")
@@ -375,6 +375,21 @@ def _stop(child: subprocess.Popen, stop_file: Path) -> None:
             continue
         except KeyboardInterrupt:  # a second Ctrl-C: kill at once
             continue
+
+
+def _wait(child: subprocess.Popen, timeout: float | None) -> None:
+    """``child.wait(timeout)`` that returns as the child ends: Popen polls with sleeps of up to 50 ms."""
+    try:
+        pidfd = os.pidfd_open(child.pid)
+    except (AttributeError, OSError):  # not Linux 5.3+
+        child.wait(timeout=timeout)
+        return
+    try:
+        if not select.select([pidfd], [], [], timeout)[0]:
+            raise subprocess.TimeoutExpired(child.args, timeout)
+    finally:
+        os.close(pidfd)
+    child.wait()
 
 
 def _tail(path: Path, size: int = 2000) -> str:

@@ -21,7 +21,7 @@ from array import array
 from itertools import accumulate
 from json.encoder import encode_basestring as _json_str
 
-from duck.trace.format import spelled_out
+from duck.trace.spelling import spelled_out
 from duck.trace.localdiff import speedups as _speedups
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
 

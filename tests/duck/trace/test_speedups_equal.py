@@ -6,7 +6,7 @@
 - a value nested 1,000 or 5,000 deep costs the fingerprint and the repr the same work as one
   nested 300 deep (counted in parts and in walk calls, not timed);
 - every CRUXEval function (../shared/data) records the same events, value and exception on both
-  paths.
+  paths, and on the C path with frames read through the public API only (``set_fast_locals``).
 """
 
 from __future__ import annotations
@@ -215,6 +215,13 @@ def test_every_cruxeval_function_records_the_same_events_on_both_paths(monkeypat
     localdiff._load_speedups()
     compiled = [record_call(s["code"], f"f({s['input']})", limits=limits) for s in samples]
     assert compiled[0].tracer and recorder_module.speedups is not None
+    was = _speedups.set_fast_locals(False)  # the C core through the public frame API only
+    try:
+        public = [record_call(s["code"], f"f({s['input']})", limits=limits) for s in samples]
+    finally:
+        _speedups.set_fast_locals(was)
+    for sample, c, p in zip(samples, compiled, public):
+        assert (c.events, c.value, c.exception) == (p.events, p.value, p.exception), sample["id"]
     monkeypatch.setattr(recorder_module, "diff_locals", localdiff.diff_locals_py)
     monkeypatch.setattr(recorder_module, "speedups", None)
     steps = 0

@@ -1,0 +1,176 @@
+"""The recorder's fast paths record what the plain ones record, and the child starts light.
+
+- On CPython 3.11 the C core reads a frame's fast locals through the interpreter's frame layout
+  and compares them by identity slot by slot; the changes it reports, and their order, are those
+  of the locals dict (``PyFrame_GetLocals``, ``set_fast_locals(False)``) and of the pure-Python
+  path: locals deleted and bound again, cells and free variables, a local bound at the same step
+  as an older one changes, a frame that raised, generators, objects changed in place.
+- ``Limits`` (written by hand so the child needs no ``dataclasses``) behaves as the frozen
+  dataclass it replaced.
+- The recording child does not import the modules that made its start-up slow (checked by
+  name in a fresh interpreter, not timed). ``dataclasses`` is not checked: the v2 writer
+  (``binary``) still brings it.
+"""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from duck.trace import localdiff, recorder as recorder_module
+from duck.trace.limits import Limits
+from duck.trace.recorder import record_call
+
+try:
+    from duck.trace import _speedups
+except ImportError:  # not built for this interpreter
+    _speedups = None
+
+needs_c = pytest.mark.skipif(_speedups is None, reason="_speedups not built")
+ROOT = Path(__file__).resolve().parents[3]
+
+PROGRAMS = {
+    "delete_and_rebind": ("""
+def f(n):
+    a, b = 1, 2
+    del a
+    c = 3
+    a = n
+    b, a = a, b
+    del b, c
+    b = c = a
+    return a + b + c
+""", "f(5)"),
+    "bound_late": ("""
+def f(flag):
+    if flag:
+        later = 1
+    first = 2
+    later, first = first, 3
+    return later
+""", "f(False)"),
+    "cells": ("""
+def f(x):
+    total = 0
+    def add(k):
+        nonlocal total
+        total += k + x
+        return total
+    for i in range(3):
+        add(i)
+    x = 10
+    add(1)
+    return total
+""", "f(2)"),
+    "raises": ("""
+def g(d):
+    return d["missing"]
+
+def f(d):
+    items = [1]
+    try:
+        g(d)
+    except KeyError as exc:
+        items.append(str(exc))
+    items.append(len(items))
+    return items
+""", "f({'k': 1})"),
+    "generator": ("""
+def gen(n):
+    acc = []
+    for i in range(n):
+        acc.append(i)
+        yield i
+    return acc
+
+def f(n):
+    out = [v * 2 for v in gen(n)]
+    return sum(out), out
+""", "f(4)"),
+    "in_place": ("""
+class Box:
+    def __init__(self):
+        self.items = {}
+
+def f(n):
+    box = Box()
+    seen = box.items
+    for i in range(n):
+        box.items[i] = [i] * i
+        seen[i].append(-1)
+    box.items = None
+    return seen
+""", "f(3)"),
+    "many_locals": ("def f(n):\n" + "".join(f"    v{i} = n + {i}\n" for i in range(70))
+                    + "    del v3, v40\n    v3 = 0\n    return v0 + v69\n", "f(1)"),
+}
+
+
+def _record_all() -> dict:
+    return {name: record_call(code, call) for name, (code, call) in PROGRAMS.items()}
+
+
+def _same(a, b) -> None:
+    for name in PROGRAMS:
+        assert (a[name].events, a[name].value, a[name].exception) == (b[name].events, b[name].value,
+                                                                      b[name].exception), name
+
+
+@needs_c
+def test_fast_locals_public_api_and_pure_python_record_the_same(monkeypatch):
+    localdiff._load_speedups()
+    fast = _record_all()
+    was = _speedups.set_fast_locals(False)
+    try:
+        public = _record_all()
+    finally:
+        _speedups.set_fast_locals(was)
+    monkeypatch.setattr(recorder_module, "diff_locals", localdiff.diff_locals_py)
+    monkeypatch.setattr(recorder_module, "speedups", None)
+    pure = _record_all()
+    _same(fast, public)
+    _same(fast, pure)
+    changes = [e.get("changes") for e in fast["delete_and_rebind"].events if e.get("changes") or e.get("deleted")]
+    assert {"a": "5"} in changes and {"b": "5", "a": "2"} in changes  # b was bound before a, so comes first
+    assert any(e.get("deleted") == ["b", "c"] for e in fast["delete_and_rebind"].events)
+    assert fast["cells"].value == "20" and fast["many_locals"].value == "71"
+
+
+@needs_c
+def test_the_fast_locals_view_is_what_this_build_can_read():
+    if sys.version_info[:2] != (3, 11):  # the frame layout is read on 3.11 only (and where its headers were found)
+        assert _speedups.FAST_LOCALS == 0
+    was = _speedups.set_fast_locals(True)
+    try:
+        assert _speedups.set_fast_locals(was) == bool(_speedups.FAST_LOCALS)
+    finally:
+        _speedups.set_fast_locals(was)
+
+
+def test_limits_behave_as_the_frozen_dataclass_they_replace():
+    limits = Limits(max_steps=5)
+    assert limits == Limits(max_steps=5) != Limits() and hash(limits) == hash(Limits(max_steps=5))
+    assert repr(Limits()) == ("Limits(max_steps=1000000, timeout_s=30.0, max_memory_mb=2048, "
+                              "max_output_bytes=10000000, repr_limit=200, user_repr=False)")
+    assert pickle.loads(pickle.dumps(limits)) == limits == copy.deepcopy(limits)
+    assert limits.replace(timeout_s=1.5) == Limits(max_steps=5, timeout_s=1.5)
+    assert Limits.from_dict({**limits.to_dict(), "unknown": 1}) == limits
+    with pytest.raises(AttributeError):
+        limits.max_steps = 6
+    with pytest.raises(TypeError):
+        limits.replace(max_step=1)
+
+
+def test_the_recording_child_starts_without_heavy_imports():
+    probe = ("import sys; import duck.trace._child; "
+             "print(' '.join(m for m in ('typing', 'platform', 'orjson', "
+             "'duck.trace.format', 'duck.trace.revive', 'duck.trace.call') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == []
