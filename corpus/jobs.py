@@ -154,12 +154,13 @@ class SampleRunner:
     """Runs ``SampleJob``s in a sandbox of ``slots`` fork servers (thread-safe)."""
 
     def __init__(self, slots: int = 1, *, hash_seed: int | None = 0, unsafe: bool = False,
-                 sandbox: Sandbox | None = None, batch: int = BATCH) -> None:
+                 sandbox: Sandbox | None = None, batch: int | None = None) -> None:
         """``sandbox``: run in this one (whose preloads include this module) instead of a new one.
-        ``batch``: samples per confinement set-up in ``imap`` (1: a confined child per sample)."""
+        ``batch``: samples per confinement set-up in ``imap`` (default ``BATCH``; 1: a confined
+        child per sample)."""
         if slots < 1:
             raise ValueError("a SampleRunner needs at least one slot")
-        self.batch = batch
+        self.batch = BATCH if batch is None else batch
         self.sandbox = sandbox or open_sandbox(slots, hash_seed=hash_seed, unsafe=unsafe)
         self.size = self.sandbox.slots
         self.hash_seed = self.sandbox.hash_seed

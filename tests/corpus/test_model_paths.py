@@ -1,5 +1,8 @@
-"""The corpus stages that need a model: synthesize (OSS-Instruct + one retry with the error) and
-model monologues (rejection sampling: executed answers, reproduced outputs, grounded claims).
+"""The corpus stages that need a model, the paper's path: synthesize (OSS-Instruct, bounded
+retries with the error until the code runs, input expansion), model monologues (paper-style
+few-shot, rejection sampling: executed answers, reproduced outputs, grounded claims) and
+model-written PyX-R (the model's own failing solutions, its rationales kept only when the fix
+passes every test and the claims hold).
 
 A scripted backend (a fake, here only) drives the exact paths; one build runs a real tiny
 transformers model through ``duck-train corpus build --model DIR``, whose gibberish must be
@@ -20,7 +23,7 @@ from corpus import cli
 from corpus.execute import execute_records
 from corpus.export import validate_row
 from corpus.monologue import model_monologues
-from corpus.jobs import SampleRunner
+from corpus.jobs import SampleJob, SampleRunner
 from corpus.synthesize import parse_answer, synthesize_records
 from models.parse import answer_text
 
@@ -124,11 +127,14 @@ def test_model_monologues_keep_only_answers_that_execute_and_are_grounded(pools)
     # the kept answer is the assertion that was executed: the question's call, not the model's f([9])
     assert answer_text(by_direction["forward"]["response"]) == "assert f([1, 2]) == 3"
     assert answer_text(by_direction["backward"]["response"]) == "assert f([3]) == 3"
-    assert all(m["monologue"] == "model" and m["response"].startswith("[MONOLOGUE]\n") for m in kept)
+    assert all(m["written_by"] == "model" and m["response"].startswith("[MONOLOGUE]\n") for m in kept)
     # each prompt carries a worked example of its own direction before the question
     forward_prompts = [p for p in backend.prompts if p.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n")]
     assert forward_prompts and all(p.count("### Execution Simulation:") == 1 for p in forward_prompts)
     assert all(p.count("### Reverse Deduction") == 1 for p in backend.prompts if p not in forward_prompts)
+    # the worked examples are the paper's style: no template conclusion, constraints for backward
+    assert not any("### Conclusion" in p for p in backend.prompts)
+    assert all("must add up to exactly 8" in p for p in backend.prompts if p not in forward_prompts)
 
 
 GOOD = ("Return the sum of the squares of a list of integers.\n\n[Solution]\n```python\ndef f(xs):\n"
@@ -136,30 +142,53 @@ GOOD = ("Return the sum of the squares of a list of integers.\n\n[Solution]\n```
 WRONG = GOOD.replace("== 5", "== 6")
 
 
-def test_synthesize_retries_once_with_the_error_and_keeps_what_runs(pools):
+def test_synthesize_retries_with_the_error_until_the_code_runs_then_gives_up(pools):
     seeds = [{"id": s, "source": f"total = 0\nfor x in {s}:\n    total += x * x\n", "origin": f"seed.py:{i}"}
-             for i, s in enumerate(("first", "second", "third"))]
+             for i, s in enumerate(("first", "second", "third", "fourth"))]
+
+    asked: dict[str, int] = {}
 
     def answer(prompt: str, k: int) -> str:
-        retry = "failed:" in prompt
+        seed = re.search(r"for x in (\w+):", prompt).group(1)
+        attempt = asked[seed] = asked.get(seed, -1) + 1  # 0: the first answer, then each retry
         if "in first" in prompt:
             return GOOD
         if "in second" in prompt:
-            return GOOD if retry else WRONG
-        return "no sections at all" if retry else GOOD.replace("def f", "def g")
+            return GOOD if attempt else WRONG
+        if "in fourth" in prompt:
+            return GOOD if attempt == 2 else GOOD.replace("def f", "def g")
+        return "no sections at all" if attempt else GOOD.replace("def f", "def g")
 
     backend = ScriptedBackend(answer)
     stats: dict = {}
-    records = synthesize_records(seeds, backend, pools[0], stats)
-    assert stats["samples"] == 2 and stats["retried"] == 2 and stats["fixed_by_retry"] == 1
-    assert stats["rejected_after_retry"] == 1 and stats["failed_tests"] == 1 and stats["unparsable"] == 2
+    records = synthesize_records(seeds, backend, pools[0], stats, retries=3, expand=0)
+    assert stats["samples"] == 3 and stats["fixed_by_retry"] == 2
+    assert stats["fixed_by_retry_1"] == 1 and stats["fixed_by_retry_2"] == 1
+    assert stats["retried"] == 3 + 2 + 1  # three seeds, then two, then the one that never runs
+    assert stats["rejected_after_retry"] == 1 and stats["failed_tests"] == 1
     retries = [p for p in backend.prompts if "failed:" in p]
     assert any("but the test expects" in p for p in retries)  # the failure goes back to the model
     assert any("does not define a function named `f`" in p for p in retries)
-    assert {r["seed_id"] for r in records} == {"first", "second"}
+    assert max(p.count("failed:") for p in retries if "in third" in p) == 1  # a retry quotes the latest answer only
+    assert len([p for p in backend.prompts if "in third" in p]) == 4  # first answer + 3 retries, then given up
+    assert {r["seed_id"] for r in records} == {"first", "second", "fourth"}
     for record in records:
         assert record["source_kind"] == "synthesized" and record["problem"].startswith("Return the sum")
         assert [t["call"] for t in record["tests"]] == ["f([1, 2])", "f([])"]
+
+
+def test_input_expansion_adds_mutated_inputs_that_run(pools):
+    from corpus.synthesize import expand_inputs
+
+    code = "def f(xs, k):\n    if k < 0:\n        raise ValueError(k)\n    return [x * k for x in xs]\n"
+    records = [{"id": "syn-1", "code": code, "tests": [{"call": "f([1, 2], 3)"}]}]
+    stats: dict = {}
+    expand_inputs(records, pools[0], stats, limit=3, tries=20)
+    added = [t for t in records[0]["tests"] if t.get("origin") == "mutated"]
+    assert 1 <= len(added) <= 3 and stats["expanded_inputs"] == len(added)
+    assert stats["expansion_tried"] > len(added)  # some mutations raise (k < 0) or repeat and are left out
+    runs = pools[0].map([SampleJob(code, call=t["call"]) for t in added])
+    assert all(run.ok and run.literal for run in runs) and len({t["call"] for t in added}) == len(added)
 
 
 def test_synthesized_code_outside_the_guidelines_is_refused():
