@@ -191,6 +191,53 @@ def test_input_expansion_adds_mutated_inputs_that_run(pools):
     assert all(run.ok and run.literal for run in runs) and len({t["call"] for t in added}) == len(added)
 
 
+MAX2 = "def f(a, b):\n    if a > b:\n        return a\n    return b\n"
+
+
+def test_model_refine_keeps_natural_bugs_whose_fix_passes_and_whose_claims_hold(pools):
+    from corpus.refine import model_refine_records
+
+    record = {**_executed(pools, MAX2, ["f(1, 2)", "f(5, 3)"]), "problem": "Return the larger of `a` and `b`."}
+    solutions = [
+        "```python\ndef f(a, b):\n    return max(a, b)\n```",  # correct: not a bug
+        "Here you go: it is easy.",  # no code
+        "```python\ndef f(a, b):\n    return a\n```\nThat is all.",  # a natural bug: fails f(1, 2)
+        "def f(a, b):\n    return a\n",  # the same bug again
+    ]
+    rationales = [
+        # the fix still fails
+        "[MONOLOGUE]\nThe code returns `a`.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(a, b):\n    return b\n```\n",
+        # right fix, but a claim the buggy run contradicts (it returns 1)
+        "[MONOLOGUE]\nThe buggy code returns `7`.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(a, b):\n    return max(a, b)\n```\n",
+        # right fix and grounded
+        "[MONOLOGUE]\n### Execution Simulation\nThe buggy code returns `1` for `f(1, 2)`; the test expects 2.\n"
+        "### Root Cause Analysis\nIt never compares `a` with `b`.\n[/MONOLOGUE]\n\n[Refined]\n```python\n"
+        "def f(a, b):\n    return a if a > b else b\n```\n",
+        # right too, but one rationale per bug is kept
+        "[MONOLOGUE]\nIt ignores `b`.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(a, b):\n    return max(a, b)\n```\n",
+    ]
+
+    def answer(prompt: str, k: int) -> str:
+        return (rationales if prompt.startswith("Debug and Refine") or "### Buggy Solution" in prompt else solutions)[k]
+
+    backend = ScriptedBackend(answer)
+    stats: dict = {}
+    rows = model_refine_records([record], backend, pools[0], stats, samples=4)
+    assert stats["solutions_sampled"] == 4 and stats["solutions_correct"] == 1
+    assert stats["solutions_unparsable"] == 1 and stats["solutions_repeated"] == 1 and stats["bugs"] == 1
+    assert stats["rejected_rationale_fix_failed"] == 1 and stats["rejected_rationale_grounding"] == 1
+    assert stats["rationales_sampled"] == 3 and stats["pyxr_rows"] == 1  # it stopped at the first kept one
+    [row] = rows
+    validate_row({"fault": row["fault"], "response": row["response"], "meta": row["meta"]})
+    assert row["meta"]["written_by"] == "model" and row["meta"]["bug"] == "model"
+    assert row["meta"]["buggy"] == "def f(a, b):\n    return a\n" and "a if a > b else b" in row["response"]
+    assert "retv = f(1, 2)\nassert retv == 2" in row["fault"]
+    # the refine prompt carries the paper-style worked example before the question
+    refine_prompts = [p for p in backend.prompts if "### Buggy Solution" in p]
+    assert refine_prompts and all(p.count("### Root Cause Analysis") == 1 and p.count("### Buggy Solution") == 2
+                                  for p in refine_prompts)
+
+
 def test_synthesized_code_outside_the_guidelines_is_refused():
     sample, why = parse_answer(GOOD.replace("def f(xs):", "import os\ndef f(xs):"))
     assert sample is None and "import os" in why
@@ -207,11 +254,23 @@ def _python_block(prompt: str) -> tuple[str, str]:
 
 
 def _truthful(prompt: str, k: int) -> str:
-    """A fake model that runs the (test's own, trusted) code to answer forward questions and
-    writes OSS-Instruct samples; it never answers backward questions."""
+    """A fake model that runs the (test's own, trusted) code to answer forward questions, writes
+    OSS-Instruct samples, writes a wrong solution to every NL->code problem and, for the
+    problems it synthesized itself, a right rationale; it never answers backward questions."""
     if prompt.startswith("You are exceptionally skilled"):
         n = len(prompt) % 7
-        return GOOD.replace("x * x for", f"x * x + {n} for").replace("== 5", f"== {5 + 2 * n}").replace("== 0", "== 0")
+        return (GOOD.replace("x * x for", f"x * x + {n} for").replace("== 5", f"== {5 + 2 * n}")
+                .replace("squares of a list of integers.", f"squares of a list of integers, plus {n} for each."))
+    if "### Buggy Solution" in prompt:
+        question = prompt[prompt.rindex("### Problem"):]
+        match = re.search(r"plus (\d) for each", question)
+        if not match:
+            return "[MONOLOGUE]\nI do not know.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(*args):\n    return 0\n```\n"
+        return ("[MONOLOGUE]\n### Execution Simulation\nThe buggy solution ignores the list and returns `None`.\n"
+                "### Root Cause Analysis\nNothing is summed.\n### Bug Fixing\nSum the squares plus the constant.\n"
+                f"[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(xs):\n    return sum(x * x + {match.group(1)} for x in xs)\n```\n")
+    if "<NL_Description>" in prompt:
+        return "def f(*args):\n    return None\n"
     if not prompt.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n"):
         return "I cannot deduce it."
     code, call = _python_block(prompt)
@@ -254,8 +313,22 @@ def test_build_with_a_model_synthesizes_and_samples_monologues(tmp_path):
     rows = _check_exported(out)
     tasks = {(r["meta"]["task"], r["meta"]["source"]) for r in rows}
     assert ("nl", "synthesized") in tasks and ("forward", "synthesized") in tasks and ("forward", "extracted") in tasks
-    assert all(r["meta"]["monologue"] == "model" for r in rows if r["meta"]["task"] != "nl")
+    assert all(r["meta"]["written_by"] == "model" for r in rows if r["meta"]["task"] != "nl")
+    assert {r["meta"]["written_by"] for r in rows if r["meta"]["task"] == "nl"} == {"model", "source"}
     assert not any(r["meta"]["task"] == "backward" for r in rows)
+    # input expansion gave the synthesized samples more calls than their tests
+    assert stats["synthesize"]["expanded_inputs"] >= 1
+    assert any(r["meta"]["source"] == "synthesized" and r["meta"]["call"] not in ("f([1, 2])", "f([])")
+               for r in rows if r["meta"]["task"] == "forward")
+    # PyX-R from the model: its own wrong solutions, fixed by its verified rationales (for the problems it
+    # can fix); the extracted ones' fixes fail and are counted, not kept
+    pyxr = _rows(out, "pyxr")
+    assert pyxr and stats["refine"]["bugs"] >= 3 and stats["refine"]["rejected_rationale_fix_failed"] >= 1
+    assert all(r["meta"]["written_by"] == "model" and r["meta"]["source"] == "synthesized" for r in pyxr)
+    from tests.corpus.test_pipeline import _assertions_hold
+
+    with SampleRunner(1) as pool:
+        assert all(_assertions_hold(pool, [(r["meta"]["fix"], r["meta"]["failed_test"]) for r in pyxr]))
 
 
 def test_synthesize_without_a_model_says_what_to_pass(tmp_path):
@@ -281,10 +354,16 @@ def test_build_with_a_real_tiny_model_rejects_its_gibberish(tmp_path):
                           "--no-decontaminate")) == 0
     stats = json.loads((out / "stats.json").read_text())
     synthesized, monologue = stats["synthesize"], stats["monologue"]
-    assert synthesized["retried"] == 1 and synthesized["rejected_after_retry"] == 1 and "samples" not in synthesized
+    # three retries with the error (the default bound), then the seed is given up
+    assert synthesized["retried"] == 3 and synthesized["rejected_after_retry"] == 1 and "samples" not in synthesized
     sampled = monologue["forward_sampled"] + monologue["backward_sampled"]
     rejected = sum(v for k, v in monologue.items() if k.startswith("rejected_"))
     assert sampled > 0 and rejected == sampled and "forward" not in monologue
+    # the model path of PyX-R ran on the real model too: its solutions are sampled, none becomes a row
+    refine = stats["refine"]
+    assert refine["solutions_sampled"] == 1 and "pyxr_rows" not in refine
+    assert refine.get("solutions_unparsable", 0) + refine.get("bugs", 0) + refine.get("solutions_correct", 0) == 1
     rows = _check_exported(out)
+    assert _rows(out, "pyxr") == []
     # only the docstring's NL->code row survives
     assert [r["meta"]["task"] for r in rows] == ["nl"] and ast.parse(rows[0]["response"])
