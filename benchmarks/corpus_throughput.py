@@ -86,24 +86,31 @@ def main() -> None:
     data = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
     benchmarks = [data / name for name in ("cruxeval.jsonl", "evalplus/HumanEvalPlus.jsonl.gz",
                                            "evalplus/MbppPlus.jsonl.gz") if (data / name).exists()]
-    seconds = {}
-    for batch in (corpus_jobs.BATCH, 1):  # the whole build, with and without batches
+    seconds: dict[int, dict[str, float]] = {}
+    for batch in (corpus_jobs.BATCH, 1):  # the whole build, stage by stage, with and without batches
         corpus_jobs.BATCH = batch
         out = args.stdlib_out if args.stdlib_out and batch > 1 else Path(tempfile.mkdtemp(prefix="duck-corpus-"))
         ns = argparse.ArgumentParser()
         cli.configure(ns)
-        argv = ["build", "--out", str(out), "--workers", str(args.workers), "--quiet"]
-        if args.seeds:
-            argv += ["--seeds", *map(str, args.seeds)]
-        argv += [a for path in benchmarks for a in ("--benchmark", str(path))] or ["--no-decontaminate"]
-        started = time.perf_counter()
-        cli.main(ns.parse_args(argv))
-        seconds[batch] = time.perf_counter() - started
+        flags = ["--out", str(out), "--workers", str(args.workers), "--quiet"]
+        seconds[batch] = {}
+        for stage in ("seeds", "extract", "execute", "monologue", "refine", "dedup", "export"):
+            argv = [stage, *flags]
+            if stage == "seeds" and args.seeds:
+                argv += ["--seeds", *map(str, args.seeds)]
+            if stage == "dedup":
+                argv += [a for path in benchmarks for a in ("--benchmark", str(path))] or ["--no-decontaminate"]
+            started = time.perf_counter()
+            cli.main(ns.parse_args(argv))
+            seconds[batch][stage] = time.perf_counter() - started
         stats = json.loads((out / "stats.json").read_text())
-        calls = stats["execute"].get("calls", 0)
-        print(f"build, batches of {batch}: {seconds[batch]:.0f} s, {calls} calls executed "
-              f"({calls / seconds[batch]:.1f} calls/s over the whole build), corpus in {out}")
-    print(f"ratio whole build, batches / one per sample: {seconds[1] / seconds[max(seconds)]:.2f}x")
+        total = sum(seconds[batch].values())
+        print(f"build, batches of {batch}: {total:.0f} s ({stats['extract'].get('input_runs', 0)} extract runs, "
+              f"{stats['execute'].get('calls', 0)} calls executed twice), corpus in {out}")
+        print("  " + ", ".join(f"{stage} {t:.1f} s" for stage, t in seconds[batch].items()))
+    one, many = seconds[1], seconds[max(seconds)]
+    print(f"ratio whole build, batches / one per sample: {sum(one.values()) / sum(many.values()):.2f}x; per stage: "
+          + ", ".join(f"{stage} {one[stage] / many[stage]:.2f}x" for stage in many if many[stage] > 0.5))
     print("yield (last build):")
     for stage in cli.STAGES:
         print(f"  {stage:10s} {json.dumps(stats.get(stage, {}), sort_keys=True)}")

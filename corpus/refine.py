@@ -186,45 +186,65 @@ def _passes(pool: SampleRunner, code: str, runs: list[dict], timeout_s: float) -
 
 
 def refine_records(records: list[dict], pool: SampleRunner, stats: dict, *, per_sample: int = 1) -> list[dict]:
-    rows = []
+    """Template-written PyX-R rows for a chunk of executed records (see the module docstring).
+
+    Each record's mutants are tried in order until ``per_sample`` rows are made; the records
+    go forward together, one mutant each per round, so every round's runs go to the sandbox
+    at once (in batches, on all slots) instead of a few at a time."""
+    fixes = [ast.unparse(ast.parse(record["code"])) + "\n" for record in records]
+    # differential test of the fix (the original): it must pass every test and match the recorded outputs
+    fix_checks = pool.map([SampleJob(fix, call=run["call"], timeout_s=3.0)
+                           for fix, record in zip(fixes, records) for run in record["runs"]])
+    fix_ok, at = [], 0
     for record in records:
-        code, runs = record["code"], record["runs"]
-        made = 0
-        executed = {e["line"] for run in runs for e in run["events"] if e["event"] == "line"}
-        for buggy, kind in mutants(code, seed=zlib.crc32(record["id"].encode()), executed=executed):
+        outcomes = fix_checks[at:at + len(record["runs"])]
+        at += len(record["runs"])
+        fix_ok.append(all(o.same_value(run["value"]) for o, run in zip(outcomes, record["runs"])))
+    queues = []
+    for record, ok in zip(records, fix_ok):
+        if not ok:
+            count(stats, "rejected_fix_failed")
+            queues.append([])
+            continue
+        executed = {e["line"] for run in record["runs"] for e in run["events"] if e["event"] == "line"}
+        queues.append(mutants(record["code"], seed=zlib.crc32(record["id"].encode()), executed=executed))
+    made: list[list[dict]] = [[] for _ in records]
+    while True:
+        tried = [(k, queues[k].pop(0)) for k in range(len(records)) if queues[k] and len(made[k]) < per_sample]
+        if not tried:
+            break
+        jobs = [SampleJob(buggy, call=run["call"], timeout_s=2.0) for k, (buggy, _) in tried for run in records[k]["runs"]]
+        outcomes, at, failing = pool.map(jobs), 0, []
+        for k, (buggy, kind) in tried:
+            runs = records[k]["runs"]
+            checks = [(o.same_value(run["value"]), o) for o, run in zip(outcomes[at:at + len(runs)], runs)]
+            at += len(runs)
             count(stats, "mutants")
-            checks = _passes(pool, buggy, runs, 2.0)
             failed = next((i for i, (passed, _) in enumerate(checks) if not passed), None)
             if failed is None:
                 count(stats, "mutants_equivalent_on_tests")
-                continue
-            if checks[failed][1].timed_out or checks[failed][1].crashed:
+            elif checks[failed][1].timed_out or checks[failed][1].crashed:
                 count(stats, "mutants_hang")
-                continue
-            run = runs[failed]
-            traced = pool.run(SampleJob(buggy, call=run["call"], trace=True, timeout_s=2.0))
+            else:
+                failing.append((k, buggy, kind, runs[failed]))
+        traces = pool.map([SampleJob(buggy, call=run["call"], trace=True, timeout_s=2.0) for _, buggy, _, run in failing])
+        for (k, buggy, kind, run), traced in zip(failing, traces):
             if not traced.events or (traced.ok and traced.text is None):
                 count(stats, "mutants_untraceable")
                 continue
+            record, fix = records[k], fixes[k]
             outcome = f"returns `{traced.text}`" if traced.ok else f"raises `{traced.exception_type}`"
-            # differential test of the fix: it must pass every test and match the original's outputs
-            fix = ast.unparse(ast.parse(code)) + "\n"
-            if not all(passed for passed, _ in _passes(pool, fix, runs, 3.0)):
-                count(stats, "rejected_fix_failed")
-                continue
             failed_test = f"assert {run['call']} == {run['output']}"
             fault = refine_instruction(problem_text(record).strip(), buggy.rstrip("\n"),
                                        failed_test_text(run["call"], run["output"]))
-            rows.append({"id": f"{record['id']}-r{made}", "fault": fault,
-                         "response": rationale(buggy, fix, run, traced.events, outcome),
-                         "meta": {"source": record.get("source_kind", "extracted"), "origin": record.get("origin"),
-                                  "written_by": "template", "bug": f"mutation-{kind}", "rationale": "trace-divergence",
-                                  "buggy": buggy, "fix": fix, "failed_test": failed_test, "code_id": record["id"]}})
+            made[k].append({"id": f"{record['id']}-r{len(made[k])}", "fault": fault,
+                            "response": rationale(buggy, fix, run, traced.events, outcome),
+                            "meta": {"source": record.get("source_kind", "extracted"), "origin": record.get("origin"),
+                                     "written_by": "template", "bug": f"mutation-{kind}",
+                                     "rationale": "trace-divergence", "buggy": buggy, "fix": fix,
+                                     "failed_test": failed_test, "code_id": record["id"]}})
             count(stats, "pyxr_rows")
-            made += 1
-            if made >= per_sample:
-                break
-    return rows
+    return [row for rows in made for row in rows]
 
 
 # ----------------------------------------------------------------------------- the model's path
