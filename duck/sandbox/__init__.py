@@ -43,6 +43,7 @@ from typing import Iterable, Iterator
 
 from duck.sandbox import landlock as _landlock
 from duck.sandbox.policy import Policy, allowed_env
+from duck.sandbox.server import SETUP_FAILED  # a batched call whose set-up failed runs again on its own
 
 __all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi",
            "scratch_folder"]
@@ -282,12 +283,13 @@ class Sandbox:
         if len(calls) <= 1 or not self.batches:
             return [self.call(t, p, timeout_s=s) for t, p, s in calls]
         items = [{"target": t, "payload": p, "timeout_s": s} for t, p, s in calls]
-        total = sum(float(s or 0) + BATCH_SLACK_S for _, _, s in calls)
+        # no time limit on the batch when one of its calls has none
+        total = sum(float(s) + BATCH_SLACK_S for _, _, s in calls) if all(s for _, _, s in calls) else 0
         cancels = self._cancels
         batch = self._run({"kind": "batch", "items": items, "timeout_s": total, "grace_s": 0.0})
         runs = []
         for (target, payload, timeout_s), reply in zip(calls, batch.results or [None] * len(calls)):
-            if isinstance(reply, dict):
+            if isinstance(reply, dict) and not str(reply.get("error") or "").startswith(SETUP_FAILED):
                 run = Run.from_reply(reply)
                 run.confinement = {**(batch.confinement or {}), **(run.confinement or {})}
             elif batch.stopped_by == "cancelled" or self._cancels != cancels:

@@ -43,6 +43,8 @@ from duck.sandbox.policy import Policy, interpreter_paths
 _PR_SET_CHILD_SUBREAPER = 36
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
 MAX_RESULT_BYTES = 256 * 2**20
+#: how the error of a run whose confinement could not be set up starts
+SETUP_FAILED = "the sandbox could not be set up"
 #: bound before any job runs, so a run that replaces ``json.dumps`` still reports through the real one
 _dumps = json.dumps
 
@@ -190,7 +192,7 @@ class Server:
             else:
                 _call(job, result_fd)
         except ConfinementError as exc:
-            _write_all(result_fd, (_dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
+            _write_all(result_fd, (_dumps({"error": f"{SETUP_FAILED}: {exc}"}) + "\n").encode())
             status = 125
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, never raised past the fork
             try:
@@ -237,7 +239,7 @@ class Server:
             _write_all(result_fd, (_dumps({"confinement": report}) + "\n").encode())
             _call(item, result_fd)
         except ConfinementError as exc:
-            _write_all(result_fd, (_dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
+            _write_all(result_fd, (_dumps({"error": f"{SETUP_FAILED}: {exc}"}) + "\n").encode())
             status = 125
         except BaseException as exc:  # noqa: BLE001 - reported to the server, never raised past the fork
             try:
@@ -328,6 +330,7 @@ class Server:
         os.set_blocking(reader, False)
         data = bytearray()
         samples = [bytearray() for _ in sample_readers]
+        share = MAX_RESULT_BYTES // max(1, len(sample_readers))  # a batch's samples share the bound
         stopped_by = None
         term_sent_at = None
         with selectors.DefaultSelector() as selector:
@@ -361,7 +364,7 @@ class Server:
                     wait = 1.0
                 for key, _ in selector.select(max(wait, 0.0)):
                     if type(key.data) is int:
-                        if self._drain(key.fd, samples[key.data]):
+                        if self._drain(key.fd, samples[key.data], share):
                             selector.unregister(key.fd)
                     elif key.data == "exit":
                         exited = True
@@ -379,7 +382,7 @@ class Server:
                             term_sent_at = time.monotonic() if grace > 0 else None
             self._drain(reader, data)
             for fd, collected in zip(sample_readers, samples):
-                self._drain(fd, collected)
+                self._drain(fd, collected, share)
         os.close(pidfd)
         _, wait_status = os.waitpid(pid, 0)
         reply = self._reply(job, wait_status, stopped_by, bytes(data))
@@ -399,8 +402,9 @@ class Server:
         self._signal_job(pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
 
     @staticmethod
-    def _drain(reader: int, data: bytearray) -> bool:
-        """Read what the job wrote so far; True once its end of the pipe is closed."""
+    def _drain(reader: int, data: bytearray, limit: int = MAX_RESULT_BYTES) -> bool:
+        """Read what the job wrote so far (kept up to ``limit`` bytes); True once its end of the
+        pipe is closed."""
         while True:
             try:
                 chunk = os.read(reader, 1 << 20)
@@ -408,8 +412,8 @@ class Server:
                 return False
             if not chunk:
                 return True
-            if len(data) < MAX_RESULT_BYTES:
-                data += chunk[: MAX_RESULT_BYTES - len(data)]
+            if len(data) < limit:
+                data += chunk[: limit - len(data)]
 
     @staticmethod
     def _reply(job: dict, wait_status: int, stopped_by: str | None, data: bytes) -> dict:

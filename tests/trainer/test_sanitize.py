@@ -62,3 +62,17 @@ def test_solutions_are_the_sanitized_prompt_and_completion():
     completion = "\n    return sum(xs)\n\nprint(g([1]))\n```\nexplanation"
     assert evalplus.solution_from_completion(task, completion) == (
         'from typing import List\ndef g(xs: List[int]) -> int:\n    """sum"""\n\n    return sum(xs)')
+
+
+def test_every_reference_solution_keeps_its_entry_point():
+    """Sanitizing the benchmarks' own programs (prompt + canonical solution) keeps a program that
+    parses and defines the entry point, as ``evalplus.sanitize`` does on them."""
+    import ast
+
+    from tests.shared_data import HUMANEVAL_PLUS, MBPP_PLUS
+    from trainer.eval.data import load_evalplus
+
+    for path, dataset in ((HUMANEVAL_PLUS, "humaneval"), (MBPP_PLUS, "mbpp")):
+        for task in load_evalplus(path, dataset):
+            tree = ast.parse(sanitize(task.reference, task.entry_point))
+            assert any(getattr(node, "name", None) == task.entry_point for node in tree.body), task.task_id

@@ -14,18 +14,26 @@ This module only rewrites text; it runs nothing (scoring is ``trainer.eval.evalp
 from __future__ import annotations
 
 import ast
+import warnings
 
 #: lines beyond which the longest parsable run is searched from the first line only (the
 #: search is quadratic; real completions are far shorter)
 MAX_SEARCH_LINES = 400
 
 
+def _parse(text: str) -> ast.Module | None:
+    """``text`` parsed, or None; quietly (a model's or a benchmark's invalid escape sequences
+    would each warn)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return ast.parse(text)
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            return None
+
+
 def _parses(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return False
-    return True
+    return _parse(text) is not None
 
 
 def code_extract(text: str) -> str:
@@ -84,9 +92,8 @@ def sanitize(code: str, entry_point: str | None = None) -> str:
     """``code`` reduced to its imports and the definitions ``entry_point`` needs (see the
     module docstring); without an entry point, every kept definition."""
     code = code_extract(code)
-    try:
-        tree = ast.parse(code)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
+    tree = _parse(code)
+    if tree is None:
         return ""  # no two consecutive lines parse: nothing to keep
     imports: list[ast.stmt] = []
     definitions: list[tuple[str, ast.stmt]] = []
