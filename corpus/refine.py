@@ -288,8 +288,8 @@ def model_refine_records(records: list[dict], backend, pool: SampleRunner, stats
     problems = [problem_text(record).strip() for record in records]
     answers = backend.generate([nl_prompt(problem) for problem in problems], max_new_tokens=max_new_tokens,
                                stop=["<NL_Description>"], temperature=temperature, n=samples)
-    # natural bugs: the model's own solutions that run but fail a recorded test
-    bugs: list[tuple[int, str, dict]] = []
+    # natural bugs: the model's own solutions that run but fail a recorded test (all checked in one map)
+    candidates: list[tuple[int, str]] = []
     for index, record in enumerate(records):
         seen: set[str] = set()
         for answer in answers[index * samples:(index + 1) * samples]:
@@ -297,22 +297,27 @@ def model_refine_records(records: list[dict], backend, pool: SampleRunner, stats
             code = solution_code(answer)
             if code is None:
                 count(stats, "solutions_unparsable")
-                continue
-            if code in seen:
+            elif code in seen:
                 count(stats, "solutions_repeated")
-                continue
-            seen.add(code)
-            checks = _passes(pool, code, record["runs"], 2.0)
-            failed = next((i for i, (passed, _) in enumerate(checks) if not passed), None)
-            if failed is None:
-                count(stats, "solutions_correct")
-                continue
-            if checks[failed][1].timed_out or checks[failed][1].crashed:
-                count(stats, "solutions_hang")
-                continue
-            if sum(1 for k, _, _ in bugs if k == index) < per_sample:
-                count(stats, "bugs")
-                bugs.append((index, code, record["runs"][failed]))
+            else:
+                seen.add(code)
+                candidates.append((index, code))
+    outcomes = pool.map([SampleJob(code, call=run["call"], timeout_s=2.0)
+                         for index, code in candidates for run in records[index]["runs"]])
+    bugs: list[tuple[int, str, dict]] = []
+    at = 0
+    for index, code in candidates:
+        runs = records[index]["runs"]
+        checks = [(o.same_value(run["value"]), o) for o, run in zip(outcomes[at:at + len(runs)], runs)]
+        at += len(runs)
+        failed = next((i for i, (passed, _) in enumerate(checks) if not passed), None)
+        if failed is None:
+            count(stats, "solutions_correct")
+        elif checks[failed][1].timed_out or checks[failed][1].crashed:
+            count(stats, "solutions_hang")
+        elif sum(1 for k, _, _ in bugs if k == index) < per_sample:
+            count(stats, "bugs")
+            bugs.append((index, code, runs[failed]))
     if not bugs:
         return []
     traced = pool.map([SampleJob(code, call=run["call"], trace=True, timeout_s=2.0) for _, code, run in bugs])
