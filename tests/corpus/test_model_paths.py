@@ -367,3 +367,30 @@ def test_build_with_a_real_tiny_model_rejects_its_gibberish(tmp_path):
     assert _rows(out, "pyxr") == []
     # only the docstring's NL->code row survives
     assert [r["meta"]["task"] for r in rows] == ["nl"] and ast.parse(rows[0]["response"])
+
+
+def test_the_paper_path_through_two_openai_compatible_servers(tmp_path):
+    """--synthesis-endpoint writes the problems, --endpoint the monologues and PyX-R: what leaves
+    duck goes to the right server (real HTTP stubs, the same OpenAI-compatible backend as vLLM)."""
+    from tests.trainer.test_released_prompts import RecordingServer
+
+    writer, reasoner = RecordingServer(lambda p: _truthful(p, 0)), RecordingServer(lambda p: _truthful(p, 0))
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "numbers.py").write_text(SEEDS)
+        out = tmp_path / "out"
+        assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--quiet", "--samples", "1",
+                              "--synthesize-limit", "3", "--no-decontaminate", "--endpoint", reasoner.url,
+                              "--synthesis-endpoint", writer.url)) == 0
+        written = [p for p, _ in writer.sent()]
+        reasoned = [p for p, _ in reasoner.sent()]
+        assert written and all(p.startswith("You are exceptionally skilled") for p in written)
+        assert reasoned and not any(p.startswith("You are exceptionally skilled") for p in reasoned)
+        assert any("### Buggy Solution" in p for p in reasoned) and any(p.endswith("[MONOLOGUE]\n") for p in reasoned)
+    finally:
+        writer.close()
+        reasoner.close()
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["synthesize"]["samples"] == 2 and stats["refine"]["pyxr_rows"] >= 1
+    assert all(r["meta"]["written_by"] == "model" for r in _rows(out, "pyxr"))
