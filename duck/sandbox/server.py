@@ -556,6 +556,7 @@ def main() -> None:
             reply = {"error": f"the sandbox server failed: {exc!r}", "stopped_by": "crashed"}
         reply["id"] = job.get("id")
         _write_all(reply_fd, (json.dumps(reply, ensure_ascii=True) + "\n").encode())
+        del job, reply, line  # the next run is forked from this process: it must not find this one's result
     sweep(server.uid)
     shutil.rmtree(server.root, ignore_errors=True)
 

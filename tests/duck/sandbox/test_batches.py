@@ -44,6 +44,12 @@ def value(run):
 
 
 HONEST = ("def f(): return 'honest'", "f()")
+#: code defining ``holders()``: how many containers the collector knows hold the text NEEDLE (an
+#: expression, so that the code itself does not hold it); strings are not tracked, their holders are
+HOLDS = ("import gc\ndef holders():\n    needle = NEEDLE\n    found = 0\n    for o in gc.get_objects():\n"
+         "        if isinstance(o, (dict, list, tuple)):\n            try:\n                text = repr(o)\n"
+         "            except Exception:\n                continue\n"
+         "            found += needle in text and 'needle' not in text\n    return found\n")
 
 
 @needs_batches
@@ -74,8 +80,8 @@ def test_files_do_not_pass_from_one_sample_to_the_next(sandbox):
 def test_module_state_and_values_do_not_pass_between_samples(sandbox):
     change = ("import decimal, builtins, math\ndecimal.getcontext().prec = 2\nbuiltins.len = lambda x: 42\n"
               "math.pi = 3\ndef f(): return 'zebra-' + str(12345 * 2)")
-    look = ("import decimal, gc, math\ndef f():\n    found = any(isinstance(o, str) and 'zebra-24690' in o "
-            "for o in gc.get_objects())\n    return [str(decimal.Decimal(1) / decimal.Decimal(3)), len([1]), math.pi, found]")
+    look = ("import decimal, math\n" + HOLDS.replace("NEEDLE", "'zebra-' + str(12345 * 2)") +
+            "def f():\n    return [str(decimal.Decimal(1) / decimal.Decimal(3)), len([1]), math.pi, holders() > 0]")
     runs = batch(sandbox, (change, "f()"), (look, "f()"))
     assert value(runs[0]) == "zebra-24690"
     # the next sample sees the clean modules and no trace of the first one's result
@@ -151,3 +157,12 @@ def test_writes_outside_from_a_batch_are_refused():
         import shutil
 
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_run_never_finds_the_result_of_the_run_before(sandbox):
+    """Also without batches: the fork server forgets a reply before it forks the next run."""
+    make = "def f(): return 'okapi-' + str(4321 * 3)"
+    look = HOLDS.replace("NEEDLE", "'okapi-' + str(4321 * 3)") + "def f():\n    return holders()"
+    first = sandbox.call(SNIPPET, {"code": make, "call": "f()"}, timeout_s=5)
+    second = sandbox.call(SNIPPET, {"code": look, "call": "f()"}, timeout_s=5)
+    assert value(first) == "okapi-12963" and value(second) == 0
