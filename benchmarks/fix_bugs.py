@@ -426,6 +426,7 @@ def run_case(case: dict, extra: list[str], budget: float, keep: Path | None) -> 
         row["note"] = (stderr.strip().splitlines() or ["no output"])[-1][:200]
         return row
     row["candidates"] = report.get("candidates_run")
+    row["recorded"] = report.get("recorded_runs")
     if not report.get("failed"):
         row["note"] = "the buggy program passes its given tests (a bad case)"
     fixes = report.get("fixes") or []
@@ -457,13 +458,15 @@ def main() -> int:
     cases = pick_cases(load_tasks(args.data), args.n, args.seed, args.only)
     print(f"duck fix on {len(cases)} planted single-hunk bugs (HumanEval+/MBPP+, seed {args.seed}) on "
           f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-          f"time budget {args.time_budget:g} s each", flush=True)
+          f"time budget {args.time_budget:g} s each; load average {os.getloadavg()[0]:.1f} (timings scale with it)",
+          flush=True)
     rows = []
     for case in cases:
         row = run_case(case, extra, args.time_budget, args.keep)
         rows.append(row)
         status = "RIGHT" if row["right"] else ("WRONG-FIRST" if row["fixed"] else "no fix")
-        print(f"{row['id']:14} {row['operator']:11} {row['seconds']:6.1f}s {row.get('candidates') or 0:4}  {status:11} "
+        print(f"{row['id']:14} {row['operator']:11} {row['seconds']:6.1f}s {row.get('candidates') or 0:4} "
+              f"{row.get('recorded') or 0:3}  {status:11} "
               f"{(row['fix'] or '')[:70]} {('| ' + row['note']) if row['note'] else ''}", flush=True)
     fixed = [r for r in rows if r["fixed"]]
     right = [r for r in fixed if r["right"]]
@@ -482,7 +485,9 @@ def main() -> int:
     print("per operator (right/total): " + ", ".join(
         f"{k} {sum(1 for r in v if r['right'])}/{len(v)}" for k, v in sorted(by_operator.items())))
     if times:
-        print(f"time per program: median {times[len(times) // 2]:.1f} s, max {times[-1]:.1f} s")
+        print(f"time per program: median {times[len(times) // 2]:.1f} s, max {times[-1]:.1f} s "
+              f"(load average now {os.getloadavg()[0]:.1f}); candidates screened {sum(r.get('candidates') or 0 for r in rows)}, "
+              f"recorded {sum(r.get('recorded') or 0 for r in rows)}")
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -45,10 +45,11 @@ def timed(argv: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def first_paint(program: Path) -> float:
+def first_paint(program: Path, command: str = "run", timeout: float = 30.0) -> float:
+    """Seconds from ``duck COMMAND PATH`` to the status bar on screen (in a pseudo-terminal)."""
     start = time.perf_counter()
-    term = Terminal([sys.executable, "-m", "duck", "run", str(program)])
-    term.read_until(b"step 1 of")
+    term = Terminal([sys.executable, "-m", "duck", command, str(program)])
+    term.read_until(b"step 1 of", timeout=timeout)
     elapsed = time.perf_counter() - start
     term.send("q")
     term.wait()

@@ -13,7 +13,7 @@ Without a model (duck's offline path, ``"written_by": "template"``), buggy varia
 comparison or membership test, ``+``/``-`` and other operators swapped (also in ``+=``), an
 off-by-one constant or slice bound, ``and``/``or`` swapped, a dropped ``not``, ``min``/``max``
 and ``any``/``all`` swapped, a negated boolean). A variant is used when it still runs but fails one of the sample's tests; the
-rationale is the buggy run told by duck's narrator (``duck.narration.execution_simulation``,
+rationale is the buggy run told by duck's narrator (``duck.narration.refine_simulation``,
 the same rendering as forward monologues and ``duck run``) and where it diverges from the correct
 run (first differing step); the fix (the correct code) is kept only when it passes every
 test and agrees with the original on them (differential testing); such rationales are
@@ -33,11 +33,8 @@ from pathlib import Path
 
 from corpus.jobs import SampleJob, SampleRunner
 from corpus.shards import StageRun, count, read_jsonl, require_stage, stage_shards
-from duck.narration import execution_simulation
-from models.prompts import LINE_LABEL_OFFSET, failed_test_text, refine_instruction
-
-#: lines of the buggy run told in a rationale (the narrator summarises long loops and stops after this)
-RATIONALE_LINES = 40
+from duck.narration import refine_simulation
+from models.prompts import failed_test_text, refine_instruction
 
 _COMPARE_SWAP = {ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt, ast.Eq: ast.NotEq, ast.NotEq: ast.Eq,
                  ast.In: ast.NotIn, ast.NotIn: ast.In, ast.Is: ast.IsNot, ast.IsNot: ast.Is}
@@ -141,8 +138,7 @@ def _first_difference(buggy: list[dict], correct: list[dict]) -> int | None:
 def rationale(buggy: str, correct: str, run: dict, buggy_events: list[dict], buggy_outcome: str) -> str:
     """The refine response: simulation of the buggy run, root cause at the divergence, fix."""
     buggy_lines, correct_lines = buggy.splitlines(), correct.splitlines()
-    simulation = execution_simulation(buggy_events, buggy, call=run["call"], max_lines=RATIONALE_LINES,
-                                      label_offset=LINE_LABEL_OFFSET)
+    simulation = refine_simulation(buggy_events, buggy, run["call"])
     changed = [i + 1 for i, (a, b) in enumerate(zip(buggy_lines, correct_lines)) if a != b]
     line = changed[0] if changed else 1
     at = _first_difference(buggy_events, run["events"])

@@ -1,6 +1,6 @@
 """The duck TUI: walk through a recorded run forward and backward, beside the rubber duck's monologue.
 
-``run_app`` is what ``duck run`` calls after recording. ``DuckApp`` holds one reactive,
+``duck run`` opens it after recording (``duck.commands.run.open_ui``). ``DuckApp`` holds one reactive,
 ``step`` (plus the frame picked in the call stack); key bindings only change it, and its one
 watcher redraws the panes in ``duck.widgets`` from the session for the new position inside one
 ``batch_update``, so a key is one repaint. (The panes are given plain values rather than each
@@ -11,37 +11,36 @@ only the recording); a model streams in an exclusive worker as messages tagged w
 the first paint; fixes are searched and the program is re-recorded in threads. Workers never
 touch widgets; they post messages.
 
-This module does not record, explain, search fixes or parse traces itself: those are injected
-(``narrator``, ``model_loader``, ``fix_searcher``, ``fix_applier``, ``recorder``) and ``run_app``
-wires the real ones. Nothing here imports torch & co.
+This module does not record, explain, search fixes or parse traces itself: the command that
+opens the app (``duck.commands.run``, ``duck.commands.replay``) gives it typed
+``duck.collaborators.Collaborators``. It never imports the commands or the CLI. Nothing here
+imports torch & co.
 """
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Mapping
 
 from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Footer, Tree
+from textual.widgets import Tree
 from textual.worker import get_current_worker
 
 import duck.screens as screens
+from duck.collaborators import Collaborators, Explainer, Model, unexpected
 from duck.errors import DuckError
-from duck.narration import Narrator, brief_outcome, describe_outcome
-from duck.widgets import (CallStackPane, FixesPane, MonologuePane, OutputPane, SourceView, StatusBar,
+from duck.narration import brief_outcome, describe_outcome
+from duck.widgets import (CallStackPane, FixesPane, KeyBar, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
                                    FixSearchFinished, FixVerified, FrameSelected, GutterClicked, LineClicked,
-                                   SearchFinished, SessionReloaded)
+                                   SearchFinished, SessionIndexed, SessionReloaded)
 from duck.widgets.theme import THEME_VARIABLES
+from models.base import BackendError
 
 #: Keys of Textual's own widgets (not duck's bindings, so not remappable by id), for the help screen.
 EXTRA_KEYS = [
@@ -52,8 +51,35 @@ EXTRA_KEYS = [
 ]
 
 
+#: The key bar's actions, most important first: a narrow terminal drops keys from the end of
+#: this list (help and quit stay: they lead to everything else).
+KEY_BAR_PRIORITY = ("help", "quit_duck", "step(1)", "step(-1)", "fixes", "jump_to_exception", "step_into",
+                    "step_out", "explain", "continue")
+
+#: Traces up to this many steps are indexed before the first screen (a fraction of a second).
+_INDEX_AT_ONCE = 20_000
+
+
+def _raised_before(session, step: int, look_back: int = 10_000) -> str:
+    """The exception a frame that returns at ``step`` without a value was left by: the nearest
+    exception event before it (the frame's own, or its callee's where none was recorded there)."""
+    for earlier in range(step - 1, max(step - look_back, 0) - 1, -1):
+        if session.kind(earlier) == "exception":
+            record = session.event(earlier)
+            return f"{record.exc_type}: {record.exc_msg or ''}"
+    return "an exception"
+
+
+def _failure(exc: Exception) -> tuple[str, str | None]:
+    """What went wrong and what to do: duck's and the backends' errors carry both; any other
+    exception (a bug in an explainer) is named by its type."""
+    if isinstance(exc, (DuckError, BackendError)):
+        return exc.message, exc.hint
+    return f"{type(exc).__name__}: {exc}", None
+
+
 class DuckApp(App[int]):
-    """Step through one recorded run. See ``run_app`` for how duck starts it."""
+    """Step through one recorded run, with the ``Collaborators`` the opening command gives it."""
 
     CSS_PATH = "app.tcss"
     TITLE = "duck"
@@ -96,29 +122,21 @@ class DuckApp(App[int]):
     step: reactive[int] = reactive(0, always_update=True, init=False, repaint=False)
     selected_frame: reactive[int | None] = reactive(None, init=False, repaint=False)
 
-    def __init__(
-        self,
-        session,
-        *,
-        narrator: Any = None,
-        model_loader: Callable[[], Any] | None = None,
-        fix_searcher: Callable[[Any, Callable[[str], None]], Iterable[Any]] | None = None,
-        fix_applier: Callable[[Any], Any] | None = None,
-        recorder: Callable[[Path], Any] | None = None,
-        judge: Callable[[Any], bool] | None = None,
-        keymap: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, session, collaborators: Collaborators | None = None, *,
+                 keymap: Mapping[str, str] | None = None) -> None:
         super().__init__()
+        parts = collaborators if collaborators is not None else Collaborators()
         self.keymap = dict(keymap or {})  # binding id -> keys, from the user's [keys] table (duck.keys)
         self.session = session
-        self.narrator = narrator
-        self.model = None
-        self.model_loader = model_loader
+        self.narrator: Explainer = parts.narrator
+        self.model: Model | None = None
+        self.model_loader = parts.model_loader
         self.model_loading = False
-        self.fix_searcher = fix_searcher
-        self.fix_applier = fix_applier
-        self.recorder = recorder
-        self.judge = judge
+        self.fix_searcher = parts.fix_searcher
+        self.fix_applier = parts.fix_applier
+        self.recorder = parts.recorder
+        self.judge = parts.judge
+        self.verdict = self.judge(session) if self.judge is not None else None  # the oracle's, on this session
         self.breakpoints: set[tuple[str, int]] = set()
         self.watches: list[str] = []
         self.note = ""
@@ -127,10 +145,9 @@ class DuckApp(App[int]):
         self.errors: list[tuple[str, str | None]] = []
         self.reruns = 0
         self._explain_token = 0
-        self._streaming: Any = None  # the model whose explanation is streaming now
+        self._streaming: Model | None = None  # the model whose explanation is streaming now
         self._last_change_name: str | None = None
         self._fix_modal_open = False
-        self._scratch = tempfile.TemporaryDirectory(prefix="duck-ui-")
 
     @classmethod
     def binding_ids(cls) -> list[str]:
@@ -161,7 +178,7 @@ class DuckApp(App[int]):
                 yield MonologuePane(id="monologue")
                 yield FixesPane(id="fixes")
         yield StatusBar(id="status")
-        yield Footer()
+        yield KeyBar(KEY_BAR_PRIORITY)
 
     @property
     def source_view(self) -> SourceView:
@@ -197,8 +214,7 @@ class DuckApp(App[int]):
         self.query_one(WatchesPane).display = False
         self.fixes_pane.display = False
         self.source_view.focus()
-        if self.narrator is None:
-            self.narrator = Narrator()
+        self._begin_indexing()
         self._show_outcome()
         if len(self.session):
             self.step = 0
@@ -207,14 +223,48 @@ class DuckApp(App[int]):
         if self.model_loader is not None:
             self.call_after_refresh(self._begin_loading_model)
 
+    def _begin_indexing(self) -> None:
+        """A short trace is indexed at once; a long one in a worker, after the first screen has
+        painted from what the cursor needs (``on_session_indexed`` then fills in the rest)."""
+        if len(self.session) <= _INDEX_AT_ONCE:
+            self.session.index_all()
+        elif self.session.indexed_fraction < 1.0:
+            self.call_after_refresh(self._index_session, self.session)
+
+    @work(thread=True, exclusive=True, group="index")
+    def _index_session(self, session) -> None:
+        worker = get_current_worker()
+
+        def progress() -> None:
+            if session.indexed_fraction < 1.0:
+                self.post_message(SessionIndexed(session, session.indexed_fraction))
+
+        session.index_all(should_stop=lambda: worker.is_cancelled, progress=progress)
+        if not worker.is_cancelled:
+            self.post_message(SessionIndexed(session, 1.0))
+
+    def on_session_indexed(self, message: SessionIndexed) -> None:
+        if message.session is not self.session:
+            return
+        if message.fraction < 1.0:
+            return self._show_status()
+        self._show_outcome()
+        if len(self.session):
+            self._show_status()
+            self._start_explaining(self.narrator, "step")
+
     def _show_outcome(self) -> None:
+        if self.session.indexed_fraction < 1.0:
+            self.monologue.set_outcome(None)  # told once the trace is indexed (on_session_indexed)
+            return
         outcome = self.session.outcome
         summary = None
-        if outcome.get("outcome") != "finished":
+        failed_check = unexpected(self.verdict)
+        if outcome.get("outcome") != "finished" or failed_check:
             try:
-                summary = f"The program {describe_outcome(self.session)}."
+                summary = f"The program {describe_outcome(self.session, failed_check)}."
             except Exception:  # a reason the narrator cannot read off the values: the brief line stands
-                summary = brief_outcome(outcome)
+                summary = brief_outcome(outcome, failed_check)
         self.monologue.set_outcome(summary)
 
     def _show_empty(self) -> None:
@@ -273,8 +323,12 @@ class DuckApp(App[int]):
         kind = session.kind(step)
         if current and kind in ("return", "exception"):
             record = session.event(step)
-            event = ("returns", record.value or "None") if kind == "return" else (
-                "raises", f"{record.exc_type}: {record.exc_msg or ''}")
+            if kind == "exception":
+                event = ("raises", f"{record.exc_type}: {record.exc_msg or ''}")
+            elif record.value is None:  # left by an exception: a return without a value (docs/trace-format.md)
+                event = ("raised", _raised_before(session, step))
+            else:
+                event = ("returns", record.value)
         self.variables.show(title, values, changes, (id(session), step, frame), event)
         self.call_stack.show(session, step, frame)
         stdout, stderr = session.output_until(step), session.stderr_until(step)
@@ -282,8 +336,9 @@ class DuckApp(App[int]):
         self._show_watches()
         self._show_status()
 
-    def _show_status(self) -> None:
-        self.query_one(StatusBar).show(self.session, self.step, self.note)
+    def _show_status(self) -> bool:
+        """Show the position, the outcome and the note; False when the note did not fit whole."""
+        return self.query_one(StatusBar).show(self.session, self.step, self.note, unexpected(self.verdict))
 
     def _show_watches(self) -> None:
         if not self.watches or not len(self.session):
@@ -304,9 +359,11 @@ class DuckApp(App[int]):
         return values
 
     def say(self, note: str) -> None:
-        """A short note in the status bar (why a key did nothing); cleared by the next step."""
+        """A note in the status bar (why a key did nothing); cleared by the next step. A note too
+        long for the bar is shown whole in a notification as well (the bar shows its start)."""
         self.note = note
-        self._show_status()
+        if not self._show_status():
+            self.notify(note, timeout=8)
 
     def show_error(self, message: str, hint: str | None = None) -> None:
         """The one place failures reach the user: what went wrong, then what to do."""
@@ -465,7 +522,7 @@ class DuckApp(App[int]):
         self._show_watches()
 
     # -------------------------------------------------------------- explanations
-    def _start_explaining(self, explainer, scope: str) -> None:
+    def _start_explaining(self, explainer: Explainer, scope: str) -> None:
         """Explain the current step: the narrator at once, in this handler; a model in a worker.
 
         The narrator reads only the recording (microseconds a step), so its text is part of the
@@ -474,13 +531,16 @@ class DuckApp(App[int]):
         """
         self._cancel_stream()
         self._explain_token += 1
-        name = getattr(explainer, "name", "duck")
-        if explainer is self.narrator and scope == "step":
+        name = explainer.name
+        if explainer is self.narrator:
+            if self.session.indexed_fraction < 1.0:  # narrating reads whole frames: after indexing
+                self.monologue.show(name, "reading the rest of the recording; the explanation follows…")
+                return
             try:
                 text = "".join(explainer.explain(self.session, self.step, scope))
             except Exception as exc:  # the narrator must not take the UI down: shown as an error
-                message = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
-                self.show_error(message, getattr(exc, "hint", None))
+                message, hint = _failure(exc)
+                self.show_error(message, hint)
                 self.monologue.fail(message)
                 return
             self.monologue.show(name, text)
@@ -495,25 +555,22 @@ class DuckApp(App[int]):
         if explainer is None:
             return
         self.workers.cancel_group(self, "explain")
-        cancel = getattr(explainer, "cancel", None)
-        if cancel is not None:
-            try:
-                cancel()
-            except Exception as exc:  # a backend that cannot stop is shown, never fatal
-                self.show_error(f"could not stop the model's stream: {type(exc).__name__}: {exc}")
+        try:
+            explainer.cancel()
+        except Exception as exc:  # a backend that cannot stop is shown, never fatal
+            self.show_error(f"could not stop the model's stream: {type(exc).__name__}: {exc}")
 
     @work(thread=True, exclusive=True, group="explain")
-    def _explain(self, explainer, session, token: int, step: int, scope: str) -> None:
+    def _explain(self, explainer: Model, session, token: int, step: int, scope: str) -> None:
         worker = get_current_worker()
         try:
             for chunk in explainer.explain(session, step, scope):
                 if worker.is_cancelled:
                     return
-                self.post_message(ExplanationStreamed(token, step, chunk, getattr(explainer, "name", "duck")))
+                self.post_message(ExplanationStreamed(token, step, chunk, explainer.name))
         except Exception as exc:  # a model may fail mid-stream; BackendError carries a hint
             if not worker.is_cancelled:
-                self.post_message(BackendFailed(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
-                                                getattr(exc, "hint", None)))
+                self.post_message(BackendFailed(*_failure(exc)))
             return
         self.post_message(ExplanationFinished(token, step))
 
@@ -539,15 +596,14 @@ class DuckApp(App[int]):
                                             "pip install 'semcoder-duck[model]', or use --endpoint URL"))
             return
         except Exception as exc:  # BackendError and friends: shown with their hint
-            self.post_message(BackendFailed(getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}",
-                                            getattr(exc, "hint", None)))
+            self.post_message(BackendFailed(*_failure(exc)))
             return
         self.post_message(BackendLoaded(explainer))
 
     def on_backend_loaded(self, message: BackendLoaded) -> None:
         self.model = message.explainer
         self.model_loading = False
-        self.say(f"model ready: {getattr(self.model, 'name', 'model')} (x explains this step)")
+        self.say(f"model ready: {message.explainer.name} (x explains this step)")
 
     def on_backend_failed(self, message: BackendFailed) -> None:
         self.model_loading = False
@@ -570,7 +626,7 @@ class DuckApp(App[int]):
     def run_failed(self) -> bool:
         if self.session.outcome.get("outcome") != "finished":
             return True
-        return self.judge is not None and not self.judge(self.session)
+        return self.verdict is not None and not self.verdict.passed
 
     def action_fixes(self) -> None:
         if self.fixes:
@@ -590,10 +646,11 @@ class DuckApp(App[int]):
         worker = get_current_worker()
         found = 0
         try:
-            for fix in searcher(session, lambda text: self.call_from_thread(self.say, text)):
+            for fix in searcher(session, lambda text: self.call_from_thread(self.say, text),
+                                lambda: worker.is_cancelled):  # cancelling the worker stops the candidates
                 if worker.is_cancelled:
                     return
-                if getattr(fix, "verified", False):
+                if fix.verified:
                     found += 1
                     self.post_message(FixVerified(fix))
         except DuckError as exc:
@@ -651,12 +708,12 @@ class DuckApp(App[int]):
             return self.show_error("this session cannot be re-run", "it was opened from a trace, not a program")
         self.reruns += 1
         self.say("re-running the program…")
-        self._rerun(self.recorder, Path(self._scratch.name) / f"rerun-{self.reruns}.trace")
+        self._rerun(self.recorder)
 
     @work(thread=True, exclusive=True, group="rerun")
-    def _rerun(self, recorder, path: Path) -> None:
+    def _rerun(self, recorder) -> None:
         try:
-            session = recorder(path)
+            session = recorder()
         except DuckError as exc:
             self.post_message(SessionReloaded(None, (exc.message, exc.hint)))
             return
@@ -670,14 +727,16 @@ class DuckApp(App[int]):
             return self.show_error(*message.error)
         old_step = self.step
         self.session = message.session
+        self.verdict = self.judge(self.session) if self.judge is not None else None
         self.source_view.forget_sources()
+        self._begin_indexing()
         self._show_outcome()
         self.fixes.clear()
         if len(self.session):
             self.step = min(old_step, self.session.last())
         else:
             self._show_empty()
-        self.say(f"re-ran: {brief_outcome(self.session.outcome)}")
+        self.say(f"re-ran: {brief_outcome(self.session.outcome, unexpected(self.verdict))}")
 
     # ----------------------------------------------------------------- help, quit
     def action_help(self) -> None:
@@ -688,123 +747,5 @@ class DuckApp(App[int]):
 
     def on_unmount(self) -> None:
         self._cancel_stream()
-        self._scratch.cleanup()
-        close = getattr(self.model, "close", None)
-        if close is not None:
-            close()
-
-
-# ------------------------------------------------------------------- start-up
-def _terminal_for_input() -> bool:
-    """Make fd 0 a terminal for the UI when the program's stdin was piped. False if none can be had."""
-    try:
-        if os.isatty(0):
-            return True
-    except OSError:
-        pass
-    try:
-        fd = os.open("/dev/tty", os.O_RDWR)
-    except OSError:
-        return False
-    try:
-        os.dup2(fd, 0)
-    finally:
-        os.close(fd)
-    return True
-
-
-def _real_collaborators(request, args, oracle, settings=None) -> dict:
-    """The recorder, fix search and model loader that ``duck run`` uses (imported when called);
-    with no ``request`` (``duck replay``) only the model loader and the oracle."""
-
-    def replay(session):
-        stdin = request.stdin
-        if stdin == "inherit":
-            stdin = session.stdin  # what the program read the first time; the terminal belongs to the UI
-        return stdin
-
-    state = {"session": None}
-
-    def recorder(path: Path):
-        from duck.session import Session
-        from duck.trace.runner import record
-
-        previous = state["session"]
-        rerun = replace(request, stdin=replay(previous) if previous is not None else request.stdin, echo=False)
-        record(rerun, path)
-        state["session"] = Session.load(path)
-        return state["session"]
-
-    def fix_searcher(session, progress) -> Iterator:
-        from duck.commands.common import limits_from_args, program_args, script_path
-        from duck.repair import RepairRequest, search_fixes
-
-        worker = get_current_worker()  # the search runs in this worker: cancelling it stops the candidates
-        yield from search_fixes(RepairRequest(
-            script=script_path(args), argv=program_args(args), stdin=replay(session), oracle=oracle,
-            seed=args.seed, include=list(args.include), exclude=list(args.exclude),
-            limits=limits_from_args(args), progress=progress, should_stop=lambda: worker.is_cancelled))
-
-    def fix_applier(fix):
-        from duck.repair import apply_fix
-
-        return apply_fix(fix)
-
-    model_loader = None
-    if settings is not None and settings.chosen:
-        def model_loader():
-            from duck.explain import load_explainer
-
-            return load_explainer(settings)
-
-    def judge(session) -> bool:
-        return bool(oracle.judge(session).passed)
-
-    parts = {"model_loader": model_loader, "judge": judge if oracle is not None else None, "_state": state}
-    if request is not None:  # a replayed trace (`duck replay`) has no program to re-run or fix
-        parts.update(recorder=recorder, fix_searcher=fix_searcher, fix_applier=fix_applier)
-    return parts
-
-
-def build_app(session, *, request, args, oracle, settings=None) -> DuckApp:
-    """The app ``duck run`` (and ``duck replay``, with no ``request``) opens: the recorded
-    ``session`` with the real recorder, fix search, fix writer, oracle and the loader of the
-    model that ``settings`` (``models.config``) choose."""
-    from duck.keys import load_keymap
-
-    parts = _real_collaborators(request, args, oracle, settings)
-    state = parts.pop("_state")
-    state["session"] = session
-    return DuckApp(session, narrator=Narrator(), keymap=load_keymap(DuckApp.binding_ids), **parts)
-
-
-def final_status(app: DuckApp, oracle) -> int:
-    """The program's status (of the last re-run, if the user re-ran it), or 1 when an oracle
-    (``--expect``/``--test``) says the run was wrong."""
-    from duck.commands.common import exit_status
-
-    final = app.session
-    status = exit_status(final.outcome)
-    if oracle is not None and status == 0 and not oracle.judge(final).passed:
-        status = 1
-    return status
-
-
-def run_app(session, *, request, args, oracle, settings=None, out=None) -> int:
-    """Open the TUI on a recorded ``session``; returns the exit status ``duck run`` should use.
-
-    With no terminal to read keys from (stdin piped and no /dev/tty), it prints the narrated
-    run to ``out`` (stdout) instead, as ``--plain`` does. The terminal is restored on every way
-    out: q, Ctrl-C, and an error inside the app (Textual's driver puts it back before the
-    error is reported).
-    """
-    out = sys.stdout if out is None else out
-    if not _terminal_for_input():
-        from duck.commands.run import prepare_model, run_plain
-
-        print("note: standard input is not a terminal and /dev/tty cannot be opened, "
-              "so duck prints the narrated run instead of opening the UI", file=sys.stderr)
-        return run_plain(session, args, oracle, out, explainer=prepare_model(settings, load=True))
-    app = build_app(session, request=request, args=args, oracle=oracle, settings=settings)
-    app.run()
-    return final_status(app, oracle)
+        if self.model is not None:
+            self.model.close()

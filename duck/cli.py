@@ -16,7 +16,7 @@ from typing import Sequence
 
 from duck import __version__
 from duck.cli_types import Parser
-from duck.commands import fix, record, replay, run
+from duck.commands import convert, fix, record, replay, run
 from duck.errors import DuckError, report
 from models.base import BackendError
 
@@ -24,6 +24,7 @@ COMMANDS = {
     "run": (run, "record a run of a Python program, then step through it (TUI, or --plain text)"),
     "record": (record, "record a run to a trace file, headless"),
     "replay": (replay, "open a recorded trace again (TUI, or --plain text), without running anything"),
+    "convert": (convert, "rewrite a trace as JSON Lines (v1) or binary (v2)"),
     "fix": (fix, "search for fixes of a failing program and print the ones that were verified by re-running it"),
 }
 

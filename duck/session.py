@@ -1,10 +1,11 @@
 """A recorded run and the questions a debugger asks of it, answered without re-running anything.
 
-``Session`` loads a trace (docs/trace-format.md) into columns (``array`` per field, sparse
-dicts for what only some steps carry) and builds indexes at load time, so every query used
-while stepping (state at step i, the call stack, the last change of a variable, step
-over/into/out in both directions, run to a line, loop iterations, output so far) costs
-O(log n) or O(frame size), never O(trace length). The UI, the narrator, the model
+``Session`` keeps a trace's columns as the v2 format stores them (docs/trace-format.md; a v1
+trace is turned into the same columns) and builds its indexes from those integers in step
+order, as far as a query needs them (``index_all`` finishes them, the TUI in a worker), so
+every query used while stepping (state at step i, the call stack, the last change of a
+variable, step over/into/out in both directions, run to a line, loop iterations, output so
+far) costs O(log n) or O(frame size) once indexed, never O(trace length). The UI, the narrator, the model
 explainer and the repair search all ask the session; none of them walks raw events.
 
 This module has no Textual and no model: it is plain Python, tested without a terminal.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import ast
 import gc
 import re
+import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
@@ -23,18 +25,19 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
-from duck.trace.format import Trace, iter_records, record_kind
+from duck.trace.format import Trace, iter_records
+from duck.trace.store import _join_streams
 
 KINDS = ("call", "line", "return", "exception")
-_KIND_CODE = {name: code for code, name in enumerate(KINDS)}
 _NO_PARENT = -1
-#: keys every event carries (step, event, file, line, func, depth, frame, parent)
-_EVENT_BASE_KEYS = 8
-_EVENT_EXTRA_KEYS = ("changes", "value", "exc_type", "exc_msg", "stdout", "stderr", "stdin", "deleted")
 #: The variable a path such as ``node.next.value`` or ``xs[0]`` starts from.
 _PATH_ROOT = re.compile(r"[A-Za-z_]\w*")
 #: Sessions at least this long are moved out of the cyclic GC's reach (``gc.freeze``) once loaded.
 _FREEZE_AT_STEPS = 50_000
+#: Steps indexed at a time by ``Session.index_all`` (a query waits for at most one such block).
+_INDEX_BLOCK = 65_536
+#: Steps a query indexes beyond what it needs (so stepping forward does not index one step at a time).
+_INDEX_AHEAD = 4096
 
 
 @dataclass(frozen=True)
@@ -178,8 +181,77 @@ def _find_scopes(source: str) -> list[tuple[int, int]]:
     ]
 
 
+class _FrameInfos:
+    """frame id -> ``_FrameInfo``, read from the frame-entry table on first use (no per-step pass)."""
+
+    __slots__ = ("session", "cache")
+
+    def __init__(self, session: "Session") -> None:
+        self.session, self.cache = session, {}
+
+    def __getitem__(self, frame: int) -> _FrameInfo:
+        info = self.cache.get(frame)
+        if info is None:
+            s = self.session
+            try:
+                entry = s._e_frame.index(frame)
+                step = s._ctx.index(entry)  # entries are added as their frames start: the first is the call
+            except ValueError:
+                raise KeyError(frame) from None
+            code = s._e_code[entry]
+            info = self.cache[frame] = _FrameInfo(s._funcs[s._code_func[code]], s._code_file[code],
+                                                  s._e_parent[entry], s._e_depth[entry], step)
+        return info
+
+    def __contains__(self, frame: object) -> bool:
+        try:
+            self[frame]  # type: ignore[index]
+        except (KeyError, TypeError):
+            return False
+        return True
+
+
+class _PerStep:
+    """A per-step column read through the frame-entry table: ``table[ctx[step]]``, or
+    ``table[via[ctx[step]]]`` for what entries have through their code (no copy per step)."""
+
+    __slots__ = ("table", "ctx", "via")
+
+    def __init__(self, table, ctx: array, via: array | None = None) -> None:
+        self.table, self.ctx, self.via = table, ctx, via
+
+    def __getitem__(self, step: int) -> int:
+        if self.via is None:
+            return self.table[self.ctx[step]]
+        return self.table[self.via[self.ctx[step]]]
+
+    def __len__(self) -> int:
+        return len(self.ctx)
+
+
+class _KindLine:
+    """The step kind (``shift=0``, ``mask=3``) or line (``shift=2``) out of the ``line << 2 | kind`` column."""
+
+    __slots__ = ("column", "shift", "mask")
+
+    def __init__(self, column: array, shift: int, mask: int) -> None:
+        self.column, self.shift, self.mask = column, shift, mask
+
+    def __getitem__(self, step: int) -> int:
+        return (self.column[step] >> self.shift) & self.mask
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+
 class Session:
-    """A trace plus indexes. Build with :meth:`load`, :meth:`from_trace` or :meth:`from_records`."""
+    """A trace plus indexes. Build with :meth:`load`, :meth:`from_trace` or :meth:`from_records`.
+
+    The events are the trace's own columns (``duck.trace.binary.Columns``): per step
+    ``line << 2 | kind`` and the frame entry, per entry its frame, code, depth and parent, per
+    change a name and a value id in one string table. The indexes (steps per frame, per line,
+    per variable) are built from those integers in one pass, never from per-event records.
+    """
 
     def __init__(self) -> None:
         self.header: dict = {}
@@ -189,20 +261,24 @@ class Session:
         self._file_index: dict[str, int] = {}
         self._funcs: list[str] = []
         self._func_index: dict[str, int] = {}
-        self._kind = array("b")
-        self._file = array("i")
-        self._line = array("i")
-        self._func = array("i")
-        self._depth = array("i")
-        self._frame = array("i")
-        self._parent = array("i")
-        self._extra: dict[int, dict] = {}
-        self._frames: dict[int, _FrameInfo] = {}
+        self._strings: list[str] = []
+        self._kind_line = array("i")
+        self._ctx = array("i")
+        self._nchanges = array("I")
+        self._change_start = array("I", [0])  # step -> its first change (built with the indexes)
+        self._change_name = array("I")
+        self._change_value = array("I")
+        self._value_ids: frozenset[int] = frozenset()  # string ids of the pseudo-name that carries return values
+        self._rare: dict[int, tuple] = {}
+        self._written: dict[int, list] = {}
+        self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"), array("i"))
+        self._frames = _FrameInfos(self)
         self._frame_steps: dict[int, array] = {}
         self._line_steps: dict[tuple[int, int], array] = {}
         self._var_steps: dict[tuple[int, str], array] = {}
         self._var_values: dict[tuple[int, str], list] = {}
         self._frame_vars: dict[int, list[str]] = {}
+        self._change_steps = array("i")  # steps whose event reports changes (for search)
         self._out_steps = array("i")
         self._out_ends = array("q")
         self._out_chunks: list[str] = []
@@ -213,11 +289,33 @@ class Session:
         self._loops: dict[int, list[Loop]] = {}
         self._scopes: dict[int, list[tuple[int, int]]] = {}
         self._header_hits: dict[tuple[int, int], _HeaderHits] = {}
+        self._frame_starts: array | None = None  # each frame's first step, in order (built on first use)
+
+    def _set_entries(self, frame: array, code: array, depth: array, parent: array, code_file: array,
+                     code_func: array) -> None:
+        """Frame-entry columns (and per code its file and function index), and the per-step views read through them."""
+        self._e_frame, self._e_code, self._e_depth, self._e_parent = frame, code, depth, parent
+        self._code_file, self._code_func = code_file, code_func
+        self._kind = _KindLine(self._kind_line, 0, 3)
+        self._line = _KindLine(self._kind_line, 2, -1)
+        self._frame = _PerStep(frame, self._ctx)
+        self._file = _PerStep(code_file, self._ctx, code)
+        self._func = _PerStep(code_func, self._ctx, code)
+        self._depth = _PerStep(depth, self._ctx)
+        self._parent = _PerStep(parent, self._ctx)
 
     # ----------------------------------------------------------------- building
     @classmethod
     def load(cls, path: str | Path) -> "Session":
-        """Load a trace file (raises ``duck.trace.format.TraceFormatError`` if it is not one)."""
+        """Load a trace file, v1 or v2 (raises ``duck.trace.format.TraceFormatError`` if it is not one)."""
+        from duck.trace import binary
+
+        try:
+            v2 = binary.is_v2(path)
+        except OSError:
+            v2 = False  # iter_records reports the file it cannot read
+        if v2:
+            return cls.from_columns(binary.read_columns(path))
         return cls.from_records(iter_records(path))
 
     @classmethod
@@ -226,37 +324,37 @@ class Session:
 
     @classmethod
     def from_records(cls, records: Iterable[dict]) -> "Session":
+        """A session from v1 records (header, events, sources, outcome), through the v2 columns."""
+        from duck.trace import binary
+
+        return cls.from_columns(binary.columns_from_records(records))
+
+    @classmethod
+    def from_columns(cls, columns) -> "Session":
+        """A session over the columns of a trace; the indexes are built as queries need them (``_ensure``)."""
         session = cls()
-        # Loading creates millions of small containers; with the cyclic GC on, it rescans them
-        # again and again (load 2.5x slower at 1M steps), and once loaded a full collection
-        # pauses for seconds. So it is off while loading, and a big session is frozen out of it.
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            session._read(records)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        if len(session) >= _FREEZE_AT_STEPS:
-            gc.freeze()
+        session._read(columns)
         return session
 
-    def _read(self, records: Iterable[dict]) -> None:
-        session = self
-        for record in records:
-            kind = record_kind(record)
-            if kind == "event":
-                session._add_event(record)
-            elif kind == "source":
-                session.sources[record["source"]] = record.get("text", "")
-            elif kind == "outcome":
-                session.outcome = record
-            elif kind == "header":
-                session.header = record
-        if not session.outcome:
-            session.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(session),
-                               "message": "the trace has no outcome line: the recorder was stopped"}
-        session._index_loops()
+    def _read(self, columns) -> None:
+        self.header = columns.header
+        self.sources = dict(columns.sources)
+        self.outcome = columns.outcome
+        strings = self._strings = columns.strings
+        file_of_code = array("i", (self._intern_file(strings[i]) for i in columns.code_file))
+        func_of_code = array("i", (self._intern_func(strings[i]) for i in columns.code_func))
+        self._kind_line = columns.kind_line
+        self._ctx = columns.ctx
+        self._set_entries(columns.fid, columns.code, columns.depth, columns.parent, file_of_code, func_of_code)
+        self._nchanges = columns.nchanges
+        self._change_name, self._change_value = columns.names, columns.values
+        self._value_ids = frozenset(columns.value_ids)
+        self._rare, self._written = columns.rare, columns.outputs
+        if not self.outcome:
+            self.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(self),
+                            "message": "the trace has no outcome line: the recorder was stopped"}
+        self._index_output()
+        self._prepare_index()
 
     def _intern_file(self, path: str) -> int:
         index = self._file_index.get(path)
@@ -272,67 +370,165 @@ class Session:
             self._funcs.append(name)
         return index
 
-    def _add_event(self, record: dict) -> None:
-        # the hottest loop of loading: locals bound once, extras looked at only when the
-        # record has more than the eight keys every event carries
-        step = len(self._kind)
-        get = record.get
-        kind = _KIND_CODE.get(get("event"), 1)
-        path = get("file", "?")
-        file = self._file_index.get(path)
-        if file is None:
-            file = self._intern_file(path)
-        line = int(get("line") or 0)
-        frame = int(get("frame", 0))
-        parent = get("parent")
-        parent = _NO_PARENT if parent is None else int(parent)
-        depth = int(get("depth", 0))
-        func_name = get("func", "?")
-        func = self._func_index.get(func_name)
-        if func is None:
-            func = self._intern_func(func_name)
-        self._kind.append(kind)
-        self._file.append(file)
-        self._line.append(line)
-        self._func.append(func)
-        self._depth.append(depth)
-        self._frame.append(frame)
-        self._parent.append(parent)
+    def _prepare_index(self) -> None:
+        """Find the loops of every recorded file; the per-step indexes are built later, in order, by ``_ensure``."""
+        self._indexed = 0  # steps 0.._indexed-1 are in the indexes
+        self._index_lock = threading.Lock()
+        self._loop_headers: dict[int, dict[int, Loop]] = {}
+        for path, index in self._file_index.items():
+            source = self.sources.get(path)
+            if source is None:
+                continue
+            loops = find_loops(source)
+            self._loops[index] = loops
+            self._scopes[index] = _find_scopes(source)
+            if loops:
+                self._loop_headers[index] = {loop.header: loop for loop in loops}
+        self._pending_hits: dict[int, tuple[_HeaderHits, Loop]] = {}  # frame -> header hit awaiting its next line
+        self._last_line: dict[int, int] = {}
+        self._deletions = sorted(s for s, (deleted, _exc) in self._rare.items() if deleted)
+        self._deletion_at = 0
 
-        frame_steps = self._frame_steps.get(frame)
-        if frame_steps is None:
-            self._frames[frame] = _FrameInfo(func_name, file, parent, depth, step)
-            frame_steps = self._frame_steps[frame] = array("i")
-            self._frame_vars[frame] = []
-        frame_steps.append(step)
-        if kind == 1:
-            key = (file, line)
-            steps = self._line_steps.get(key)
+    @property
+    def indexed_fraction(self) -> float:
+        """How much of the trace the indexes cover (1.0 once every query can be answered at once)."""
+        return self._indexed / len(self) if len(self) else 1.0
+
+    def index_all(self, should_stop=lambda: False, progress=lambda: None) -> None:
+        """Build the rest of the indexes in blocks (for a background thread; queries wait for at most a block).
+
+        ``progress()`` is called after each block; ``should_stop()`` true ends early.
+        """
+        while self._indexed < len(self) and not should_stop():
+            self._ensure(self._indexed + _INDEX_BLOCK)
+            progress()
+
+    def _complete(self) -> None:
+        self._ensure(len(self))
+
+    def _ensure(self, upto: int) -> None:
+        """Index at least the steps before ``upto`` (queries about the past need no more than that)."""
+        if upto <= self._indexed:
+            return
+        with self._index_lock:
+            n = len(self)
+            stop = min(n, max(upto, self._indexed + _INDEX_AHEAD))
+            if stop <= self._indexed:
+                return
+            gc_was_enabled = gc.isenabled()
+            gc.disable()  # indexing makes many small containers: see from_columns
+            try:
+                self._index_steps(self._indexed, stop)
+                if stop == n:
+                    for hits in self._header_hits.values():
+                        hits.finish()
+            finally:
+                if gc_was_enabled:
+                    gc.enable()
+            self._indexed = stop
+            if stop == n and n >= _FREEZE_AT_STEPS:
+                gc.freeze()
+
+    def _index_steps(self, first: int, stop: int) -> None:
+        """Steps ``first..stop-1`` into the indexes: per frame, per line, per variable, per loop header."""
+        e_frame, e_code, code_file = self._e_frame, self._e_code, self._code_file
+        strings, names, values = self._strings, self._change_name, self._change_value
+        value_ids, start, rare, nchanges = self._value_ids, self._change_start, self._rare, self._nchanges
+        frame_steps, line_steps = self._frame_steps, self._line_steps
+        change_steps, exception_steps = self._change_steps, self._exception_steps
+        deletions = self._deletions
+        next_deletion = deletions[self._deletion_at] if self._deletion_at < len(deletions) else -1
+        headers, pending, last_line = self._loop_headers, self._pending_hits, self._last_line
+        for step, ctx, kind_line in zip(range(first, stop), self._ctx[first:stop], self._kind_line[first:stop]):
+            frame = e_frame[ctx]
+            steps = frame_steps.get(frame)
             if steps is None:
-                steps = self._line_steps[key] = array("i")
+                steps = frame_steps[frame] = array("i")
+                self._frame_vars[frame] = []
             steps.append(step)
-        elif kind == 3:
-            self._exception_steps.append(step)
+            kind = kind_line & 3
+            line = kind_line >> 2
+            if kind == 1:
+                key = (code_file[e_code[ctx]], line)
+                steps = line_steps.get(key)
+                if steps is None:
+                    steps = line_steps[key] = array("i")
+                steps.append(step)
+            elif kind == 3:
+                exception_steps.append(step)
+            low = start[step]
+            high = low + nchanges[step]
+            start.append(high)
+            if low != high:
+                change_steps.append(step)
+                for j in range(low, high):
+                    name = names[j]
+                    if name not in value_ids:
+                        self._set_var(frame, strings[name], step, strings[values[j]])
+            if step == next_deletion:
+                for name in rare[step][0]:
+                    self._set_var(frame, name, step, None)
+                self._deletion_at += 1
+                next_deletion = deletions[self._deletion_at] if self._deletion_at < len(deletions) else -1
+            if headers:
+                self._index_loop_step(step, frame, code_file[e_code[ctx]], kind, line, headers, pending, last_line)
 
-        if len(record) <= _EVENT_BASE_KEYS:
+    def _index_loop_step(self, step: int, frame: int, file: int, kind: int, line: int, headers, pending,
+                         last_line) -> None:
+        """Which loop header visits start an iteration (decided at the frame's next step)."""
+        waiting = pending.pop(frame, None)
+        if waiting is not None:
+            hits, loop = waiting
+            inside = kind == 1 and loop.header < line <= loop.end
+            hits.is_iteration[-1] = 1 if inside else 0
+        if kind != 1:
             return
-        extra = {k: record[k] for k in _EVENT_EXTRA_KEYS if get(k)}
-        if not extra:
-            return
-        self._extra[step] = extra
-        for name, value in extra.get("changes", {}).items():
-            self._set_var(frame, name, step, value)
-        for name in extra.get("deleted", ()):
-            self._set_var(frame, name, step, None)
-        stdout = extra.get("stdout")
-        if stdout:
-            self._out_steps.append(step)
-            self._out_chunks.append(stdout)
-            previous = self._out_ends[-1] if self._out_ends else 0
-            self._out_ends.append(previous + len(stdout))
-        if extra.get("stderr"):
-            self._err_steps.append(step)
-            self._err_chunks.append(extra["stderr"])
+        loop = headers.get(file, {}).get(line)
+        if loop is not None:
+            key = (frame, line)
+            hits = self._header_hits.get(key)
+            if hits is None:
+                hits = self._header_hits[key] = _HeaderHits()
+            previous = last_line.get(frame)
+            new_entry = previous is None or not (loop.header <= previous <= loop.end) or not hits.steps
+            hits.entry.append(step if new_entry else hits.entry[-1])
+            hits.steps.append(step)
+            hits.is_iteration.append(0)
+            pending[frame] = (hits, loop)
+        last_line[frame] = line
+
+    def _index_output(self) -> None:
+        for step in sorted(self._written):
+            stdout = self._stream(step, "stdout")
+            if stdout:
+                self._out_steps.append(step)
+                self._out_chunks.append(stdout)
+                previous = self._out_ends[-1] if self._out_ends else 0
+                self._out_ends.append(previous + len(stdout))
+            stderr = self._stream(step, "stderr")
+            if stderr:
+                self._err_steps.append(step)
+                self._err_chunks.append(stderr)
+
+    def _stream(self, step: int, stream: str) -> str:
+        """What the program wrote to (``stdin``: read from) ``stream`` during ``step``."""
+        return _join_streams(self._written.get(step, ())).get(stream, "")
+
+    def _changes(self, step: int) -> Iterator[tuple[str, str]]:
+        """(name, safe repr) of each change the event at ``step`` reports (its return value left out)."""
+        self._ensure(step + 1)  # the change offsets are built with the indexes
+        strings, names, values = self._strings, self._change_name, self._change_value
+        for j in range(self._change_start[step], self._change_start[step + 1]):
+            if names[j] not in self._value_ids:
+                yield strings[names[j]], strings[values[j]]
+
+    def _return_value(self, step: int) -> str | None:
+        self._ensure(step + 1)
+        names = self._change_name
+        for j in range(self._change_start[step], self._change_start[step + 1]):
+            if names[j] in self._value_ids:
+                return self._strings[self._change_value[j]]
+        return None
 
     def _set_var(self, frame: int, name: str, step: int, value: str | None) -> None:
         key = (frame, name)
@@ -343,49 +539,6 @@ class Session:
             self._frame_vars[frame].append(name)
         steps.append(step)
         self._var_values[key].append(value)
-
-    def _index_loops(self) -> None:
-        """One pass over line events: which loop header visits start an iteration."""
-        headers: dict[int, dict[int, Loop]] = {}
-        for path, index in self._file_index.items():
-            source = self.sources.get(path)
-            if source is None:
-                continue
-            loops = find_loops(source)
-            self._loops[index] = loops
-            self._scopes[index] = _find_scopes(source)
-            if loops:
-                headers[index] = {loop.header: loop for loop in loops}
-        if not headers:
-            return
-        pending: dict[int, tuple[_HeaderHits, Loop]] = {}  # frame -> header hit awaiting its next line
-        last_line: dict[int, int] = {}
-        kinds, files, lines, frames = self._kind, self._file, self._line, self._frame
-        for step in range(len(kinds)):
-            frame = frames[step]
-            waiting = pending.pop(frame, None)
-            if waiting is not None:
-                hits, loop = waiting
-                inside = kinds[step] == 1 and loop.header < lines[step] <= loop.end
-                hits.is_iteration[-1] = 1 if inside else 0
-            if kinds[step] != 1:
-                continue
-            line = lines[step]
-            loop = headers.get(files[step], {}).get(line)
-            if loop is not None:
-                key = (frame, line)
-                hits = self._header_hits.get(key)
-                if hits is None:
-                    hits = self._header_hits[key] = _HeaderHits()
-                previous = last_line.get(frame)
-                new_entry = previous is None or not (loop.header <= previous <= loop.end) or not hits.steps
-                hits.entry.append(step if new_entry else hits.entry[-1])
-                hits.steps.append(step)
-                hits.is_iteration.append(0)
-                pending[frame] = (hits, loop)
-            last_line[frame] = line
-        for hits in self._header_hits.values():
-            hits.finish()
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -409,7 +562,7 @@ class Session:
         return self.sources.get(file, "")
 
     def event(self, step: int) -> Event:
-        extra = self._extra.get(step, {})
+        deleted, exc = self._rare.get(step) or (None, None)
         parent = self._parent[step]
         return Event(
             step=step,
@@ -420,14 +573,14 @@ class Session:
             depth=self._depth[step],
             frame=self._frame[step],
             parent=None if parent == _NO_PARENT else parent,
-            changes=dict(extra.get("changes", {})),
-            value=extra.get("value"),
-            exc_type=extra.get("exc_type"),
-            exc_msg=extra.get("exc_msg"),
-            stdout=extra.get("stdout", ""),
-            stderr=extra.get("stderr", ""),
-            stdin=extra.get("stdin", ""),
-            deleted=tuple(extra.get("deleted", ())),
+            changes=dict(self._changes(step)),
+            value=self._return_value(step),
+            exc_type=exc[0] if exc else None,
+            exc_msg=exc[1] if exc else None,
+            stdout=self._stream(step, "stdout"),
+            stderr=self._stream(step, "stderr"),
+            stdin=self._stream(step, "stdin"),
+            deleted=tuple(deleted or ()),
         )
 
     def events(self, start: int = 0, stop: int | None = None) -> Iterator[Event]:
@@ -455,10 +608,19 @@ class Session:
 
     def frame_steps(self, frame: int) -> array:
         """Every step of one frame activation, in order."""
+        self._complete()
         return self._frame_steps.get(frame, array("i"))
 
     def frame_end_step(self, frame: int) -> int:
+        self._complete()
         return self._frame_steps[frame][-1]
+
+    def frames_started(self, first: int, last: int) -> int:
+        """How many frame activations begin at steps ``first..last`` (a call counts once, however often it resumes)."""
+        if self._frame_starts is None:
+            self._complete()
+            self._frame_starts = array("i", sorted(steps[0] for steps in self._frame_steps.values()))
+        return max(bisect_right(self._frame_starts, last) - bisect_left(self._frame_starts, first), 0)
 
     def frame_parent(self, frame: int) -> int | None:
         parent = self._frames[frame].parent
@@ -485,12 +647,14 @@ class Session:
 
     # ------------------------------------------------------------------- state
     def _frame_line_at(self, frame: int, step: int) -> int:
+        self._ensure(step + 1)
         steps = self._frame_steps[frame]
         index = bisect_right(steps, step) - 1
         return self._line[steps[max(index, 0)]]
 
     def locals_at(self, step: int, frame: int | None = None) -> dict[str, str]:
         """Every local of ``frame`` (the current one by default) as it is at ``step``."""
+        self._ensure(step + 1)
         frame = self._frame[step] if frame is None else frame
         result = {}
         for name in self._frame_vars.get(frame, ()):
@@ -500,6 +664,7 @@ class Session:
         return result
 
     def _history_index(self, frame: int, name: str, step: int) -> int:
+        self._ensure(step + 1)
         steps = self._var_steps.get((frame, name))
         if steps is None:
             return -1
@@ -565,17 +730,17 @@ class Session:
 
     def history(self, name: str, frame: int) -> list[tuple[int, str | None]]:
         """Every (step, value) ``name`` took in one frame activation."""
+        self._complete()
         key = (frame, name)
         return list(zip(self._var_steps.get(key, ()), self._var_values.get(key, ())))
 
     def changes_at(self, step: int) -> dict[str, tuple[str | None, str | None]]:
         """name -> (value before, value after) for what the event at ``step`` reports changed."""
-        extra = self._extra.get(step, {})
         frame = self._frame[step]
         result: dict[str, tuple[str | None, str | None]] = {}
-        for name, new in extra.get("changes", {}).items():
+        for name, new in self._changes(step):
             result[name] = (self._value(frame, name, step - 1), new)
-        for name in extra.get("deleted", ()):
+        for name in (self._rare.get(step) or (None,))[0] or ():
             result[name] = (self._value(frame, name, step - 1), None)
         return result
 
@@ -623,10 +788,11 @@ class Session:
     @property
     def stdin(self) -> str:
         """Everything the program read from standard input (for replaying the run)."""
-        return self.outcome.get("stdin") or "".join(e.get("stdin", "") for e in self._extra.values())
+        return self.outcome.get("stdin") or "".join(self._stream(step, "stdin") for step in sorted(self._written))
 
     def hits(self, file: str, line: int, upto: int | None = None) -> int:
         """How many times ``line`` of ``file`` started running, up to step ``upto`` inclusive."""
+        self._ensure(len(self) if upto is None else upto + 1)
         steps = self._line_steps.get((self._file_index.get(file, -1), line))
         if steps is None:
             return 0
@@ -634,6 +800,7 @@ class Session:
 
     def executed_lines(self, file: str, upto: int | None = None) -> dict[int, int]:
         """line -> hit count for every line of ``file`` that ran up to ``upto``."""
+        self._ensure(len(self) if upto is None else upto + 1)
         index = self._file_index.get(file, -1)
         result = {}
         for (file_index, line), steps in self._line_steps.items():
@@ -650,6 +817,7 @@ class Session:
 
     def _next_in_frame_chain(self, frame: int, step: int) -> int | None:
         """The first step after ``step`` in ``frame`` or, once it has returned, in its callers."""
+        self._complete()
         current: int = frame
         while current != _NO_PARENT:
             steps = self._frame_steps[current]
@@ -660,6 +828,7 @@ class Session:
         return None
 
     def _prev_in_frame_chain(self, frame: int, step: int) -> int | None:
+        self._ensure(step)
         current: int = frame
         while current != _NO_PARENT:
             steps = self._frame_steps[current]
@@ -678,6 +847,7 @@ class Session:
 
     def step_out(self, step: int, backward: bool = False) -> int | None:
         """Forward: the caller's next step after this frame returns. Backward: the caller's step that made the call."""
+        self._complete()
         frame = self._frame[step]
         parent = self._frames[frame].parent
         if backward:
@@ -692,6 +862,7 @@ class Session:
 
     def run_to_line(self, step: int, file: str, line: int, backward: bool = False) -> int | None:
         """The next (previous) step at which ``line`` of ``file`` starts running."""
+        self._ensure(step if backward else len(self))
         steps = self._line_steps.get((self._file_index.get(file, -1), line))
         if not steps:
             return None
@@ -709,13 +880,48 @@ class Session:
         return max(found) if backward else min(found)
 
     def exception_steps(self) -> list[int]:
+        self._complete()
         return list(self._exception_steps)
 
     def exception_step(self) -> int | None:
-        """Where the exception that ended the run was raised (else the last exception event)."""
+        """The step where the failure is: the one place that decides it (``e`` in the TUI, the outcome's text).
+
+        A run ended by an exception: its recorded raise in the innermost frame of the
+        outcome's traceback (the last exception event there of that type); when the recording
+        has none there (at the recursion limit the recorder can miss the innermost raises),
+        the first recorded step of the exception's way out. Any other run: where the last
+        exception was raised, leaving out the ``StopIteration``/``StopAsyncIteration`` that
+        Python raises and catches itself to end iterations and awaits.
+        """
+        self._complete()
         if not self._exception_steps:
             return None
-        last = self._exception_steps[-1]
+        info = (self.outcome.get("exception") or {}) if self.outcome.get("outcome") == "exception" else {}
+        frames = info.get("traceback") or []
+        if frames:
+            raised = self._raise_point(self._exception_steps[-1])
+            inner = frames[-1]
+            place = (self._file_index.get(inner.get("file")), inner.get("line"), inner.get("func"))
+            if self._place(raised) == place:
+                return raised
+            for step in reversed(self._exception_steps):
+                if self._place(step) == place and self._exc_type(step) == info.get("type"):
+                    return step
+            return raised
+        for step in reversed(self._exception_steps):
+            if self._exc_type(step) not in ("StopIteration", "StopAsyncIteration"):
+                return self._raise_point(step)
+        return self._raise_point(self._exception_steps[-1])
+
+    def _exc_type(self, step: int) -> str | None:
+        exc = (self._rare.get(step) or (None, None))[1]
+        return exc[0] if exc else None
+
+    def _place(self, step: int) -> tuple[int, int, str]:
+        return self._file[step], self._line[step], self._funcs[self._func[step]]
+
+    def _raise_point(self, last: int) -> int:
+        """The first exception event of the contiguous unwinding that ends at ``last``."""
         raised = last
         step = last - 1
         while step >= 0 and self._kind[step] in (2, 3) and self._depth[step] >= self._depth[last]:
@@ -745,6 +951,7 @@ class Session:
 
     def loop_at(self, step: int) -> LoopPosition | None:
         """Which iteration of the loop around the current line this step is in."""
+        self._complete()
         if not len(self):
             return None
         loop = self._loop_around(step)
@@ -783,11 +990,13 @@ class Session:
     # ------------------------------------------------------------------ search
     def search(self, text: str, step: int, backward: bool = False) -> int | None:
         """The next (previous) step whose changes mention ``text`` in a name or a value."""
-        candidates = sorted(s for s in self._extra if (s < step if backward else s > step))
+        self._complete()
+        steps = self._change_steps
         if backward:
-            candidates.reverse()
+            candidates = (steps[i] for i in range(bisect_left(steps, step) - 1, -1, -1))
+        else:
+            candidates = (steps[i] for i in range(bisect_right(steps, step), len(steps)))
         for candidate in candidates:
-            changes = self._extra[candidate].get("changes", {})
-            if any(text in name or text in value for name, value in changes.items()):
+            if any(text in name or text in value for name, value in self._changes(candidate)):
                 return candidate
         return None

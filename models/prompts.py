@@ -147,6 +147,13 @@ def failed_test_text(call: str, expected: str) -> str:
     return f"retv = {call}\nassert retv == {expected}\n"
 
 
+def with_simulation(failed_test: str, simulation: str) -> str:
+    """The failed test followed by the buggy run told as an execution simulation, as ``#`` comment
+    lines: duck's addition to the released self-refine prompt (``duck fix --model`` and
+    ``duck-train eval refine --trace``), the same telling a PyX-R rationale holds."""
+    return failed_test + "".join(f"# {line}\n" for line in simulation.splitlines())
+
+
 def refine_instruction(problem: str, buggy_code: str, failed_test: str) -> str:
     """The ``fault`` text of a PyX-R row and the ``{instruction}`` of a refine prompt, the
     released ``PROMPT_TEMPLATE``: the three parts are put in verbatim (not stripped)."""

@@ -48,7 +48,8 @@ class Plan:
     learning_rate: float
     min_learning_rate: float
     scheduler: str
-    warmup_steps: float
+    #: "5 steps", "3% of steps" or "none"
+    warmup: str
     max_length: int
     zero_stage: int
     offload: bool
@@ -78,7 +79,7 @@ class Plan:
         lines = [
             f"recipe            {self.name}",
             f"parameters        {self.total_params:,} total, {self.trainable_params:,} trainable ({100 * self.trainable_params / self.total_params:.2f}%)",
-            f"schedule          {self.epochs:g} epochs, lr {self.learning_rate:g} -> {self.min_learning_rate:g} ({self.scheduler}), warmup {self.warmup_steps:g}",
+            f"schedule          {self.epochs:g} epochs, lr {self.learning_rate:g} -> {self.min_learning_rate:g} ({self.scheduler}), warmup {self.warmup}",
             f"batch             global {self.global_batch} {'packed sequences' if self.packing else 'samples'} "
             f"of up to {self.max_length} tokens on {self.world_size} process(es)"
             + ("" if self.packing else " (one sample per row, pad-free)"),
@@ -210,11 +211,11 @@ def _embedding_params(model: Any) -> int:
     return count
 
 
-def count_tokens(config: RecipeConfig, data_paths: Sequence[Path], tasks: set[str]) -> tuple[int, list[int], bool]:
-    """(rows, tokens per row incl. EOS, exact?)"""
+def count_tokens(config: RecipeConfig, data_paths: Sequence[Path]) -> tuple[int, list[int], bool]:
+    """(rows, tokens per row incl. EOS, exact?) of the rows the config's recipe trains on"""
     from trainer.data import load_examples
 
-    examples = load_examples(data_paths, tasks=tasks)
+    examples = load_examples(data_paths, tasks=config.tasks)
     texts = [e.prompt + e.completion for e in examples]
     tokenizer = _local_tokenizer(config, texts)
     if tokenizer is None:
@@ -244,7 +245,6 @@ def make_plan(
     config: RecipeConfig,
     data_paths: Sequence[Path],
     *,
-    tasks: set[str],
     world_size: int | None = None,
     tokens_per_second: float | None = None,
 ) -> Plan:
@@ -262,7 +262,8 @@ def make_plan(
         learning_rate=config.train.learning_rate,
         min_learning_rate=config.train.learning_rate * (config.train.min_lr_rate if config.train.scheduler == "cosine_with_min_lr" else 0.0),
         scheduler=config.train.scheduler,
-        warmup_steps=config.train.warmup_steps,
+        warmup=(f"{config.train.warmup_ratio:.0%} of steps" if config.train.warmup_ratio
+                else f"{config.train.warmup_steps} steps" if config.train.warmup_steps else "none"),
         max_length=config.data.max_length,
         zero_stage=config.launch.zero_stage,
         offload=config.launch.offload,
@@ -273,7 +274,7 @@ def make_plan(
     if config.lora is not None and config.model.load_in_4bit:
         plan.notes.append("4-bit NF4 base with double quantisation; only the LoRA adapter is trained")
     if data_paths:
-        rows, lengths, exact = count_tokens(config, data_paths, tasks)
+        rows, lengths, exact = count_tokens(config, data_paths)
         train_rows = _train_rows(rows, config.data.held_out)
         lengths = lengths[:train_rows]
         plan.rows_over_max_length = sum(n > config.data.max_length for n in lengths)

@@ -157,9 +157,8 @@ def sft_config(config: RecipeConfig, output_dir: Path, *, has_eval: bool) -> Any
     from trl import SFTConfig
 
     train, data, model = config.train, config.data, config.model
-    warmup: float = train.warmup_steps
-    if warmup >= 1:
-        warmup = int(warmup)
+    # transformers 5 has no warmup_ratio: its warmup_steps takes a fraction below 1 instead
+    warmup: float = train.warmup_ratio if train.warmup_ratio else train.warmup_steps
     scheduler_kwargs = {"min_lr_rate": train.min_lr_rate} if train.scheduler == "cosine_with_min_lr" else None
     return SFTConfig(
         output_dir=str(output_dir),

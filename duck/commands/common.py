@@ -115,6 +115,7 @@ def request_from_args(args: argparse.Namespace, *, echo: bool = False):
         seed=args.seed,
         limits=limits_from_args(args),
         echo=echo,
+        format=1 if getattr(args, "format", "binary") == "jsonl" else 2,
     )
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from duck.commands.common import (
@@ -24,9 +25,7 @@ from duck.commands.common import (
     add_model_arguments,
     add_oracle_arguments,
     add_target_arguments,
-    limits_from_args,
-    program_args,
-    script_path,
+    request_from_args,
 )
 from duck.cli_types import number, whole_number
 from duck.errors import DuckError
@@ -50,16 +49,6 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--problem", metavar="TEXT", help="what the program should do (for a model's prompt)")
     add_model_arguments(parser)
     add_limit_arguments(parser)
-
-
-def _read_stdin(args: argparse.Namespace) -> str | None:
-    if not args.stdin:
-        return "inherit"  # recorded once, then replayed (duck.repair.search)
-    try:
-        return Path(args.stdin).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DuckError(f"cannot read --stdin file {args.stdin}: {getattr(exc, 'strerror', None) or exc}",
-                        "give a readable UTF-8 text file") from None
 
 
 def _is_terminal(stream) -> bool:
@@ -90,19 +79,18 @@ def main(args: argparse.Namespace) -> int:
     from duck.repair.oracle import oracle_from_args
     from duck.trace.runner import check_script
 
-    file = script_path(args)
+    record = request_from_args(args)  # without --stdin: "inherit", recorded once, then replayed (duck.repair.search)
+    file = record.script
     cannot_start = check_script(file)
     if cannot_start is not None:
         raise DuckError(cannot_start["message"], cannot_start.get("hint"))
     oracle = oracle_from_args(args)
     progress = None if args.json else (lambda text: print(f"duck: {text}", file=sys.stderr, flush=True))
     backend = _backend(args)
-    stdin = _read_stdin(args)
-    echo = stdin == "inherit" and not args.json and _is_terminal(sys.stdin)
+    echo = record.stdin == "inherit" and not args.json and _is_terminal(sys.stdin)
     try:
         result = search(RepairRequest(
-            script=file, argv=program_args(args), stdin=stdin, echo=echo, oracle=oracle, seed=args.seed,
-            include=list(args.include), exclude=list(args.exclude), limits=limits_from_args(args),
+            replace(record, echo=echo), oracle=oracle,
             max_candidates=args.max_candidates, max_fixes=args.max_fixes, time_budget_s=args.time_budget,
             jobs=args.jobs, backend=backend, problem=args.problem, progress=progress))
     finally:

@@ -23,6 +23,9 @@ from duck.text import printable
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", metavar="TRACE", default="duck.trace", type=output_file,
                         help="where to write the trace (default: duck.trace)")
+    parser.add_argument("--format", choices=("binary", "jsonl"), default="binary",
+                        help="trace format: binary (v2, the default, opens at once) or jsonl (v1 JSON Lines, "
+                             "for other tools; see docs/trace-format.md)")
     parser.add_argument("--quiet", action="store_true",
                         help="do not copy the program's output to the terminal while it runs")
     add_target_arguments(parser)

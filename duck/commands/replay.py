@@ -1,6 +1,7 @@
 """``duck replay TRACE [--plain]``: open a recorded run again, without running anything.
 
-TRACE is a file written by ``duck record`` (or kept by ``duck run --save``). With a terminal
+TRACE is a file written by ``duck record`` (or kept by ``duck run --save``), in either format
+(v2 binary opens without parsing each event; v1 JSON Lines is read as before). With a terminal
 the Textual UI opens on it (stepping, watches, the narrator and a configured model work; re-run
 and fix search need the program, so they are ``duck run``'s); with ``--plain``, or when
 standard output is not a terminal, the narrated run is printed as ``duck run --plain`` prints
@@ -25,7 +26,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from duck.commands.run import prepare_model, run_plain
+    from duck.commands.run import collaborators, open_ui, prepare_model, run_plain
     from duck.session import Session
     from duck.trace.format import TraceFormatError
     from models.config import settings_for
@@ -40,6 +41,4 @@ def main(args: argparse.Namespace) -> int:
     explainer = prepare_model(settings, load=plain)
     if plain:
         return run_plain(session, args, None, sys.stdout, explainer=explainer)
-    from duck.app import run_app
-
-    return run_app(session, request=None, args=args, oracle=None, settings=settings)
+    return open_ui(session, collaborators(settings=settings), args=args, oracle=None, settings=settings)

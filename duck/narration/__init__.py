@@ -11,7 +11,7 @@ code, never guesses a value, and has no model.
 The public API is this package: ``Narrator`` (the default ``Explainer`` of
 docs/architecture.md), ``render_run`` (the whole run, bounded, for ``--plain``),
 ``describe_step``, ``describe_outcome``, ``brief_outcome`` and ``outcome_tone`` (how a run
-ended), ``execution_simulation`` and ``understanding_the_function`` (the corpus's monologue
+ended), ``execution_simulation`` (and ``refine_simulation``, its setting for a buggy run) and ``understanding_the_function`` (the corpus's monologue
 sections). Inside: ``teller`` walks the recording, ``narrator`` chooses what to tell per
 scope, ``outcome`` words how the run ended, ``simulation`` writes the corpus's section,
 ``code`` reads the recorded source, ``failure`` finds why a line raised, ``text`` holds the
@@ -21,7 +21,7 @@ small wording helpers.
 from duck.narration.code import understanding_the_function
 from duck.narration.narrator import SCOPES, Narrator, describe_step, render_run
 from duck.narration.outcome import brief_outcome, describe_outcome, outcome_tone
-from duck.narration.simulation import execution_simulation
+from duck.narration.simulation import execution_simulation, refine_simulation
 
 __all__ = [
     "SCOPES",
@@ -30,6 +30,7 @@ __all__ = [
     "describe_outcome",
     "describe_step",
     "execution_simulation",
+    "refine_simulation",
     "outcome_tone",
     "render_run",
     "understanding_the_function",

@@ -2,8 +2,12 @@
 
 ``SourceIndex`` parses one file's recorded text once (with ``ast``) and answers questions
 by line number: the text of a line, the statement that contains it, the expressions a
-statement evaluates itself (not its body), where an ``if``'s branches lie. It also writes
-the static "### Understanding the Function" section for a function, from its syntax only.
+statement evaluates itself (not its body), where an ``if``'s branches lie, and which code
+object a recorded frame ran (``code_object``: a module's top level, a class body, a
+function, generator, coroutine or async generator, a property's getter or setter, a
+static or class method, a comprehension), read off the frame's recorded name and first
+line and the decorators written in the source. It also writes the static "### Understanding
+the Function" section for a function, from its syntax only.
 
 It never runs code and never reads a file from disk: the text comes from the trace.
 """
@@ -15,6 +19,42 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 _BODY_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+#: Comprehensions by the name Python gives their code object.
+_COMPREHENSIONS = {"<listcomp>": "list comprehension", "<setcomp>": "set comprehension",
+                   "<dictcomp>": "dict comprehension", "<genexpr>": "generator expression"}
+#: Decorators that say what a function is (``@property`` makes a getter, ``@x.setter`` a setter).
+_ROLE_DECORATORS = {"property": "getter", "getter": "getter", "setter": "setter", "deleter": "deleter",
+                    "cached_property": "getter", "staticmethod": "static method",
+                    "classmethod": "class method"}
+#: The value an async generator hands out when it yields (its ``await``s hand out others).
+ASYNC_YIELD_VALUE = "<async_generator_wrapped_value object>"
+
+
+@dataclass(frozen=True)
+class CodeObject:
+    """What a recorded frame ran, read off its recorded name, its first line and the source.
+
+    ``kind`` is ``module``, ``class``, ``function``, ``generator``, ``coroutine`` or ``async
+    generator`` (how the frame behaves: a generator's activations end at its yields, a
+    coroutine's suspensions are awaits); ``role`` is ``getter``, ``setter`` or ``deleter`` (of
+    the property ``name``), ``static method``, ``class method``, ``comprehension``, ``lambda``
+    or '' for a plain function; ``decorators`` are the other decorators as written.
+    """
+
+    kind: str
+    qualname: str
+    name: str
+    role: str = ""
+    decorators: tuple[str, ...] = ()
+    comprehension: str = ""
+
+    @property
+    def suspends(self) -> bool:
+        """Whether the frame can be left and resumed (a generator, coroutine or async generator)."""
+        return self.kind in ("generator", "coroutine", "async generator")
+
 
 
 @dataclass(frozen=True)
@@ -38,8 +78,12 @@ class SourceIndex:
             self.tree = None
         self._statements: dict[int, list[ast.stmt]] = {}
         self._branches: dict[int, Branch] = {}
+        self._codes: dict[int, list[ast.AST]] = {}  # a code object's first line -> its nodes
         if self.tree is not None:
             for node in ast.walk(self.tree):
+                if isinstance(node, _CODE_NODES):
+                    first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", ())])
+                    self._codes.setdefault(first, []).append(node)
                 if isinstance(node, ast.stmt):
                     for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
                         self._statements.setdefault(line, []).append(node)
@@ -94,16 +138,68 @@ class SourceIndex:
         return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                 and isinstance(node.value.value, str))
 
-    def code_kind(self, line: int) -> str:
-        """``class``, ``generator`` or ``function`` for the code object that starts at ``line``."""
-        node = self.statement(line)
+    def code_object(self, qualname: str, first_line: int, module: str = "") -> CodeObject:
+        """The code object a frame ran, from its recorded qualified name and first line.
+
+        ``first_line`` is the line of the frame's ``call`` event (the code's first line: its
+        first decorator's, or 1 for a module). The node is the ``def``/``class``/lambda/
+        comprehension starting there whose name matches; without one (no source, an unknown
+        name) the name alone decides. ``module`` names a module's top level.
+        """
+        name = qualname.rsplit(".", 1)[-1]
+        if qualname == "<module>":
+            return CodeObject("module", qualname, module or name)
+        node = self._code_node(name, first_line)
+        if name in _COMPREHENSIONS:
+            asynchronous = node is not None and _awaits(node)
+            kind = "generator" if name == "<genexpr>" else "function"
+            if asynchronous:
+                kind = "async generator" if kind == "generator" else "coroutine"
+            return CodeObject(kind, qualname, name, "comprehension", comprehension=_COMPREHENSIONS[name])
+        if name == "<lambda>":
+            return CodeObject("function", qualname, name, "lambda")
         if isinstance(node, ast.ClassDef):
-            return "class"
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            for child in _own_nodes(node):
-                if isinstance(child, (ast.Yield, ast.YieldFrom)):
-                    return "generator"
-        return "function"
+            return CodeObject("class", qualname, name)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return CodeObject("function", qualname, name)
+        yields = any(isinstance(child, (ast.Yield, ast.YieldFrom)) for child in _own_nodes(node))
+        if isinstance(node, ast.AsyncFunctionDef):
+            kind = "async generator" if yields else "coroutine"
+        else:
+            kind = "generator" if yields else "function"
+        role, others = "", []
+        for decorator in node.decorator_list:
+            target = decorator.func if isinstance(decorator, ast.Call) else decorator
+            last = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", "")
+            if not role and last in _ROLE_DECORATORS and (last in ("property", "cached_property", "staticmethod",
+                                                                   "classmethod") or isinstance(target, ast.Attribute)):
+                role = _ROLE_DECORATORS[last]
+            else:
+                others.append(self.segment(decorator))
+        return CodeObject(kind, qualname, name, role, tuple(others))
+
+    def _code_node(self, name: str, first_line: int) -> ast.AST | None:
+        candidates = self._codes.get(first_line, [])
+        for node in candidates:
+            if _code_name(node) == name:
+                return node
+        return None
+
+    def yielded(self, line: int) -> str:
+        """The source of the value the statement at ``line`` yields ('' when it yields none or nothing)."""
+        for part in self.own_expressions(line):
+            for node in _walk_own(part):
+                if isinstance(node, ast.Yield) and node.value is not None:
+                    return self.segment(node.value)
+        return ""
+
+    def suspends_at(self, line: int) -> str:
+        """How the statement at ``line`` can suspend its frame: ``await``, ``yield``, ``both`` or ''."""
+        parts = self.own_expressions(line)
+        node = self.statement(line)
+        awaits = any(_awaits(part) for part in parts) or isinstance(node, (ast.AsyncFor, ast.AsyncWith))
+        yields = any(isinstance(n, (ast.Yield, ast.YieldFrom)) for part in parts for n in _walk_own(part))
+        return "both" if awaits and yields else "await" if awaits else "yield" if yields else ""
 
     def defines(self, line: int) -> str | None:
         """``def``/``class``/``import`` when the statement starting at ``line`` is one (its effect is a binding)."""
@@ -117,6 +213,40 @@ class SourceIndex:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             return "import"
         return None
+
+
+_CODE_NODES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp, ast.SetComp,
+               ast.DictComp, ast.GeneratorExp)
+_NODE_NAMES = {ast.Lambda: "<lambda>", ast.ListComp: "<listcomp>", ast.SetComp: "<setcomp>",
+               ast.DictComp: "<dictcomp>", ast.GeneratorExp: "<genexpr>"}
+
+
+def _code_name(node: ast.AST) -> str:
+    return getattr(node, "name", None) or _NODE_NAMES.get(type(node), "")
+
+
+def _walk_own(node: ast.AST):
+    """``ast.walk`` that does not enter nested functions, lambdas or classes."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(child for child in ast.iter_child_nodes(current)
+                     if not isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)))
+
+
+def _awaits(node: ast.AST) -> bool:
+    """Whether ``node`` awaits (``await``, ``async for`` in a comprehension) outside nested functions."""
+    return any(isinstance(n, ast.Await) or isinstance(n, ast.comprehension) and n.is_async for n in _walk_own(node))
+
+
+def module_name(path: str) -> str:
+    """``helper`` for ``/abs/helper.py``, ``pkg`` for ``/abs/pkg/__init__.py`` (what ``import`` names it)."""
+    parts = path.replace("\\", "/").rstrip("/").split("/")
+    stem = parts[-1].rsplit(".", 1)[0] if "." in parts[-1] else parts[-1]
+    if stem == "__init__" and len(parts) > 1:
+        return parts[-2]
+    return stem
 
 
 def _is_decorated_at(node: ast.stmt, line: int) -> bool:

@@ -15,7 +15,7 @@ from typing import Iterator
 
 from duck.narration.outcome import describe_outcome
 from duck.narration.teller import Stop, Teller, tell_frame, tell_loop_at
-from duck.narration.text import clip, plural, short_func
+from duck.narration.text import clip, plural
 from duck.session import Session
 
 SCOPES = ("step", "call", "loop", "failure", "run")
@@ -25,22 +25,34 @@ def describe_step(session: Session, step: int) -> str:
     """What the step at ``step`` does, in a sentence or a few, from the recording."""
     teller = Teller(session, max_items=40, max_nesting=0)
     event = session.event(step)
-    name = short_func(event.func)
+    frame = event.frame
+    program = event.func == "<module>" and session.frame_parent(frame) is None
     try:
         if event.kind == "line":
-            frame_steps = session.frame_steps(event.frame)
-            teller.tell_line(event.frame, frame_steps, bisect_left(frame_steps, step), 0, 0)
-        elif event.kind == "call" and event.func == "<module>":
+            frame_steps = session.frame_steps(frame)
+            teller.tell_line(frame, frame_steps, bisect_left(frame_steps, step), 0, 0)
+        elif event.kind == "call" and program:
             teller.emit(0, "the program starts", step)
         elif event.kind == "call":
             caller = _caller_line(session, step)
-            teller.emit(0, f"{name} is called with {_args(event.changes)}" + (f" from {caller}" if caller else "")
-                        + f"; it {teller.frame_result(event.frame)}", step)
-        elif event.kind == "return":
-            if event.func == "<module>":
-                teller.emit(0, "the program's top level ends", step)
+            code = teller.code(frame)
+            first = step == session.frame_call_step(frame)
+            if first and code.kind == "function" and not code.role:
+                opening = f"{teller.title(frame)} is called with {_args(event.changes)}"
             else:
-                teller.emit(0, f"{name} {teller.frame_result(event.frame)}", step)
+                opening = teller.opening(frame, step)
+            result = teller.segment_result(frame, teller.segment_end(frame, step))
+            if not first and code.kind == "coroutine":
+                result = f"goes on from its `await` (it finally {result})"
+            teller.emit(0, opening + (f" from {caller}" if caller else "") + f"; it {result}", step)
+        elif event.kind == "return":
+            frame_steps = session.frame_steps(frame)
+            if program:
+                teller.emit(0, "the program's top level ends", step)
+            elif step != frame_steps[-1]:
+                teller.emit(0, f"{teller.title(frame)} {teller.suspension_phrase(frame, step)}", step)
+            else:
+                teller.emit(0, f"{teller.title(frame)} {teller.segment_result(frame, len(frame_steps) - 1)}", step)
         else:
             teller.tell_exception(step, 0)
     except Stop:
@@ -68,10 +80,12 @@ def _caller_line(session: Session, step: int) -> str:
     return f"line {session.line(before)}"
 
 
-def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int = 40) -> str:
-    """The whole run for ``duck run --plain``: the outcome first, then the narrated steps, output and outcome."""
+def render_run(session: Session, *, max_lines: int = 400, max_output_lines: int = 40,
+               unexpected: str | None = None) -> str:
+    """The whole run for ``duck run --plain``: the outcome first, then the narrated steps, output and
+    outcome. ``unexpected``: a failed oracle's reason (``duck.narration.outcome``), told with the outcome."""
     script = session.header.get("script") or (session.files[0] if session.files else "the program")
-    outcome = describe_outcome(session)
+    outcome = describe_outcome(session, unexpected)
     code = session.outcome.get("exit_code")
     if session.outcome.get("outcome") == "failed_to_start":
         hint = session.outcome.get("hint") or "fix the problem named above, then run duck again"

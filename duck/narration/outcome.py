@@ -10,6 +10,11 @@ Three lengths of the same meaning, for the three places that show it:
 - ``outcome_tone(outcome)``: whether the run went well (``success``), ended early
   (``warning``) or failed (``error``); the UI turns the tone into a theme colour.
 
+Each takes ``unexpected``: when an oracle (``--expect``, ``--test``) judged a run that ran to
+its end (finished or exited) and it failed, its reason ("the output differs from the expected
+one: line 1 is '7', expected '6'"); the run is then told as not doing what was expected, in
+the error tone. A run that raised or was stopped is told by how it ended, whatever the oracle.
+
 It reads the outcome record (docs/trace-format.md) and the session; it runs nothing.
 """
 
@@ -19,7 +24,8 @@ from pathlib import Path
 
 from duck.narration.code import source_index
 from duck.narration.failure import failure_reason
-from duck.narration.text import clip, elide, plural, short_func
+from duck.narration.teller import code_title, frame_code
+from duck.narration.text import clip, elide, plural
 from duck.session import Session
 
 #: How a limit that stopped a run is named to the user, and the flag that raises it.
@@ -36,13 +42,25 @@ OUTCOME_TONES = {"finished": "success", "exited": "warning", "exception": "error
                  "failed_to_start": "error"}
 
 
-def outcome_tone(outcome: dict) -> str | None:
+#: Outcomes of a run that ran to its end, where an oracle's verdict says more than the outcome.
+_RAN_TO_THE_END = ("finished", "exited")
+
+
+def _told_unexpected(outcome: dict, unexpected: str | None) -> bool:
+    return unexpected is not None and outcome.get("outcome") in _RAN_TO_THE_END
+
+
+def outcome_tone(outcome: dict, unexpected: str | None = None) -> str | None:
     """``success``, ``warning`` or ``error`` for an outcome record; None for an unknown kind."""
+    if _told_unexpected(outcome, unexpected):
+        return "error"
     return OUTCOME_TONES.get(outcome.get("outcome", "unknown"))
 
 
-def brief_outcome(outcome: dict) -> str:
+def brief_outcome(outcome: dict, unexpected: str | None = None) -> str:
     """A one-line summary of a trace's outcome record (docs/trace-format.md), without the session."""
+    if _told_unexpected(outcome, unexpected):
+        return f"{brief_outcome(outcome)} but not as expected: {unexpected}"
     kind = outcome.get("outcome", "unknown")
     if kind == "finished":
         return "finished"
@@ -66,16 +84,13 @@ def brief_outcome(outcome: dict) -> str:
     return str(kind)
 
 
-def _step_where(session: Session, file: str | None, line: int | None) -> int | None:
-    """The last step of ``file``:``line`` (the traceback's innermost recorded frame)."""
-    if file is None or line is None:
-        return None
-    return session.run_to_line(len(session), file, line, backward=True)
-
-
-def describe_outcome(session: Session) -> str:
+def describe_outcome(session: Session, unexpected: str | None = None) -> str:
     """One or two sentences on how the run ended, with a reason read off the recorded values."""
     outcome = session.outcome or {}
+    if _told_unexpected(outcome, unexpected):
+        ended = (f"finished (exit status 0) after {plural(len(session), 'step')}" if outcome.get("outcome") == "finished"
+                 else describe_outcome(session))  # "normally" would read as "as expected"
+        return f"{ended} but did not do what was expected: {unexpected}"
     kind = outcome.get("outcome")
     steps = plural(len(session), "step")
     if kind == "finished":
@@ -115,33 +130,38 @@ def _where(session: Session, step: int) -> str:
     index = source_index(session.source(session.file(step)))
     line = session.line(step)
     text = index.text(line)
-    func = session.event(step).func
-    place = f"at line {line}" + (f" in {short_func(func)}" if func != "<module>" else "")
+    frame = session.frame(step)
+    program = session.frame_func(frame) == "<module>" and session.frame_parent(frame) is None
+    place = f"at line {line}" + ("" if program else f" in {code_title(frame_code(session, frame))}")
     return place + (f" (`{text}`)" if text else "")
 
 
 def _describe_exception(session: Session, outcome: dict) -> str:
+    """The exception, where it was raised and why; the place is ``Session.exception_step``'s (where ``e`` goes)."""
     info = outcome.get("exception") or {}
     exc_type = info.get("type") or "an exception"
     message = info.get("message") or ""
     frames = info.get("traceback") or []
-    step = session.exception_step()
-    file = line = None
-    if frames:
-        file, line = frames[-1].get("file"), frames[-1].get("line")
-    if step is not None and (line is None or session.line(step) == line):
-        file, line = session.file(step), session.line(step)
-    else:
-        step = _step_where(session, file, line)
+    inner = frames[-1] if frames else {}
     head = f"raised {exc_type}" + (f": {clip(message)}" if message else "")
-    if step is None or line is None:
+    step = session.exception_step()
+    if step is None:
+        line, file = inner.get("line"), inner.get("file")
         if line is not None:
             return f"{head} at line {line} of {Path(file).name if file else '?'}"
         return head
+    file, line = session.file(step), session.line(step)
     text = f"{head} {_where(session, step)}"
     index = source_index(session.source(file))
     reason = failure_reason(session, step, index, line, exc_type, message)
-    return text + (f" because {reason}" if reason else "")
+    text += f" because {reason}" if reason else ""
+    if inner and (inner.get("file"), inner.get("line")) != (file, line) and inner.get("line") is not None:
+        shown = f" (`{inner['text'].strip()}`)" if inner.get("text") else ""
+        where = f"line {inner['line']}" + ("" if inner.get("file") == file else
+                                            f" of {Path(str(inner.get('file'))).name}")
+        text += (f"; Python's traceback ends at {where}{shown}, where the recording holds no raise "
+                 f"(the recorder missed the innermost frames)")
+    return text
 
 
 def _describe_failed_start(outcome: dict) -> str:

@@ -1,9 +1,10 @@
 """The "### Execution Simulation:" section of a SemCoder forward monologue, told from a traced call.
 
-``execution_simulation`` is how the corpus writes training monologues (``corpus.monologue``,
-``corpus.refine``) and how the evaluator shows a buggy run: the same teller as ``duck run
---plain``, with lines labelled ``[L{line+4}]`` as in SemCoder's prompts, so a model trained here
-reads runs the way duck tells them.
+``execution_simulation`` is how the corpus writes training monologues (``corpus.monologue``):
+the same teller as ``duck run --plain``, with lines labelled ``[L{line+4}]`` as in SemCoder's
+prompts, so a model trained here reads runs the way duck tells them. ``refine_simulation`` is
+its one setting for a buggy run in the debug-and-refine task (PyX-R rationales, ``duck fix
+--model``, ``duck-train eval refine --trace``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,18 @@ from duck.narration.teller import Stop, Teller, semcoder_style
 from duck.narration.text import plural
 from duck.session import Session
 from duck.trace.format import header as trace_header
+
+
+#: lines of a buggy run told for SemCoder's debug-and-refine task (``refine_simulation``)
+REFINE_LINES = 40
+
+
+def refine_simulation(events: Iterable[dict], source: str, call: str, *, filename: str | None = None) -> str:
+    """A failing call told for SemCoder's debug-and-refine task: the one rendering of a buggy run
+    that a PyX-R rationale (``corpus.refine``), the failed test ``duck fix --model`` shows a model
+    (``duck.repair.model_edits``) and ``duck-train eval refine --trace`` all use, so a model reads
+    at inference the run the way it was trained on it."""
+    return execution_simulation(events, source, call=call, filename=filename, max_lines=REFINE_LINES)
 
 
 def execution_simulation(events: Iterable[dict], source: str, *, call: str | None = None,

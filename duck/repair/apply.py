@@ -23,10 +23,23 @@ import os
 import shutil
 import tempfile
 import tokenize
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from duck.errors import DuckError
+
+
+def compiles(source: str) -> bool:
+    """Whether ``source`` compiles (a candidate's SyntaxWarning, such as ``None[0]``, is no concern
+    of duck's output)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            compile(source, "<candidate>", "exec", dont_inherit=True)
+        except (SyntaxError, ValueError):
+            return False
+    return True
 
 BACKUP_SUFFIX = ".duck-backup"
 TEMP_SUFFIX = ".duck-tmp"

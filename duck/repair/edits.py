@@ -23,7 +23,6 @@ function) only function bodies are edited, never the module-level code that call
 from __future__ import annotations
 
 import ast
-import warnings
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -111,16 +110,6 @@ def apply_edits(source: str, edits: Iterable[Edit]) -> str:
     for edit in ordered:
         text = text[: edit.start] + edit.text + text[edit.end:]
     return text
-
-
-def compiles(source: str) -> bool:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # a candidate's SyntaxWarning (`None[0]`) is no concern of duck's output
-        try:
-            compile(source, "<candidate>", "exec", dont_inherit=True)
-        except (SyntaxError, ValueError):
-            return False
-    return True
 
 
 class _Offsets:

@@ -159,10 +159,18 @@ def degenerate_reason(before: str, after: str, buggy: Session | None, fixed: Ses
     return None
 
 
+def before_recording_key(degenerate: bool, size: int, name_gain: int, agreement: int) -> tuple:
+    """The part of ``rank_key`` known before a fix is recorded. A recording only makes it worse
+    (a loop found dead makes the fix degenerate) or breaks its ties (``behaviour_distance``), so
+    once enough recorded fixes have a better key than the best unrecorded one, recording the
+    rest cannot change the first ones of the ranked list."""
+    return (degenerate, size, -name_gain, -agreement)
+
+
 def rank_key(fix, order: int) -> tuple:
     """Sort key of a verified ``duck.repair.search.Fix``: best first (see the module docstring)."""
-    return (bool(fix.degenerate), fix.size, -fix.name_gain, -fix.agreement, fix.behaviour_distance, order,
-            changed_chars(fix.original_source, fix.patched_source))
+    return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement) + (
+        fix.behaviour_distance, order, changed_chars(fix.original_source, fix.patched_source))
 
 
 def why_first(fixes: list) -> str:

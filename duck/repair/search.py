@@ -27,46 +27,49 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import heapq
+import importlib
+import math
 import os
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Generator, Iterable, Iterator
 
 from duck.errors import DuckError
-from duck.repair.apply import read_source
-from duck.repair.edits import KIND_WEIGHT, Edit, apply_edits, candidate_edits, compiles, edit_pairs
+from duck.repair.apply import compiles, read_source
+from duck.repair.diverge import line_map
 from duck.repair.localize import Suspect, names_seen, suspicious_lines, test_segments
 from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
-from duck.repair.probe import compare
-from duck.repair.rank import (argument_name_gain, behaviour_distance, degenerate_reason, first_changed_line,
-                              lines_touched, rank_key, why_first)
+from duck.repair.probe import Comparison, compare
+from duck.repair.proposals import Proposal
+from duck.repair.rank import (argument_name_gain, before_recording_key, behaviour_distance, degenerate_reason,
+                              first_changed_line, lines_touched, rank_key, why_first)
 from duck.repair.targets import FileSource, TargetedWorkspace, module_files
 from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, outside_writes_note,
                                 quick_timeout, scratch_folder)
 from duck.session import Session
 from duck.trace.limits import Limits
+from duck.trace.runner import RecordRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from duck.repair.edits import Edit
 
 
 @dataclass
 class RepairRequest:
     """What to repair and how to check it.
 
-    ``stdin`` is replayed text (None: empty input; ``"inherit"``: the buggy run reads duck's
-    own stdin, and what it read is replayed to every candidate). ``should_stop`` is asked
-    while the search waits; once it returns True the search kills its runs and returns.
+    ``record`` is the program's run as ``duck record`` would record it (``script``, ``argv``,
+    ``cwd``, ``include``/``exclude``, ``seed``, ``limits``, ``echo``: show the buggy run's output
+    as it runs). Its ``stdin`` is replayed text (None: empty input; ``"inherit"``: the buggy run
+    reads duck's own stdin, and what it read is replayed to every candidate). ``should_stop`` is
+    asked while the search waits; once it returns True the search kills its runs and returns.
     """
 
-    script: Path
-    argv: list[str] = field(default_factory=list)
-    stdin: str | None = None
+    record: RecordRequest
     oracle: Oracle | None = None          # None: asserts / exit status
-    cwd: Path | None = None
-    seed: int | None = 0
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    limits: Limits = field(default_factory=Limits)
     max_candidates: int = 600             # model-free candidates run, singles and pairs together
     max_fixes: int = 3                    # stop once this many fixes are verified
     time_budget_s: float = 120.0
@@ -76,7 +79,6 @@ class RepairRequest:
     problem: str | None = None            # what the program should do, for the model's prompt
     progress: Callable[[str], None] | None = None
     should_stop: Callable[[], bool] | None = None
-    echo: bool = False                    # show the buggy run's output as it runs (a terminal's input)
 
 
 @dataclass
@@ -159,11 +161,10 @@ def _say(request: RepairRequest, text: str) -> None:
 
 
 def search(request: RepairRequest) -> RepairResult:
-    """Search for verified fixes of ``request.script`` (see the module docstring)."""
-    from duck.trace.runner import RecordRequest
-
+    """Search for verified fixes of ``request.record.script`` (see the module docstring)."""
     started = time.monotonic()
-    script = Path(request.script)
+    _warm_edits()
+    script = Path(request.record.script)
     if not script.is_file():
         raise DuckError(f"no such file: {script}", "give the path of the Python program to fix")
     try:
@@ -175,17 +176,22 @@ def search(request: RepairRequest) -> RepairResult:
         raise DuckError(f"{script} does not compile, so duck cannot run it to find a fix",
                         "fix the syntax error first (python -m py_compile shows where)")
     oracle = request.oracle or RunOracle(has_asserts=program_has_asserts(original))
-    cwd = Path(request.cwd or os.getcwd())
+    cwd = Path(request.record.cwd or os.getcwd())
     with scratch_folder() as scratch:
         workspace = TargetedWorkspace.create(script, cwd, Path(scratch))
-        base_request = RecordRequest(script=script, argv=list(request.argv), stdin=request.stdin, cwd=cwd,
-                                     seed=request.seed, include=list(request.include),
-                                     exclude=list(request.exclude), limits=request.limits, echo=request.echo)
+        base_request = dataclasses.replace(request.record, script=script, cwd=cwd)
         verify_request = oracle.verify_request(oracle.prepare(base_request))
         with CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs) as runner:
             result = _search_with(runner, request, oracle, workspace, verify_request, original, started)
         result.notes = _notes(runner)
         return result
+
+
+def _warm_edits() -> None:
+    """Import the edit generator (libcst: a second or so) beside the buggy run's recording,
+    which it is needed only after."""
+    threading.Thread(target=importlib.import_module, args=("duck.repair.edits",), name="duck-import",
+                     daemon=True).start()
 
 
 def _notes(runner: CandidateRunner) -> list[str]:
@@ -199,7 +205,7 @@ def _notes(runner: CandidateRunner) -> list[str]:
 def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle, workspace: Workspace,
                  verify_request, original: str, started: float) -> RepairResult:
     """The search itself, with the runner (and its sandbox) that ``search`` owns."""
-    script = Path(request.script)
+    script = Path(request.record.script)
     runner.deadline = started + request.time_budget_s
     _say(request, "recording the failing run")
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -211,7 +217,7 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
             raise
     runner.baseline = baseline.session
     # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
-    runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.stdin, baseline.session),
+    runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.record.stdin, baseline.session),
                                          echo=False)
     verdict = oracle.judge(baseline.session)
     if baseline.session.outcome.get("outcome") == "failed_to_start":
@@ -224,35 +230,31 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
     suspects = suspicious_lines(baseline.session, program_in_copy, failing, _test_statuses(baseline.session))
     _say(request, f"the run failed ({verdict.reason}); suspicious lines: "
                   + ", ".join(str(s.line) for s in suspects[:5]))
-    limits = candidate_limits(request.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
-    search = _Search(request, workspace, runner, baseline, original, limits, started)
+    limits = candidate_limits(request.record.limits, baseline.session, pytest=isinstance(oracle, TestOracle))
+    search = Search(request, workspace, runner, baseline, original, limits, started, failing)
     if not search.stopped():
         _enable_screening(runner, oracle, baseline.session, request, quick_baseline)
+    from duck.repair.edits import candidate_edits, edit_pairs
+
     lines = [s.line for s in suspects]
     protect_inputs = not isinstance(oracle, TestOracle)  # the program itself holds the inputs
     functions_only = protect_inputs and _failed_inside_function(baseline.session, failing, program_in_copy)
     singles = candidate_edits(original, lines, names_seen(baseline.session, program_in_copy),
                               protect_inputs=protect_inputs, functions_only=functions_only,
                               scores={s.line: s.score for s in suspects})
-    search.try_edits([(e,) for e in _with_modules(search, singles, suspects, failing)])
+    search.check_in_order(search.edit_proposals((e,) for e in _with_modules(search, singles, suspects, failing)))
     if request.backend is not None and not search.stopped():
-        from duck.repair.model_edits import model_candidates
+        from duck.repair.model_edits import refine_proposals
 
-        model_candidates(search, oracle)
+        search.follow(refine_proposals(request.backend, oracle, original, baseline.session, str(workspace.script),
+                                       request.problem, request.model_rounds))
     if all(f.degenerate for f in search.fixes) and not search.halted() \
             and search.tried < request.max_candidates:  # none yet, or only suspect ones
         top = [e for e in singles if e.kind != "variable"][:40] + [e for e in singles if e.kind == "variable"][:10]
-        search.try_edits(edit_pairs(top, max(0, request.max_candidates - search.tried)), offset=PAIRS_AFTER)
-    if search.fixes and not search.cancelled():
-        failing_test = _failing_test(baseline.session, failing)
-        for file in dict.fromkeys(f.file for f in search.fixes):  # each edited file against its own original
-            group = [f for f in search.fixes if f.file == file]
-            compared = compare(runner, baseline.session, str(baseline.copy_root / search.relative(group[0])),
-                               group[0].original_source, [f.patched_source for f in group], failing=failing_test)
-            for fix, comparison in zip(group, compared or ()):
-                fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
-                if comparison.ignores_input and not fix.degenerate:
-                    fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
+        search.check_in_order(search.edit_proposals(edit_pairs(top, max(0, request.max_candidates - search.tried))),
+                              offset=PAIRS_AFTER)
+    if not search.cancelled():
+        search.compare_unprobed([f for f in search.fixes if id(f) not in search.compared])
     runner.discard(baseline)
     ranked = sorted(search.fixes, key=lambda f: rank_key(f, search.order[id(f)]))
     fixes = ranked[:request.max_fixes]
@@ -262,9 +264,11 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
                         stopped=stopped, why_first=why_first(fixes), verified_count=len(ranked))
 
 
-def _with_modules(search: "_Search", singles: list[Edit], suspects: list[Suspect], failing: int | None) -> list[Edit]:
+def _with_modules(search: "Search", singles: list[Edit], suspects: list[Suspect], failing: int | None) -> list[Edit]:
     """The program's edits merged with edits of the other files that ran (``duck.repair.targets``),
     by how suspicious their lines are; a module's edits stay inside its functions."""
+    from duck.repair.edits import KIND_WEIGHT, candidate_edits
+
     session, root = search.baseline.session, search.baseline.copy_root
     score = {(None, s.line): s.score for s in suspects}
     lists = [singles]
@@ -328,10 +332,10 @@ BARE_PYTEST = {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"}
 def _start_quick_baseline(runner: CandidateRunner, oracle: Oracle, request: RepairRequest, pool) -> Future | None:
     """The buggy program's untraced run, started beside its recording (None: it must wait for
     the recording, which first reads the input that every later run replays)."""
-    if request.stdin == "inherit":
+    if request.record.stdin == "inherit":
         return None
     env = BARE_PYTEST if isinstance(oracle, TestOracle) else {}
-    return pool.submit(runner.run_quick, None, request.limits.timeout_s, env)
+    return pool.submit(runner.run_quick, None, request.record.limits.timeout_s, env)
 
 
 def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session, request: RepairRequest,
@@ -346,14 +350,14 @@ def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session
     quick = started.result() if started is not None else None
     if isinstance(oracle, TestOracle):
         if quick is None:
-            quick = runner.run_quick(None, request.limits.timeout_s, BARE_PYTEST)
+            quick = runner.run_quick(None, request.record.limits.timeout_s, BARE_PYTEST)
         results = pytest_results(baseline.stdout)
         if results and pytest_results(quick.stdout) == results:
             env = BARE_PYTEST
         else:
-            quick = runner.run_quick(None, request.limits.timeout_s)
+            quick = runner.run_quick(None, request.record.limits.timeout_s)
     elif quick is None:
-        quick = runner.run_quick(None, request.limits.timeout_s)
+        quick = runner.run_quick(None, request.record.limits.timeout_s)
     same = (not oracle.judge(quick).passed
             and quick.outcome.get("outcome") == baseline.outcome.get("outcome"))
     if not same:
@@ -361,14 +365,29 @@ def _enable_screening(runner: CandidateRunner, oracle: Oracle, baseline: Session
         return
     runner.quick_baseline = quick
     runner.quick_env = env
-    runner.quick_timeout_s = quick_timeout(request.limits, quick)
+    runner.quick_timeout_s = quick_timeout(request.record.limits, quick)
 
 
-class _Search:
-    """The state of one search: budget, fixes so far, and turning verified runs into ``Fix``es."""
+class Search:
+    """One search: its budget, its fixes so far, and the interface its proposers use.
+
+    Proposers (the edit generator through ``edit_proposals``, a model through
+    ``duck.repair.model_edits``) hand it ``Proposal``s and never touch the rest:
+
+    - ``check_in_order(proposals)``: a ranked list, checked in parallel. Each proposal is
+      screened untraced (``CandidateRunner.screen``); once one passes, the next ``COLLECT_AFTER``
+      are still screened, so which ones pass depends on the order, never on which run ended
+      first. Only the plausible ones are recorded, best first by what is known before a
+      recording (``duck.repair.rank.before_recording_key``, with the probe's agreement), until
+      ``max_fixes`` verified fixes are better than anything left unrecorded: the ranked list
+      is the one that recording every plausible proposal would give.
+    - ``follow(proposer)``: a generator that yields one proposal at a time and is sent each
+      one's recorded ``RunResult`` (self-refine reads the failure of its last answer).
+    - ``stopped()``: nothing more should be proposed.
+    """
 
     def __init__(self, request: RepairRequest, workspace: Workspace, runner: CandidateRunner, baseline: RunResult,
-                 original: str, limits: Limits, started: float) -> None:
+                 original: str, limits: Limits, started: float, failing: int | None = None) -> None:
         self.request = request
         self.workspace = workspace
         self.runner = runner
@@ -379,9 +398,11 @@ class _Search:
         self.fixes: list[Fix] = []
         self.unverified: list[Fix] = []
         self.order: dict[int, int] = {}
+        self.compared: set[int] = set()   # ids of fixes whose agreement the probe measured
         self.tried = 0
         self.seen_sources: set[tuple[str | None, str]] = {(None, original)}
         self.originals: dict[str | None, str] = {None: original}   # file (None: the program) -> its text
+        self.failing_test = _failing_test(baseline.session, failing)  # its steps: the probe leaves them out
 
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.request.time_budget_s
@@ -407,37 +428,163 @@ class _Search:
         """``stopped``, or the model-free candidates are used up."""
         return self.stopped() or self.tried >= self.request.max_candidates
 
-    def try_edits(self, combos: list[tuple[Edit, ...]], offset: int = 0) -> None:
-        """Verify ``combos`` in order, in parallel; once one verifies, the next ``COLLECT_AFTER`` are
-        still tried and every fix among them is kept, so which fixes are found (and so the ranked
-        list) depends on the order of the candidates, never on which run finished first."""
-        window = [len(combos)]  # the last position tried: shrinks to (first fix's position + COLLECT_AFTER)
+    # ------------------------------------------------------------------ the proposers' interface
+    def edit_proposals(self, combos: Iterable[tuple[Edit, ...]]) -> Iterator[Proposal]:
+        """The edit generator's combinations (one edit, or a compatible pair) as proposals."""
+        from duck.repair.edits import apply_edits
+
+        for combo in combos:
+            file = combo[0].file
+            where = "" if file is None else f" of {file}"
+            yield Proposal(apply_edits(self.originals[file], combo), "; ".join(
+                f"{e.description} (line {e.line}{where})" for e in combo), "edit", file)
+
+    def check_in_order(self, proposals: Iterable[Proposal], offset: int = 0) -> None:
+        """Check a ranked list of proposals (see the class docstring); ``offset`` places them in
+        the search's order after earlier lists."""
+        window = [math.inf]  # the last position tried: shrinks to (first pass's position + COLLECT_AFTER)
+        runner = self.runner
 
         def candidates():
-            for position, combo in enumerate(combos):
+            for position, proposal in enumerate(proposals):
                 if position > window[0] or self.halted() or self.tried >= self.request.max_candidates:
                     return
-                file = combo[0].file
-                text = apply_edits(self.originals[file], combo)
-                if (file, text) in self.seen_sources or not compiles(text):
-                    continue
-                self.seen_sources.add((file, text))
-                source = text if file is None else FileSource(text, file)
-                self.tried += 1
-                yield position, combo, source
+                if self._is_new(proposal):
+                    self.tried += 1
+                    yield position, proposal
 
-        found: list[tuple[int, str, RunResult, str]] = []
-        # the generator stops at the window and the candidate cap; ``halted`` (deadline, cancel) also kills
-        for (position, combo, source), result in self.runner.verify_many(candidates(), lambda item: item[2],
-                                                                          self.limits, self.halted):
+        def screen(item) -> RunResult:
+            source = self._runnable(item[1])
+            screened = runner.screen(source)
+            # cut at the short timeout (a loop, or a busy machine): the recording's step cap decides now
+            return runner.confirm(source, self.limits, screened.quick) if screened.undecided else screened
+
+        check = screen if runner.screening else (lambda item: runner.verify(self._runnable(item[1]), self.limits))
+        passed: list[tuple[int, Proposal, RunResult]] = []
+        for (position, proposal), result in runner.verify_many(candidates(), check, self.halted):
             if result.verdict.passed:
                 window[0] = min(window[0], position + COLLECT_AFTER)
-                where = "" if combo[0].file is None else f" of {combo[0].file}"
-                found.append((position, source, result,
-                              "; ".join(f"{e.description} (line {e.line}{where})" for e in combo)))
-        for position, source, result, description in sorted(found, key=lambda item: item[0]):
-            if position <= window[0]:
-                self.add_fix(source, result, "edit", description, position=offset + position)
+                passed.append((position, proposal, result))
+        passed = sorted((item for item in passed if item[0] <= window[0]), key=lambda item: item[0])
+        self._keep_best([(offset + position, proposal, result) for position, proposal, result in passed])
+
+    def follow(self, proposer: Generator[Proposal, RunResult, None]) -> None:
+        """Check each proposal ``proposer`` yields by recording it, and send it the result."""
+        result = None
+        while not self.stopped():
+            try:
+                proposal = proposer.send(result)
+            except StopIteration:
+                return
+            result = self.check(proposal)
+
+    def check(self, proposal: Proposal) -> RunResult:
+        """Record one proposal and judge it: a verified fix, else (when it asks) an unverified one."""
+        if not self._is_new(proposal):
+            return RunResult(proposal.source, None, None,
+                             Verdict(False, "the same text was tried already", self.runner.oracle.name))
+        source = self._runnable(proposal)
+        if not compiles(proposal.source):
+            result = RunResult(proposal.source, self.baseline.session, self.baseline.copy_root,
+                               Verdict(False, "the proposal does not compile", self.runner.oracle.name))
+        else:
+            self.tried += 1
+            result = self.runner.verify(source, self.limits, screen=False)
+        if result.verdict.passed:
+            self.add_fix(source, result, proposal.origin, proposal.description)
+        elif proposal.keep_unverified:
+            self.unverified.append(self.make_fix(source, result, proposal.origin, proposal.description,
+                                                 verified=False))
+        return result
+
+    # ------------------------------------------------------------------ the search's own
+    def _is_new(self, proposal: Proposal) -> bool:
+        key = (proposal.file, proposal.source)
+        if key in self.seen_sources or (proposal.origin == "edit" and not compiles(proposal.source)):
+            return False
+        self.seen_sources.add(key)
+        return True
+
+    @staticmethod
+    def _runnable(proposal: Proposal) -> str:
+        return proposal.source if proposal.file is None else FileSource(proposal.source, proposal.file)
+
+    def _keep_best(self, passed: list[tuple[int, Proposal, RunResult]]) -> None:
+        """Record the proposals that passed screening, best first, until the ranked list is
+        settled (see the class docstring); keep every verified one. Proposals that were
+        recorded already (screening off, or cut at its timeout) are fixes at once."""
+        if not passed:
+            return
+        comparisons = self._compare([self._runnable(proposal) for _, proposal, _ in passed])
+        entries = []
+        for (position, proposal, result), comparison in zip(passed, comparisons):
+            source = self._runnable(proposal)
+            original = self._original_of(source)
+            shape = degenerate_reason(original, str(source), None, None, buggy_file="", fixed_file="",
+                                      mapping=line_map(str(source), original))
+            ignores = comparison is not None and comparison.ignores_input is not None
+            key = before_recording_key(bool(shape or ignores), lines_touched(original, str(source)),
+                                       argument_name_gain(original, str(source)),
+                                       comparison.agreed if comparison is not None else 0)
+            entries.append((key, position, proposal, result, comparison))
+        entries.sort(key=lambda entry: (entry[0], entry[1]))
+        batch = max(1, self.runner.jobs)
+        index = 0
+        while index < len(entries) and not self.halted():
+            settled = [f for f in self.fixes if self._known_key(f) < entries[index][0]]
+            if len(settled) >= self.request.max_fixes:
+                break
+            group = entries[index:index + batch]
+            index += len(group)
+            records = dict(self.runner.verify_many(
+                range(len(group)), lambda i: group[i][3] if group[i][3].session is not None else
+                self.runner.confirm(self._runnable(group[i][2]), self.limits, group[i][3].quick), self.halted))
+            for i, (_, position, proposal, _, comparison) in enumerate(group):
+                result = records.get(i)
+                if result is None or not result.verdict.passed:
+                    continue
+                fix = self.add_fix(self._runnable(proposal), result, proposal.origin, proposal.description,
+                                   position=position)
+                self._note_comparison(fix, comparison)
+
+    def _known_key(self, fix: Fix) -> tuple:
+        return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement)
+
+    def _original_of(self, source: str) -> str:
+        return self.originals[str(source.path)] if isinstance(source, FileSource) else self.original
+
+    def _compare(self, sources: list[str]) -> list[Comparison | None]:
+        """The probe's comparison of each source with the buggy program, per edited file
+        (``duck.repair.probe.compare``); None where nothing could be compared."""
+        found: list[Comparison | None] = [None] * len(sources)
+        session = self.baseline.session
+        files = dict.fromkeys(s.path if isinstance(s, FileSource) else None for s in sources)
+        for file in files:
+            indices = [i for i, s in enumerate(sources) if (s.path if isinstance(s, FileSource) else None) == file]
+            relative = self.workspace.script if file is None else Path(file)
+            compared = compare(self.runner, session, str(self.baseline.copy_root / relative),
+                               self.originals[None if file is None else str(file)],
+                               [str(sources[i]) for i in indices], failing=self.failing_test)
+            for i, comparison in zip(indices, compared or ()):
+                found[i] = comparison
+        return found
+
+    def compare_unprobed(self, fixes: list[Fix]) -> None:
+        """The probe's agreement for fixes that came without it (a model's)."""
+        if not fixes:
+            return
+        sources = [fix.patched_source if fix.file == Path(self.request.record.script).resolve()
+                   else FileSource(fix.patched_source, self.relative(fix)) for fix in fixes]
+        for fix, comparison in zip(fixes, self._compare(sources)):
+            self._note_comparison(fix, comparison)
+
+    def _note_comparison(self, fix: Fix, comparison: Comparison | None) -> None:
+        self.compared.add(id(fix))
+        if comparison is None:
+            return
+        fix.agreement, fix.probe_calls = comparison.agreed, comparison.answered
+        if comparison.ignores_input and not fix.degenerate:
+            fix.degenerate = f"`{comparison.ignores_input}` now gives one answer to every nearby input"
 
     def add_fix(self, source: str, result: RunResult, origin: str, description: str,
                 position: int | None = None) -> Fix:
@@ -449,17 +596,17 @@ class _Search:
 
     def relative(self, fix: Fix) -> Path:
         """The fixed file relative to the program's folder."""
-        return fix.file.relative_to(self.workspace.root) if fix.file != Path(self.request.script).resolve() \
+        return fix.file.relative_to(self.workspace.root) if fix.file != Path(self.request.record.script).resolve() \
             else self.workspace.script
 
     def make_fix(self, source: str, result: RunResult, origin: str, description: str, *, verified: bool) -> Fix:
-        from duck.repair.diverge import explain, first_divergence, line_map
+        from duck.repair.diverge import explain, first_divergence
 
         if isinstance(source, FileSource):  # a module the program imports
             relative, original = source.path, self.originals[str(source.path)]
             file = (self.workspace.root / relative).resolve()
         else:
-            relative, original, file = self.workspace.script, self.original, Path(self.request.script).resolve()
+            relative, original, file = self.workspace.script, self.original, Path(self.request.record.script).resolve()
         source = str(source)
         program = str(relative)
         divergence = first_divergence(
@@ -497,6 +644,3 @@ def search_fixes(request: RepairRequest) -> list[Fix]:
         _say(request, note)
     return result.fixes
 
-
-def with_backend(request: RepairRequest, backend) -> RepairRequest:
-    return dataclasses.replace(request, backend=backend)

@@ -5,11 +5,11 @@ editing while duck searches) and gives each run its own fresh copy of that snaps
 the candidate source replaces the program file, so a candidate that deletes or rewrites
 files only harms its own copy. ``CandidateRunner`` checks a candidate in two stages:
 
-1. *screening*: the candidate runs **untraced** (``duck/repair/_launch.py``, plain Python with
-   the same argv, stdin, cwd and seed) under a short timeout derived from the buggy program's
-   own untraced run, and the oracle judges its exit and output (``Oracle.screen``). Most
-   candidates fail here, at the cost of starting Python once; one cut at the timeout goes
-   on to stage 2, whose step cap tells a loop from a slow machine;
+1. *screening*: the candidate runs **untraced** (``duck.sandbox.program``: forked from a sandbox
+   server, given the same argv, environment, stdin, cwd and seed as a fresh interpreter) under
+   a short timeout derived from the buggy program's own untraced run, and the oracle judges
+   its exit and output (``Oracle.screen``). Most candidates fail here, at the cost of a fork;
+   one cut at the timeout goes on to stage 2, whose step cap tells a loop from a slow machine;
 2. *confirmation*: a candidate that passed is **recorded** by ``duck.trace.runner.record``
    under tight limits (a step cap and a timeout derived from the buggy recording) and judged
    by the full ``Oracle.verify`` on the recording, which also explains the fix later.
@@ -30,7 +30,6 @@ This module never writes to the user's folder; it does not invent candidates.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import shutil
 import sys
@@ -154,7 +153,8 @@ class Workspace:
             return path
 
 
-LAUNCHER = str(Path(__file__).resolve().with_name("_launch.py"))
+#: what the sandbox's servers import once, so an untraced run costs a fork
+PRELOAD = ("duck.sandbox.program", "duck.trace.writewatch")
 POLL_S = 0.1          # how often a waiting search looks at its deadline and its stop request
 
 
@@ -187,6 +187,12 @@ class RunResult:
     copy_root: Path | None
     verdict: Verdict | None = None
     quick: QuickRun | None = None
+
+    @property
+    def undecided(self) -> bool:
+        """Screened only, and cut at the screening's short timeout: a loop or a busy machine,
+        which only a recording (and its step cap) can tell apart."""
+        return self.session is None and self.quick is not None and self.quick.outcome.get("limit") == "timeout"
 
 
 def candidate_limits(user: Limits, baseline: Session | None, *, pytest: bool) -> Limits:
@@ -248,7 +254,10 @@ class CandidateRunner:
         self.recorded = 0                              # candidates recorded
         self.writes_outside: dict[str, None] = {}      # paths runs tried to write outside their copy
         self.confined: bool | None = None              # whether the runs' writes were confined (Landlock)
-        self.sandbox = Sandbox(self.jobs, sandbox_policy(request.limits))
+        # untraced runs are forked from the servers (``duck.sandbox.program``), which run the
+        # program's interpreter with its hash seed, as the recorder's child does
+        self.sandbox = Sandbox(self.jobs, sandbox_policy(request.limits), preload=PRELOAD, hash_seed=request.seed,
+                               python=request.python or sys.executable)
         self._in_flight = 0
         self._lock = threading.Lock()
         self._cancelled = False
@@ -293,13 +302,21 @@ class CandidateRunner:
 
     # ------------------------------------------------------------------ the sandbox
     def exec(self, argv: list[str], **options) -> Run:
-        """``Sandbox.exec`` for this search: refused once it is cancelled, counted by ``running``."""
+        """``Sandbox.exec`` for this search (the recorder's child): see ``_sandboxed``."""
+        return self._sandboxed(self.sandbox.exec, argv, **options)
+
+    def call(self, target: str, payload: dict, **options) -> Run:
+        """``Sandbox.call`` for this search (an untraced run in a forked child): see ``_sandboxed``."""
+        return self._sandboxed(self.sandbox.call, target, payload, **options)
+
+    def _sandboxed(self, method, *args, **options) -> Run:
+        """One sandbox run: refused once the search is cancelled, counted by ``running``."""
         with self._lock:
             if self._cancelled:
                 return Run(stopped_by="cancelled")
             self._in_flight += 1
         try:
-            run = self.sandbox.exec(argv, **options)
+            run = method(*args, **options)
         finally:
             with self._lock:
                 self._in_flight -= 1
@@ -375,26 +392,20 @@ class CandidateRunner:
         script = root / self.workspace.script
         cwd = root / self.workspace.cwd
         limits: Limits = request.limits
-        status_path = target / "status.json"
-        config = {"script": str(script) if not request.module else None, "module": request.module,
-                  "argv0": str(script) if not request.module else request.module, "argv": list(request.argv),
-                  "seed": request.seed, "status": str(status_path), "watch_writes": [str(target)]}
-        (target / "launch.json").write_text(json.dumps(config), encoding="utf-8")
         stdin_path = None
         if isinstance(request.stdin, str) and request.stdin != "inherit":
             stdin_path = target / "stdin.txt"
             stdin_path.write_text(request.stdin, encoding="utf-8")
-        run = self.exec([request.python or sys.executable, LAUNCHER, str(target / "launch.json")], cwd=cwd,
-                        env=self.env(target, extra_env), timeout_s=timeout_s, stdin=stdin_path,
-                        stdout=target / "stdout.txt", stderr=target / "stderr.txt", writable=[target], grace_s=0)
+        payload = {"script": str(script) if not request.module else None, "module": request.module,
+                   "argv0": str(script) if not request.module else request.module, "argv": list(request.argv),
+                   "seed": request.seed, "env": self.env(target, extra_env), "watch_writes": [str(target)],
+                   "stdin": str(stdin_path) if stdin_path else None, "stdout": str(target / "stdout.txt"),
+                   "stderr": str(target / "stderr.txt")}
+        run = self.call("duck.sandbox.program:run_main", payload, cwd=cwd, timeout_s=timeout_s, writable=[target])
         duration = run.duration_s
         stdout = _read_text(target / "stdout.txt", limits.max_output_bytes)
         stderr = _read_text(target / "stderr.txt", 20_000)
-        status = None
-        try:
-            status = json.loads(status_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            status = None
+        status = run.result if isinstance(run.result, dict) else None
         if status is not None:
             self._note_writes(status.get("writes_outside"))
         if run.stopped_by is not None:
@@ -409,56 +420,52 @@ class CandidateRunner:
                 outcome.update(outcome="exited", message=f"the program ended with status {returncode} "
                                                          "before it could say how")
         else:
+            returncode = outcome["exit_code"] = status.get("exit_code", returncode)
             end = status.get("end", "finished")
             outcome.update(outcome=end, exception=status.get("exception"), message=status.get("message"))
-            if end == "finished" and returncode not in (0, None):
-                outcome["outcome"] = "exited"  # a thread or an atexit handler failed the exit status
         return QuickRun(outcome, stdout, stderr)
 
     def run_probe(self, sources: list[str], calls: list[tuple[str, dict[str, str]]], timeout_s: float,
                   per_call_s: float = 0.25) -> list[list[str]] | None:
         """Call functions of each version of the program on literal arguments, untraced, in one
-        child (``_launch.py`` probe mode); one list of results per source, None if it failed."""
+        sandbox child (``duck.sandbox.program.probe``); one list of results per source, None if it failed."""
         timeout_s = min(timeout_s, self.remaining())
         if timeout_s <= 0 or not calls:
             return None
         target = self.workspace.fresh_copy(None)
         try:
-            root = target / "root"
-            script = root / self.workspace.script
-            config = {"probe": True, "script": str(script), "sources": sources, "calls": [list(c) for c in calls],
-                      "seed": self.request.seed, "per_call_s": per_call_s, "result": str(target / "probe.json"),
-                      "watch_writes": [str(target)]}
-            (target / "launch.json").write_text(json.dumps(config), encoding="utf-8")
-            run = self.exec([self.request.python or sys.executable, LAUNCHER, str(target / "launch.json")],
-                            cwd=script.parent, env=self.env(target, self.quick_env), timeout_s=timeout_s,
-                            writable=[target], grace_s=0)
-            if run.stopped_by is not None or run.exit_code != 0:
-                return None
-            try:
-                answer = json.loads((target / "probe.json").read_text(encoding="utf-8"))
-                results = answer["results"]
-            except (OSError, ValueError, KeyError, TypeError):
+            script = target / "root" / self.workspace.script
+            payload = {"script": str(script), "sources": sources, "calls": [list(c) for c in calls],
+                       "seed": self.request.seed, "per_call_s": per_call_s, "env": self.env(target, self.quick_env),
+                       "watch_writes": [str(target)]}
+            run = self.call("duck.sandbox.program:probe", payload, cwd=script.parent, timeout_s=timeout_s,
+                            writable=[target])
+            answer = run.result
+            if run.stopped_by is not None or not isinstance(answer, dict) or not isinstance(answer.get("results"), list):
                 return None
             self._note_writes(answer.get("writes_outside"))
+            results = answer["results"]
             return results if len(results) == len(sources) else None
         finally:
             shutil.rmtree(target, ignore_errors=True)
 
     # ------------------------------------------------------------------ checking candidates
-    def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:
-        """Judge ``source`` against the baseline: screened untraced first (when enabled), then recorded."""
+    @property
+    def screening(self) -> bool:
+        """Whether candidates are screened untraced before they are recorded (``_enable_screening``)."""
+        return self.quick_baseline is not None
+
+    def screen(self, source: str) -> RunResult:
+        """The untraced check of ``source`` alone (screening must be enabled): its verdict passed
+        (the candidate is plausible), failed, or ``undecided`` (cut at the short timeout)."""
         self.runs += 1
-        quick = None
-        if screen and self.quick_baseline is not None:
-            quick = self.run_quick(source, self.quick_timeout_s, self.quick_env)
-            verdict = self.oracle.screen(self.quick_baseline, quick)
-            if not verdict.passed and quick.outcome.get("limit") != "timeout":
-                return RunResult(source, None, None, verdict, quick)
-            # passed, or cut at the short timeout (a loop, or a busy machine): the recording decides,
-            # and its step cap stops a loop cheaply
+        quick = self.run_quick(source, self.quick_timeout_s, self.quick_env)
+        return RunResult(source, None, None, self.oracle.screen(self.quick_baseline, quick), quick)
+
+    def confirm(self, source: str, limits: Limits, quick: QuickRun | None = None) -> RunResult:
+        """Record ``source`` and judge the recording against the baseline (``Oracle.verify``)."""
         if self.remaining() <= 0:
-            return RunResult(source, None, None, Verdict(False, "the search ran out of time", self.oracle.name))
+            return RunResult(source, None, None, Verdict(False, "the search ran out of time", self.oracle.name), quick)
         result = self.record(source, self._bounded(limits))
         result.quick = quick
         result.verdict = self.oracle.verify(self.baseline, result.session) if self.baseline is not None \
@@ -466,9 +473,21 @@ class CandidateRunner:
         self.discard(result)
         return result
 
-    def verify_many(self, items: Iterable, source_of: Callable[[object], str], limits: Limits,
+    def verify(self, source: str, limits: Limits, *, screen: bool = True) -> RunResult:
+        """Judge ``source`` against the baseline: screened untraced first (when enabled), then recorded."""
+        if screen and self.screening:
+            screened = self.screen(source)
+            if not screened.verdict.passed and not screened.undecided:
+                return screened
+            # passed, or cut at the short timeout (a loop, or a busy machine): the recording decides,
+            # and its step cap stops a loop cheaply
+            return self.confirm(source, limits, screened.quick)
+        self.runs += 1
+        return self.confirm(source, limits)
+
+    def verify_many(self, items: Iterable, check: Callable[[object], RunResult],
                     should_stop: Callable[[], bool]) -> Iterator[tuple[object, RunResult]]:
-        """Verify items in parallel, yielding (item, result) as each finishes.
+        """``check`` items in parallel (``jobs`` at a time), yielding (item, result) as each finishes.
 
         ``should_stop`` is asked while waiting (every ``POLL_S``): once it says so, nothing new
         starts and the candidates still running are stopped.
@@ -482,7 +501,7 @@ class CandidateRunner:
                     item = next(iterator, None)
                     if item is None:
                         return
-                    pending[pool.submit(self.verify, source_of(item), limits)] = item
+                    pending[pool.submit(check, item)] = item
 
             try:
                 fill()

@@ -6,8 +6,9 @@ each run takes an idle one, which forks a child that confines itself
 allowlisted environment) and then
 
 - ``sandbox.call("module:function", payload, timeout_s=...)`` calls one of duck's job functions
-  in it (the function runs the untrusted snippet and returns JSON data; values travel as
-  type-tagged literals, ``duck.sandbox.values``), or
+  in it (the function runs the untrusted snippet, or a whole program as ``python`` would:
+  ``duck.sandbox.program``, and returns JSON data; values travel as type-tagged literals,
+  ``duck.sandbox.values``), or
 - ``sandbox.call_batch([(target, payload, timeout_s), ...])`` runs many calls with one
   confinement set-up: each still in a fresh process of its own with a folder of its own, which
   adds a nested Landlock layer (``duck.sandbox.server``); ``imap(..., batch=N)`` uses it where
@@ -190,12 +191,16 @@ class _Server:
 
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def close(self) -> None:
-        """Ask the server to end (stdin closed: it kills what runs, sweeps and leaves)."""
+    def ask_to_end(self) -> None:
+        """Close the server's stdin: it kills what runs, sweeps and leaves."""
         try:
             self.proc.stdin.close()
         except OSError:
             pass
+
+    def close(self) -> None:
+        """Ask the server to end, wait for it a moment, then make sure it is gone."""
+        self.ask_to_end()
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -262,11 +267,17 @@ class Sandbox:
         return self._start()
 
     # ------------------------------------------------------------------ running
-    def call(self, target: str, payload: dict, *, timeout_s: float, grace_s: float = 0.0) -> Run:
+    def call(self, target: str, payload: dict, *, timeout_s: float, grace_s: float = 0.0,
+             cwd: str | Path | None = None, writable: list[str | Path] = ()) -> Run:
         """Call ``target`` ("module:function", one of duck's job functions) on ``payload`` in a
-        confined child; its JSON result is ``Run.result``."""
-        return self._run({"kind": "call", "target": target, "payload": payload,
-                          "timeout_s": timeout_s, "grace_s": grace_s})
+        confined child; its JSON result is ``Run.result``. ``cwd``: where it runs (default: its
+        private folder); ``writable``: folders it may write in besides its private one."""
+        job = {"kind": "call", "target": target, "payload": payload, "timeout_s": timeout_s, "grace_s": grace_s}
+        if cwd is not None:
+            job["cwd"] = str(cwd)
+        if writable:
+            job["writable"] = [str(p) for p in writable]
+        return self._run(job)
 
     @property
     def batches(self) -> bool:
@@ -393,6 +404,8 @@ class Sandbox:
         with self._lock:
             servers = list(self._all)
             self._all.clear()
+        for server in servers:  # every server is asked first, so they end at the same time
+            server.ask_to_end()
         for server in servers:
             server.close()
 

@@ -56,6 +56,7 @@ from duck.trace.limits import Limits  # noqa: E402
 from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin,  # noqa: E402
                                  Recorder, exception_summary)
 from duck.trace.store import format_events_bytes  # noqa: E402
+from duck.trace.binary import MAGIC, ChunkWriter, json_chunk  # noqa: E402
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
 MAX_TRACEBACK_FRAMES = 200  # frames kept in the outcome's traceback (the first and last half), after folding repeats
@@ -66,7 +67,8 @@ class _Child:
         self.config = config
         self.limits = Limits.from_dict(config["limits"])
         self.pid = os.getpid()
-        self.trace = open(config["trace"], "ab")  # UTF-8, unpaired surrogates backslash-escaped
+        self.trace = open(config["trace"], "ab")  # v1: UTF-8, unpaired surrogates backslash-escaped
+        self.chunks = ChunkWriter() if config.get("format", 2) == 2 else None  # None: write v1
         self.status_path = config["status"]
         self.stop_path = config.get("stop")  # the parent creates it before it SIGTERMs us to stop the run
         self.output_bytes = 0
@@ -99,7 +101,13 @@ class _Child:
 
     # ------------------------------------------------------------------ writing
     def _write_batch(self, events, frames, outputs) -> None:
-        self.trace.write(format_events_bytes(events, frames, outputs))
+        """Append one batch: a self-delimiting v2 chunk (a killed run keeps the whole ones) or v1 lines.
+
+        A SIGTERM meanwhile waits for the batch (``flushing``, see ``_on_sigterm``)."""
+        if self.chunks is not None:
+            self.trace.write(self.chunks.events_chunk(events, frames, outputs))
+        else:
+            self.trace.write(format_events_bytes(events, frames, outputs))
         self.trace.flush()
 
     def write_header(self) -> None:
@@ -111,7 +119,10 @@ class _Child:
             "exclude": c["exclude"], "tracer": self.recorder.tracer, "limits": self.limits.to_dict(),
             "seed": c["seed"], "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        self.trace.write((json.dumps(spelled_out(header), ensure_ascii=False) + "\n").encode("utf-8"))
+        if self.chunks is not None:
+            self.trace.write(MAGIC + json_chunk(b"HEAD", {**spelled_out(header), "version": 2}))
+        else:
+            self.trace.write((json.dumps(spelled_out(header), ensure_ascii=False) + "\n").encode("utf-8"))
         self.trace.flush()
 
     def write_status(self, status: dict) -> None:
@@ -137,6 +148,8 @@ class _Child:
         if os.getpid() != self.pid or self.finished:
             os._exit(exit_code)
         self.finished = True
+        # A limit can stop the run at the program's deepest recursion: room for duck's own calls.
+        _REAL_SETRECURSIONLIMIT(_REAL_GETRECURSIONLIMIT() + 200)
         with pristine.restored():
             self.recorder.stop()
             for stream in (sys.stdout, sys.stderr):
@@ -483,6 +496,7 @@ class _Child:
 
 
 _REAL_EXIT = os._exit
+_REAL_SETRECURSIONLIMIT, _REAL_GETRECURSIONLIMIT = sys.setrecursionlimit, sys.getrecursionlimit
 
 
 def _frames_below(frame) -> int:

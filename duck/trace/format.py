@@ -1,5 +1,7 @@
 """The duck trace format v1 (docs/trace-format.md): constants, a writer and a streaming reader.
 
+The reader also takes a v2 file (``duck.trace.binary``), told apart by its first bytes.
+
 This module moves records between JSON Lines and Python dicts and checks their shape; it
 does not compute anything from them (``duck.session`` does) and does not record (the
 recorder does). Stdlib only.
@@ -38,9 +40,14 @@ def _is_header(record: object) -> bool:
 
 
 def looks_like_trace(path: str | Path) -> bool:
-    """Whether ``path`` starts with a duck trace header (reads its first line only; False when unreadable)."""
+    """Whether ``path`` is a duck trace: v2's magic bytes or a v1 header line (reads the start only; False when unreadable)."""
+    from duck.trace.binary import MAGIC
+
     try:
         with open(path, "rb") as stream:
+            if stream.read(len(MAGIC)) == MAGIC:
+                return True
+            stream.seek(0)
             first = stream.readline(1 << 16)
     except OSError:
         return False
@@ -122,12 +129,17 @@ def record_kind(record: dict) -> str:
 
 
 def iter_records(path: str | Path) -> Iterator[dict]:
-    """Yield every record of a trace file in order, checking the header first.
+    """Yield every record of a trace file (v1, or v2 as v1 dicts) in order, checking the header first.
 
     A last line that was cut off mid-write (a killed writer) is skipped, not an error.
     """
     path = Path(path)
+    from duck.trace import binary
+
     try:
+        if binary.is_v2(path):
+            yield from binary.iter_records_v2(path)
+            return
         stream = open(path, encoding="utf-8")
     except OSError as exc:
         raise TraceFormatError(f"cannot read trace {path}: {exc.strerror or exc}") from None

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from duck.errors import DuckError
-from duck.trace.format import TraceWriter, header as make_header
+from duck.trace.format import TraceWriter, header as make_header, spelled_out
 from duck.trace.limits import Limits
 
 _CHILD = str(Path(__file__).resolve().with_name("_child.py"))  # started by path: see its top
@@ -57,6 +57,7 @@ class RecordRequest:
     limits: Limits = field(default_factory=Limits)
     python: str | None = None
     echo: bool = False
+    format: int = 2  # trace format version to write: 2 (binary, duck.trace.binary) or 1 (JSON Lines)
 
 
 @dataclass
@@ -142,7 +143,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordR
             raise DuckError("nothing to record: no script and no module given", "name a .py file")
         failed = check_script(script)
         if failed is not None:
-            _finish_trace(trace_path, base_header, [], failed)
+            _finish_trace(trace_path, base_header, [], failed, request.format)
             return RecordResult(failed, trace_path)
 
     writable = trace_path.resolve().parent
@@ -153,7 +154,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordR
             "argv0": str(script) if script else request.module, "argv": list(request.argv),
             "include": include, "exclude": exclude, "limits": limits.to_dict(),
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
-            "status": str(tmpdir / "status.json"), "stop": str(tmpdir / "stop"),
+            "status": str(tmpdir / "status.json"), "stop": str(tmpdir / "stop"), "format": request.format,
         }
         if sandbox is not None:
             config["watch_writes"] = [str(writable)]
@@ -172,7 +173,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordR
         else:
             outcome = _run_confined(sandbox, python, tmpdir, writable, cwd, env, request, limits)
     files = outcome.pop("files", None)
-    _finish_trace(trace_path, base_header, files, outcome)
+    _finish_trace(trace_path, base_header, files, outcome, request.format)
     return RecordResult(outcome, trace_path)
 
 
@@ -441,8 +442,27 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, outcome: dict) -> None:
-    """Append the sources and the outcome; write a header first if the child never did; cut a torn last line."""
+def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, outcome: dict,
+                  version: int = 2) -> None:
+    """Append the sources and the outcome; write a header first if the child never did; cut a torn end.
+
+    The trace's format is the one the child started writing (else ``version``, for a child that never wrote).
+    """
+    from duck.trace import binary
+
+    head = make_header(python=None, implementation=sys.implementation.name, tracer=None, **base_header)
+    if trace_path.stat().st_size:
+        version = 2 if binary.is_v2(trace_path) else 1
+    if version == 2:
+        if files is None:
+            files = binary.files_in_trace(trace_path) if binary.complete_size(trace_path) else []
+        if outcome.get("steps") is None:  # the child never said (it died): count what it wrote
+            outcome["steps"] = binary.steps_in_trace(trace_path)
+        written = {"outcome": outcome.pop("outcome"), **outcome}
+        binary.finish(trace_path, head, _source_records(files), written)
+        outcome.clear()
+        outcome.update(json.loads(json.dumps(spelled_out(written), ensure_ascii=False)))  # as read back
+        return
     with open(trace_path, "rb+") as f:
         size = f.seek(0, os.SEEK_END)
         if size:
@@ -459,17 +479,22 @@ def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, 
     with open(trace_path, "a", encoding="utf-8", errors="backslashreplace", newline="\n") as stream:
         writer = TraceWriter(stream)
         if size == 0:
-            writer.write(make_header(python=None, implementation=sys.implementation.name, tracer=None,
-                                     **base_header))
-        for name in files:
-            text = _source_text(name)
-            if text is not None:
-                writer.write({"source": name, "text": text,
-                              "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()})
+            writer.write(head)
+        writer.write_all(_source_records(files))
         writer.write({"outcome": outcome.pop("outcome"), **outcome})
     outcome_line = _last_line(trace_path)
     outcome.clear()
     outcome.update(outcome_line)
+
+
+def _source_records(files: list[str]) -> list[dict]:
+    records = []
+    for name in files:
+        text = _source_text(name)
+        if text is not None:
+            records.append({"source": name, "text": text,
+                            "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()})
+    return records
 
 
 def _last_line(path: Path) -> dict:

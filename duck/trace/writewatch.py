@@ -5,7 +5,7 @@ mode and at the ``os.*``/``shutil.*`` events that create, change or remove a pat
 the path (symlinks included, as the kernel would) and keeps the ones that lie outside
 ``allowed``, the run's private HOME/TMPDIR and ``/dev/null``. The list it returns fills as
 the program runs; the bootstraps of confined runs (``duck.trace._child``, and
-``duck/repair/_launch.py``, which loads this file by path) put it in their status file, so
+``duck.sandbox.program``) put it in their status, so
 that ``duck fix`` can say where the program tried to write.
 
 It is an observer, not a boundary: the kernel (``duck.sandbox``, Landlock) refuses the

@@ -62,6 +62,15 @@ class FixSearchFinished(Message):
         self.error = error
 
 
+class SessionIndexed(Message):
+    """The background worker indexed more of ``session``; at ``fraction`` 1.0 every query answers at once."""
+
+    def __init__(self, session: Any, fraction: float) -> None:
+        super().__init__()
+        self.session = session
+        self.fraction = fraction
+
+
 class SessionReloaded(Message):
     """A re-run recorded a new trace; ``session`` replaces the current one."""
 

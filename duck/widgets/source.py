@@ -175,8 +175,16 @@ class SourceView(ScrollView, can_focus=True):
         self.refresh()
 
     def forget_sources(self) -> None:
-        """Drop cached highlighting (a re-run may have recorded new text)."""
+        """Drop the texts shown so far (a re-run recorded the files as they are now): the next
+        ``show`` reads its text again, also for the file shown now."""
         self._sources.clear()
+        self.file = None
+        self._text = HighlightedSource("")
+
+    @property
+    def lines(self) -> list[str]:
+        """The lines of the file shown now (as shown: control characters escaped)."""
+        return list(self._text.lines)
 
     def show(self, file: str, text: str, line: int, hits: dict[int, int], breakpoints: set[int], *,
              exception: bool = False, current_frame: bool = True) -> None:

@@ -148,7 +148,7 @@ class VariablesPane(Tree[ValueRef]):
         rows = []
         if event is not None:
             verb, value = event
-            label = Text.assemble((verb, f"bold {THEME_VARIABLES['duck-error']}" if verb == "raises" else NEW), " ",
+            label = Text.assemble((verb, f"bold {THEME_VARIABLES['duck-error']}" if verb in ("raises", "raised") else NEW), " ",
                                   elide(value, ROW_WIDTH))
             rows.append((label, ValueRef(verb, value, verb), False))
         for name, value in values.items():

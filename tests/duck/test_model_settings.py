@@ -67,15 +67,14 @@ def test_run_stops_before_recording_when_the_configured_model_is_missing(clean_s
 
 
 def test_the_ui_loads_the_model_of_the_environment(clean_settings, server, program, monkeypatch):
-    from duck.app import _real_collaborators
-    from duck.commands.common import request_from_args
     from duck.cli import parse_command_line
+    from duck.commands.run import collaborators
     from models.config import settings_for
 
     monkeypatch.setenv("DUCK_ENDPOINT", server.url)
     args = parse_command_line(["run", str(program)])[1]
-    parts = _real_collaborators(request_from_args(args), args, None, settings_for(args))
-    explainer = parts["model_loader"]()
+    parts = collaborators(settings=settings_for(args))
+    explainer = parts.model_loader()
     assert explainer.backend.base_url == server.url
     explainer.close()
 

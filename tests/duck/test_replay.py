@@ -1,11 +1,18 @@
 """`duck replay TRACE`: a recorded run opens again without running anything; `duck run` on a
-trace says so instead of running its JSON as Python."""
+trace says so instead of running it as Python; ``duck record --format`` and ``duck convert``:
+both trace formats, one narration."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from duck.cli import main, parse_command_line
+from duck.trace.binary import is_v2
+from duck.trace.format import read_trace
+
+PROGRAMS = Path(__file__).resolve().parent / "trace" / "programs"
 
 # every run of this program leaves a mark, so a re-run would show
 PROGRAM = """\
@@ -74,13 +81,14 @@ def test_replay_takes_no_program_arguments():
 
 @pytest.mark.asyncio
 async def test_the_ui_steps_a_replayed_trace_and_will_not_rerun_it(recorded):
-    from duck.app import build_app
+    from duck.app import DuckApp
+    from duck.commands.run import collaborators
     from duck.session import Session
     from tests.duck.tui.conftest import settle
 
     _, marks, trace = recorded
-    args = parse_command_line(["replay", str(trace)])[1]
-    app = build_app(Session.load(trace), request=None, args=args, oracle=None)
+    session = Session.load(trace)
+    app = DuckApp(session, collaborators())
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
         await settle(pilot)
@@ -90,3 +98,27 @@ async def test_the_ui_steps_a_replayed_trace_and_will_not_rerun_it(recorded):
         await settle(pilot)
         assert [message for message, _ in app.errors] == ["this session cannot be re-run", "duck cannot search fixes here"]
     assert marks.read_text() == "ran\n"
+
+
+def test_record_writes_v2_by_default_and_v1_on_request(tmp_path):
+    assert main(["record", str(PROGRAMS / "average.py"), "-o", str(tmp_path / "a.trace"), "--quiet"]) == 0
+    assert main(["record", str(PROGRAMS / "average.py"), "-o", str(tmp_path / "b.trace"), "--quiet",
+                      "--format", "jsonl"]) == 0
+    assert is_v2(tmp_path / "a.trace")
+    assert (tmp_path / "b.trace").read_bytes().startswith(b'{"format": "duck-trace", "version": 1')
+    assert read_trace(tmp_path / "a.trace").events == read_trace(tmp_path / "b.trace").events
+
+
+def test_replay_narrates_either_format_the_same(tmp_path, capsys):
+    main(["record", str(PROGRAMS / "crash.py"), "-o", str(tmp_path / "a.trace"), "--quiet"])
+    assert main(["convert", str(tmp_path / "a.trace"), "-o", str(tmp_path / "a.jsonl")]) == 0
+    assert not is_v2(tmp_path / "a.jsonl")
+    capsys.readouterr()
+    status_v2 = main(["replay", str(tmp_path / "a.trace"), "--plain"])
+    text_v2 = capsys.readouterr().out
+    status_v1 = main(["replay", str(tmp_path / "a.jsonl"), "--plain"])
+    text_v1 = capsys.readouterr().out
+    assert status_v2 == status_v1 == 1
+    assert text_v1 == text_v2 and "### Outcome" in text_v2
+    assert main(["convert", str(tmp_path / "a.jsonl"), "-o", str(tmp_path / "b.trace"), "--format", "binary"]) == 0
+    assert read_trace(tmp_path / "b.trace").events == read_trace(tmp_path / "a.trace").events

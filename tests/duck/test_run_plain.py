@@ -191,3 +191,22 @@ def test_generators_and_class_bodies_are_told_as_such(tmp_path):
     assert "- calls squares(n=3)" in text and "squares yields 0" in text
     assert "- resumes squares" in text and "squares yields 4" in text and "squares is exhausted" in text
     assert "line 12: `total += v` -> total goes from 1 to 5" in text
+
+
+def test_a_failed_expect_is_the_first_line_of_the_plain_run(tmp_path):
+    program = write(tmp_path, "double.py", """\
+        def double(n):
+            return n + n + 1
+
+        print(double(3))
+        """)
+    result = duck_run("--plain", str(program), "--expect", "6")
+    assert result.returncode == 1, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert first == ("duck: double.py finished (exit status 0) after 7 steps but did not do what was expected: "
+                     "the output differs from the expected one: line 1 is '7', expected '6'.")
+    assert "finished normally" not in result.stdout
+    assert result.stdout.rstrip().endswith("FAILED (expect): the output differs from the expected one: "
+                                           "line 1 is '7', expected '6'")
+    passed = duck_run("--plain", str(program), "--expect", "7")
+    assert passed.returncode == 0 and passed.stdout.startswith("duck: double.py finished normally (exit status 0)")

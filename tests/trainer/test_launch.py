@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from trainer.commands import common, semcoder
-from trainer.config import LAUNCH_DIR
+from trainer.config import LAUNCH_DIR, RESOLVED_CONFIG
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -46,28 +46,48 @@ def test_shipped_launch_configs_are_valid_accelerate_and_deepspeed_files():
         assert json.loads((LAUNCH_DIR / f"{name}.json").read_text())["zero_optimization"]["stage"] in (2, 3)
 
 
-def test_gpu_runs_are_handed_to_accelerate_launch_with_the_same_command(tmp_path):
-    args = _args("--config", "semcoder-6.7b", "--data", str(tmp_path), "--output-dir", str(tmp_path / "o"),
-                 "--num-processes", "8", "--launch-config", "zero3-8gpu", "--max-steps", "10")
-    command = common.launch_command(args)
+def _launch(*argv: str) -> list[str]:
+    args = _args(*argv)
+    config, _ = common.resolve_config(args)
+    return common.launch_command(args, config, args.output_dir / RESOLVED_CONFIG)
+
+
+def test_gpu_runs_are_handed_to_accelerate_launch_reading_the_saved_config(tmp_path):
+    command = _launch("--config", "semcoder-6.7b", "--data", str(tmp_path), "--output-dir", str(tmp_path / "o"),
+                      "--num-processes", "8", "--launch-config", "zero3-8gpu", "--max-steps", "10", "train.learning_rate=1e-5")
     assert command[1:4] == ["-m", "accelerate.commands.launch", "--config_file"]
     assert command[4] == str(LAUNCH_DIR / "zero3-8gpu.yaml")
     assert command[command.index("--num_processes") + 1] == "8"
+    # every process reads the resolved config the parent saved: no flags rebuilt, no overrides repeated
     tail = command[command.index("trainer.commands.semcoder") + 1:]
-    assert tail[:2] == ["--config", "semcoder-6.7b"] and "--max-steps" in tail and "--launch-config" not in tail
+    assert tail == ["--config", str(tmp_path / "o" / RESOLVED_CONFIG), "--output-dir", str(tmp_path / "o")]
+
+
+def test_the_configs_own_accelerate_config_is_used_without_launch_config(tmp_path):
+    """semcoder-6.7b plans ZeRO-3 (launch.accelerate_config: zero3-8gpu): --num-processes 8 alone runs it."""
+    command = _launch("--config", "semcoder-6.7b", "--output-dir", str(tmp_path), "--num-processes", "8")
+    assert command[4] == str(LAUNCH_DIR / "zero3-8gpu.yaml")
+    command = _launch("--config", "semcoder-6.7b", "--output-dir", str(tmp_path), "--num-processes", "8", "launch.accelerate_config=null")
+    assert command[4] == str(LAUNCH_DIR / "ddp-gpu.yaml")
+
+
+def test_the_launched_module_is_the_configs_recipe_and_resume_is_passed_on(tmp_path):
+    args = _args("--config", "refine-6.7b", "--output-dir", str(tmp_path), "--num-processes", "8", "--resume")
+    args.command = "refine"
+    config, _ = common.resolve_config(args)
+    command = common.launch_command(args, config, tmp_path / RESOLVED_CONFIG)
+    assert "trainer.commands.refine" in command and command[-1] == "--resume"
 
 
 def test_cpu_recipes_launch_under_torchrun(tmp_path):
-    args = _args("--config", "tiny", "--output-dir", str(tmp_path), "--num-processes", "2")
-    command = common.launch_command(args, on_cpu=True)
+    command = _launch("--config", "tiny", "--output-dir", str(tmp_path), "--num-processes", "2")
     assert command[1:7] == ["-m", "torch.distributed.run", "--nproc_per_node", "2", "--nnodes", "1"]
     assert "--standalone" in command and "accelerate.commands.launch" not in command
 
 
 def test_multi_node_flags_reach_accelerate(tmp_path):
-    args = _args("--output-dir", str(tmp_path), "--num-processes", "16", "--launch-config", "zero3-8gpu",
-                 "--num-machines", "2", "--machine-rank", "1", "--main-process-ip", "10.0.0.1", "--main-process-port", "29500")
-    command = common.launch_command(args)
+    command = _launch("--output-dir", str(tmp_path), "--num-processes", "16", "--launch-config", "zero3-8gpu",
+                      "--num-machines", "2", "--machine-rank", "1", "--main-process-ip", "10.0.0.1", "--main-process-port", "29500")
     for flag, value in (("--num_machines", "2"), ("--machine_rank", "1"), ("--main_process_ip", "10.0.0.1"), ("--main_process_port", "29500")):
         assert command[command.index(flag) + 1] == value
 
@@ -87,6 +107,7 @@ def test_two_process_data_parallel_run_on_cpu_completes(pyx_dir, tmp_path):
                             "--num-processes", "2", "--cpu"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "torch.distributed.run --nproc_per_node 2" in result.stderr
+    assert f"--config {out / RESOLVED_CONFIG}" in result.stderr  # the processes read the saved config
     history = json.loads((out / "train_log.json").read_text())
     # two processes x 4 sequences per step: the 27 packed sequences are one epoch in 4 steps
     assert history[-1]["epoch"] == pytest.approx(1.0)

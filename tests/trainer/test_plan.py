@@ -13,8 +13,6 @@ from tests.trainer.conftest import duck_train  # noqa: E402
 from trainer.config import load_config  # noqa: E402
 from trainer.plan import GIB, _packed_sequences, make_plan  # noqa: E402
 
-PYX = {"nl", "forward", "backward"}
-
 
 def test_semcoder_dry_run_reports_exact_params_and_the_papers_schedule(pyx_dir, capsys):
     rc = duck_train("semcoder", "--config", "semcoder-6.7b", "--data", str(pyx_dir), "--dry-run", "--tokens-per-second", "20000")
@@ -38,7 +36,7 @@ def test_the_papers_recipe_takes_the_papers_steps_and_packing_says_what_it_chang
     out = capsys.readouterr().out
     assert "global 512 packed sequences" in out
     packed = make_plan(dataclasses.replace(load_config("semcoder-6.7b"), data=dataclasses.replace(
-        load_config("semcoder-6.7b").data, packing=True)), [pyx_dir], tasks=PYX)
+        load_config("semcoder-6.7b").data, packing=True)), [pyx_dir])
     assert packed.sequences_per_epoch < 120 and packed.sample_steps_per_epoch == 1
     assert f"120 rows pack into {packed.sequences_per_epoch} sequences" in out
 
@@ -46,13 +44,13 @@ def test_the_papers_recipe_takes_the_papers_steps_and_packing_says_what_it_chang
 def test_refine_dry_run_reports_the_self_refine_schedule(pyx_r_file, capsys):
     assert duck_train("refine", "--config", "refine-6.7b", "--data", str(pyx_r_file), "--dry-run") == 0
     out = capsys.readouterr().out
-    assert "2 epochs, lr 1e-05 -> 0 (cosine), warmup 5" in out  # the released script: cosine to 0
+    assert "2 epochs, lr 1e-05 -> 0 (cosine), warmup 5 steps" in out  # the released script: cosine to 0
     assert "global 512 samples" in out
     assert "57 rows" in out  # 60 PyX-R rows, 5% (3) held out
 
 
 def test_qlora_trainable_params_are_the_lora_matrices():
-    plan = make_plan(load_config("semcoder-6.7b-qlora"), [], tasks=PYX)
+    plan = make_plan(load_config("semcoder-6.7b-qlora"), [])
     hidden, ffn, layers, r = 4096, 11008, 32, 64
     per_layer = 4 * r * (hidden + hidden) + 3 * r * (hidden + ffn)
     assert plan.trainable_params == layers * per_layer == 159_907_840
@@ -66,7 +64,7 @@ def test_zero_stages_shard_what_the_zero_paper_says():
 
     def memory(stage, offload=False):
         launch = dataclasses.replace(config.launch, zero_stage=stage, offload=offload)
-        return make_plan(dataclasses.replace(config, launch=launch), [], tasks=PYX).memory
+        return make_plan(dataclasses.replace(config, launch=launch), []).memory
 
     plain, zero2, zero3, offload = memory(0), memory(2), memory(3), memory(3, True)
     assert plain.weights == zero2.weights == 2 * params
@@ -82,7 +80,7 @@ def test_tiny_dry_run_counts_the_same_tokens_and_sequences_as_training(pyx_dir, 
     from trainer.recipes.semcoder import build_trainer
 
     config = load_config("tiny")
-    plan = make_plan(config, [pyx_dir], tasks=PYX)
+    plan = make_plan(config, [pyx_dir])
     trainer, _ = build_trainer(config, [pyx_dir], tmp_path / "probe")
     assert plan.tokens_exact
     assert plan.tokens == sum(len(row["input_ids"]) for row in trainer.train_dataset)

@@ -59,11 +59,13 @@ def test_saved_tiny_model_loads_through_the_hf_backend_and_streams(tiny_run):
         backend.close()
 
 
-def test_resume_continues_from_the_last_checkpoint(tiny_run, pyx_dir, tmp_path):
+def test_resume_continues_from_the_last_checkpoint(tiny_run, pyx_dir, tmp_path, capsys):
     run_dir = tmp_path / "resumed"
     shutil.copytree(tiny_run, run_dir)
     rc = duck_train("semcoder", "--config", "tiny", "--data", str(pyx_dir), "--output-dir", str(run_dir), "--max-steps", "33", "--resume")
     assert rc == 0
+    assert "note: resuming with settings that differ" in capsys.readouterr().err  # train.max_steps 30 -> 33
+    assert "train.max_steps=33" in (run_dir / "duck-train.yaml").read_text()
     history = json.loads((run_dir / "train_log.json").read_text())
     steps = [h["step"] for h in history if "loss" in h]
     assert steps[:30] == list(range(1, 31)) and steps[30:] == [31, 32, 33]
@@ -205,7 +207,7 @@ def test_tiny_recipe_trains_on_a_corpus_built_by_duck_train_corpus(tmp_path):
     pyx_r = json.loads((corpus / "export" / "manifest.json").read_text())["stats"]["pyxr_rows"]
     if pyx_r:
         refined = tmp_path / "refined"
-        assert duck_train("refine", "--config", "tiny", "--base-model", str(out), "--data", str(corpus), "--output-dir", str(refined), "--max-steps", "2", "--cpu") == 0
+        assert duck_train("refine", "--config", "tiny", "--base-model", str(out), "--data", str(corpus), "--output-dir", str(refined), "--max-steps", "2", "--cpu", "recipe=refine") == 0
         assert json.loads((refined / "duck.json").read_text())["base_model"] == str(out)
 
 
@@ -222,7 +224,7 @@ def test_refine_continues_a_qlora_adapter_and_records_the_original_base(tiny_run
     assert duck_train("semcoder", "--config", str(config_path), "--data", str(pyx_dir), "--output-dir", str(first), "--max-steps", "2") == 0
     refined = tmp_path / "refine-adapter"
     assert duck_train("refine", "--config", str(config_path), "--base-model", str(first), "--data", str(pyx_r_file),
-                      "--output-dir", str(refined), "--max-steps", "2") == 0
+                      "--output-dir", str(refined), "--max-steps", "2", "recipe=refine") == 0
     info = json.loads((refined / "duck.json").read_text())
     assert info["adapter"] is True and info["base_model"] == str(tiny_run)
     from safetensors.torch import load_file

@@ -1,7 +1,8 @@
 """``duck-train refine``: the self-refine fine-tune on PyX-R from a SemCoder checkpoint.
 
-Flags and launching live in ``trainer.commands.common``; the training itself in
-``trainer.recipes.refine``. Importing this module is cheap (no torch).
+Flags, config resolution and launching live in ``trainer.commands.common``; the training
+itself in ``trainer.recipes.refine`` (the config's ``recipe:`` must say refine). Importing this
+module is cheap (no torch).
 """
 
 from __future__ import annotations
@@ -11,20 +12,13 @@ import sys
 
 from trainer.commands import common
 
-TASKS = {"refine"}
-
 
 def configure(parser: argparse.ArgumentParser) -> None:
     common.configure(parser, default_config="refine-6.7b")
 
 
 def main(args: argparse.Namespace) -> int:
-    def recipe(*a, **k):
-        from trainer.recipes.refine import run
-
-        return run(*a, **k)
-
-    return common.run_command(args, tasks=TASKS, recipe=recipe)
+    return common.run_command(args)
 
 
 if __name__ == "__main__":  # what `accelerate launch` runs in each process

@@ -245,8 +245,7 @@ def _run_refine(args, backend, pool, results, progress) -> None:
             score = by_task[task.task_id]
             test = _failed_test(score)
             if args.trace and score.failed_test:
-                trace = _trace_comment(pool, current[task.task_id], score.failed_test)
-                test += f"{trace}\n" if trace else ""
+                test += _trace_comment(pool, current[task.task_id], score.failed_test)
             items.append((f"{task.task_id}#round{number}",
                           refine_prompt(task.prompt, current[task.task_id].rstrip("\n"), test)))
         texts = _generate(args, backend, results, items, (REFINED_STOP,), progress, f"refine-{dataset}", store)
@@ -284,9 +283,10 @@ def _round_entry(number: int, tasks, by_task) -> dict:
 
 
 def _trace_comment(pool, solution: str, failed_test: str) -> str:
-    """duck's recording of the failing call, told as a SemCoder execution simulation, as comments."""
-    from duck.narration import execution_simulation
+    """duck's recording of the failing call, told as in a PyX-R rationale, as comments."""
+    from duck.narration import refine_simulation
     from models.parse import split_assertion
+    from models.prompts import with_simulation
 
     parts = split_assertion(failed_test)
     if parts is None or not parts.left:
@@ -296,10 +296,4 @@ def _trace_comment(pool, solution: str, failed_test: str) -> str:
     result = SampleRunner(sandbox=pool).run(SampleJob(solution, call=parts.left, trace=True, timeout_s=5.0))
     if not result.events:
         return ""
-    exception = (result.exception["type"], result.exception.get("message", "")) if result.exception else None
-    value = result.text if result.ok else None
-    if result.ok and value is None:
-        value = "<an object that is not a literal>"
-    text = execution_simulation(result.events, solution, call=parts.left, filename="<sample>",
-                                value=value, exception=exception, max_lines=60)
-    return "\n".join("# " + line for line in text.splitlines())
+    return with_simulation("", refine_simulation(result.events, solution, parts.left, filename="<sample>"))

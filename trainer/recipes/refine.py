@@ -11,16 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from trainer.config import RecipeConfig
+from trainer.config import RECIPE_TASKS, RecipeConfig
 from trainer.recipes.semcoder import build_trainer as build_sft_trainer
 from trainer.sft import check_output_dir, save_run
-
-PYX_R_TASKS = {"refine"}
 
 
 def build_trainer(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path):
     """The SemCoder recipe's ``SFTTrainer`` on PyX-R rows, with the held-out share as eval set."""
-    return build_sft_trainer(config, data_paths, output_dir, tasks=PYX_R_TASKS)
+    return build_sft_trainer(config, data_paths, output_dir, tasks=RECIPE_TASKS["refine"])
 
 
 def run(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *, resume: bool = False) -> Path:

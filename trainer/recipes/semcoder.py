@@ -12,15 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from trainer.config import RecipeConfig
+from trainer.config import RECIPE_TASKS, RecipeConfig
 from trainer.data import load_examples, split_held_out, to_dataset
 from trainer.sft import check_output_dir, load_model, save_run, sft_config, texts_for_tokenizer
 
-PYX_TASKS = {"nl", "forward", "backward"}
-
 
 def build_trainer(config: RecipeConfig, data_paths: Sequence[Path], output_dir: Path, *,
-                  tasks: set[str] = PYX_TASKS):
+                  tasks: frozenset[str] = RECIPE_TASKS["semcoder"]):
     """Rows -> prompt/completion pairs -> model -> a ready ``SFTTrainer`` (nothing trained yet).
 
     ``tasks`` picks the rows (PyX here; the refine recipe passes PyX-R's ``refine``).

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from duck.repair.edits import apply_edits, candidate_edits, compiles, edit_pairs
+from duck.repair.apply import compiles
+from duck.repair.edits import apply_edits, candidate_edits, edit_pairs
 
 SOURCE = '''def total(xs):  # keep this comment
     s = 0

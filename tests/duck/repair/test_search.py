@@ -7,6 +7,7 @@ import os
 
 from duck.repair import RepairRequest, search
 from duck.repair.oracle import ExpectOracle
+from duck.trace.runner import RecordRequest
 
 LOOPS_WHEN_MUTATED = '''def countdown(n):
     steps = 0
@@ -22,7 +23,7 @@ print(countdown(3) + 1)
 def test_a_candidate_that_loops_forever_is_cut_and_a_real_fix_is_still_found(write):
     # `n -= 1` -> `n += 1` (and others) loop forever; the step/time limits cut them cheaply
     prog = write("count.py", LOOPS_WHEN_MUTATED)
-    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("3\n"), jobs=2, max_fixes=1))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), oracle=ExpectOracle("3\n"), jobs=2, max_fixes=1))
     assert not result.already_passing
     assert result.fixes, result
     best = result.fixes[0]
@@ -70,7 +71,7 @@ def test_a_destructive_candidate_runs_in_a_copy_and_the_users_folder_is_intact(w
     notes = write("notes.txt", "keep me\n")
     before = {p: p.read_bytes() for p in (prog, data, notes)}
     # the baseline run itself deletes everything but itself: it must happen in the copy too
-    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("1\n"), jobs=2,
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), oracle=ExpectOracle("1\n"), jobs=2,
                                   max_candidates=40, max_fixes=1))
     assert {p: p.read_bytes() for p in before} == before
     assert sorted(os.listdir(tmp_path)) == sorted(["data", "notes.txt", "wipe.py"])
@@ -106,7 +107,7 @@ def test_model_proposals_are_verified_and_failures_kept_only_as_unverified(write
     wrong = "[MONOLOGUE]\nroot cause...\n[/MONOLOGUE]\n[Refined]\n```python\ndef mean(xs):\n    return sum(xs)\n\nprint(mean([2, 4, 6]))\n```\n[/Refined]"
     right = "[Refined]\n```python\ndef mean(xs):\n    return sum(xs) / len(xs)\n\nprint(mean([2, 4, 6]))\n```\n[/Refined]"
     backend = ScriptedBackend([wrong, right])
-    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("4.0\n"), jobs=2,
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), oracle=ExpectOracle("4.0\n"), jobs=2,
                                   max_candidates=0, backend=backend, model_rounds=3))
     assert len(backend.prompts) == 2
     assert backend.prompts[0].startswith("Debug and Refine the Code")
@@ -130,7 +131,7 @@ print(inc(start), inc(5))
 def test_the_programs_inputs_are_never_edited(write):
     # without the protection `start = 5` -> `4` and `inc(5)` -> `inc(4)` would "verify"
     prog = write("inc.py", INPUTS_IN_DATA)
-    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("6 6\n"), jobs=2))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), oracle=ExpectOracle("6 6\n"), jobs=2))
     assert result.fixes
     for fix in result.fixes:
         assert fix.patched_source.splitlines()[2:] == INPUTS_IN_DATA.splitlines()[2:], fix.diff
@@ -169,7 +170,7 @@ def test_a_failure_inside_a_function_edits_only_function_bodies(write):
     assert all("72" not in e.description and "60" not in e.description for e in kept)
     assert all(e.line < 16 for e in candidate_edits(AVERAGE, lines, protect_inputs=True, functions_only=True))
     prog = write("average.py", AVERAGE)
-    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2))   # the exit oracle: IndexError
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), jobs=2))   # the exit oracle: IndexError
     assert result.fixes and result.recorded_runs <= result.verified_count + 3 < result.candidates_run
     for fix in result.fixes:
         assert fix.patched_source.splitlines()[15:] == AVERAGE.splitlines()[15:], fix.diff
@@ -202,14 +203,14 @@ if __name__ == "__main__":
 def test_weak_oracles_rank_the_behaviour_preserving_fix_first(write):
     # `>=` -> `<=` and `*` -> `/` also pass these oracles; they are wrong on other inputs
     prog = write("count.py", COUNT_POSITIVE)
-    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), jobs=2))
     found = {f.description.split(" (line")[0]: f for f in result.fixes}
     assert "`>=` -> `<=`" in found and len(found) > 1
     best = result.fixes[0]
     assert best.description.startswith(("`>=` -> `>`", "constant `0` -> `1`")), list(found)  # x > 0, x >= 1
     assert best.agreement > found["`>=` -> `<=`"].agreement
     prog = write("percent.py", PERCENT)
-    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("25.0%\n"), jobs=2))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), oracle=ExpectOracle("25.0%\n"), jobs=2))
     assert "percent(part, whole)" in result.fixes[0].patched_source, [f.description for f in result.fixes]
     assert result.fixes[0].name_gain == 2
 
@@ -226,9 +227,9 @@ def test_a_stop_request_or_an_empty_budget_ends_the_search(write):
         if text.startswith("the run failed"):
             stop.set()  # the user cancels as the search starts trying candidates
 
-    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2, should_stop=stop.is_set, progress=progress))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), jobs=2, should_stop=stop.is_set, progress=progress))
     assert result.stopped == "cancelled" and result.fixes == [] and result.candidates_run == 0
-    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2, time_budget_s=0.0))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), jobs=2, time_budget_s=0.0))
     assert result.stopped == "deadline" and result.candidates_run == 0
     assert not result.already_passing
 
@@ -241,7 +242,7 @@ def test_a_pytest_oracle_screens_candidates_without_recording_them(write, monkey
     write("test_calc.py", "from calc import double, ident\n\n"
                           "def test_double():\n    assert double(3) == 6\n\n"
                           "def test_ident():\n    assert ident(2) == 2\n")
-    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=TestOracle("test_calc.py::test_double"),
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), oracle=TestOracle("test_calc.py::test_double"),
                                   jobs=2, max_fixes=1))
     assert result.fixes and "x * 2" in result.fixes[0].patched_source
     assert result.recorded_runs <= 2 < result.candidates_run

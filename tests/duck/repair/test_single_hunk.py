@@ -6,6 +6,7 @@ from __future__ import annotations
 from duck.repair import RepairRequest, search
 from duck.repair.edits import apply_edits, candidate_edits
 from duck.repair.oracle import ExpectOracle, RunOracle, TestOracle
+from duck.trace.runner import RecordRequest
 
 
 def _descriptions(source: str, lines=None) -> set[str]:
@@ -68,7 +69,7 @@ def test_a_degenerate_fix_is_ranked_after_a_real_one_and_the_report_says_why(wri
     prog = write("first.py", "def first_big(xs, limit):\n    i = 0\n    while True:\n        if xs[i] >= limit:\n"
                              "            return xs[i]\n        i += 2\n    return None\n\n"
                              "assert first_big([1, 5, 9], 4) == 5\n")
-    result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2, max_fixes=10))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), jobs=2, max_fixes=10))
     assert result.fixes, result
     descriptions = [f.description for f in result.fixes]
     assert any("`+=` -> `-=`" not in d and "`2` -> `1`" in d for d in descriptions), descriptions
@@ -86,10 +87,10 @@ def test_the_ranked_list_does_not_depend_on_timing(write):
     prog = write("count.py", source)
     lists = []
     for jobs in (1, 2):
-        result = search(RepairRequest(script=prog, cwd=prog.parent, jobs=jobs, max_fixes=3))
+        result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), jobs=jobs, max_fixes=3))
         lists.append([f.description for f in result.fixes])
     assert lists[0] and lists[0] == lists[1]
-    one = search(RepairRequest(script=prog, cwd=prog.parent, jobs=2, max_fixes=1))
+    one = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), jobs=2, max_fixes=1))
     assert [f.description for f in one.fixes] == lists[0][:1]
 
 
@@ -128,7 +129,7 @@ def test_a_function_that_ignores_its_input_is_flagged():
 
 def test_a_fix_line_in_the_list_tells_fixes_apart(write):
     prog = write("avg.py", "def average(xs):\n    return sum(xs) // len(xs)\n\nprint(average([1, 2, 3, 4]))\n")
-    result = search(RepairRequest(script=prog, cwd=prog.parent, oracle=ExpectOracle("2.5\n"), jobs=2))
+    result = search(RepairRequest(RecordRequest(script=prog, cwd=prog.parent, stdin=None), oracle=ExpectOracle("2.5\n"), jobs=2))
     assert result.fixes
     best = result.fixes[0]
     assert best.where() == "avg.py:2"
@@ -140,7 +141,7 @@ def test_the_bug_in_a_module_the_driver_imports_is_fixed_there(write):
                               "def mean(xs):\n    return total(xs) / len(xs)\n")
     driver = write("driver.py", "from stats import mean\n\nprint(mean([2, 4, 6]))\n")
     before = driver.read_text(), stats.read_text()
-    result = search(RepairRequest(script=driver, cwd=driver.parent, oracle=ExpectOracle("4.0\n"), jobs=2))
+    result = search(RepairRequest(RecordRequest(script=driver, cwd=driver.parent, stdin=None), oracle=ExpectOracle("4.0\n"), jobs=2))
     assert result.fixes, result
     best = result.fixes[0]
     assert best.file == stats.resolve() and best.where() == "stats.py:4"

@@ -69,8 +69,9 @@ def test_a_stop_request_kills_the_candidates_that_run(make_runner):
     runner.quick_baseline = runner.run_quick(None, 30)
     runner.quick_timeout_s = 60
     started = time.monotonic()
-    results = list(runner.verify_many([SLEEPER, SLEEPER + "#2\n", SLEEPER + "#3\n"], lambda s: s,
-                                      runner.request.limits, should_stop=lambda: runner.running() > 0))
+    results = list(runner.verify_many([SLEEPER, SLEEPER + "#2\n", SLEEPER + "#3\n"],
+                                      lambda s: runner.verify(s, runner.request.limits),
+                                      should_stop=lambda: runner.running() > 0))
     assert time.monotonic() - started < 30
     assert len(results) == 2 and runner.running() == 0     # the third never started
     for _, result in results:
@@ -122,3 +123,33 @@ def test_output_before_os_exit_is_kept(make_runner):
     runner = make_runner("import os\nprint('bye')\nos._exit(0)\n")
     quick = runner.run_quick(None, 30)
     assert quick.stdout == "bye\n" and quick.outcome["outcome"] == "finished"
+
+
+LIKE_PYTHON = '''import atexit, os, sys, threading, time
+print(__name__, os.path.basename(sys.path[0]), sorted(k for k in os.environ if not k.startswith("LC_")))
+print(sys.stdout.encoding, sys.stdin.encoding, sys.getrecursionlimit() >= 1000)
+def deep(n):
+    return 0 if n == 0 else 1 + deep(n - 1)
+print(deep(960))
+atexit.register(lambda: print("atexit ran"))
+def late():
+    time.sleep(0.2)
+    print("thread joined")
+threading.Thread(target=late).start()
+sys.exit(3)
+'''
+
+
+def test_an_untraced_run_sees_what_a_fresh_interpreter_gives_a_program(make_runner):
+    # untraced runs are forked from a sandbox server: nothing of the server may show
+    runner = make_runner(LIKE_PYTHON)
+    quick = runner.run_quick(None, 30)
+    recorded = runner.record(None).session          # the recorder's child: a fresh interpreter
+    lines = quick.stdout.splitlines()
+    assert lines[0].startswith("__main__ root [") and "'HOME'" in lines[0] and "'PYTHONHASHSEED'" in lines[0]
+    assert lines[1] == "utf-8 utf-8 True"
+    assert lines[2] == "960"                        # as deep as python allows
+    assert lines[3:] == ["thread joined", "atexit ran"]
+    assert quick.stdout == recorded.stdout
+    assert quick.outcome["outcome"] == recorded.outcome["outcome"] == "exited"
+    assert quick.outcome["exit_code"] == recorded.outcome["exit_code"] == 3

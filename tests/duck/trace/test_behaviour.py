@@ -258,3 +258,19 @@ def test_a_file_name_that_is_not_utf8_gives_a_readable_trace(tmp_path):
 
     session = Session.load(folder / "run.trace")
     assert session.outcome["outcome"] == "finished"
+
+
+def test_the_step_limit_reached_deep_in_a_recursion_keeps_the_trace(tmp_path):
+    """The limit stops the run about a thousand frames deep: duck's own finishing calls still have room."""
+    script = _program(tmp_path, "def depth(n):\n    return depth(n + 1)\n\n\ndepth(0)\n")
+    duck, trace = _duck(script, "--max-steps", "2000")
+    assert trace.outcome["outcome"] == "limit" and trace.outcome["limit"] == "max_steps"
+    assert trace.outcome["steps"] == len(trace.events) >= 2000
+    assert duck.returncode == 3 and b"Traceback" not in duck.stderr
+
+
+def test_a_child_killed_before_it_said_how_it_ended_is_summed_up_without_a_traceback(tmp_path):
+    script = _program(tmp_path, "import os, signal\nx = [1] * 10\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    duck, trace = _duck(script)
+    assert trace.outcome["steps"] == len(trace.events)  # counted from the trace: the child wrote no status
+    assert duck.returncode == 137 and b"Traceback" not in duck.stderr

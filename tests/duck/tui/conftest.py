@@ -91,6 +91,12 @@ class FakeExplainer:
         yield f"[{self.name}] step {step} "
         yield f"runs line {session.line(step)} ({scope})."
 
+    def cancel(self) -> None:  # as a model (duck.collaborators.Model): nothing streams long enough to stop
+        pass
+
+    def close(self) -> None:
+        pass
+
 
 @dataclass
 class FakeFix:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from duck.session import Session
 from duck.trace.limits import Limits
 from duck.trace.runner import RecordRequest, record
@@ -45,7 +46,7 @@ def test_the_last_change_of_an_attribute(session):
 
 @pytest.mark.asyncio
 async def test_an_object_expands_into_its_attributes_and_l_follows_one(session):
-    app = DuckApp(session, narrator=FakeExplainer())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
     heads = _module_steps(session, "head")
     bumped = next(step for step, value in heads if value.startswith("Node(value=10,"))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -77,7 +78,7 @@ async def test_an_object_expands_into_its_attributes_and_l_follows_one(session):
 
 @pytest.mark.asyncio
 async def test_a_watch_reads_attributes(session):
-    app = DuckApp(session, narrator=FakeExplainer())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(120, 40)) as pilot:
         app.step = session.last()
         await pilot.pause()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from textual.widgets import Input
 
 from duck.screens import HelpScreen, PromptScreen, ValueScreen
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.asyncio
 
 
 def make_app(session) -> DuckApp:
-    return DuckApp(session, narrator=FakeExplainer())
+    return DuckApp(session, Collaborators(narrator=FakeExplainer()))
 
 
 def labels(app) -> list[str]:

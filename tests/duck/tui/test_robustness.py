@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from duck.session import Session
 from duck.trace.format import Trace, header
 from tests.duck.tui.conftest import FakeExplainer, settle
@@ -31,7 +32,7 @@ async def test_huge_and_unprintable_values_and_output():
     ]
     trace = Trace(header=header(), events=events, sources={FILE: "s = 1\nprint(s)\n"},
                   outcome={"outcome": "finished", "steps": 3, "exit_code": 0})
-    app = DuckApp(Session.from_trace(trace), narrator=FakeExplainer())
+    app = DuckApp(Session.from_trace(trace), Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", "n")
         await settle(pilot)
@@ -57,7 +58,7 @@ async def test_very_deep_stack_and_a_10000_line_file():
                   outcome={"outcome": "exception", "steps": len(events), "exit_code": 1,
                            "exception": {"type": "RecursionError", "message": "maximum recursion depth exceeded",
                                          "traceback": []}})
-    app = DuckApp(Session.from_trace(trace), narrator=FakeExplainer())
+    app = DuckApp(Session.from_trace(trace), Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n")
         assert app.source_view.line == 10_002
@@ -74,13 +75,16 @@ async def test_very_deep_stack_and_a_10000_line_file():
 async def test_trace_cut_short_without_outcome():
     events = [ev(0, "call", 1, "<module>", 1, None, 0), ev(1, "line", 1, "<module>", 1, None, 0)]
     records = [header()] + events + [{"source": FILE, "text": "while True:\n    pass\n"}]
-    app = DuckApp(Session.from_records(records), narrator=FakeExplainer())
+    app = DuckApp(Session.from_records(records), Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.press("G", "e")
+        await pilot.press("G")
         await settle(pilot)
         status = str(app.query_one("#status").render())
         assert "stopped by a limit: interrupted" in status
+        await pilot.press("e")
+        await settle(pilot)
         assert app.note == "the run raised no exception"
+        assert str(app.query_one("#status").render()).endswith("· the run raised no exception")
 
 
 async def test_program_that_failed_to_start():
@@ -89,7 +93,7 @@ async def test_program_that_failed_to_start():
                              "traceback": [{"file": FILE, "line": 2, "func": "<module>", "text": "x = (",
                                             "column": 5}]}}
     records = [header(script=FILE), {"source": FILE, "text": "y = 1\nx = (\n"}, outcome]
-    app = DuckApp(Session.from_records(records), narrator=FakeExplainer(), recorder=None)
+    app = DuckApp(Session.from_records(records), Collaborators(narrator=FakeExplainer(), recorder=None))
     async with app.run_test(size=(80, 24)) as pilot:
         await pilot.press("n", "p", "s", "u", "o", "g", "G", "e", "right_square_bracket", "c", "l", "x", "slash")
         await settle(pilot)
@@ -109,3 +113,26 @@ async def test_the_real_narrator_explains(session):
         assert app.narrator.name == "narrator"
         assert app.monologue.text.strip()
         assert "ZeroDivisionError" in str(app.monologue.query_one("#outcome").render())
+
+
+async def test_a_long_trace_paints_first_and_is_indexed_in_a_worker(session, monkeypatch):
+    """Past the at-once size, the first screen comes from what step 1 needs; the rest follows."""
+    import duck.app
+    import duck.session
+
+    monkeypatch.setattr(duck.app, "_INDEX_AT_ONCE", 1)
+    monkeypatch.setattr(duck.session, "_INDEX_AHEAD", 1)
+    monkeypatch.setattr(duck.session, "_INDEX_BLOCK", 1)
+    indexed = []
+    handler = DuckApp.on_session_indexed
+    monkeypatch.setattr(DuckApp, "on_session_indexed", lambda app, message: (indexed.append(
+        message.fraction), handler(app, message)))
+    app = DuckApp(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert indexed[-1] == 1.0 and indexed.count(1.0) == 1  # the worker indexed it, after the first screen
+        assert len(indexed) > 1  # with progress on the way
+        assert session.indexed_fraction == 1.0
+        assert "indexing" not in str(app.query_one("#status").render())
+        assert "ZeroDivisionError" in str(app.monologue.query_one("#outcome").render())
+        assert app.monologue.text.strip() and "reading the rest" not in app.monologue.text

@@ -7,6 +7,7 @@ from rich.style import Style
 from textual.theme import Theme
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from duck.screens import HelpScreen
 from duck.session import Session
 from duck.trace.format import Trace, header
@@ -46,8 +47,8 @@ def outcome_colour(app: DuckApp, outcome_text: str) -> str | None:
 
 
 async def test_a_failed_runs_outcome_is_red_on_every_kind_of_step():
-    app = DuckApp(Session.from_trace(average_trace()), narrator=FakeExplainer())
-    async with app.run_test(size=(100, 30)) as pilot:
+    app = DuckApp(Session.from_trace(average_trace()), Collaborators(narrator=FakeExplainer()))
+    async with app.run_test(size=(120, 30)) as pilot:  # wide enough for the whole outcome (else it ends in "…")
         for step in (0, 8, 14, 20):  # call, line, return, exception
             app.step = step
             await pilot.pause()
@@ -56,7 +57,7 @@ async def test_a_failed_runs_outcome_is_red_on_every_kind_of_step():
 
 
 async def test_a_caught_exception_leaves_a_finished_run_green():
-    app = DuckApp(caught_session(), narrator=FakeExplainer())
+    app = DuckApp(caught_session(), Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(100, 30)) as pilot:
         for step in (2, 3, 6):  # a line, the caught exception, the end
             app.step = step
@@ -69,8 +70,8 @@ async def test_a_caught_exception_leaves_a_finished_run_green():
 
 
 async def test_a_theme_sets_duck_colours():
-    app = DuckApp(Session.from_trace(average_trace()), narrator=FakeExplainer())
-    async with app.run_test(size=(100, 30)) as pilot:
+    app = DuckApp(Session.from_trace(average_trace()), Collaborators(narrator=FakeExplainer()))
+    async with app.run_test(size=(120, 30)) as pilot:  # wide enough for the whole outcome
         app.register_theme(Theme(name="duck-test", primary="#0178D4", dark=True,
                                  variables={"duck-error": "#123456", "duck-current-line": "#654321"}))
         app.theme = "duck-test"
@@ -82,7 +83,7 @@ async def test_a_theme_sets_duck_colours():
 
 
 async def test_a_keymap_remaps_a_binding_by_id():
-    app = DuckApp(Session.from_trace(average_trace()), narrator=FakeExplainer(),
+    app = DuckApp(Session.from_trace(average_trace()), Collaborators(narrator=FakeExplainer()),
                   keymap={"step-next": "j", "help": "h"})
     async with app.run_test(size=(100, 30)) as pilot:
         app.query_one("#variables").focus()  # out of the source view, whose own j moves its cursor

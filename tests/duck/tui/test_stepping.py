@@ -5,13 +5,14 @@ from __future__ import annotations
 import pytest
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from tests.duck.tui.conftest import FakeExplainer, settle
 
 pytestmark = pytest.mark.asyncio
 
 
 def make_app(session) -> DuckApp:
-    return DuckApp(session, narrator=FakeExplainer())
+    return DuckApp(session, Collaborators(narrator=FakeExplainer()))
 
 
 async def test_forward_back_first_last(session):

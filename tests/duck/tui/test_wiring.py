@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from duck.app import build_app, final_status
+from duck.app import DuckApp
 from duck.commands import run as run_command
 from duck.commands.common import request_from_args
 from duck.repair.apply import BACKUP_SUFFIX
@@ -51,7 +51,8 @@ async def test_f_finds_a_verified_fix_y_writes_it_with_a_backup_and_the_run_is_r
     session = Session.load(tmp_path / "run.trace")
     assert session.outcome["outcome"] == "exception"
 
-    app = build_app(session, request=request, args=args, oracle=None)
+    parts = run_command.collaborators(program=run_command.RecordedProgram(request, request, None, session, tmp_path))
+    app = DuckApp(session, parts)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
         await settle(pilot)  # the search ran in its worker; the first verified fix is offered
@@ -68,7 +69,7 @@ async def test_f_finds_a_verified_fix_y_writes_it_with_a_backup_and_the_run_is_r
         assert app.reruns == 1 and app.session is not session
         assert app.session.outcome["outcome"] == "finished"
         assert "re-ran: finished" in app.note
-    assert final_status(app, None) == 0
+    assert run_command.final_status(app.session, None) == 0
 
 
 def test_without_a_terminal_for_keys_duck_run_prints_the_narrated_run(tmp_path):

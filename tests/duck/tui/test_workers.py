@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from duck.app import DuckApp
+from duck.collaborators import Collaborators
 from duck.errors import DuckError
 from duck.screens import FixModal
 from duck.widgets.messages import ExplanationStreamed
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.asyncio
 
 async def test_narrator_explains_each_step_and_stale_chunks_are_dropped(session):
     narrator = FakeExplainer()
-    app = DuckApp(session, narrator=narrator)
+    app = DuckApp(session, Collaborators(narrator=narrator))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n", "n")
         await settle(pilot)
@@ -31,7 +32,7 @@ async def test_narrator_explains_each_step_and_stale_chunks_are_dropped(session)
 
 
 async def test_failed_run_is_summarised_at_the_top(session):
-    app = DuckApp(session, narrator=FakeExplainer())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         outcome = str(app.monologue.query_one("#outcome").render())
@@ -40,7 +41,7 @@ async def test_failed_run_is_summarised_at_the_top(session):
 
 async def test_model_loads_after_first_paint_then_x_explains(session):
     painted = []
-    app = DuckApp(session, narrator=FakeExplainer())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
 
     def loader():
         painted.append(app.screen.is_mounted and app.source_view.file is not None)
@@ -57,9 +58,9 @@ async def test_model_loads_after_first_paint_then_x_explains(session):
 
 
 async def test_model_failure_shows_error_and_keeps_narrator(session):
-    app = DuckApp(session, narrator=FakeExplainer(),
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(),
                   model_loader=lambda: (_ for _ in ()).throw(
-                      BackendError("no weights at /nowhere", "pass a checkpoint folder")))
+                      BackendError("no weights at /nowhere", "pass a checkpoint folder"))))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert app.model is None
@@ -72,7 +73,7 @@ async def test_model_failure_shows_error_and_keeps_narrator(session):
 
 
 async def test_model_failing_mid_stream_is_an_error_not_a_crash(session):
-    app = DuckApp(session, narrator=FakeExplainer(fail=BackendError("server went away", "restart vLLM")))
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(fail=BackendError("server went away", "restart vLLM"))))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
         await settle(pilot)
@@ -82,12 +83,12 @@ async def test_model_failing_mid_stream_is_an_error_not_a_crash(session):
 async def test_fix_found_applied_on_yes_then_rerun(session):
     applied, recorded = [], []
 
-    def recorder(path):
-        recorded.append(path)
+    def recorder():
+        recorded.append(True)
         return finished_session()
 
-    app = DuckApp(session, narrator=FakeExplainer(), fix_searcher=lambda s, progress: iter([FIX]),
-                  fix_applier=lambda fix: applied.append(fix) or "/prog/average.py.bak", recorder=recorder)
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(), fix_searcher=lambda s, progress, should_stop: iter([FIX]),
+                  fix_applier=lambda fix: applied.append(fix) or "/prog/average.py.bak", recorder=recorder))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
         await settle(pilot)
@@ -103,8 +104,8 @@ async def test_fix_found_applied_on_yes_then_rerun(session):
 
 async def test_fix_declined_writes_nothing(session):
     applied = []
-    app = DuckApp(session, narrator=FakeExplainer(), fix_searcher=lambda s, progress: iter([FIX]),
-                  fix_applier=applied.append, recorder=lambda p: finished_session())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(), fix_searcher=lambda s, progress, should_stop: iter([FIX]),
+                  fix_applier=applied.append, recorder=finished_session))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
         await settle(pilot)
@@ -114,7 +115,7 @@ async def test_fix_declined_writes_nothing(session):
 
 
 async def test_no_fix_for_a_run_that_did_not_fail():
-    app = DuckApp(finished_session(), narrator=FakeExplainer(), fix_searcher=lambda s, progress: iter([FIX]))
+    app = DuckApp(finished_session(), Collaborators(narrator=FakeExplainer(), fix_searcher=lambda s, progress, should_stop: iter([FIX])))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
         await settle(pilot)
@@ -123,11 +124,11 @@ async def test_no_fix_for_a_run_that_did_not_fail():
 
 
 async def test_fix_search_error_is_shown(session):
-    def searcher(s, progress):
+    def searcher(s, progress, should_stop):
         raise DuckError("the program cannot be re-run", "check that FILE still exists")
         yield  # pragma: no cover
 
-    app = DuckApp(session, narrator=FakeExplainer(), fix_searcher=searcher)
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(), fix_searcher=searcher))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("f")
         await settle(pilot)
@@ -135,21 +136,21 @@ async def test_fix_search_error_is_shown(session):
 
 
 async def test_rerun_reloads_and_keeps_position(session):
-    app = DuckApp(session, narrator=FakeExplainer(), recorder=lambda path: finished_session())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(), recorder=finished_session))
     async with app.run_test(size=(100, 30)) as pilot:
         app.step = 9
         await pilot.press("r")
         await settle(pilot)
         assert app.session is not session and app.step == 9
         assert app.session.outcome["outcome"] == "finished"
-        assert not app.monologue.query_one("#outcome").display
+        assert not app.monologue.query_one("#outcome-box").display
 
 
 async def test_rerun_failure_keeps_the_old_session(session):
-    def recorder(path):
+    def recorder():
         raise DuckError("cannot write the trace", "free some disk space")
 
-    app = DuckApp(session, narrator=FakeExplainer(), recorder=recorder)
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(), recorder=recorder))
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("r")
         await settle(pilot)
@@ -179,10 +180,13 @@ class BlockingModel:
         self.cancels += 1
         self.cancelled.set()
 
+    def close(self) -> None:
+        self.cancelled.set()
+
 
 async def test_stepping_away_cancels_the_model_stream(session):
     model = BlockingModel()
-    app = DuckApp(session, narrator=FakeExplainer(), model_loader=lambda: model)
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer(), model_loader=lambda: model))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("x")
@@ -201,7 +205,7 @@ async def test_stepping_away_cancels_the_model_stream(session):
 
 async def test_narrator_text_is_part_of_the_step_itself(session):
     """The narrator reads only the recording, so its text is shown by the step's own handler."""
-    app = DuckApp(session, narrator=FakeExplainer())
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
     async with app.run_test(size=(100, 30)) as pilot:
         app.action_step(1)
         assert app.monologue.text == "[fake narrator] step 1 runs line 1 (step)."

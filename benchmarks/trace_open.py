@@ -1,0 +1,129 @@
+"""Trace format v1 (JSON Lines) against v2 (binary columns): recording, size, opening, memory.
+
+For one generated program of about ``--steps`` steps (a loop calling a small function, with
+output now and then), measured in one run, each in a fresh process:
+
+* ``duck record`` time writing v2 (the default) and v1 (``--format jsonl``);
+* the trace's size on disk per step;
+* ``Session.load`` plus the first screen's queries (what the TUI waits for), then the rest of
+  the indexes (what its worker builds meanwhile), and the resident memory after each, per step;
+* with ``--tui``: ``duck replay`` of each file until the status bar is painted, against
+  ``duck replay`` of a one-step trace (the TUI's own start-up).
+
+Targets (issue 13): v2 <= 16 bytes/step on disk; a session <= 32 bytes/step in memory;
+``duck replay`` of 1M steps within 0.5 s of the TUI's start-up with an empty trace.
+
+Usage: OMP_NUM_THREADS=1 python benchmarks/trace_open.py [--steps 1000000] [--tui]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+PROGRAM = '''
+def step(i, acc):
+    square = i * i
+    if square % 7 == 3:
+        acc.append(square % 1000)
+    return square % 13
+
+
+total = 0
+seen = []
+for i in range({iterations}):
+    total += step(i, seen)
+    if i % 5000 == 0:
+        print(i, total, len(seen))
+print(total)
+'''
+
+LOAD = '''
+import json, sys, time
+def rss():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096
+from duck.session import Session
+before = rss()
+start = time.perf_counter()
+session = Session.load(sys.argv[1])
+first = session.stack(0), session.locals_at(0)
+elapsed = time.perf_counter() - start
+opened = rss() - before
+start = time.perf_counter()
+session.index_all()
+indexing = time.perf_counter() - start
+print(json.dumps({"steps": len(session), "load_s": elapsed, "rss": opened, "index_s": indexing,
+                  "rss_indexed": rss() - before}))
+'''
+
+
+def record(program: Path, trace: Path, *extra: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "duck", "record", str(program), "-o", str(trace), "--quiet",
+                    "--max-steps", "100000000", "--timeout", "0", *extra],
+                   check=True, capture_output=True, env=ENV)
+    return time.perf_counter() - start
+
+
+def load(trace: Path) -> dict:
+    out = subprocess.run([sys.executable, "-c", LOAD, str(trace)], check=True, capture_output=True, text=True, env=ENV)
+    return json.loads(out.stdout)
+
+
+def first_paint(trace: Path) -> float:
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from tui_startup import first_paint as paint
+
+    return paint(trace, "replay", timeout=300)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=1_000_000)
+    parser.add_argument("--tui", action="store_true", help="also time duck replay's first screen in a pty")
+    parser.add_argument("--keep", metavar="DIR", help="write the program and traces here (kept)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(args.keep or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        program = folder / "loop.py"
+        program.write_text(PROGRAM.format(iterations=max(args.steps // 6, 1)))
+        tiny = folder / "tiny.py"
+        tiny.write_text("x = 1\n")
+        v2, v1, empty = folder / "loop.v2.trace", folder / "loop.v1.trace", folder / "tiny.trace"
+        rec2 = record(program, v2)
+        rec1 = record(program, v1, "--format", "jsonl")
+        record(tiny, empty)
+        open2, open1 = load(v2), load(v1)
+        steps = open2["steps"]
+        print(f"program: {steps:,} steps")
+        print(f"{'':24}{'v1 (jsonl)':>14}{'v2 (binary)':>14}{'v1/v2':>8}")
+        rows = [
+            ("record, s", rec1, rec2),
+            ("file, bytes/step", v1.stat().st_size / steps, v2.stat().st_size / steps),
+            ("open + first state, s", open1["load_s"], open2["load_s"]),
+            ("  RSS then, bytes/step", open1["rss"] / steps, open2["rss"] / steps),
+            ("then all indexes, s", open1["index_s"], open2["index_s"]),
+            ("  RSS then, bytes/step", open1["rss_indexed"] / steps, open2["rss_indexed"] / steps),
+        ]
+        if args.tui:
+            base = first_paint(empty)
+            rows.append(("replay first screen, s", first_paint(v1), first_paint(v2)))
+            rows.append(("  minus empty replay, s", rows[-1][1] - base, rows[-1][2] - base))
+        for name, a, b in rows:
+            print(f"{name:24}{a:14.2f}{b:14.2f}{a / b if b else float('nan'):8.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,516 @@
+"""The duck trace format v2 (docs/trace-format.md): a binary, columnar, append-only trace.
+
+A v2 file is ``MAGIC`` and then chunks, each ``tag (4 bytes) + payload length (u32 LE) +
+payload``, so a reader stops cleanly at a chunk cut short by a killed writer. ``HEAD``,
+``SRCE`` and ``OUTC`` carry the same JSON records as v1's header, source and outcome lines;
+``EVTS`` carries one batch of the recorder's columns (``duck.trace.store``): the strings,
+codes and frame entries it adds to the file-wide tables, then the events and their changes
+as fixed-width columns (the width chosen per chunk), then the rare parts (deleted names,
+exceptions, output) as JSON.
+
+This module turns the store's columns into chunks (``ChunkWriter``), reads a file back into
+columns (``read_columns``) or v1 dicts (``iter_records_v2``) and converts between v1 and v2.
+It does not decide what a trace means (``duck.session`` does) and does not record. Stdlib only.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import struct
+import sys
+from array import array
+from dataclasses import dataclass, field
+from pathlib import Path
+from functools import partial
+from itertools import compress
+from operator import is_
+from typing import Iterable, Iterator
+
+from duck.trace.format import spelled_out
+from duck.trace.store import KINDS, VALUE, Events, FrameTable, format_events
+
+MAGIC = b"\x89duck\r\n\x1a"  # not UTF-8 and not '{': tells v2 from v1 by the first byte
+VERSION = 2
+_CHUNK = struct.Struct("<4sI")
+_COUNTS = struct.Struct("<8I")  # first_step, events, changes, strings, codes, frames, rare-json bytes, reserved
+_WIDTHS = {1: "B", 2: "H", 4: "I"}
+_SIGNED = {1: "b", 2: "h", 4: "i"}
+_is_none = partial(is_, None)
+_DEDUPE_LIMIT = 1 << 20  # distinct strings the writer remembers before it starts afresh (memory bound)
+
+
+def is_v2(path: str | Path) -> bool:
+    """Whether the file starts with the v2 magic (v1 starts with ``{``)."""
+    with open(path, "rb") as f:
+        return f.read(len(MAGIC)) == MAGIC
+
+
+def chunk(tag: bytes, payload: bytes) -> bytes:
+    return _CHUNK.pack(tag, len(payload)) + payload
+
+
+def json_chunk(tag: bytes, record: dict) -> bytes:
+    """A chunk holding ``record`` as UTF-8 JSON, unpaired surrogates spelled out as in v1 (``format.spelled_out``)."""
+    return chunk(tag, json.dumps(spelled_out(record), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+
+
+def _column(values: array, signed: bool = False) -> bytes:
+    """A width byte (1, 2 or 4) and the values at that width, little-endian."""
+    if not len(values):
+        return b"\x01"
+    low, high = min(values), max(values)
+    if signed:
+        width = 1 if -128 <= low and high < 128 else 2 if -32768 <= low and high < 32768 else 4
+        codes = _SIGNED
+    else:
+        width = 1 if high < 256 else 2 if high < 65536 else 4
+        codes = _WIDTHS
+    out = values if values.itemsize == width and values.typecode == codes[width] else array(codes[width], values)
+    if sys.byteorder != "little":  # pragma: no cover - big-endian machines
+        out = array(out.typecode, out)
+        out.byteswap()
+    return bytes((width,)) + out.tobytes()
+
+
+_SIGN_BYTES = bytes(0xFF if b >= 0x80 else 0 for b in range(256))  # a top byte -> its sign-extension byte
+
+
+def _widen(data: memoryview, width: int, signed: bool) -> bytearray:
+    """Little-endian items of ``width`` bytes as 4-byte items, by strided byte copies (no per-item Python)."""
+    count = len(data) // width
+    out = bytearray(4 * count)
+    for k in range(width):
+        out[k::4] = data[k::width]
+    if signed and width < 4:
+        sign = bytes(data[width - 1::width]).translate(_SIGN_BYTES)
+        for k in range(width, 4):
+            out[k::4] = sign
+    return out
+
+
+def _read_column(buf: memoryview, pos: int, count: int, signed: bool = False) -> tuple[array, int]:
+    """A column written by ``_column`` as an ``array('i')`` or ``array('I')``, and the position after it."""
+    width = buf[pos]
+    pos += 1
+    end = pos + width * count
+    out = array("i" if signed else "I")
+    out.frombytes(buf[pos:end] if width == 4 else _widen(buf[pos:end], width, signed))
+    if sys.byteorder != "little":  # pragma: no cover
+        out.byteswap()
+    return out, end
+
+
+_SEPARATOR = "\x1f"  # joins a chunk's new strings when none contains it (reprs escape control characters)
+
+
+def _strings(new: list[str]) -> bytes:
+    """A chunk's new strings: mode 0, one text split on ``_SEPARATOR``; mode 1, byte lengths then the bytes."""
+    text = _SEPARATOR.join(new)
+    if text.count(_SEPARATOR) == max(len(new) - 1, 0):
+        blob = text.encode("utf-8", "surrogatepass")
+        return struct.pack("<BI", 0, len(blob)) + blob
+    encoded = [s.encode("utf-8", "surrogatepass") for s in new]
+    return b"\x01" + _column(array("I", map(len, encoded))) + b"".join(encoded)
+
+
+def _read_strings(strings: list[str], payload: memoryview, pos: int, count: int) -> int:
+    """Append the ``count`` strings written by ``_strings`` at ``pos``; the position after them."""
+    mode = payload[pos]
+    if mode == 0:
+        (size,) = struct.unpack_from("<I", payload, pos + 1)
+        pos += 5
+        if count:
+            strings.extend(str(payload[pos:pos + size], "utf-8", "surrogatepass").split(_SEPARATOR))
+        return pos + size
+    lengths, pos = _read_column(payload, pos + 1, count)
+    for length in lengths:
+        strings.append(str(payload[pos:pos + length], "utf-8", "surrogatepass"))
+        pos += length
+    return pos
+
+
+class ChunkWriter:
+    """Turns runs of the recorder's store into ``EVTS`` chunks, keeping the file-wide tables' state."""
+
+    def __init__(self) -> None:
+        self.string_ids: dict[str, int] = {}
+        self.strings = 0  # strings written so far (ids are positions in the file-wide table)
+        self.codes_written = 0
+        self.frames_written = 0
+        self._code_strings: list[tuple[int, int]] = []  # per code: (file id, func id) in the current tables
+
+    def _ids(self, texts, new: list[str]) -> array:
+        """The string ids of ``texts``; the ones not seen before get new ids and go into ``new``."""
+        ids = self.string_ids
+        found = list(map(ids.get, texts))  # mostly hits: a loop's values repeat
+        if None in found:
+            for k in compress(range(len(found)), map(_is_none, found)):
+                text = texts[k]
+                sid = ids.get(text)
+                if sid is None:
+                    sid = ids[text] = self.strings
+                    self.strings += 1
+                    new.append(text)
+                found[k] = sid
+        return array("I", found)
+
+    def events_chunk(self, events: Events, frames: FrameTable, outputs: dict[int, list]) -> bytes:
+        if len(self.string_ids) > _DEDUPE_LIMIT:
+            self.string_ids.clear()  # strings are written again as needed: a bounded writer, a longer file
+        new: list[str] = []
+        codes = frames.codes[self.codes_written:]
+        code_file, code_func = array("I"), array("I")
+        for members in codes:
+            code = json.loads("{" + members + "}")
+            ids = self._ids([code["file"], code["func"]], new)
+            code_file.append(ids[0])
+            code_func.append(ids[1])
+        start = self.frames_written
+        n_frames = len(frames.fid) - start
+        n = len(events)
+        n_changes = sum(events.nchanges)
+        names = self._ids(list(events.names[:n_changes]), new)
+        texts = [events.text_at(i) for i in range(n_changes)] if events.ends is not None else events.texts[:n_changes]
+        values = self._ids(texts, new)
+        rare = {}
+        if events.rare:
+            rare["rare"] = {str(s): [list(d) if d else None, list(e) if e else None] for s, (d, e) in events.rare.items()}
+        if outputs:
+            rare["outputs"] = {str(s): [list(w) for w in written] for s, written in outputs.items()}
+        rare_bytes = json.dumps(rare, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass") if rare else b""
+        parts = [_COUNTS.pack(events.first_step, n, n_changes, len(new), len(codes), n_frames, len(rare_bytes), 0),
+                 _strings(new),
+                 _column(code_file), _column(code_func)]
+        for col in (frames.fid, frames.code, frames.depth, frames.parent):
+            parts.append(_column(col[start:], signed=True))
+        parts += [_column(events.kind_line[:n], signed=True), _column(events.ctx[:n], signed=True),
+                  _column(events.nchanges[:n]), _column(names), _column(values), rare_bytes]
+        self.codes_written = len(frames.codes)
+        self.frames_written = len(frames.fid)
+        return chunk(b"EVTS", b"".join(parts))
+
+
+@dataclass
+class Columns:
+    """A whole v2 trace as columns: the file-wide tables, the events, and the JSON records."""
+
+    header: dict = field(default_factory=dict)
+    strings: list[str] = field(default_factory=list)
+    code_file: array = field(default_factory=lambda: array("I"))  # string id per code
+    code_func: array = field(default_factory=lambda: array("I"))
+    fid: array = field(default_factory=lambda: array("i"))  # per frame entry
+    code: array = field(default_factory=lambda: array("i"))
+    depth: array = field(default_factory=lambda: array("i"))
+    parent: array = field(default_factory=lambda: array("i"))
+    kind_line: array = field(default_factory=lambda: array("i"))  # per step: line << 2 | kind
+    ctx: array = field(default_factory=lambda: array("i"))  # per step: frame entry
+    nchanges: array = field(default_factory=lambda: array("I"))
+    names: array = field(default_factory=lambda: array("I"))  # per change: string ids
+    values: array = field(default_factory=lambda: array("I"))
+    value_ids: set[int] = field(default_factory=set)  # string ids of store.VALUE, the return-value pseudo-name
+    rare: dict[int, tuple] = field(default_factory=dict)  # step -> (deleted or None, (type, msg) or None)
+    outputs: dict[int, list] = field(default_factory=dict)  # step -> [(stream, text), ...]
+    sources: dict[str, str] = field(default_factory=dict)
+    source_records: list[dict] = field(default_factory=list)  # as written (with ``sha256``)
+    outcome: dict = field(default_factory=dict)
+    size: int = 0  # bytes of complete chunks
+
+    def __len__(self) -> int:
+        return len(self.kind_line)
+
+
+def iter_chunks(buf, start: int = len(MAGIC)) -> Iterator[tuple[bytes, memoryview, int]]:
+    """(tag, payload, end offset) of every complete chunk; stops at one cut short."""
+    view = memoryview(buf)
+    pos, size = start, len(view)
+    while pos + _CHUNK.size <= size:
+        tag, length = _CHUNK.unpack_from(view, pos)
+        end = pos + _CHUNK.size + length
+        if end > size:
+            return
+        yield bytes(tag), view[pos + _CHUNK.size:end], end
+        pos = end
+
+
+def _read_events(columns: Columns, payload: memoryview) -> None:
+    first, n, n_changes, n_strings, n_codes, n_frames, n_rare, _ = _COUNTS.unpack_from(payload, 0)
+    if first != len(columns.kind_line):
+        raise ValueError(f"an event chunk starts at step {first}, expected {len(columns.kind_line)}")
+    known = len(columns.strings)
+    pos = _read_strings(columns.strings, payload, _COUNTS.size, n_strings)
+    if VALUE in columns.strings[known:]:  # a C-level scan of the new strings (a chunk holds it at most once)
+        columns.value_ids.add(columns.strings.index(VALUE, known))
+    for name in ("code_file", "code_func"):
+        col, pos = _read_column(payload, pos, n_codes)
+        getattr(columns, name).extend(col)
+    for name in ("fid", "code", "depth", "parent"):
+        col, pos = _read_column(payload, pos, n_frames, signed=True)
+        getattr(columns, name).extend(col)
+    for name, count, signed in (("kind_line", n, True), ("ctx", n, True), ("nchanges", n, False),
+                                ("names", n_changes, False), ("values", n_changes, False)):
+        col, pos = _read_column(payload, pos, count, signed)
+        getattr(columns, name).extend(col)
+    if n_rare:
+        extra = json.loads(bytes(payload[pos:pos + n_rare]).decode("utf-8", "surrogatepass"))
+        for step, (deleted, exc) in extra.get("rare", {}).items():
+            columns.rare[int(step)] = (tuple(deleted) if deleted else None, tuple(exc) if exc else None)
+        for step, written in extra.get("outputs", {}).items():
+            columns.outputs[int(step)] = [tuple(w) for w in written]
+
+
+def read_columns(path: str | Path) -> Columns:
+    """Read a v2 trace (memory-mapped) into columns; a torn last chunk is left out."""
+    from duck.trace.format import TraceFormatError
+
+    path = Path(path)
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise TraceFormatError(f"cannot read trace {path}: {exc.strerror or exc}") from None
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        if size < len(MAGIC):
+            raise TraceFormatError(f"{path} is not a duck trace (too short)")
+        problem = None
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            if buf[:len(MAGIC)] != MAGIC:
+                raise TraceFormatError(f"{path} is not a version 2 duck trace (no magic)")
+            columns = Columns(size=len(MAGIC))
+            chunks = iter_chunks(buf)
+            try:
+                for tag, payload, end in chunks:
+                    _read_chunk(columns, tag, payload, path)
+                    columns.size = end
+                    del payload
+            except TraceFormatError as exc:
+                problem = str(exc)
+            except (ValueError, UnicodeDecodeError, struct.error) as exc:
+                problem = f"{path}: a damaged v2 chunk ({exc})"  # raised once the map is closed
+            finally:
+                chunks.close()  # its views of the map go before the map does
+                payload = None
+    if problem is not None:
+        raise TraceFormatError(problem)
+    return columns
+
+
+def _read_chunk(columns: Columns, tag: bytes, payload: memoryview, path: Path) -> None:
+    from duck.trace.format import FORMAT_NAME, TraceFormatError
+
+    if tag == b"EVTS":
+        _read_events(columns, payload)
+    elif tag == b"HEAD":
+        header = json.loads(bytes(payload).decode("utf-8", "surrogatepass"))
+        if header.get("format") != FORMAT_NAME or header.get("version") != VERSION:
+            raise TraceFormatError(f"{path} is trace format version {header.get('version')}; "
+                                   f"this duck reads versions 1 and {VERSION}")
+        columns.header = header
+    elif tag == b"SRCE":
+        record = json.loads(bytes(payload).decode("utf-8", "surrogatepass"))
+        columns.sources[record["source"]] = record.get("text", "")
+        columns.source_records.append(record)
+    elif tag == b"OUTC":
+        columns.outcome = json.loads(bytes(payload).decode("utf-8", "surrogatepass"))
+    # any other tag: a later addition this reader does not know; skipped (the version rule)
+
+
+def store_of(columns: Columns, start: int = 0, stop: int | None = None) -> tuple[Events, FrameTable]:
+    """Steps ``start..stop`` of the columns as the recorder's store (to format them as v1 text)."""
+    stop = len(columns) if stop is None else stop
+    strings = columns.strings
+    frames = FrameTable()
+    frames.fid, frames.code, frames.depth, frames.parent = columns.fid, columns.code, columns.depth, columns.parent
+    from json.encoder import encode_basestring as json_str
+
+    frames.codes = ['"file":%s,"func":%s' % (json_str(strings[f]), json_str(strings[g]))
+                    for f, g in zip(columns.code_file, columns.code_func)]
+    events = Events(start)
+    events.kind_line = columns.kind_line[start:stop]
+    events.ctx = columns.ctx[start:stop]
+    events.nchanges = columns.nchanges[start:stop]
+    first_change = sum(columns.nchanges[:start])
+    last_change = first_change + sum(events.nchanges)
+    events.names = [strings[i] for i in columns.names[first_change:last_change]]
+    events.texts = [strings[i] for i in columns.values[first_change:last_change]]
+    events.rare = {s: v for s, v in columns.rare.items() if start <= s < stop}
+    return events, frames
+
+
+def iter_records_v2(path: str | Path, batch: int = 65536) -> Iterator[dict]:
+    """The records of a v2 trace as v1 dicts (header, events, sources, outcome)."""
+    columns = read_columns(path)
+    header = dict(columns.header)
+    yield header
+    for start in range(0, len(columns), batch):
+        events, frames = store_of(columns, start, min(start + batch, len(columns)))
+        outputs = {s: w for s, w in columns.outputs.items() if start <= s < start + batch}
+        for line in format_events(events, frames, outputs).splitlines():
+            yield json.loads(line)
+    yield from columns.source_records
+    if columns.outcome:
+        yield columns.outcome
+
+
+# ------------------------------------------------------------------ conversion
+def v1_events_to_store(records: Iterable[dict]) -> tuple[Events, FrameTable, dict[int, list]]:
+    """Events (v1 dicts, steps 0..n-1) as the recorder's store: one frame entry per change of frame row."""
+    from json.encoder import encode_basestring as json_str
+
+    events, frames, outputs = Events(0), FrameTable(), {}
+    entry: dict[int, int] = {}
+    code_ids: dict[tuple[str, str], int] = {}
+    kind_codes = {kind: code for code, kind in enumerate(KINDS)}
+    for record in records:
+        step = len(events)
+        get = record.get
+        fid = int(get("frame", 0))
+        parent = get("parent")
+        parent = -1 if parent is None else int(parent)
+        key = (get("file", "?"), get("func", "?"))
+        code = code_ids.get(key)
+        if code is None:
+            code = code_ids[key] = len(frames.codes)
+            frames.codes.append('"file":%s,"func":%s' % (json_str(key[0]), json_str(key[1])))
+        ctx = entry.get(fid)
+        depth = int(get("depth", 0))
+        if ctx is None or (frames.code[ctx], frames.depth[ctx], frames.parent[ctx]) != (code, depth, parent):
+            frames.fid.append(fid)
+            frames.code.append(code)
+            frames.depth.append(depth)
+            frames.parent.append(parent)
+            ctx = entry[fid] = len(frames.fid) - 1
+        events.kind_line.append(int(get("line") or 0) << 2 | kind_codes.get(get("event"), 1))
+        events.ctx.append(ctx)
+        changes = get("changes")
+        value = get("value")
+        n = 0
+        if changes:
+            events.names.extend(changes)
+            events.texts.extend(changes.values())
+            n = len(changes)
+        if value is not None:
+            events.names.append(VALUE)
+            events.texts.append(value)
+            n += 1
+        events.nchanges.append(n)
+        if len(record) > 8:  # more than the keys every event has
+            deleted = get("deleted")
+            exc = (record["exc_type"], get("exc_msg", "")) if "exc_type" in record else None
+            if deleted or exc:
+                events.rare[step] = (tuple(deleted) if deleted else None, exc)
+            written = [(stream, record[stream]) for stream in ("stdout", "stderr", "stdin") if get(stream)]
+            if written:
+                outputs[step] = written
+    return events, frames, outputs
+
+
+class _V1Records:
+    """A v1 record stream split: events go on to the store as they come, the rest is kept here."""
+
+    def __init__(self, records: Iterable[dict]) -> None:
+        self.records = records
+        self.header: dict = {}
+        self.sources: list[dict] = []
+        self.outcome: dict | None = None
+
+    def events(self) -> Iterator[dict]:
+        for record in self.records:
+            if "event" in record:
+                yield record
+            elif "source" in record:
+                self.sources.append(record)
+            elif "outcome" in record:
+                self.outcome = record
+            elif "format" in record:
+                self.header = record
+
+
+def columns_from_records(records: Iterable[dict]) -> Columns:
+    """v1 records (header, events, sources, outcome) as the columns of the same trace in v2."""
+    split = _V1Records(records)
+    store, frames, outputs = v1_events_to_store(split.events())
+    columns = Columns(header=split.header, outcome=split.outcome or {})
+    if len(store):
+        _read_events(columns, memoryview(ChunkWriter().events_chunk(store, frames, outputs))[_CHUNK.size:])
+    for record in split.sources:
+        columns.sources[record["source"]] = record.get("text", "")
+        columns.source_records.append(record)
+    return columns
+
+
+def convert_to_v2(source: str | Path, target: str | Path) -> None:
+    """Write trace ``source`` (v1 or v2) as a v2 trace at ``target``."""
+    from duck.trace.format import iter_records
+
+    split = _V1Records(iter_records(source))
+    store, frames, outputs = v1_events_to_store(split.events())
+    with open(target, "wb") as f:
+        f.write(MAGIC + json_chunk(b"HEAD", {**split.header, "version": VERSION}))
+        if len(store):
+            f.write(ChunkWriter().events_chunk(store, frames, outputs))
+        for record in split.sources:
+            f.write(json_chunk(b"SRCE", record))
+        if split.outcome is not None:
+            f.write(json_chunk(b"OUTC", split.outcome))
+
+
+def convert_to_v1(source: str | Path, target: str | Path) -> None:
+    """Write trace ``source`` (v1 or v2) as a v1 JSON Lines trace at ``target``."""
+    from duck.trace.format import FORMAT_VERSION, TraceWriter, iter_records, record_kind
+
+    with TraceWriter.open(target) as writer:
+        for record in iter_records(source):
+            if record_kind(record) == "header":
+                record = {**record, "version": FORMAT_VERSION}
+            writer.write(record)
+
+
+# ------------------------------------------------------------------ the parent's end of a recording
+def complete_size(path: str | Path) -> int:
+    """The length of the file's whole chunks (0 when it does not even have the magic)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < len(MAGIC) or f.read(len(MAGIC)) != MAGIC:
+            return 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            end = len(MAGIC)
+            for _tag, payload, end in iter_chunks(buf):
+                del payload
+            return end
+
+
+def steps_in_trace(path: str | Path) -> int:
+    """How many events the file's whole ``EVTS`` chunks hold (the last one's first step plus its count)."""
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        if size < len(MAGIC) or f.read(len(MAGIC)) != MAGIC:
+            return 0
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            steps = 0
+            for tag, payload, _end in iter_chunks(buf):
+                if tag == b"EVTS":
+                    first, n = _COUNTS.unpack_from(payload, 0)[:2]
+                    steps = first + n
+                del payload
+            return steps
+
+
+def finish(path: str | Path, header: dict, sources: list[dict], outcome: dict) -> None:
+    """Cut a torn last chunk, write a header if the child never did, then append sources and outcome."""
+    size = complete_size(path)
+    with open(path, "rb+") as f:
+        f.truncate(size)
+        f.seek(size)
+        if size == 0:
+            f.write(MAGIC + json_chunk(b"HEAD", {**header, "version": VERSION}))
+        for record in sources:
+            f.write(json_chunk(b"SRCE", record))
+        f.write(json_chunk(b"OUTC", outcome))
+
+
+def files_in_trace(path: str | Path) -> list[str]:
+    """The files named by a v2 trace's code table."""
+    columns = read_columns(path)
+    return list(dict.fromkeys(columns.strings[i] for i in columns.code_file))

@@ -1,0 +1,7 @@
+class Point:
+    def __init__(self, x, y):
+        self.x = x
+        self.y = y
+
+
+ORIGIN = Point(0, 0)

@@ -1,0 +1,6 @@
+def count_up(n):
+    for i in range(n):
+        yield i
+
+
+FIRST = next(count_up(1))
