@@ -4,10 +4,14 @@ The benchmark files (CRUXEval, HumanEval(+), MBPP(+)) live in the user's data fo
 (``platformdirs``: e.g. ``~/.local/share/duck/benchmarks``; ``DUCK_DATA_DIR`` overrides it).
 The corpus decontaminates against every file found there unless told otherwise, and
 ``duck-train eval`` reads its ``--data`` from there by default. ``duck-train data import --from
-FILE`` copies a file in, recognising which benchmark it holds from its rows.
+FILE`` copies a file in, recognising which benchmark it holds from its rows; ``duck-train data
+fetch`` downloads them where there is a network: CRUXEval through ``datasets`` (the hub's
+``cruxeval-org/cruxeval``), HumanEval+ and MBPP+ as EvalPlus's release files (the same URLs
+``evalplus.data`` downloads; their mixed-type input lists do not fit a ``datasets`` table).
+Either way the rows go through ``import_file``, so a fetched file and an imported one are the same.
 
-This module only finds, recognises and copies files: it does not parse them for scoring
-(``trainer.eval.data``) or decontaminate (``corpus.dedup``). It downloads nothing.
+This module only finds, fetches, recognises and copies files: it does not parse them for scoring
+(``trainer.eval.data``) or decontaminate (``corpus.dedup``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,16 @@ FILES = {
     "humaneval": "HumanEvalPlus.jsonl.gz",
     "mbpp": "MbppPlus.jsonl.gz",
 }
+
+
+#: where ``fetch`` gets each benchmark: a ``datasets`` hub id (``hub:ID:SPLIT``) or a release file's URL
+SOURCES = {
+    "cruxeval": "hub:cruxeval-org/cruxeval:test",
+    "humaneval": "https://github.com/evalplus/humanevalplus_release/releases/download/v0.1.10/HumanEvalPlus.jsonl.gz",
+    "mbpp": "https://github.com/evalplus/mbppplus_release/releases/download/v0.2.0/MbppPlus.jsonl.gz",
+}
+FETCH_HINT = ("without a network, download the files elsewhere and import them: duck-train data import --from "
+              "cruxeval.jsonl HumanEvalPlus.jsonl.gz MbppPlus.jsonl.gz")
 
 
 def data_dir() -> Path:
@@ -95,3 +109,43 @@ def import_file(source: Path) -> tuple[str, Path]:
         if os.path.exists(temporary):
             os.unlink(temporary)
     return name, target
+
+
+def fetch(name: str, source: str | None = None) -> Path:
+    """Download benchmark ``name`` from ``source`` (default ``SOURCES[name]``: ``hub:ID:SPLIT``
+    through ``datasets``, anything else a URL or path of a ``.jsonl[.gz]`` file) and import it;
+    the kept file's path. A ``DuckError`` with the offline way when it cannot be fetched."""
+    source = source or SOURCES[name]
+    with tempfile.TemporaryDirectory(prefix="duck-fetch-") as scratch:
+        if source.startswith("hub:"):
+            _, hub_id, split = source.split(":", 2)
+            downloaded = Path(scratch) / FILES[name].replace(".gz", "")
+            try:
+                import datasets
+            except ImportError:
+                raise DuckError("fetching CRUXEval needs the `datasets` package",
+                                "pip install datasets, or " + FETCH_HINT) from None
+            local = Path(hub_id).expanduser()
+            try:
+                rows = (datasets.load_dataset("json", data_files=str(local), split="train", cache_dir=scratch)
+                        if local.is_file() else datasets.load_dataset(hub_id, split=split, cache_dir=scratch))
+            except Exception as error:  # noqa: BLE001 - datasets raises many kinds for "no network"
+                raise DuckError(f"cannot fetch {name} from {hub_id}: {type(error).__name__}: {error}"[:600],
+                                FETCH_HINT) from None
+            with open(downloaded, "w", encoding="utf-8") as stream:
+                for row in rows:
+                    stream.write(json.dumps(row) + "\n")
+        else:
+            import urllib.request
+
+            downloaded = Path(scratch) / source.rsplit("/", 1)[-1]
+            url = source if "://" in source else Path(source).expanduser().resolve().as_uri()
+            try:
+                with urllib.request.urlopen(url, timeout=60) as response, open(downloaded, "wb") as stream:
+                    shutil.copyfileobj(response, stream)
+            except (OSError, ValueError) as error:
+                raise DuckError(f"cannot fetch {name} from {source}: {error}", FETCH_HINT) from None
+        got, path = import_file(downloaded)
+    if got != name:
+        raise DuckError(f"{source} holds {got}, not {name}", "check the source of the benchmark")
+    return path

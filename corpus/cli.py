@@ -4,7 +4,11 @@ Each stage reads the previous stage's shards under ``--out`` and writes its own;
 shards are skipped, so rerunning a command after Ctrl-C or a crash resumes it. A model is
 loaded only when one is configured (``--model``/``--endpoint``, else ``DUCK_MODEL``/
 ``DUCK_ENDPOINT`` or the config file, as for every command; the offline path needs none), once per
-command, and ``build`` runs ``synthesize`` only then. ``--ray`` runs the execute and monologue
+command, and ``build`` runs ``synthesize`` only then. With a model, ``build`` is the paper's
+path (synthesize, model-written monologues and PyX-R, each verified by execution); the
+synthesize stage may use a second model (``--synthesis-model``/``--synthesis-endpoint``, as
+the paper lets one model write the problems and another the monologues). Without one it is
+duck's offline path, whose rows say ``"written_by": "template"``. ``--ray`` runs the execute and monologue
 stages' sandbox jobs as Ray actor tasks (``corpus.ray_pool``). This module parses arguments and
 wires stages; the work is in the stage modules.
 """
@@ -44,6 +48,12 @@ def _model_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--samples", type=whole_number(1), default=2, help="monologues sampled per question with a model (default 2)")
     parser.add_argument("--synthesize-limit", type=whole_number(1), default=1000, metavar="N",
                         help="seed snippets the synthesize stage shows the model (default 1000)")
+    parser.add_argument("--synthesize-retries", type=whole_number(0), default=3, metavar="N",
+                        help="times an OSS-Instruct answer that does not run is sent back with its error (default 3)")
+    parser.add_argument("--synthesis-model", default=None, metavar="NAME|DIR",
+                        help="another model for the synthesize stage (default: the one of --model/--endpoint)")
+    parser.add_argument("--synthesis-endpoint", default=None, metavar="URL",
+                        help="another OpenAI-compatible server for the synthesize stage")
 
 
 def _ray_args(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +79,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "extract": "keep self-contained functions and generate inputs that run (with coverage)",
         "execute": "run every call twice in the sandbox, traced, and keep the deterministic ones",
         "monologue": "forward and backward monologues (model + rejection sampling, or from traces)",
-        "refine": "PyX-R: buggy variants, failed test, rationale and verified fix",
+        "refine": "PyX-R: bugs, failed test, rationale and verified fix (the model's, or mutations and templates)",
         "dedup": "exact/near-duplicate removal and benchmark decontamination",
         "export": "write PyX and PyX-R shards in SemCoder's schema, manifest last",
         "build": "run every stage end to end (offline without --model/--endpoint)",
@@ -79,7 +89,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         _common(stage)
         if name in ("seeds", "build"):
             _seeds_args(stage)
-        if name in ("synthesize", "monologue", "build"):
+        if name in ("synthesize", "monologue", "refine", "build"):
             _model_args(stage)
         if name in ("execute", "monologue", "build"):
             _ray_args(stage)
@@ -129,6 +139,24 @@ def _backend(args):
     return args.loaded_backend
 
 
+def _synthesis_backend(args):
+    """The synthesize stage's model: ``--synthesis-model``/``--synthesis-endpoint`` when given
+    (loaded once, kept on ``args``), else the command's model."""
+    if not (getattr(args, "synthesis_model", None) or getattr(args, "synthesis_endpoint", None)):
+        return _backend(args)
+    if getattr(args, "loaded_synthesis_backend", None) is None:
+        from models.base import BackendError
+        from models.config import resolve_settings
+        from models.registry import load_backend, spec_from_settings
+
+        settings = resolve_settings(args.synthesis_model, args.synthesis_endpoint, bool(args.load_in_4bit))
+        try:
+            args.loaded_synthesis_backend = load_backend(spec_from_settings(settings))
+        except BackendError as error:
+            raise DuckError(error.message, error.hint) from None
+    return args.loaded_synthesis_backend
+
+
 def _benchmark_files(args) -> list[Path]:
     """What the dedup stage decontaminates against: ``--benchmark`` files, else every benchmark
     file in duck's data folder; none at all only with ``--no-decontaminate``."""
@@ -171,12 +199,12 @@ def run_stage(name: str, args) -> dict:
     if name == "synthesize":
         from corpus.synthesize import run_synthesize
 
-        backend = _backend(args)
+        backend = _synthesis_backend(args)
         if backend is None:
             raise DuckError("the synthesize stage needs a model",
                             "pass --model NAME|DIR or --endpoint URL (an OpenAI-compatible server such as vLLM)")
         with _pool(args) as pool:
-            return run_synthesize(out, pool, backend, limit=args.synthesize_limit,
+            return run_synthesize(out, pool, backend, limit=args.synthesize_limit, retries=args.synthesize_retries,
                                   max_new_tokens=args.max_new_tokens, progress=progress)
     with _pool(args, ray_ok=name in ("execute", "monologue")) as pool:
         if name == "extract":
@@ -196,7 +224,8 @@ def run_stage(name: str, args) -> dict:
         if name == "refine":
             from corpus.refine import run_refine
 
-            return run_refine(out, pool, progress=progress)
+            return run_refine(out, pool, backend=_backend(args), samples=getattr(args, "samples", 2),
+                              max_new_tokens=getattr(args, "max_new_tokens", 1024), progress=progress)
     raise DuckError(f"unknown corpus stage {name!r}")
 
 
@@ -205,7 +234,8 @@ def main(args) -> int:
     if not stage:
         raise DuckError("no corpus stage given", "try `duck-train corpus build --out DIR` (see --help)")
     names = STAGES if stage == "build" else (stage,)
-    if stage == "build" and not _wants_model(args):
+    if stage == "build" and not (_wants_model(args) or getattr(args, "synthesis_model", None)
+                                 or getattr(args, "synthesis_endpoint", None)):
         names = tuple(n for n in names if n != "synthesize")
     stats_path = args.out / "stats.json"
     summary = json.loads(stats_path.read_text()) if stats_path.exists() else {}
@@ -220,9 +250,10 @@ def main(args) -> int:
     except BackendError as error:
         raise DuckError(f"the model failed: {error.message}", error.hint) from None
     finally:
-        if getattr(args, "loaded_backend", None) is not None:
-            args.loaded_backend.close()
-            args.loaded_backend = None
+        for name in ("loaded_backend", "loaded_synthesis_backend"):
+            if getattr(args, name, None) is not None:
+                getattr(args, name).close()
+                setattr(args, name, None)
     with open(stats_path, "w", encoding="utf-8") as stream:
         json.dump(summary, stream, indent=2, sort_keys=True)
     if not args.quiet:

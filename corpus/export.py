@@ -1,7 +1,10 @@
 """The export stage: PyX and PyX-R JSONL shards in SemCoder's schema, a manifest last.
 
 PyX rows ``{nl, fwd_mnl, bwd_mnl, response, meta}`` (exactly one of the first three filled)
-and PyX-R rows ``{fault, response, meta}`` are built with ``models.prompts`` so that
+and PyX-R rows ``{fault, response, meta}``; every row's ``meta["written_by"]`` says who wrote
+its response: ``"model"`` (the paper's path: sampled and verified), ``"template"`` (duck's
+offline path, rendered from traces) or, for an NL->code row of extracted code, ``"source"``
+(the seed's own docstring and code) are built with ``models.prompts`` so that
 ``models.prompts.row_prompt(row)`` gives the training prompt and target, and the code in a
 forward/backward row is the same block duck's inference prompts show (the released layouts).
 Samples that the dedup stage dropped, and calls it dropped, are left out. This stage runs nothing.
@@ -51,11 +54,13 @@ def pyx_rows(record: dict) -> list[dict]:
     rows = []
     description = record.get("problem") or record.get("docstring")
     if description:
+        # the problem and code of a synthesized sample are a model's; an extracted one's are the seed's own
+        written_by = "model" if record.get("source_kind") == "synthesized" else "source"
         rows.append({"nl": description.strip(), "fwd_mnl": "", "bwd_mnl": "", "response": record["code"].rstrip(),
-                     "meta": {**base_meta, "task": "nl"}})
+                     "meta": {**base_meta, "task": "nl", "written_by": written_by}})
     for mono in record["monologues"]:
         question = ExecutionQuestion(record["code"], call=mono["call"], output=mono["output"])
-        meta = {**base_meta, "task": mono["direction"], "monologue": mono["monologue"], "call": mono["call"],
+        meta = {**base_meta, "task": mono["direction"], "written_by": mono["written_by"], "call": mono["call"],
                 "output": mono["output"], "code": record["code"]}
         if mono["direction"] == "forward":
             rows.append({"nl": "", "fwd_mnl": forward_instruction(question), "bwd_mnl": "", "response": mono["response"], "meta": meta})
@@ -78,7 +83,7 @@ def run_export(out: Path, *, progress: bool = True) -> dict:
         record = {**record, "monologues": [m for m in record["monologues"] if (record["id"], m["call"]) not in dropped]}
         for row in pyx_rows(record):
             task = validate_row(row)
-            key = f"{task}_{row['meta'].get('monologue', 'code')}"
+            key = f"{task}_{row['meta']['written_by']}"
             stats["pyx"][key] = stats["pyx"].get(key, 0) + 1
             pyx.append(row)
     pyxr = []
@@ -90,8 +95,8 @@ def run_export(out: Path, *, progress: bool = True) -> dict:
                 continue
             row = {"fault": row["fault"], "response": row["response"], "meta": {**row["meta"], "id": row["id"]}}
             validate_row(row)
-            mutation = row["meta"]["mutation"]
-            stats["pyxr"][mutation] = stats["pyxr"].get(mutation, 0) + 1
+            key = f"{row['meta']['written_by']}_{row['meta']['bug']}"
+            stats["pyxr"][key] = stats["pyxr"].get(key, 0) + 1
             pyxr.append(row)
     for name, rows in (("pyx", pyx), ("pyxr", pyxr)):
         (folder / name).mkdir(parents=True, exist_ok=True)

@@ -252,7 +252,7 @@ def _value(kind: str, rng: random.Random, literals: dict[str, list] | None = Non
     return _value(rng.choice(["int", "str", "list"]), rng, literals)
 
 
-def _mutate(value, rng: random.Random):
+def mutate_value(value, rng: random.Random):
     """A small edit of a value that ran: near-boundary ints, edited strings and lists."""
     if isinstance(value, bool):
         return not value
@@ -269,14 +269,14 @@ def _mutate(value, rng: random.Random):
         copy = list(value)
         op = rng.choice(["append", "drop", "reverse", "change"])
         if op == "append" or not copy:
-            copy.append(_mutate(copy[-1], rng) if copy else rng.choice(POOLS["int"]))
+            copy.append(mutate_value(copy[-1], rng) if copy else rng.choice(POOLS["int"]))
         elif op == "drop":
             copy.pop(rng.randrange(len(copy)))
         elif op == "reverse":
             copy.reverse()
         else:
             i = rng.randrange(len(copy))
-            copy[i] = _mutate(copy[i], rng)
+            copy[i] = mutate_value(copy[i], rng)
         return copy
     if isinstance(value, dict):
         copy = dict(value)
@@ -300,7 +300,7 @@ def _first_inputs(candidate: Candidate, rng: random.Random, n: int) -> list[list
     return inputs
 
 
-def _usable(result: Outcome, call: str) -> bool:
+def usable_outcome(result: Outcome, call: str) -> bool:
     text = result.text
     return (text is not None and len(call) <= LIMITS["max_repr"] and len(text) <= LIMITS["max_repr"]
             and len(result.stdout) <= 2000)
@@ -353,14 +353,14 @@ def extract_inputs(pool: SampleRunner, candidates: list[tuple[str, Candidate]], 
                         count(stats, f"hostile_{flag}")
                 if result.strays:
                     count(stats, "hostile_left_processes")
-            if _usable(result, call):
+            if usable_outcome(result, call):
                 kept[key].append({"call": call, "args": args, "output": result.text, "value": result.value,
                                   "arcs": {tuple(a) for a in result.arcs or []}})
 
     by_key = dict(candidates)
     rngs = {key: random.Random(f"{seed}:{key}") for key, _ in candidates}
     run_round({key: _first_inputs(c, rngs[key], first) for key, c in candidates})
-    run_round({key: [[_mutate(a, rngs[key]) for a in rngs[key].choice(kept[key])["args"]]
+    run_round({key: [[mutate_value(a, rngs[key]) for a in rngs[key].choice(kept[key])["args"]]
                      for _ in range(mutations)]
                for key in by_key if kept[key]})
     chosen: dict[str, list[dict]] = {}

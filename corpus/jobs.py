@@ -2,7 +2,9 @@
 
 ``SampleRunner(slots, hash_seed=...)`` keeps a ``duck.sandbox.Sandbox`` whose fork servers
 have the recorder and the pure standard modules imported once; ``runner.map(jobs)`` runs
-``SampleJob``s on all slots and gives back ``Outcome``s in order. A plain job runs
+``SampleJob``s on all slots and gives back ``Outcome``s in order, up to ``BATCH`` samples per
+confinement set-up (``Sandbox.call_batch``: each sample still in a fresh process and folder of
+its own, under a nested Landlock layer). A plain job runs
 ``duck.sandbox.jobs:run_snippet``; a traced one runs ``record_run`` (below) in the child, which
 records the call with ``duck.trace.recorder.record_call`` and returns the events and the
 returned value as a type-tagged tree. Values come back as data, never as reprs: the stages
@@ -36,6 +38,8 @@ PRELOAD = ("duck.sandbox.jobs", "corpus.jobs", "duck.trace.recorder", "math", "r
            "functools", "string", "heapq", "bisect", "operator", "fractions", "decimal", "statistics", "textwrap",
            "unicodedata")
 #: what a corpus sample may use: 1 GB, no network, reads only of the system's and the interpreter's files
+#: samples that share one confinement set-up in ``map``/``imap`` (where the kernel allows it)
+BATCH = 16
 POLICY = Policy(memory_mb=1024, cpu_s=60, file_size_mb=16, processes=16, read_anywhere=False)
 UNSAFE_HINT = ("run it on Linux 5.13 or later with Landlock enabled (see /sys/kernel/security/lsm), or pass "
                "--unsafe-no-sandbox to run the code with only rlimits and a private folder, at your own risk")
@@ -150,10 +154,13 @@ class SampleRunner:
     """Runs ``SampleJob``s in a sandbox of ``slots`` fork servers (thread-safe)."""
 
     def __init__(self, slots: int = 1, *, hash_seed: int | None = 0, unsafe: bool = False,
-                 sandbox: Sandbox | None = None) -> None:
-        """``sandbox``: run in this one (whose preloads include this module) instead of a new one."""
+                 sandbox: Sandbox | None = None, batch: int | None = None) -> None:
+        """``sandbox``: run in this one (whose preloads include this module) instead of a new one.
+        ``batch``: samples per confinement set-up in ``imap`` (default ``BATCH``; 1: a confined
+        child per sample)."""
         if slots < 1:
             raise ValueError("a SampleRunner needs at least one slot")
+        self.batch = BATCH if batch is None else batch
         self.sandbox = sandbox or open_sandbox(slots, hash_seed=hash_seed, unsafe=unsafe)
         self.size = self.sandbox.slots
         self.hash_seed = self.sandbox.hash_seed
@@ -163,7 +170,7 @@ class SampleRunner:
 
     def imap(self, jobs: Iterable[SampleJob]) -> Iterator[Outcome]:
         """Every job on all slots; outcomes in the order of ``jobs``, each as soon as it and those before it are done."""
-        for run in self.sandbox.imap((job.target(), job.payload(), job.timeout_s) for job in jobs):
+        for run in self.sandbox.imap(((job.target(), job.payload(), job.timeout_s) for job in jobs), batch=self.batch):
             yield Outcome.from_run(run)
 
     def map(self, jobs: Iterable[SampleJob]) -> list[Outcome]:

@@ -1,15 +1,18 @@
 """The monologue stage: forward and backward execution monologues for every executed call.
 
-Without a model, monologues are rendered from the recorded trace and marked
-``"monologue": "trace"`` in the row metadata. "### Understanding the Function" and
+Without a model, monologues are rendered from the recorded trace by templates and marked
+``"written_by": "template"`` in the row metadata (the offline path: fast and useful, but not
+the paper's data: its forward rows end with an extra ``### Conclusion`` and its backward
+"reverse deduction" walks the recorded run back instead of reasoning about constraints). "### Understanding the Function" and
 "### Execution Simulation:" come from duck's own narrator
 (``duck.narration.understanding_the_function`` / ``execution_simulation``), so a model trained on
 these rows reads execution told exactly the way ``duck run`` tells it; this module adds only
 what the corpus alone needs: "### Key Properties and Constraints", the backward
 "### Reverse Deduction" and the conclusions.
 
-With a model, monologues are sampled with a few-shot prompt and kept only when they pass
-rejection sampling: a forward answer must be a literal equal to the recorded value (compared
+With a model (the paper's path, ``"written_by": "model"``), monologues are sampled with a
+few-shot prompt whose worked examples are in the paper's style (``corpus.fewshot``: natural
+reasoning, abstract constraints for backward) and kept only when they pass rejection sampling: a forward answer must be a literal equal to the recorded value (compared
 here; nothing runs), a backward answer must call ``f`` with literal arguments that, run confined
 (``corpus.jobs``), return the recorded value, and ``models.claims`` must find no contradicted
 claim about the recorded intermediate values. A kept monologue's ``[ANSWER]`` is rewritten to
@@ -20,7 +23,6 @@ the exact assertion that was checked. This module does not run the traced calls
 from __future__ import annotations
 
 import ast
-import functools
 from pathlib import Path
 
 from corpus.jobs import SampleJob, SampleRunner
@@ -142,7 +144,7 @@ def trace_monologues(record: dict, stats: dict) -> list[dict]:
                 continue
             count(stats, direction)
             out.append({"direction": direction, "call": run["call"], "output": run["output"],
-                        "response": response, "monologue": "trace"})
+                        "response": response, "written_by": "template"})
     return out
 
 
@@ -150,6 +152,7 @@ def model_monologues(records: list[dict], backend, pool: SampleRunner, stats: di
                      samples: int = 2, temperature: float = 0.8, max_new_tokens: int = 1024) -> list[list[dict]]:
     """Rejection-sampled monologues from a model: per record, the kept ones (at most one per
     question and direction). Every rejection is counted in ``stats`` by its reason."""
+    from corpus.fewshot import few_shot
     from models.prompts import ANSWER_STOP, ExecutionQuestion, backward_prompt, forward_prompt
 
     prompts, owners = [], []
@@ -203,7 +206,7 @@ def model_monologues(records: list[dict], backend, pool: SampleRunner, stats: di
             continue
         count(stats, direction)
         kept[index].append({"direction": direction, "call": run["call"], "output": run["output"],
-                            "response": _with_answer(completion, check), "monologue": "model"})
+                            "response": _with_answer(completion, check), "written_by": "model"})
     return kept
 
 
@@ -254,24 +257,6 @@ def _with_answer(completion: str, check: str) -> str:
     return f"[MONOLOGUE]\n{text}\n[/MONOLOGUE]\n[ANSWER]\n{check}\n[/ANSWER]"
 
 
-_EXAMPLE_CODE = "def f(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total\n"
-_EXAMPLE_CALL = "f([1, 2])"
-
-
-@functools.lru_cache(maxsize=2)
-def few_shot(direction: str) -> str:
-    """One worked example of ``direction`` in the target format, on a fixed small function (never
-    the sample itself, whose answer it would leak), rendered the way offline rows are."""
-    from duck.trace.recorder import record_call
-    from models.prompts import ExecutionQuestion, backward_prompt, forward_prompt
-
-    recording = record_call(_EXAMPLE_CODE, _EXAMPLE_CALL, filename="<sample>")
-    question = ExecutionQuestion(_EXAMPLE_CODE, call=_EXAMPLE_CALL, output=recording.value)
-    render, prompt = (forward_response, forward_prompt) if direction == "forward" else (backward_response, backward_prompt)
-    response = render(_EXAMPLE_CODE, _EXAMPLE_CALL, recording.value, list(recording.events))
-    return prompt(question) + response[len("[MONOLOGUE]\n"):] + "\n\n"
-
-
 def run_monologue(out: Path, pool: SampleRunner, *, backend=None, samples: int = 2, max_new_tokens: int = 1024,
                   progress: bool = True) -> dict:
     folder = require_stage(out, "execute")
@@ -288,4 +273,4 @@ def run_monologue(out: Path, pool: SampleRunner, *, backend=None, samples: int =
                 if monologues or record.get("problem") or record.get("docstring")]
 
     return StageRun(out, "monologue", progress).run(chunks, work, unit="samples",
-                                                     source="model" if backend is not None else "trace")
+                                                     source="model" if backend is not None else "template")

@@ -1,22 +1,33 @@
-"""The refine stage (PyX-R): buggy variants, the first failed test, a rationale and the fix.
+"""The refine stage (PyX-R): buggy code, the first failed test, a rationale and the fix.
 
-Buggy variants come from small AST mutations of a correct, executed function (a flipped
+With a model (the paper's path, rows marked ``"written_by": "model"``), the bugs and the
+rationales are the model's: it writes solutions to each sample's problem (the NL->code
+prompt), and a solution that runs but fails one of the sample's recorded tests is a natural
+bug; the model then gets the refine prompt (a worked example in the paper's style first,
+``corpus.fewshot``) and writes the simulation of the failing run, the root cause and a refined
+solution. A rationale is kept only when its refined code passes every recorded test (run
+confined, values compared here) and no claim it makes about the buggy run's values
+contradicts that run's trace (``models.claims``).
+
+Without a model (duck's offline path, ``"written_by": "template"``), buggy variants come from small AST mutations of a correct, executed function (a flipped
 comparison or membership test, ``+``/``-`` and other operators swapped (also in ``+=``), an
 off-by-one constant or slice bound, ``and``/``or`` swapped, a dropped ``not``, ``min``/``max``
 and ``any``/``all`` swapped, a negated boolean). A variant is used when it still runs but fails one of the sample's tests; the
 rationale is the buggy run told by duck's narrator (``duck.narration.refine_simulation``,
 the same rendering as forward monologues and ``duck run``) and where it diverges from the correct
 run (first differing step); the fix (the correct code) is kept only when it passes every
-test and agrees with the original on them (differential testing). Tests are judged here, not in
-the sandbox: each call runs confined (``corpus.jobs``) and returns its value as data, which is
-compared with the value the execute stage recorded. It does not
-use a model; model-written rationales are a gap named in the report.
+test and agrees with the original on them (differential testing); such rationales are
+templates, and the fix is always the original code.
+
+Tests are judged here, not in the sandbox: each call runs confined (``corpus.jobs``) and
+returns its value as data, which is compared with the value the execute stage recorded.
 """
 
 from __future__ import annotations
 
 import ast
 import random
+import re
 import zlib
 from pathlib import Path
 
@@ -171,48 +182,183 @@ def _passes(pool: SampleRunner, code: str, runs: list[dict], timeout_s: float) -
 
 
 def refine_records(records: list[dict], pool: SampleRunner, stats: dict, *, per_sample: int = 1) -> list[dict]:
-    rows = []
+    """Template-written PyX-R rows for a chunk of executed records (see the module docstring).
+
+    Each record's mutants are tried in order until ``per_sample`` rows are made; the records
+    go forward together, one mutant each per round, so every round's runs go to the sandbox
+    at once (in batches, on all slots) instead of a few at a time."""
+    fixes = [ast.unparse(ast.parse(record["code"])) + "\n" for record in records]
+    # differential test of the fix (the original): it must pass every test and match the recorded outputs
+    fix_checks = pool.map([SampleJob(fix, call=run["call"], timeout_s=3.0)
+                           for fix, record in zip(fixes, records) for run in record["runs"]])
+    fix_ok, at = [], 0
     for record in records:
-        code, runs = record["code"], record["runs"]
-        made = 0
-        executed = {e["line"] for run in runs for e in run["events"] if e["event"] == "line"}
-        for buggy, kind in mutants(code, seed=zlib.crc32(record["id"].encode()), executed=executed):
+        outcomes = fix_checks[at:at + len(record["runs"])]
+        at += len(record["runs"])
+        fix_ok.append(all(o.same_value(run["value"]) for o, run in zip(outcomes, record["runs"])))
+    queues = []
+    for record, ok in zip(records, fix_ok):
+        if not ok:
+            count(stats, "rejected_fix_failed")
+            queues.append([])
+            continue
+        executed = {e["line"] for run in record["runs"] for e in run["events"] if e["event"] == "line"}
+        queues.append(mutants(record["code"], seed=zlib.crc32(record["id"].encode()), executed=executed))
+    made: list[list[dict]] = [[] for _ in records]
+    while True:
+        tried = [(k, queues[k].pop(0)) for k in range(len(records)) if queues[k] and len(made[k]) < per_sample]
+        if not tried:
+            break
+        jobs = [SampleJob(buggy, call=run["call"], timeout_s=2.0) for k, (buggy, _) in tried for run in records[k]["runs"]]
+        outcomes, at, failing = pool.map(jobs), 0, []
+        for k, (buggy, kind) in tried:
+            runs = records[k]["runs"]
+            checks = [(o.same_value(run["value"]), o) for o, run in zip(outcomes[at:at + len(runs)], runs)]
+            at += len(runs)
             count(stats, "mutants")
-            checks = _passes(pool, buggy, runs, 2.0)
             failed = next((i for i, (passed, _) in enumerate(checks) if not passed), None)
             if failed is None:
                 count(stats, "mutants_equivalent_on_tests")
-                continue
-            if checks[failed][1].timed_out or checks[failed][1].crashed:
+            elif checks[failed][1].timed_out or checks[failed][1].crashed:
                 count(stats, "mutants_hang")
-                continue
-            run = runs[failed]
-            traced = pool.run(SampleJob(buggy, call=run["call"], trace=True, timeout_s=2.0))
+            else:
+                failing.append((k, buggy, kind, runs[failed]))
+        traces = pool.map([SampleJob(buggy, call=run["call"], trace=True, timeout_s=2.0) for _, buggy, _, run in failing])
+        for (k, buggy, kind, run), traced in zip(failing, traces):
             if not traced.events or (traced.ok and traced.text is None):
                 count(stats, "mutants_untraceable")
                 continue
+            record, fix = records[k], fixes[k]
             outcome = f"returns `{traced.text}`" if traced.ok else f"raises `{traced.exception_type}`"
-            # differential test of the fix: it must pass every test and match the original's outputs
-            fix = ast.unparse(ast.parse(code)) + "\n"
-            if not all(passed for passed, _ in _passes(pool, fix, runs, 3.0)):
-                count(stats, "rejected_fix_failed")
-                continue
             failed_test = f"assert {run['call']} == {run['output']}"
             fault = refine_instruction(problem_text(record).strip(), buggy.rstrip("\n"),
                                        failed_test_text(run["call"], run["output"]))
-            rows.append({"id": f"{record['id']}-r{made}", "fault": fault,
-                         "response": rationale(buggy, fix, run, traced.events, outcome),
-                         "meta": {"source": record.get("source_kind", "extracted"), "origin": record.get("origin"),
-                                  "mutation": kind, "rationale": "trace-divergence", "buggy": buggy, "fix": fix,
-                                  "failed_test": failed_test, "code_id": record["id"]}})
+            made[k].append({"id": f"{record['id']}-r{len(made[k])}", "fault": fault,
+                            "response": rationale(buggy, fix, run, traced.events, outcome),
+                            "meta": {"source": record.get("source_kind", "extracted"), "origin": record.get("origin"),
+                                     "written_by": "template", "bug": f"mutation-{kind}",
+                                     "rationale": "trace-divergence", "buggy": buggy, "fix": fix,
+                                     "failed_test": failed_test, "code_id": record["id"]}})
             count(stats, "pyxr_rows")
-            made += 1
-            if made >= per_sample:
-                break
+    return [row for rows in made for row in rows]
+
+
+# ----------------------------------------------------------------------------- the model's path
+_FENCE = re.compile(r"```(?:python|py)?[ \t]*\n(.*?)(?:```|$)", re.DOTALL)
+
+
+def solution_code(text: str) -> str | None:
+    """The function ``f`` a model wrote: the first fenced block (or the text itself), cut to
+    the longest run of leading lines that parses and defines ``f``, within the corpus'
+    guidelines (``corpus.synthesize.outside_guidelines``); None if there is none."""
+    from corpus.synthesize import outside_guidelines
+
+    match = _FENCE.search(text)
+    lines = (match.group(1) if match else text).rstrip().splitlines()
+    for end in range(len(lines), 0, -1):
+        try:
+            tree = ast.parse("\n".join(lines[:end]))
+        except (SyntaxError, ValueError, MemoryError, RecursionError):
+            continue
+        if any(isinstance(n, ast.FunctionDef) and n.name == "f" for n in tree.body) and outside_guidelines(tree) is None:
+            return ast.unparse(tree) + "\n"
+        return None
+    return None
+
+
+def _refined(completion: str) -> tuple[str, str | None]:
+    """(the monologue, the refined code) of a refine answer (its stop, ``[/Refined]``, cut off)."""
+    monologue, _, refined = completion.partition("[Refined]")
+    monologue = monologue.replace("[MONOLOGUE]", "").replace("[/MONOLOGUE]", "").strip()
+    return monologue, solution_code(refined) if refined else None
+
+
+def model_refine_records(records: list[dict], backend, pool: SampleRunner, stats: dict, *, samples: int = 2,
+                         temperature: float = 0.8, max_new_tokens: int = 1024, per_sample: int = 1) -> list[dict]:
+    """PyX-R rows whose bugs and rationales a model wrote (see the module docstring); every
+    rejection is counted in ``stats`` by its reason."""
+    from corpus.fewshot import few_shot
+    from corpus.monologue import grounded
+    from models.prompts import REFINED_STOP, nl_prompt, refine_prompt
+
+    problems = [problem_text(record).strip() for record in records]
+    answers = backend.generate([nl_prompt(problem) for problem in problems], max_new_tokens=max_new_tokens,
+                               stop=["<NL_Description>"], temperature=temperature, n=samples)
+    # natural bugs: the model's own solutions that run but fail a recorded test (all checked in one map)
+    candidates: list[tuple[int, str]] = []
+    for index, record in enumerate(records):
+        seen: set[str] = set()
+        for answer in answers[index * samples:(index + 1) * samples]:
+            count(stats, "solutions_sampled")
+            code = solution_code(answer)
+            if code is None:
+                count(stats, "solutions_unparsable")
+            elif code in seen:
+                count(stats, "solutions_repeated")
+            else:
+                seen.add(code)
+                candidates.append((index, code))
+    outcomes = pool.map([SampleJob(code, call=run["call"], timeout_s=2.0)
+                         for index, code in candidates for run in records[index]["runs"]])
+    bugs: list[tuple[int, str, dict]] = []
+    at = 0
+    for index, code in candidates:
+        runs = records[index]["runs"]
+        checks = [(o.same_value(run["value"]), o) for o, run in zip(outcomes[at:at + len(runs)], runs)]
+        at += len(runs)
+        failed = next((i for i, (passed, _) in enumerate(checks) if not passed), None)
+        if failed is None:
+            count(stats, "solutions_correct")
+        elif checks[failed][1].timed_out or checks[failed][1].crashed:
+            count(stats, "solutions_hang")
+        elif sum(1 for k, _, _ in bugs if k == index) < per_sample:
+            count(stats, "bugs")
+            bugs.append((index, code, runs[failed]))
+    if not bugs:
+        return []
+    traced = pool.map([SampleJob(code, call=run["call"], trace=True, timeout_s=2.0) for _, code, run in bugs])
+    prompts = [few_shot("refine") + refine_prompt(problems[index], code.rstrip("\n"),
+                                                   failed_test_text(run["call"], run["output"]))
+               for index, code, run in bugs]
+    completions = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=[REFINED_STOP],
+                                   temperature=temperature, n=samples)
+    rows = []
+    for position, ((index, buggy, run), outcome) in enumerate(zip(bugs, traced)):
+        record = records[index]
+        buggy_said = outcome.text if outcome.ok else None
+        for completion in completions[position * samples:(position + 1) * samples]:
+            count(stats, "rationales_sampled")
+            monologue, refined = _refined(completion)
+            if not monologue or refined is None:
+                count(stats, "rejected_rationale_no_refined_code")
+                continue
+            if not all(passed for passed, _ in _passes(pool, refined, record["runs"], 3.0)):
+                count(stats, "rejected_rationale_fix_failed")
+                continue
+            if outcome.events and not grounded(monologue, outcome.events, buggy_said or run["output"]):
+                count(stats, "rejected_rationale_grounding")
+                continue
+            failed_test = f"assert {run['call']} == {run['output']}"
+            fault = refine_instruction(problems[index], buggy.rstrip("\n"), failed_test_text(run["call"], run["output"]))
+            response = (f"[MONOLOGUE]\n{monologue}\n[/MONOLOGUE]\n\n[Refined]\n```python\n{refined.rstrip()}\n```\n"
+                        f"[/Refined]")
+            rows.append({"id": f"{record['id']}-m{position}", "fault": fault, "response": response,
+                         "meta": {"source": record.get("source_kind", "extracted"), "origin": record.get("origin"),
+                                  "written_by": "model", "bug": "model", "rationale": "model", "buggy": buggy,
+                                  "fix": refined, "failed_test": failed_test, "code_id": record["id"]}})
+            count(stats, "pyxr_rows")
+            break
     return rows
 
 
-def run_refine(out: Path, pool: SampleRunner, *, progress: bool = True) -> dict:
+def run_refine(out: Path, pool: SampleRunner, *, backend=None, samples: int = 2, max_new_tokens: int = 1024,
+               progress: bool = True) -> dict:
     folder = require_stage(out, "execute")
     chunks = [list(read_jsonl(p)) for p in stage_shards(folder)]
-    return StageRun(out, "refine", progress).run(chunks, lambda chunk, stats: refine_records(chunk, pool, stats), unit="samples")
+    if backend is not None:
+        return StageRun(out, "refine", progress).run(
+            chunks, lambda chunk, stats: model_refine_records(chunk, backend, pool, stats, samples=samples,
+                                                              max_new_tokens=max_new_tokens),
+            unit="samples", source="model")
+    return StageRun(out, "refine", progress).run(chunks, lambda chunk, stats: refine_records(chunk, pool, stats),
+                                                 unit="samples", source="template")

@@ -1,10 +1,16 @@
 """The synthesize stage: OSS-Instruct style problems, solutions and tests written by a model.
 
-Each seed snippet (cut by the seeds stage from real code) is shown to a model with an
-OSS-Instruct prompt asking for a self-contained problem, a solution ``def f(...)`` and
-``assert f(...) == ...`` tests. The answer is parsed, and the solution and its tests run in the
-sandbox; a sample that does not parse or run is sent back once with the error (the retry
-prompt quotes it), and kept only if the second answer runs. Tests must call ``f`` with literal
+The paper's path to PyX: OSS-Instruct with two edits, as duck reads the paper. (1) The seeds
+are parsable snippets of real Python code (the seeds stage cuts them), and (2) the model must
+write *executable* data, not only a problem and a solution: a self-contained function ``f``
+(standard library only, no I/O) with test calls on literal inputs, so that every sample can be
+run, traced and checked. Each seed snippet is shown to a model with such an OSS-Instruct prompt;
+the answer is parsed, and the solution and its tests run in the sandbox; a sample that does not
+parse, run or pass its own tests is sent back with the error (the retry prompt quotes it), up
+to ``retries`` times, and kept as soon as an answer runs (execution filtering with bounded
+retries). Kept samples then get more inputs (input expansion): type-aware mutations of their
+tests' literal arguments (``corpus.extract``'s mutator), kept when they run to a literal value.
+The model may be another one than the monologue stage's (``--synthesis-model``). Tests must call ``f`` with literal
 arguments and compare with a literal; the calls run confined (``corpus.jobs``) and only their
 values come back, which are compared with the tests' literals here. Kept samples carry the problem
 (the NL->code row's description), the solution and the tests' calls; the execute stage then
@@ -30,6 +36,10 @@ from models.parse import split_assertion
 SEEDS_PER_SHARD = 32
 TESTS_STOP = "[/Tests]"
 MAX_TESTS = 5
+#: answers sent back with their error before a seed is given up (execution filtering)
+RETRIES = 3
+#: inputs input expansion may add to a synthesized sample, and the mutations it tries for them
+EXPANDED_INPUTS, EXPANSION_TRIES = 3, 12
 
 PROMPT = """You are exceptionally skilled at crafting high-quality programming problems and offering precise solutions.
 Please gain inspiration from the following random code snippet to create a high-quality programming problem.
@@ -98,7 +108,7 @@ def parse_answer(answer: str) -> tuple[Synthesized | None, str]:
         return None, f"the solution does not parse: {error}"
     if not any(isinstance(n, ast.FunctionDef) and n.name == "f" for n in tree.body):
         return None, "the solution does not define a function named `f`"
-    unsafe = _unsafe(tree)
+    unsafe = outside_guidelines(tree)
     if unsafe:
         return None, f"the solution uses {unsafe}, which the guidelines exclude"
     tests = []
@@ -120,7 +130,9 @@ def _code(section: str) -> str:
     return (match.group(1) if match else section).strip() + "\n"
 
 
-def _unsafe(tree: ast.AST) -> str | None:
+def outside_guidelines(tree: ast.AST) -> str | None:
+    """What in ``tree`` the synthesis guidelines exclude (an import beyond the pure modules, a
+    forbidden name such as ``open``), or None."""
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
@@ -161,21 +173,27 @@ def _failure(result: Outcome, tests: list[str]) -> str | None:
 
 
 def synthesize_records(seeds: list[dict], backend, pool: SampleRunner, stats: dict, *,
-                       temperature: float = 0.7, max_new_tokens: int = 768) -> list[dict]:
-    """Problems, solutions and tests for a batch of seed snippets; those that do not run are
-    retried once with the error, the rest dropped (counted by reason)."""
+                       temperature: float = 0.7, max_new_tokens: int = 768, retries: int = RETRIES,
+                       expand: int = EXPANDED_INPUTS) -> list[dict]:
+    """Problems, solutions and tests for a batch of seed snippets; an answer that does not run
+    is sent back with its error up to ``retries`` times, the seeds still failing then are
+    dropped (counted by reason); kept samples get up to ``expand`` mutated inputs more."""
     prompts = [prompt_for(seed["source"]) for seed in seeds]
     answers = backend.generate(prompts, max_new_tokens=max_new_tokens, stop=[TESTS_STOP], temperature=temperature, n=1)
     verdicts = _judge(answers, pool, stats)
-    retry = [k for k, (sample, error) in enumerate(verdicts) if sample is None]
-    if retry:
+    for attempt in range(retries):
+        retry = [k for k, (sample, error) in enumerate(verdicts) if sample is None]
+        if not retry:
+            break
         count(stats, "retried", len(retry))
         again = backend.generate([retry_prompt(prompts[k], answers[k], verdicts[k][1]) for k in retry],
                                  max_new_tokens=max_new_tokens, stop=[TESTS_STOP], temperature=temperature, n=1)
-        for k, verdict in zip(retry, _judge(again, pool, stats)):
+        for k, answer, verdict in zip(retry, again, _judge(again, pool, stats)):
             verdicts[k] = verdict
+            answers[k] = answer  # the next retry quotes the latest answer and its error
             if verdict[0] is not None:
                 count(stats, "fixed_by_retry")
+                count(stats, f"fixed_by_retry_{attempt + 1}")
     records = []
     for seed, (sample, error) in zip(seeds, verdicts):
         if sample is None:
@@ -187,7 +205,52 @@ def synthesize_records(seeds: list[dict], backend, pool: SampleRunner, stats: di
                         "origin": seed.get("origin"), "name": "f", "source_kind": "synthesized",
                         "seed_id": seed["id"], "tests": [{"call": split_assertion(t).left} for t in sample.tests],
                         "assertions": sample.tests})
+    if expand:
+        expand_inputs(records, pool, stats, limit=expand)
     return records
+
+
+def expand_inputs(records: list[dict], pool: SampleRunner, stats: dict, *, limit: int = EXPANDED_INPUTS,
+                  tries: int = EXPANSION_TRIES) -> None:
+    """Input expansion for synthesized samples: type-aware mutations of the literal arguments of
+    each record's tests (``corpus.extract``'s mutator: near-boundary numbers, edited strings and
+    lists), run confined; up to ``limit`` new calls that run to a literal value are added to the
+    record's tests (``"origin": "mutated"``). Expected outputs are never guessed here: the
+    execute stage records what each call returns."""
+    import random
+
+    from corpus.extract import call_text, mutate_value, usable_outcome
+
+    candidates: list[tuple[int, str]] = []
+    for index, record in enumerate(records):
+        rng = random.Random(record["id"])
+        known = {test["call"] for test in record["tests"]}
+        arguments = []
+        for test in record["tests"]:
+            try:
+                _, args, kwargs = literal_call(test["call"], "f")
+            except ValueError:
+                continue
+            if not kwargs:
+                arguments.append(list(args))
+        for _ in range(tries if arguments else 0):
+            args = list(rng.choice(arguments))
+            position = rng.randrange(len(args)) if args else None
+            if position is not None:
+                args[position] = mutate_value(args[position], rng)
+            call = call_text(args)
+            if call not in known:
+                known.add(call)
+                candidates.append((index, call))
+    outcomes = pool.map([SampleJob(records[index]["code"], call=call, timeout_s=3.0) for index, call in candidates])
+    added: dict[int, int] = {}
+    for (index, call), outcome in zip(candidates, outcomes):
+        count(stats, "expansion_tried")
+        if not usable_outcome(outcome, call) or added.get(index, 0) >= limit:
+            continue
+        added[index] = added.get(index, 0) + 1
+        records[index]["tests"].append({"call": call, "origin": "mutated"})
+        count(stats, "expanded_inputs")
 
 
 def _judge(answers: list[str], pool: SampleRunner, stats: dict) -> list[tuple[Synthesized | None, str]]:
@@ -210,11 +273,12 @@ def _judge(answers: list[str], pool: SampleRunner, stats: dict) -> list[tuple[Sy
 
 
 def run_synthesize(out: Path, pool: SampleRunner, backend, *, limit: int | None = None,
-                   max_new_tokens: int = 768, progress: bool = True) -> dict:
+                   max_new_tokens: int = 768, retries: int = RETRIES, progress: bool = True) -> dict:
     snippets = [s for s in read_stage(require_stage(out, "seeds")) if s["kind"] == "snippet"]
     if limit is not None:
         snippets = snippets[:limit]
     return StageRun(out, "synthesize", progress).run(
         chunked(snippets, SEEDS_PER_SHARD),
-        lambda chunk, stats: synthesize_records(chunk, backend, pool, stats, max_new_tokens=max_new_tokens),
+        lambda chunk, stats: synthesize_records(chunk, backend, pool, stats, max_new_tokens=max_new_tokens,
+                                                retries=retries),
         unit="seeds")

@@ -9,6 +9,10 @@ allowlisted environment) and then
   in it (the function runs the untrusted snippet, or a whole program as ``python`` would:
   ``duck.sandbox.program``, and returns JSON data; values travel as type-tagged literals,
   ``duck.sandbox.values``), or
+- ``sandbox.call_batch([(target, payload, timeout_s), ...])`` runs many calls with one
+  confinement set-up: each still in a fresh process of its own with a folder of its own, which
+  adds a nested Landlock layer (``duck.sandbox.server``); ``imap(..., batch=N)`` uses it where
+  the kernel scopes signals (Landlock ABI 6), else runs one call per confined child, or
 - ``sandbox.exec(argv, cwd=..., stdout=..., ...)`` execs a program (a candidate of ``duck fix``,
   the recorder's child) with the run's folder as the only writable place.
 
@@ -40,6 +44,7 @@ from typing import Iterable, Iterator
 
 from duck.sandbox import landlock as _landlock
 from duck.sandbox.policy import Policy, allowed_env
+from duck.sandbox.server import SETUP_FAILED  # a batched call whose set-up failed runs again on its own
 
 __all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "confinement_note", "landlock_abi",
            "scratch_folder"]
@@ -48,6 +53,10 @@ __all__ = ["Policy", "Run", "Sandbox", "SandboxUnavailable", "allowed_env", "con
 STARTUP_S = 60.0
 #: seconds the parent waits beyond a run's own time (and grace) before it gives up on a server
 BACKSTOP_S = 10.0
+#: seconds a batch may take beyond the sum of its samples' own time limits, per sample
+BATCH_SLACK_S = 0.5
+#: Landlock ABI from which calls may share a confinement set-up (samples' signals scoped)
+BATCH_ABI = 6
 #: uids given to sandboxed runs when duck runs as root (one per server, away from real users)
 UID_BASE, UID_SPAN = 1_500_000_000, 1 << 24
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
@@ -87,6 +96,7 @@ class Run:
     produced no result (an exception in the job function, or a sandbox that could not be set
     up). ``confinement``: what was applied (Landlock ABI and rules, uid, rlimits).
     ``strays``: processes the run left behind that were killed when it ended.
+    ``results``: a batch's reply per sample (``call_batch`` turns them into runs).
     """
 
     exit_code: int | None = None
@@ -97,6 +107,7 @@ class Run:
     confinement: dict | None = None
     strays: int = 0
     duration_s: float = 0.0
+    results: list | None = None
 
     @property
     def timed_out(self) -> bool:
@@ -268,19 +279,59 @@ class Sandbox:
             job["writable"] = [str(p) for p in writable]
         return self._run(job)
 
-    def imap(self, calls: Iterable[tuple[str, dict, float]]) -> Iterator[Run]:
+    @property
+    def batches(self) -> bool:
+        """Whether calls may share one confinement set-up here (``call_batch``): only where
+        Landlock scopes signals, so a sample cannot signal its batch's process."""
+        return landlock_abi() >= BATCH_ABI
+
+    def call_batch(self, calls: list[tuple[str, dict, float]]) -> list[Run]:
+        """``call`` for every ``(target, payload, timeout_s)``, one after the other in one confined
+        child that forks a fresh, further confined process per call (see the module docstring).
+        A call the batch did not reach (its child died, or a sample's folder could not be
+        removed) runs on its own afterwards. Where ``batches`` is False, one child per call."""
+        calls = list(calls)
+        if len(calls) <= 1 or not self.batches:
+            return [self.call(t, p, timeout_s=s) for t, p, s in calls]
+        items = [{"target": t, "payload": p, "timeout_s": s} for t, p, s in calls]
+        # no time limit on the batch when one of its calls has none
+        total = sum(float(s) + BATCH_SLACK_S for _, _, s in calls) if all(s for _, _, s in calls) else 0
+        cancels = self._cancels
+        batch = self._run({"kind": "batch", "items": items, "timeout_s": total, "grace_s": 0.0})
+        runs = []
+        for (target, payload, timeout_s), reply in zip(calls, batch.results or [None] * len(calls)):
+            if isinstance(reply, dict) and not str(reply.get("error") or "").startswith(SETUP_FAILED):
+                run = Run.from_reply(reply)
+                run.confinement = {**(batch.confinement or {}), **(run.confinement or {})}
+            elif batch.stopped_by == "cancelled" or self._cancels != cancels:
+                run = Run(stopped_by="cancelled", error="the batch was cancelled before this call ran")
+            else:
+                run = self.call(target, payload, timeout_s=timeout_s)
+            runs.append(run)
+        return runs
+
+    def imap(self, calls: Iterable[tuple[str, dict, float]], *, batch: int = 1) -> Iterator[Run]:
         """``call(target, payload, timeout_s=...)`` for every ``(target, payload, timeout_s)``, on
         all slots at once; the runs in the order of ``calls``, each yielded as soon as it and
-        those before it are done."""
+        those before it are done. ``batch``: at most this many calls share one confinement
+        set-up (``call_batch``), fewer when that leaves a slot idle."""
         calls = list(calls)
-        one = lambda item: self.call(item[0], item[1], timeout_s=item[2])  # noqa: E731
-        if self.slots == 1 or len(calls) <= 1:
-            yield from map(one, calls)
+        size = max(1, min(batch, -(-len(calls) // self.slots))) if self.batches else 1
+        if size > 1:
+            groups = [calls[k:k + size] for k in range(0, len(calls), size)]
+            one_group = self.call_batch
+        else:
+            groups = [[call] for call in calls]
+            one_group = lambda group: [self.call(group[0][0], group[0][1], timeout_s=group[0][2])]  # noqa: E731
+        if self.slots == 1 or len(groups) <= 1:
+            for group in groups:
+                yield from one_group(group)
             return
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=self.slots, thread_name_prefix="sandbox") as executor:
-            yield from executor.map(one, calls)
+            for runs in executor.map(one_group, groups):
+                yield from runs
 
     def exec(self, argv: list[str], *, cwd: str | Path, env: dict[str, str], timeout_s: float | None,
              stdin: str | Path | None = None, stdout: str | Path | None = None, stderr: str | Path | None = None,

@@ -6,6 +6,12 @@ unprivileged uid/gid when it runs as root, ``no_new_privs``, Landlock (writes on
 run's folder, reads restricted where asked, TCP denied, signals and abstract sockets scoped),
 and SIGKILL when its supervisor dies. It returns a report of what was applied.
 
+``enter_nested(policy, folder, ...)`` is for one sample of a batch: the batch's child already
+entered the sandbox once; each sample's own process (forked from it) adds a Landlock layer of
+its own on top (writes only beneath the sample's folder; signals, abstract sockets and ptrace
+scoped to this new, nested domain), so a sample cannot reach its batch's process nor leave a
+file where a later sample of the batch could find it.
+
 It is irreversible by design and meant only for a child that will run untrusted code or exec
 it; it is not the supervisor (``duck.sandbox.server``) and it starts no process.
 """
@@ -240,3 +246,22 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
     if os.getppid() == 1:
         os._exit(137)  # the supervisor died before the signal was armed
     return report
+
+
+def enter_nested(policy: Policy, folder: str, *, parent: int) -> dict:
+    """Confine one sample of a batch further (see the module docstring); the batch's process has
+    called ``enter`` already. The new layer handles writes only: reads stay as the batch's layer
+    allows them, which lets the samples, run one at a time, read only their own folder (each
+    earlier sample's is gone). Raises ``ConfinementError`` where the layer cannot be applied
+    (the batch then must not go on)."""
+    # a process group of its own, in the batch's session (a new session would cost a scheduler
+    # autogroup per sample; only the session leader could take a terminal, and there is none)
+    os.setpgid(0, 0)
+    try:
+        layer = landlock.restrict_self([folder, "/dev/null"], None, deny_tcp=not policy.network)
+    except landlock.LandlockError as exc:
+        raise ConfinementError(str(exc)) from None
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(137)  # the batch's process died before the signal was armed
+    return {"nested_landlock": layer}

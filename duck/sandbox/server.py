@@ -7,6 +7,17 @@ untrusted code itself: for each job it forks a child that confines itself
 (``duck.sandbox.confine``) and then either calls a job function (``"call"``: duck's own code,
 which runs the untrusted snippet and returns *data*) or execs a program (``"exec"``).
 
+A ``"batch"`` job runs many calls in one confined child: the child enters the sandbox once
+(mount namespace, uid, Landlock's rules, rlimits) and then, one sample after the other, forks
+a fresh process per sample that adds a nested Landlock layer of its own
+(``confine.enter_nested``: writes only in the sample's own folder, signals and abstract
+sockets scoped to the sample), so a sample cannot reach the batch's process or write where
+another sample will look. Each sample writes its result to a pipe of its own that only this
+server reads, so the batch's process never holds a sample's data and no sample can write
+another's result. Between samples the batch's process, subreaper of its samples, kills
+whatever the last one left and removes its folder before the next one starts; where the folder
+cannot be removed, the batch stops and the rest of its samples are reported as not run.
+
 It is the child subreaper of everything the job starts, so when the job ends (finished, timed
 out, cancelled by a ``cancel`` line, or the parent went away: stdin closed) it kills the job's
 whole tree — also processes that left the job's session or were orphaned — and, when it runs
@@ -26,12 +37,14 @@ import sys
 import time
 import traceback
 
-from duck.sandbox.confine import ConfinementError, enter
+from duck.sandbox.confine import ConfinementError, enter, enter_nested
 from duck.sandbox.policy import Policy, interpreter_paths
 
 _PR_SET_CHILD_SUBREAPER = 36
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
 MAX_RESULT_BYTES = 256 * 2**20
+#: how the error of a run whose confinement could not be set up starts
+SETUP_FAILED = "the sandbox could not be set up"
 #: bound before any job runs, so a run that replaces ``json.dumps`` still reports through the real one
 _dumps = json.dumps
 
@@ -149,11 +162,11 @@ class Server:
         interpreter_paths(sys.executable)
 
     # ------------------------------------------------------------------ the child
-    def _child(self, job: dict, folder: str, result_fd: int) -> None:
+    def _child(self, job: dict, folder: str, result_fd: int, sample_fds: list[int] = ()) -> None:
         """In the forked child: confine, then run the job. Never returns."""
         status = 0
         try:
-            keep = {result_fd}
+            keep = {result_fd, *sample_fds}
             if job["kind"] == "exec":
                 self._redirect(job, folder)
                 keep |= {0, 1, 2}
@@ -174,13 +187,12 @@ class Server:
                 os.set_inheritable(result_fd, False)
                 argv = job["argv"]
                 os.execve(argv[0], argv, job["env"])
-            target = job["target"]
-            module_name, _, function_name = target.partition(":")
-            function = getattr(importlib.import_module(module_name), function_name)
-            value = function(job.get("payload") or {})
-            _write_all(result_fd, (_dumps({"result": value}, ensure_ascii=True) + "\n").encode())
+            if job["kind"] == "batch":
+                self._batch(job, folder, result_fd, list(sample_fds))
+            else:
+                _call(job, result_fd)
         except ConfinementError as exc:
-            _write_all(result_fd, (_dumps({"error": f"the sandbox could not be set up: {exc}"}) + "\n").encode())
+            _write_all(result_fd, (_dumps({"error": f"{SETUP_FAILED}: {exc}"}) + "\n").encode())
             status = 125
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, never raised past the fork
             try:
@@ -189,6 +201,53 @@ class Server:
             except BaseException:  # noqa: BLE001
                 pass
             status = 127 if job["kind"] == "exec" else 1
+        os._exit(status)
+
+    # ------------------------------------------------------------------ a batch, in its confined child
+    def _batch(self, job: dict, folder: str, result_fd: int, sample_fds: list[int]) -> None:
+        """Run the items of a batch job one after the other, each in a fresh process of its own
+        (see the module docstring). Sample ``i`` writes its result to ``sample_fds[i]``; this
+        process writes ``{"item": i, "reply": <how it ended>}`` lines to ``result_fd``."""
+        _libc().prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+        me = os.getpid()
+        for index, item in enumerate(job.get("items") or ()):
+            sample_folder = os.path.join(folder, f"s{index}")
+            os.mkdir(sample_folder, 0o700)
+            started = time.monotonic()
+            pid = os.fork()
+            if pid == 0:
+                self._sample(item, sample_folder, sample_fds[index], me)
+            os.close(sample_fds[index])
+            reply = _watch(item, pid, started)
+            reply["strays"] = sweep(None)
+            removed = _remove_tree(sample_folder)
+            reply["duration_s"] = round(time.monotonic() - started, 4)
+            _write_all(result_fd, (_dumps({"item": index, "reply": reply}) + "\n").encode())
+            del reply
+            if not removed:
+                _write_all(result_fd, (_dumps({"error": f"sample {index} left files that could not be removed; "
+                                                         "the batch stopped"}) + "\n").encode())
+                return
+
+    def _sample(self, item: dict, folder: str, result_fd: int, parent: int) -> None:
+        """In a sample's process, forked from the batch's: confine further, call. Never returns."""
+        status = 0
+        try:
+            _close_fds_except({0, 1, 2, result_fd})
+            os.chdir(folder)
+            report = enter_nested(self.policy, folder, parent=parent)
+            _write_all(result_fd, (_dumps({"confinement": report}) + "\n").encode())
+            _call(item, result_fd)
+        except ConfinementError as exc:
+            _write_all(result_fd, (_dumps({"error": f"{SETUP_FAILED}: {exc}"}) + "\n").encode())
+            status = 125
+        except BaseException as exc:  # noqa: BLE001 - reported to the server, never raised past the fork
+            try:
+                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
+                _write_all(result_fd, (_dumps({"error": detail}) + "\n").encode())
+            except BaseException:  # noqa: BLE001
+                pass
+            status = 1
         os._exit(status)
 
     def _redirect(self, job: dict, folder: str) -> None:
@@ -238,14 +297,22 @@ class Server:
             home = {name: folder for name in ("HOME", "TMPDIR", "TMP", "TEMP")}
             job = {**job, "env": {**job.get("env", {}), **home}}
         reader, writer = os.pipe()
+        # a batch: one result pipe per sample, read here only
+        pipes = [os.pipe() for _ in job.get("items") or ()] if job["kind"] == "batch" else []
         started = time.monotonic()
         pid = os.fork()
         if pid == 0:
             os.close(reader)
-            self._child(job, folder, writer)
+            for end, _ in pipes:
+                os.close(end)
+            self._child(job, folder, writer, [end for _, end in pipes])
         os.close(writer)
-        reply = self._supervise(job, pid, reader, started)
+        for _, end in pipes:
+            os.close(end)
+        reply = self._supervise(job, pid, reader, started, [end for end, _ in pipes])
         os.close(reader)
+        for end, _ in pipes:
+            os.close(end)
         reply["strays"] = sweep(self.uid)
         for path in [folder]:
             shutil.rmtree(path, ignore_errors=True)
@@ -256,18 +323,23 @@ class Server:
         reply["duration_s"] = round(time.monotonic() - started, 4)
         return reply
 
-    def _supervise(self, job: dict, pid: int, reader: int, started: float) -> dict:
+    def _supervise(self, job: dict, pid: int, reader: int, started: float, sample_readers: list[int] = ()) -> dict:
         timeout = float(job.get("timeout_s") or 0) or None
         grace = float(job.get("grace_s") or 0)
         pidfd = os.pidfd_open(pid)
         os.set_blocking(reader, False)
         data = bytearray()
+        samples = [bytearray() for _ in sample_readers]
+        share = MAX_RESULT_BYTES // max(1, len(sample_readers))  # a batch's samples share the bound
         stopped_by = None
         term_sent_at = None
         with selectors.DefaultSelector() as selector:
             selector.register(pidfd, selectors.EVENT_READ, "exit")
             selector.register(reader, selectors.EVENT_READ, "result")
             selector.register(self.control, selectors.EVENT_READ, "control")
+            for index, fd in enumerate(sample_readers):
+                os.set_blocking(fd, False)
+                selector.register(fd, selectors.EVENT_READ, index)
             exited = False
             if self._cancel_requested():  # a cancel that came in the same read as its job
                 stopped_by = "cancelled"
@@ -291,7 +363,10 @@ class Server:
                 else:
                     wait = 1.0
                 for key, _ in selector.select(max(wait, 0.0)):
-                    if key.data == "exit":
+                    if type(key.data) is int:
+                        if self._drain(key.fd, samples[key.data], share):
+                            selector.unregister(key.fd)
+                    elif key.data == "exit":
                         exited = True
                     elif key.data == "result":
                         if self._drain(reader, data):  # closed (by the exec, or the job's end): stop watching it
@@ -306,9 +381,15 @@ class Server:
                             self._stop(pid, grace)
                             term_sent_at = time.monotonic() if grace > 0 else None
             self._drain(reader, data)
+            for fd, collected in zip(sample_readers, samples):
+                self._drain(fd, collected, share)
         os.close(pidfd)
         _, wait_status = os.waitpid(pid, 0)
-        return self._reply(job, wait_status, stopped_by, bytes(data))
+        reply = self._reply(job, wait_status, stopped_by, bytes(data))
+        if job["kind"] == "batch":
+            reply["results"] = [None if ended is None else {**ended, **_parse(bytes(collected), "call")}
+                                for ended, collected in zip(reply["results"], samples)]
+        return reply
 
     def _signal_job(self, pid: int, sig: int) -> None:
         try:
@@ -321,8 +402,9 @@ class Server:
         self._signal_job(pid, signal.SIGTERM if grace > 0 else signal.SIGKILL)
 
     @staticmethod
-    def _drain(reader: int, data: bytearray) -> bool:
-        """Read what the job wrote so far; True once its end of the pipe is closed."""
+    def _drain(reader: int, data: bytearray, limit: int = MAX_RESULT_BYTES) -> bool:
+        """Read what the job wrote so far (kept up to ``limit`` bytes); True once its end of the
+        pipe is closed."""
         while True:
             try:
                 chunk = os.read(reader, 1 << 20)
@@ -330,34 +412,101 @@ class Server:
                 return False
             if not chunk:
                 return True
-            if len(data) < MAX_RESULT_BYTES:
-                data += chunk[: MAX_RESULT_BYTES - len(data)]
+            if len(data) < limit:
+                data += chunk[: limit - len(data)]
 
     @staticmethod
     def _reply(job: dict, wait_status: int, stopped_by: str | None, data: bytes) -> dict:
-        reply: dict = {"exit_code": None, "signal": None, "stopped_by": stopped_by, "confinement": None,
-                       "result": None, "error": None}
+        reply: dict = {"exit_code": None, "signal": None, "stopped_by": stopped_by}
         if os.WIFEXITED(wait_status):
             reply["exit_code"] = os.WEXITSTATUS(wait_status)
         elif os.WIFSIGNALED(wait_status):
             reply["signal"] = os.WTERMSIG(wait_status)
-        for line in data.split(b"\n"):
-            if not line.strip():
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                reply["error"] = "the run wrote an unreadable result"
-                continue
-            if not isinstance(message, dict):
-                continue
-            if "confinement" in message and reply["confinement"] is None:
-                reply["confinement"] = message["confinement"]
-            elif "result" in message and job["kind"] == "call":
-                reply["result"] = message["result"]
-            elif "error" in message:
-                reply["error"] = str(message["error"])[:4000]
+        reply.update(_parse(data, job["kind"], len(job.get("items") or ())))
         return reply
+
+
+def _parse(data: bytes, kind: str, items: int = 0) -> dict:
+    """What a run wrote on its result pipe: its confinement report, result (a call), item
+    replies (a batch: how each sample ended, by index), error."""
+    reply: dict = {"confinement": None, "result": None, "error": None}
+    for line in data.split(b"\n"):
+        if not line.strip():
+            continue
+        try:
+            message = json.loads(line)
+        except ValueError:
+            reply["error"] = "the run wrote an unreadable result"
+            continue
+        if not isinstance(message, dict):
+            continue
+        if "confinement" in message and reply["confinement"] is None:
+            reply["confinement"] = message["confinement"]
+        elif "result" in message and kind == "call":
+            reply["result"] = message["result"]
+        elif "item" in message and kind == "batch" and isinstance(message.get("reply"), dict):
+            index = message["item"]
+            if type(index) is int and 0 <= index < items:
+                reply.setdefault("results", {})[index] = message["reply"]
+        elif "error" in message:
+            reply["error"] = str(message["error"])[:4000]
+    if kind == "batch":
+        found = reply.pop("results", {})
+        reply["results"] = [found.get(index) for index in range(items)]
+    return reply
+
+
+def _call(job: dict, result_fd: int) -> None:
+    """Call the job function ``job["target"]`` on ``job["payload"]``; its value goes to ``result_fd``."""
+    module_name, _, function_name = job["target"].partition(":")
+    function = getattr(importlib.import_module(module_name), function_name)
+    value = function(job.get("payload") or {})
+    _write_all(result_fd, (_dumps({"result": value}, ensure_ascii=True) + "\n").encode())
+
+
+def _watch(item: dict, pid: int, started: float) -> dict:
+    """In a batch's process: wait for one sample's process (killed at its timeout); how it ended."""
+    timeout = float(item.get("timeout_s") or 0) or None
+    pidfd = os.pidfd_open(pid)
+    stopped_by = None
+    with selectors.DefaultSelector() as selector:
+        selector.register(pidfd, selectors.EVENT_READ)
+        while True:
+            wait = None if timeout is None or stopped_by else started + timeout - time.monotonic()
+            if wait is not None and wait <= 0:
+                stopped_by = "timeout"
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+                _kill(pid)
+                continue
+            if selector.select(wait):
+                break
+    os.close(pidfd)
+    _, wait_status = os.waitpid(pid, 0)
+    ended: dict = {"exit_code": None, "signal": None, "stopped_by": stopped_by}
+    if os.WIFEXITED(wait_status):
+        ended["exit_code"] = os.WEXITSTATUS(wait_status)
+    elif os.WIFSIGNALED(wait_status):
+        ended["signal"] = os.WTERMSIG(wait_status)
+    return ended
+
+
+def _remove_tree(path: str) -> bool:
+    """Remove a sample's folder as its (unprivileged) owner, giving its folders back their
+    permissions first (a sample may have taken them away); whether it is gone."""
+    stack = [path]
+    while stack:
+        folder = stack.pop()
+        try:
+            os.chmod(folder, 0o700)
+            with os.scandir(folder) as entries:
+                stack += [e.path for e in entries if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+    shutil.rmtree(path, ignore_errors=True)
+    return not os.path.lexists(path)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -379,6 +528,10 @@ def main() -> None:
     for name in config.get("preload") or ():
         importlib.import_module(name)
     server = Server(config, control)
+    import gc
+
+    gc.collect()
+    gc.freeze()  # what the preloads made is never walked by a run's collections (no copy-on-write of it)
     os.makedirs(server.root, exist_ok=True)
     _write_all(reply_fd, (json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
     while not server.parent_gone:
@@ -403,6 +556,7 @@ def main() -> None:
             reply = {"error": f"the sandbox server failed: {exc!r}", "stopped_by": "crashed"}
         reply["id"] = job.get("id")
         _write_all(reply_fd, (json.dumps(reply, ensure_ascii=True) + "\n").encode())
+        del job, reply, line  # the next run is forked from this process: it must not find this one's result
     sweep(server.uid)
     shutil.rmtree(server.root, ignore_errors=True)
 

@@ -1,5 +1,8 @@
-"""The corpus stages that need a model: synthesize (OSS-Instruct + one retry with the error) and
-model monologues (rejection sampling: executed answers, reproduced outputs, grounded claims).
+"""The corpus stages that need a model, the paper's path: synthesize (OSS-Instruct, bounded
+retries with the error until the code runs, input expansion), model monologues (paper-style
+few-shot, rejection sampling: executed answers, reproduced outputs, grounded claims) and
+model-written PyX-R (the model's own failing solutions, its rationales kept only when the fix
+passes every test and the claims hold).
 
 A scripted backend (a fake, here only) drives the exact paths; one build runs a real tiny
 transformers model through ``duck-train corpus build --model DIR``, whose gibberish must be
@@ -20,7 +23,7 @@ from corpus import cli
 from corpus.execute import execute_records
 from corpus.export import validate_row
 from corpus.monologue import model_monologues
-from corpus.jobs import SampleRunner
+from corpus.jobs import SampleJob, SampleRunner
 from corpus.synthesize import parse_answer, synthesize_records
 from models.parse import answer_text
 
@@ -124,11 +127,14 @@ def test_model_monologues_keep_only_answers_that_execute_and_are_grounded(pools)
     # the kept answer is the assertion that was executed: the question's call, not the model's f([9])
     assert answer_text(by_direction["forward"]["response"]) == "assert f([1, 2]) == 3"
     assert answer_text(by_direction["backward"]["response"]) == "assert f([3]) == 3"
-    assert all(m["monologue"] == "model" and m["response"].startswith("[MONOLOGUE]\n") for m in kept)
+    assert all(m["written_by"] == "model" and m["response"].startswith("[MONOLOGUE]\n") for m in kept)
     # each prompt carries a worked example of its own direction before the question
     forward_prompts = [p for p in backend.prompts if p.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n")]
     assert forward_prompts and all(p.count("### Execution Simulation:") == 1 for p in forward_prompts)
     assert all(p.count("### Reverse Deduction") == 1 for p in backend.prompts if p not in forward_prompts)
+    # the worked examples are the paper's style: no template conclusion, constraints for backward
+    assert not any("### Conclusion" in p for p in backend.prompts)
+    assert all("must add up to exactly 8" in p for p in backend.prompts if p not in forward_prompts)
 
 
 GOOD = ("Return the sum of the squares of a list of integers.\n\n[Solution]\n```python\ndef f(xs):\n"
@@ -136,30 +142,100 @@ GOOD = ("Return the sum of the squares of a list of integers.\n\n[Solution]\n```
 WRONG = GOOD.replace("== 5", "== 6")
 
 
-def test_synthesize_retries_once_with_the_error_and_keeps_what_runs(pools):
+def test_synthesize_retries_with_the_error_until_the_code_runs_then_gives_up(pools):
     seeds = [{"id": s, "source": f"total = 0\nfor x in {s}:\n    total += x * x\n", "origin": f"seed.py:{i}"}
-             for i, s in enumerate(("first", "second", "third"))]
+             for i, s in enumerate(("first", "second", "third", "fourth"))]
+
+    asked: dict[str, int] = {}
 
     def answer(prompt: str, k: int) -> str:
-        retry = "failed:" in prompt
+        seed = re.search(r"for x in (\w+):", prompt).group(1)
+        attempt = asked[seed] = asked.get(seed, -1) + 1  # 0: the first answer, then each retry
         if "in first" in prompt:
             return GOOD
         if "in second" in prompt:
-            return GOOD if retry else WRONG
-        return "no sections at all" if retry else GOOD.replace("def f", "def g")
+            return GOOD if attempt else WRONG
+        if "in fourth" in prompt:
+            return GOOD if attempt == 2 else GOOD.replace("def f", "def g")
+        return "no sections at all" if attempt else GOOD.replace("def f", "def g")
 
     backend = ScriptedBackend(answer)
     stats: dict = {}
-    records = synthesize_records(seeds, backend, pools[0], stats)
-    assert stats["samples"] == 2 and stats["retried"] == 2 and stats["fixed_by_retry"] == 1
-    assert stats["rejected_after_retry"] == 1 and stats["failed_tests"] == 1 and stats["unparsable"] == 2
+    records = synthesize_records(seeds, backend, pools[0], stats, retries=3, expand=0)
+    assert stats["samples"] == 3 and stats["fixed_by_retry"] == 2
+    assert stats["fixed_by_retry_1"] == 1 and stats["fixed_by_retry_2"] == 1
+    assert stats["retried"] == 3 + 2 + 1  # three seeds, then two, then the one that never runs
+    assert stats["rejected_after_retry"] == 1 and stats["failed_tests"] == 1
     retries = [p for p in backend.prompts if "failed:" in p]
     assert any("but the test expects" in p for p in retries)  # the failure goes back to the model
     assert any("does not define a function named `f`" in p for p in retries)
-    assert {r["seed_id"] for r in records} == {"first", "second"}
+    assert max(p.count("failed:") for p in retries if "in third" in p) == 1  # a retry quotes the latest answer only
+    assert len([p for p in backend.prompts if "in third" in p]) == 4  # first answer + 3 retries, then given up
+    assert {r["seed_id"] for r in records} == {"first", "second", "fourth"}
     for record in records:
         assert record["source_kind"] == "synthesized" and record["problem"].startswith("Return the sum")
         assert [t["call"] for t in record["tests"]] == ["f([1, 2])", "f([])"]
+
+
+def test_input_expansion_adds_mutated_inputs_that_run(pools):
+    from corpus.synthesize import expand_inputs
+
+    code = "def f(xs, k):\n    if k < 0:\n        raise ValueError(k)\n    return [x * k for x in xs]\n"
+    records = [{"id": "syn-1", "code": code, "tests": [{"call": "f([1, 2], 3)"}]}]
+    stats: dict = {}
+    expand_inputs(records, pools[0], stats, limit=3, tries=20)
+    added = [t for t in records[0]["tests"] if t.get("origin") == "mutated"]
+    assert 1 <= len(added) <= 3 and stats["expanded_inputs"] == len(added)
+    assert stats["expansion_tried"] > len(added)  # some mutations raise (k < 0) or repeat and are left out
+    runs = pools[0].map([SampleJob(code, call=t["call"]) for t in added])
+    assert all(run.ok and run.literal for run in runs) and len({t["call"] for t in added}) == len(added)
+
+
+MAX2 = "def f(a, b):\n    if a > b:\n        return a\n    return b\n"
+
+
+def test_model_refine_keeps_natural_bugs_whose_fix_passes_and_whose_claims_hold(pools):
+    from corpus.refine import model_refine_records
+
+    record = {**_executed(pools, MAX2, ["f(1, 2)", "f(5, 3)"]), "problem": "Return the larger of `a` and `b`."}
+    solutions = [
+        "```python\ndef f(a, b):\n    return max(a, b)\n```",  # correct: not a bug
+        "Here you go: it is easy.",  # no code
+        "```python\ndef f(a, b):\n    return a\n```\nThat is all.",  # a natural bug: fails f(1, 2)
+        "def f(a, b):\n    return a\n",  # the same bug again
+    ]
+    rationales = [
+        # the fix still fails
+        "[MONOLOGUE]\nThe code returns `a`.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(a, b):\n    return b\n```\n",
+        # right fix, but a claim the buggy run contradicts (it returns 1)
+        "[MONOLOGUE]\nThe buggy code returns `7`.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(a, b):\n    return max(a, b)\n```\n",
+        # right fix and grounded
+        "[MONOLOGUE]\n### Execution Simulation\nThe buggy code returns `1` for `f(1, 2)`; the test expects 2.\n"
+        "### Root Cause Analysis\nIt never compares `a` with `b`.\n[/MONOLOGUE]\n\n[Refined]\n```python\n"
+        "def f(a, b):\n    return a if a > b else b\n```\n",
+        # right too, but one rationale per bug is kept
+        "[MONOLOGUE]\nIt ignores `b`.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(a, b):\n    return max(a, b)\n```\n",
+    ]
+
+    def answer(prompt: str, k: int) -> str:
+        return (rationales if prompt.startswith("Debug and Refine") or "### Buggy Solution" in prompt else solutions)[k]
+
+    backend = ScriptedBackend(answer)
+    stats: dict = {}
+    rows = model_refine_records([record], backend, pools[0], stats, samples=4)
+    assert stats["solutions_sampled"] == 4 and stats["solutions_correct"] == 1
+    assert stats["solutions_unparsable"] == 1 and stats["solutions_repeated"] == 1 and stats["bugs"] == 1
+    assert stats["rejected_rationale_fix_failed"] == 1 and stats["rejected_rationale_grounding"] == 1
+    assert stats["rationales_sampled"] == 3 and stats["pyxr_rows"] == 1  # it stopped at the first kept one
+    [row] = rows
+    validate_row({"fault": row["fault"], "response": row["response"], "meta": row["meta"]})
+    assert row["meta"]["written_by"] == "model" and row["meta"]["bug"] == "model"
+    assert row["meta"]["buggy"] == "def f(a, b):\n    return a\n" and "a if a > b else b" in row["response"]
+    assert "retv = f(1, 2)\nassert retv == 2" in row["fault"]
+    # the refine prompt carries the paper-style worked example before the question
+    refine_prompts = [p for p in backend.prompts if "### Buggy Solution" in p]
+    assert refine_prompts and all(p.count("### Root Cause Analysis") == 1 and p.count("### Buggy Solution") == 2
+                                  for p in refine_prompts)
 
 
 def test_synthesized_code_outside_the_guidelines_is_refused():
@@ -178,11 +254,23 @@ def _python_block(prompt: str) -> tuple[str, str]:
 
 
 def _truthful(prompt: str, k: int) -> str:
-    """A fake model that runs the (test's own, trusted) code to answer forward questions and
-    writes OSS-Instruct samples; it never answers backward questions."""
+    """A fake model that runs the (test's own, trusted) code to answer forward questions, writes
+    OSS-Instruct samples, writes a wrong solution to every NL->code problem and, for the
+    problems it synthesized itself, a right rationale; it never answers backward questions."""
     if prompt.startswith("You are exceptionally skilled"):
         n = len(prompt) % 7
-        return GOOD.replace("x * x for", f"x * x + {n} for").replace("== 5", f"== {5 + 2 * n}").replace("== 0", "== 0")
+        return (GOOD.replace("x * x for", f"x * x + {n} for").replace("== 5", f"== {5 + 2 * n}")
+                .replace("squares of a list of integers.", f"squares of a list of integers, plus {n} for each."))
+    if "### Buggy Solution" in prompt:
+        question = prompt[prompt.rindex("### Problem"):]
+        match = re.search(r"plus (\d) for each", question)
+        if not match:
+            return "[MONOLOGUE]\nI do not know.\n[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(*args):\n    return 0\n```\n"
+        return ("[MONOLOGUE]\n### Execution Simulation\nThe buggy solution ignores the list and returns `None`.\n"
+                "### Root Cause Analysis\nNothing is summed.\n### Bug Fixing\nSum the squares plus the constant.\n"
+                f"[/MONOLOGUE]\n\n[Refined]\n```python\ndef f(xs):\n    return sum(x * x + {match.group(1)} for x in xs)\n```\n")
+    if "<NL_Description>" in prompt:
+        return "def f(*args):\n    return None\n"
     if not prompt.endswith("== ??\n[/PYTHON]\n[MONOLOGUE]\n"):
         return "I cannot deduce it."
     code, call = _python_block(prompt)
@@ -225,8 +313,22 @@ def test_build_with_a_model_synthesizes_and_samples_monologues(tmp_path):
     rows = _check_exported(out)
     tasks = {(r["meta"]["task"], r["meta"]["source"]) for r in rows}
     assert ("nl", "synthesized") in tasks and ("forward", "synthesized") in tasks and ("forward", "extracted") in tasks
-    assert all(r["meta"]["monologue"] == "model" for r in rows if r["meta"]["task"] != "nl")
+    assert all(r["meta"]["written_by"] == "model" for r in rows if r["meta"]["task"] != "nl")
+    assert {r["meta"]["written_by"] for r in rows if r["meta"]["task"] == "nl"} == {"model", "source"}
     assert not any(r["meta"]["task"] == "backward" for r in rows)
+    # input expansion gave the synthesized samples more calls than their tests
+    assert stats["synthesize"]["expanded_inputs"] >= 1
+    assert any(r["meta"]["source"] == "synthesized" and r["meta"]["call"] not in ("f([1, 2])", "f([])")
+               for r in rows if r["meta"]["task"] == "forward")
+    # PyX-R from the model: its own wrong solutions, fixed by its verified rationales (for the problems it
+    # can fix); the extracted ones' fixes fail and are counted, not kept
+    pyxr = _rows(out, "pyxr")
+    assert pyxr and stats["refine"]["bugs"] >= 3 and stats["refine"]["rejected_rationale_fix_failed"] >= 1
+    assert all(r["meta"]["written_by"] == "model" and r["meta"]["source"] == "synthesized" for r in pyxr)
+    from tests.corpus.test_pipeline import _assertions_hold
+
+    with SampleRunner(1) as pool:
+        assert all(_assertions_hold(pool, [(r["meta"]["fix"], r["meta"]["failed_test"]) for r in pyxr]))
 
 
 def test_synthesize_without_a_model_says_what_to_pass(tmp_path):
@@ -252,10 +354,43 @@ def test_build_with_a_real_tiny_model_rejects_its_gibberish(tmp_path):
                           "--no-decontaminate")) == 0
     stats = json.loads((out / "stats.json").read_text())
     synthesized, monologue = stats["synthesize"], stats["monologue"]
-    assert synthesized["retried"] == 1 and synthesized["rejected_after_retry"] == 1 and "samples" not in synthesized
+    # three retries with the error (the default bound), then the seed is given up
+    assert synthesized["retried"] == 3 and synthesized["rejected_after_retry"] == 1 and "samples" not in synthesized
     sampled = monologue["forward_sampled"] + monologue["backward_sampled"]
     rejected = sum(v for k, v in monologue.items() if k.startswith("rejected_"))
     assert sampled > 0 and rejected == sampled and "forward" not in monologue
+    # the model path of PyX-R ran on the real model too: its solutions are sampled, none becomes a row
+    refine = stats["refine"]
+    assert refine["solutions_sampled"] == 1 and "pyxr_rows" not in refine
+    assert refine.get("solutions_unparsable", 0) + refine.get("bugs", 0) + refine.get("solutions_correct", 0) == 1
     rows = _check_exported(out)
+    assert _rows(out, "pyxr") == []
     # only the docstring's NL->code row survives
     assert [r["meta"]["task"] for r in rows] == ["nl"] and ast.parse(rows[0]["response"])
+
+
+def test_the_paper_path_through_two_openai_compatible_servers(tmp_path):
+    """--synthesis-endpoint writes the problems, --endpoint the monologues and PyX-R: what leaves
+    duck goes to the right server (real HTTP stubs, the same OpenAI-compatible backend as vLLM)."""
+    from tests.trainer.test_released_prompts import RecordingServer
+
+    writer, reasoner = RecordingServer(lambda p: _truthful(p, 0)), RecordingServer(lambda p: _truthful(p, 0))
+    try:
+        seeds = tmp_path / "seeds"
+        seeds.mkdir()
+        (seeds / "numbers.py").write_text(SEEDS)
+        out = tmp_path / "out"
+        assert cli.main(_args("build", "--seeds", str(seeds), "--out", str(out), "--quiet", "--samples", "1",
+                              "--synthesize-limit", "3", "--no-decontaminate", "--endpoint", reasoner.url,
+                              "--synthesis-endpoint", writer.url)) == 0
+        written = [p for p, _ in writer.sent()]
+        reasoned = [p for p, _ in reasoner.sent()]
+        assert written and all(p.startswith("You are exceptionally skilled") for p in written)
+        assert reasoned and not any(p.startswith("You are exceptionally skilled") for p in reasoned)
+        assert any("### Buggy Solution" in p for p in reasoned) and any(p.endswith("[MONOLOGUE]\n") for p in reasoned)
+    finally:
+        writer.close()
+        reasoner.close()
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["synthesize"]["samples"] == 2 and stats["refine"]["pyxr_rows"] >= 1
+    assert all(r["meta"]["written_by"] == "model" for r in _rows(out, "pyxr"))

@@ -139,9 +139,10 @@ def test_every_row_matches_the_schema(built):
     for row in pyx + pyxr:
         prompt, target = row_prompt(row)
         assert prompt and target == row["response"]
+    # the offline path says so on every row: templates wrote the monologues and the rationales
     for row in pyx:
-        if row["meta"]["task"] != "nl":
-            assert row["meta"]["monologue"] == "trace"
+        assert row["meta"]["written_by"] == ("source" if row["meta"]["task"] == "nl" else "template")
+    assert all(row["meta"]["written_by"] == "template" and row["meta"]["bug"].startswith("mutation-") for row in pyxr)
     manifest = json.loads((out / "export" / "manifest.json").read_text())
     assert manifest["stats"]["pyx_rows"] == len(pyx)
 

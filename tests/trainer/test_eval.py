@@ -138,11 +138,12 @@ def test_float_outputs_compare_with_evalplus_tolerance():
 
 
 def test_solution_is_the_prompt_and_the_completion_up_to_the_fence():
-    """As the released run_evalplus.py: solution = task prompt + completion cut at the first fence."""
+    """As the released run_evalplus.py: solution = task prompt + completion cut at the first fence,
+    then sanitized (``tests/trainer/test_sanitize.py``); here sanitizing changes nothing but layout."""
     task = evalplus.CodeTask("humaneval", "HumanEval/x", "from typing import List\n\ndef g(xs: List[int]) -> int:\n    \"\"\"sum\"\"\"\n",
                              "g", "    return sum(xs)\n", [], [], 0.0)
     solution = evalplus.solution_from_completion(task, "\n    return sum(xs)\n```\nexplanation")
-    assert solution == task.prompt + "\n    return sum(xs)\n"
+    assert solution == 'from typing import List\ndef g(xs: List[int]) -> int:\n    """sum"""\n\n    return sum(xs)'
     assert evalplus.code_prompt(task).endswith('<Code>\n```python\nfrom typing import List\n\ndef g(xs: List[int]) -> int:\n    """sum"""')
     mbpp = evalplus.CodeTask("mbpp", "Mbpp/x", '"""\nWrite a function g\nassert g([1]) == 1\n"""\n', "g", "", [], [], 0.0)
     assert evalplus.code_prompt(mbpp).endswith("<Code>\n```python")

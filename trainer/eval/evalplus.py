@@ -46,9 +46,13 @@ def code_prompt(task: CodeTask) -> str:
 
 
 def solution_from_completion(task: CodeTask, completion: str) -> str:
-    """The program the released harness tests: the task's prompt followed by the completion of
-    ``code_prompt`` cut at its first fence (HumanEval: the body continuing the signature)."""
-    return task.prompt + code_continuation(completion)
+    """The program the released evaluation tests: the task's prompt followed by the completion
+    of ``code_prompt`` cut at its first fence (HumanEval: the body continuing the signature),
+    then sanitized as ``evalplus.sanitize`` does (``trainer.eval.sanitize``: only the imports
+    and what the entry point needs are kept)."""
+    from trainer.eval.sanitize import sanitize
+
+    return sanitize(task.prompt + code_continuation(completion), task.entry_point)
 
 
 @dataclass
