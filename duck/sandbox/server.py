@@ -191,16 +191,8 @@ class Server:
                 self._batch(job, folder, result_fd, list(sample_fds))
             else:
                 _call(job, result_fd)
-        except ConfinementError as exc:
-            _write_all(result_fd, (_dumps({"error": f"{SETUP_FAILED}: {exc}"}) + "\n").encode())
-            status = 125
         except BaseException as exc:  # noqa: BLE001 - reported to the supervisor, never raised past the fork
-            try:
-                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
-                _write_all(result_fd, (_dumps({"error": detail}) + "\n").encode())
-            except BaseException:  # noqa: BLE001
-                pass
-            status = 127 if job["kind"] == "exec" else 1
+            status = _report_failure(result_fd, exc, 127 if job["kind"] == "exec" else 1)
         os._exit(status)
 
     # ------------------------------------------------------------------ a batch, in its confined child
@@ -238,16 +230,8 @@ class Server:
             report = enter_nested(self.policy, folder, parent=parent)
             _write_all(result_fd, (_dumps({"confinement": report}) + "\n").encode())
             _call(item, result_fd)
-        except ConfinementError as exc:
-            _write_all(result_fd, (_dumps({"error": f"{SETUP_FAILED}: {exc}"}) + "\n").encode())
-            status = 125
         except BaseException as exc:  # noqa: BLE001 - reported to the server, never raised past the fork
-            try:
-                detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
-                _write_all(result_fd, (_dumps({"error": detail}) + "\n").encode())
-            except BaseException:  # noqa: BLE001
-                pass
-            status = 1
+            status = _report_failure(result_fd, exc, 1)
         os._exit(status)
 
     def _redirect(self, job: dict, folder: str) -> None:
@@ -454,6 +438,21 @@ def _parse(data: bytes, kind: str, items: int = 0) -> dict:
         found = reply.pop("results", {})
         reply["results"] = [found.get(index) for index in range(items)]
     return reply
+
+
+
+def _report_failure(result_fd: int, exc: BaseException, status: int) -> int:
+    """Write why a forked run could not go on as its result line; the exit status it ends with
+    (125 when the confinement could not be set up, else ``status``)."""
+    if isinstance(exc, ConfinementError):
+        _write_all(result_fd, (_dumps({"error": f"{SETUP_FAILED}: {exc}"}) + "\n").encode())
+        return 125
+    try:
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()[-2000:]
+        _write_all(result_fd, (_dumps({"error": detail}) + "\n").encode())
+    except BaseException:  # noqa: BLE001
+        pass
+    return status
 
 
 def _call(job: dict, result_fd: int) -> None:

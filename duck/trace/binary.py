@@ -468,33 +468,30 @@ def convert_to_v1(source: str | Path, target: str | Path) -> None:
 
 
 # ------------------------------------------------------------------ the parent's end of a recording
-def complete_size(path: str | Path) -> int:
-    """The length of the file's whole chunks (0 when it does not even have the magic)."""
+def _scan(path: str | Path) -> tuple[int, int]:
+    """(length of the file's whole chunks, events their ``EVTS`` chunks hold); (0, 0) without the magic."""
     with open(path, "rb") as f:
         size = os.fstat(f.fileno()).st_size
         if size < len(MAGIC) or f.read(len(MAGIC)) != MAGIC:
-            return 0
+            return 0, 0
         with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            end = len(MAGIC)
-            for _tag, payload, end in iter_chunks(buf):
-                del payload
-            return end
-
-
-def steps_in_trace(path: str | Path) -> int:
-    """How many events the file's whole ``EVTS`` chunks hold (the last one's first step plus its count)."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size < len(MAGIC) or f.read(len(MAGIC)) != MAGIC:
-            return 0
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            steps = 0
-            for tag, payload, _end in iter_chunks(buf):
+            end, steps = len(MAGIC), 0
+            for tag, payload, end in iter_chunks(buf):
                 if tag == b"EVTS":
                     first, n = _COUNTS.unpack_from(payload, 0)[:2]
                     steps = first + n
                 del payload
-            return steps
+            return end, steps
+
+
+def complete_size(path: str | Path) -> int:
+    """The length of the file's whole chunks (0 when it does not even have the magic)."""
+    return _scan(path)[0]
+
+
+def steps_in_trace(path: str | Path) -> int:
+    """How many events the file's whole ``EVTS`` chunks hold (the last one's first step plus its count)."""
+    return _scan(path)[1]
 
 
 def finish(path: str | Path, header: dict, sources: list[dict], outcome: dict) -> None:
