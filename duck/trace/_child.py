@@ -55,7 +55,7 @@ from duck.trace.limits import Limits  # noqa: E402
 from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin,  # noqa: E402
                                  Recorder, exception_summary)
 from duck.trace.store import format_events_bytes  # noqa: E402
-from duck.trace.binary import MAGIC, ChunkWriter, json_chunk  # noqa: E402
+from duck.trace.chunks import MAGIC, ChunkWriter, json_chunk  # noqa: E402 - the light writer (no dataclasses, mmap)
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
 MAX_TRACEBACK_FRAMES = 200  # frames kept in the outcome's traceback (the first and last half), after folding repeats
