@@ -15,8 +15,10 @@ kept. Modes:
 - ``duck``: ``python -m duck record prog.py -o TRACE --quiet`` (the C core);
 - ``duck-pure``: the same with ``DUCK_PURE_PYTHON=1`` (the pure-Python fallback).
 
-``--baseline DIR`` adds ``base`` and ``base-pure``: the same two runs of another checkout of
-duck (its C core built in place), in the same rounds, for before/after figures.
+``--baseline DIR`` adds ``base`` (and ``base-pure`` when ``duck-pure`` is among the modes): the
+same runs of another checkout of duck (its C core built in place), in the same rounds, for
+before/after figures. (Checkouts from 197ecc3 up to the fix in rec2 dropped ``DUCK_PURE_PYTHON``
+from the child's environment, so their ``-pure`` runs recorded with the C core.)
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/record_speed.py [--rounds 5] [--scale 1.0]
 [--modes floor,coverage,duck,duck-pure] [--baseline DIR]``. It prints a table (per program, geomean, worst).
@@ -237,7 +239,7 @@ def main() -> None:
     if args.baseline is not None:
         global BASELINE
         BASELINE = args.baseline.resolve()
-        args.modes += ",base,base-pure"
+        args.modes += ",base" + (",base-pure" if "duck-pure" in args.modes.split(",") else "")
     n = max(int(BASE_N * args.scale), 10)
     with tempfile.TemporaryDirectory(prefix="duck-speed-") as tmp:
         work = Path(tmp)

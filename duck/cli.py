@@ -1,8 +1,10 @@
 """The ``duck`` command line: parses arguments and hands each subcommand to its module.
 
 Subcommands live in ``duck/commands/<name>.py``, each with ``configure(parser)`` and
-``main(args) -> int``. This module imports only those (which import nothing heavy at module
-level), so ``duck --help`` starts fast and never loads torch or Textual. It catches
+``main(args) -> int``. ``COMMANDS`` names them by module and one-line help, and only the chosen
+command's module is imported and configured (``duck --help`` lists every command from the
+table without importing any), so ``duck record`` starts without the other commands' imports
+and ``duck --help`` never loads torch or Textual. It catches
 ``DuckError`` (and a model's ``BackendError``) in one place and prints it as ``error:`` /
 ``hint:``.
 """
@@ -10,30 +12,47 @@ level), so ``duck --help`` starts fast and never loads torch or Textual. It catc
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 from typing import Sequence
 
 from duck import __version__
 from duck.cli_types import Parser
-from duck.commands import convert, fix, record, replay, run
 from duck.errors import DuckError, report
 from models.base import BackendError
 
+#: command -> (its module, its one-line help); the module is imported only when the command is chosen
 COMMANDS = {
-    "run": (run, "record a run of a Python program, then step through it (TUI, or --plain text)"),
-    "record": (record, "record a run to a trace file, headless"),
-    "replay": (replay, "open a recorded trace again (TUI, or --plain text), without running anything"),
-    "convert": (convert, "rewrite a trace as JSON Lines (v1) or binary (v2)"),
-    "fix": (fix, "search for fixes of a failing program and print the ones that were verified by re-running it"),
+    "run": ("duck.commands.run", "record a run of a Python program, then step through it (TUI, or --plain text)"),
+    "record": ("duck.commands.record", "record a run to a trace file, headless"),
+    "replay": ("duck.commands.replay", "open a recorded trace again (TUI, or --plain text), without running anything"),
+    "convert": ("duck.commands.convert", "rewrite a trace as JSON Lines (v1) or binary (v2)"),
+    "fix": ("duck.commands.fix", "search for fixes of a failing program and print the ones that were verified by "
+            "re-running it"),
 }
 
 
+def command_module(name: str):
+    """The module of command ``name`` (imported now, on first use)."""
+    return importlib.import_module(COMMANDS[name][0])
+
+
 def build_parser() -> argparse.ArgumentParser:
-    return _build_parsers()[0]
+    """The whole parser, every command configured (imports every command module)."""
+    return _build_parsers(COMMANDS)[0]
 
 
-def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def _chosen(words: Sequence[str]) -> tuple[str, ...]:
+    """The command that ``words`` choose (the first word that is not an option), as a tuple of at most one."""
+    for word in words:
+        if not word.startswith("-"):
+            return (word,) if word in COMMANDS else ()
+    return ()
+
+
+def _build_parsers(configured=COMMANDS) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser with every command listed; only the commands in ``configured`` get their options."""
     parser = Parser(
         prog="duck",
         description="duck, a rubber-duck debugger: record a Python run, step it forward and backward, "
@@ -42,9 +61,10 @@ def _build_parsers() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argume
     parser.add_argument("--version", action="version", version=f"duck {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers = {}
-    for name, (module, help_text) in COMMANDS.items():
+    for name, (_module, help_text) in COMMANDS.items():
         subparsers[name] = sub.add_parser(name, help=help_text, description=help_text)
-        module.configure(subparsers[name])
+        if name in configured:
+            command_module(name).configure(subparsers[name])
     return parser, subparsers
 
 
@@ -59,7 +79,7 @@ def parse_command_line(argv: Sequence[str] | None = None) -> tuple[argparse.Argu
     words = list(sys.argv[1:] if argv is None else argv)
     cut = words.index("--") if "--" in words else len(words)
     ours, program = words[:cut], words[cut + 1:]
-    parser, subparsers = _build_parsers()
+    parser, subparsers = _build_parsers(_chosen(ours))
     args = parser.parse_args(ours)
     if not args.command:
         return parser, args
@@ -103,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    module = COMMANDS[args.command][0]
+    module = command_module(args.command)
     try:
         return module.main(args)
     except DuckError as error:

@@ -45,8 +45,8 @@ def main(args: argparse.Namespace) -> int:
 
 
 def summary(outcome: dict, trace_path: Path) -> str:
-    """``duck: recorded 42 steps, finished -> run.trace`` (the outcome worded by ``duck.narration.outcome``)"""
-    from duck.narration import brief_outcome
+    """``duck: recorded 42 steps, finished -> run.trace`` (the outcome worded by ``duck.outcome_words``, light)"""
+    from duck.outcome_words import brief_outcome
 
     steps = outcome.get("steps", 0)
     return printable(f"duck: recorded {steps:,} step{'s' if steps != 1 else ''}, {brief_outcome(outcome)} -> {trace_path}")

@@ -10,6 +10,9 @@ Three lengths of the same meaning, for the three places that show it:
 - ``outcome_tone(outcome)``: whether the run went well (``success``), ended early
   (``warning``) or failed (``error``); the UI turns the tone into a theme colour.
 
+The last two are worded in ``duck.outcome_words`` (light, so ``duck record`` prints its
+summary without importing the narrator) and re-exported here.
+
 Each takes ``unexpected``: when an oracle (``--expect``, ``--test``) judged a run that ran to
 its end (finished or exited) and it failed, its reason ("the output differs from the expected
 one: line 1 is '7', expected '6'"); the run is then told as not doing what was expected, in
@@ -25,7 +28,8 @@ from pathlib import Path
 from duck.narration.code import source_index
 from duck.narration.failure import failure_reason
 from duck.narration.teller import code_title, frame_code
-from duck.narration.text import clip, elide, plural
+from duck.narration.text import clip, plural
+from duck.outcome_words import OUTCOME_TONES, brief_outcome, outcome_tone, told_unexpected  # noqa: F401 - the short lengths, worded there
 from duck.session import Session
 
 #: How a limit that stopped a run is named to the user, and the flag that raises it.
@@ -37,57 +41,10 @@ LIMIT_FLAGS = {
     "interrupted": ("an interruption (Ctrl-C)", None),
 }
 
-#: What each kind of outcome means for the user: shown as a colour, never as a word.
-OUTCOME_TONES = {"finished": "success", "exited": "warning", "exception": "error", "limit": "warning",
-                 "failed_to_start": "error"}
-
-
-#: Outcomes of a run that ran to its end, where an oracle's verdict says more than the outcome.
-_RAN_TO_THE_END = ("finished", "exited")
-
-
-def _told_unexpected(outcome: dict, unexpected: str | None) -> bool:
-    return unexpected is not None and outcome.get("outcome") in _RAN_TO_THE_END
-
-
-def outcome_tone(outcome: dict, unexpected: str | None = None) -> str | None:
-    """``success``, ``warning`` or ``error`` for an outcome record; None for an unknown kind."""
-    if _told_unexpected(outcome, unexpected):
-        return "error"
-    return OUTCOME_TONES.get(outcome.get("outcome", "unknown"))
-
-
-def brief_outcome(outcome: dict, unexpected: str | None = None) -> str:
-    """A one-line summary of a trace's outcome record (docs/trace-format.md), without the session."""
-    if _told_unexpected(outcome, unexpected):
-        return f"{brief_outcome(outcome)} but not as expected: {unexpected}"
-    kind = outcome.get("outcome", "unknown")
-    if kind == "finished":
-        return "finished"
-    if kind == "exited":
-        return f"exited with status {outcome.get('exit_code')}" + (
-            f" ({outcome['message']})" if outcome.get("message") else "")
-    if kind in ("exception", "failed_to_start"):
-        exc = outcome.get("exception") or {}
-        where = ""
-        frames = exc.get("traceback") or []
-        if frames:
-            last = frames[-1]
-            where = f" at {Path(str(last.get('file', '?'))).name}:{last.get('line', '?')}"
-        text = f"{exc.get('type', 'error')}: {elide(str(exc.get('message', '')), 80)}{where}"
-        if kind == "failed_to_start":
-            return f"failed to start: {text}" if exc else f"failed to start: {outcome.get('message') or ''}"
-        return text
-    if kind == "limit":
-        return f"stopped by a limit: {outcome.get('limit')}" + (
-            f" ({outcome['message']})" if outcome.get("message") else "")
-    return str(kind)
-
-
 def describe_outcome(session: Session, unexpected: str | None = None) -> str:
     """One or two sentences on how the run ended, with a reason read off the recorded values."""
     outcome = session.outcome or {}
-    if _told_unexpected(outcome, unexpected):
+    if told_unexpected(outcome, unexpected):
         ended = (f"finished (exit status 0) after {plural(len(session), 'step')}" if outcome.get("outcome") == "finished"
                  else describe_outcome(session))  # "normally" would read as "as expected"
         return f"{ended} but did not do what was expected: {unexpected}"

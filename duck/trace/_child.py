@@ -55,7 +55,8 @@ from duck.trace.limits import Limits  # noqa: E402
 from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin,  # noqa: E402
                                  Recorder, exception_summary)
 from duck.trace.store import format_events_bytes  # noqa: E402
-from duck.trace.binary import MAGIC, ChunkWriter, json_chunk  # noqa: E402
+from duck.trace.localdiff import RECORDING_PATH  # noqa: E402
+from duck.trace.chunks import MAGIC, ChunkWriter, json_chunk  # noqa: E402 - the light writer (no dataclasses, mmap)
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
 MAX_TRACEBACK_FRAMES = 200  # frames kept in the outcome's traceback (the first and last half), after folding repeats
@@ -115,7 +116,8 @@ class _Child:
             "format": "duck-trace", "version": 1, "python": sys.version.split()[0],  # platform.python_version(), without importing platform
             "implementation": sys.implementation.name, "argv": [c["argv0"], *c["argv"]],
             "script": c["script"], "module": c["module"], "cwd": os.getcwd(), "include": c["include"],
-            "exclude": c["exclude"], "tracer": self.recorder.tracer, "limits": self.limits.to_dict(),
+            "exclude": c["exclude"], "tracer": self.recorder.tracer, "recorder": RECORDING_PATH,
+            "limits": self.limits.to_dict(),
             "seed": c["seed"], "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
         if self.chunks is not None:

@@ -2593,6 +2593,154 @@ set_fast_locals(PyObject *self, PyObject *arg)
     return PyBool_FromLong(was);
 }
 
+/* ------------------------------------------------------------------ the v2 writer's columns
+ * encode_column(values, signed) and intern_column(ids, texts, next_id, new): the hot part of
+ * duck.trace.chunks.ChunkWriter, byte for byte what its pure-Python _column and _ids + _column
+ * write (tests/duck/trace/test_chunks.py compares them). */
+
+/* A width byte (1, 2 or 4) and the values at that width, little-endian (chunks._column). */
+static PyObject *
+column_bytes(const int64_t *values, Py_ssize_t n, int is_signed)
+{
+    if (n == 0)
+        return PyBytes_FromStringAndSize("\x01", 1);
+    int64_t low = values[0], high = values[0];
+    for (Py_ssize_t i = 1; i < n; i++) {
+        if (values[i] < low)
+            low = values[i];
+        if (values[i] > high)
+            high = values[i];
+    }
+    int width;
+    if (is_signed)
+        width = (low >= -128 && high < 128) ? 1 : (low >= -32768 && high < 32768) ? 2 : 4;
+    else {
+        if (low < 0) {
+            PyErr_SetString(PyExc_OverflowError, "a negative value in an unsigned column");
+            return NULL;
+        }
+        width = high < 256 ? 1 : high < 65536 ? 2 : 4;
+    }
+    if ((is_signed && (low < INT32_MIN || high > INT32_MAX)) || (!is_signed && high > UINT32_MAX)) {
+        PyErr_SetString(PyExc_OverflowError, "a value too large for a column");
+        return NULL;
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, 1 + width * n);
+    if (out == NULL)
+        return NULL;
+    unsigned char *p = (unsigned char *)PyBytes_AS_STRING(out);
+    *p++ = (unsigned char)width;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t v = (uint32_t)values[i];
+        p[0] = (unsigned char)(v & 0xFF);
+        if (width > 1) {
+            p[1] = (unsigned char)((v >> 8) & 0xFF);
+            if (width > 2) {
+                p[2] = (unsigned char)((v >> 16) & 0xFF);
+                p[3] = (unsigned char)((v >> 24) & 0xFF);
+            }
+        }
+        p += width;
+    }
+    return out;
+}
+
+/* encode_column(values, signed) -> bytes: an array('i'/'I'/'l'/'q'...) of integers as chunks._column writes it */
+static PyObject *
+encode_column(PyObject *self, PyObject *args)
+{
+    PyObject *values;
+    int is_signed;
+    if (!PyArg_ParseTuple(args, "Op:encode_column", &values, &is_signed))
+        return NULL;
+    Py_buffer view;
+    if (PyObject_GetBuffer(values, &view, PyBUF_FORMAT | PyBUF_ND) < 0)
+        return NULL;
+    Py_ssize_t n = view.itemsize ? view.len / view.itemsize : 0;
+    const char *fmt = view.format ? view.format : "B";
+    if (*fmt == '@' || *fmt == '=' || *fmt == '<')
+        fmt++;
+    int64_t *wide = PyMem_Malloc(sizeof(int64_t) * (n ? n : 1));
+    if (wide == NULL) {
+        PyBuffer_Release(&view);
+        return PyErr_NoMemory();
+    }
+    int ok = 1;
+    for (Py_ssize_t i = 0; i < n && ok; i++) {
+        const char *item = (const char *)view.buf + i * view.itemsize;
+        switch (*fmt) {
+        case 'b': wide[i] = *(const signed char *)item; break;
+        case 'B': wide[i] = *(const unsigned char *)item; break;
+        case 'h': wide[i] = *(const short *)item; break;
+        case 'H': wide[i] = *(const unsigned short *)item; break;
+        case 'i': wide[i] = *(const int *)item; break;
+        case 'I': wide[i] = *(const unsigned int *)item; break;
+        case 'l': wide[i] = *(const long *)item; break;
+        case 'q': wide[i] = *(const long long *)item; break;
+        default: ok = 0;
+        }
+    }
+    PyBuffer_Release(&view);
+    PyObject *out = NULL;
+    if (!ok)
+        PyErr_Format(PyExc_TypeError, "encode_column: an array of integers expected, not format '%s'", fmt);
+    else
+        out = column_bytes(wide, n, is_signed);
+    PyMem_Free(wide);
+    return out;
+}
+
+/* intern_column(ids, texts, next_id, new) -> (bytes, next_id): the string id of each of texts (a list or
+ * tuple of str), new ones numbered from next_id, put in ids and appended to new; the ids as an unsigned
+ * column (chunks.ChunkWriter._ids, then _column). */
+static PyObject *
+intern_column(PyObject *self, PyObject *args)
+{
+    PyObject *ids, *texts, *new;
+    Py_ssize_t next_id;
+    if (!PyArg_ParseTuple(args, "O!OnO!:intern_column", &PyDict_Type, &ids, &texts, &next_id, &PyList_Type, &new))
+        return NULL;
+    PyObject *seq = PySequence_Fast(texts, "intern_column: texts must be a sequence");
+    if (seq == NULL)
+        return NULL;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    PyObject **items = PySequence_Fast_ITEMS(seq);
+    int64_t *found = PyMem_Malloc(sizeof(int64_t) * (n ? n : 1));
+    if (found == NULL) {
+        Py_DECREF(seq);
+        return PyErr_NoMemory();
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *sid = PyDict_GetItemWithError(ids, items[i]);  /* borrowed */
+        if (sid == NULL) {
+            if (PyErr_Occurred())
+                goto fail;
+            sid = PyLong_FromSsize_t(next_id);
+            if (sid == NULL)
+                goto fail;
+            int bad = PyDict_SetItem(ids, items[i], sid) < 0 || PyList_Append(new, items[i]) < 0;
+            Py_DECREF(sid);
+            if (bad)
+                goto fail;
+            found[i] = next_id++;
+            continue;
+        }
+        found[i] = PyLong_AsLongLong(sid);
+        if (found[i] == -1 && PyErr_Occurred())
+            goto fail;
+    }
+    Py_DECREF(seq);
+    PyObject *column = column_bytes(found, n, 0);
+    PyMem_Free(found);
+    if (column == NULL)
+        return NULL;
+    return Py_BuildValue("(Nn)", column, next_id);
+fail:
+    Py_DECREF(seq);
+    PyMem_Free(found);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"set_fast_locals", set_fast_locals, METH_O,
      "set_fast_locals(on) -> bool: read frames' fast locals directly where this build can (FAST_LOCALS), or\n"
@@ -2613,6 +2761,11 @@ static PyMethodDef methods[] = {
      "fingerprint(value, k) -> tuple | None: localdiff.fingerprint, in C."},
     {"same_fingerprint", same_fingerprint_py, METH_VARARGS,
      "same_fingerprint(value, fp, k) -> bool: whether value still has the fingerprint fp (localdiff._same)."},
+    {"encode_column", encode_column, METH_VARARGS,
+     "encode_column(values, signed) -> bytes: an array of integers as a v2 column (duck.trace.chunks._column)."},
+    {"intern_column", intern_column, METH_VARARGS,
+     "intern_column(ids, texts, next_id, new) -> (bytes, next_id): texts as string ids, new ones numbered and\n"
+     "appended to new, written as a v2 column (duck.trace.chunks.ChunkWriter)."},
     {"configure", configure, METH_VARARGS,
      "configure(safe_repr, stable_types, classify[, repr_kinds, object_layouts, K_STRUCT, K_OPAQUE]): the Python\n"
      "helpers and tables the diff calls back and reads (without the last four, objects get no fingerprint and\n"

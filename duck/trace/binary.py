@@ -8,8 +8,9 @@ codes and frame entries it adds to the file-wide tables, then the events and the
 as fixed-width columns (the width chosen per chunk), then the rare parts (deleted names,
 exceptions, output) as JSON.
 
-This module turns the store's columns into chunks (``ChunkWriter``), reads a file back into
-columns (``read_columns``) or v1 dicts (``iter_records_v2``) and converts between v1 and v2.
+The writing half (``MAGIC``, chunks, ``ChunkWriter``) is ``duck.trace.chunks``, light for the
+recording child; this module reads a file back into columns (``read_columns``) or v1 dicts
+(``iter_records_v2``), converts between v1 and v2, and finishes a recording's file in the parent.
 It does not decide what a trace means (``duck.session`` does) and does not record. Stdlib only.
 """
 
@@ -23,55 +24,17 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from functools import partial
-from itertools import compress
-from operator import is_
 from collections.abc import Iterable, Iterator
 
-from duck.trace.spelling import spelled_out
+from duck.trace.chunks import (_CHUNK, _COUNTS, _DEDUPE_LIMIT, _SEPARATOR, MAGIC, VERSION,  # noqa: F401 - re-exported
+                               ChunkWriter, _column, _strings, chunk, json_chunk)
 from duck.trace.store import KINDS, VALUE, Events, FrameTable, format_events
-
-MAGIC = b"\x89duck\r\n\x1a"  # not UTF-8 and not '{': tells v2 from v1 by the first byte
-VERSION = 2
-_CHUNK = struct.Struct("<4sI")
-_COUNTS = struct.Struct("<8I")  # first_step, events, changes, strings, codes, frames, rare-json bytes, reserved
-_WIDTHS = {1: "B", 2: "H", 4: "I"}
-_SIGNED = {1: "b", 2: "h", 4: "i"}
-_is_none = partial(is_, None)
-_DEDUPE_LIMIT = 1 << 20  # distinct strings the writer remembers before it starts afresh (memory bound)
 
 
 def is_v2(path: str | Path) -> bool:
     """Whether the file starts with the v2 magic (v1 starts with ``{``)."""
     with open(path, "rb") as f:
         return f.read(len(MAGIC)) == MAGIC
-
-
-def chunk(tag: bytes, payload: bytes) -> bytes:
-    return _CHUNK.pack(tag, len(payload)) + payload
-
-
-def json_chunk(tag: bytes, record: dict) -> bytes:
-    """A chunk holding ``record`` as UTF-8 JSON, unpaired surrogates spelled out as in v1 (``format.spelled_out``)."""
-    return chunk(tag, json.dumps(spelled_out(record), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
-
-
-def _column(values: array, signed: bool = False) -> bytes:
-    """A width byte (1, 2 or 4) and the values at that width, little-endian."""
-    if not len(values):
-        return b"\x01"
-    low, high = min(values), max(values)
-    if signed:
-        width = 1 if -128 <= low and high < 128 else 2 if -32768 <= low and high < 32768 else 4
-        codes = _SIGNED
-    else:
-        width = 1 if high < 256 else 2 if high < 65536 else 4
-        codes = _WIDTHS
-    out = values if values.itemsize == width and values.typecode == codes[width] else array(codes[width], values)
-    if sys.byteorder != "little":  # pragma: no cover - big-endian machines
-        out = array(out.typecode, out)
-        out.byteswap()
-    return bytes((width,)) + out.tobytes()
 
 
 _SIGN_BYTES = bytes(0xFF if b >= 0x80 else 0 for b in range(256))  # a top byte -> its sign-extension byte
@@ -102,19 +65,6 @@ def _read_column(buf: memoryview, pos: int, count: int, signed: bool = False) ->
     return out, end
 
 
-_SEPARATOR = "\x1f"  # joins a chunk's new strings when none contains it (reprs escape control characters)
-
-
-def _strings(new: list[str]) -> bytes:
-    """A chunk's new strings: mode 0, one text split on ``_SEPARATOR``; mode 1, byte lengths then the bytes."""
-    text = _SEPARATOR.join(new)
-    if text.count(_SEPARATOR) == max(len(new) - 1, 0):
-        blob = text.encode("utf-8", "surrogatepass")
-        return struct.pack("<BI", 0, len(blob)) + blob
-    encoded = [s.encode("utf-8", "surrogatepass") for s in new]
-    return b"\x01" + _column(array("I", map(len, encoded))) + b"".join(encoded)
-
-
 def _read_strings(strings: list[str], payload: memoryview, pos: int, count: int) -> int:
     """Append the ``count`` strings written by ``_strings`` at ``pos``; the position after them."""
     mode = payload[pos]
@@ -129,67 +79,6 @@ def _read_strings(strings: list[str], payload: memoryview, pos: int, count: int)
         strings.append(str(payload[pos:pos + length], "utf-8", "surrogatepass"))
         pos += length
     return pos
-
-
-class ChunkWriter:
-    """Turns runs of the recorder's store into ``EVTS`` chunks, keeping the file-wide tables' state."""
-
-    def __init__(self) -> None:
-        self.string_ids: dict[str, int] = {}
-        self.strings = 0  # strings written so far (ids are positions in the file-wide table)
-        self.codes_written = 0
-        self.frames_written = 0
-        self._code_strings: list[tuple[int, int]] = []  # per code: (file id, func id) in the current tables
-
-    def _ids(self, texts, new: list[str]) -> array:
-        """The string ids of ``texts``; the ones not seen before get new ids and go into ``new``."""
-        ids = self.string_ids
-        found = list(map(ids.get, texts))  # mostly hits: a loop's values repeat
-        if None in found:
-            for k in compress(range(len(found)), map(_is_none, found)):
-                text = texts[k]
-                sid = ids.get(text)
-                if sid is None:
-                    sid = ids[text] = self.strings
-                    self.strings += 1
-                    new.append(text)
-                found[k] = sid
-        return array("I", found)
-
-    def events_chunk(self, events: Events, frames: FrameTable, outputs: dict[int, list]) -> bytes:
-        if len(self.string_ids) > _DEDUPE_LIMIT:
-            self.string_ids.clear()  # strings are written again as needed: a bounded writer, a longer file
-        new: list[str] = []
-        codes = frames.codes[self.codes_written:]
-        code_file, code_func = array("I"), array("I")
-        for members in codes:
-            code = json.loads("{" + members + "}")
-            ids = self._ids([code["file"], code["func"]], new)
-            code_file.append(ids[0])
-            code_func.append(ids[1])
-        start = self.frames_written
-        n_frames = len(frames.fid) - start
-        n = len(events)
-        n_changes = sum(events.nchanges)
-        names = self._ids(list(events.names[:n_changes]), new)
-        texts = [events.text_at(i) for i in range(n_changes)] if events.ends is not None else events.texts[:n_changes]
-        values = self._ids(texts, new)
-        rare = {}
-        if events.rare:
-            rare["rare"] = {str(s): [list(d) if d else None, list(e) if e else None] for s, (d, e) in events.rare.items()}
-        if outputs:
-            rare["outputs"] = {str(s): [list(w) for w in written] for s, written in outputs.items()}
-        rare_bytes = json.dumps(rare, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass") if rare else b""
-        parts = [_COUNTS.pack(events.first_step, n, n_changes, len(new), len(codes), n_frames, len(rare_bytes), 0),
-                 _strings(new),
-                 _column(code_file), _column(code_func)]
-        for col in (frames.fid, frames.code, frames.depth, frames.parent):
-            parts.append(_column(col[start:], signed=True))
-        parts += [_column(events.kind_line[:n], signed=True), _column(events.ctx[:n], signed=True),
-                  _column(events.nchanges[:n]), _column(names), _column(values), rare_bytes]
-        self.codes_written = len(frames.codes)
-        self.frames_written = len(frames.fid)
-        return chunk(b"EVTS", b"".join(parts))
 
 
 @dataclass

@@ -217,3 +217,10 @@ def _load_speedups():
 speedups = _load_speedups()
 diff_locals = speedups.diff_locals if speedups is not None else diff_locals_py
 IMPLEMENTATION = "c" if speedups is not None else "python"
+#: Which path records, as the trace header's ``recorder`` says (docs/trace-format.md): ``c-fast-locals``
+#: (the C core reading frames' fast locals through the interpreter's frame layout, CPython 3.11),
+#: ``c-public-api`` (the C core through the public C API: other versions, or ``DUCK_FRAME_API=public``)
+#: or ``python`` (the pure-Python fallback: no C core built, or ``DUCK_PURE_PYTHON=1``).
+RECORDING_PATH = ("python" if speedups is None
+                  else "c-fast-locals" if speedups.FAST_LOCALS and os.environ.get("DUCK_FRAME_API", "") != "public"
+                  else "c-public-api")

@@ -158,12 +158,12 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordR
         }
         if sandbox is not None:
             config["watch_writes"] = [str(writable)]
-        else:
-            config["parent"] = os.getpid()  # the child dies with duck (a confined one dies with its server)
-            if request.env is None:
+            if request.env is None:  # confined: the allowlisted environment only
                 from duck.sandbox import allowed_env
 
                 request = _replace(request, env=allowed_env(None, str(tmpdir)))
+        else:  # unconfined: the program gets the user's environment, as under plain python
+            config["parent"] = os.getpid()  # the child dies with duck (a confined one dies with its server)
         env = dict(os.environ if request.env is None else request.env)
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)

@@ -30,3 +30,28 @@ def test_help_lists_every_command():
     assert result.returncode == 0
     for command in ("run", "record", "replay", "fix"):
         assert command in result.stdout
+
+
+def _duck_modules_after(code: str, names: tuple[str, ...]) -> list[str]:
+    probe = code + "\nimport sys\nprint(','.join(m for m in %r if m in sys.modules))" % (names,)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return [m for m in result.stdout.strip().split(",") if m]
+
+
+COMMAND_MODULES = ("duck.commands.run", "duck.commands.record", "duck.commands.replay", "duck.commands.convert",
+                   "duck.commands.fix")
+
+
+def test_duck_help_lists_the_commands_without_importing_them():
+    code = "import contextlib, io\nfrom duck.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n    main(['--help'])"
+    assert _duck_modules_after(code, COMMAND_MODULES) == []
+
+
+def test_duck_record_imports_its_own_command_only_and_no_narrator(tmp_path):
+    program = tmp_path / "prog.py"
+    program.write_text("x = 1\n")
+    code = ("import contextlib, io\nfrom duck.cli import main\nwith contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    assert main(['record', '--quiet', '-o', {str(tmp_path / 't.trace')!r}, {str(program)!r}]) == 0")
+    heavy = ("duck.narration", "duck.session", "duck.app", "textual", "duck.trace.revive")
+    assert _duck_modules_after(code, COMMAND_MODULES + heavy) == ["duck.commands.record"]

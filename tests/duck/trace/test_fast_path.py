@@ -168,9 +168,29 @@ def test_limits_behave_as_the_frozen_dataclass_they_replace():
 
 def test_the_recording_child_starts_without_heavy_imports():
     probe = ("import sys; import duck.trace._child; "
-             "print(' '.join(m for m in ('typing', 'platform', 'orjson', "
+             "print(' '.join(m for m in ('typing', 'platform', 'orjson', 'dataclasses', 'mmap', "
              "'duck.trace.format', 'duck.trace.revive', 'duck.trace.call') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+def test_an_unconfined_recording_keeps_the_users_environment_and_says_which_path_recorded(tmp_path, monkeypatch):
+    """The program sees the environment plain python gives it (duck's switches included), and the header
+    names the recording path: the pure-Python fallback under DUCK_PURE_PYTHON=1."""
+    from duck.trace.format import read_trace
+    from duck.trace.localdiff import RECORDING_PATH
+    from duck.trace.runner import RecordRequest, record
+
+    program = tmp_path / "env.py"
+    program.write_text("import os\nprint(os.environ.get('DUCK_TEST_SECRET_THING'))\n")
+    monkeypatch.setenv("DUCK_TEST_SECRET_THING", "kept")
+    trace = tmp_path / "t.trace"
+    record(RecordRequest(script=program, stdin=None), trace)
+    recorded = read_trace(trace)
+    assert "".join(e.get("stdout", "") for e in recorded.events) == "kept\n"
+    assert recorded.header["recorder"] == RECORDING_PATH
+    monkeypatch.setenv("DUCK_PURE_PYTHON", "1")
+    record(RecordRequest(script=program, stdin=None), trace)
+    assert read_trace(trace).header["recorder"] == "python"
