@@ -116,12 +116,18 @@ def _group_sorted(sorted_keys) -> tuple:
 
     count = len(sorted_keys)
     if not count:
-        return np.zeros(0, np.int64), np.zeros(1, np.int64)
+        return np.zeros(0, np.int64), np.zeros(1, np.int32)
     first = np.empty(count, bool)
     first[0] = True
     np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
     starts = np.flatnonzero(first)
-    return sorted_keys[starts].astype(np.int64), np.append(starts, count).astype(np.int64)
+    return sorted_keys[starts].astype(np.int64), np.append(starts, count).astype(_offset_type(count))
+
+
+def _offset_type(count: int):
+    import numpy as np
+
+    return np.int32 if count < 1 << 31 else np.int64
 
 
 def _stable_order(keys):
@@ -147,14 +153,14 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     frame_ids, dense_of_entry = np.unique(e_frame, return_inverse=True)
     dense_of_entry = dense_of_entry.reshape(-1)
     dense = dense_of_entry[ctx] if stop else np.zeros(0, np.int64)
-    index.frame_ids = memoryview(frame_ids.astype(np.int64))
+    index.frame_ids = memoryview(frame_ids)
 
     # steps per frame
     order = _stable_order(dense)
-    frame_offsets = np.zeros(len(frame_ids) + 1, np.int64)
+    frame_offsets = np.zeros(len(frame_ids) + 1, _offset_type(stop))
     np.cumsum(np.bincount(dense, minlength=len(frame_ids)), out=frame_offsets[1:])
     frame_steps = order.astype(np.int32)
-    index.frames = Groups(np.arange(len(frame_ids), dtype=np.int64), frame_offsets, frame_steps)
+    index.frames = Groups(np.zeros(0, np.int64), frame_offsets, frame_steps)  # keyed by position: no keys
 
     # line events per (file, line)
     step_file = _np(s._code_file)[_np(s._e_code)[ctx]].astype(np.int64) if stop else np.zeros(0, np.int64)
@@ -281,4 +287,4 @@ def _counts_to_offsets(selected, offsets):
 
     before = np.zeros(len(selected) + 1, np.int64)
     np.cumsum(selected, out=before[1:])
-    return before[offsets]
+    return before[offsets].astype(_offset_type(len(selected)))
