@@ -26,6 +26,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
+from duck.session_index import StepIndex  # numpy only once it builds (build_index)
 from duck.trace.format import Trace, iter_records
 from duck.trace.store import _join_streams
 
@@ -41,16 +42,6 @@ _INDEX_BLOCK = 1 << 20
 _INDEX_AHEAD = 4096
 #: A build past the indexed prefix covers at least this many times the prefix (total work stays O(n)).
 _INDEX_GROWTH = 2
-
-
-_CHECKPOINT_SHIFT = 6  # duck.session_index.CHECKPOINT_SHIFT (not imported: it brings numpy)
-
-
-def _empty_index():
-    """The indexes of no step, without numpy (a session that indexes nothing never imports it)."""
-    from duck.session_index import StepIndex
-
-    return StepIndex()
 
 
 @dataclass(frozen=True)
@@ -265,7 +256,7 @@ class Session:
         self._written: dict[int, list] = {}
         self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"), array("i"))
         self._frames = _FrameInfos(self)
-        self._index = _empty_index()  # duck.session_index.StepIndex of steps 0.._indexed-1
+        self._index = StepIndex()  # the indexes of steps 0.._indexed-1 (replaced whole by longer ones)
         self._change_steps: array | None = None  # steps whose event reports changes (for search; built on first use)
         self._out_steps = array("i")
         self._out_ends = array("q")
@@ -380,11 +371,12 @@ class Session:
         """Build the rest of the indexes (for a background thread; queries wait for at most one build).
 
         Each build covers a longer prefix (at least ``_INDEX_BLOCK`` more steps, at least
-        ``_INDEX_GROWTH`` times the last), ``progress()`` is called after each, and
-        ``should_stop()`` true ends early.
+        ``_INDEX_GROWTH`` times the last, and the whole trace rather than leave less than that
+        for a last build), ``progress()`` is called after each, and ``should_stop()`` true ends early.
         """
         while self._indexed < len(self) and not should_stop():
-            self._ensure(max(self._indexed + _INDEX_BLOCK, self._indexed * _INDEX_GROWTH))
+            stop = max(self._indexed + _INDEX_BLOCK, self._indexed * _INDEX_GROWTH)
+            self._ensure(len(self) if len(self) - stop < stop else stop)
             progress()
 
     def _complete(self) -> None:
@@ -430,10 +422,8 @@ class Session:
     def _change_range(self, step: int) -> range:
         """The positions of the event at ``step``'s changes in the change columns."""
         self._ensure(step + 1)  # the change checkpoints are built with the indexes
-        nchanges = self._nchanges
-        base = step >> _CHECKPOINT_SHIFT << _CHECKPOINT_SHIFT
-        first = self._index.change_checkpoints[step >> _CHECKPOINT_SHIFT] + sum(nchanges[base:step])
-        return range(first, first + nchanges[step])
+        first = self._index.change_start(self._nchanges, step)
+        return range(first, first + self._nchanges[step])
 
     def _changes(self, step: int) -> Iterator[tuple[str, str]]:
         """(name, safe repr) of each change the event at ``step`` reports (its return value left out)."""
@@ -584,24 +574,24 @@ class Session:
                 result[index.names[variables._keys[g] & 0xFFFFFFFF]] = strings[values[at]]
         return result
 
-    def _history(self, frame: int, name: str, step: int) -> tuple[int, int, int]:
-        """``(start, at, stop)``: the history of ``name`` in ``frame`` is ``index.vars`` items
-        ``start..stop-1``, and ``at`` is its latest change at or before ``step`` (``start - 1``: none)."""
+    def _history(self, frame: int, name: str, step: int):
+        """``(index, start, at)``: the history of ``name`` in ``frame`` starts at item ``start`` of
+        ``index.vars``, and ``at`` is its latest change at or before ``step`` (``start - 1``: none).
+
+        Positions are only good in the ``index`` they come with (a worker may replace
+        ``self._index`` by a longer one at any time)."""
         self._ensure(step + 1)
         index = self._index
         start, stop = index.vars.bounds(index.var_group(frame, name))
-        return start, bisect_right(index.vars._items, step, start, stop) - 1, stop
+        return index, start, bisect_right(index.vars._items, step, start, stop) - 1
 
     def _history_index(self, frame: int, name: str, step: int) -> int:
-        start, at, _stop = self._history(frame, name, step)
+        _index, start, at = self._history(frame, name, step)
         return at - start
 
     def _value(self, frame: int, name: str, step: int) -> str | None:
-        start, at, _stop = self._history(frame, name, step)
-        if at < start:
-            return None
-        value = self._index.var_values[at]
-        return None if value < 0 else self._strings[value]
+        index, start, at = self._history(frame, name, step)
+        return None if at < start else self._text(index.var_values[at])
 
     def _text(self, value: int) -> str | None:
         return None if value < 0 else self._strings[value]
@@ -635,15 +625,15 @@ class Session:
         owner = self._owner(root, step, frame)
         if owner is None:
             return None
-        start, at, _stop = self._history(owner, root, step)
+        index, start, at = self._history(owner, root, step)
         if at < start:
             return None
-        steps = self._index.vars._items
+        steps = index.vars._items
         if root == name:
             return steps[at]
         from duck.watch import watch_text
 
-        values = self._index.var_values
+        values = index.var_values
 
         def part(i: int) -> str | None:
             text = self._text(values[i])
@@ -726,12 +716,12 @@ class Session:
     def hits(self, file: str, line: int, upto: int | None = None) -> int:
         """How many times ``line`` of ``file`` started running, up to step ``upto`` inclusive."""
         self._ensure(len(self) if upto is None else upto + 1)
-        start, stop = self._line_bounds(file, line)
-        return stop - start if upto is None else bisect_right(self._index.lines._items, upto, start, stop) - start
-
-    def _line_bounds(self, file: str, line: int) -> tuple[int, int]:
-        """Where the line steps of ``line`` of ``file`` lie in ``index.lines``."""
         lines = self._index.lines
+        start, stop = self._line_bounds(lines, file, line)
+        return stop - start if upto is None else bisect_right(lines._items, upto, start, stop) - start
+
+    def _line_bounds(self, lines, file: str, line: int) -> tuple[int, int]:
+        """Where the line steps of ``line`` of ``file`` lie in ``lines`` (an index's ``lines``)."""
         return lines.bounds(lines.group((self._file_index.get(file, -1) << 32) + line))
 
     def executed_lines(self, file: str, upto: int | None = None) -> dict[int, int]:
@@ -807,8 +797,9 @@ class Session:
     def run_to_line(self, step: int, file: str, line: int, backward: bool = False) -> int | None:
         """The next (previous) step at which ``line`` of ``file`` starts running."""
         self._ensure(step if backward else len(self))
-        start, stop = self._line_bounds(file, line)
-        steps = self._index.lines._items
+        lines = self._index.lines
+        start, stop = self._line_bounds(lines, file, line)
+        steps = lines._items
         if backward:
             at = bisect_left(steps, step, start, stop) - 1
             return steps[at] if at >= start else None

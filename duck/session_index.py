@@ -17,7 +17,7 @@ Each group is read through ``Groups`` (sorted integer keys and offsets into one 
 ``bisect`` on memoryviews, so a query costs O(log n) and yields plain Python ints.
 
 numpy is imported by the functions that build (the first time a session indexes), never at
-start-up: it is not on ``duck --help``'s path, and a session that indexes nothing never loads it. It answers no query itself (``duck.session`` does) and formats
+import: it is not on ``duck --help``'s path, and a session that indexes nothing never loads it. It answers no query itself (``duck.session`` does) and formats
 nothing.
 """
 
@@ -94,6 +94,11 @@ class StepIndex:
         d = self.dense_frame(frame)
         return self.frames.bounds(d)
 
+    def change_start(self, nchanges, step: int) -> int:
+        """The position of step ``step``'s first change in the change columns (a checkpoint plus < 64 counts)."""
+        base = step >> CHECKPOINT_SHIFT
+        return self.change_checkpoints[base] + sum(nchanges[base << CHECKPOINT_SHIFT:step])
+
     def var_group(self, frame: int, name: str) -> int:
         d = self.dense_frame(frame)
         canon = self.name_index.get(name)
@@ -131,12 +136,25 @@ def _offset_type(count: int):
 
 
 def _stable_order(keys):
-    """A stable argsort, on the narrowest integer type that holds the keys (radix sort for 16 bits)."""
+    """A stable argsort, on the narrowest integer type that holds the keys' range (numpy's radix
+    sort for 16 bits, else timsort, which is quick on the runs steps make)."""
     import numpy as np
 
-    if len(keys) and keys.min() >= 0 and keys.max() < 65536:
-        keys = keys.astype(np.uint16)
+    if not len(keys):
+        return np.zeros(0, np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < 1 << 16:
+        return np.argsort((keys - low).astype(np.uint16), kind="stable")
+    if high - low < 1 << 31:
+        return np.argsort((keys - low).astype(np.int32), kind="stable")
     return np.argsort(keys, kind="stable")
+
+
+def _pair_keys(high, low, low_count: int):
+    """``high * low_count + low`` as int64: one sortable key per pair, in (high, low) order."""
+    import numpy as np
+
+    return high.astype(np.int64) * max(low_count, 1) + low
 
 
 def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
@@ -145,14 +163,14 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
 
     s = session
     index = StepIndex(stop)
-    kind_line = _np(s._kind_line, stop).astype(np.int64)
-    kind = kind_line & 3
+    kind_line = _np(s._kind_line, stop).astype(np.int32)
+    kind = (kind_line & 3).astype(np.int8)
     line = kind_line >> 2
     ctx = _np(s._ctx, stop)
     e_frame = _np(s._e_frame)
     frame_ids, dense_of_entry = np.unique(e_frame, return_inverse=True)
-    dense_of_entry = dense_of_entry.reshape(-1)
-    dense = dense_of_entry[ctx] if stop else np.zeros(0, np.int64)
+    dense_of_entry = dense_of_entry.reshape(-1).astype(np.int32)
+    dense = dense_of_entry[ctx] if stop else np.zeros(0, np.int32)
     index.frame_ids = memoryview(frame_ids)
 
     # steps per frame
@@ -163,17 +181,23 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     index.frames = Groups(np.zeros(0, np.int64), frame_offsets, frame_steps)  # keyed by position: no keys
 
     # line events per (file, line)
-    step_file = _np(s._code_file)[_np(s._e_code)[ctx]].astype(np.int64) if stop else np.zeros(0, np.int64)
-    line_steps = np.flatnonzero(kind == 1)
-    line_keys = (step_file[line_steps] << 32) + line[line_steps]
-    by_line = np.argsort(line_keys, kind="stable")
+    line_steps = np.flatnonzero(kind == 1).astype(np.int32)
+    code_file = _np(s._code_file)
+    if len(code_file) and (code_file == code_file[0]).all():  # one file: no per-step lookup
+        line_file = np.full(len(line_steps), code_file[0], np.int64)
+    else:
+        line_file = code_file[_np(s._e_code)[ctx[line_steps]]].astype(np.int64)
+    lines_of = line[line_steps]
+    line_keys = (line_file << 32) + lines_of
+    low = int(lines_of.min()) if len(lines_of) else 0
+    by_line = _stable_order(_pair_keys(line_file, lines_of - low, int(lines_of.max()) - low + 1 if len(lines_of) else 1))
     keys, offsets = _group_sorted(line_keys[by_line])
-    index.lines = Groups(keys, offsets, line_steps[by_line].astype(np.int32))
+    index.lines = Groups(keys, offsets, line_steps[by_line])
 
     _index_vars(s, index, stop, dense)
-    nchanges = _np(s._nchanges, stop).astype(np.int64)
+    nchanges = _np(s._nchanges, stop)
     checkpoints = np.zeros((stop >> CHECKPOINT_SHIFT) + 1, np.int64)
-    np.cumsum(np.add.reduceat(nchanges, np.arange(0, stop, 1 << CHECKPOINT_SHIFT))[: len(checkpoints) - 1]
+    np.cumsum(np.add.reduceat(nchanges, np.arange(0, stop, 1 << CHECKPOINT_SHIFT), dtype=np.int64)[: len(checkpoints) - 1]
               if stop else np.zeros(0, np.int64), out=checkpoints[1:])
     index.change_checkpoints = memoryview(checkpoints)
     if complete:
@@ -217,8 +241,9 @@ def _index_vars(s: "Session", index: StepIndex, stop: int, dense) -> None:
         change_step = np.concatenate((change_step, del_step))[merged]
         canon = np.concatenate((canon, del_canon))[merged]
         values = np.concatenate((values, np.full(len(deletions), -1, np.int32)))[merged]
-    keys = (dense[change_step].astype(np.int64) << 32) + canon if len(change_step) else np.zeros(0, np.int64)
-    by_var = np.argsort(keys, kind="stable")
+    frame_of_change = dense[change_step] if len(change_step) else np.zeros(0, np.int32)
+    by_var = _stable_order(_pair_keys(frame_of_change, canon, len(name_index)))
+    keys = (frame_of_change.astype(np.int64) << 32) + canon
     group_keys, offsets = _group_sorted(keys[by_var])
     index.vars = Groups(group_keys, offsets, change_step[by_var])
     index.var_values = memoryview(values[by_var])
@@ -255,8 +280,8 @@ def _index_loops(s: "Session", index: StepIndex, kind, line, dense, frame_steps,
     end = header_ends[at[is_visit]]
     frame = dense[visits]
     stop = len(kind)
-    position = np.empty(stop, np.int64)  # a step's place among its frame's steps (in frame_steps)
-    position[frame_steps] = np.arange(stop)
+    position = np.empty(stop, np.int32)  # a step's place among its frame's steps (in frame_steps)
+    position[frame_steps] = np.arange(stop, dtype=np.int32)
     place = position[visits]
     group_start, group_stop = frame_offsets[frame], frame_offsets[frame + 1]
     has_next = place + 1 < group_stop
@@ -264,13 +289,13 @@ def _index_loops(s: "Session", index: StepIndex, kind, line, dense, frame_steps,
     next_line = line[following]
     starts_iteration = has_next & (kind[following] == 1) & (header < next_line) & (next_line <= end)
     # the frame's previous line step: the latest line step at or before place - 1 in frame order
-    latest = np.maximum.accumulate(np.where(kind[frame_steps] == 1, np.arange(stop), -1))
+    latest = np.maximum.accumulate(np.where(kind[frame_steps] == 1, np.arange(stop, dtype=np.int32), -1))
     previous = np.where(place > 0, latest[np.maximum(place - 1, 0)], -1)
     has_previous = (place > 0) & (previous >= group_start)
     previous_line = line[frame_steps[np.maximum(previous, 0)]]
     enters = ~has_previous | (previous_line < header) | (previous_line > end)
-    visit_keys = (frame << 32) + header
-    by_key = np.argsort(visit_keys, kind="stable")
+    visit_keys = (frame.astype(np.int64) << 32) + header
+    by_key = _stable_order(visit_keys)
     sorted_keys = visit_keys[by_key]
     keys, offsets = _group_sorted(sorted_keys)
     enters = enters[by_key]
