@@ -26,7 +26,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
-from duck.session_index import StepIndex  # numpy only once it builds (build_index)
+from duck.session_index import StepIndex, nonzero_steps  # numpy only once they build
 from duck.trace.format import Trace, iter_records
 from duck.trace.store import _join_streams
 
@@ -898,10 +898,7 @@ class Session:
         """The next (previous) step whose changes mention ``text`` in a name or a value."""
         self._complete()
         if self._change_steps is None:
-            import numpy as np
-
-            self._change_steps = array("i", np.flatnonzero(np.frombuffer(self._nchanges, self._nchanges.typecode))
-                                       .astype(np.int32).tobytes()) if len(self) else array("i")
+            self._change_steps = nonzero_steps(self._nchanges)
         steps = self._change_steps
         if backward:
             candidates = (steps[i] for i in range(bisect_left(steps, step) - 1, -1, -1))

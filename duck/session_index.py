@@ -71,7 +71,7 @@ class StepIndex:
         self.stop = stop
         self.complete = False
         self.frame_ids = memoryview(array("q"))  # sorted frame ids; a frame's position is its dense id
-        self.frames = Groups(array("q"), array("q", [0]), array("i"))  # keyed by dense frame id
+        self.frames = Groups.empty()  # group d: the steps of frame frame_ids[d] (no keys: d is the group)
         self.lines = Groups.empty()  # key: file << 32 + line; items: line steps
         self.vars = Groups.empty()  # key: dense frame << 32 + name; items: steps
         self.var_values = memoryview(array("i"))  # per var item: string id of the value, -1 deleted
@@ -105,6 +105,15 @@ class StepIndex:
         if d < 0 or canon is None:
             return -1
         return self.vars.group((d << 32) + canon)
+
+
+def nonzero_steps(column: array) -> array:
+    """The steps whose item in a per-step column is not 0 (``array('i')``; numpy only for a non-empty column)."""
+    if not len(column):
+        return array("i")
+    import numpy as np
+
+    return array("i", np.flatnonzero(_np(column)).astype(np.int32).tobytes())
 
 
 def _np(column, stop: int | None = None):
