@@ -10,10 +10,20 @@ output now and then), measured in one run, each in a fresh process:
 * with ``--tui``: ``duck replay`` of each file until the status bar is painted, against
   ``duck replay`` of a one-step trace (the TUI's own start-up).
 
+Then, for that program and three others with other shapes (``recursion``: a frame per call,
+tens of thousands of frames; ``calls``: many small calls in nested loops; ``generators``:
+generators, nested loops with ``break``/``continue``, ``while``, caught exceptions, ``del``),
+the v2 trace's ``Session.load`` plus the first screen's queries and then ``index_all``, timed
+in one process each, and the session's own memory per step after each (tracemalloc, in a
+separate process, numpy imported before counting so its modules are not counted).
+``--baseline DIR`` times another checkout of duck (e.g. the branch point, in a git worktree)
+on the same traces in the same run, for before/after figures.
+
 Targets (issue 13): v2 <= 16 bytes/step on disk; a session <= 32 bytes/step in memory;
 ``duck replay`` of 1M steps within 0.5 s of the TUI's start-up with an empty trace.
 
-Usage: OMP_NUM_THREADS=1 python benchmarks/trace_open.py [--steps 1000000] [--tui]
+Usage: OMP_NUM_THREADS=1 python benchmarks/trace_open.py [--steps 1000000] [--tui] [--baseline DIR]
+[--only-index]
 """
 
 from __future__ import annotations
@@ -47,6 +57,95 @@ for i in range({iterations}):
 print(total)
 '''
 
+SHAPES = {
+    "recursion": '''
+def fib(n):
+    if n < 2:
+        return n
+    left = fib(n - 1)
+    right = fib(n - 2)
+    return left + right
+
+
+for k in range({repeat}):
+    print(fib(16))
+''',
+    "calls": '''
+def add(a, b):
+    c = a + b
+    return c
+
+
+def mul(a, b):
+    r = 0
+    for _ in range(b):
+        r = add(r, a)
+    return r
+
+
+total = 0
+for i in range({iterations}):
+    total += mul(i, 3)
+print(total)
+''',
+    "generators": '''
+def squares(n):
+    i = 0
+    while i < n:
+        yield i * i
+        i += 1
+
+
+def pairs(n):
+    for a in range(n):
+        for b in range(a):
+            if (a + b) % 3 == 0:
+                continue
+            if b > 40:
+                break
+            yield a, b
+
+
+s = 0
+for x in squares({iterations}):
+    s += x
+count = 0
+for p in pairs({iterations} // 100):
+    count += 1
+    scratch = p
+    del scratch
+n = 0
+while n < {iterations} // 4:
+    n += 1
+    try:
+        if n % 100 == 0:
+            raise ValueError(n)
+    except ValueError as exc:
+        last = exc
+print(s, count)
+''',
+}
+
+INDEX = '''
+import json, sys, time
+import numpy  # imported first: neither its import time nor its modules' memory is the session's
+from duck.session import Session
+trace, traced = sys.argv[1], sys.argv[2] == "memory"
+if traced:
+    import tracemalloc
+    tracemalloc.start()
+start = time.perf_counter()
+session = Session.load(trace)
+first = session.stack(0), session.locals_at(0)
+load_s = time.perf_counter() - start
+loaded = tracemalloc.get_traced_memory()[0] if traced else 0
+start = time.perf_counter()
+session.index_all()
+index_s = time.perf_counter() - start
+indexed = tracemalloc.get_traced_memory()[0] if traced else 0
+print(json.dumps({"steps": len(session), "load_s": load_s, "index_s": index_s, "loaded": loaded, "indexed": indexed}))
+'''
+
 LOAD = '''
 import json, sys, time
 def rss():
@@ -70,7 +169,7 @@ print(json.dumps({"steps": len(session), "load_s": elapsed, "rss": opened, "inde
 def record(program: Path, trace: Path, *extra: str) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "duck", "record", str(program), "-o", str(trace), "--quiet",
-                    "--max-steps", "100000000", "--timeout", "0", *extra],
+                    "--max-steps", "100000000", "--timeout", "3600", *extra],
                    check=True, capture_output=True, env=ENV)
     return time.perf_counter() - start
 
@@ -78,6 +177,32 @@ def record(program: Path, trace: Path, *extra: str) -> float:
 def load(trace: Path) -> dict:
     out = subprocess.run([sys.executable, "-c", LOAD, str(trace)], check=True, capture_output=True, text=True, env=ENV)
     return json.loads(out.stdout)
+
+
+def index(trace: Path, checkout: Path, memory: bool) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    out = subprocess.run([sys.executable, "-c", INDEX, str(trace), "memory" if memory else "time"],
+                         check=True, capture_output=True, text=True, env=env, cwd=checkout)
+    return json.loads(out.stdout)
+
+
+def index_table(folder: Path, loop_trace: Path, steps: int, baseline: Path | None) -> None:
+    """Load and index time, and memory per step, for the loop and the other shapes."""
+    traces = {"loop": loop_trace}
+    for name, text in SHAPES.items():
+        program = folder / f"{name}.py"
+        program.write_text(text.format(iterations=max(steps // 26, 1), repeat=max(steps // 20000, 1)))
+        traces[name] = folder / f"{name}.v2.trace"
+        record(program, traces[name])
+    checkouts = [("now", ROOT)] + ([("before", baseline)] if baseline else [])
+    print()
+    print(f"{'v2 trace':12}{'steps':>10}{'':8}{'open, s':>9}{'index, s':>10}{'B/step open':>13}{'B/step indexed':>16}")
+    for name, trace in traces.items():
+        for label, checkout in checkouts:
+            timed, counted = index(trace, checkout, False), index(trace, checkout, True)
+            n = timed["steps"]
+            print(f"{name:12}{n:>10,}{label:>8}{timed['load_s']:9.2f}{timed['index_s']:10.2f}"
+                  f"{counted['loaded'] / n:13.1f}{counted['indexed'] / n:16.1f}")
 
 
 def first_paint(trace: Path) -> float:
@@ -93,6 +218,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--tui", action="store_true", help="also time duck replay's first screen in a pty")
     parser.add_argument("--keep", metavar="DIR", help="write the program and traces here (kept)")
+    parser.add_argument("--baseline", type=Path, help="another checkout of duck whose session is timed beside this one")
+    parser.add_argument("--only-index", action="store_true", help="only the indexing table (no v1, no TUI)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.keep or scratch)
@@ -103,6 +230,8 @@ def main() -> None:
         tiny.write_text("x = 1\n")
         v2, v1, empty = folder / "loop.v2.trace", folder / "loop.v1.trace", folder / "tiny.trace"
         rec2 = record(program, v2)
+        if args.only_index:
+            return index_table(folder, v2, args.steps, args.baseline)
         rec1 = record(program, v1, "--format", "jsonl")
         record(tiny, empty)
         open2, open1 = load(v2), load(v1)
@@ -123,6 +252,7 @@ def main() -> None:
             rows.append(("  minus empty replay, s", rows[-1][1] - base, rows[-1][2] - base))
         for name, a, b in rows:
             print(f"{name:24}{a:14.2f}{b:14.2f}{a / b if b else float('nan'):8.1f}")
+        index_table(folder, v2, args.steps, args.baseline)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
 """A recorded run and the questions a debugger asks of it, answered without re-running anything.
 
 ``Session`` keeps a trace's columns as the v2 format stores them (docs/trace-format.md; a v1
-trace is turned into the same columns) and builds its indexes from those integers in step
-order, as far as a query needs them (``index_all`` finishes them, the TUI in a worker), so
+trace is turned into the same columns) and builds its indexes from those integers with whole-array
+operations (``duck.session_index``, numpy, imported on first use), over as long a prefix of the
+steps as a query needs (``index_all`` finishes them, the TUI in a worker), so
 every query used while stepping (state at step i, the call stack, the last change of a
 variable, step over/into/out in both directions, run to a line, loop iterations, output so
 far) costs O(log n) or O(frame size) once indexed, never O(trace length). The UI, the narrator, the model
@@ -25,6 +26,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
+from duck.session_index import StepIndex, nonzero_steps  # numpy only once they build
 from duck.trace.format import Trace, iter_records
 from duck.trace.store import _join_streams
 
@@ -34,10 +36,12 @@ _NO_PARENT = -1
 _PATH_ROOT = re.compile(r"[A-Za-z_]\w*")
 #: Sessions at least this long are moved out of the cyclic GC's reach (``gc.freeze``) once loaded.
 _FREEZE_AT_STEPS = 50_000
-#: Steps indexed at a time by ``Session.index_all`` (a query waits for at most one such block).
-_INDEX_BLOCK = 65_536
+#: Steps ``Session.index_all`` adds at least per build (a query waits for at most one build).
+_INDEX_BLOCK = 1 << 20
 #: Steps a query indexes beyond what it needs (so stepping forward does not index one step at a time).
 _INDEX_AHEAD = 4096
+#: A build past the indexed prefix covers at least this many times the prefix (total work stays O(n)).
+_INDEX_GROWTH = 2
 
 
 @dataclass(frozen=True)
@@ -103,32 +107,12 @@ class _FrameInfo:
     call_step: int
 
 
-@dataclass
-class _HeaderHits:
-    """Visits of one loop header by one frame activation.
-
-    ``starts``/``start_entry`` (filled by ``finish``) list only the visits that begin an
-    iteration, with the entry they belong to, so ``loop_at`` finds an entry's iterations
-    by bisection instead of scanning every visit.
-    """
-
-    steps: array = field(default_factory=lambda: array("i"))
-    is_iteration: array = field(default_factory=lambda: array("b"))
-    entry: array = field(default_factory=lambda: array("i"))
-    starts: array = field(default_factory=lambda: array("i"))
-    start_entry: array = field(default_factory=lambda: array("i"))
-
-    def finish(self) -> None:
-        self.starts = array("i", (s for s, it in zip(self.steps, self.is_iteration) if it))
-        self.start_entry = array("i", (e for e, it in zip(self.entry, self.is_iteration) if it))
-
-
 class StepRange(Sequence):
-    """A read-only, zero-copy slice of a step array (``LoopPosition.iteration_steps``)."""
+    """A read-only, zero-copy slice of a step array (``LoopPosition.iteration_steps``, ``frame_steps``)."""
 
     __slots__ = ("_view",)
 
-    def __init__(self, steps: array, start: int, stop: int) -> None:
+    def __init__(self, steps, start: int, stop: int) -> None:
         self._view = memoryview(steps)[start:stop]
 
     def __len__(self) -> int:
@@ -145,7 +129,7 @@ class StepRange(Sequence):
     def __eq__(self, other: object) -> bool:
         if isinstance(other, StepRange):
             return self._view == other._view
-        if isinstance(other, (tuple, list)):
+        if isinstance(other, (tuple, list, array)):
             return tuple(self._view) == tuple(other)
         return NotImplemented
 
@@ -265,7 +249,6 @@ class Session:
         self._kind_line = array("i")
         self._ctx = array("i")
         self._nchanges = array("I")
-        self._change_start = array("I", [0])  # step -> its first change (built with the indexes)
         self._change_name = array("I")
         self._change_value = array("I")
         self._value_ids: frozenset[int] = frozenset()  # string ids of the pseudo-name that carries return values
@@ -273,22 +256,16 @@ class Session:
         self._written: dict[int, list] = {}
         self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"), array("i"))
         self._frames = _FrameInfos(self)
-        self._frame_steps: dict[int, array] = {}
-        self._line_steps: dict[tuple[int, int], array] = {}
-        self._var_steps: dict[tuple[int, str], array] = {}
-        self._var_values: dict[tuple[int, str], list] = {}
-        self._frame_vars: dict[int, list[str]] = {}
-        self._change_steps = array("i")  # steps whose event reports changes (for search)
+        self._index = StepIndex()  # the indexes of steps 0.._indexed-1 (replaced whole by longer ones)
+        self._change_steps: array | None = None  # steps whose event reports changes (for search; built on first use)
         self._out_steps = array("i")
         self._out_ends = array("q")
         self._out_chunks: list[str] = []
         self._output: str | None = None
         self._err_steps = array("i")
         self._err_chunks: list[str] = []
-        self._exception_steps = array("i")
         self._loops: dict[int, list[Loop]] = {}
         self._scopes: dict[int, list[tuple[int, int]]] = {}
-        self._header_hits: dict[tuple[int, int], _HeaderHits] = {}
         self._frame_starts: array | None = None  # each frame's first step, in order (built on first use)
 
     def _set_entries(self, frame: array, code: array, depth: array, parent: array, code_file: array,
@@ -384,10 +361,7 @@ class Session:
             self._scopes[index] = _find_scopes(source)
             if loops:
                 self._loop_headers[index] = {loop.header: loop for loop in loops}
-        self._pending_hits: dict[int, tuple[_HeaderHits, Loop]] = {}  # frame -> header hit awaiting its next line
-        self._last_line: dict[int, int] = {}
         self._deletions = sorted(s for s, (deleted, _exc) in self._rare.items() if deleted)
-        self._deletion_at = 0
 
     @property
     def indexed_fraction(self) -> float:
@@ -395,107 +369,39 @@ class Session:
         return self._indexed / len(self) if len(self) else 1.0
 
     def index_all(self, should_stop=lambda: False, progress=lambda: None) -> None:
-        """Build the rest of the indexes in blocks (for a background thread; queries wait for at most a block).
+        """Build the rest of the indexes (for a background thread; queries wait for at most one build).
 
-        ``progress()`` is called after each block; ``should_stop()`` true ends early.
+        Each build covers a longer prefix (at least ``_INDEX_BLOCK`` more steps, at least
+        ``_INDEX_GROWTH`` times the last, and the whole trace rather than leave less than that
+        for a last build), ``progress()`` is called after each, and ``should_stop()`` true ends early.
         """
         while self._indexed < len(self) and not should_stop():
-            self._ensure(self._indexed + _INDEX_BLOCK)
+            stop = max(self._indexed + _INDEX_BLOCK, self._indexed * _INDEX_GROWTH)
+            self._ensure(len(self) if len(self) - stop < stop else stop)
             progress()
 
     def _complete(self) -> None:
         self._ensure(len(self))
 
     def _ensure(self, upto: int) -> None:
-        """Index at least the steps before ``upto`` (queries about the past need no more than that)."""
+        """Index at least the steps before ``upto`` (queries about the past need no more than that).
+
+        The indexes of a longer prefix are built whole (``duck.session_index.build_index``) and
+        then replace the old ones at once, so a query never sees half-built indexes.
+        """
         if upto <= self._indexed:
             return
         with self._index_lock:
             n = len(self)
-            stop = min(n, max(upto, self._indexed + _INDEX_AHEAD))
+            stop = min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
             if stop <= self._indexed:
                 return
-            gc_was_enabled = gc.isenabled()
-            gc.disable()  # indexing makes many small containers: see from_columns
-            try:
-                self._index_steps(self._indexed, stop)
-                if stop == n:
-                    for hits in self._header_hits.values():
-                        hits.finish()
-            finally:
-                if gc_was_enabled:
-                    gc.enable()
+            from duck.session_index import build_index
+
+            self._index = build_index(self, stop, complete=stop == n)
             self._indexed = stop
             if stop == n and n >= _FREEZE_AT_STEPS:
                 gc.freeze()
-
-    def _index_steps(self, first: int, stop: int) -> None:
-        """Steps ``first..stop-1`` into the indexes: per frame, per line, per variable, per loop header."""
-        e_frame, e_code, code_file = self._e_frame, self._e_code, self._code_file
-        strings, names, values = self._strings, self._change_name, self._change_value
-        value_ids, start, rare, nchanges = self._value_ids, self._change_start, self._rare, self._nchanges
-        frame_steps, line_steps = self._frame_steps, self._line_steps
-        change_steps, exception_steps = self._change_steps, self._exception_steps
-        deletions = self._deletions
-        next_deletion = deletions[self._deletion_at] if self._deletion_at < len(deletions) else -1
-        headers, pending, last_line = self._loop_headers, self._pending_hits, self._last_line
-        for step, ctx, kind_line in zip(range(first, stop), self._ctx[first:stop], self._kind_line[first:stop]):
-            frame = e_frame[ctx]
-            steps = frame_steps.get(frame)
-            if steps is None:
-                steps = frame_steps[frame] = array("i")
-                self._frame_vars[frame] = []
-            steps.append(step)
-            kind = kind_line & 3
-            line = kind_line >> 2
-            if kind == 1:
-                key = (code_file[e_code[ctx]], line)
-                steps = line_steps.get(key)
-                if steps is None:
-                    steps = line_steps[key] = array("i")
-                steps.append(step)
-            elif kind == 3:
-                exception_steps.append(step)
-            low = start[step]
-            high = low + nchanges[step]
-            start.append(high)
-            if low != high:
-                change_steps.append(step)
-                for j in range(low, high):
-                    name = names[j]
-                    if name not in value_ids:
-                        self._set_var(frame, strings[name], step, strings[values[j]])
-            if step == next_deletion:
-                for name in rare[step][0]:
-                    self._set_var(frame, name, step, None)
-                self._deletion_at += 1
-                next_deletion = deletions[self._deletion_at] if self._deletion_at < len(deletions) else -1
-            if headers:
-                self._index_loop_step(step, frame, code_file[e_code[ctx]], kind, line, headers, pending, last_line)
-
-    def _index_loop_step(self, step: int, frame: int, file: int, kind: int, line: int, headers, pending,
-                         last_line) -> None:
-        """Which loop header visits start an iteration (decided at the frame's next step)."""
-        waiting = pending.pop(frame, None)
-        if waiting is not None:
-            hits, loop = waiting
-            inside = kind == 1 and loop.header < line <= loop.end
-            hits.is_iteration[-1] = 1 if inside else 0
-        if kind != 1:
-            return
-        loop = headers.get(file, {}).get(line)
-        if loop is not None:
-            key = (frame, line)
-            hits = self._header_hits.get(key)
-            if hits is None:
-                hits = self._header_hits[key] = _HeaderHits()
-            previous = last_line.get(frame)
-            new_entry = previous is None or not (loop.header <= previous <= loop.end) or not hits.steps
-            hits.entry.append(step if new_entry else hits.entry[-1])
-            hits.steps.append(step)
-            hits.is_iteration.append(0)
-            pending[frame] = (hits, loop)
-        last_line[frame] = line
 
     def _index_output(self) -> None:
         for step in sorted(self._written):
@@ -514,31 +420,25 @@ class Session:
         """What the program wrote to (``stdin``: read from) ``stream`` during ``step``."""
         return _join_streams(self._written.get(step, ())).get(stream, "")
 
+    def _change_range(self, step: int) -> range:
+        """The positions of the event at ``step``'s changes in the change columns."""
+        self._ensure(step + 1)  # the change checkpoints are built with the indexes
+        first = self._index.change_start(self._nchanges, step)
+        return range(first, first + self._nchanges[step])
+
     def _changes(self, step: int) -> Iterator[tuple[str, str]]:
         """(name, safe repr) of each change the event at ``step`` reports (its return value left out)."""
-        self._ensure(step + 1)  # the change offsets are built with the indexes
         strings, names, values = self._strings, self._change_name, self._change_value
-        for j in range(self._change_start[step], self._change_start[step + 1]):
+        for j in self._change_range(step):
             if names[j] not in self._value_ids:
                 yield strings[names[j]], strings[values[j]]
 
     def _return_value(self, step: int) -> str | None:
-        self._ensure(step + 1)
         names = self._change_name
-        for j in range(self._change_start[step], self._change_start[step + 1]):
+        for j in self._change_range(step):
             if names[j] in self._value_ids:
                 return self._strings[self._change_value[j]]
         return None
-
-    def _set_var(self, frame: int, name: str, step: int, value: str | None) -> None:
-        key = (frame, name)
-        steps = self._var_steps.get(key)
-        if steps is None:
-            steps = self._var_steps[key] = array("i")
-            self._var_values[key] = []
-            self._frame_vars[frame].append(name)
-        steps.append(step)
-        self._var_values[key].append(value)
 
     # ------------------------------------------------------------------ basics
     def __len__(self) -> int:
@@ -606,20 +506,31 @@ class Session:
     def frame_call_step(self, frame: int) -> int:
         return self._frames[frame].call_step
 
-    def frame_steps(self, frame: int) -> array:
-        """Every step of one frame activation, in order."""
+    def frame_steps(self, frame: int) -> StepRange:
+        """Every step of one frame activation, in order (a read-only view, not a copy)."""
         self._complete()
-        return self._frame_steps.get(frame, array("i"))
+        index = self._index
+        return StepRange(index.frames.items, *index.frame_bounds(frame))
 
     def frame_end_step(self, frame: int) -> int:
         self._complete()
-        return self._frame_steps[frame][-1]
+        return self._frame_end(frame)
+
+    def _frame_end(self, frame: int) -> int:
+        index = self._index
+        start, stop = index.frame_bounds(frame)
+        if start == stop:
+            raise KeyError(frame)
+        return index.frames._items[stop - 1]
 
     def frames_started(self, first: int, last: int) -> int:
         """How many frame activations begin at steps ``first..last`` (a call counts once, however often it resumes)."""
         if self._frame_starts is None:
             self._complete()
-            self._frame_starts = array("i", sorted(steps[0] for steps in self._frame_steps.values()))
+            frames = self._index.frames
+            self._frame_starts = array("i", sorted(frames.items[frames.offsets[g]]
+                                                   for g in range(len(frames.offsets) - 1)
+                                                   if frames.offsets[g] < frames.offsets[g + 1]))
         return max(bisect_right(self._frame_starts, last) - bisect_left(self._frame_starts, first), 0)
 
     def frame_parent(self, frame: int) -> int | None:
@@ -648,31 +559,53 @@ class Session:
     # ------------------------------------------------------------------- state
     def _frame_line_at(self, frame: int, step: int) -> int:
         self._ensure(step + 1)
-        steps = self._frame_steps[frame]
-        index = bisect_right(steps, step) - 1
-        return self._line[steps[max(index, 0)]]
+        index = self._index
+        start, stop = index.frame_bounds(frame)
+        if start == stop:
+            raise KeyError(frame)
+        steps = index.frames._items
+        return self._line[steps[max(bisect_right(steps, step, start, stop) - 1, start)]]
 
     def locals_at(self, step: int, frame: int | None = None) -> dict[str, str]:
         """Every local of ``frame`` (the current one by default) as it is at ``step``."""
         self._ensure(step + 1)
         frame = self._frame[step] if frame is None else frame
+        index = self._index
+        d = index.dense_frame(frame)
+        if d < 0:
+            return {}
+        variables = index.vars
+        first, last = variables.key_range(d << 32, (d + 1) << 32)
+        steps, values, order, strings = variables._items, index.var_values, index.var_order, self._strings
         result = {}
-        for name in self._frame_vars.get(frame, ()):
-            value = self._value(frame, name, step)
-            if value is not None:
-                result[name] = value
+        for g in order[first:last]:
+            start, stop = variables.bounds(g)
+            at = bisect_right(steps, step, start, stop) - 1
+            if at >= start and values[at] >= 0:
+                result[index.names[variables._keys[g] & 0xFFFFFFFF]] = strings[values[at]]
         return result
 
-    def _history_index(self, frame: int, name: str, step: int) -> int:
+    def _history(self, frame: int, name: str, step: int):
+        """``(index, start, at)``: the history of ``name`` in ``frame`` starts at item ``start`` of
+        ``index.vars``, and ``at`` is its latest change at or before ``step`` (``start - 1``: none).
+
+        Positions are only good in the ``index`` they come with (a worker may replace
+        ``self._index`` by a longer one at any time)."""
         self._ensure(step + 1)
-        steps = self._var_steps.get((frame, name))
-        if steps is None:
-            return -1
-        return bisect_right(steps, step) - 1
+        index = self._index
+        start, stop = index.vars.bounds(index.var_group(frame, name))
+        return index, start, bisect_right(index.vars._items, step, start, stop) - 1
+
+    def _history_index(self, frame: int, name: str, step: int) -> int:
+        _index, start, at = self._history(frame, name, step)
+        return at - start
 
     def _value(self, frame: int, name: str, step: int) -> str | None:
-        index = self._history_index(frame, name, step)
-        return None if index < 0 else self._var_values[(frame, name)][index]
+        index, start, at = self._history(frame, name, step)
+        return None if at < start else self._text(index.var_values[at])
+
+    def _text(self, value: int) -> str | None:
+        return None if value < 0 else self._strings[value]
 
     def _owner(self, name: str, step: int, frame: int | None) -> int | None:
         """The frame a name refers to: the given one, else the innermost on the stack that has it."""
@@ -703,36 +636,37 @@ class Session:
         owner = self._owner(root, step, frame)
         if owner is None:
             return None
-        index = self._history_index(owner, root, step)
-        if index < 0:
+        index, start, at = self._history(owner, root, step)
+        if at < start:
             return None
-        steps = self._var_steps[(owner, root)]
+        steps = index.vars._items
         if root == name:
-            return steps[index]
+            return steps[at]
         from duck.watch import watch_text
 
-        values = self._var_values[(owner, root)]
+        values = index.var_values
 
         def part(i: int) -> str | None:
-            text = values[i]
+            text = self._text(values[i])
             if text is None:
                 return None
             shown, ok = watch_text(name, {root: text})
             return shown if ok else None
 
-        current = part(index)
-        while index > 0:
-            previous = part(index - 1)
+        current = part(at)
+        while at > start:
+            previous = part(at - 1)
             if previous != current:
-                return steps[index]
-            index -= 1
-        return steps[0] if current is not None else None
+                return steps[at]
+            at -= 1
+        return steps[start] if current is not None else None
 
     def history(self, name: str, frame: int) -> list[tuple[int, str | None]]:
         """Every (step, value) ``name`` took in one frame activation."""
         self._complete()
-        key = (frame, name)
-        return list(zip(self._var_steps.get(key, ()), self._var_values.get(key, ())))
+        index = self._index
+        start, stop = index.vars.bounds(index.var_group(frame, name))
+        return list(zip(index.vars._items[start:stop], map(self._text, index.var_values[start:stop])))
 
     def changes_at(self, step: int) -> dict[str, tuple[str | None, str | None]]:
         """name -> (value before, value after) for what the event at ``step`` reports changed."""
@@ -793,22 +727,29 @@ class Session:
     def hits(self, file: str, line: int, upto: int | None = None) -> int:
         """How many times ``line`` of ``file`` started running, up to step ``upto`` inclusive."""
         self._ensure(len(self) if upto is None else upto + 1)
-        steps = self._line_steps.get((self._file_index.get(file, -1), line))
-        if steps is None:
-            return 0
-        return len(steps) if upto is None else bisect_right(steps, upto)
+        lines = self._index.lines
+        start, stop = self._line_bounds(lines, file, line)
+        return stop - start if upto is None else bisect_right(lines._items, upto, start, stop) - start
+
+    def _line_bounds(self, lines, file: str, line: int) -> tuple[int, int]:
+        """Where the line steps of ``line`` of ``file`` lie in ``lines`` (an index's ``lines``)."""
+        return lines.bounds(lines.group((self._file_index.get(file, -1) << 32) + line))
 
     def executed_lines(self, file: str, upto: int | None = None) -> dict[int, int]:
         """line -> hit count for every line of ``file`` that ran up to ``upto``."""
         self._ensure(len(self) if upto is None else upto + 1)
-        index = self._file_index.get(file, -1)
-        result = {}
-        for (file_index, line), steps in self._line_steps.items():
-            if file_index == index:
-                count = len(steps) if upto is None else bisect_right(steps, upto)
-                if count:
-                    result[line] = count
-        return result
+        file_index = self._file_index.get(file)
+        if file_index is None:
+            return {}
+        lines = self._index.lines
+        steps = lines._items
+        counts = []
+        for g in range(*lines.key_range(file_index << 32, (file_index + 1) << 32)):
+            start, stop = lines.bounds(g)
+            count = stop - start if upto is None else bisect_right(steps, upto, start, stop) - start
+            if count:
+                counts.append((steps[start], lines._keys[g] - (file_index << 32), count))
+        return {line: count for _first, line, count in sorted(counts)}  # in the order the lines first ran
 
     # ------------------------------------------------------------- navigation
     def step_into(self, step: int, backward: bool = False) -> int | None:
@@ -819,22 +760,26 @@ class Session:
         """The first step after ``step`` in ``frame`` or, once it has returned, in its callers."""
         self._complete()
         current: int = frame
+        index = self._index
+        steps = index.frames._items
         while current != _NO_PARENT:
-            steps = self._frame_steps[current]
-            index = bisect_right(steps, step)
-            if index < len(steps):
-                return steps[index]
+            start, stop = index.frame_bounds(current)
+            at = bisect_right(steps, step, start, stop)
+            if at < stop:
+                return steps[at]
             current = self._frames[current].parent
         return None
 
     def _prev_in_frame_chain(self, frame: int, step: int) -> int | None:
         self._ensure(step)
         current: int = frame
+        index = self._index
+        steps = index.frames._items
         while current != _NO_PARENT:
-            steps = self._frame_steps[current]
-            index = bisect_left(steps, step) - 1
-            if index >= 0:
-                return steps[index]
+            start, stop = index.frame_bounds(current)
+            at = bisect_left(steps, step, start, stop) - 1
+            if at >= start:
+                return steps[at]
             current = self._frames[current].parent
         return None
 
@@ -855,7 +800,7 @@ class Session:
             if parent == _NO_PARENT:
                 return call_step if call_step != step else None
             return self._prev_in_frame_chain(parent, call_step)
-        end = self._frame_steps[frame][-1]
+        end = self._frame_end(frame)
         if parent == _NO_PARENT:
             return end if end != step else None
         return self._next_in_frame_chain(parent, end)
@@ -863,14 +808,14 @@ class Session:
     def run_to_line(self, step: int, file: str, line: int, backward: bool = False) -> int | None:
         """The next (previous) step at which ``line`` of ``file`` starts running."""
         self._ensure(step if backward else len(self))
-        steps = self._line_steps.get((self._file_index.get(file, -1), line))
-        if not steps:
-            return None
+        lines = self._index.lines
+        start, stop = self._line_bounds(lines, file, line)
+        steps = lines._items
         if backward:
-            index = bisect_left(steps, step) - 1
-            return steps[index] if index >= 0 else None
-        index = bisect_right(steps, step)
-        return steps[index] if index < len(steps) else None
+            at = bisect_left(steps, step, start, stop) - 1
+            return steps[at] if at >= start else None
+        at = bisect_right(steps, step, start, stop)
+        return steps[at] if at < stop else None
 
     def run_to_any(self, step: int, lines: Iterable[tuple[str, int]], backward: bool = False) -> int | None:
         """The nearest step, after (before) ``step``, that hits any of ``lines`` (breakpoints)."""
@@ -881,7 +826,7 @@ class Session:
 
     def exception_steps(self) -> list[int]:
         self._complete()
-        return list(self._exception_steps)
+        return list(self._index.exception_steps)
 
     def exception_step(self) -> int | None:
         """The step where the failure is: the one place that decides it (``e`` in the TUI, the outcome's text).
@@ -894,24 +839,24 @@ class Session:
         Python raises and catches itself to end iterations and awaits.
         """
         self._complete()
-        if not self._exception_steps:
+        if not self._index.exception_steps:
             return None
         info = (self.outcome.get("exception") or {}) if self.outcome.get("outcome") == "exception" else {}
         frames = info.get("traceback") or []
         if frames:
-            raised = self._raise_point(self._exception_steps[-1])
+            raised = self._raise_point(self._index.exception_steps[-1])
             inner = frames[-1]
             place = (self._file_index.get(inner.get("file")), inner.get("line"), inner.get("func"))
             if self._place(raised) == place:
                 return raised
-            for step in reversed(self._exception_steps):
+            for step in reversed(self._index.exception_steps):
                 if self._place(step) == place and self._exc_type(step) == info.get("type"):
                     return step
             return raised
-        for step in reversed(self._exception_steps):
+        for step in reversed(self._index.exception_steps):
             if self._exc_type(step) not in ("StopIteration", "StopAsyncIteration"):
                 return self._raise_point(step)
-        return self._raise_point(self._exception_steps[-1])
+        return self._raise_point(self._index.exception_steps[-1])
 
     def _exc_type(self, step: int) -> str | None:
         exc = (self._rare.get(step) or (None, None))[1]
@@ -957,21 +902,26 @@ class Session:
         loop = self._loop_around(step)
         if loop is None:
             return None
-        hits = self._header_hits.get((self._frame[step], loop.header))
-        if hits is None:
+        index = self._index
+        d = index.dense_frame(self._frame[step])
+        if d < 0:
             return None
-        index = bisect_right(hits.steps, step) - 1
-        if index < 0:
-            return None
-        entry = hits.entry[index]
-        first = bisect_left(hits.start_entry, entry)
-        last = bisect_right(hits.start_entry, entry)
+        key = (d << 32) + loop.header
+        entries = index.loop_entries
+        start, stop = entries.bounds(entries.group(key))
+        at = bisect_right(entries._items, step, start, stop) - 1
+        if at < start:
+            return None  # the frame has not reached this loop's header yet
+        starts = index.loop_starts
+        low, high = starts.bounds(starts.group(key))
+        first = bisect_left(starts._items, entries._items[at], low, high)
+        last = bisect_left(starts._items, entries._items[at + 1], first, high) if at + 1 < stop else high
         if first == last:
             return None
-        iteration = bisect_right(hits.starts, step, first, last) - first
+        iteration = bisect_right(starts._items, step, first, last) - first
         if iteration == 0:
             return None
-        return LoopPosition(loop.header, loop.end, iteration, last - first, StepRange(hits.starts, first, last))
+        return LoopPosition(loop.header, loop.end, iteration, last - first, StepRange(starts.items, first, last))
 
     def next_iteration(self, step: int) -> int | None:
         """The step where the next iteration of the loop around the current line starts."""
@@ -991,6 +941,8 @@ class Session:
     def search(self, text: str, step: int, backward: bool = False) -> int | None:
         """The next (previous) step whose changes mention ``text`` in a name or a value."""
         self._complete()
+        if self._change_steps is None:
+            self._change_steps = nonzero_steps(self._nchanges)
         steps = self._change_steps
         if backward:
             candidates = (steps[i] for i in range(bisect_left(steps, step) - 1, -1, -1))

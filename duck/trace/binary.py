@@ -24,9 +24,11 @@ import sys
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 
-from duck.trace.chunks import (_CHUNK, _COUNTS, _DEDUPE_LIMIT, _SEPARATOR, MAGIC, VERSION,  # noqa: F401 - re-exported
+from duck.trace.chunks import (_CHUNK, _COUNTS, _DEDUPE_LIMIT, _SEPARATOR, _SIGNED, _WIDTHS, MAGIC, VERSION,  # noqa: F401 - re-exported
                                ChunkWriter, _column, _strings, chunk, json_chunk)
 from duck.trace.store import KINDS, VALUE, Events, FrameTable, format_events
 
@@ -53,32 +55,113 @@ def _widen(data: memoryview, width: int, signed: bool) -> bytearray:
     return out
 
 
-def _read_column(buf: memoryview, pos: int, count: int, signed: bool = False) -> tuple[array, int]:
-    """A column written by ``_column`` as an ``array('i')`` or ``array('I')``, and the position after it."""
+def _read_column(buf: memoryview, pos: int, count: int, signed: bool = False, narrow: bool = False) -> tuple[array, int]:
+    """A column written by ``_column`` as an ``array('i')`` or ``array('I')`` (``narrow``: at the
+    width it was written, ``b``/``h``/``i`` or ``B``/``H``/``I``), and the position after it."""
     width = buf[pos]
     pos += 1
     end = pos + width * count
-    out = array("i" if signed else "I")
-    out.frombytes(buf[pos:end] if width == 4 else _widen(buf[pos:end], width, signed))
+    if narrow:
+        out = array((_SIGNED if signed else _WIDTHS)[width])
+        out.frombytes(buf[pos:end])
+    else:
+        out = array("i" if signed else "I")
+        out.frombytes(buf[pos:end] if width == 4 else _widen(buf[pos:end], width, signed))
     if sys.byteorder != "little":  # pragma: no cover
         out.byteswap()
     return out, end
 
 
-def _read_strings(strings: list[str], payload: memoryview, pos: int, count: int) -> int:
-    """Append the ``count`` strings written by ``_strings`` at ``pos``; the position after them."""
+def _extend(column: array, more: array) -> array:
+    """``column`` with ``more`` appended, both at the wider of their widths (a narrow column is widened once)."""
+    if more.itemsize > column.itemsize:
+        column = array(more.typecode, column)
+    elif more.itemsize < column.itemsize:
+        more = array(column.typecode, more)
+    column.extend(more)
+    return column
+
+
+_VALUE_BYTES = VALUE.encode("utf-8")
+
+
+class StringTable:
+    """The file-wide string table, kept as the UTF-8 bytes the chunks brought and decoded when read.
+
+    A Python ``str`` per string would cost ~60 bytes each (a loop's values are mostly distinct
+    short reprs); here a string costs its UTF-8 bytes and 4 bytes of offset. Read-only, indexed
+    like a list (``table[i]``, ``len``, iteration).
+    """
+
+    __slots__ = ("_blobs", "_firsts", "_gaps", "_ends")
+
+    def __init__(self, strings: Iterable[str] = ()) -> None:
+        self._blobs: list[bytes] = []
+        self._firsts = array("q")  # the id of each blob's first string
+        self._gaps: list[int] = []  # 1: the blob's strings are separated by one byte
+        self._ends = array("I")  # per string: where it (and its separator) ends in its blob
+        strings = list(strings)
+        if strings:
+            encoded = [s.encode("utf-8", "surrogatepass") for s in strings]
+            self.add(b"".join(encoded), array("I", accumulate(map(len, encoded))), 0)
+
+    def add(self, blob: bytes, ends: array, gap: int) -> None:
+        """Strings ``blob[ends[k-1]:ends[k] - gap]`` (from 0 for the first), appended in order."""
+        if not len(ends):
+            return
+        self._blobs.append(blob)
+        self._firsts.append(len(self._ends))
+        self._gaps.append(gap)
+        self._ends.extend(ends)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i: int) -> str:
+        if i < 0:
+            i += len(self._ends)
+            if i < 0:
+                raise IndexError("string id out of range")
+        end = self._ends[i]  # raises IndexError past the end
+        b = bisect_right(self._firsts, i) - 1
+        start = self._ends[i - 1] if i > self._firsts[b] else 0
+        return str(self._blobs[b][start:end - self._gaps[b]], "utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        return map(self.__getitem__, range(len(self._ends)))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (StringTable, list, tuple)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _read_strings(strings: StringTable, payload: memoryview, pos: int, count: int) -> tuple[int, int | None]:
+    """Add the ``count`` strings written by ``_strings`` at ``pos`` to the table; the position after
+    them and the id of ``VALUE`` among them (None if it is not one)."""
     mode = payload[pos]
+    known = len(strings)
     if mode == 0:
         (size,) = struct.unpack_from("<I", payload, pos + 1)
         pos += 5
-        if count:
-            strings.extend(str(payload[pos:pos + size], "utf-8", "surrogatepass").split(_SEPARATOR))
-        return pos + size
+        if not count:
+            return pos + size, None
+        blob = bytes(payload[pos:pos + size])
+        parts = blob.split(_SEPARATOR.encode())
+        strings.add(blob, array("I", accumulate(map((1).__add__, map(len, parts)))), 1)
+        return pos + size, known + parts.index(_VALUE_BYTES) if _VALUE_BYTES in parts else None
     lengths, pos = _read_column(payload, pos + 1, count)
-    for length in lengths:
-        strings.append(str(payload[pos:pos + length], "utf-8", "surrogatepass"))
-        pos += length
-    return pos
+    ends = array("I", accumulate(lengths))
+    size = ends[-1] if count else 0
+    blob = bytes(payload[pos:pos + size])
+    strings.add(blob, ends, 0)
+    value = None
+    for k in range(count):
+        if lengths[k] == len(_VALUE_BYTES) and strings[known + k] == VALUE:
+            value = known + k
+    return pos + size, value
 
 
 @dataclass
@@ -86,17 +169,18 @@ class Columns:
     """A whole v2 trace as columns: the file-wide tables, the events, and the JSON records."""
 
     header: dict = field(default_factory=dict)
-    strings: list[str] = field(default_factory=list)
+    strings: StringTable = field(default_factory=StringTable)  # read like a list of str
     code_file: array = field(default_factory=lambda: array("I"))  # string id per code
     code_func: array = field(default_factory=lambda: array("I"))
     fid: array = field(default_factory=lambda: array("i"))  # per frame entry
     code: array = field(default_factory=lambda: array("i"))
     depth: array = field(default_factory=lambda: array("i"))
     parent: array = field(default_factory=lambda: array("i"))
-    kind_line: array = field(default_factory=lambda: array("i"))  # per step: line << 2 | kind
-    ctx: array = field(default_factory=lambda: array("i"))  # per step: frame entry
-    nchanges: array = field(default_factory=lambda: array("I"))
-    names: array = field(default_factory=lambda: array("I"))  # per change: string ids
+    # per step, at the narrowest width that holds them (``b``/``h``/``i``, ``B``/``H``/``I``)
+    kind_line: array = field(default_factory=lambda: array("b"))  # line << 2 | kind
+    ctx: array = field(default_factory=lambda: array("b"))  # frame entry
+    nchanges: array = field(default_factory=lambda: array("B"))
+    names: array = field(default_factory=lambda: array("B"))  # per change: string ids
     values: array = field(default_factory=lambda: array("I"))
     value_ids: set[int] = field(default_factory=set)  # string ids of store.VALUE, the return-value pseudo-name
     rare: dict[int, tuple] = field(default_factory=dict)  # step -> (deleted or None, (type, msg) or None)
@@ -127,20 +211,20 @@ def _read_events(columns: Columns, payload: memoryview) -> None:
     first, n, n_changes, n_strings, n_codes, n_frames, n_rare, _ = _COUNTS.unpack_from(payload, 0)
     if first != len(columns.kind_line):
         raise ValueError(f"an event chunk starts at step {first}, expected {len(columns.kind_line)}")
-    known = len(columns.strings)
-    pos = _read_strings(columns.strings, payload, _COUNTS.size, n_strings)
-    if VALUE in columns.strings[known:]:  # a C-level scan of the new strings (a chunk holds it at most once)
-        columns.value_ids.add(columns.strings.index(VALUE, known))
+    pos, value_id = _read_strings(columns.strings, payload, _COUNTS.size, n_strings)
+    if value_id is not None:  # a chunk holds it at most once
+        columns.value_ids.add(value_id)
     for name in ("code_file", "code_func"):
         col, pos = _read_column(payload, pos, n_codes)
         getattr(columns, name).extend(col)
     for name in ("fid", "code", "depth", "parent"):
         col, pos = _read_column(payload, pos, n_frames, signed=True)
         getattr(columns, name).extend(col)
-    for name, count, signed in (("kind_line", n, True), ("ctx", n, True), ("nchanges", n, False),
-                                ("names", n_changes, False), ("values", n_changes, False)):
-        col, pos = _read_column(payload, pos, count, signed)
-        getattr(columns, name).extend(col)
+    for name, count, signed, narrow in (("kind_line", n, True, True), ("ctx", n, True, True),
+                                        ("nchanges", n, False, True), ("names", n_changes, False, True),
+                                        ("values", n_changes, False, False)):
+        col, pos = _read_column(payload, pos, count, signed, narrow)
+        setattr(columns, name, _extend(getattr(columns, name), col))
     if n_rare:
         extra = json.loads(bytes(payload[pos:pos + n_rare]).decode("utf-8", "surrogatepass"))
         for step, (deleted, exc) in extra.get("rare", {}).items():

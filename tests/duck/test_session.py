@@ -14,6 +14,7 @@ from duck.trace.binary import convert_to_v2, is_v2
 from duck.trace.format import Trace, header
 
 INDEX_AHEAD = session_module._INDEX_AHEAD
+INDEX_GROWTH = session_module._INDEX_GROWTH
 
 SOURCE = """\
 def total(xs):
@@ -141,32 +142,55 @@ def test_trace_without_outcome_is_marked_interrupted(tmp_path):
 
 
 # ------------------------------------------------------------ property tests
+#: The random traces' file: nested loops (for 2-5, while 3-4, for 7-8) and a function.
+LOOPS_SOURCE = """\
+def f(xs):
+    for x in xs:
+        while x:
+            x -= 1
+        y = x
+    return y
+for i in range(3):
+    f([i])
+"""
+
+
 @st.composite
 def random_traces(draw):
-    """Event streams shaped like real ones: nested calls, lines with changes, returns."""
+    """Event streams shaped like real ones: nested calls, lines with changes and deletions,
+    returns with values, exceptions, lines inside and outside loops."""
     n = draw(st.integers(min_value=1, max_value=60))
     names = ["a", "b", "c"]
     events, stack, next_frame = [], [], 1
     for step in range(n):
-        action = draw(st.sampled_from(["line", "line", "call", "return"]))
+        action = draw(st.sampled_from(["line", "line", "line", "call", "return", "exception"]))
         if not stack or (action == "call" and len(stack) < 5):
-            parent = stack[-1] if stack else None
             stack.append(next_frame)
             kind, frame = "call", next_frame
             next_frame += 1
         elif action == "return" and len(stack) > 1:
             kind, frame = "return", stack[-1]
+        elif action == "exception":
+            kind, frame = "exception", stack[-1]
         else:
             kind, frame = "line", stack[-1]
         parent = stack[-2] if len(stack) > 1 else None
-        changes = {}
+        changes, deleted = {}, []
         for name in names:
             if draw(st.booleans()) and draw(st.booleans()):
                 changes[name] = str(draw(st.integers(0, 3)))
+            elif draw(st.integers(0, 9)) == 0:
+                deleted.append(name)
         record = {"step": step, "event": kind, "file": FILE, "line": draw(st.integers(1, 8)),
                   "func": f"f{frame}", "depth": len(stack) - 1, "frame": frame, "parent": parent}
         if changes:
             record["changes"] = changes
+        if deleted:
+            record["deleted"] = deleted
+        if kind == "return":
+            record["value"] = str(draw(st.integers(0, 3)))
+        if kind == "exception":
+            record.update(exc_type="ValueError", exc_msg="bad")
         events.append(record)
         if kind == "return":
             stack.pop()
@@ -178,7 +202,35 @@ def replay_locals(events, upto, frame):
     for record in events[: upto + 1]:
         if record["frame"] == frame:
             state.update(record.get("changes", {}))
+            for name in record.get("deleted", ()):
+                state.pop(name, None)
     return state
+
+
+def replay_loop(events, step, loop):
+    """``loop_at(step)`` by walking the frame's events: a header visit starts an iteration when the
+    frame's next event is a line in the body; it enters the loop anew when the frame's previous
+    line was outside it."""
+    frame = events[step]["frame"]
+    mine = [r for r in events if r["frame"] == frame]
+    visits, previous_line = [], None  # (step, entry, starts an iteration)
+    for i, record in enumerate(mine):
+        if record["event"] != "line":
+            continue
+        if record["line"] == loop.header:
+            new = previous_line is None or not loop.header <= previous_line <= loop.end or not visits
+            after = mine[i + 1] if i + 1 < len(mine) else None
+            starts = after is not None and after["event"] == "line" and loop.header < after["line"] <= loop.end
+            visits.append((record["step"], record["step"] if new else visits[-1][1], starts))
+        previous_line = record["line"]
+    before = [v for v in visits if v[0] <= step]
+    if not before:
+        return None
+    starts = [v[0] for v in visits if v[1] == before[-1][1] and v[2]]
+    iteration = sum(1 for s in starts if s <= step)
+    if not starts or not iteration:
+        return None
+    return loop.header, loop.end, iteration, len(starts), tuple(starts)
 
 
 def session_in_format(trace: Trace, form: str) -> Session:
@@ -195,31 +247,91 @@ def session_in_format(trace: Trace, form: str) -> Session:
         return Session.load(path)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(random_traces(), st.data())
 def test_session_agrees_with_brute_force_replay(events, data):
     form = data.draw(st.sampled_from(["memory", "v1", "v2"]))
-    session = session_in_format(Trace(header=header(), events=events, sources={}, outcome={"outcome": "finished"}), form)
-    session_module._INDEX_AHEAD = 1  # index only as far as each query needs: the answers must not depend on it
+    trace = Trace(header=header(), events=events, sources={FILE: LOOPS_SOURCE}, outcome={"outcome": "finished"})
+    session = session_in_format(trace, form)
+    # index only as far as each query needs (the answers must not depend on it), or all at once
+    ahead, growth = data.draw(st.sampled_from([(1, 1), (1, 2), (INDEX_AHEAD, INDEX_GROWTH)]))
+    session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = ahead, growth
     try:
+        for step in data.draw(st.lists(st.integers(0, len(events) - 1), min_size=1, max_size=4)):
+            check_prefix_queries(session, events, step)
+        if data.draw(st.booleans()):
+            session.index_all()
         check_against_brute_force(session, events, data)
     finally:
-        session_module._INDEX_AHEAD = INDEX_AHEAD
+        session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = INDEX_AHEAD, INDEX_GROWTH
+
+
+def check_prefix_queries(session: Session, events: list[dict], step: int) -> None:
+    """The queries about the past, each of which indexes only up to its step."""
+    frame = events[step]["frame"]
+    assert session.locals_at(step) == replay_locals(events, step, frame)
+    for name in ("a", "b", "c"):
+        touched = [r["step"] for r in events[: step + 1]
+                   if r["frame"] == frame and (name in r.get("changes", {}) or name in r.get("deleted", ()))]
+        assert session.last_change(name, step, frame=frame) == (touched[-1] if touched else None)
+    same_frame_before = [r["step"] for r in events[:step] if r["frame"] == frame]
+    if same_frame_before:
+        assert session.step_over(step, backward=True) == same_frame_before[-1]
+    line = events[step]["line"]
+    line_steps = [r["step"] for r in events if r["event"] == "line" and r["line"] == line]
+    assert session.hits(FILE, line, upto=step) == len([s for s in line_steps if s <= step])
+    before = [s for s in line_steps if s < step]
+    assert session.run_to_line(step, FILE, line, backward=True) == (before[-1] if before else None)
+    executed: dict[int, int] = {}
+    for record in events[: step + 1]:
+        if record["event"] == "line":
+            executed[record["line"]] = executed.get(record["line"], 0) + 1
+    assert list(session.executed_lines(FILE, upto=step).items()) == list(executed.items())  # first-run order
+    assert session.frame_line(frame, step) == [r for r in events[: step + 1] if r["frame"] == frame][-1]["line"]
+    event = session.event(step)
+    assert event.changes == events[step].get("changes", {})
+    assert event.value == events[step].get("value")
+    assert event.deleted == tuple(events[step].get("deleted", ()))
 
 
 def check_against_brute_force(session: Session, events: list[dict], data) -> None:
     step = data.draw(st.integers(0, len(events) - 1))
     frame = events[step]["frame"]
-    assert session.locals_at(step) == replay_locals(events, step, frame)
-    for name in ("a", "b", "c"):
-        changed = [r["step"] for r in events[: step + 1] if r["frame"] == frame and name in r.get("changes", {})]
-        assert session.last_change(name, step, frame=frame) == (changed[-1] if changed else None)
+    check_prefix_queries(session, events, step)
     same_frame_after = [r["step"] for r in events[step + 1:] if r["frame"] == frame]
     if same_frame_after:
         assert session.step_over(step) == same_frame_after[0]
-    same_frame_before = [r["step"] for r in events[:step] if r["frame"] == frame]
-    if same_frame_before:
-        assert session.step_over(step, backward=True) == same_frame_before[-1]
+    assert list(session.frame_steps(frame)) == [r["step"] for r in events if r["frame"] == frame]
+    for name in ("a", "b", "c"):
+        history = []
+        for record in events:
+            if record["frame"] == frame:
+                if name in record.get("changes", {}):
+                    history.append((record["step"], record["changes"][name]))
+                if name in record.get("deleted", ()):
+                    history.append((record["step"], None))
+        assert session.history(name, frame) == history
+    line = events[step]["line"]
+    line_steps = [r["step"] for r in events if r["event"] == "line" and r["line"] == line]
+    after = [s for s in line_steps if s > step]
+    assert session.run_to_line(step, FILE, line) == (after[0] if after else None)
+    assert session.hits(FILE, line) == len(line_steps)
+    assert session.exception_steps() == [r["step"] for r in events if r["event"] == "exception"]
+    loop = session._loop_around(step)
+    position = session.loop_at(step)
+    expected = None if loop is None else replay_loop(events, step, loop)
+    got = None if position is None else (position.header_line, position.end_line, position.iteration,
+                                         position.total, tuple(position.iteration_steps))
+    assert got == expected
+    if position is not None:
+        i = position.iteration
+        assert session.next_iteration(step) == (expected[4][i] if i < len(expected[4]) else None)
+        assert session.prev_iteration(step) == (expected[4][i - 2] if i >= 2 else None)
+    changed = [r["step"] for r in events if r.get("changes") or r.get("value") is not None]
+    for text in ("1", "a"):
+        hits = [s for s in changed if s > step and any(
+            text in k or text in v for k, v in events[s].get("changes", {}).items())]
+        assert session.search(text, step) == (hits[0] if hits else None)
     # the stack is the chain of open frames
     open_frames = []
     for record in events[: step + 1]:

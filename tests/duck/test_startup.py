@@ -8,8 +8,8 @@ import sys
 HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "deepspeed", "datasets", "accelerate")
 
 
-def _imported_after(code: str) -> list[str]:
-    probe = code + "\nimport sys\nprint(','.join(m for m in %r if m in sys.modules))" % (HEAVY,)
+def _imported_after(code: str, heavy: tuple[str, ...] = HEAVY) -> list[str]:
+    probe = code + "\nimport sys\nprint(','.join(m for m in %r if m in sys.modules))" % (heavy,)
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     return [m for m in result.stdout.strip().split(",") if m]
@@ -18,6 +18,19 @@ def _imported_after(code: str) -> list[str]:
 def test_duck_help_imports_nothing_heavy():
     code = "import contextlib, io\nfrom duck.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main(['--help'])\n    except SystemExit:\n        pass"
     assert _imported_after(code) == []
+
+
+def test_numpy_waits_for_the_first_index(tmp_path):
+    """numpy (duck.session_index) is imported when a session first indexes, not by `duck --help`
+    nor by opening a trace."""
+    help_code = "import contextlib, io\nfrom duck.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main(['--help'])\n    except SystemExit:\n        pass"
+    assert _imported_after(help_code, ("numpy",)) == []
+    trace = tmp_path / "t.trace"
+    trace.write_text('{"format":"duck-trace","version":1}\n'
+                     '{"step":0,"event":"call","file":"f.py","line":1,"func":"<module>","depth":0,"frame":1,"parent":null}\n')
+    load = f"from duck.session import Session\nsession = Session.load({str(trace)!r})\nassert len(session) == 1"
+    assert _imported_after(load, ("numpy",)) == []
+    assert _imported_after(load + "\nsession.locals_at(0)", ("numpy",)) == ["numpy"]
 
 
 def test_duck_train_help_imports_nothing_heavy():

@@ -60,7 +60,7 @@ def test_strings_with_the_separator_are_kept_whole(tmp_path):
     record(RecordRequest(script=program, stdin=None), v2)
     values = [e.get("changes") for e in read_trace(v2).events if e.get("changes")]
     assert {"x": "'a\\x1fb'"} in values  # the repr escapes it; a raw one goes the length-prefixed way
-    strings: list[str] = []
+    strings = binary.StringTable()
     raw = binary._strings(["a\x1fb", "", "c"])
     assert raw[0] == 1
     binary._read_strings(strings, memoryview(raw), 0, 3)
@@ -131,3 +131,18 @@ def test_typical_programs_take_at_most_16_bytes_a_step(tmp_path):
     assert result.steps > 10000
     assert v2.stat().st_size / result.steps <= 16
     assert json.loads(json.dumps(read_trace(v2).outcome))["steps"] == result.steps
+
+
+def test_the_string_table_reads_back_every_chunk_and_finds_the_value_name():
+    from duck.trace.store import VALUE
+
+    strings = binary.StringTable()
+    first = binary._strings([VALUE, "é", ""])  # mode 0: one text, separated
+    second = binary._strings(["x\x1fy", "z", VALUE])  # mode 1: lengths, then the bytes
+    pos, value = binary._read_strings(strings, memoryview(first), 0, 3)
+    assert (pos, value) == (len(first), 0)
+    pos, value = binary._read_strings(strings, memoryview(second), 0, 3)
+    assert (pos, value) == (len(second), 5)
+    assert list(strings) == [VALUE, "é", "", "x\x1fy", "z", VALUE] and len(strings) == 6
+    assert strings[-1] == VALUE and strings[3] == "x\x1fy"
+    assert binary._read_strings(strings, memoryview(binary._strings([])), 0, 0)[1] is None and len(strings) == 6

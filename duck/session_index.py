@@ -1,0 +1,324 @@
+"""The step indexes of a ``duck.session.Session``, built from the trace's columns with numpy.
+
+``build_index`` turns the first ``stop`` steps of a session's columns (``line << 2 | kind``,
+the frame entry of each step, the changes as string ids) into grouped step arrays, with a
+handful of whole-array operations instead of a Python loop over the steps:
+
+* steps per frame activation: a stable argsort of the steps by frame;
+* line events per (file, line): a stable argsort of the line steps by that key;
+* the history of each (frame, variable): the changes (and deletions) in step order, stably
+  sorted by (frame, name), with the string id of each value (-1: deleted);
+* per frame, its variables in the order they first appear there;
+* (for the whole trace only) loop-header visits: which ones start an iteration, decided from
+  the frame's next step, and which begin a new entry into the loop, decided from the frame's
+  previous line step.
+
+Each group is read through ``Groups`` (sorted integer keys and offsets into one array), with
+``bisect`` on memoryviews, so a query costs O(log n) and yields plain Python ints.
+
+numpy is imported by the functions that build (the first time a session indexes), never at
+import: it is not on ``duck --help``'s path, and a session that indexes nothing never loads it. It answers no query itself (``duck.session`` does) and formats
+nothing.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from duck.session import Session
+
+#: Per this many steps, the number of changes before it (``StepIndex.change_start``).
+CHECKPOINT_SHIFT = 6
+
+
+class Groups:
+    """Items grouped by an integer key: ``keys`` sorted, group ``g`` is ``items[offsets[g]:offsets[g + 1]]``."""
+
+    __slots__ = ("keys", "offsets", "items", "_keys", "_offsets", "_items")
+
+    def __init__(self, keys, offsets, items) -> None:
+        self.keys, self.offsets, self.items = keys, offsets, items
+        self._keys, self._offsets, self._items = memoryview(keys), memoryview(offsets), memoryview(items)
+
+    @classmethod
+    def empty(cls) -> "Groups":
+        return cls(array("q"), array("q", [0]), array("i"))
+
+    def group(self, key: int) -> int:
+        """The group of ``key``, or -1."""
+        keys = self._keys
+        g = bisect_left(keys, key)
+        return g if g < len(keys) and keys[g] == key else -1
+
+    def bounds(self, g: int) -> tuple[int, int]:
+        """``(start, stop)`` of group ``g`` in ``items`` (``(0, 0)`` for -1)."""
+        if g < 0:
+            return 0, 0
+        return self._offsets[g], self._offsets[g + 1]
+
+    def key_range(self, low: int, high: int) -> tuple[int, int]:
+        """The groups whose keys are in ``low..high-1``."""
+        return bisect_left(self._keys, low), bisect_left(self._keys, high)
+
+
+class StepIndex:
+    """The indexes of steps ``0..stop-1`` (and, when ``complete``, the loop visits of the whole trace)."""
+
+    def __init__(self, stop: int = 0) -> None:
+        self.stop = stop
+        self.complete = False
+        self.frame_ids = memoryview(array("q"))  # sorted frame ids; a frame's position is its dense id
+        self.frames = Groups.empty()  # group d: the steps of frame frame_ids[d] (no keys: d is the group)
+        self.lines = Groups.empty()  # key: file << 32 + line; items: line steps
+        self.vars = Groups.empty()  # key: dense frame << 32 + name; items: steps
+        self.var_values = memoryview(array("i"))  # per var item: string id of the value, -1 deleted
+        self.var_order = memoryview(array("i"))  # per frame, its var groups in first-appearance order
+        self.names: list[str] = []  # canonical names (the low half of a var key)
+        self.name_index: dict[str, int] = {}
+        self.change_checkpoints = memoryview(array("q", [0]))
+        # complete only
+        self.loop_entries = Groups.empty()  # key: dense frame << 32 + header line; items: steps entering the loop
+        self.loop_starts = Groups.empty()  # same keys: the header visits that start an iteration
+        self.exception_steps = array("i")
+
+    def dense_frame(self, frame: int) -> int:
+        ids = self.frame_ids
+        d = bisect_left(ids, frame)
+        return d if d < len(ids) and ids[d] == frame else -1
+
+    def frame_bounds(self, frame: int) -> tuple[int, int]:
+        """Where ``frame``'s steps lie in ``frames.items`` (``(0, 0)``: no indexed step)."""
+        d = self.dense_frame(frame)
+        return self.frames.bounds(d)
+
+    def change_start(self, nchanges, step: int) -> int:
+        """The position of step ``step``'s first change in the change columns (a checkpoint plus < 64 counts)."""
+        base = step >> CHECKPOINT_SHIFT
+        return self.change_checkpoints[base] + sum(nchanges[base << CHECKPOINT_SHIFT:step])
+
+    def var_group(self, frame: int, name: str) -> int:
+        d = self.dense_frame(frame)
+        canon = self.name_index.get(name)
+        if d < 0 or canon is None:
+            return -1
+        return self.vars.group((d << 32) + canon)
+
+
+def nonzero_steps(column: array) -> array:
+    """The steps whose item in a per-step column is not 0 (``array('i')``; numpy only for a non-empty column)."""
+    if not len(column):
+        return array("i")
+    import numpy as np
+
+    return array("i", np.flatnonzero(_np(column)).astype(np.int32).tobytes())
+
+
+def _np(column, stop: int | None = None):
+    """A column (``array``) as a numpy array without copying, cut to ``stop`` items."""
+    import numpy as np
+
+    out = np.frombuffer(column, dtype=column.typecode) if len(column) else np.zeros(0, dtype=column.typecode)
+    return out if stop is None else out[:stop]
+
+
+def _group_sorted(sorted_keys) -> tuple:
+    """Unique keys and offsets of an already sorted key array."""
+    import numpy as np
+
+    count = len(sorted_keys)
+    if not count:
+        return np.zeros(0, np.int64), np.zeros(1, np.int32)
+    first = np.empty(count, bool)
+    first[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return sorted_keys[starts].astype(np.int64), np.append(starts, count).astype(_offset_type(count))
+
+
+def _offset_type(count: int):
+    import numpy as np
+
+    return np.int32 if count < 1 << 31 else np.int64
+
+
+def _stable_order(keys):
+    """A stable argsort, on the narrowest integer type that holds the keys' range (numpy's radix
+    sort for 16 bits, else timsort, which is quick on the runs steps make)."""
+    import numpy as np
+
+    if not len(keys):
+        return np.zeros(0, np.int64)
+    low, high = int(keys.min()), int(keys.max())
+    if high - low < 1 << 16:
+        return np.argsort((keys - low).astype(np.uint16), kind="stable")
+    if high - low < 1 << 31:
+        return np.argsort((keys - low).astype(np.int32), kind="stable")
+    return np.argsort(keys, kind="stable")
+
+
+def _pair_keys(high, low, low_count: int):
+    """``high * low_count + low`` as int64: one sortable key per pair, in (high, low) order."""
+    import numpy as np
+
+    return high.astype(np.int64) * max(low_count, 1) + low
+
+
+def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
+    """The indexes of steps ``0..stop-1`` of ``session`` (``complete``: ``stop`` is the trace's length)."""
+    import numpy as np
+
+    s = session
+    index = StepIndex(stop)
+    kind_line = _np(s._kind_line, stop).astype(np.int32)
+    kind = (kind_line & 3).astype(np.int8)
+    line = kind_line >> 2
+    ctx = _np(s._ctx, stop)
+    e_frame = _np(s._e_frame)
+    frame_ids, dense_of_entry = np.unique(e_frame, return_inverse=True)
+    dense_of_entry = dense_of_entry.reshape(-1).astype(np.int32)
+    dense = dense_of_entry[ctx] if stop else np.zeros(0, np.int32)
+    index.frame_ids = memoryview(frame_ids)
+
+    # steps per frame
+    order = _stable_order(dense)
+    frame_offsets = np.zeros(len(frame_ids) + 1, _offset_type(stop))
+    np.cumsum(np.bincount(dense, minlength=len(frame_ids)), out=frame_offsets[1:])
+    frame_steps = order.astype(np.int32)
+    index.frames = Groups(np.zeros(0, np.int64), frame_offsets, frame_steps)  # keyed by position: no keys
+
+    # line events per (file, line)
+    line_steps = np.flatnonzero(kind == 1).astype(np.int32)
+    code_file = _np(s._code_file)
+    if len(code_file) and (code_file == code_file[0]).all():  # one file: no per-step lookup
+        line_file = np.full(len(line_steps), code_file[0], np.int64)
+    else:
+        line_file = code_file[_np(s._e_code)[ctx[line_steps]]].astype(np.int64)
+    lines_of = line[line_steps]
+    line_keys = (line_file << 32) + lines_of
+    low = int(lines_of.min()) if len(lines_of) else 0
+    by_line = _stable_order(_pair_keys(line_file, lines_of - low, int(lines_of.max()) - low + 1 if len(lines_of) else 1))
+    keys, offsets = _group_sorted(line_keys[by_line])
+    index.lines = Groups(keys, offsets, line_steps[by_line])
+
+    _index_vars(s, index, stop, dense)
+    nchanges = _np(s._nchanges, stop)
+    checkpoints = np.zeros((stop >> CHECKPOINT_SHIFT) + 1, np.int64)
+    np.cumsum(np.add.reduceat(nchanges, np.arange(0, stop, 1 << CHECKPOINT_SHIFT), dtype=np.int64)[: len(checkpoints) - 1]
+              if stop else np.zeros(0, np.int64), out=checkpoints[1:])
+    index.change_checkpoints = memoryview(checkpoints)
+    if complete:
+        index.complete = True
+        index.exception_steps = array("i", np.flatnonzero(kind == 3).astype(np.int32).tobytes())
+        _index_loops(s, index, kind, line, dense, frame_steps, frame_offsets, line_steps, line_keys)
+    return index
+
+
+def _index_vars(s: "Session", index: StepIndex, stop: int, dense) -> None:
+    """The history of every (frame, name) and each frame's names in first-appearance order."""
+    import numpy as np
+
+    nchanges = _np(s._nchanges, stop)
+    total = int(nchanges.sum(dtype=np.int64))
+    names = _np(s._change_name, total)
+    values = _np(s._change_value, total).astype(np.int32)
+    change_step = np.repeat(np.arange(stop, dtype=np.int32), nchanges)
+    if s._value_ids:
+        keep = ~np.isin(names, np.fromiter(s._value_ids, np.int64))
+        names, values, change_step = names[keep], values[keep], change_step[keep]
+    # one canonical number per name text (a name may have several string ids in a trace)
+    name_index: dict[str, int] = {}
+    strings = s._strings
+    canon = np.zeros(0, np.int64)
+    if len(names):
+        present = np.zeros(int(names.max()) + 1, bool)
+        present[names] = True
+        ids = np.flatnonzero(present)
+        lookup = np.zeros(len(present), np.int64)
+        lookup[ids] = [name_index.setdefault(strings[i], len(name_index)) for i in ids.tolist()]
+        canon = lookup[names]
+    deletions = [(step, name) for step in s._deletions if step < stop for name in s._rare[step][0]]
+    if deletions:
+        del_step = np.fromiter((step for step, _ in deletions), np.int32, len(deletions))
+        del_canon = np.fromiter((name_index.setdefault(name, len(name_index)) for _, name in deletions),
+                                np.int64, len(deletions))
+        # a step's deletions come after its changes
+        position = np.concatenate((change_step.astype(np.int64) * 2, del_step.astype(np.int64) * 2 + 1))
+        merged = np.argsort(position, kind="stable")
+        change_step = np.concatenate((change_step, del_step))[merged]
+        canon = np.concatenate((canon, del_canon))[merged]
+        values = np.concatenate((values, np.full(len(deletions), -1, np.int32)))[merged]
+    frame_of_change = dense[change_step] if len(change_step) else np.zeros(0, np.int32)
+    by_var = _stable_order(_pair_keys(frame_of_change, canon, len(name_index)))
+    keys = (frame_of_change.astype(np.int64) << 32) + canon
+    group_keys, offsets = _group_sorted(keys[by_var])
+    index.vars = Groups(group_keys, offsets, change_step[by_var])
+    index.var_values = memoryview(values[by_var])
+    first_seen = by_var[offsets[:-1]]  # the first change of each group, as a position in step order
+    index.var_order = memoryview(np.lexsort((first_seen, group_keys >> 32)).astype(np.int32))
+    index.names = [""] * len(name_index)
+    for name, number in name_index.items():
+        index.names[number] = name
+    index.name_index = name_index
+
+
+def _index_loops(s: "Session", index: StepIndex, kind, line, dense, frame_steps, frame_offsets, line_steps,
+                 line_keys) -> None:
+    """Loop-header visits: per (frame, header), the visits entering the loop and those starting an iteration.
+
+    A visit starts an iteration when the frame's next step is a line inside the loop's body; it
+    enters the loop anew when the frame's previous line step was outside the loop (or there was
+    none, or it is the frame's first visit of that header).
+    """
+    import numpy as np
+
+    headers = sorted(((file << 32) + header, loop.end)
+                     for file, loops in s._loop_headers.items() for header, loop in loops.items())
+    if not headers or not len(line_steps):
+        return
+    header_keys = np.array([key for key, _ in headers], np.int64)
+    header_ends = np.array([end for _, end in headers], np.int64)
+    at = np.minimum(np.searchsorted(header_keys, line_keys), len(header_keys) - 1)
+    is_visit = header_keys[at] == line_keys
+    visits = line_steps[is_visit]
+    if not len(visits):
+        return
+    header = line[visits]
+    end = header_ends[at[is_visit]]
+    frame = dense[visits]
+    stop = len(kind)
+    position = np.empty(stop, np.int32)  # a step's place among its frame's steps (in frame_steps)
+    position[frame_steps] = np.arange(stop, dtype=np.int32)
+    place = position[visits]
+    group_start, group_stop = frame_offsets[frame], frame_offsets[frame + 1]
+    has_next = place + 1 < group_stop
+    following = frame_steps[np.minimum(place + 1, stop - 1)]
+    next_line = line[following]
+    starts_iteration = has_next & (kind[following] == 1) & (header < next_line) & (next_line <= end)
+    # the frame's previous line step: the latest line step at or before place - 1 in frame order
+    latest = np.maximum.accumulate(np.where(kind[frame_steps] == 1, np.arange(stop, dtype=np.int32), -1))
+    previous = np.where(place > 0, latest[np.maximum(place - 1, 0)], -1)
+    has_previous = (place > 0) & (previous >= group_start)
+    previous_line = line[frame_steps[np.maximum(previous, 0)]]
+    enters = ~has_previous | (previous_line < header) | (previous_line > end)
+    visit_keys = (frame.astype(np.int64) << 32) + header
+    by_key = _stable_order(visit_keys)
+    sorted_keys = visit_keys[by_key]
+    keys, offsets = _group_sorted(sorted_keys)
+    enters = enters[by_key]
+    enters[offsets[:-1]] = True  # a frame's first visit of a header always enters the loop
+    steps = visits[by_key].astype(np.int32)
+    index.loop_entries = Groups(keys, _counts_to_offsets(enters, offsets), steps[enters])
+    starts = starts_iteration[by_key]
+    index.loop_starts = Groups(keys, _counts_to_offsets(starts, offsets), steps[starts])
+
+
+def _counts_to_offsets(selected, offsets):
+    """Offsets of the selected items of each group (groups given by ``offsets`` over ``selected``)."""
+    import numpy as np
+
+    before = np.zeros(len(selected) + 1, np.int64)
+    np.cumsum(selected, out=before[1:])
+    return before[offsets].astype(_offset_type(len(selected)))
