@@ -268,7 +268,8 @@ def _index_loops(s: "Session", index: StepIndex, kind, line, dense, frame_steps,
                  line_keys) -> None:
     """Loop-header visits: per (frame, header), the visits entering the loop and those starting an iteration.
 
-    A visit starts an iteration when the frame's next step is a line inside the loop's body; it
+    A visit starts an iteration when the frame's next line step is inside the loop's body (events
+    between them are the header's own: an `async for` awaiting ``__anext__``, possibly suspending); it
     enters the loop anew when the frame's previous line step was outside the loop (or there was
     none, or it is the frame's first visit of that header).
     """
@@ -293,12 +294,16 @@ def _index_loops(s: "Session", index: StepIndex, kind, line, dense, frame_steps,
     position[frame_steps] = np.arange(stop, dtype=np.int32)
     place = position[visits]
     group_start, group_stop = frame_offsets[frame], frame_offsets[frame + 1]
-    has_next = place + 1 < group_stop
-    following = frame_steps[np.minimum(place + 1, stop - 1)]
-    next_line = line[following]
-    starts_iteration = has_next & (kind[following] == 1) & (header < next_line) & (next_line <= end)
+    # the frame's next line step: the earliest line step at or after place + 1 in frame order (an
+    # `async for` header awaits __anext__ first: a StopIteration, or a suspension and a resumption)
+    is_line = kind[frame_steps] == 1
+    soonest = np.minimum.accumulate(np.where(is_line, np.arange(stop, dtype=np.int32), stop)[::-1])[::-1]
+    after = np.where(place + 1 < stop, soonest[np.minimum(place + 1, stop - 1)], stop)
+    has_next = after < group_stop
+    next_line = line[frame_steps[np.minimum(after, stop - 1)]]
+    starts_iteration = has_next & (header < next_line) & (next_line <= end)
     # the frame's previous line step: the latest line step at or before place - 1 in frame order
-    latest = np.maximum.accumulate(np.where(kind[frame_steps] == 1, np.arange(stop, dtype=np.int32), -1))
+    latest = np.maximum.accumulate(np.where(is_line, np.arange(stop, dtype=np.int32), -1))
     previous = np.where(place > 0, latest[np.maximum(place - 1, 0)], -1)
     has_previous = (place > 0) & (previous >= group_start)
     previous_line = line[frame_steps[np.maximum(previous, 0)]]

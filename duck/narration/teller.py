@@ -547,10 +547,13 @@ class Teller:
             if kind in ("return", "call") or (kind == "line" and not header <= session.line(step) <= end_line):
                 break
             exit_index += 1
-        last_visit = steps[exit_index - 1]
+        last = exit_index - 1  # the last visit, before the await of an `async for` header that ends the loop
+        while last > last_start and self.internal(frame, steps, last):
+            last -= 1
+        last_visit = steps[last]
         # the recording stopped inside the loop: the frame has no step after it and never returned
         stopped = exit_index >= len(steps) and session.kind(steps[-1]) != "return"
-        ends_at_header = (not stopped and exit_index - 1 > last_start and session.kind(last_visit) == "line"
+        ends_at_header = (not stopped and last > last_start and session.kind(last_visit) == "line"
                           and session.line(last_visit) == header)
         first = steps[i]
         count = (f"{plural(total, 'iteration')} recorded before the recording stops" if stopped
@@ -564,7 +567,7 @@ class Teller:
                 self.tell_skipped(frame, position, self.head, total - self.tail, indent + 1)
                 continue
             lo = start_of(k)
-            hi = start_of(k + 1) if k + 1 < total else (exit_index - 1 if ends_at_header else exit_index)
+            hi = start_of(k + 1) if k + 1 < total else (last if ends_at_header else exit_index)
             effects, calls, after = self.line_effects(frame, steps, lo, bindings=True)
             self.emit(indent + 1, f"iteration {k + 1:,} of {total:,}" + (f" ({effects})" if effects else ""), steps[lo])
             for child, call_step in calls:
@@ -574,7 +577,7 @@ class Teller:
             self.emit(indent, f"the recording stops here, inside the loop at {self.style.label(header)}, during "
                               f"iteration {total:,}: the loop never ended", last_visit)
         elif ends_at_header:
-            effects, calls, _ = self.line_effects(frame, steps, exit_index - 1)
+            effects, calls, _ = self.line_effects(frame, steps, last)
             for child, call_step in calls:
                 self.tell_call(child, indent + 1, nesting, call_step)
             done = f"{self.label(last_visit)}: `{self.line_text(last_visit)}` -> the loop ends after {plural(total, 'iteration')}"

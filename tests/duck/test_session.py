@@ -141,6 +141,35 @@ def test_trace_without_outcome_is_marked_interrupted(tmp_path):
     assert len(session) == 14
 
 
+
+def test_an_async_for_header_that_awaits_still_starts_its_iterations():
+    """The header awaits ``__anext__`` before the body: a StopIteration carrying the item, or a
+    suspension (return) and a resumption (call) of the frame, then the body's line."""
+    events = [
+        ev(0, "call", 1, "main", 1, None, 0),
+        ev(1, "line", 2, "main", 1, None, 0),
+        ev(2, "line", 3, "main", 1, None, 0, changes={"acc": "0"}),
+        ev(3, "exception", 3, "main", 1, None, 0, exc_type="StopIteration", exc_msg="1"),
+        ev(4, "line", 4, "main", 1, None, 0, changes={"x": "1"}),
+        ev(5, "line", 3, "main", 1, None, 0, changes={"acc": "1"}),
+        ev(6, "return", 3, "main", 1, None, 0, value="None"),
+        ev(7, "call", 3, "main", 1, None, 0),
+        ev(8, "exception", 3, "main", 1, None, 0, exc_type="StopIteration", exc_msg="2"),
+        ev(9, "line", 4, "main", 1, None, 0, changes={"x": "2"}),
+        ev(10, "line", 3, "main", 1, None, 0, changes={"acc": "3"}),
+        ev(11, "exception", 3, "main", 1, None, 0, exc_type="StopAsyncIteration", exc_msg=""),
+        ev(12, "line", 5, "main", 1, None, 0),
+        ev(13, "return", 5, "main", 1, None, 0, value="3"),
+    ]
+    trace = Trace(header=header(argv=["total.py"]), events=events, sources={FILE: SOURCE},
+                  outcome={"outcome": "finished", "steps": len(events), "exit_code": 0})
+    session = Session.from_trace(trace)
+    assert (session.loop_at(4).iteration, session.loop_at(4).total) == (1, 2)
+    assert (session.loop_at(9).iteration, session.loop_at(9).total) == (2, 2)
+    assert tuple(session.loop_at(9).iteration_steps) == (2, 5)
+    assert session.next_iteration(4) == 5
+    assert session.loop_at(12) is None
+
 # ------------------------------------------------------------ property tests
 #: The random traces' file: nested loops (for 2-5, while 3-4, for 7-8) and a function.
 LOOPS_SOURCE = """\
@@ -209,7 +238,7 @@ def replay_locals(events, upto, frame):
 
 def replay_loop(events, step, loop):
     """``loop_at(step)`` by walking the frame's events: a header visit starts an iteration when the
-    frame's next event is a line in the body; it enters the loop anew when the frame's previous
+    frame's next line event is in the body; it enters the loop anew when the frame's previous
     line was outside it."""
     frame = events[step]["frame"]
     mine = [r for r in events if r["frame"] == frame]
@@ -219,8 +248,8 @@ def replay_loop(events, step, loop):
             continue
         if record["line"] == loop.header:
             new = previous_line is None or not loop.header <= previous_line <= loop.end or not visits
-            after = mine[i + 1] if i + 1 < len(mine) else None
-            starts = after is not None and after["event"] == "line" and loop.header < after["line"] <= loop.end
+            after = next((r for r in mine[i + 1:] if r["event"] == "line"), None)
+            starts = after is not None and loop.header < after["line"] <= loop.end
             visits.append((record["step"], record["step"] if new else visits[-1][1], starts))
         previous_line = record["line"]
     before = [v for v in visits if v[0] <= step]

@@ -162,3 +162,20 @@ def test_a_task_that_fails_under_gather_is_where_the_failure_is(recorded):
     step = session.exception_step()
     assert (session.frame_func(session.frame(step)), session.line(step)) == ("work", 8)
     assert session.value_at("x", step) == "2"
+
+
+def test_async_for_loops_and_loops_whose_header_awaits_are_told_iteration_by_iteration(recorded):
+    """An `async for` header awaits ``__anext__`` (a StopIteration, or a suspension and a resumption)
+    before its body runs; a `for` header may await too: each visit still starts an iteration."""
+    session = recorded("async_loops")
+    text = render_run(session)
+    assert "`async for x in agen():` -> the loop starts (3 iterations in all)" in text
+    for k in (1, 2, 3):
+        assert f"iteration {k} of 3 (x = {k - 1}" in text
+    assert "`async for x in agen():` -> the loop ends after 3 iterations" in text
+    assert "`for y in squares(await size()):` -> the loop starts (4 iterations in all)" in text
+    assert "iteration 1 of 4 (y = 0" in text and "iteration 4 of 4 (y = 9)" in text
+    assert "the loop is left during" not in text
+    body = [step for step in range(len(session)) if session.kind(step) == "line" and session.line(step) == 24]
+    assert [session.loop_at(step).iteration for step in body] == [1, 2, 3]
+    assert {(session.loop_at(step).header_line, session.loop_at(step).total) for step in body} == {(23, 3)}
