@@ -33,7 +33,7 @@ from textual.worker import get_current_worker
 import duck.screens as screens
 from duck.collaborators import Collaborators, Explainer, Model, unexpected
 from duck.errors import DuckError
-from duck.narration import brief_outcome, describe_outcome
+from duck.narration import brief_outcome, describe_outcome, frame_title
 from duck.widgets import (CallStackPane, FixesPane, KeyBar, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
@@ -318,7 +318,7 @@ class DuckApp(App[int]):
         )
         values = session.locals_at(step, frame)
         changes = session.changes_at(step) if current else {}
-        title = f"{session.frame_func(frame)}()" + ("" if current else " (caller)")
+        title = frame_title(session, frame, parens=True) + ("" if current else " (caller)")
         event = None
         kind = session.kind(step)
         if current and kind in ("return", "exception"):

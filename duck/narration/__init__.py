@@ -10,7 +10,7 @@ code, never guesses a value, and has no model.
 
 The public API is this package: ``Narrator`` (the default ``Explainer`` of
 docs/architecture.md), ``render_run`` (the whole run, bounded, for ``--plain``),
-``describe_step``, ``describe_outcome``, ``brief_outcome`` and ``outcome_tone`` (how a run
+``describe_step``, ``frame_title`` (how a pane names a frame, as the narration does), ``describe_outcome``, ``brief_outcome`` and ``outcome_tone`` (how a run
 ended), ``execution_simulation`` (and ``refine_simulation``, its setting for a buggy run) and ``understanding_the_function`` (the corpus's monologue
 sections). Inside: ``teller`` walks the recording, ``narrator`` chooses what to tell per
 scope, ``outcome`` words how the run ended, ``simulation`` writes the corpus's section,
@@ -22,6 +22,7 @@ from duck.narration.code import understanding_the_function
 from duck.narration.narrator import SCOPES, Narrator, describe_step, render_run
 from duck.narration.outcome import brief_outcome, describe_outcome, outcome_tone
 from duck.narration.simulation import execution_simulation, refine_simulation
+from duck.narration.teller import frame_title
 
 __all__ = [
     "SCOPES",
@@ -30,6 +31,7 @@ __all__ = [
     "describe_outcome",
     "describe_step",
     "execution_simulation",
+    "frame_title",
     "refine_simulation",
     "outcome_tone",
     "render_run",

@@ -79,6 +79,20 @@ def code_title(code: CodeObject) -> str:
     return name
 
 
+def frame_title(session: Session, frame: int, *, parens: bool = False) -> str:
+    """How a pane names ``frame``, as the narration does: ``module helper's top-level code``, ``the
+    getter of property Account.balance``, ``the list comprehension``; a plain function (or
+    generator, coroutine) by its recorded name (``total()`` with ``parens``), and the program's own
+    top level as ``<module>``."""
+    func = session.frame_func(frame)
+    if func == "<module>" and session.frame_parent(frame) is None:
+        return func + ("()" if parens else "")
+    code = frame_code(session, frame)
+    if code.kind in ("module", "class") or code.role in ("getter", "setter", "deleter", "comprehension"):
+        return code_title(code)
+    return func + ("()" if parens else "")
+
+
 class Teller:
     """Walks the recording frame by frame and collects (indent, text) items."""
 

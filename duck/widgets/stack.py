@@ -1,6 +1,7 @@
 """``CallStackPane``: the recorded call stack at the current step, innermost frame first.
 
-Highlighting a frame posts ``FrameSelected``; the app then shows that frame's locals and
+A frame is named as the narration names it (``module helper's top-level code``, ``the setter of
+property Tank.level``; a function by its name). Highlighting a frame posts ``FrameSelected``; the app then shows that frame's locals and
 position. Very deep stacks (recursion) are cut to the innermost ``MAX_FRAMES`` with a note.
 """
 
@@ -12,6 +13,7 @@ from rich.text import Text
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
+from duck.narration import frame_title
 from duck.widgets.messages import FrameSelected
 
 MAX_FRAMES = 100
@@ -63,7 +65,7 @@ class CallStackPane(OptionList):
 
     @staticmethod
     def _label(session, frame: int, line: int) -> Text:
-        return Text.assemble((session.frame_func(frame), "bold"), "  ",
+        return Text.assemble((frame_title(session, frame), "bold"), "  ",
                              (f"{Path(session.frame_file(frame)).name}:{line}", "dim"))
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:

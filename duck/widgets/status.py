@@ -1,6 +1,8 @@
 """``StatusBar``: one line saying where the cursor is in the run and how the run ended.
 
 ``step 12 of 40 · line · total() prog.py:4 · iteration 3 of 10 · exception: IndexError``.
+The frame is named as the narration names it (``frame_title``: ``module helper's top-level
+code line 3 of helper.py``, ``the getter of property Account.balance line 12``).
 The outcome's words and its tone (success, warning, error) come from
 ``duck.narration.outcome`` (with a failed ``--expect``/``--test``: "finished but not as
 expected: ..."); the tone's colour from the theme (``duck.widgets.theme``). A line wider than
@@ -16,7 +18,7 @@ from pathlib import Path
 from rich.text import Text
 from textual.widgets import Static
 
-from duck.narration import brief_outcome, outcome_tone
+from duck.narration import brief_outcome, frame_title, outcome_tone
 from duck.widgets.theme import theme_colour
 
 
@@ -47,7 +49,7 @@ class StatusBar(Static):
             if step_kind != "line":
                 text.append(f" · {step_kind}",
                             f"bold {theme_colour(self, 'duck-error')}" if step_kind == "exception" else "bold")
-            text.append(f" · {session.frame_func(session.frame(step))}() line {session.line(step)}")
+            text.append(f" · {frame_title(session, session.frame(step), parens=True)} line {session.line(step)}")
             if len(session.sources) > 1:
                 text.append(f" of {Path(session.file(step)).name}")
             indexed = session.indexed_fraction

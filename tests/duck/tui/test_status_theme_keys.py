@@ -103,3 +103,31 @@ async def test_every_binding_has_an_id_and_ids_are_unique():
     ids = DuckApp.binding_ids()
     assert len(ids) == len(set(ids))
     assert len(ids) == len(DuckApp.BINDINGS) + 5 + 2 + 1 + 1 + 1  # source view, fix, help, prompt, value
+
+
+async def test_an_imported_modules_top_level_is_named_as_the_narration_names_it(tmp_path):
+    """Not ``<module>() line 1 of firstclass.py``: the status bar, the call stack and the variables
+    pane say ``module firstclass's top-level code``; the program's own top level stays ``<module>``."""
+    from pathlib import Path
+
+    from duck.trace.limits import Limits
+    from duck.trace.runner import RecordRequest, record
+    from duck.widgets import CallStackPane
+
+    programs = Path(__file__).resolve().parents[1] / "narration" / "programs"
+    trace = tmp_path / "importer.trace"
+    record(RecordRequest(script=programs / "importer.py", argv=[], stdin=None, limits=Limits(timeout_s=60)), trace)
+    session = Session.load(str(trace))
+    step = next(step for step in range(len(session)) if session.kind(step) == "line"
+                and Path(session.file(step)).name == "firstclass.py")
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
+    async with app.run_test(size=(160, 30)) as pilot:
+        app.step = step
+        await pilot.pause()
+        shown = app.query_one(StatusBar)._shown.plain
+        assert f"module firstclass's top-level code line {session.line(step)} of firstclass.py" in shown
+        assert "<module>" not in shown
+        stack = app.query_one(CallStackPane)
+        labels = [stack.get_option_at_index(i).prompt.plain for i in range(stack.option_count)]
+        assert labels[0].startswith("module firstclass's top-level code")
+        assert labels[-1].startswith("<module>")  # the program itself
