@@ -2215,10 +2215,43 @@ lr_trace_event(LineRecorder *self, PyFrameObject *frame, int what, PyObject *arg
     return 0;
 }
 
+/* The recorder's own Python-level work (the Python hooks, a repr, a dict lookup that compares keys) needs
+ * frames above the program's. At the recursion limit it has none: the program's innermost frames would
+ * lose their exception events and their unwinding returns would read as `return None`. So while an
+ * event is handled near the limit, the limit is raised by RECORDER_HEADROOM and put back after it: the
+ * program never runs in between, so it still meets its RecursionError where Python gives it. */
+#define RECORDER_HEADROOM 200
+
+static int
+headroom_begin(void)
+{
+    PyThreadState *tstate = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030C0000
+    int remaining = tstate->py_recursion_remaining;
+#else
+    int remaining = tstate->recursion_remaining;
+#endif
+    if (remaining >= RECORDER_HEADROOM)
+        return 0;
+    int limit = Py_GetRecursionLimit();
+    Py_SetRecursionLimit(limit + RECORDER_HEADROOM);
+    return limit;
+}
+
+static void
+headroom_end(int limit)
+{
+    if (limit > 0)
+        Py_SetRecursionLimit(limit);
+}
+
 static int
 lr_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
-    if (lr_trace_event((LineRecorder *)obj, frame, what, arg) == 0)
+    int limit = headroom_begin();
+    int rc = lr_trace_event((LineRecorder *)obj, frame, what, arg);
+    headroom_end(limit);
+    if (rc == 0)
         return 0;
     PyObject *type, *value, *traceback;
     PyErr_Fetch(&type, &value, &traceback);
@@ -2234,8 +2267,19 @@ lr_install(LineRecorder *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static PyObject *lr_vectorcall_event(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames);
+
 static PyObject *
 lr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    int limit = headroom_begin();
+    PyObject *result = lr_vectorcall_event(callable, args, nargsf, kwnames);
+    headroom_end(limit);
+    return result;
+}
+
+static PyObject *
+lr_vectorcall_event(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     LineRecorder *self = (LineRecorder *)callable;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -2296,8 +2340,19 @@ lr_vectorcall(PyObject *callable, PyObject *const *args, size_t nargsf, PyObject
     return Py_NewRef(callable);
 }
 
+static PyObject *lr_on_line_event(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs);
+
 static PyObject *
 lr_on_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int limit = headroom_begin();
+    PyObject *result = lr_on_line_event(self, args, nargs);
+    headroom_end(limit);
+    return result;
+}
+
+static PyObject *
+lr_on_line_event(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "on_line(code, lineno)");
@@ -2316,8 +2371,19 @@ lr_on_line(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *lr_on_return_event(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs);
+
 static PyObject *
 lr_on_return(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int limit = headroom_begin();
+    PyObject *result = lr_on_return_event(self, args, nargs);
+    headroom_end(limit);
+    return result;
+}
+
+static PyObject *
+lr_on_return_event(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 3) {
         PyErr_SetString(PyExc_TypeError, "on_return(code, offset, value)");
@@ -2333,8 +2399,19 @@ lr_on_return(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
+static PyObject *lr_on_start_event(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs);
+
 static PyObject *
 lr_on_start(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    int limit = headroom_begin();
+    PyObject *result = lr_on_start_event(self, args, nargs);
+    headroom_end(limit);
+    return result;
+}
+
+static PyObject *
+lr_on_start_event(LineRecorder *self, PyObject *const *args, Py_ssize_t nargs)
 {
     if (nargs != 2 || !PyCode_Check(args[0])) {
         PyErr_SetString(PyExc_TypeError, "on_start(code, offset)");

@@ -77,6 +77,35 @@ def test_runaway_recursion_is_the_programs_recursion_error(run_program):
     assert _events_are_contiguous(trace)
 
 
+def _c_core_records() -> bool:
+    if os.environ.get("DUCK_PURE_PYTHON", "") not in ("", "0"):
+        return False
+    try:
+        from duck.trace import _speedups  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(not _c_core_records(), reason="the C core is not built for this Python (or DUCK_PURE_PYTHON=1)")
+def test_the_innermost_frames_at_the_recursion_limit_are_recorded_raising_not_returning_none(run_program):
+    """At the limit the recorder's own Python-level work (the exception hook, a repr) had no frames
+    left: the innermost frames lost their exception events and their unwinding read as ``return None``."""
+    outcome, trace = run_program("recursion.py")
+    assert outcome["exception"]["type"] == "RecursionError"
+    frames: dict[int, list[dict]] = {}
+    for event in trace.events:
+        frames.setdefault(event["frame"], []).append(event)
+    downs = [events for events in frames.values() if events[0]["func"] == "down"]
+    assert len(downs) > 900
+    for events in downs:
+        assert events[-1]["event"] == "return" and "value" not in events[-1], events[-4:]
+        assert events[-2]["event"] == "exception" and events[-2]["exc_type"] == "RecursionError", events[-4:]
+    deepest = max(downs, key=lambda events: events[0]["depth"])
+    assert [e["event"] for e in deepest] == ["call", "line", "exception", "return"]
+    assert not any(e["event"] == "return" and e.get("value") == "None" for e in trace.events if e["func"] == "down")
+
+
 def test_memory_bomb_stops_at_the_memory_limit(run_program):
     outcome, trace = run_program("membomb.py", limits=Limits(max_memory_mb=400, timeout_s=60))
     assert outcome["outcome"] == "limit" and outcome["limit"] == "memory"
