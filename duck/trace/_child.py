@@ -323,6 +323,11 @@ class _Child:
             mon = sys.monitoring
             if mon.get_tool(recorder._tool) != "duck" or not mon.get_events(recorder._tool):
                 self.hook_taken = {"step": None, "by": f"sys.monitoring (tool {recorder._tool})"}
+        elif recorder.tracer == "settrace" and sys.gettrace() is None:
+            # no sys.settrace() call took it (that is noted with its step): Python switched the hook off
+            # because it failed, as a Python hook does where it has no frame left to run in (the
+            # pure-Python recorder at the recursion limit)
+            self.hook_taken = {"step": None, "by": None}
         elif recorder.tracer == "settrace" and sys.gettrace() not in (recorder._global_trace, recorder._local_trace):
             self.hook_taken = {"step": None, "by": "sys.settrace()"}
 
@@ -436,8 +441,15 @@ class _Child:
         if self.hook_taken is not None and not status.get("message"):
             step = self.hook_taken["step"]
             where = f"at step {step:,}" if step is not None else "before the program ended"
-            status["message"] = (f"the recording stopped {where}: the program called {self.hook_taken['by']}, "
-                                 "the hook duck records through; what ran after it is not in the trace")
+            if self.hook_taken["by"] is None:
+                hooks = getattr(self.recorder, "_hooks", None)
+                why = ("the pure-Python recorder had no frame left to run in, at the recursion limit"
+                       if hooks is not None and hooks.fast is None else "it failed")
+                status["message"] = (f"the recording stopped {where}: Python switched duck's trace hook off "
+                                     f"({why}); what ran after it is not in the trace")
+            else:
+                status["message"] = (f"the recording stopped {where}: the program called {self.hook_taken['by']}, "
+                                     "the hook duck records through; what ran after it is not in the trace")
         # What Python does after the main module, in its order: wait for non-daemon threads,
         # run atexit handlers, flush sys.stdout/sys.stderr (exit status 120 if that fails),
         # then clear the main module (its objects' __del__ run). None of it is recorded.

@@ -106,6 +106,19 @@ def test_the_innermost_frames_at_the_recursion_limit_are_recorded_raising_not_re
     assert not any(e["event"] == "return" and e.get("value") == "None" for e in trace.events if e["func"] == "down")
 
 
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="sys.settrace is the pure path's hook on 3.11 only")
+def test_the_pure_recorder_at_the_recursion_limit_says_python_switched_its_hook_off(run_program, monkeypatch):
+    """A Python trace function with no frame left to run in fails, and Python switches it off: the
+    recording says so, and does not blame a sys.settrace() call the program never made."""
+    monkeypatch.setenv("DUCK_PURE_PYTHON", "1")
+    outcome, trace = run_program("recursion.py")
+    assert outcome["exception"]["type"] == "RecursionError"
+    assert outcome["recording_stopped"] == {"step": None, "by": None}
+    assert "Python switched duck's trace hook off" in outcome["message"] and "recursion limit" in outcome["message"]
+    assert "sys.settrace" not in outcome["message"]
+    assert not any(e["event"] == "return" and e.get("value") == "None" for e in trace.events if e["func"] == "down")
+
+
 def test_memory_bomb_stops_at_the_memory_limit(run_program):
     outcome, trace = run_program("membomb.py", limits=Limits(max_memory_mb=400, timeout_s=60))
     assert outcome["outcome"] == "limit" and outcome["limit"] == "memory"
