@@ -159,8 +159,8 @@ def _print_human(file: Path, result, backup) -> int:
              else f"the best {len(result.fixes)} of {result.verified_count} verified fixes")
     out.write(f"{shown} for {file} ({result.candidates_run} candidate runs, "
               f"{result.duration_s:.1f} s; oracle: {_ORACLE_WORDS.get(result.oracle, result.oracle)})\n")
-    for number, fix in enumerate(result.fixes, start=1):
-        out.write(f"\n=== fix {number}{' (best)' if number == 1 else ''}: {fix.where()} {fix.description} [{fix.origin}]\n")
+    for rank, fix in enumerate(result.fixes, start=1):
+        out.write(f"\n=== fix {rank}{' (best)' if rank == 1 else ''}: {fix.where()} {fix.description} [{fix.origin}]\n")
         out.write(fix.diff)
         out.write(f"why: {fix.explanation}\n")
         if fix.evidence():
