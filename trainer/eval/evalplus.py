@@ -45,14 +45,24 @@ def code_prompt(task: CodeTask) -> str:
     return humaneval_prompt(task.prompt) if task.dataset == "humaneval" else mbpp_prompt(task.prompt)
 
 
-def solution_from_completion(task: CodeTask, completion: str) -> str:
-    """The program the released evaluation tests: the task's prompt followed by the completion
-    of ``code_prompt`` cut at its first fence (HumanEval: the body continuing the signature),
-    then sanitized as ``evalplus.sanitize`` does (``trainer.eval.sanitize``: only the imports
-    and what the entry point needs are kept)."""
+def program_from_completion(task: CodeTask, completion: str) -> str:
+    """The program the model wrote: the task's prompt followed by the completion of
+    ``code_prompt`` cut at its first fence (HumanEval: the body continuing the signature).
+    Self-refine shows the model this text as its buggy solution."""
+    return task.prompt + code_continuation(completion)
+
+
+def tested_solution(task: CodeTask, program: str) -> str:
+    """What the released evaluation tests of ``program``: it sanitized as ``evalplus.sanitize``
+    does (``trainer.eval.sanitize``: only the imports and what the entry point needs are kept)."""
     from trainer.eval.sanitize import sanitize
 
-    return sanitize(task.prompt + code_continuation(completion), task.entry_point)
+    return sanitize(program, task.entry_point)
+
+
+def solution_from_completion(task: CodeTask, completion: str) -> str:
+    """The program the released evaluation tests for a completion (``program_from_completion``, sanitized)."""
+    return tested_solution(task, program_from_completion(task, completion))
 
 
 @dataclass

@@ -179,7 +179,9 @@ def _guess_dataset(args) -> str:
     raise DuckError(f"cannot tell whether {args.data} is HumanEval+ or MBPP+", "pass --dataset humaneval or --dataset mbpp")
 
 
-def _solutions(args, backend, results, dataset, tasks, progress) -> dict[str, list[str]]:
+def _solutions(args, backend, results, dataset, tasks, progress, *, sanitized: bool = True) -> dict[str, list[str]]:
+    """Each task's programs: from ``--predictions`` as given, else generated (``sanitized``: as the
+    released evaluation tests them; otherwise as the model wrote them, for self-refine's prompts)."""
     if args.predictions:
         from trainer.eval.predictions import read_evalplus_samples
 
@@ -194,11 +196,12 @@ def _solutions(args, backend, results, dataset, tasks, progress) -> dict[str, li
         return out
     texts = _generate(args, backend, results, [(t.task_id, evalplus.code_prompt(t)) for t in tasks],
                       (evalplus.CODE_STOP,), progress, dataset)
-    return {t.task_id: [evalplus.solution_from_completion(t, text) for text in texts[t.task_id]] for t in tasks}
+    program = evalplus.solution_from_completion if sanitized else evalplus.program_from_completion
+    return {t.task_id: [program(t, text) for text in texts[t.task_id]] for t in tasks}
 
 
-def _score_code(pool, tasks, solutions, plus: bool, progress):
-    pairs = [(t, s) for t in tasks for s in solutions[t.task_id]]
+def _score_code(pool, tasks, solutions, plus: bool, progress, *, sanitize: bool = False):
+    pairs = [(t, evalplus.tested_solution(t, s) if sanitize else s) for t in tasks for s in solutions[t.task_id]]
     if progress:
         progress(f"scoring {len(pairs)} solutions")
     scores = evalplus.EvalPlusScorer(pool).score_solutions(pairs, plus=plus)
@@ -231,10 +234,12 @@ def _run_refine(args, backend, pool, results, progress) -> None:
         raise DuckError("refine reports greedy pass@1 per round", "drop --n (self-refinement keeps one solution per task)")
     if backend is None:
         raise DuckError("refine needs a model to refine with", "pass --model or --endpoint (round 0 is the model's own solution)")
-    current = {t: s[0] for t, s in _solutions(args, backend, results, dataset, tasks, progress).items()}
+    # the model's own text is what each round shows it; the sanitized program is what is scored
+    current = {t: s[0] for t, s in _solutions(args, backend, results, dataset, tasks, progress, sanitized=False).items()}
     store = GenerationStore(Path(results["generations_file"]))
     rounds = []
-    by_task = {k: v[0] for k, v in _score_code(pool, tasks, {k: [v] for k, v in current.items()}, True, progress).items()}
+    by_task = {k: v[0] for k, v in _score_code(pool, tasks, {k: [v] for k, v in current.items()}, True, progress,
+                                                sanitize=True).items()}
     rounds.append(_round_entry(0, tasks, by_task))
     for number in range(1, args.rounds + 1):
         failing = [t for t in tasks if not by_task[t.task_id].plus]
@@ -253,7 +258,8 @@ def _run_refine(args, backend, pool, results, progress) -> None:
             code = refined_code(texts[f"{task.task_id}#round{number}"][0])
             if code:
                 current[task.task_id] = code
-        rescored = _score_code(pool, failing, {t.task_id: [current[t.task_id]] for t in failing}, True, progress)
+        rescored = _score_code(pool, failing, {t.task_id: [current[t.task_id]] for t in failing}, True, progress,
+                               sanitize=True)
         by_task.update({k: v[0] for k, v in rescored.items()})
         rounds.append(_round_entry(number, tasks, by_task))
     column = COLUMN[dataset]
