@@ -88,6 +88,9 @@ def _c_core_records() -> bool:
 
 
 @pytest.mark.skipif(not _c_core_records(), reason="the C core is not built for this Python (or DUCK_PURE_PYTHON=1)")
+@pytest.mark.xfail(sys.version_info >= (3, 12), strict=True,
+                   reason="the headroom at the recursion limit is in the 3.11 C trace function; the 3.12+ "
+                          "sys.monitoring C callbacks do not have it yet (a known gap of issue 12)")
 def test_the_innermost_frames_at_the_recursion_limit_are_recorded_raising_not_returning_none(run_program):
     """At the limit the recorder's own Python-level work (the exception hook, a repr) had no frames
     left: the innermost frames lost their exception events and their unwinding read as ``return None``."""
