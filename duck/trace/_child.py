@@ -445,11 +445,10 @@ class _Child:
                 hooks = getattr(self.recorder, "_hooks", None)
                 why = ("the pure-Python recorder had no frame left to run in, at the recursion limit"
                        if hooks is not None and hooks.fast is None else "it failed")
-                status["message"] = (f"the recording stopped {where}: Python switched duck's trace hook off "
-                                     f"({why}); what ran after it is not in the trace")
+                cause = f"Python switched duck's trace hook off ({why})"
             else:
-                status["message"] = (f"the recording stopped {where}: the program called {self.hook_taken['by']}, "
-                                     "the hook duck records through; what ran after it is not in the trace")
+                cause = f"the program called {self.hook_taken['by']}, the hook duck records through"
+            status["message"] = f"the recording stopped {where}: {cause}; what ran after it is not in the trace"
         # What Python does after the main module, in its order: wait for non-daemon threads,
         # run atexit handlers, flush sys.stdout/sys.stderr (exit status 120 if that fails),
         # then clear the main module (its objects' __del__ run). None of it is recorded.
