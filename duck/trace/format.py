@@ -47,7 +47,7 @@ def _is_header(record: object) -> bool:
 
 def looks_like_trace(path: str | Path) -> bool:
     """Whether ``path`` is a duck trace: v2's magic bytes or a v1 header line (reads the start only; False when unreadable)."""
-    from duck.trace.binary import MAGIC
+    from duck.trace.chunks import MAGIC
 
     try:
         with open(path, "rb") as stream:
