@@ -30,6 +30,7 @@ This module never writes to the user's folder; it does not invent candidates.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import sys
@@ -146,11 +147,17 @@ class Workspace:
 
     def relative(self, path: str, copy_root: Path | None) -> str:
         """A recorded file path as the user would name it (relative to their folder) for comparisons."""
-        base = copy_root if copy_root is not None else self.root
-        try:
-            return str(Path(path).relative_to(base))
-        except ValueError:
-            return path
+        return _relative(path, str(copy_root if copy_root is not None else self.root))
+
+
+@functools.lru_cache(maxsize=4096)
+def _relative(path: str, base: str) -> str:
+    """``path`` relative to ``base`` (as given when outside it); asked for every step that two
+    recordings' comparisons look at, so remembered."""
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return path
 
 
 #: what the sandbox's servers import once, so an untraced run or a recording costs a fork

@@ -1,6 +1,6 @@
 """Confining the current process, called in a freshly forked child before untrusted code runs.
 
-``enter(policy, folder, ...)`` makes the calling process the sandbox: a session of its own,
+``enter(policy, folder, ...)`` makes the calling process the sandbox: a process group of its own,
 rlimits (address space, CPU, file size, processes, open files, no core files), an
 unprivileged uid/gid when it runs as root, ``no_new_privs``, Landlock (writes only beneath the
 run's folder, reads restricted where asked, TCP denied, signals and abstract sockets scoped),
@@ -187,10 +187,12 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
     """Confine this process (see the module docstring). ``uid``: the unprivileged uid to take when
     running as root. Raises ``ConfinementError`` when ``require_landlock`` and Landlock is missing."""
     report: dict = {"landlock": None, "uid": None, "rlimits": {}, "no_new_privs": False}
+    # a process group of its own, in the server's session (which has no terminal): the server
+    # stops the group, and a new session would cost a scheduler autogroup per run
     try:
-        os.setsid()
+        os.setpgid(0, 0)
     except OSError:
-        pass  # already a session leader
+        pass  # already a group leader
     os.umask(0o077)
     for name, kind, value, unit in (("memory_mb", resource.RLIMIT_AS, policy.memory_mb, 2**20),
                                     ("cpu_s", resource.RLIMIT_CPU, policy.cpu_s, 1),
