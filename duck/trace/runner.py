@@ -282,7 +282,8 @@ def _start_confined(sandbox, fork: bool, argv: list[str], **options):
     ``fork``, forked from the sandbox's server, which has the recorder imported already
     (``duck.sandbox.program.record_main``: the child's own code, given what a fresh
     interpreter would; the same confinement, limits and stop). A forked child whose set-up
-    failed before the program ran reports it as a sandbox error (as a failed exec does)."""
+    failed before the recording began (no trace header) reports it as a sandbox error, as a
+    failed exec does; a failure after that is the run's end, as in an exec'd child."""
     if not fork:
         return sandbox.exec(argv, **options)
     payload = {"config": argv[-1], "env": options.pop("env")}
@@ -292,7 +293,9 @@ def _start_confined(sandbox, fork: bool, argv: list[str], **options):
     run = sandbox.call("duck.sandbox.program:record_main", payload, timeout_s=options.pop("timeout_s") or 0,
                        **options)
     if run.error and run.exit_code is not None and run.stopped_by is None:
-        run.exit_code = 127  # the job function raised: duck's problem, not the program's
+        config = json.loads(Path(argv[-1]).read_text(encoding="utf-8"))
+        if not os.path.getsize(config["trace"]):
+            run.exit_code = 127  # the job function raised before the recording began: duck's problem
     return run
 
 
