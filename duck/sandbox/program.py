@@ -58,8 +58,11 @@ def _enter(payload: dict, program_folder: str, *, frames: int = _SERVER_FRAMES) 
     recursion limit is raised (0 where the caller accounts for its frames itself)."""
     server_paths = [p for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep) if p]
     env = dict(payload.get("env") or {})
-    os.environ.clear()
-    os.environ.update(env)
+    for key in [k for k in os.environ if k not in env]:  # (os.environ.clear() is quadratic)
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
     user_paths = [p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if p]
     rest = [p for p in sys.path[1:] if p not in server_paths and p not in user_paths]
     sys.path[:] = [program_folder, *user_paths, *rest]
