@@ -404,6 +404,13 @@ def right_on_heldout(source: str, case: dict) -> tuple[bool, int]:
     return wrong == 0, wrong
 
 
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_case(case: dict, extra: list[str], budget: float, keep: Path | None, duck_root: Path = HERE.parent) -> dict:
     with tempfile.TemporaryDirectory(prefix="duck-bugs-") as tmp:
         work = Path(tmp) / "case"
@@ -416,6 +423,7 @@ def run_case(case: dict, extra: list[str], budget: float, keep: Path | None, duc
             (folder / "correct.py").write_text(case["correct"], encoding="utf-8")
         command = [sys.executable, "-m", "duck", "fix", "prog.py", "--json", "--time-budget", str(budget), *extra]
         started = time.monotonic()
+        cpu_before = _children_cpu()
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL,
                                   env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(duck_root)),
@@ -424,7 +432,9 @@ def run_case(case: dict, extra: list[str], budget: float, keep: Path | None, duc
         except subprocess.TimeoutExpired:
             stdout, stderr = "", "duck fix did not return"
         elapsed = time.monotonic() - started
+        cpu = _children_cpu() - cpu_before  # duck and every process it waited for (servers, their runs)
     row = {"id": case["id"], "operator": case["operator"], "mutation": case["mutation"], "seconds": round(elapsed, 2),
+           "cpu_seconds": round(cpu, 2),
            "fixed": False, "right": False, "fixes": 0, "right_listed": False, "fix": None, "note": ""}
     try:
         report = json.loads(stdout)
@@ -490,7 +500,8 @@ def main() -> int:
 
 def _print_row(row: dict, prefix: str) -> None:
     status = "RIGHT" if row["right"] else ("WRONG-FIRST" if row["fixed"] else "no fix")
-    print(f"{prefix}{row['id']:14} {row['operator']:11} {row['seconds']:6.1f}s {row.get('candidates') or 0:4} "
+    print(f"{prefix}{row['id']:14} {row['operator']:11} {row['seconds']:6.1f}s {row.get('cpu_seconds') or 0:5.2f}cpu "
+          f"{row.get('candidates') or 0:4} "
           f"{row.get('recorded') or 0:3}  {status:11} "
           f"{(row['fix'] or '')[:70]} {('| ' + row['note']) if row['note'] else ''}", flush=True)
 
@@ -501,6 +512,7 @@ def _summarize(rows: list[dict]) -> None:
     wrong_first = [r for r in fixed if not r["right"]]
     wrong_over_right = [r for r in wrong_first if r["right_listed"]]
     times = sorted(r["seconds"] for r in rows)
+    cpu = sorted(r.get("cpu_seconds") or 0.0 for r in rows)
     print(f"\nfixed (a verified fix): {len(fixed)}/{len(rows)}; right on held-out inputs (fix ranked first): "
           f"{len(right)}/{len(rows)} ({100 * len(right) / max(1, len(rows)):.0f}%)")
     print(f"wrong-but-passing fix ranked first: {len(wrong_first)} "
@@ -516,6 +528,8 @@ def _summarize(rows: list[dict]) -> None:
         print(f"time per program: median {times[len(times) // 2]:.1f} s, max {times[-1]:.1f} s "
               f"(load average now {os.getloadavg()[0]:.1f}); candidates screened {sum(r.get('candidates') or 0 for r in rows)}, "
               f"recorded {sum(r.get('recorded') or 0 for r in rows)}")
+        print(f"CPU per program (duck and all its processes, which load does not inflate as much): "
+              f"median {cpu[len(cpu) // 2]:.2f} s, max {cpu[-1]:.2f} s, total {sum(cpu):.1f} s")
 
 
 if __name__ == "__main__":
