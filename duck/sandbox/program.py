@@ -176,7 +176,7 @@ def run_main(payload: dict) -> dict:
     return status
 
 
-def record_main(payload: dict) -> dict:
+def record_main(payload: dict) -> None:
     """Record the program as ``python duck/trace/_child.py CONFIG`` would, in this forked child.
 
     ``payload``: ``config`` (the path of the child's config file, written by
