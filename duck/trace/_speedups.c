@@ -454,8 +454,164 @@ walk_emit(Walk *w, PyObject *text)
     return walk_emit_new(w, Py_NewRef(text));
 }
 
+/* The repr of an exact int or float, by value: a small direct-mapped cache of texts (a float's or an
+ * int's repr depends on its value alone), so the values a program keeps showing are not converted
+ * again at every step. It holds only strings it made, never the program's objects. Anything else:
+ * PyObject_Repr. A new reference, or NULL with an error. */
+#define SCALAR_CACHE 2048
+static struct {
+    long long key;
+    PyObject *text;
+} int_texts[SCALAR_CACHE];
+static struct {
+    uint64_t key;
+    PyObject *text;
+} float_texts[SCALAR_CACHE];
+
+static inline size_t
+scalar_slot(uint64_t bits)
+{
+    return (size_t)((bits * 0x9E3779B97F4A7C15ull) >> 53) & (SCALAR_CACHE - 1);
+}
+
+static PyObject *
+scalar_repr(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyLong_Type) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return PyObject_Repr(v);
+        }
+        size_t h = scalar_slot((uint64_t)x);
+        if (int_texts[h].text != NULL && int_texts[h].key == x)
+            return Py_NewRef(int_texts[h].text);
+        PyObject *text = PyObject_Repr(v);
+        if (text != NULL) {
+            Py_XSETREF(int_texts[h].text, Py_NewRef(text));
+            int_texts[h].key = x;
+        }
+        return text;
+    }
+    if (t == &PyFloat_Type) {
+        double d = PyFloat_AS_DOUBLE(v);
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        size_t h = scalar_slot(bits);
+        if (float_texts[h].text != NULL && float_texts[h].key == bits)
+            return Py_NewRef(float_texts[h].text);
+        PyObject *text = PyObject_Repr(v);
+        if (text != NULL) {
+            Py_XSETREF(float_texts[h].text, Py_NewRef(text));
+            float_texts[h].key = bits;
+        }
+        return text;
+    }
+    return PyObject_Repr(v);
+}
+
+/* open + the texts joined by ", " + close, as one str (a new reference, or NULL with an error). The
+ * texts are consumed (each a new reference, all non-NULL). */
+static PyObject *
+join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *close)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(open) + (Py_ssize_t)strlen(close) + (n > 1 ? 2 * (n - 1) : 0);
+    Py_UCS4 maxchar = 127;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        len += PyUnicode_GET_LENGTH(texts[i]);
+        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(texts[i]);
+        if (m > maxchar)
+            maxchar = m;
+    }
+    PyObject *out = PyUnicode_New(len, maxchar);
+    if (out != NULL) {
+        Py_ssize_t pos = 0;
+        int kind = PyUnicode_KIND(out);
+        void *data = PyUnicode_DATA(out);
+        for (const char *c = open; *c; c++)
+            PyUnicode_WRITE(kind, data, pos++, (Py_UCS4)*c);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i) {
+                PyUnicode_WRITE(kind, data, pos++, ',');
+                PyUnicode_WRITE(kind, data, pos++, ' ');
+            }
+            Py_ssize_t m = PyUnicode_GET_LENGTH(texts[i]);
+            if (kind == PyUnicode_1BYTE_KIND && PyUnicode_KIND(texts[i]) == PyUnicode_1BYTE_KIND) {
+                memcpy((Py_UCS1 *)data + pos, PyUnicode_1BYTE_DATA(texts[i]), m);
+            } else if (PyUnicode_CopyCharacters(out, pos, texts[i], 0, m) < 0) {
+                Py_CLEAR(out);
+                break;
+            }
+            pos += m;
+        }
+        if (out != NULL)
+            for (const char *c = close; *c; c++)
+                PyUnicode_WRITE(kind, data, pos++, (Py_UCS4)*c);
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        Py_DECREF(texts[i]);
+    return out;
+}
+
+#define FLAT_ON_STACK 128
+
+/* repr() of the first n items of a list or tuple of flat items (is_flat_item), as repr(value[:n]) writes
+ * it: "[a, b]", "(a, b)", "(a,)". A new reference, or NULL with an error. */
+static PyObject *
+flat_seq_repr(PyObject *const *items, Py_ssize_t n, int list)
+{
+    PyObject *on_stack[FLAT_ON_STACK], **texts = on_stack;
+    if (n > FLAT_ON_STACK && (texts = PyMem_Malloc(n * sizeof(PyObject *))) == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if ((texts[i] = scalar_repr(items[i])) == NULL) {
+            while (i-- > 0)
+                Py_DECREF(texts[i]);
+            if (texts != on_stack)
+                PyMem_Free(texts);
+            return NULL;
+        }
+    }
+    PyObject *out = join_texts(texts, n, list ? "[" : "(", list ? "]" : n == 1 ? ",)" : ")");
+    if (texts != on_stack)
+        PyMem_Free(texts);
+    return out;
+}
+
+/* repr() of a dict made of the first n items of value, all flat: "{k: v, ...}". */
+static PyObject *
+flat_dict_repr(PyObject *value, Py_ssize_t n)
+{
+    PyObject *on_stack[FLAT_ON_STACK], **texts = on_stack;
+    if (n > FLAT_ON_STACK && (texts = PyMem_Malloc(n * sizeof(PyObject *))) == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *item;
+    while (i < n && PyDict_Next(value, &pos, &key, &item)) {
+        PyObject *k = scalar_repr(key), *v = k == NULL ? NULL : scalar_repr(item);
+        texts[i] = v == NULL ? NULL : PyUnicode_FromFormat("%U: %U", k, v);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+        if (texts[i] == NULL) {
+            while (i-- > 0)
+                Py_DECREF(texts[i]);
+            if (texts != on_stack)
+                PyMem_Free(texts);
+            return NULL;
+        }
+        i++;
+    }
+    PyObject *out = join_texts(texts, i, "{", "}");
+    if (texts != on_stack)
+        PyMem_Free(texts);
+    return out;
+}
+
 /* saferepr._flat_repr(value, t, room) for an exact list, tuple or dict: a new reference, or NULL
- * without an error where it returns None, or NULL with an error. */
+ * without an error where it returns None, or NULL with an error. The texts are repr()'s of the
+ * (heads of the) containers, written here from the items' reprs. */
 static PyObject *
 flat_repr(PyObject *value, Py_ssize_t room)
 {
@@ -471,23 +627,14 @@ flat_repr(PyObject *value, Py_ssize_t room)
         Py_ssize_t str_total = 0;
         if (!flat_items_ok(items, m, room, &str_total) || str_total > 4 * room)
             return NULL;
+        int list = t == &PyList_Type;
         if (n <= count) {
-            text = PyObject_Repr(value);
+            text = flat_seq_repr(items, n, list);
         } else {
-            PyObject *head = PySequence_GetSlice(value, 0, count);
-            if (head == NULL)
-                return NULL;
-            PyObject *short_head = PySequence_GetSlice(head, 0, room / 7 + 1);
-            if (short_head == NULL) {
-                Py_DECREF(head);
-                return NULL;
-            }
-            text = PyObject_Repr(short_head);
-            Py_DECREF(short_head);
-            if (text != NULL && PyUnicode_GET_LENGTH(text) <= room) {
-                Py_SETREF(text, PyObject_Repr(head));
-            }
-            Py_DECREF(head);
+            Py_ssize_t short_n = room / 7 + 1;
+            text = flat_seq_repr(items, short_n < count ? short_n : count, list);
+            if (text != NULL && PyUnicode_GET_LENGTH(text) <= room)
+                Py_SETREF(text, flat_seq_repr(items, count, list));
             cut_last = 1;
         }
     } else if (t == &PyDict_Type) {
@@ -507,25 +654,8 @@ flat_repr(PyObject *value, Py_ssize_t room)
         }
         if (str_total > 4 * room)
             return NULL;
-        if (n <= count) {
-            text = PyObject_Repr(value);
-        } else {
-            PyObject *head = PyDict_New();
-            if (head == NULL)
-                return NULL;
-            pos = 0;
-            i = 0;
-            while (i < count && PyDict_Next(value, &pos, &key, &item)) {
-                if (PyDict_SetItem(head, key, item) < 0) {
-                    Py_DECREF(head);
-                    return NULL;
-                }
-                i++;
-            }
-            text = PyObject_Repr(head);
-            Py_DECREF(head);
-            cut_last = 1;
-        }
+        text = flat_dict_repr(value, m);
+        cut_last = n > count;
     } else {
         return NULL;
     }
@@ -722,7 +852,7 @@ walk_value(Walk *w, PyObject *value)
     PyTypeObject *t = Py_TYPE(value);
     if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || value == Py_None || t == &PyComplex_Type ||
         value == Py_Ellipsis || value == Py_NotImplemented)
-        return walk_emit_new(w, PyObject_Repr(value));
+        return walk_emit_new(w, scalar_repr(value));
     if (t == &PyUnicode_Type || t == &PyBytes_Type) {
         Py_ssize_t room = w->budget - w->size + 2;
         Py_ssize_t n = t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(value) : PyBytes_GET_SIZE(value);
@@ -833,7 +963,7 @@ value_text(PyObject *value, Py_ssize_t limit, PyObject *limit_obj)
     PyTypeObject *t = Py_TYPE(value);
     if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || value == Py_None ||
         (t == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= limit / 2)) {
-        PyObject *text = PyObject_Repr(value);
+        PyObject *text = scalar_repr(value);
         if (text == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_ValueError))
                 return NULL;
