@@ -990,6 +990,31 @@ starts_with_dunder(PyObject *name)
            PyUnicode_READ_CHAR(name, 1) == '_';
 }
 
+/* Another snapshot (the caller's, while a call's locals are diffed) whose entries may already hold
+ * the text of a value; NULL: none. Borrowed for the duration of that diff only. */
+static PyObject *reuse_snap = NULL;
+#define REUSE_MAX_ENTRIES 64
+
+/* An entry (value, text, fingerprint) of snap, borrowed, that holds `value` itself and whose text is
+ * still value's: the rule diff_one skips an unchanged local by (the same identity, and a stable type
+ * or the same fingerprint). NULL when there is none (scalars are not looked for: their repr is cheap). */
+static PyObject *
+known_entry(PyObject *snap, PyObject *value, Py_ssize_t k)
+{
+    if (snap == NULL || is_scalar(value) || PyDict_GET_SIZE(snap) > REUSE_MAX_ENTRIES)
+        return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *name, *entry;
+    while (PyDict_Next(snap, &pos, &name, &entry)) {
+        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3 || PyTuple_GET_ITEM(entry, 0) != value)
+            continue;
+        PyObject *fp = PyTuple_GET_ITEM(entry, 2);
+        if (fp == Py_True || (PyTuple_CheckExact(fp) && same_fingerprint(value, fp, k)))
+            return entry;
+    }
+    return NULL;
+}
+
 /* One local: compare with the snapshot, repr and note it when new or changed. Returns 1 when
  * it was appended, 0 when unchanged, -1 on error. */
 static int
@@ -1007,6 +1032,19 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
             return 0;
     }
     Py_XINCREF(old); /* classify and safe_repr run Python code, which may touch the snapshot */
+    PyObject *known = known_entry(reuse_snap, value, k);
+    if (known != NULL) { /* the caller's entry for the same value, still true: its text and fingerprint */
+        PyObject *text = Py_NewRef(PyTuple_GET_ITEM(known, 1));
+        int set = PyDict_SetItem(snap, name, known);
+        int changed = set < 0 ? -1 : 1;
+        if (set == 0 && old != NULL)
+            changed = PyObject_RichCompareBool(PyTuple_GET_ITEM(old, 1), text, Py_NE);
+        if (changed > 0 && (PyList_Append(names, name) < 0 || PyList_Append(texts, text) < 0))
+            changed = -1;
+        Py_XDECREF(old);
+        Py_DECREF(text);
+        return changed;
+    }
     int stable = is_stable(Py_TYPE(value));
     if (stable < 0) {
         Py_XDECREF(old);
@@ -2132,7 +2170,9 @@ lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
     key = PyLong_FromVoidPtr(frame);
     if (key == NULL || PyDict_DelItem(self->frames, key) < 0)
         goto done;
-    text = value_text(value, self->limit, self->limit_obj);
+    /* a returned local (just diffed) is not repr'd again */
+    PyObject *known = known_entry(state->snap, value, (self->limit + 32) / 3 + 3);
+    text = known != NULL ? Py_NewRef(PyTuple_GET_ITEM(known, 1)) : value_text(value, self->limit, self->limit_obj);
     if (text == NULL || PyList_Append(self->names, self->value_name) < 0)
         goto done;
     if (PyList_Append(self->texts, text) < 0)
@@ -2208,7 +2248,14 @@ lr_enter(LineRecorder *self, PyObject *frame, PyCodeObject *code)
         goto done;
     if (PyList_Append(self->stack, (PyObject *)state) < 0)
         goto done;
+    /* the arguments: a value the caller's snapshot holds (and still shows the same) is not repr'd again */
+    PyObject *caller = depth > 0 ? PyList_GET_ITEM(self->stack, depth - 1) : NULL;
+    reuse_snap = caller != NULL && Py_IS_TYPE(caller, &FrameStateType) ? ((FrameState *)caller)->snap : NULL;
+    Py_XINCREF(reuse_snap);
+    PyObject *held = reuse_snap;
     Py_ssize_t count = lr_diff_locals(self, state, frame);
+    reuse_snap = NULL;
+    Py_XDECREF(held);
     if (count < 0)
         goto done;
     rc = lr_append_event(self, (Py_ssize_t)code->co_firstlineno << 2, state->ctx, count);
