@@ -31,21 +31,29 @@
 #include <stdint.h>
 #include <pythread.h>
 
-/* CPython 3.11: the frame's fast locals are read through its internal layout (see fast_diff); any
- * other version, a build without the internal headers, or -DDUCK_PUBLIC_FRAME_API takes the public
- * API (PyFrame_GetLocals). */
+/* CPython 3.11, 3.12 and 3.13: the frame's fast locals are read through its internal layout (see
+ * fast_diff), which each of these minors defines in internal/pycore_frame.h (and only these: the
+ * layout is checked per minor); any other version, a build without the internal headers, or
+ * -DDUCK_PUBLIC_FRAME_API takes the public API (PyFrame_GetLocals). */
 #if defined(__has_include)
 #if __has_include(<internal/pycore_frame.h>)
 #define DUCK_HAVE_INTERNAL_FRAME 1
 #endif
 #endif
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && defined(DUCK_HAVE_INTERNAL_FRAME) && \
-    !defined(DUCK_PUBLIC_FRAME_API) && !defined(PYPY_VERSION)
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && defined(DUCK_HAVE_INTERNAL_FRAME) && \
+    !defined(DUCK_PUBLIC_FRAME_API) && !defined(PYPY_VERSION) && !defined(Py_GIL_DISABLED)
 #define DUCK_FAST_LOCALS 1
 #define Py_BUILD_CORE
 #include <internal/pycore_frame.h>
 #include <internal/pycore_code.h>
 #undef Py_BUILD_CORE
+#if PY_VERSION_HEX >= 0x030D0000 /* 3.13: the code is f_executable, the instruction instr_ptr (the current one) */
+#define IFRAME_CODE(f) (PyCode_Check((f)->f_executable) ? (PyCodeObject *)(f)->f_executable : NULL)
+#define IFRAME_INSTR(f) ((f)->instr_ptr)
+#else /* 3.11, 3.12: f_code, and prev_instr (the current instruction while an event is handled) */
+#define IFRAME_CODE(f) ((f)->f_code)
+#define IFRAME_INSTR(f) ((f)->prev_instr)
+#endif
 #else
 #define DUCK_FAST_LOCALS 0
 #endif
@@ -205,11 +213,28 @@ flatten_part(PyObject *part, PyObject *out, Py_ssize_t room, Active *active)
     return room;
 }
 
+/* PyUnicode_IsIdentifier for an exact str, remembering the names it accepted (a small direct-mapped
+ * cache holding them: attribute names are few and checked at every step). */
+#define IDENT_CACHE 512
+static PyObject *ident_cache[IDENT_CACHE];
+
+static int
+is_identifier(PyObject *name)
+{
+    size_t h = ((uintptr_t)name >> 4) & (IDENT_CACHE - 1);
+    if (ident_cache[h] == name)
+        return 1;
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
+        return 0;
+    Py_XSETREF(ident_cache[h], Py_NewRef(name));
+    return 1;
+}
+
 /* One attribute: its name, then its value ("name=" and ", " taken off the room). */
 static Py_ssize_t
 flatten_attribute(PyObject *name, PyObject *item, PyObject *out, Py_ssize_t room, Active *active)
 {
-    if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
+    if (!is_identifier(name))
         return FP_NONE;
     int put = fp_put(out, active, name);
     if (put != 0)
@@ -425,7 +450,7 @@ flat_items_ok(PyObject *const *items, Py_ssize_t n, Py_ssize_t room, Py_ssize_t 
 static long k_opaque = -1; /* saferepr.K_OPAQUE */
 static PyObject *str_comma, *str_colon, *str_open_list, *str_close_list, *str_open_tuple, *str_close_tuple,
     *str_close_tuple1, *str_open_dict, *str_close_dict, *str_cycle_list, *str_cycle_tuple, *str_cycle_dict,
-    *str_close_obj, *str_empty;
+    *str_close_obj, *str_empty, *str_equals;
 
 typedef struct {
     PyObject *pieces; /* list of str */
@@ -512,10 +537,11 @@ scalar_repr(PyObject *v)
     return PyObject_Repr(v);
 }
 
-/* open + the texts joined by ", " + close, as one str (a new reference, or NULL with an error). The
- * texts are consumed (each a new reference, all non-NULL). */
+/* open + the texts joined by ", " + close, as one str (a new reference, or NULL with an error); with
+ * `pairs`, texts are key, value, key, value...: "k: v, k: v". The texts are consumed (each a new
+ * reference, all non-NULL). */
 static PyObject *
-join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *close)
+join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *close, int pairs)
 {
     Py_ssize_t len = (Py_ssize_t)strlen(open) + (Py_ssize_t)strlen(close) + (n > 1 ? 2 * (n - 1) : 0);
     Py_UCS4 maxchar = 127;
@@ -534,7 +560,7 @@ join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *c
             PyUnicode_WRITE(kind, data, pos++, (Py_UCS4)*c);
         for (Py_ssize_t i = 0; i < n; i++) {
             if (i) {
-                PyUnicode_WRITE(kind, data, pos++, ',');
+                PyUnicode_WRITE(kind, data, pos++, pairs && (i & 1) ? ':' : ',');
                 PyUnicode_WRITE(kind, data, pos++, ' ');
             }
             Py_ssize_t m = PyUnicode_GET_LENGTH(texts[i]);
@@ -574,7 +600,7 @@ flat_seq_repr(PyObject *const *items, Py_ssize_t n, int list)
             return NULL;
         }
     }
-    PyObject *out = join_texts(texts, n, list ? "[" : "(", list ? "]" : n == 1 ? ",)" : ")");
+    PyObject *out = join_texts(texts, n, list ? "[" : "(", list ? "]" : n == 1 ? ",)" : ")", 0);
     if (texts != on_stack)
         PyMem_Free(texts);
     return out;
@@ -585,15 +611,13 @@ static PyObject *
 flat_dict_repr(PyObject *value, Py_ssize_t n)
 {
     PyObject *on_stack[FLAT_ON_STACK], **texts = on_stack;
-    if (n > FLAT_ON_STACK && (texts = PyMem_Malloc(n * sizeof(PyObject *))) == NULL)
+    if (2 * n > FLAT_ON_STACK && (texts = PyMem_Malloc(2 * n * sizeof(PyObject *))) == NULL)
         return PyErr_NoMemory();
     Py_ssize_t pos = 0, i = 0;
     PyObject *key, *item;
-    while (i < n && PyDict_Next(value, &pos, &key, &item)) {
-        PyObject *k = scalar_repr(key), *v = k == NULL ? NULL : scalar_repr(item);
-        texts[i] = v == NULL ? NULL : PyUnicode_FromFormat("%U: %U", k, v);
-        Py_XDECREF(k);
-        Py_XDECREF(v);
+    while (i < 2 * n && PyDict_Next(value, &pos, &key, &item)) {
+        if ((texts[i] = scalar_repr(key)) != NULL && (texts[i + 1] = scalar_repr(item)) == NULL)
+            Py_CLEAR(texts[i]);
         if (texts[i] == NULL) {
             while (i-- > 0)
                 Py_DECREF(texts[i]);
@@ -601,9 +625,9 @@ flat_dict_repr(PyObject *value, Py_ssize_t n)
                 PyMem_Free(texts);
             return NULL;
         }
-        i++;
+        i += 2;
     }
-    PyObject *out = join_texts(texts, i, "{", "}");
+    PyObject *out = join_texts(texts, i, "{", "}", 1);
     if (texts != on_stack)
         PyMem_Free(texts);
     return out;
@@ -692,7 +716,12 @@ walk_is_active(Walk *w, PyObject *value)
 static int
 walk_attribute(Walk *w, PyObject *name, PyObject *item, int first)
 {
-    int r = walk_emit_new(w, first ? PyUnicode_FromFormat("%U=", name) : PyUnicode_FromFormat(", %U=", name));
+    /* ", " name "=" as separate pieces: the text is the same (a walk cut short is cut at the limit) */
+    int r = first ? WALK_OK : walk_emit(w, str_comma);
+    if (r == WALK_OK)
+        r = walk_emit(w, name);
+    if (r == WALK_OK)
+        r = walk_emit(w, str_equals);
     if (r != WALK_OK)
         return r;
     Py_INCREF(item);
@@ -717,7 +746,9 @@ walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
     }
     int r;
     if (walk_is_active(w, value)) {
-        r = walk_emit_new(w, PyUnicode_FromFormat("%U(...)", name));
+        r = walk_emit(w, name);
+        if (r == WALK_OK)
+            r = walk_emit(w, str_cycle_tuple);
         Py_DECREF(name);
         return r;
     }
@@ -738,7 +769,9 @@ walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
             Py_CLEAR(dict);
         }
     }
-    r = walk_emit_new(w, PyUnicode_FromFormat("%U(", name));
+    r = walk_emit(w, name);
+    if (r == WALK_OK)
+        r = walk_emit(w, str_open_tuple);
     if (r != WALK_OK)
         goto done;
     w->active[w->depth++] = value;
@@ -768,7 +801,7 @@ walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
         PyObject *key, *item;
         Py_ssize_t n = PyDict_GET_SIZE(dict);
         while (r == WALK_OK && PyDict_Next(dict, &pos, &key, &item)) {
-            if (!PyUnicode_CheckExact(key) || !PyUnicode_IsIdentifier(key))
+            if (!is_identifier(key))
                 continue;
             Py_INCREF(key);
             r = walk_attribute(w, key, item, first);
@@ -945,7 +978,7 @@ static const Interned walk_strings[] = {
     {&str_comma, ", "}, {&str_colon, ": "}, {&str_open_list, "["}, {&str_close_list, "]"},
     {&str_open_tuple, "("}, {&str_close_tuple, ")"}, {&str_close_tuple1, ",)"}, {&str_open_dict, "{"},
     {&str_close_dict, "}"}, {&str_cycle_list, "[...]"}, {&str_cycle_tuple, "(...)"}, {&str_cycle_dict, "{...}"},
-    {&str_close_obj, ")"}, {&str_empty, ""}, {NULL, NULL},
+    {&str_close_obj, ")"}, {&str_empty, ""}, {&str_equals, "="}, {NULL, NULL},
 };
 
 static PyObject *
@@ -1656,10 +1689,18 @@ fast_locals_apply(PyFrameObject *frame, FrameState *state)
     if (!use_fast_locals)
         return 0;
     _PyInterpreterFrame *iframe = frame->f_frame;
-    PyCodeObject *co = iframe->f_code;
-    if ((PyObject *)co != state->code || !(co->co_flags & CO_OPTIMIZED) || iframe->stacktop <= 0 ||
-        iframe->prev_instr < _PyCode_CODE(co) + co->_co_firsttraceable)
+    PyCodeObject *co = IFRAME_CODE(iframe);
+    if (co == NULL || (PyObject *)co != state->code || !(co->co_flags & CO_OPTIMIZED) ||
+        IFRAME_INSTR(iframe) < _PyCode_CODE(co) + co->_co_firsttraceable) /* before MAKE_CELL / COPY_FREE_VARS */
         return 0;
+#if PY_VERSION_HEX < 0x030C0000
+    if (iframe->stacktop <= 0)
+        return 0;
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    if (frame->f_extra_locals != NULL) /* names the program added through frame.f_locals: no slots */
+        return 0;
+#endif
     return 1;
 }
 
@@ -1738,7 +1779,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
           PyObject *texts)
 {
     _PyInterpreterFrame *iframe = frame->f_frame;
-    PyCodeObject *co = iframe->f_code;
+    PyCodeObject *co = IFRAME_CODE(iframe);
     int n = co->co_nlocalsplus;
     if (state->nslots != n || state->snap_version != ((PyDictObject *)state->snap)->ma_version_tag) {
         int r = fs_sync_view(state, co);
