@@ -14,7 +14,8 @@
  *
  * LineRecorder records the common events themselves (line, return, call of known user code; see
  * its comment), keeping per frame a FrameState. On CPython 3.11 it is a C trace function
- * (PyEval_SetTrace) and reads a frame's fast locals through the interpreter's frame layout,
+ * (PyEval_SetTrace), on 3.12+ sys.monitoring's callbacks; on 3.11-3.13 it reads a frame's fast
+ * locals through the interpreter's frame layout,
  * compared by identity with what it saw at the frame's previous event (fast_diff); elsewhere, or
  * after set_fast_locals(False), it reads them through PyFrame_GetLocals. Both give the changes in
  * the order the locals dict would.
@@ -1543,6 +1544,8 @@ typedef struct {
     uint64_t *order;       /* per slot in the snapshot: when it was added (the snapshot's order) */
     uint64_t next_order;
     uint64_t snap_version; /* the snapshot's version tag after the last diff through the view; 0: never */
+    uint64_t flocals_version; /* 3.11/3.12: the frame's locals dict's version tag when it was seen to hold
+                               * no name besides the slots' (else the public API reads the frame); 0: never */
 } FrameState;
 
 #define SLOT_SEEN 1    /* seen[i] is what the snapshot holds for it */
@@ -1617,6 +1620,7 @@ fs_create(PyObject *fid, PyObject *code)
     self->order = NULL;
     self->next_order = 0;
     self->snap_version = 0;
+    self->flocals_version = 0;
     PyObject_GC_Track(self);
     if (self->snap == NULL) {
         Py_DECREF(self);
@@ -1696,6 +1700,36 @@ fast_locals_apply(PyFrameObject *frame, FrameState *state)
 #if PY_VERSION_HEX < 0x030C0000
     if (iframe->stacktop <= 0)
         return 0;
+#endif
+#if PY_VERSION_HEX < 0x030D0000
+    /* a locals dict made for the frame (locals(), frame.f_locals) may hold names the program added to it,
+     * which the public API shows and the slots do not: checked again whenever the dict changed */
+    PyObject *d = iframe->f_locals;
+    if (d != NULL) {
+        if (!PyDict_CheckExact(d))
+            return 0;
+        uint64_t version = ((PyDictObject *)d)->ma_version_tag;
+        if (version != state->flocals_version) {
+            if (PyDict_GET_SIZE(d) > co->co_nlocalsplus)
+                return 0;
+            Py_ssize_t pos = 0;
+            PyObject *name, *value;
+            while (PyDict_Next(d, &pos, &name, &value)) {
+                int found = 0;
+                for (int i = 0; i < co->co_nlocalsplus && !found; i++)
+                    found = PyTuple_GET_ITEM(co->co_localsplusnames, i) == name;
+                for (int i = 0; i < co->co_nlocalsplus && !found; i++) {
+                    PyObject *slot = PyTuple_GET_ITEM(co->co_localsplusnames, i);
+                    found = PyUnicode_Check(name) && PyUnicode_Compare(slot, name) == 0;
+                }
+                if (PyErr_Occurred())
+                    PyErr_Clear();
+                if (!found)
+                    return 0;
+            }
+            state->flocals_version = version;
+        }
+    }
 #endif
 #if PY_VERSION_HEX >= 0x030D0000
     if (frame->f_extra_locals != NULL) /* names the program added through frame.f_locals: no slots */
