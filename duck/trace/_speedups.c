@@ -1929,6 +1929,7 @@ typedef struct {
     PyObject *recorder, *user_codes, *table_add, *global_fallback, *start_fallback;
     /* the FrameTable's code index and columns, appended to here for a code it already knows */
     PyObject *code_ids, *table_fid, *fid_append, *code_append, *depth_append, *parent_append;
+    PyObject *table_columns[4]; /* the arrays behind the four appends, written directly (borrowed; or NULL) */
     Py_ssize_t limit, budget;
     unsigned long thread;
     int settrace;
@@ -2276,10 +2277,19 @@ lr_table_add(LineRecorder *self, PyObject *const *args)
             return NULL;
         return PyObject_Vectorcall(self->table_add, args, 4, NULL);
     }
-    if (call_append(self->fid_append, args[0]) < 0 || call_append(self->code_append, index) < 0 ||
-        call_append(self->depth_append, args[2]) < 0 || call_append(self->parent_append, args[3]) < 0)
-        return NULL;
-    Py_ssize_t rows = PyObject_Length(self->table_fid);
+    PyObject *values[4] = {args[0], index, args[2], args[3]};
+    PyObject *appends[4] = {self->fid_append, self->code_append, self->depth_append, self->parent_append};
+    for (int i = 0; i < 4; i++) {
+        Py_ssize_t x = PyLong_CheckExact(values[i]) ? PyLong_AsSsize_t(values[i]) : -1;
+        if (x == -1 && PyErr_Occurred())
+            PyErr_Clear();
+        int r = x == -1 || self->table_columns[i] == NULL
+                    ? call_append(appends[i], values[i])
+                    : column_append(self->table_columns[i], appends[i], x, INT32_MIN, INT32_MAX);
+        if (r < 0)
+            return NULL;
+    }
+    Py_ssize_t rows = self->table_columns[0] != NULL ? Py_SIZE(self->table_columns[0]) : PyObject_Length(self->table_fid);
     return rows < 0 ? NULL : PyLong_FromSsize_t(rows - 1);
 }
 
@@ -2725,6 +2735,10 @@ lr_calls(LineRecorder *self, PyObject *args)
     Py_XSETREF(self->code_append, appends[1]);
     Py_XSETREF(self->depth_append, appends[2]);
     Py_XSETREF(self->parent_append, appends[3]);
+    self->table_columns[0] = direct_column(self->fid_append, "i");
+    self->table_columns[1] = direct_column(self->code_append, "i");
+    self->table_columns[2] = direct_column(self->depth_append, "i");
+    self->table_columns[3] = direct_column(self->parent_append, "i");
     Py_XSETREF(self->global_fallback, Py_NewRef(global_fallback));
     Py_XSETREF(self->start_fallback, start_fallback == Py_None ? NULL : Py_NewRef(start_fallback));
     for (int i = 0; i < 6; i++)
@@ -2798,6 +2812,8 @@ lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->global_fallback = self->start_fallback = NULL;
     self->code_ids = self->table_fid = self->fid_append = self->code_append = NULL;
     self->depth_append = self->parent_append = NULL;
+    for (int i = 0; i < 4; i++)
+        self->table_columns[i] = NULL;
     self->limit = limit;
     self->budget = 1;
     self->thread = thread;
