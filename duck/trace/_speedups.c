@@ -394,12 +394,40 @@ fingerprint(PyObject *value, Py_ssize_t k)
     return fp;
 }
 
+/* The common case of an unchanged list or tuple of scalars, without the walk: fp is (value, its length,
+ * then one part per item shown, each a scalar). When the list still has that length and those very
+ * items first (fp holds them, so an equal address is the same object), the walk would meet the same
+ * parts with the same room and stop at the same place: 1. Anything else: 0, and the walk decides. */
+static int
+same_scalar_items(PyObject *value, PyTypeObject *t, PyObject *fp)
+{
+    Py_ssize_t parts = PyTuple_GET_SIZE(fp);
+    if (parts < 2 || PyTuple_GET_ITEM(fp, 0) != value || !PyLong_CheckExact(PyTuple_GET_ITEM(fp, 1)))
+        return 0;
+    Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(fp, 1));
+    if (n == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (n != Py_SIZE(value) || parts - 2 > n)
+        return 0;
+    PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item : ((PyTupleObject *)value)->ob_item;
+    for (Py_ssize_t i = 0; i < parts - 2; i++) {
+        PyObject *part = PyTuple_GET_ITEM(fp, i + 2);
+        if (items[i] != part || !is_scalar(part))
+            return 0;
+    }
+    return 1;
+}
+
 /* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value), compared
  * while walking (nothing is allocated; the walk stops at the first part that differs). */
 static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
     PyTypeObject *t = Py_TYPE(value);
+    if ((t == &PyList_Type || t == &PyTuple_Type) && same_scalar_items(value, t, fp))
+        return 1;
     if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return 0;
     Active active;
