@@ -18,6 +18,7 @@ from __future__ import annotations
 import ast
 import gc
 import re
+import sys
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
@@ -42,6 +43,19 @@ _INDEX_BLOCK = 1 << 20
 _INDEX_AHEAD = 4096
 #: A build past the indexed prefix covers at least this many times the prefix (total work stays O(n)).
 _INDEX_GROWTH = 2
+
+
+def _return_free_memory() -> None:
+    """Hand the heap's free pages back to the system after a build (glibc keeps the pages of a
+    build's freed temporaries otherwise: ~70 bytes/step of resident memory on a 1M-step trace)."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc (musl has no malloc_trim)
+        pass
 
 
 @dataclass(frozen=True)
@@ -400,6 +414,8 @@ class Session:
 
             self._index = build_index(self, stop, complete=stop == n)
             self._indexed = stop
+            if stop >= _FREEZE_AT_STEPS:
+                _return_free_memory()
             if stop == n and n >= _FREEZE_AT_STEPS:
                 gc.freeze()
 
@@ -571,18 +587,15 @@ class Session:
         self._ensure(step + 1)
         frame = self._frame[step] if frame is None else frame
         index = self._index
-        d = index.dense_frame(frame)
-        if d < 0:
-            return {}
         variables = index.vars
-        first, last = variables.key_range(d << 32, (d + 1) << 32)
-        steps, values, order, strings = variables._items, index.var_values, index.var_order, self._strings
+        steps, values, names, strings = variables._items, index.var_values, index.var_names, self._strings
+        offsets = variables._offsets
         result = {}
-        for g in order[first:last]:
-            start, stop = variables.bounds(g)
-            at = bisect_right(steps, step, start, stop) - 1
+        for g in index.var_groups(frame):
+            start = offsets[g]
+            at = bisect_right(steps, step, start, offsets[g + 1]) - 1
             if at >= start and values[at] >= 0:
-                result[index.names[variables._keys[g] & 0xFFFFFFFF]] = strings[values[at]]
+                result[index.names[names[g]]] = strings[values[at]]
         return result
 
     def _history(self, frame: int, name: str, step: int):

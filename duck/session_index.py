@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,12 +71,15 @@ class StepIndex:
     def __init__(self, stop: int = 0) -> None:
         self.stop = stop
         self.complete = False
-        self.frame_ids = memoryview(array("q"))  # sorted frame ids; a frame's position is its dense id
+        self.frame_ids: Sequence[int] = range(0)  # sorted frame ids (a range or a memoryview); a frame's position is its dense id
         self.frames = Groups.empty()  # group d: the steps of frame frame_ids[d] (no keys: d is the group)
         self.lines = Groups.empty()  # key: file << 32 + line; items: line steps
-        self.vars = Groups.empty()  # key: dense frame << 32 + name; items: steps
+        # the history of each (frame, variable): a frame's groups are var_frames[d]:var_frames[d + 1], in the
+        # order its names first appear, group g holds the steps that change (or delete) var_names[g]
+        self.vars = Groups.empty()  # no keys: a group is found from its frame (var_frames) and name (var_names)
+        self.var_frames = memoryview(array("i", [0]))  # per dense frame: its first var group
+        self.var_names = memoryview(array("H"))  # per var group: its canonical name (``names``)
         self.var_values = memoryview(array("i"))  # per var item: string id of the value, -1 deleted
-        self.var_order = memoryview(array("i"))  # per frame, its var groups in first-appearance order
         self.names: list[str] = []  # canonical names (the low half of a var key)
         self.name_index: dict[str, int] = {}
         self.change_checkpoints = memoryview(array("q", [0]))
@@ -86,6 +90,8 @@ class StepIndex:
 
     def dense_frame(self, frame: int) -> int:
         ids = self.frame_ids
+        if type(ids) is range:
+            return frame - ids.start if ids.start <= frame < ids.stop else -1
         d = bisect_left(ids, frame)
         return d if d < len(ids) and ids[d] == frame else -1
 
@@ -99,12 +105,20 @@ class StepIndex:
         base = step >> CHECKPOINT_SHIFT
         return self.change_checkpoints[base] + sum(nchanges[base << CHECKPOINT_SHIFT:step])
 
-    def var_group(self, frame: int, name: str) -> int:
+    def var_groups(self, frame: int) -> range:
+        """The var groups of ``frame``, in the order its names first appear (empty: none indexed)."""
         d = self.dense_frame(frame)
+        return range(self.var_frames[d], self.var_frames[d + 1]) if 0 <= d < len(self.var_frames) - 1 else range(0)
+
+    def var_group(self, frame: int, name: str) -> int:
         canon = self.name_index.get(name)
-        if d < 0 or canon is None:
+        groups = self.var_groups(frame)
+        if canon is None or not groups:
             return -1
-        return self.vars.group((d << 32) + canon)
+        try:  # a frame has a handful of names: a scan of them, in C
+            return groups.start + self.var_names[groups.start:groups.stop].tolist().index(canon)
+        except ValueError:
+            return -1
 
 
 def nonzero_steps(column: array) -> array:
@@ -144,6 +158,13 @@ def _offset_type(count: int):
     return np.int32 if count < 1 << 31 else np.int64
 
 
+def _name_type(count: int):
+    """The dtype of ``StepIndex.var_names`` for ``count`` names (``array`` typecode ``H`` or ``i``)."""
+    import numpy as np
+
+    return np.uint16 if count <= 1 << 16 else np.int32
+
+
 def _stable_order(keys):
     """A stable argsort, on the narrowest integer type that holds the keys' range (numpy's radix
     sort for 16 bits, else timsort, which is quick on the runs steps make)."""
@@ -176,11 +197,13 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     kind = (kind_line & 3).astype(np.int8)
     line = kind_line >> 2
     ctx = _np(s._ctx, stop)
-    e_frame = _np(s._e_frame)
+    e_frame = _np(s._e_frame)[:int(ctx.max()) + 1 if stop else 0]  # the entries the steps use (added in order)
     frame_ids, dense_of_entry = np.unique(e_frame, return_inverse=True)
     dense_of_entry = dense_of_entry.reshape(-1).astype(np.int32)
     dense = dense_of_entry[ctx] if stop else np.zeros(0, np.int32)
-    index.frame_ids = memoryview(frame_ids)
+    # frame ids are usually numbered 0, 1, 2... as frames start: then a range (no array) maps them
+    consecutive = len(frame_ids) and int(frame_ids[-1]) - int(frame_ids[0]) == len(frame_ids) - 1
+    index.frame_ids = range(int(frame_ids[0]), int(frame_ids[-1]) + 1) if consecutive else memoryview(frame_ids)
 
     # steps per frame
     order = _stable_order(dense)
@@ -202,8 +225,10 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     by_line = _stable_order(_pair_keys(line_file, lines_of - low, int(lines_of.max()) - low + 1 if len(lines_of) else 1))
     keys, offsets = _group_sorted(line_keys[by_line])
     index.lines = Groups(keys, offsets, line_steps[by_line])
+    del line_file, lines_of, by_line, keys, offsets
 
-    _index_vars(s, index, stop, dense)
+    del order, kind_line
+    _index_vars(s, index, stop, dense, len(frame_ids))
     nchanges = _np(s._nchanges, stop)
     checkpoints = np.zeros((stop >> CHECKPOINT_SHIFT) + 1, np.int64)
     np.cumsum(np.add.reduceat(nchanges, np.arange(0, stop, 1 << CHECKPOINT_SHIFT), dtype=np.int64)[: len(checkpoints) - 1]
@@ -216,7 +241,7 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     return index
 
 
-def _index_vars(s: "Session", index: StepIndex, stop: int, dense) -> None:
+def _index_vars(s: "Session", index: StepIndex, stop: int, dense, nframes: int) -> None:
     """The history of every (frame, name) and each frame's names in first-appearance order."""
     import numpy as np
 
@@ -251,13 +276,27 @@ def _index_vars(s: "Session", index: StepIndex, stop: int, dense) -> None:
         canon = np.concatenate((canon, del_canon))[merged]
         values = np.concatenate((values, np.full(len(deletions), -1, np.int32)))[merged]
     frame_of_change = dense[change_step] if len(change_step) else np.zeros(0, np.int32)
-    by_var = _stable_order(_pair_keys(frame_of_change, canon, len(name_index)))
-    keys = (frame_of_change.astype(np.int64) << 32) + canon
+    keys = _pair_keys(frame_of_change, canon, len(name_index))
+    del canon
+    by_var = _stable_order(keys)
     group_keys, offsets = _group_sorted(keys[by_var])
-    index.vars = Groups(group_keys, offsets, change_step[by_var])
-    index.var_values = memoryview(values[by_var])
+    del keys
+    # the groups of each frame in the order their names first appear: by (frame, first change)
     first_seen = by_var[offsets[:-1]]  # the first change of each group, as a position in step order
-    index.var_order = memoryview(np.lexsort((first_seen, group_keys >> 32)).astype(np.int32))
+    group_frame = group_keys // max(len(name_index), 1)
+    regroup = np.lexsort((first_seen, group_frame))
+    lengths = np.diff(offsets)[regroup]
+    new_offsets = np.zeros(len(lengths) + 1, offsets.dtype)
+    np.cumsum(lengths, out=new_offsets[1:])
+    gather = by_var[np.repeat(offsets[:-1][regroup] - new_offsets[:-1], lengths) + np.arange(len(by_var))] \
+        if len(by_var) else by_var
+    del by_var, first_seen
+    index.vars = Groups(np.zeros(0, np.int64), new_offsets, change_step[gather])
+    index.var_values = memoryview(values[gather])
+    var_frames = np.zeros(nframes + 1, np.int32)
+    np.cumsum(np.bincount(group_frame, minlength=nframes), out=var_frames[1:])
+    index.var_frames = memoryview(var_frames)
+    index.var_names = memoryview((group_keys % max(len(name_index), 1))[regroup].astype(_name_type(len(name_index))))
     index.names = [""] * len(name_index)
     for name, number in name_index.items():
         index.names[number] = name

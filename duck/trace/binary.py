@@ -172,10 +172,11 @@ class Columns:
     strings: StringTable = field(default_factory=StringTable)  # read like a list of str
     code_file: array = field(default_factory=lambda: array("I"))  # string id per code
     code_func: array = field(default_factory=lambda: array("I"))
-    fid: array = field(default_factory=lambda: array("i"))  # per frame entry
-    code: array = field(default_factory=lambda: array("i"))
-    depth: array = field(default_factory=lambda: array("i"))
-    parent: array = field(default_factory=lambda: array("i"))
+    # per frame entry, at the narrowest width that holds them (``b``/``h``/``i``)
+    fid: array = field(default_factory=lambda: array("b"))
+    code: array = field(default_factory=lambda: array("b"))
+    depth: array = field(default_factory=lambda: array("b"))
+    parent: array = field(default_factory=lambda: array("b"))
     # per step, at the narrowest width that holds them (``b``/``h``/``i``, ``B``/``H``/``I``)
     kind_line: array = field(default_factory=lambda: array("b"))  # line << 2 | kind
     ctx: array = field(default_factory=lambda: array("b"))  # frame entry
@@ -217,9 +218,9 @@ def _read_events(columns: Columns, payload: memoryview) -> None:
     for name in ("code_file", "code_func"):
         col, pos = _read_column(payload, pos, n_codes)
         getattr(columns, name).extend(col)
-    for name in ("fid", "code", "depth", "parent"):
-        col, pos = _read_column(payload, pos, n_frames, signed=True)
-        getattr(columns, name).extend(col)
+    for name in ("fid", "code", "depth", "parent"):  # at the narrowest width too (a code, a depth: a byte or two)
+        col, pos = _read_column(payload, pos, n_frames, signed=True, narrow=True)
+        setattr(columns, name, _extend(getattr(columns, name), col))
     for name, count, signed, narrow in (("kind_line", n, True, True), ("ctx", n, True, True),
                                         ("nchanges", n, False, True), ("names", n_changes, False, True),
                                         ("values", n_changes, False, False)):
