@@ -27,7 +27,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
-from duck.session_index import StepIndex, nonzero_steps  # numpy only once they build
+from duck.session_index import StepIndex, nonzero_steps  # numpy only once they build past a short prefix
 from duck.trace.format import Trace, iter_records
 from duck.trace.store import _join_streams
 
@@ -43,6 +43,9 @@ _INDEX_BLOCK = 1 << 20
 _INDEX_AHEAD = 4096
 #: A build past the indexed prefix covers at least this many times the prefix (total work stays O(n)).
 _INDEX_GROWTH = 2
+#: A prefix of at most this many steps (not the whole trace) is indexed in plain Python
+#: (``duck.session_index.build_prefix``): the first screen of a long trace waits for no numpy.
+_PREFIX_IN_PYTHON = 4096
 
 
 def _return_free_memory() -> None:
@@ -410,9 +413,12 @@ class Session:
             stop = min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
             if stop <= self._indexed:
                 return
-            from duck.session_index import build_index
+            from duck.session_index import build_index, build_prefix
 
-            self._index = build_index(self, stop, complete=stop == n)
+            if stop < n and stop <= _PREFIX_IN_PYTHON:
+                self._index = build_prefix(self, stop)
+            else:
+                self._index = build_index(self, stop, complete=stop == n)
             self._indexed = stop
             if stop >= _FREEZE_AT_STEPS:
                 _return_free_memory()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from itertools import accumulate, chain
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -119,6 +120,91 @@ class StepIndex:
             return groups.start + self.var_names[groups.start:groups.stop].tolist().index(canon)
         except ValueError:
             return -1
+
+
+def build_prefix(session: "Session", stop: int) -> StepIndex:
+    """The indexes of steps ``0..stop-1`` of a short prefix, in plain Python, without numpy: the first
+    screen of a long trace paints from these while the rest is built (``build_index``, in a worker).
+
+    The same arrays as ``build_index(session, stop, complete=False)`` builds (a test compares them),
+    in a Python loop over the steps: for a few thousand steps, quicker than importing numpy.
+    """
+    s = session
+    index = StepIndex(stop)
+    ctx, kind_line = s._ctx[:stop], s._kind_line[:stop]
+    e_frame = s._e_frame[:max(ctx) + 1 if stop else 0]  # the entries the steps use (added in order)
+    frame_ids = sorted(set(e_frame))
+    if frame_ids and frame_ids[-1] - frame_ids[0] == len(frame_ids) - 1:
+        index.frame_ids = range(frame_ids[0], frame_ids[-1] + 1)
+    else:
+        index.frame_ids = memoryview(array("i", frame_ids))
+    dense_of_id = {frame: d for d, frame in enumerate(frame_ids)}
+    dense_of_entry = [dense_of_id[frame] for frame in e_frame]
+    dense = [dense_of_entry[entry] for entry in ctx]
+
+    per_frame: list[list[int]] = [[] for _ in frame_ids]
+    for step, d in enumerate(dense):
+        per_frame[d].append(step)
+    index.frames = _groups_of(array("q"), per_frame)
+
+    per_line: dict[int, list[int]] = {}
+    code_file, e_code = s._code_file, s._e_code
+    for step, item in enumerate(kind_line):
+        if item & 3 == 1:
+            per_line.setdefault((code_file[e_code[ctx[step]]] << 32) + (item >> 2), []).append(step)
+    line_keys = sorted(per_line)
+    index.lines = _groups_of(array("q", line_keys), [per_line[key] for key in line_keys])
+
+    # names numbered as build_index numbers them: change names by string id, then deleted names as they come
+    nchanges, change_name, change_value, strings = s._nchanges, s._change_name, s._change_value, s._strings
+    total = sum(nchanges[:stop])
+    name_index: dict[str, int] = {}
+    canon = {i: name_index.setdefault(strings[i], len(name_index))
+             for i in sorted(set(change_name[:total]) - s._value_ids)}
+    deletions = {step: s._rare[step][0] for step in s._deletions if step < stop}
+    for step in sorted(deletions):
+        for name in deletions[step]:
+            name_index.setdefault(name, len(name_index))
+    groups: dict[tuple[int, int], int] = {}  # (dense frame, name) -> group, in first-appearance order
+    group_frame, group_name, group_steps, group_values = [], [], [], []
+
+    def add(d: int, name: int, step: int, value: int) -> None:
+        g = groups.get((d, name))
+        if g is None:
+            g = groups[d, name] = len(group_frame)
+            group_frame.append(d), group_name.append(name), group_steps.append([]), group_values.append([])
+        group_steps[g].append(step)
+        group_values[g].append(value)
+
+    j = 0
+    for step in range(stop):
+        count = nchanges[step]
+        for k in range(j, j + count):
+            if change_name[k] not in s._value_ids:
+                add(dense[step], canon[change_name[k]], step, change_value[k])
+        j += count
+        for name in deletions.get(step, ()):  # a step's deletions come after its changes
+            add(dense[step], name_index[name], step, -1)
+    order = sorted(range(len(group_frame)), key=group_frame.__getitem__)  # stable: first appearance per frame
+    index.vars = _groups_of(array("q"), [group_steps[g] for g in order])
+    index.var_values = memoryview(array("i", chain.from_iterable(group_values[g] for g in order)))
+    index.var_names = memoryview(array("H" if len(name_index) <= 1 << 16 else "i", (group_name[g] for g in order)))
+    per_frame_groups = [0] * len(frame_ids)
+    for d in group_frame:
+        per_frame_groups[d] += 1
+    index.var_frames = memoryview(array("i", accumulate(per_frame_groups, initial=0)))
+    index.names = list(name_index)
+    index.name_index = name_index
+    block = 1 << CHECKPOINT_SHIFT
+    index.change_checkpoints = memoryview(array("q", accumulate(
+        (sum(nchanges[start:start + block]) for start in range(0, (stop >> CHECKPOINT_SHIFT) << CHECKPOINT_SHIFT, block)),
+        initial=0)))
+    return index
+
+
+def _groups_of(keys: array, groups: list[list[int]]) -> Groups:
+    """``Groups`` of the given lists of steps, in order."""
+    return Groups(keys, array("i", accumulate(map(len, groups), initial=0)), array("i", chain.from_iterable(groups)))
 
 
 def nonzero_steps(column: array) -> array:

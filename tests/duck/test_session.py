@@ -10,11 +10,13 @@ from pathlib import Path
 
 import duck.session as session_module
 from duck.session import Session
+from duck.session_index import build_index, build_prefix
 from duck.trace.binary import convert_to_v2, is_v2
 from duck.trace.format import Trace, header
 
 INDEX_AHEAD = session_module._INDEX_AHEAD
 INDEX_GROWTH = session_module._INDEX_GROWTH
+PREFIX_IN_PYTHON = session_module._PREFIX_IN_PYTHON
 
 SOURCE = """\
 def total(xs):
@@ -285,6 +287,8 @@ def test_session_agrees_with_brute_force_replay(events, data):
     # index only as far as each query needs (the answers must not depend on it), or all at once
     ahead, growth = data.draw(st.sampled_from([(1, 1), (1, 2), (INDEX_AHEAD, INDEX_GROWTH)]))
     session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = ahead, growth
+    # a prefix indexed in plain Python (the first screen) or with numpy
+    session_module._PREFIX_IN_PYTHON = data.draw(st.sampled_from([0, PREFIX_IN_PYTHON]))
     try:
         for step in data.draw(st.lists(st.integers(0, len(events) - 1), min_size=1, max_size=4)):
             check_prefix_queries(session, events, step)
@@ -293,6 +297,29 @@ def test_session_agrees_with_brute_force_replay(events, data):
         check_against_brute_force(session, events, data)
     finally:
         session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = INDEX_AHEAD, INDEX_GROWTH
+        session_module._PREFIX_IN_PYTHON = PREFIX_IN_PYTHON
+
+
+def _index_fields(index) -> dict:
+    """Every array and table of a ``StepIndex`` as plain lists (to compare two builds)."""
+    fields = {}
+    for name, value in vars(index).items():
+        if hasattr(value, "items") and hasattr(value, "offsets"):
+            value = [list(value.keys), list(value.offsets), list(value.items)]
+        elif not isinstance(value, (int, bool, dict)):
+            value = list(value)
+        fields[name] = value
+    return fields
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_traces(), st.data())
+def test_a_prefix_indexed_in_python_is_the_one_numpy_builds(events, data):
+    """``build_prefix`` (the first screen's, without numpy) builds exactly what ``build_index`` does."""
+    trace = Trace(header=header(), events=events, sources={FILE: LOOPS_SOURCE}, outcome={"outcome": "finished"})
+    session = Session.from_trace(trace)
+    stop = data.draw(st.integers(0, len(events)))
+    assert _index_fields(build_prefix(session, stop)) == _index_fields(build_index(session, stop, complete=False))
 
 
 def check_prefix_queries(session: Session, events: list[dict], step: int) -> None:
