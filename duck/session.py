@@ -27,7 +27,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
-from duck.session_index import StepIndex, nonzero_steps  # numpy only once they build past a short prefix
+from duck.session_index import CHECKPOINT_SHIFT, StepIndex  # numpy only once they build past a short prefix
 from duck.trace.format import Trace, iter_records
 from duck.trace.store import _join_streams
 
@@ -274,7 +274,6 @@ class Session:
         self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"), array("i"))
         self._frames = _FrameInfos(self)
         self._index = StepIndex()  # the indexes of steps 0.._indexed-1 (replaced whole by longer ones)
-        self._change_steps: array | None = None  # steps whose event reports changes (for search; built on first use)
         self._out_steps = array("i")
         self._out_ends = array("q")
         self._out_chunks: list[str] = []
@@ -960,14 +959,21 @@ class Session:
     def search(self, text: str, step: int, backward: bool = False) -> int | None:
         """The next (previous) step whose changes mention ``text`` in a name or a value."""
         self._complete()
-        if self._change_steps is None:
-            self._change_steps = nonzero_steps(self._nchanges)
-        steps = self._change_steps
+        from duck.session_index import find_change
+
+        index, nchanges = self._index, self._nchanges
         if backward:
-            candidates = (steps[i] for i in range(bisect_left(steps, step) - 1, -1, -1))
+            found = find_change(self, text, index.change_start(nchanges, step), backward=True)
         else:
-            candidates = (steps[i] for i in range(bisect_right(steps, step), len(steps)))
-        for candidate in candidates:
-            if any(text in name or text in value for name, value in self._changes(candidate)):
-                return candidate
-        return None
+            found = find_change(self, text, index.change_start(nchanges, min(step + 1, len(self))), backward=False)
+        return None if found < 0 else self._step_of_change(found)
+
+    def _step_of_change(self, position: int) -> int:
+        """The step whose event reports the change at ``position`` in the change columns."""
+        checkpoints, nchanges = self._index.change_checkpoints, self._nchanges
+        base = bisect_right(checkpoints, position) - 1
+        step, before = base << CHECKPOINT_SHIFT, checkpoints[base]
+        while before + nchanges[step] <= position:
+            before += nchanges[step]
+            step += 1
+        return step

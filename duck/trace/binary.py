@@ -130,6 +130,15 @@ class StringTable:
     def __iter__(self) -> Iterator[str]:
         return map(self.__getitem__, range(len(self._ends)))
 
+    def blobs(self) -> Iterator[tuple[int, bytes, memoryview, int]]:
+        """``(first id, blob, ends, gap)`` per blob: its strings are ``blob[ends[k-1]:ends[k] - gap]``
+        (from 0 for the first), with ids from ``first id`` on (to search the UTF-8 bytes as they are)."""
+        ends = memoryview(self._ends)
+        for b, blob in enumerate(self._blobs):
+            first = self._firsts[b]
+            stop = self._firsts[b + 1] if b + 1 < len(self._blobs) else len(self._ends)
+            yield first, blob, ends[first:stop], self._gaps[b]
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (StringTable, list, tuple)):
             return list(self) == list(other)

@@ -388,6 +388,9 @@ def check_against_brute_force(session: Session, events: list[dict], data) -> Non
         hits = [s for s in changed if s > step and any(
             text in k or text in v for k, v in events[s].get("changes", {}).items())]
         assert session.search(text, step) == (hits[0] if hits else None)
+        earlier = [s for s in changed if s < step and any(
+            text in k or text in v for k, v in events[s].get("changes", {}).items())]
+        assert session.search(text, step, backward=True) == (earlier[-1] if earlier else None)
     # the stack is the chain of open frames
     open_frames = []
     for record in events[: step + 1]:
@@ -396,3 +399,27 @@ def check_against_brute_force(session: Session, events: list[dict], data) -> Non
         if record["event"] == "return" and record["step"] < step:
             open_frames.remove(record["frame"])
     assert [f.frame for f in session.stack(step)] == open_frames
+
+
+def test_search_matches_within_one_string_of_the_table():
+    """A match is a string's own bytes: never across two neighbours of the table (with or without
+    a separator between them), never a separator; the empty text is in every string."""
+    from duck.session_index import _strings_containing
+    from duck.trace.binary import StringTable
+
+    table = StringTable(["ab", "cd", "é€x", ""])
+    assert list(_strings_containing(table, "b")) == [True, False, False, False]
+    assert list(_strings_containing(table, "bc")) == [False, False, False, False]
+    assert list(_strings_containing(table, "€x")) == [False, False, True, False]
+    assert list(_strings_containing(table, "")) == [True, True, True, True]
+    trace = Trace(header=header(), events=[
+        {"step": 0, "event": "call", "file": FILE, "line": 1, "func": "f", "depth": 0, "frame": 1, "parent": None,
+         "changes": {"a": "xy"}},
+        {"step": 1, "event": "line", "file": FILE, "line": 2, "func": "f", "depth": 0, "frame": 1, "parent": None,
+         "changes": {"b": "zw"}},
+        {"step": 2, "event": "return", "file": FILE, "line": 2, "func": "f", "depth": 0, "frame": 1, "parent": None,
+         "value": "yz"}], sources={FILE: "pass\n"}, outcome={"outcome": "finished"})
+    for form in ("memory", "v2"):
+        session = session_in_format(trace, form)
+        assert session.search("yz", 0) is None  # a return value, and across two values: neither is searched
+        assert session.search("z", 0) == 1 and session.search("x", 2, backward=True) == 0
