@@ -28,7 +28,7 @@ TUI's process); ``duck replay`` of 1M steps within 0.5 s of the TUI's start-up w
 trace; ``duck run`` of it on screen within 1.5x the time ``duck record`` takes.
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/trace_open.py [--steps 1000000] [--tui] [--baseline DIR]
-[--only-index]
+[--only-index] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -267,30 +268,40 @@ def first_paint(trace: Path, checkout: Path = ROOT, argv: tuple[str, ...] = (), 
 
 
 def tui_rows(folder: Path, program: Path, v1: Path, v2: Path, empty: Path, steps: int,
-             baseline: Path | None) -> None:
-    """The TUI's first screens and its memory, for this checkout and the baseline one."""
+             baseline: Path | None, repeat: int) -> None:
+    """The TUI's first screens and its memory, for this checkout and the baseline one (times: the
+    median of ``repeat`` tries, the checkouts taking turns; memory: the first try)."""
     checkouts = [("now", ROOT)] + ([("before", baseline)] if baseline else [])
     run = ["run", str(program), "--max-steps", "100000000", "--timeout", "3600"]
+    tries: dict[str, list[dict]] = {label: [] for label, _ in checkouts}
+    for attempt in range(repeat):
+        for label, checkout in checkouts:
+            memory = attempt == 0
+            tries[label].append({
+                "base": first_paint(empty, checkout, memory=memory), "v2": first_paint(v2, checkout, memory=memory),
+                "v1": first_paint(v1, checkout)["paint_s"] if attempt == 0 else float("nan"),
+                "record": record(program, folder / "again.v2.trace", checkout=checkout),
+                "run": first_paint(v2, checkout, tuple(run))["paint_s"]})
     print()
-    print(f"{'TUI (pty)':34}" + "".join(f"{label:>12}" for label, _ in checkouts))
+    print(f"{'TUI (pty), median of ' + str(repeat):34}" + "".join(f"{label:>12}" for label, _ in checkouts))
     rows: dict[str, list[float]] = {}
-    for label, checkout in checkouts:
-        base = first_paint(empty, checkout, memory=True)
-        replay2 = first_paint(v2, checkout, memory=True)
-        replay1 = first_paint(v1, checkout)["paint_s"]
-        record_s = record(program, folder / "again.v2.trace", checkout=checkout)
-        ran = first_paint(v2, checkout, tuple(run))["paint_s"]
+    for label, _ in checkouts:
+        got = tries[label]
+
+        def median(pick) -> float:
+            return statistics.median(pick(t) for t in got)
+
+        first = got[0]
         for name, value in (
-                ("replay empty trace, s", base["paint_s"]),
-                ("replay v2, s", replay2["paint_s"]),
-                ("  minus empty replay, s (<= 0.5)", replay2["paint_s"] - base["paint_s"]),
-                ("replay v1, s", replay1),
-                ("  minus empty replay, s", replay1 - base["paint_s"]),
-                ("duck record, s", record_s),
-                ("duck run -> first screen, s", ran),
-                ("  / duck record (<= 1.5)", ran / record_s),
-                ("RSS indexed, B/step (<= 32)", (replay2["rss"] - base["rss"]) / steps),
-                ("peak RSS, B/step", (replay2["peak"] - base["peak"]) / steps)):
+                ("replay empty trace, s", median(lambda t: t["base"]["paint_s"])),
+                ("replay v2, s", median(lambda t: t["v2"]["paint_s"])),
+                ("  minus empty replay, s (<= 0.5)", median(lambda t: t["v2"]["paint_s"] - t["base"]["paint_s"])),
+                ("replay v1 (one try), s", first["v1"]),
+                ("duck record, s", median(lambda t: t["record"])),
+                ("duck run -> first screen, s", median(lambda t: t["run"])),
+                ("  / duck record (<= 1.5)", median(lambda t: t["run"] / t["record"])),
+                ("RSS indexed, B/step (<= 32)", (first["v2"]["rss"] - first["base"]["rss"]) / steps),
+                ("peak RSS, B/step", (first["v2"]["peak"] - first["base"]["peak"]) / steps)):
             rows.setdefault(name, []).append(value)
     for name, values in rows.items():
         print(f"{name:34}" + "".join(f"{value:12.2f}" for value in values))
@@ -303,6 +314,7 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="write the program and traces here (kept)")
     parser.add_argument("--baseline", type=Path, help="another checkout of duck whose session is timed beside this one")
     parser.add_argument("--only-index", action="store_true", help="only the indexing table (no v1, no TUI)")
+    parser.add_argument("--repeat", type=int, default=3, help="tries of each TUI timing (the median is shown)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.keep or scratch)
@@ -333,7 +345,7 @@ def main() -> None:
         for name, a, b in rows:
             print(f"{name:24}{a:14.2f}{b:14.2f}{a / b if b else float('nan'):8.1f}")
         if args.tui:
-            tui_rows(folder, program, v1, v2, empty, steps, args.baseline)
+            tui_rows(folder, program, v1, v2, empty, steps, args.baseline, args.repeat)
         index_table(folder, v2, args.steps, args.baseline)
 
 
