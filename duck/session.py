@@ -204,7 +204,8 @@ def _find_scopes(source: str) -> list[tuple[int, int]]:
 
 
 class _FrameInfos:
-    """frame id -> ``_FrameInfo``, read from the frame-entry table on first use (no per-step pass)."""
+    """frame id -> ``_FrameInfo``, read from the frame-entry table on first use (no per-step pass;
+    the frame's first step from the indexes where they reach it, else found in the columns)."""
 
     __slots__ = ("session", "cache")
 
@@ -215,11 +216,17 @@ class _FrameInfos:
         info = self.cache.get(frame)
         if info is None:
             s = self.session
-            try:
-                entry = s._e_frame.index(frame)
-                step = s._ctx.index(entry)  # entries are added as their frames start: the first is the call
-            except ValueError:
-                raise KeyError(frame) from None
+            index = s._index
+            start, stop = index.frame_bounds(frame)
+            if start < stop:  # indexed: its first step, at once
+                step = index.frames._items[start]
+                entry = s._ctx[step]  # entries are added as their frames start: the first is the call's
+            else:  # a frame the indexed prefix has not reached: a scan of the columns
+                try:
+                    entry = s._e_frame.index(frame)
+                    step = s._ctx.index(entry)
+                except ValueError:
+                    raise KeyError(frame) from None
             code = s._e_code[entry]
             info = self.cache[frame] = _FrameInfo(s._funcs[s._code_func[code]], s._code_file[code],
                                                   s._e_parent[entry], s._e_depth[entry], step)
@@ -402,8 +409,11 @@ class Session:
 
     @property
     def indexed_fraction(self) -> float:
-        """How much of the trace the indexes cover (1.0 once every query can be answered at once)."""
-        return self._indexed / len(self) if len(self) else 1.0
+        """How much of the trace the indexes cover (1.0 once every query can be answered at once:
+        a whole short trace indexed in plain Python still lacks its loops, so it counts one step short)."""
+        if not len(self) or self._index.complete:
+            return 1.0
+        return min(self._indexed, len(self) - 1) / len(self)
 
     def index_all(self, should_stop=lambda: False, progress=lambda: None) -> None:
         """Build the rest of the indexes (for a background thread; queries wait for at most one build).
@@ -412,30 +422,39 @@ class Session:
         ``_INDEX_GROWTH`` times the last, and the whole trace rather than leave less than that
         for a last build), ``progress()`` is called after each, and ``should_stop()`` true ends early.
         """
-        while self._indexed < len(self) and not should_stop():
+        while len(self) and not self._index.complete and not should_stop():
             stop = max(self._indexed + _INDEX_BLOCK, self._indexed * _INDEX_GROWTH)
-            self._ensure(len(self) if len(self) - stop < stop else stop)
+            if len(self) - stop < stop:
+                self._complete()
+            else:
+                self._ensure(stop)
             progress()
 
     def _complete(self) -> None:
-        self._ensure(len(self))
+        """Index the whole trace, with what only the whole trace has (loop visits, exception steps)."""
+        if not self._index.complete and len(self):
+            self._build(len(self), complete=True)
 
     def _ensure(self, upto: int) -> None:
-        """Index at least the steps before ``upto`` (queries about the past need no more than that).
+        """Index at least the steps before ``upto`` (queries about the past need no more than that)."""
+        if upto > self._indexed:
+            self._build(upto, complete=False)
 
-        The indexes of a longer prefix are built whole (``duck.session_index.build_index``) and
-        then replace the old ones at once, so a query never sees half-built indexes.
+    def _build(self, upto: int, complete: bool) -> None:
+        """Index a prefix of at least ``upto`` steps (``complete``: the whole trace, loops included).
+
+        The indexes of a longer prefix are built whole (``duck.session_index.build_index``; a
+        short prefix, even of a whole short trace, in plain Python: ``build_prefix``) and then
+        replace the old ones at once, so a query never sees half-built indexes.
         """
-        if upto <= self._indexed:
-            return
         with self._index_lock:
             n = len(self)
-            stop = min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
-            if stop <= self._indexed:
-                return
+            if self._index.complete or (not complete and upto <= self._indexed):
+                return  # another thread built it meanwhile
+            stop = n if complete else min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
             from duck.session_index import build_index, build_prefix
 
-            if stop < n and stop <= _PREFIX_IN_PYTHON:
+            if not complete and stop <= _PREFIX_IN_PYTHON:
                 self._index = build_prefix(self, stop)
             else:
                 if stop >= _FREEZE_AT_STEPS:
@@ -444,7 +463,7 @@ class Session:
             self._indexed = stop
             if stop >= _FREEZE_AT_STEPS:
                 _return_free_memory()
-            if stop == n and n >= _FREEZE_AT_STEPS:
+            if self._index.complete and n >= _FREEZE_AT_STEPS:
                 gc.freeze()
 
     def _index_output(self) -> None:

@@ -41,7 +41,8 @@ def test_numpy_waits_for_the_first_index(tmp_path):
                      '{"step":0,"event":"call","file":"f.py","line":1,"func":"<module>","depth":0,"frame":1,"parent":null}\n')
     load = f"from duck.session import Session\nsession = Session.load({str(trace)!r})\nassert len(session) == 1"
     assert _imported_after(load, ("numpy",)) == []
-    assert _imported_after(load + "\nsession.locals_at(0)", ("numpy",)) == ["numpy"]
+    assert _imported_after(load + "\nsession.locals_at(0)", ("numpy",)) == []  # a short prefix: plain Python
+    assert _imported_after(load + "\nsession.loop_at(0)", ("numpy",)) == ["numpy"]  # the whole trace's loops
     long = f"from duck.session import Session\nsession = Session.load({_long_trace(tmp_path / 'long.trace')!r})"
     first_screen = (long + "\nframe = session.frame(0)\nassert [f.frame for f in session.stack(0)] == [1]"
                     "\nsession.locals_at(0), session.changes_at(0), session.executed_lines('f.py', upto=0)"
