@@ -2,7 +2,8 @@
 
 ``Session`` keeps a trace's columns as the v2 format stores them (docs/trace-format.md; a v1
 trace is turned into the same columns) and builds its indexes from those integers with whole-array
-operations (``duck.session_index``, numpy, imported on first use), over as long a prefix of the
+operations (``duck.session_index``: numpy, imported once a build goes past a short prefix, which
+plain Python indexes for the first screen), over as long a prefix of the
 steps as a query needs (``index_all`` finishes them, the TUI in a worker), so
 every query used while stepping (state at step i, the call stack, the last change of a
 variable, step over/into/out in both directions, run to a line, loop iterations, output so

@@ -7,18 +7,22 @@ handful of whole-array operations instead of a Python loop over the steps:
 * steps per frame activation: a stable argsort of the steps by frame;
 * line events per (file, line): a stable argsort of the line steps by that key;
 * the history of each (frame, variable): the changes (and deletions) in step order, stably
-  sorted by (frame, name), with the string id of each value (-1: deleted);
-* per frame, its variables in the order they first appear there;
+  sorted by (frame, name), with the string id of each value (-1: deleted); a frame's variables
+  are kept in the order they first appear there (``var_frames``, ``var_names``);
 * (for the whole trace only) loop-header visits: which ones start an iteration, decided from
   the frame's next step, and which begin a new entry into the loop, decided from the frame's
   previous line step.
 
 Each group is read through ``Groups`` (sorted integer keys and offsets into one array), with
-``bisect`` on memoryviews, so a query costs O(log n) and yields plain Python ints.
+``bisect`` on memoryviews, so a query costs O(log n) and yields plain Python ints. Arrays are
+kept at the narrowest width that holds them (int32 steps, uint16 names): a whole 1M-step
+session is ~31 bytes/step with its columns.
 
-numpy is imported by the functions that build (the first time a session indexes), never at
-import: it is not on ``duck --help``'s path, and a session that indexes nothing never loads it. It answers no query itself (``duck.session`` does) and formats
-nothing.
+``build_prefix`` builds the same arrays for a short prefix in plain Python: the first screen of
+a long trace is answered from it, so numpy (imported by the functions that build, never at
+import) is not on ``duck --help``'s path nor before the TUI's first screen. ``find_change`` is
+search's whole-array scan. This module answers no query itself (``duck.session`` does) and
+formats nothing.
 """
 
 from __future__ import annotations
