@@ -44,8 +44,8 @@ _INDEX_BLOCK = 1 << 20
 _INDEX_AHEAD = 4096
 #: A build past the indexed prefix covers at least this many times the prefix (total work stays O(n)).
 _INDEX_GROWTH = 2
-#: A prefix of at most this many steps (not the whole trace) is indexed in plain Python
-#: (``duck.session_index.build_prefix``): the first screen of a long trace waits for no numpy.
+#: A prefix of at most this many steps (or a whole trace that short) is indexed in plain Python
+#: (``duck.session_index.build_prefix``): the first screen waits for no numpy.
 _PREFIX_IN_PYTHON = 4096
 
 
@@ -455,8 +455,8 @@ class Session:
             stop = n if complete else min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
             from duck.session_index import build_index, build_prefix
 
-            if not complete and stop <= _PREFIX_IN_PYTHON:
-                self._index = build_prefix(self, stop)
+            if stop <= _PREFIX_IN_PYTHON:
+                self._index = build_prefix(self, stop, complete=stop == n)
             else:
                 if stop >= _FREEZE_AT_STEPS:
                     _map_large_blocks()

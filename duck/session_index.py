@@ -126,12 +126,13 @@ class StepIndex:
             return -1
 
 
-def build_prefix(session: "Session", stop: int) -> StepIndex:
-    """The indexes of steps ``0..stop-1`` of a short prefix, in plain Python, without numpy: the first
-    screen of a long trace paints from these while the rest is built (``build_index``, in a worker).
+def build_prefix(session: "Session", stop: int, complete: bool = False) -> StepIndex:
+    """The indexes of steps ``0..stop-1`` of a short prefix (``complete``: a whole short trace), in
+    plain Python, without numpy: the first screen of a long trace paints from these while the rest
+    is built (``build_index``, in a worker), and a short trace needs numpy at no point.
 
-    The same arrays as ``build_index(session, stop, complete=False)`` builds (a test compares them),
-    in a Python loop over the steps: for a few thousand steps, quicker than importing numpy.
+    The same arrays as ``build_index(session, stop, complete)`` builds (a test compares them), in a
+    Python loop over the steps: for a few thousand steps, quicker than importing numpy.
     """
     s = session
     index = StepIndex(stop)
@@ -203,7 +204,38 @@ def build_prefix(session: "Session", stop: int) -> StepIndex:
     index.change_checkpoints = memoryview(array("q", accumulate(
         (sum(nchanges[start:start + block]) for start in range(0, (stop >> CHECKPOINT_SHIFT) << CHECKPOINT_SHIFT, block)),
         initial=0)))
+    if complete:
+        index.complete = True
+        index.exception_steps = array("i", (step for step, item in enumerate(kind_line) if item & 3 == 3))
+        _loops_in_python(s, index, kind_line, ctx, per_frame)
     return index
+
+
+def _loops_in_python(s: "Session", index: StepIndex, kind_line, ctx, per_frame: list[list[int]]) -> None:
+    """``_index_loops`` in plain Python, for ``build_prefix``: the same visits, decided the same way."""
+    ends = {(file << 32) + header: loop.end for file, loops in s._loop_headers.items() for header, loop in loops.items()}
+    if not ends:
+        return
+    code_file, e_code = s._code_file, s._e_code
+    visits: dict[int, list[tuple[int, bool, bool]]] = {}  # (frame << 32) + header -> (step, enters, starts)
+    for d, steps in enumerate(per_frame):
+        line_steps = [step for step in steps if kind_line[step] & 3 == 1]
+        for k, step in enumerate(line_steps):
+            line = kind_line[step] >> 2
+            end = ends.get((code_file[e_code[ctx[step]]] << 32) + line)
+            if end is None:
+                continue
+            following = kind_line[line_steps[k + 1]] >> 2 if k + 1 < len(line_steps) else None
+            starts = following is not None and line < following <= end
+            previous = kind_line[line_steps[k - 1]] >> 2 if k else None
+            group = visits.setdefault((d << 32) + line, [])
+            enters = not group or previous is None or previous < line or previous > end
+            group.append((step, enters, starts))
+    if not visits:
+        return
+    keys = array("q", sorted(visits))
+    index.loop_entries = _groups_of(keys, [[step for step, enters, _ in visits[key] if enters] for key in keys])
+    index.loop_starts = _groups_of(keys, [[step for step, _, starts in visits[key] if starts] for key in keys])
 
 
 def _groups_of(keys: array, groups: list[list[int]]) -> Groups:

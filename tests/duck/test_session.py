@@ -320,6 +320,9 @@ def test_a_prefix_indexed_in_python_is_the_one_numpy_builds(events, data):
     session = Session.from_trace(trace)
     stop = data.draw(st.integers(0, len(events)))
     assert _index_fields(build_prefix(session, stop)) == _index_fields(build_index(session, stop, complete=False))
+    # a whole trace, its loop visits and exception steps included
+    assert _index_fields(build_prefix(session, len(events), complete=True)) == _index_fields(
+        build_index(session, len(events), complete=True))
 
 
 def check_prefix_queries(session: Session, events: list[dict], step: int) -> None:
