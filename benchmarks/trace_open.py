@@ -11,7 +11,7 @@ output now and then), measured in one run, each in a fresh process:
   ``duck replay`` of a one-step trace (the TUI's own start-up); ``duck run`` of the program until
   its first screen, against ``duck record`` of it; and the resident memory of the ``duck replay``
   process of the v2 trace once its worker has indexed it all (now and at its peak, ``VmHWM``),
-  above that of the one-step trace's, per step. With ``--baseline`` these are also timed with
+  above that of a ~6,000-step trace's (whose replay loads numpy too), per step. With ``--baseline`` these are also timed with
   the other checkout, in the same run.
 
 Then, for that program and three others with other shapes (``recursion``: a frame per call,
@@ -273,12 +273,19 @@ def tui_rows(folder: Path, program: Path, v1: Path, v2: Path, empty: Path, steps
     median of ``repeat`` tries, the checkouts taking turns; memory: the first try)."""
     checkouts = [("now", ROOT)] + ([("before", baseline)] if baseline else [])
     run = ["run", str(program), "--max-steps", "100000000", "--timeout", "3600"]
+    # the memory baseline: a replay of a trace just long enough (~6,000 steps) to load numpy too, as
+    # the long trace's does (a trace of up to 4,096 steps never imports it): numpy is no session's
+    small_program = folder / "small.py"
+    small_program.write_text(PROGRAM.format(iterations=1000))
+    small = folder / "small.v2.trace"
+    record(small_program, small)
     tries: dict[str, list[dict]] = {label: [] for label, _ in checkouts}
     for attempt in range(repeat):
         for label, checkout in checkouts:
             memory = attempt == 0
             tries[label].append({
-                "base": first_paint(empty, checkout, memory=memory), "v2": first_paint(v2, checkout, memory=memory),
+                "small": first_paint(small, checkout, memory=True) if memory else None,
+                "base": first_paint(empty, checkout), "v2": first_paint(v2, checkout, memory=memory),
                 "v1": first_paint(v1, checkout)["paint_s"] if attempt == 0 else float("nan"),
                 "record": record(program, folder / "again.v2.trace", checkout=checkout),
                 "run": first_paint(v2, checkout, tuple(run))["paint_s"]})
@@ -300,8 +307,8 @@ def tui_rows(folder: Path, program: Path, v1: Path, v2: Path, empty: Path, steps
                 ("duck record, s", median(lambda t: t["record"])),
                 ("duck run -> first screen, s", median(lambda t: t["run"])),
                 ("  / duck record (<= 1.5)", median(lambda t: t["run"] / t["record"])),
-                ("RSS indexed, B/step (<= 32)", (first["v2"]["rss"] - first["base"]["rss"]) / steps),
-                ("peak RSS, B/step", (first["v2"]["peak"] - first["base"]["peak"]) / steps)):
+                ("RSS indexed, B/step (<= 32)", (first["v2"]["rss"] - first["small"]["rss"]) / steps),
+                ("peak RSS, B/step", (first["v2"]["peak"] - first["small"]["peak"]) / steps)):
             rows.setdefault(name, []).append(value)
     for name, values in rows.items():
         print(f"{name:34}" + "".join(f"{value:12.2f}" for value in values))
