@@ -175,6 +175,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:26} {s_med:8.1f} {s_p99:8.1f} {s_max:8.1f}   {b_med:8.1f} {b_p99:8.1f} {b_max:8.1f}   "
               f"{ratio:5.2f}{flag}")
     print("\nall queries under 10 ms at the largest size" if not slow else f"\nmax over 10 ms: {', '.join(slow)}")
+    # search (the TUI's / key, in a worker): the bar is 1 s at 2M steps; the worst case is a
+    # text found nowhere, from the first step (every step with changes is read)
+    for text, where in (("no such text", "found nowhere, whole trace"), (f"{len(big) // 8 - 10}", "found near the end")):
+        samples = []
+        for _ in range(3):
+            start = time.perf_counter()
+            big.search(text, 0)
+            samples.append(time.perf_counter() - start)
+        print(f"search from step 0, {where}, {len(big):,} steps: {statistics.median(samples) * 1e3:8.1f} ms (median of 3)")
     print("(single max values of a few ms, at either size, are the OS preempting this process on a busy "
           "machine: compare the p99 column)")
     return 0

@@ -8,7 +8,11 @@ output now and then), measured in one run, each in a fresh process:
 * ``Session.load`` plus the first screen's queries (what the TUI waits for), then the rest of
   the indexes (what its worker builds meanwhile), and the resident memory after each, per step;
 * with ``--tui``: ``duck replay`` of each file until the status bar is painted, against
-  ``duck replay`` of a one-step trace (the TUI's own start-up).
+  ``duck replay`` of a one-step trace (the TUI's own start-up); ``duck run`` of the program until
+  its first screen, against ``duck record`` of it; and the resident memory of the ``duck replay``
+  process of the v2 trace once its worker has indexed it all (now and at its peak, ``VmHWM``),
+  above that of a ~6,000-step trace's (whose replay loads numpy too), per step. With ``--baseline`` these are also timed with
+  the other checkout, in the same run.
 
 Then, for that program and three others with other shapes (``recursion``: a frame per call,
 tens of thousands of frames; ``calls``: many small calls in nested loops; ``generators``:
@@ -19,11 +23,12 @@ separate process, numpy imported before counting so its modules are not counted)
 ``--baseline DIR`` times another checkout of duck (e.g. the branch point, in a git worktree)
 on the same traces in the same run, for before/after figures.
 
-Targets (issue 13): v2 <= 16 bytes/step on disk; a session <= 32 bytes/step in memory;
-``duck replay`` of 1M steps within 0.5 s of the TUI's start-up with an empty trace.
+Targets (issue 13): v2 <= 16 bytes/step on disk; a session <= 32 bytes/step in memory (in the
+TUI's process); ``duck replay`` of 1M steps within 0.5 s of the TUI's start-up with an empty
+trace; ``duck run`` of it on screen within 1.5x the time ``duck record`` takes.
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/trace_open.py [--steps 1000000] [--tui] [--baseline DIR]
-[--only-index]
+[--only-index] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -38,7 +44,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
 
 PROGRAM = '''
 def step(i, acc):
@@ -161,21 +166,24 @@ opened = rss() - before
 start = time.perf_counter()
 session.index_all()
 indexing = time.perf_counter() - start
+import resource
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 print(json.dumps({"steps": len(session), "load_s": elapsed, "rss": opened, "index_s": indexing,
-                  "rss_indexed": rss() - before}))
+                  "rss_indexed": rss() - before, "peak": peak - before}))
 '''
 
 
-def record(program: Path, trace: Path, *extra: str) -> float:
+def record(program: Path, trace: Path, *extra: str, checkout: Path = ROOT) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "duck", "record", str(program), "-o", str(trace), "--quiet",
                     "--max-steps", "100000000", "--timeout", "3600", *extra],
-                   check=True, capture_output=True, env=ENV)
+                   check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(checkout)}, cwd=checkout)
     return time.perf_counter() - start
 
 
 def load(trace: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", LOAD, str(trace)], check=True, capture_output=True, text=True, env=ENV)
+    out = subprocess.run([sys.executable, "-c", LOAD, str(trace)], check=True, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
     return json.loads(out.stdout)
 
 
@@ -205,12 +213,105 @@ def index_table(folder: Path, loop_trace: Path, steps: int, baseline: Path | Non
                   f"{counted['loaded'] / n:13.1f}{counted['indexed'] / n:16.1f}")
 
 
-def first_paint(trace: Path) -> float:
+def _terminal(checkout: Path, argv: list[str]):
+    """``python -m duck ARGV`` of ``checkout`` in a pseudo-terminal (the tests' pty driver)."""
     sys.path.insert(0, str(ROOT))
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    from tui_startup import first_paint as paint
+    from tests.duck.tui.test_terminal import Terminal
 
-    return paint(trace, "replay", timeout=300)
+    saved, cwd = os.environ.get("PYTHONPATH"), os.getcwd()
+    os.environ["PYTHONPATH"] = str(checkout)
+    os.chdir(checkout)  # `-m duck` finds the package in the working directory first
+    try:
+        return Terminal([sys.executable, "-m", "duck", *argv])
+    finally:
+        os.chdir(cwd)
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+
+
+def _proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (peak) of a process, in bytes, and its CPU time in clock ticks."""
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0]) * 1024
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    out["cpu"] = int(fields[11]) + int(fields[12])
+    return out
+
+
+def first_paint(trace: Path, checkout: Path = ROOT, argv: tuple[str, ...] = (), memory: bool = False) -> dict:
+    """Seconds from ``duck replay TRACE`` (or ``duck ARGV``) to its status bar on screen; with
+    ``memory``, then the process's resident memory once it has gone idle (its worker has indexed
+    the whole trace): ``rss`` and ``peak``."""
+    start = time.perf_counter()
+    term = _terminal(checkout, list(argv) or ["replay", str(trace)])
+    term.read_until(b"step 1 of", timeout=600)
+    result = {"paint_s": time.perf_counter() - start}
+    if memory:
+        last, idle_since = _proc_status(term.pid), time.monotonic()
+        while time.monotonic() - idle_since < 1.5:  # no CPU used for 1.5 s: indexing is done
+            time.sleep(0.25)
+            now = _proc_status(term.pid)
+            if now["cpu"] != last["cpu"]:
+                idle_since = time.monotonic()
+            last = now
+        result.update(rss=last["VmRSS"], peak=last["VmHWM"])
+    term.send("q")
+    term.wait()
+    return result
+
+
+def tui_rows(folder: Path, program: Path, v1: Path, v2: Path, empty: Path, steps: int,
+             baseline: Path | None, repeat: int) -> None:
+    """The TUI's first screens and its memory, for this checkout and the baseline one (times: the
+    median of ``repeat`` tries, the checkouts taking turns; memory: the first try)."""
+    checkouts = [("now", ROOT)] + ([("before", baseline)] if baseline else [])
+    run = ["run", str(program), "--max-steps", "100000000", "--timeout", "3600"]
+    # the memory baseline: a replay of a trace just long enough (~6,000 steps) to load numpy too, as
+    # the long trace's does (a trace of up to 4,096 steps never imports it): numpy is no session's
+    small_program = folder / "small.py"
+    small_program.write_text(PROGRAM.format(iterations=1000))
+    small = folder / "small.v2.trace"
+    record(small_program, small)
+    tries: dict[str, list[dict]] = {label: [] for label, _ in checkouts}
+    for attempt in range(repeat):
+        for label, checkout in checkouts:
+            memory = attempt == 0
+            tries[label].append({
+                "small": first_paint(small, checkout, memory=True) if memory else None,
+                "base": first_paint(empty, checkout), "v2": first_paint(v2, checkout, memory=memory),
+                "v1": first_paint(v1, checkout)["paint_s"] if attempt == 0 else float("nan"),
+                "record": record(program, folder / "again.v2.trace", checkout=checkout),
+                "run": first_paint(v2, checkout, tuple(run))["paint_s"]})
+    print()
+    print(f"{'TUI (pty), median of ' + str(repeat):34}" + "".join(f"{label:>12}" for label, _ in checkouts))
+    rows: dict[str, list[float]] = {}
+    for label, _ in checkouts:
+        got = tries[label]
+
+        def median(pick) -> float:
+            return statistics.median(pick(t) for t in got)
+
+        first = got[0]
+        for name, value in (
+                ("replay empty trace, s", median(lambda t: t["base"]["paint_s"])),
+                ("replay v2, s", median(lambda t: t["v2"]["paint_s"])),
+                ("  minus empty replay, s (<= 0.5)", median(lambda t: t["v2"]["paint_s"] - t["base"]["paint_s"])),
+                ("replay v1 (one try), s", first["v1"]),
+                ("duck record, s", median(lambda t: t["record"])),
+                ("duck run -> first screen, s", median(lambda t: t["run"])),
+                ("  / duck record (<= 1.5)", median(lambda t: t["run"] / t["record"])),
+                ("RSS indexed, B/step (<= 32)", (first["v2"]["rss"] - first["small"]["rss"]) / steps),
+                ("peak RSS, B/step", (first["v2"]["peak"] - first["small"]["peak"]) / steps)):
+            rows.setdefault(name, []).append(value)
+    for name, values in rows.items():
+        print(f"{name:34}" + "".join(f"{value:12.2f}" for value in values))
 
 
 def main() -> None:
@@ -220,6 +321,7 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR", help="write the program and traces here (kept)")
     parser.add_argument("--baseline", type=Path, help="another checkout of duck whose session is timed beside this one")
     parser.add_argument("--only-index", action="store_true", help="only the indexing table (no v1, no TUI)")
+    parser.add_argument("--repeat", type=int, default=3, help="tries of each TUI timing (the median is shown)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(args.keep or scratch)
@@ -245,13 +347,12 @@ def main() -> None:
             ("  RSS then, bytes/step", open1["rss"] / steps, open2["rss"] / steps),
             ("then all indexes, s", open1["index_s"], open2["index_s"]),
             ("  RSS then, bytes/step", open1["rss_indexed"] / steps, open2["rss_indexed"] / steps),
+            ("  peak RSS, bytes/step", open1["peak"] / steps, open2["peak"] / steps),
         ]
-        if args.tui:
-            base = first_paint(empty)
-            rows.append(("replay first screen, s", first_paint(v1), first_paint(v2)))
-            rows.append(("  minus empty replay, s", rows[-1][1] - base, rows[-1][2] - base))
         for name, a, b in rows:
             print(f"{name:24}{a:14.2f}{b:14.2f}{a / b if b else float('nan'):8.1f}")
+        if args.tui:
+            tui_rows(folder, program, v1, v2, empty, steps, args.baseline, args.repeat)
         index_table(folder, v2, args.steps, args.baseline)
 
 

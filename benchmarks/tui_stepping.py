@@ -4,7 +4,8 @@ Builds a synthetic trace of a loop calling a function (5 events per iteration), 
 Session, opens DuckApp headless (Textual's Pilot) with the real narrator, and measures in one run:
 
 * handler: the synchronous work of a stepping action (session queries + pane updates), timed
-  around ``app.action_*`` directly, for each kind of step;
+  around ``app.action_*`` directly, for each kind of step (``G``: last step; ``c``: continue to a
+  breakpoint, one set in the called function);
 * key + repaint: a key event posted to the app, every message it causes handled, and every
   layout and repaint it asked for written to the (headless) terminal, with no sleeps in the
   measured span (Pilot's ``press`` polls for CPU idleness in 20 ms slices, too coarse here);
@@ -85,6 +86,7 @@ async def measure(session: Session, presses: int) -> dict:
     async with app.run_test(size=(120, 36)) as pilot:
         await pilot.pause()
         middle = len(session) // 2
+        app.breakpoints.add((FILE, 2))  # `c` stops at the next call's body
         app.step = middle
         await pilot.pause()
         for name, action in (("step forward", lambda: app.action_step(1)),
@@ -92,7 +94,9 @@ async def measure(session: Session, presses: int) -> dict:
                              ("step over", app.action_step_over),
                              ("step out", app.action_step_out),
                              ("next iteration", lambda: app.action_iteration(1)),
-                             ("last step", app.action_last)):
+                             ("last step", app.action_last),
+                             ("continue (breakpoint in the call)", app.action_continue),
+                             ("continue back", lambda: app.action_continue(True))):
             timings = []
             for k in range(presses):
                 app.step = session.clamp(middle + 5 * k + 3)  # inside a call, in the loop

@@ -2,7 +2,8 @@
 
 ``Session`` keeps a trace's columns as the v2 format stores them (docs/trace-format.md; a v1
 trace is turned into the same columns) and builds its indexes from those integers with whole-array
-operations (``duck.session_index``, numpy, imported on first use), over as long a prefix of the
+operations (``duck.session_index``: numpy, imported once a build goes past a short prefix, which
+plain Python indexes for the first screen), over as long a prefix of the
 steps as a query needs (``index_all`` finishes them, the TUI in a worker), so
 every query used while stepping (state at step i, the call stack, the last change of a
 variable, step over/into/out in both directions, run to a line, loop iterations, output so
@@ -18,6 +19,7 @@ from __future__ import annotations
 import ast
 import gc
 import re
+import sys
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
@@ -26,7 +28,7 @@ from pathlib import Path
 from collections.abc import Sequence
 from typing import Iterable, Iterator
 
-from duck.session_index import StepIndex, nonzero_steps  # numpy only once they build
+from duck.session_index import CHECKPOINT_SHIFT, StepIndex  # numpy only once they build past a short prefix
 from duck.trace.format import Trace, iter_records
 from duck.trace.store import _join_streams
 
@@ -42,6 +44,43 @@ _INDEX_BLOCK = 1 << 20
 _INDEX_AHEAD = 4096
 #: A build past the indexed prefix covers at least this many times the prefix (total work stays O(n)).
 _INDEX_GROWTH = 2
+#: A prefix of at most this many steps (or a whole trace that short) is indexed in plain Python
+#: (``duck.session_index.build_prefix``): the first screen waits for no numpy.
+_PREFIX_IN_PYTHON = 4096
+
+
+def _libc():
+    """glibc's allocator controls, or None (another C library or system: the defaults stand)."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        return libc if hasattr(libc, "malloc_trim") and hasattr(libc, "mallopt") else None
+    except OSError:
+        return None
+
+
+#: ``mallopt``'s parameter: blocks at least this big get their own pages (returned once freed).
+_M_MMAP_THRESHOLD, _MAPPED_BLOCKS = -3, 1 << 20
+
+
+def _map_large_blocks() -> None:
+    """Have glibc give each block of 1 MiB or more its own pages, so an index build's temporaries
+    go back to the system when freed. Without it glibc raises that threshold as big blocks are
+    freed and keeps their pages: ~75 bytes/step resident after indexing 1M steps, and in a worker
+    thread's arena ``malloc_trim`` cannot release them. (Costs the page faults of fresh pages.)"""
+    libc = _libc()
+    if libc is not None:
+        libc.mallopt(_M_MMAP_THRESHOLD, _MAPPED_BLOCKS)
+
+
+def _return_free_memory() -> None:
+    """Hand the free pages of the heap back to the system (what a build freed below 1 MiB blocks)."""
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 @dataclass(frozen=True)
@@ -166,7 +205,8 @@ def _find_scopes(source: str) -> list[tuple[int, int]]:
 
 
 class _FrameInfos:
-    """frame id -> ``_FrameInfo``, read from the frame-entry table on first use (no per-step pass)."""
+    """frame id -> ``_FrameInfo``, read from the frame-entry table on first use (no per-step pass;
+    the frame's first step from the indexes where they reach it, else found in the columns)."""
 
     __slots__ = ("session", "cache")
 
@@ -177,11 +217,17 @@ class _FrameInfos:
         info = self.cache.get(frame)
         if info is None:
             s = self.session
-            try:
-                entry = s._e_frame.index(frame)
-                step = s._ctx.index(entry)  # entries are added as their frames start: the first is the call
-            except ValueError:
-                raise KeyError(frame) from None
+            index = s._index
+            start, stop = index.frame_bounds(frame)
+            if start < stop:  # indexed: its first step, at once
+                step = index.frames._items[start]
+                entry = s._ctx[step]  # entries are added as their frames start: the first is the call's
+            else:  # a frame the indexed prefix has not reached: a scan of the columns
+                try:
+                    entry = s._e_frame.index(frame)
+                    step = s._ctx.index(entry)
+                except ValueError:
+                    raise KeyError(frame) from None
             code = s._e_code[entry]
             info = self.cache[frame] = _FrameInfo(s._funcs[s._code_func[code]], s._code_file[code],
                                                   s._e_parent[entry], s._e_depth[entry], step)
@@ -257,7 +303,6 @@ class Session:
         self._set_entries(array("i"), array("i"), array("i"), array("i"), array("i"), array("i"))
         self._frames = _FrameInfos(self)
         self._index = StepIndex()  # the indexes of steps 0.._indexed-1 (replaced whole by longer ones)
-        self._change_steps: array | None = None  # steps whose event reports changes (for search; built on first use)
         self._out_steps = array("i")
         self._out_ends = array("q")
         self._out_chunks: list[str] = []
@@ -365,8 +410,11 @@ class Session:
 
     @property
     def indexed_fraction(self) -> float:
-        """How much of the trace the indexes cover (1.0 once every query can be answered at once)."""
-        return self._indexed / len(self) if len(self) else 1.0
+        """How much of the trace the indexes cover (1.0 once every query can be answered at once:
+        a whole short trace indexed in plain Python still lacks its loops, so it counts one step short)."""
+        if not len(self) or self._index.complete:
+            return 1.0
+        return min(self._indexed, len(self) - 1) / len(self)
 
     def index_all(self, should_stop=lambda: False, progress=lambda: None) -> None:
         """Build the rest of the indexes (for a background thread; queries wait for at most one build).
@@ -375,32 +423,48 @@ class Session:
         ``_INDEX_GROWTH`` times the last, and the whole trace rather than leave less than that
         for a last build), ``progress()`` is called after each, and ``should_stop()`` true ends early.
         """
-        while self._indexed < len(self) and not should_stop():
+        while len(self) and not self._index.complete and not should_stop():
             stop = max(self._indexed + _INDEX_BLOCK, self._indexed * _INDEX_GROWTH)
-            self._ensure(len(self) if len(self) - stop < stop else stop)
+            if len(self) - stop < stop:
+                self._complete()
+            else:
+                self._ensure(stop)
             progress()
 
     def _complete(self) -> None:
-        self._ensure(len(self))
+        """Index the whole trace, with what only the whole trace has (loop visits, exception steps)."""
+        if not self._index.complete and len(self):
+            self._build(len(self), complete=True)
 
     def _ensure(self, upto: int) -> None:
-        """Index at least the steps before ``upto`` (queries about the past need no more than that).
+        """Index at least the steps before ``upto`` (queries about the past need no more than that)."""
+        if upto > self._indexed:
+            self._build(upto, complete=False)
 
-        The indexes of a longer prefix are built whole (``duck.session_index.build_index``) and
-        then replace the old ones at once, so a query never sees half-built indexes.
+    def _build(self, upto: int, complete: bool) -> None:
+        """Index a prefix of at least ``upto`` steps (``complete``: the whole trace, loops included).
+
+        The indexes of a longer prefix are built whole (``duck.session_index.build_index``; a
+        short prefix, even of a whole short trace, in plain Python: ``build_prefix``) and then
+        replace the old ones at once, so a query never sees half-built indexes.
         """
-        if upto <= self._indexed:
-            return
         with self._index_lock:
             n = len(self)
-            stop = min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
-            if stop <= self._indexed:
-                return
-            from duck.session_index import build_index
+            if self._index.complete or (not complete and upto <= self._indexed):
+                return  # another thread built it meanwhile
+            stop = n if complete else min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
+            from duck.session_index import build_index, build_prefix
 
-            self._index = build_index(self, stop, complete=stop == n)
+            if stop <= _PREFIX_IN_PYTHON:
+                self._index = build_prefix(self, stop, complete=stop == n)
+            else:
+                if stop >= _FREEZE_AT_STEPS:
+                    _map_large_blocks()
+                self._index = build_index(self, stop, complete=stop == n)
             self._indexed = stop
-            if stop == n and n >= _FREEZE_AT_STEPS:
+            if stop >= _FREEZE_AT_STEPS:
+                _return_free_memory()
+            if self._index.complete and n >= _FREEZE_AT_STEPS:
                 gc.freeze()
 
     def _index_output(self) -> None:
@@ -571,18 +635,15 @@ class Session:
         self._ensure(step + 1)
         frame = self._frame[step] if frame is None else frame
         index = self._index
-        d = index.dense_frame(frame)
-        if d < 0:
-            return {}
         variables = index.vars
-        first, last = variables.key_range(d << 32, (d + 1) << 32)
-        steps, values, order, strings = variables._items, index.var_values, index.var_order, self._strings
+        steps, values, names, strings = variables._items, index.var_values, index.var_names, self._strings
+        offsets = variables._offsets
         result = {}
-        for g in order[first:last]:
-            start, stop = variables.bounds(g)
-            at = bisect_right(steps, step, start, stop) - 1
+        for g in index.var_groups(frame):
+            start = offsets[g]
+            at = bisect_right(steps, step, start, offsets[g + 1]) - 1
             if at >= start and values[at] >= 0:
-                result[index.names[variables._keys[g] & 0xFFFFFFFF]] = strings[values[at]]
+                result[index.names[names[g]]] = strings[values[at]]
         return result
 
     def _history(self, frame: int, name: str, step: int):
@@ -941,14 +1002,21 @@ class Session:
     def search(self, text: str, step: int, backward: bool = False) -> int | None:
         """The next (previous) step whose changes mention ``text`` in a name or a value."""
         self._complete()
-        if self._change_steps is None:
-            self._change_steps = nonzero_steps(self._nchanges)
-        steps = self._change_steps
+        from duck.session_index import find_change
+
+        index, nchanges = self._index, self._nchanges
         if backward:
-            candidates = (steps[i] for i in range(bisect_left(steps, step) - 1, -1, -1))
+            found = find_change(self, text, index.change_start(nchanges, step), backward=True)
         else:
-            candidates = (steps[i] for i in range(bisect_right(steps, step), len(steps)))
-        for candidate in candidates:
-            if any(text in name or text in value for name, value in self._changes(candidate)):
-                return candidate
-        return None
+            found = find_change(self, text, index.change_start(nchanges, min(step + 1, len(self))), backward=False)
+        return None if found < 0 else self._step_of_change(found)
+
+    def _step_of_change(self, position: int) -> int:
+        """The step whose event reports the change at ``position`` in the change columns."""
+        checkpoints, nchanges = self._index.change_checkpoints, self._nchanges
+        base = bisect_right(checkpoints, position) - 1
+        step, before = base << CHECKPOINT_SHIFT, checkpoints[base]
+        while before + nchanges[step] <= position:
+            before += nchanges[step]
+            step += 1
+        return step

@@ -7,24 +7,30 @@ handful of whole-array operations instead of a Python loop over the steps:
 * steps per frame activation: a stable argsort of the steps by frame;
 * line events per (file, line): a stable argsort of the line steps by that key;
 * the history of each (frame, variable): the changes (and deletions) in step order, stably
-  sorted by (frame, name), with the string id of each value (-1: deleted);
-* per frame, its variables in the order they first appear there;
+  sorted by (frame, name), with the string id of each value (-1: deleted); a frame's variables
+  are kept in the order they first appear there (``var_frames``, ``var_names``);
 * (for the whole trace only) loop-header visits: which ones start an iteration, decided from
   the frame's next step, and which begin a new entry into the loop, decided from the frame's
   previous line step.
 
 Each group is read through ``Groups`` (sorted integer keys and offsets into one array), with
-``bisect`` on memoryviews, so a query costs O(log n) and yields plain Python ints.
+``bisect`` on memoryviews, so a query costs O(log n) and yields plain Python ints. Arrays are
+kept at the narrowest width that holds them (int32 steps, uint16 names): a whole 1M-step
+session is ~31 bytes/step with its columns.
 
-numpy is imported by the functions that build (the first time a session indexes), never at
-import: it is not on ``duck --help``'s path, and a session that indexes nothing never loads it. It answers no query itself (``duck.session`` does) and formats
-nothing.
+``build_prefix`` builds the same arrays for a short prefix in plain Python: the first screen of
+a long trace is answered from it, so numpy (imported by the functions that build, never at
+import) is not on ``duck --help``'s path nor before the TUI's first screen. ``find_change`` is
+search's whole-array scan. This module answers no query itself (``duck.session`` does) and
+formats nothing.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from itertools import accumulate, chain
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,12 +76,15 @@ class StepIndex:
     def __init__(self, stop: int = 0) -> None:
         self.stop = stop
         self.complete = False
-        self.frame_ids = memoryview(array("q"))  # sorted frame ids; a frame's position is its dense id
+        self.frame_ids: Sequence[int] = range(0)  # sorted frame ids (a range or a memoryview); a frame's position is its dense id
         self.frames = Groups.empty()  # group d: the steps of frame frame_ids[d] (no keys: d is the group)
         self.lines = Groups.empty()  # key: file << 32 + line; items: line steps
-        self.vars = Groups.empty()  # key: dense frame << 32 + name; items: steps
+        # the history of each (frame, variable): a frame's groups are var_frames[d]:var_frames[d + 1], in the
+        # order its names first appear, group g holds the steps that change (or delete) var_names[g]
+        self.vars = Groups.empty()  # no keys: a group is found from its frame (var_frames) and name (var_names)
+        self.var_frames = memoryview(array("i", [0]))  # per dense frame: its first var group
+        self.var_names = memoryview(array("H"))  # per var group: its canonical name (``names``)
         self.var_values = memoryview(array("i"))  # per var item: string id of the value, -1 deleted
-        self.var_order = memoryview(array("i"))  # per frame, its var groups in first-appearance order
         self.names: list[str] = []  # canonical names (the low half of a var key)
         self.name_index: dict[str, int] = {}
         self.change_checkpoints = memoryview(array("q", [0]))
@@ -86,6 +95,8 @@ class StepIndex:
 
     def dense_frame(self, frame: int) -> int:
         ids = self.frame_ids
+        if type(ids) is range:
+            return frame - ids.start if ids.start <= frame < ids.stop else -1
         d = bisect_left(ids, frame)
         return d if d < len(ids) and ids[d] == frame else -1
 
@@ -99,21 +110,191 @@ class StepIndex:
         base = step >> CHECKPOINT_SHIFT
         return self.change_checkpoints[base] + sum(nchanges[base << CHECKPOINT_SHIFT:step])
 
-    def var_group(self, frame: int, name: str) -> int:
+    def var_groups(self, frame: int) -> range:
+        """The var groups of ``frame``, in the order its names first appear (empty: none indexed)."""
         d = self.dense_frame(frame)
+        return range(self.var_frames[d], self.var_frames[d + 1]) if 0 <= d < len(self.var_frames) - 1 else range(0)
+
+    def var_group(self, frame: int, name: str) -> int:
         canon = self.name_index.get(name)
-        if d < 0 or canon is None:
+        groups = self.var_groups(frame)
+        if canon is None or not groups:
             return -1
-        return self.vars.group((d << 32) + canon)
+        try:  # a frame has a handful of names: a scan of them, in C
+            return groups.start + self.var_names[groups.start:groups.stop].tolist().index(canon)
+        except ValueError:
+            return -1
 
 
-def nonzero_steps(column: array) -> array:
-    """The steps whose item in a per-step column is not 0 (``array('i')``; numpy only for a non-empty column)."""
-    if not len(column):
-        return array("i")
+def build_prefix(session: "Session", stop: int, complete: bool = False) -> StepIndex:
+    """The indexes of steps ``0..stop-1`` of a short prefix (``complete``: a whole short trace), in
+    plain Python, without numpy: the first screen of a long trace paints from these while the rest
+    is built (``build_index``, in a worker), and a short trace needs numpy at no point.
+
+    The same arrays as ``build_index(session, stop, complete)`` builds (a test compares them), in a
+    Python loop over the steps: for a few thousand steps, quicker than importing numpy.
+    """
+    s = session
+    index = StepIndex(stop)
+    ctx, kind_line = s._ctx[:stop], s._kind_line[:stop]
+    e_frame = s._e_frame[:max(ctx) + 1 if stop else 0]  # the entries the steps use (added in order)
+    frame_ids = sorted(set(e_frame))
+    if frame_ids and frame_ids[-1] - frame_ids[0] == len(frame_ids) - 1:
+        index.frame_ids = range(frame_ids[0], frame_ids[-1] + 1)
+    else:
+        index.frame_ids = memoryview(array("i", frame_ids))
+    dense_of_id = {frame: d for d, frame in enumerate(frame_ids)}
+    dense_of_entry = [dense_of_id[frame] for frame in e_frame]
+    dense = [dense_of_entry[entry] for entry in ctx]
+
+    per_frame: list[list[int]] = [[] for _ in frame_ids]
+    for step, d in enumerate(dense):
+        per_frame[d].append(step)
+    index.frames = _groups_of(array("q"), per_frame)
+
+    per_line: dict[int, list[int]] = {}
+    code_file, e_code = s._code_file, s._e_code
+    for step, item in enumerate(kind_line):
+        if item & 3 == 1:
+            per_line.setdefault((code_file[e_code[ctx[step]]] << 32) + (item >> 2), []).append(step)
+    line_keys = sorted(per_line)
+    index.lines = _groups_of(array("q", line_keys), [per_line[key] for key in line_keys])
+
+    # names numbered as build_index numbers them: change names by string id, then deleted names as they come
+    nchanges, change_name, change_value, strings = s._nchanges, s._change_name, s._change_value, s._strings
+    total = sum(nchanges[:stop])
+    name_index: dict[str, int] = {}
+    canon = {i: name_index.setdefault(strings[i], len(name_index))
+             for i in sorted(set(change_name[:total]) - s._value_ids)}
+    deletions = {step: s._rare[step][0] for step in s._deletions if step < stop}
+    for step in sorted(deletions):
+        for name in deletions[step]:
+            name_index.setdefault(name, len(name_index))
+    groups: dict[tuple[int, int], int] = {}  # (dense frame, name) -> group, in first-appearance order
+    group_frame, group_name, group_steps, group_values = [], [], [], []
+
+    def add(d: int, name: int, step: int, value: int) -> None:
+        g = groups.get((d, name))
+        if g is None:
+            g = groups[d, name] = len(group_frame)
+            group_frame.append(d), group_name.append(name), group_steps.append([]), group_values.append([])
+        group_steps[g].append(step)
+        group_values[g].append(value)
+
+    j = 0
+    for step in range(stop):
+        count = nchanges[step]
+        for k in range(j, j + count):
+            if change_name[k] not in s._value_ids:
+                add(dense[step], canon[change_name[k]], step, change_value[k])
+        j += count
+        for name in deletions.get(step, ()):  # a step's deletions come after its changes
+            add(dense[step], name_index[name], step, -1)
+    order = sorted(range(len(group_frame)), key=group_frame.__getitem__)  # stable: first appearance per frame
+    index.vars = _groups_of(array("q"), [group_steps[g] for g in order])
+    index.var_values = memoryview(array("i", chain.from_iterable(group_values[g] for g in order)))
+    index.var_names = memoryview(array("H" if len(name_index) <= 1 << 16 else "i", (group_name[g] for g in order)))
+    per_frame_groups = [0] * len(frame_ids)
+    for d in group_frame:
+        per_frame_groups[d] += 1
+    index.var_frames = memoryview(array("i", accumulate(per_frame_groups, initial=0)))
+    index.names = list(name_index)
+    index.name_index = name_index
+    block = 1 << CHECKPOINT_SHIFT
+    index.change_checkpoints = memoryview(array("q", accumulate(
+        (sum(nchanges[start:start + block]) for start in range(0, (stop >> CHECKPOINT_SHIFT) << CHECKPOINT_SHIFT, block)),
+        initial=0)))
+    if complete:
+        index.complete = True
+        index.exception_steps = array("i", (step for step, item in enumerate(kind_line) if item & 3 == 3))
+        _loops_in_python(s, index, kind_line, ctx, per_frame)
+    return index
+
+
+def _loops_in_python(s: "Session", index: StepIndex, kind_line, ctx, per_frame: list[list[int]]) -> None:
+    """``_index_loops`` in plain Python, for ``build_prefix``: the same visits, decided the same way."""
+    ends = {(file << 32) + header: loop.end for file, loops in s._loop_headers.items() for header, loop in loops.items()}
+    if not ends:
+        return
+    code_file, e_code = s._code_file, s._e_code
+    visits: dict[int, list[tuple[int, bool, bool]]] = {}  # (frame << 32) + header -> (step, enters, starts)
+    for d, steps in enumerate(per_frame):
+        line_steps = [step for step in steps if kind_line[step] & 3 == 1]
+        for k, step in enumerate(line_steps):
+            line = kind_line[step] >> 2
+            end = ends.get((code_file[e_code[ctx[step]]] << 32) + line)
+            if end is None:
+                continue
+            following = kind_line[line_steps[k + 1]] >> 2 if k + 1 < len(line_steps) else None
+            starts = following is not None and line < following <= end
+            previous = kind_line[line_steps[k - 1]] >> 2 if k else None
+            group = visits.setdefault((d << 32) + line, [])
+            enters = not group or previous is None or previous < line or previous > end
+            group.append((step, enters, starts))
+    if not visits:
+        return
+    keys = array("q", sorted(visits))
+    index.loop_entries = _groups_of(keys, [[step for step, enters, _ in visits[key] if enters] for key in keys])
+    index.loop_starts = _groups_of(keys, [[step for step, _, starts in visits[key] if starts] for key in keys])
+
+
+def _groups_of(keys: array, groups: list[list[int]]) -> Groups:
+    """``Groups`` of the given lists of steps, in order."""
+    return Groups(keys, array("i", accumulate(map(len, groups), initial=0)), array("i", chain.from_iterable(groups)))
+
+
+def find_change(session: "Session", text: str, first: int, backward: bool) -> int:
+    """The position (in the change columns) of the first change at or after ``first`` (``backward``:
+    the last one before ``first``) whose name or value contains ``text``, return values left out; -1: none.
+
+    The strings that contain ``text`` are found in the string table's UTF-8 bytes (a byte-wise
+    match of the whole table), then marked per change by two gathers: no Python loop over the
+    steps or the strings, so a search of 2M steps takes a fraction of a second.
+    """
     import numpy as np
 
-    return array("i", np.flatnonzero(_np(column)).astype(np.int32).tobytes())
+    s = session
+    names, values = _np(s._change_name), _np(s._change_value)
+    names, values = (names[first:], values[first:]) if not backward else (names[:first], values[:first])
+    if not len(names):
+        return -1
+    contains = _strings_containing(s._strings, text)
+    if s._value_ids:  # the pseudo-name of return values is not searched, nor are the values it carries
+        ids = np.fromiter(s._value_ids, np.int64)
+        mentions = contains[names] & ~np.isin(names, ids)
+        mentions |= contains[values] & ~np.isin(names, ids)
+    else:
+        mentions = contains[names] | contains[values]
+    found = np.flatnonzero(mentions)
+    if not len(found):
+        return -1
+    return int(found[-1]) if backward else first + int(found[0])
+
+
+def _strings_containing(strings, text: str):
+    """Per string id of a ``duck.trace.binary.StringTable``: whether the string contains ``text``."""
+    import numpy as np
+
+    hit = np.zeros(len(strings), bool)
+    needle = np.frombuffer(text.encode("utf-8", "surrogatepass"), np.uint8)
+    width = len(needle)
+    for first, blob, ends, gap in strings.blobs():
+        ends = np.frombuffer(ends, np.uint32).astype(np.int64) if len(ends) else np.zeros(0, np.int64)
+        data = np.frombuffer(blob, np.uint8)
+        if not width:
+            hit[first:first + len(ends)] = True
+            continue
+        room = len(data) - width + 1
+        if room <= 0:
+            continue
+        match = data[:room] == needle[0]
+        for k in range(1, width):
+            match &= data[k:k + room] == needle[k]
+        at = np.flatnonzero(match)
+        which = np.searchsorted(ends, at, side="right")  # the string whose bytes (or separator) hold the match
+        inside = at + width <= ends[np.minimum(which, len(ends) - 1)] - gap  # not across two strings
+        hit[first + which[inside & (which < len(ends))]] = True
+    return hit
 
 
 def _np(column, stop: int | None = None):
@@ -142,6 +323,13 @@ def _offset_type(count: int):
     import numpy as np
 
     return np.int32 if count < 1 << 31 else np.int64
+
+
+def _name_type(count: int):
+    """The dtype of ``StepIndex.var_names`` for ``count`` names (``array`` typecode ``H`` or ``i``)."""
+    import numpy as np
+
+    return np.uint16 if count <= 1 << 16 else np.int32
 
 
 def _stable_order(keys):
@@ -176,11 +364,13 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     kind = (kind_line & 3).astype(np.int8)
     line = kind_line >> 2
     ctx = _np(s._ctx, stop)
-    e_frame = _np(s._e_frame)
+    e_frame = _np(s._e_frame)[:int(ctx.max()) + 1 if stop else 0]  # the entries the steps use (added in order)
     frame_ids, dense_of_entry = np.unique(e_frame, return_inverse=True)
     dense_of_entry = dense_of_entry.reshape(-1).astype(np.int32)
     dense = dense_of_entry[ctx] if stop else np.zeros(0, np.int32)
-    index.frame_ids = memoryview(frame_ids)
+    # frame ids are usually numbered 0, 1, 2... as frames start: then a range (no array) maps them
+    consecutive = len(frame_ids) and int(frame_ids[-1]) - int(frame_ids[0]) == len(frame_ids) - 1
+    index.frame_ids = range(int(frame_ids[0]), int(frame_ids[-1]) + 1) if consecutive else memoryview(frame_ids)
 
     # steps per frame
     order = _stable_order(dense)
@@ -202,8 +392,10 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     by_line = _stable_order(_pair_keys(line_file, lines_of - low, int(lines_of.max()) - low + 1 if len(lines_of) else 1))
     keys, offsets = _group_sorted(line_keys[by_line])
     index.lines = Groups(keys, offsets, line_steps[by_line])
+    del line_file, lines_of, by_line, keys, offsets
 
-    _index_vars(s, index, stop, dense)
+    del order, kind_line
+    _index_vars(s, index, stop, dense, len(frame_ids))
     nchanges = _np(s._nchanges, stop)
     checkpoints = np.zeros((stop >> CHECKPOINT_SHIFT) + 1, np.int64)
     np.cumsum(np.add.reduceat(nchanges, np.arange(0, stop, 1 << CHECKPOINT_SHIFT), dtype=np.int64)[: len(checkpoints) - 1]
@@ -216,7 +408,7 @@ def build_index(session: "Session", stop: int, complete: bool) -> StepIndex:
     return index
 
 
-def _index_vars(s: "Session", index: StepIndex, stop: int, dense) -> None:
+def _index_vars(s: "Session", index: StepIndex, stop: int, dense, nframes: int) -> None:
     """The history of every (frame, name) and each frame's names in first-appearance order."""
     import numpy as np
 
@@ -251,13 +443,27 @@ def _index_vars(s: "Session", index: StepIndex, stop: int, dense) -> None:
         canon = np.concatenate((canon, del_canon))[merged]
         values = np.concatenate((values, np.full(len(deletions), -1, np.int32)))[merged]
     frame_of_change = dense[change_step] if len(change_step) else np.zeros(0, np.int32)
-    by_var = _stable_order(_pair_keys(frame_of_change, canon, len(name_index)))
-    keys = (frame_of_change.astype(np.int64) << 32) + canon
+    keys = _pair_keys(frame_of_change, canon, len(name_index))
+    del canon
+    by_var = _stable_order(keys)
     group_keys, offsets = _group_sorted(keys[by_var])
-    index.vars = Groups(group_keys, offsets, change_step[by_var])
-    index.var_values = memoryview(values[by_var])
+    del keys
+    # the groups of each frame in the order their names first appear: by (frame, first change)
     first_seen = by_var[offsets[:-1]]  # the first change of each group, as a position in step order
-    index.var_order = memoryview(np.lexsort((first_seen, group_keys >> 32)).astype(np.int32))
+    group_frame = group_keys // max(len(name_index), 1)
+    regroup = np.lexsort((first_seen, group_frame))
+    lengths = np.diff(offsets)[regroup]
+    new_offsets = np.zeros(len(lengths) + 1, offsets.dtype)
+    np.cumsum(lengths, out=new_offsets[1:])
+    gather = by_var[np.repeat(offsets[:-1][regroup] - new_offsets[:-1], lengths) + np.arange(len(by_var))] \
+        if len(by_var) else by_var
+    del by_var, first_seen
+    index.vars = Groups(np.zeros(0, np.int64), new_offsets, change_step[gather])
+    index.var_values = memoryview(values[gather])
+    var_frames = np.zeros(nframes + 1, np.int32)
+    np.cumsum(np.bincount(group_frame, minlength=nframes), out=var_frames[1:])
+    index.var_frames = memoryview(var_frames)
+    index.var_names = memoryview((group_keys % max(len(name_index), 1))[regroup].astype(_name_type(len(name_index))))
     index.names = [""] * len(name_index)
     for name, number in name_index.items():
         index.names[number] = name

@@ -130,6 +130,15 @@ class StringTable:
     def __iter__(self) -> Iterator[str]:
         return map(self.__getitem__, range(len(self._ends)))
 
+    def blobs(self) -> Iterator[tuple[int, bytes, memoryview, int]]:
+        """``(first id, blob, ends, gap)`` per blob: its strings are ``blob[ends[k-1]:ends[k] - gap]``
+        (from 0 for the first), with ids from ``first id`` on (to search the UTF-8 bytes as they are)."""
+        ends = memoryview(self._ends)
+        for b, blob in enumerate(self._blobs):
+            first = self._firsts[b]
+            stop = self._firsts[b + 1] if b + 1 < len(self._blobs) else len(self._ends)
+            yield first, blob, ends[first:stop], self._gaps[b]
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (StringTable, list, tuple)):
             return list(self) == list(other)
@@ -172,10 +181,11 @@ class Columns:
     strings: StringTable = field(default_factory=StringTable)  # read like a list of str
     code_file: array = field(default_factory=lambda: array("I"))  # string id per code
     code_func: array = field(default_factory=lambda: array("I"))
-    fid: array = field(default_factory=lambda: array("i"))  # per frame entry
-    code: array = field(default_factory=lambda: array("i"))
-    depth: array = field(default_factory=lambda: array("i"))
-    parent: array = field(default_factory=lambda: array("i"))
+    # per frame entry, at the narrowest width that holds them (``b``/``h``/``i``)
+    fid: array = field(default_factory=lambda: array("b"))
+    code: array = field(default_factory=lambda: array("b"))
+    depth: array = field(default_factory=lambda: array("b"))
+    parent: array = field(default_factory=lambda: array("b"))
     # per step, at the narrowest width that holds them (``b``/``h``/``i``, ``B``/``H``/``I``)
     kind_line: array = field(default_factory=lambda: array("b"))  # line << 2 | kind
     ctx: array = field(default_factory=lambda: array("b"))  # frame entry
@@ -217,9 +227,9 @@ def _read_events(columns: Columns, payload: memoryview) -> None:
     for name in ("code_file", "code_func"):
         col, pos = _read_column(payload, pos, n_codes)
         getattr(columns, name).extend(col)
-    for name in ("fid", "code", "depth", "parent"):
-        col, pos = _read_column(payload, pos, n_frames, signed=True)
-        getattr(columns, name).extend(col)
+    for name in ("fid", "code", "depth", "parent"):  # at the narrowest width too (a code, a depth: a byte or two)
+        col, pos = _read_column(payload, pos, n_frames, signed=True, narrow=True)
+        setattr(columns, name, _extend(getattr(columns, name), col))
     for name, count, signed, narrow in (("kind_line", n, True, True), ("ctx", n, True, True),
                                         ("nchanges", n, False, True), ("names", n_changes, False, True),
                                         ("values", n_changes, False, False)):

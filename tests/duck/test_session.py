@@ -10,11 +10,13 @@ from pathlib import Path
 
 import duck.session as session_module
 from duck.session import Session
+from duck.session_index import build_index, build_prefix
 from duck.trace.binary import convert_to_v2, is_v2
 from duck.trace.format import Trace, header
 
 INDEX_AHEAD = session_module._INDEX_AHEAD
 INDEX_GROWTH = session_module._INDEX_GROWTH
+PREFIX_IN_PYTHON = session_module._PREFIX_IN_PYTHON
 
 SOURCE = """\
 def total(xs):
@@ -285,6 +287,8 @@ def test_session_agrees_with_brute_force_replay(events, data):
     # index only as far as each query needs (the answers must not depend on it), or all at once
     ahead, growth = data.draw(st.sampled_from([(1, 1), (1, 2), (INDEX_AHEAD, INDEX_GROWTH)]))
     session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = ahead, growth
+    # a prefix indexed in plain Python (the first screen) or with numpy
+    session_module._PREFIX_IN_PYTHON = data.draw(st.sampled_from([0, PREFIX_IN_PYTHON]))
     try:
         for step in data.draw(st.lists(st.integers(0, len(events) - 1), min_size=1, max_size=4)):
             check_prefix_queries(session, events, step)
@@ -293,6 +297,32 @@ def test_session_agrees_with_brute_force_replay(events, data):
         check_against_brute_force(session, events, data)
     finally:
         session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = INDEX_AHEAD, INDEX_GROWTH
+        session_module._PREFIX_IN_PYTHON = PREFIX_IN_PYTHON
+
+
+def _index_fields(index) -> dict:
+    """Every array and table of a ``StepIndex`` as plain lists (to compare two builds)."""
+    fields = {}
+    for name, value in vars(index).items():
+        if hasattr(value, "items") and hasattr(value, "offsets"):
+            value = [list(value.keys), list(value.offsets), list(value.items)]
+        elif not isinstance(value, (int, bool, dict)):
+            value = list(value)
+        fields[name] = value
+    return fields
+
+
+@settings(max_examples=100, deadline=None)
+@given(random_traces(), st.data())
+def test_a_prefix_indexed_in_python_is_the_one_numpy_builds(events, data):
+    """``build_prefix`` (the first screen's, without numpy) builds exactly what ``build_index`` does."""
+    trace = Trace(header=header(), events=events, sources={FILE: LOOPS_SOURCE}, outcome={"outcome": "finished"})
+    session = Session.from_trace(trace)
+    stop = data.draw(st.integers(0, len(events)))
+    assert _index_fields(build_prefix(session, stop)) == _index_fields(build_index(session, stop, complete=False))
+    # a whole trace, its loop visits and exception steps included
+    assert _index_fields(build_prefix(session, len(events), complete=True)) == _index_fields(
+        build_index(session, len(events), complete=True))
 
 
 def check_prefix_queries(session: Session, events: list[dict], step: int) -> None:
@@ -361,6 +391,9 @@ def check_against_brute_force(session: Session, events: list[dict], data) -> Non
         hits = [s for s in changed if s > step and any(
             text in k or text in v for k, v in events[s].get("changes", {}).items())]
         assert session.search(text, step) == (hits[0] if hits else None)
+        earlier = [s for s in changed if s < step and any(
+            text in k or text in v for k, v in events[s].get("changes", {}).items())]
+        assert session.search(text, step, backward=True) == (earlier[-1] if earlier else None)
     # the stack is the chain of open frames
     open_frames = []
     for record in events[: step + 1]:
@@ -369,3 +402,27 @@ def check_against_brute_force(session: Session, events: list[dict], data) -> Non
         if record["event"] == "return" and record["step"] < step:
             open_frames.remove(record["frame"])
     assert [f.frame for f in session.stack(step)] == open_frames
+
+
+def test_search_matches_within_one_string_of_the_table():
+    """A match is a string's own bytes: never across two neighbours of the table (with or without
+    a separator between them), never a separator; the empty text is in every string."""
+    from duck.session_index import _strings_containing
+    from duck.trace.binary import StringTable
+
+    table = StringTable(["ab", "cd", "é€x", ""])
+    assert list(_strings_containing(table, "b")) == [True, False, False, False]
+    assert list(_strings_containing(table, "bc")) == [False, False, False, False]
+    assert list(_strings_containing(table, "€x")) == [False, False, True, False]
+    assert list(_strings_containing(table, "")) == [True, True, True, True]
+    trace = Trace(header=header(), events=[
+        {"step": 0, "event": "call", "file": FILE, "line": 1, "func": "f", "depth": 0, "frame": 1, "parent": None,
+         "changes": {"a": "xy"}},
+        {"step": 1, "event": "line", "file": FILE, "line": 2, "func": "f", "depth": 0, "frame": 1, "parent": None,
+         "changes": {"b": "zw"}},
+        {"step": 2, "event": "return", "file": FILE, "line": 2, "func": "f", "depth": 0, "frame": 1, "parent": None,
+         "value": "yz"}], sources={FILE: "pass\n"}, outcome={"outcome": "finished"})
+    for form in ("memory", "v2"):
+        session = session_in_format(trace, form)
+        assert session.search("yz", 0) is None  # a return value, and across two values: neither is searched
+        assert session.search("z", 0) == 1 and session.search("x", 2, backward=True) == 0

@@ -20,9 +20,21 @@ def test_duck_help_imports_nothing_heavy():
     assert _imported_after(code) == []
 
 
+def _long_trace(path, steps: int = 30_000) -> str:
+    """A v1 trace of a loop of ``steps`` line events in one frame (longer than a prefix indexed in Python)."""
+    lines = ['{"format":"duck-trace","version":1}',
+             '{"step":0,"event":"call","file":"f.py","line":1,"func":"<module>","depth":0,"frame":1,"parent":null}']
+    lines += ['{"step":%d,"event":"line","file":"f.py","line":%d,"func":"<module>","depth":0,"frame":1,'
+              '"parent":null,"changes":{"i":"%d"}}' % (step, 2 + step % 2, step) for step in range(1, steps)]
+    lines.append('{"source":"f.py","text":"i = 0\\nwhile True:\\n    i += 1\\n"}')
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 def test_numpy_waits_for_the_first_index(tmp_path):
-    """numpy (duck.session_index) is imported when a session first indexes, not by `duck --help`
-    nor by opening a trace."""
+    """numpy (duck.session_index) is imported when a session first indexes past a short prefix, not
+    by `duck --help`, by opening a trace, by a short trace, nor by the first screen's questions about
+    a long one."""
     help_code = "import contextlib, io\nfrom duck.cli import main\nwith contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main(['--help'])\n    except SystemExit:\n        pass"
     assert _imported_after(help_code, ("numpy",)) == []
     trace = tmp_path / "t.trace"
@@ -30,7 +42,43 @@ def test_numpy_waits_for_the_first_index(tmp_path):
                      '{"step":0,"event":"call","file":"f.py","line":1,"func":"<module>","depth":0,"frame":1,"parent":null}\n')
     load = f"from duck.session import Session\nsession = Session.load({str(trace)!r})\nassert len(session) == 1"
     assert _imported_after(load, ("numpy",)) == []
-    assert _imported_after(load + "\nsession.locals_at(0)", ("numpy",)) == ["numpy"]
+    # a short trace is indexed whole in plain Python, loops included
+    assert _imported_after(load + "\nsession.locals_at(0), session.loop_at(0)", ("numpy",)) == []
+    long = f"from duck.session import Session\nsession = Session.load({_long_trace(tmp_path / 'long.trace')!r})"
+    first_screen = (long + "\nframe = session.frame(0)\nassert [f.frame for f in session.stack(0)] == [1]"
+                    "\nsession.locals_at(0), session.changes_at(0), session.executed_lines('f.py', upto=0)"
+                    "\nassert session.locals_at(3000) == {'i': '3000'}")
+    assert _imported_after(first_screen, ("numpy",)) == []
+    assert _imported_after(first_screen + "\nsession.index_all()", ("numpy",)) == ["numpy"]
+
+
+def test_the_tui_paints_a_long_trace_before_importing_numpy(tmp_path):
+    """The app starts indexing a long trace (a worker) after its first screen, which numpy has not delayed."""
+    trace = _long_trace(tmp_path / "long.trace")
+    code = f"""
+import asyncio, sys
+import duck.app
+from duck.app import DuckApp
+from duck.session import Session
+from duck.widgets import StatusBar
+at_first_index = []
+index_session = DuckApp._index_session
+def noting_numpy(self, session):
+    at_first_index.append("numpy" in sys.modules)
+    return index_session(self, session)
+DuckApp._index_session = noting_numpy
+async def main():
+    app = DuckApp(Session.load({trace!r}))
+    async with app.run_test() as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.session.indexed_fraction == 1.0
+        assert "step 1 of 30,000" in str(app.query_one(StatusBar).render())
+asyncio.run(main())
+assert at_first_index == [False], at_first_index
+"""
+    assert _imported_after(code, ("numpy",)) == ["numpy"]
 
 
 def test_duck_train_help_imports_nothing_heavy():
