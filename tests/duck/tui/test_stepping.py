@@ -163,11 +163,20 @@ async def test_one_key_is_one_screen_write(session):
             return display(screen, update)
 
         app._display = counting_display
+        for _ in range(50):  # the first screen's own follow-ups (highlighting after the first paint) are out
+            quiet = len(writes)
+            await pilot.pause(0.05)
+            await settle(pilot)
+            if len(writes) == quiet:
+                break
         for key in ("n", "n", "n", "n", "s", "u", "p", "G", "g"):  # into a call, out, across frames
             before, written = app.step, len(writes)
             await pilot.press(key)
             await settle(pilot)  # every repaint this key causes has gone out (a busy machine may be slow)
             await pilot.pause()
             assert app.step != before
-            assert len(writes) - written == 1, (key, writes)
+            # a write still showing the step before the key is a repaint left over from before it
+            # (a loaded machine may deliver it late); the key's own update is one write
+            after_key = [step for step in writes[written:] if step != before]
+            assert after_key == [app.step], (key, writes[written:])
         await settle(pilot)
