@@ -350,8 +350,7 @@ class CandidateRunner:
         target = self.workspace.fresh_copy(source)
         root = target / "root"
         extra = self.quick_env if source is not None else None  # what the screening showed changes no test's result
-        request = dataclasses.replace(
-            self.request,
+        request = self.request.replace(
             env=self.env(target, extra),
             script=root / self.workspace.script,
             cwd=root / self.workspace.cwd,

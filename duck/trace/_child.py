@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import atexit
 import builtins
-import datetime
 import gc
 import json
 import linecache
@@ -34,6 +33,7 @@ import signal
 import struct
 import sys
 import threading
+import time
 import traceback
 import types
 
@@ -118,7 +118,7 @@ class _Child:
             "script": c["script"], "module": c["module"], "cwd": os.getcwd(), "include": c["include"],
             "exclude": c["exclude"], "tracer": self.recorder.tracer, "recorder": RECORDING_PATH,
             "limits": self.limits.to_dict(),
-            "seed": c["seed"], "started": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "seed": c["seed"], "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),  # not datetime: start-up
         }
         if self.chunks is not None:
             self.trace.write(MAGIC + json_chunk(b"HEAD", {**spelled_out(header), "version": 2}))
