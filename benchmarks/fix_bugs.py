@@ -16,7 +16,12 @@ fix ranked first), wrong-but-passing fixes ranked first (and whether a right one
 below), median / max time.
 
     python benchmarks/fix_bugs.py [--n 40] [--seed 0] [--time-budget 30] [--json out.json]
-                                  [--keep DIR] [--only TASK_ID ...] [-- duck fix options]
+                                  [--keep DIR] [--only TASK_ID ...] [--baseline CHECKOUT]
+                                  [-- duck fix options]
+
+``--baseline /work/main`` runs another checkout's duck on each case just before this one's
+(each with ``PYTHONPATH`` set to its checkout), so both are timed under the same load, and
+says where their first fixes differ.
 
 This is a measurement, not a test; it needs no model. Data: HumanEval+ and MBPP+ as released
 by EvalPlus (Apache-2.0), read from ``--data`` (default ``../shared/data/evalplus``).
@@ -399,7 +404,14 @@ def right_on_heldout(source: str, case: dict) -> tuple[bool, int]:
     return wrong == 0, wrong
 
 
-def run_case(case: dict, extra: list[str], budget: float, keep: Path | None) -> dict:
+def _children_cpu() -> float:
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_case(case: dict, extra: list[str], budget: float, keep: Path | None, duck_root: Path = HERE.parent) -> dict:
     with tempfile.TemporaryDirectory(prefix="duck-bugs-") as tmp:
         work = Path(tmp) / "case"
         work.mkdir()
@@ -411,14 +423,18 @@ def run_case(case: dict, extra: list[str], budget: float, keep: Path | None) -> 
             (folder / "correct.py").write_text(case["correct"], encoding="utf-8")
         command = [sys.executable, "-m", "duck", "fix", "prog.py", "--json", "--time-budget", str(budget), *extra]
         started = time.monotonic()
+        cpu_before = _children_cpu()
         try:
             done = subprocess.run(command, cwd=work, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                                  env=dict(os.environ, OMP_NUM_THREADS="1"), timeout=budget * 3 + 60)
+                                  env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(duck_root)),
+                                  timeout=budget * 3 + 60)
             stdout, stderr = done.stdout, done.stderr
         except subprocess.TimeoutExpired:
             stdout, stderr = "", "duck fix did not return"
         elapsed = time.monotonic() - started
+        cpu = _children_cpu() - cpu_before  # duck and every process it waited for (servers, their runs)
     row = {"id": case["id"], "operator": case["operator"], "mutation": case["mutation"], "seconds": round(elapsed, 2),
+           "cpu_seconds": round(cpu, 2),
            "fixed": False, "right": False, "fixes": 0, "right_listed": False, "fix": None, "note": ""}
     try:
         report = json.loads(stdout)
@@ -452,6 +468,8 @@ def main() -> int:
     parser.add_argument("--only", nargs="*", help="task ids to use (e.g. HumanEval/3 Mbpp/6)")
     parser.add_argument("--keep", type=Path, help="also write each case's prog.py and correct.py under this folder")
     parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--baseline", type=Path, help="another duck checkout (e.g. /work/main) run on each case "
+                        "just before this one, so both are timed under the same load")
     parser.add_argument("extra", nargs=argparse.REMAINDER, help="more duck fix options after --")
     args = parser.parse_args()
     extra = args.extra[1:] if args.extra[:1] == ["--"] else args.extra
@@ -460,19 +478,41 @@ def main() -> int:
           f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"time budget {args.time_budget:g} s each; load average {os.getloadavg()[0]:.1f} (timings scale with it)",
           flush=True)
-    rows = []
+    rows, base_rows = [], []
     for case in cases:
-        row = run_case(case, extra, args.time_budget, args.keep)
-        rows.append(row)
-        status = "RIGHT" if row["right"] else ("WRONG-FIRST" if row["fixed"] else "no fix")
-        print(f"{row['id']:14} {row['operator']:11} {row['seconds']:6.1f}s {row.get('candidates') or 0:4} "
-              f"{row.get('recorded') or 0:3}  {status:11} "
-              f"{(row['fix'] or '')[:70]} {('| ' + row['note']) if row['note'] else ''}", flush=True)
+        if args.baseline is not None:
+            base_rows.append(run_case(case, extra, args.time_budget, None, args.baseline.resolve()))
+            _print_row(base_rows[-1], "base ")
+        rows.append(run_case(case, extra, args.time_budget, args.keep))
+        _print_row(rows[-1], "this " if args.baseline is not None else "")
+    if args.baseline is not None:
+        print(f"\n== baseline {args.baseline}")
+        _summarize(base_rows)
+        changed = [(b["id"], b["fix"], r["fix"]) for b, r in zip(base_rows, rows) if b["fix"] != r["fix"]]
+        print(f"\n== this checkout ({len(changed)} case(s) whose first fix differs from the baseline's"
+              + "".join(f"\n  {i}: {b!r} -> {r!r}" for i, b, r in changed) + ")")
+    _summarize(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": rows, "baseline": base_rows} if base_rows else rows,
+                                              indent=2) + "\n")
+    return 0
+
+
+def _print_row(row: dict, prefix: str) -> None:
+    status = "RIGHT" if row["right"] else ("WRONG-FIRST" if row["fixed"] else "no fix")
+    print(f"{prefix}{row['id']:14} {row['operator']:11} {row['seconds']:6.1f}s {row.get('cpu_seconds') or 0:5.2f}cpu "
+          f"{row.get('candidates') or 0:4} "
+          f"{row.get('recorded') or 0:3}  {status:11} "
+          f"{(row['fix'] or '')[:70]} {('| ' + row['note']) if row['note'] else ''}", flush=True)
+
+
+def _summarize(rows: list[dict]) -> None:
     fixed = [r for r in rows if r["fixed"]]
     right = [r for r in fixed if r["right"]]
     wrong_first = [r for r in fixed if not r["right"]]
     wrong_over_right = [r for r in wrong_first if r["right_listed"]]
     times = sorted(r["seconds"] for r in rows)
+    cpu = sorted(r.get("cpu_seconds") or 0.0 for r in rows)
     print(f"\nfixed (a verified fix): {len(fixed)}/{len(rows)}; right on held-out inputs (fix ranked first): "
           f"{len(right)}/{len(rows)} ({100 * len(right) / max(1, len(rows)):.0f}%)")
     print(f"wrong-but-passing fix ranked first: {len(wrong_first)} "
@@ -488,9 +528,8 @@ def main() -> int:
         print(f"time per program: median {times[len(times) // 2]:.1f} s, max {times[-1]:.1f} s "
               f"(load average now {os.getloadavg()[0]:.1f}); candidates screened {sum(r.get('candidates') or 0 for r in rows)}, "
               f"recorded {sum(r.get('recorded') or 0 for r in rows)}")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
-    return 0
+        print(f"CPU per program (duck and all its processes, which load does not inflate as much): "
+              f"median {cpu[len(cpu) // 2]:.2f} s, max {cpu[-1]:.2f} s, total {sum(cpu):.1f} s")
 
 
 if __name__ == "__main__":

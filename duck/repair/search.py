@@ -188,10 +188,17 @@ def search(request: RepairRequest) -> RepairResult:
 
 
 def _warm_edits() -> None:
-    """Import the edit generator (libcst: a second or so) beside the buggy run's recording,
-    which it is needed only after."""
-    threading.Thread(target=importlib.import_module, args=("duck.repair.edits",), name="duck-import",
-                     daemon=True).start()
+    """Import numpy (the recording's step index, which finds the failing step) and the edit
+    generator (libcst) beside the buggy run's recording, which they are needed only after
+    (half a second to a second each on a busy machine)."""
+    def imports() -> None:
+        for name in ("numpy", "duck.repair.edits"):
+            try:
+                importlib.import_module(name)
+            except ImportError:  # reported where it is needed, in the search's own thread
+                return
+
+    threading.Thread(target=imports, name="duck-import", daemon=True).start()
 
 
 def _notes(runner: CandidateRunner) -> list[str]:

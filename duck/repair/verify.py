@@ -11,7 +11,7 @@ files only harms its own copy. ``CandidateRunner`` checks a candidate in two sta
    its exit and output (``Oracle.screen``). Most candidates fail here, at the cost of a fork;
    one cut at the timeout goes on to stage 2, whose step cap tells a loop from a slow machine;
 2. *confirmation*: a candidate that passed is **recorded** by ``duck.trace.runner.record``
-   under tight limits (a step cap and a timeout derived from the buggy recording) and judged
+   (its child forked from a sandbox server too, which has the recorder imported) under tight limits (a step cap and a timeout derived from the buggy recording) and judged
    by the full ``Oracle.verify`` on the recording, which also explains the fix later.
 
 Every run (the buggy program's too, screened, recorded or probed) goes through one
@@ -30,6 +30,7 @@ This module never writes to the user's folder; it does not invent candidates.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import shutil
 import sys
@@ -146,15 +147,21 @@ class Workspace:
 
     def relative(self, path: str, copy_root: Path | None) -> str:
         """A recorded file path as the user would name it (relative to their folder) for comparisons."""
-        base = copy_root if copy_root is not None else self.root
-        try:
-            return str(Path(path).relative_to(base))
-        except ValueError:
-            return path
+        return _relative(path, str(copy_root if copy_root is not None else self.root))
 
 
-#: what the sandbox's servers import once, so an untraced run costs a fork
-PRELOAD = ("duck.sandbox.program", "duck.trace.writewatch")
+@functools.lru_cache(maxsize=4096)
+def _relative(path: str, base: str) -> str:
+    """``path`` relative to ``base`` (as given when outside it); asked for every step that two
+    recordings' comparisons look at, so remembered."""
+    try:
+        return str(Path(path).relative_to(base))
+    except ValueError:
+        return path
+
+
+#: what the sandbox's servers import once, so an untraced run or a recording costs a fork
+PRELOAD = ("duck.sandbox.program", "duck.trace.writewatch", "duck.trace.child")
 POLL_S = 0.1          # how often a waiting search looks at its deadline and its stop request
 
 
@@ -343,8 +350,10 @@ class CandidateRunner:
                 self.writes_outside.setdefault(str(path), None)
 
     # ------------------------------------------------------------------ recorded runs
-    def record(self, source: str | None, limits: Limits | None = None) -> RunResult:
-        """Record one run of ``source`` (None: the program as it is) in its own copy."""
+    def record(self, source: str | None, limits: Limits | None = None, *, fork: bool = True) -> RunResult:
+        """Record one run of ``source`` (None: the program as it is) in its own copy: the
+        recorder's child is forked from a sandbox server (``fork``, the same trace as a fresh
+        interpreter's without its start), else exec'd."""
         from duck.trace.runner import record
 
         target = self.workspace.fresh_copy(source)
@@ -360,7 +369,7 @@ class CandidateRunner:
             echo=self.request.echo if source is None else False,
         )
         trace_path = target / "run.trace"
-        record(request, trace_path, sandbox=self)
+        record(request, trace_path, sandbox=self, fork=fork)
         session = Session.load(trace_path)
         self._note_writes(session.outcome.get("writes_outside"))
         if source is not None:

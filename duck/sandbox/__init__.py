@@ -268,15 +268,19 @@ class Sandbox:
 
     # ------------------------------------------------------------------ running
     def call(self, target: str, payload: dict, *, timeout_s: float, grace_s: float = 0.0,
-             cwd: str | Path | None = None, writable: list[str | Path] = ()) -> Run:
+             cwd: str | Path | None = None, writable: list[str | Path] = (),
+             readable: list[str | Path] = ()) -> Run:
         """Call ``target`` ("module:function", one of duck's job functions) on ``payload`` in a
         confined child; its JSON result is ``Run.result``. ``cwd``: where it runs (default: its
-        private folder); ``writable``: folders it may write in besides its private one."""
+        private folder); ``writable``: folders it may write in besides its private one;
+        ``readable``: folders it must be able to read (as for ``exec``)."""
         job = {"kind": "call", "target": target, "payload": payload, "timeout_s": timeout_s, "grace_s": grace_s}
         if cwd is not None:
             job["cwd"] = str(cwd)
         if writable:
             job["writable"] = [str(p) for p in writable]
+        if readable:
+            job["readable"] = [str(p) for p in readable]
         return self._run(job)
 
     @property

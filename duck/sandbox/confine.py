@@ -1,6 +1,6 @@
 """Confining the current process, called in a freshly forked child before untrusted code runs.
 
-``enter(policy, folder, ...)`` makes the calling process the sandbox: a session of its own,
+``enter(policy, folder, ...)`` makes the calling process the sandbox: a process group of its own,
 rlimits (address space, CPU, file size, processes, open files, no core files), an
 unprivileged uid/gid when it runs as root, ``no_new_privs``, Landlock (writes only beneath the
 run's folder, reads restricted where asked, TCP denied, signals and abstract sockets scoped),
@@ -19,6 +19,7 @@ it; it is not the supervisor (``duck.sandbox.server``) and it starts no process.
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import resource
 import signal
@@ -35,8 +36,7 @@ class ConfinementError(RuntimeError):
     """The sandbox could not be set up as asked (the run must not go on)."""
 
 
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
+_libc = landlock.libc
 
 
 def _tasks_of(uid: int) -> int:
@@ -91,16 +91,34 @@ _CLONE_NEWNS = 0x00020000
 _MS_NOSUID, _MS_NODEV, _MS_BIND, _MS_REC, _MS_PRIVATE = 0x2, 0x4, 0x1000, 0x4000, 1 << 18
 
 
+@functools.lru_cache(maxsize=512)
+def _resolved(path: str) -> str | None:
+    """``path`` with its links resolved (None: it does not exist). Remembered: the interpreter's
+    folders are resolved once in the fork server (``warm``), not again in every run."""
+    return os.path.realpath(path) if os.path.exists(path) else None
+
+
+def warm(python: str | None = None) -> None:
+    """Resolve the interpreter's folders and their private ancestors in this process, so the
+    runs forked from it find them done (``_hide_private_folders``)."""
+    for path in interpreter_paths(python):
+        resolved = _resolved(path)
+        if resolved:
+            _private_ancestor(resolved)
+
+
 def _outermost(paths: list[str]) -> list[str]:
     kept: list[str] = []
-    for path in sorted({os.path.realpath(p) for p in paths if p}):
+    for path in sorted({_resolved(p) or os.path.realpath(p) for p in paths if p}):
         if not any(path == k or path.startswith(k.rstrip("/") + "/") for k in kept):
             kept.append(path)
     return kept
 
 
+@functools.lru_cache(maxsize=512)
 def _private_ancestor(path: str) -> str | None:
-    """The outermost folder above ``path`` that other users cannot search, if any."""
+    """The outermost folder above ``path`` that other users cannot search, if any (remembered,
+    as ``_resolved``)."""
     found = None
     current = os.path.dirname(os.path.abspath(path))
     while current not in ("/", ""):
@@ -124,7 +142,7 @@ def _hide_private_folders(needed: list[str]) -> bool:
     files). Root-only and the users' files then cannot be reached. False where the kernel
     refuses (no CAP_SYS_ADMIN); raises ``ConfinementError`` if it fails half-way."""
     libc = _libc()
-    needed = [os.path.realpath(p) for p in needed if p and os.path.exists(p)]
+    needed = [r for r in map(_resolved, (p for p in needed if p)) if r]
     hidden = [h for h in HOME_FOLDERS if os.path.isdir(h)]
     hidden += [a for a in map(_private_ancestor, needed) if a]
     hidden = _outermost(hidden)
@@ -187,10 +205,12 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
     """Confine this process (see the module docstring). ``uid``: the unprivileged uid to take when
     running as root. Raises ``ConfinementError`` when ``require_landlock`` and Landlock is missing."""
     report: dict = {"landlock": None, "uid": None, "rlimits": {}, "no_new_privs": False}
+    # a process group of its own, in the server's session (which has no terminal): the server
+    # stops the group, and a new session would cost a scheduler autogroup per run
     try:
-        os.setsid()
+        os.setpgid(0, 0)
     except OSError:
-        pass  # already a session leader
+        pass  # already a group leader
     os.umask(0o077)
     for name, kind, value, unit in (("memory_mb", resource.RLIMIT_AS, policy.memory_mb, 2**20),
                                     ("cpu_s", resource.RLIMIT_CPU, policy.cpu_s, 1),

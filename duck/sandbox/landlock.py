@@ -14,6 +14,7 @@ needs. It is not a policy: ``duck.sandbox.confine`` decides what is writable and
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 import struct
@@ -43,8 +44,14 @@ class LandlockError(OSError):
     """The kernel refused a Landlock call (the message names which)."""
 
 
-def _libc():
+@functools.lru_cache(maxsize=None)
+def libc():
+    """The C library through ctypes: one handle per process (a handle costs a class of its
+    own; the fork server makes it before it forks, so its runs do not)."""
     return ctypes.CDLL(None, use_errno=True)
+
+
+_libc = libc
 
 
 def abi_version() -> int:

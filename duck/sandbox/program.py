@@ -16,9 +16,17 @@ to hundreds: this is how ``duck fix`` screens candidates (``duck.repair.verify``
 arguments, returning each call's result (or exception type): ``duck.repair.probe`` compares a
 fix with the buggy program that way.
 
-Both return data; verdicts are made by the caller. Standard library only (plus the write
-watcher), so a server that preloads this module stays small; it records no steps
-(``duck.trace._child`` does).
+``record_main(payload)`` records the program in such a forked child instead of a fresh
+interpreter: the same preparation, then ``duck.trace.child`` (which the server preloads)
+runs it under the recorder exactly as the child interpreter that ``duck.trace.runner`` execs
+would, writing the trace and the status file. ``duck fix`` records its buggy run and its
+candidates that way (``duck.trace.runner.record(..., fork=True)``), saving an interpreter
+start and the recorder's imports per recording.
+
+``run_main`` and ``probe`` return data; verdicts are made by the caller. Standard library only
+(plus the write watcher, and the recorder for ``record_main``, imported there), so a server
+that preloads only this module stays small; it records no steps itself (``duck.trace.child``
+does).
 """
 
 from __future__ import annotations
@@ -26,6 +34,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import io
+import json
 import os
 import signal
 import sys
@@ -43,13 +52,17 @@ def _stream(fd: int, mode: str, encoding: str, errors: str, line_buffering: bool
                             encoding=encoding, errors=errors, line_buffering=line_buffering)
 
 
-def _enter(payload: dict, program_folder: str) -> list[str] | None:
+def _enter(payload: dict, program_folder: str, *, frames: int = _SERVER_FRAMES) -> list[str] | None:
     """Make this forked child look like a fresh interpreter for the program; returns the list
-    of outside writes the watcher fills (None: not watched)."""
+    of outside writes the watcher fills (None: not watched). ``frames``: how much the
+    recursion limit is raised (0 where the caller accounts for its frames itself)."""
     server_paths = [p for p in (os.environ.get("PYTHONPATH") or "").split(os.pathsep) if p]
     env = dict(payload.get("env") or {})
-    os.environ.clear()
-    os.environ.update(env)
+    for key in [k for k in os.environ if k not in env]:  # (os.environ.clear() is quadratic)
+        del os.environ[key]
+    for key, value in env.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
     user_paths = [p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if p]
     rest = [p for p in sys.path[1:] if p not in server_paths and p not in user_paths]
     sys.path[:] = [program_folder, *user_paths, *rest]
@@ -64,7 +77,8 @@ def _enter(payload: dict, program_folder: str) -> list[str] | None:
     sys.stderr = sys.__stderr__ = _stream(2, "w", encoding or "utf-8", "backslashreplace", line_buffering=True)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
-    sys.setrecursionlimit(sys.getrecursionlimit() + _SERVER_FRAMES)
+    if frames:
+        sys.setrecursionlimit(sys.getrecursionlimit() + frames)
     atexit._clear()
     import random
 
@@ -160,6 +174,80 @@ def run_main(payload: dict) -> dict:
     status["exit_code"] = exit_code
     status["writes_outside"] = list(watched or ())
     return status
+
+
+def record_main(payload: dict) -> None:
+    """Record the program as ``python duck/trace/_child.py CONFIG`` would, in this forked child.
+
+    ``payload``: ``config`` (the path of the child's config file, written by
+    ``duck.trace.runner``), ``env`` (exactly the program's environment) and
+    ``stdin``/``stdout``/``stderr`` (files). The child is given what a fresh interpreter
+    would (see ``_enter``; the recorder raises the recursion limit by the frames below the
+    program itself, wherever it starts), then ``duck.trace.child`` runs the program under
+    the recorder, writes the trace and the status file, and ends the process: nothing is
+    returned, the runner reads the status file as it does for an exec'd child. Every
+    descriptor but 0, 1 and 2 is closed first, as after an exec.
+    """
+    from duck.trace import child as _child
+
+    with open(payload["config"], encoding="utf-8") as f:
+        config = json.load(f)
+    folder = os.getcwd() if config["module"] else os.path.dirname(os.path.abspath(config["script"]))
+    _enter({**{key: payload.get(key) for key in ("env", "stdin", "stdout", "stderr")}, "seed": config.get("seed")},
+           folder, frames=0)
+    os.closerange(3, _max_fd())
+    _hide_entries(_entries_below())
+    _child._limit_memory(config)
+    _child._Child(config).run()
+    os._exit(70)  # not reached: the child ends the process itself
+
+
+def _entries_below() -> int:
+    """How many levels of the recursion limit the stack below this frame takes beyond its
+    Python frames: 3.11 counts each entry of the eval loop from C after the first (the
+    server's module, run by ``-m``, is one), 3.12+ counts none. The recorder's child raises
+    the limit by the Python frames below the program only, which is exact in a fresh
+    interpreter (none there)."""
+    frames = 0
+    frame = sys._getframe()
+    while frame is not None:
+        frames += 1
+        frame = frame.f_back
+
+    def down(depth: int) -> int:
+        try:
+            return down(depth + 1)
+        except RecursionError:
+            return depth
+
+    return max(0, sys.getrecursionlimit() - down(1) - frames)
+
+
+def _hide_entries(extra: int) -> None:
+    """Raise the recursion limit by ``extra`` levels the program must not see: ``sys``'s
+    getter and setter are wrapped (the recorder's child wraps them again with its own offset),
+    so the program gets a fresh interpreter's depth and reads a fresh interpreter's limit."""
+    if not extra:
+        return
+    real_set, real_get = sys.setrecursionlimit, sys.getrecursionlimit
+    real_set(real_get() + extra)
+
+    def setrecursionlimit(limit):
+        if not isinstance(limit, int) or limit < 1:
+            return real_set(limit)  # Python's own TypeError/ValueError
+        return real_set(limit + extra)
+
+    def getrecursionlimit():
+        return real_get() - extra
+
+    sys.setrecursionlimit, sys.getrecursionlimit = setrecursionlimit, getrecursionlimit
+
+
+def _max_fd() -> int:
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return soft if 0 < soft < 1 << 20 else 1 << 16
 
 
 class _Overtime(BaseException):

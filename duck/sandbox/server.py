@@ -37,7 +37,8 @@ import sys
 import time
 import traceback
 
-from duck.sandbox.confine import ConfinementError, enter, enter_nested
+from duck.sandbox.confine import ConfinementError, enter, enter_nested, warm
+from duck.sandbox.landlock import libc as _libc
 from duck.sandbox.policy import Policy, interpreter_paths
 
 _PR_SET_CHILD_SUBREAPER = 36
@@ -49,10 +50,6 @@ SETUP_FAILED = "the sandbox could not be set up"
 _dumps = json.dumps
 
 
-def _libc():
-    import ctypes
-
-    return ctypes.CDLL(None, use_errno=True)
 
 
 def _children() -> list[int]:
@@ -158,8 +155,10 @@ class Server:
         self.require_landlock = bool(config.get("require_landlock"))
         self.jobs = 0
         self.parent_gone = False
-        interpreter_paths(None)  # computed once here, inherited by every forked run
-        interpreter_paths(sys.executable)
+        for python in (None, sys.executable):  # computed once here, inherited by every forked run
+            interpreter_paths(python)
+            warm(python)
+        _libc()
 
     # ------------------------------------------------------------------ the child
     def _child(self, job: dict, folder: str, result_fd: int, sample_fds: list[int] = ()) -> None:

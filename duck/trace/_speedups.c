@@ -14,7 +14,8 @@
  *
  * LineRecorder records the common events themselves (line, return, call of known user code; see
  * its comment), keeping per frame a FrameState. On CPython 3.11 it is a C trace function
- * (PyEval_SetTrace) and reads a frame's fast locals through the interpreter's frame layout,
+ * (PyEval_SetTrace), on 3.12+ sys.monitoring's callbacks; on 3.11-3.13 it reads a frame's fast
+ * locals through the interpreter's frame layout,
  * compared by identity with what it saw at the frame's previous event (fast_diff); elsewhere, or
  * after set_fast_locals(False), it reads them through PyFrame_GetLocals. Both give the changes in
  * the order the locals dict would.
@@ -31,21 +32,29 @@
 #include <stdint.h>
 #include <pythread.h>
 
-/* CPython 3.11: the frame's fast locals are read through its internal layout (see fast_diff); any
- * other version, a build without the internal headers, or -DDUCK_PUBLIC_FRAME_API takes the public
- * API (PyFrame_GetLocals). */
+/* CPython 3.11, 3.12 and 3.13: the frame's fast locals are read through its internal layout (see
+ * fast_diff), which each of these minors defines in internal/pycore_frame.h (and only these: the
+ * layout is checked per minor); any other version, a build without the internal headers, or
+ * -DDUCK_PUBLIC_FRAME_API takes the public API (PyFrame_GetLocals). */
 #if defined(__has_include)
 #if __has_include(<internal/pycore_frame.h>)
 #define DUCK_HAVE_INTERNAL_FRAME 1
 #endif
 #endif
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && defined(DUCK_HAVE_INTERNAL_FRAME) && \
-    !defined(DUCK_PUBLIC_FRAME_API) && !defined(PYPY_VERSION)
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && defined(DUCK_HAVE_INTERNAL_FRAME) && \
+    !defined(DUCK_PUBLIC_FRAME_API) && !defined(PYPY_VERSION) && !defined(Py_GIL_DISABLED)
 #define DUCK_FAST_LOCALS 1
 #define Py_BUILD_CORE
 #include <internal/pycore_frame.h>
 #include <internal/pycore_code.h>
 #undef Py_BUILD_CORE
+#if PY_VERSION_HEX >= 0x030D0000 /* 3.13: the code is f_executable, the instruction instr_ptr (the current one) */
+#define IFRAME_CODE(f) (PyCode_Check((f)->f_executable) ? (PyCodeObject *)(f)->f_executable : NULL)
+#define IFRAME_INSTR(f) ((f)->instr_ptr)
+#else /* 3.11, 3.12: f_code, and prev_instr (the current instruction while an event is handled) */
+#define IFRAME_CODE(f) ((f)->f_code)
+#define IFRAME_INSTR(f) ((f)->prev_instr)
+#endif
 #else
 #define DUCK_FAST_LOCALS 0
 #endif
@@ -205,11 +214,28 @@ flatten_part(PyObject *part, PyObject *out, Py_ssize_t room, Active *active)
     return room;
 }
 
+/* PyUnicode_IsIdentifier for an exact str, remembering the names it accepted (a small direct-mapped
+ * cache holding them: attribute names are few and checked at every step). */
+#define IDENT_CACHE 512
+static PyObject *ident_cache[IDENT_CACHE];
+
+static int
+is_identifier(PyObject *name)
+{
+    size_t h = ((uintptr_t)name >> 4) & (IDENT_CACHE - 1);
+    if (ident_cache[h] == name)
+        return 1;
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
+        return 0;
+    Py_XSETREF(ident_cache[h], Py_NewRef(name));
+    return 1;
+}
+
 /* One attribute: its name, then its value ("name=" and ", " taken off the room). */
 static Py_ssize_t
 flatten_attribute(PyObject *name, PyObject *item, PyObject *out, Py_ssize_t room, Active *active)
 {
-    if (!PyUnicode_CheckExact(name) || !PyUnicode_IsIdentifier(name))
+    if (!is_identifier(name))
         return FP_NONE;
     int put = fp_put(out, active, name);
     if (put != 0)
@@ -368,12 +394,40 @@ fingerprint(PyObject *value, Py_ssize_t k)
     return fp;
 }
 
+/* The common case of an unchanged list or tuple of scalars, without the walk: fp is (value, its length,
+ * then one part per item shown, each a scalar). When the list still has that length and those very
+ * items first (fp holds them, so an equal address is the same object), the walk would meet the same
+ * parts with the same room and stop at the same place: 1. Anything else: 0, and the walk decides. */
+static int
+same_scalar_items(PyObject *value, PyTypeObject *t, PyObject *fp)
+{
+    Py_ssize_t parts = PyTuple_GET_SIZE(fp);
+    if (parts < 2 || PyTuple_GET_ITEM(fp, 0) != value || !PyLong_CheckExact(PyTuple_GET_ITEM(fp, 1)))
+        return 0;
+    Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(fp, 1));
+    if (n == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (n != Py_SIZE(value) || parts - 2 > n)
+        return 0;
+    PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item : ((PyTupleObject *)value)->ob_item;
+    for (Py_ssize_t i = 0; i < parts - 2; i++) {
+        PyObject *part = PyTuple_GET_ITEM(fp, i + 2);
+        if (items[i] != part || !is_scalar(part))
+            return 0;
+    }
+    return 1;
+}
+
 /* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value), compared
  * while walking (nothing is allocated; the walk stops at the first part that differs). */
 static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
     PyTypeObject *t = Py_TYPE(value);
+    if ((t == &PyList_Type || t == &PyTuple_Type) && same_scalar_items(value, t, fp))
+        return 1;
     if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return 0;
     Active active;
@@ -425,7 +479,7 @@ flat_items_ok(PyObject *const *items, Py_ssize_t n, Py_ssize_t room, Py_ssize_t 
 static long k_opaque = -1; /* saferepr.K_OPAQUE */
 static PyObject *str_comma, *str_colon, *str_open_list, *str_close_list, *str_open_tuple, *str_close_tuple,
     *str_close_tuple1, *str_open_dict, *str_close_dict, *str_cycle_list, *str_cycle_tuple, *str_cycle_dict,
-    *str_close_obj, *str_empty;
+    *str_close_obj, *str_empty, *str_equals;
 
 typedef struct {
     PyObject *pieces; /* list of str */
@@ -454,8 +508,163 @@ walk_emit(Walk *w, PyObject *text)
     return walk_emit_new(w, Py_NewRef(text));
 }
 
+/* The repr of an exact int or float, by value: a small direct-mapped cache of texts (a float's or an
+ * int's repr depends on its value alone), so the values a program keeps showing are not converted
+ * again at every step. It holds only strings it made, never the program's objects. Anything else:
+ * PyObject_Repr. A new reference, or NULL with an error. */
+#define SCALAR_CACHE 2048
+static struct {
+    long long key;
+    PyObject *text;
+} int_texts[SCALAR_CACHE];
+static struct {
+    uint64_t key;
+    PyObject *text;
+} float_texts[SCALAR_CACHE];
+
+static inline size_t
+scalar_slot(uint64_t bits)
+{
+    return (size_t)((bits * 0x9E3779B97F4A7C15ull) >> 53) & (SCALAR_CACHE - 1);
+}
+
+static PyObject *
+scalar_repr(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyLong_Type) {
+        int overflow = 0;
+        long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
+        if (overflow || (x == -1 && PyErr_Occurred())) {
+            PyErr_Clear();
+            return PyObject_Repr(v);
+        }
+        size_t h = scalar_slot((uint64_t)x);
+        if (int_texts[h].text != NULL && int_texts[h].key == x)
+            return Py_NewRef(int_texts[h].text);
+        PyObject *text = PyObject_Repr(v);
+        if (text != NULL) {
+            Py_XSETREF(int_texts[h].text, Py_NewRef(text));
+            int_texts[h].key = x;
+        }
+        return text;
+    }
+    if (t == &PyFloat_Type) {
+        double d = PyFloat_AS_DOUBLE(v);
+        uint64_t bits;
+        memcpy(&bits, &d, sizeof bits);
+        size_t h = scalar_slot(bits);
+        if (float_texts[h].text != NULL && float_texts[h].key == bits)
+            return Py_NewRef(float_texts[h].text);
+        PyObject *text = PyObject_Repr(v);
+        if (text != NULL) {
+            Py_XSETREF(float_texts[h].text, Py_NewRef(text));
+            float_texts[h].key = bits;
+        }
+        return text;
+    }
+    return PyObject_Repr(v);
+}
+
+/* open + the texts joined by ", " + close, as one str (a new reference, or NULL with an error); with
+ * `pairs`, texts are key, value, key, value...: "k: v, k: v". The texts are consumed (each a new
+ * reference, all non-NULL). */
+static PyObject *
+join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *close, int pairs)
+{
+    Py_ssize_t len = (Py_ssize_t)strlen(open) + (Py_ssize_t)strlen(close) + (n > 1 ? 2 * (n - 1) : 0);
+    Py_UCS4 maxchar = 127;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        len += PyUnicode_GET_LENGTH(texts[i]);
+        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(texts[i]);
+        if (m > maxchar)
+            maxchar = m;
+    }
+    PyObject *out = PyUnicode_New(len, maxchar);
+    if (out != NULL) {
+        Py_ssize_t pos = 0;
+        int kind = PyUnicode_KIND(out);
+        void *data = PyUnicode_DATA(out);
+        for (const char *c = open; *c; c++)
+            PyUnicode_WRITE(kind, data, pos++, (Py_UCS4)*c);
+        for (Py_ssize_t i = 0; i < n; i++) {
+            if (i) {
+                PyUnicode_WRITE(kind, data, pos++, pairs && (i & 1) ? ':' : ',');
+                PyUnicode_WRITE(kind, data, pos++, ' ');
+            }
+            Py_ssize_t m = PyUnicode_GET_LENGTH(texts[i]);
+            if (kind == PyUnicode_1BYTE_KIND && PyUnicode_KIND(texts[i]) == PyUnicode_1BYTE_KIND) {
+                memcpy((Py_UCS1 *)data + pos, PyUnicode_1BYTE_DATA(texts[i]), m);
+            } else if (PyUnicode_CopyCharacters(out, pos, texts[i], 0, m) < 0) {
+                Py_CLEAR(out);
+                break;
+            }
+            pos += m;
+        }
+        if (out != NULL)
+            for (const char *c = close; *c; c++)
+                PyUnicode_WRITE(kind, data, pos++, (Py_UCS4)*c);
+    }
+    for (Py_ssize_t i = 0; i < n; i++)
+        Py_DECREF(texts[i]);
+    return out;
+}
+
+#define FLAT_ON_STACK 128
+
+/* repr() of the first n items of a list or tuple of flat items (is_flat_item), as repr(value[:n]) writes
+ * it: "[a, b]", "(a, b)", "(a,)". A new reference, or NULL with an error. */
+static PyObject *
+flat_seq_repr(PyObject *const *items, Py_ssize_t n, int list)
+{
+    PyObject *on_stack[FLAT_ON_STACK], **texts = on_stack;
+    if (n > FLAT_ON_STACK && (texts = PyMem_Malloc(n * sizeof(PyObject *))) == NULL)
+        return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if ((texts[i] = scalar_repr(items[i])) == NULL) {
+            while (i-- > 0)
+                Py_DECREF(texts[i]);
+            if (texts != on_stack)
+                PyMem_Free(texts);
+            return NULL;
+        }
+    }
+    PyObject *out = join_texts(texts, n, list ? "[" : "(", list ? "]" : n == 1 ? ",)" : ")", 0);
+    if (texts != on_stack)
+        PyMem_Free(texts);
+    return out;
+}
+
+/* repr() of a dict made of the first n items of value, all flat: "{k: v, ...}". */
+static PyObject *
+flat_dict_repr(PyObject *value, Py_ssize_t n)
+{
+    PyObject *on_stack[FLAT_ON_STACK], **texts = on_stack;
+    if (2 * n > FLAT_ON_STACK && (texts = PyMem_Malloc(2 * n * sizeof(PyObject *))) == NULL)
+        return PyErr_NoMemory();
+    Py_ssize_t pos = 0, i = 0;
+    PyObject *key, *item;
+    while (i < 2 * n && PyDict_Next(value, &pos, &key, &item)) {
+        if ((texts[i] = scalar_repr(key)) != NULL && (texts[i + 1] = scalar_repr(item)) == NULL)
+            Py_CLEAR(texts[i]);
+        if (texts[i] == NULL) {
+            while (i-- > 0)
+                Py_DECREF(texts[i]);
+            if (texts != on_stack)
+                PyMem_Free(texts);
+            return NULL;
+        }
+        i += 2;
+    }
+    PyObject *out = join_texts(texts, i, "{", "}", 1);
+    if (texts != on_stack)
+        PyMem_Free(texts);
+    return out;
+}
+
 /* saferepr._flat_repr(value, t, room) for an exact list, tuple or dict: a new reference, or NULL
- * without an error where it returns None, or NULL with an error. */
+ * without an error where it returns None, or NULL with an error. The texts are repr()'s of the
+ * (heads of the) containers, written here from the items' reprs. */
 static PyObject *
 flat_repr(PyObject *value, Py_ssize_t room)
 {
@@ -471,23 +680,14 @@ flat_repr(PyObject *value, Py_ssize_t room)
         Py_ssize_t str_total = 0;
         if (!flat_items_ok(items, m, room, &str_total) || str_total > 4 * room)
             return NULL;
+        int list = t == &PyList_Type;
         if (n <= count) {
-            text = PyObject_Repr(value);
+            text = flat_seq_repr(items, n, list);
         } else {
-            PyObject *head = PySequence_GetSlice(value, 0, count);
-            if (head == NULL)
-                return NULL;
-            PyObject *short_head = PySequence_GetSlice(head, 0, room / 7 + 1);
-            if (short_head == NULL) {
-                Py_DECREF(head);
-                return NULL;
-            }
-            text = PyObject_Repr(short_head);
-            Py_DECREF(short_head);
-            if (text != NULL && PyUnicode_GET_LENGTH(text) <= room) {
-                Py_SETREF(text, PyObject_Repr(head));
-            }
-            Py_DECREF(head);
+            Py_ssize_t short_n = room / 7 + 1;
+            text = flat_seq_repr(items, short_n < count ? short_n : count, list);
+            if (text != NULL && PyUnicode_GET_LENGTH(text) <= room)
+                Py_SETREF(text, flat_seq_repr(items, count, list));
             cut_last = 1;
         }
     } else if (t == &PyDict_Type) {
@@ -507,25 +707,8 @@ flat_repr(PyObject *value, Py_ssize_t room)
         }
         if (str_total > 4 * room)
             return NULL;
-        if (n <= count) {
-            text = PyObject_Repr(value);
-        } else {
-            PyObject *head = PyDict_New();
-            if (head == NULL)
-                return NULL;
-            pos = 0;
-            i = 0;
-            while (i < count && PyDict_Next(value, &pos, &key, &item)) {
-                if (PyDict_SetItem(head, key, item) < 0) {
-                    Py_DECREF(head);
-                    return NULL;
-                }
-                i++;
-            }
-            text = PyObject_Repr(head);
-            Py_DECREF(head);
-            cut_last = 1;
-        }
+        text = flat_dict_repr(value, m);
+        cut_last = n > count;
     } else {
         return NULL;
     }
@@ -562,7 +745,12 @@ walk_is_active(Walk *w, PyObject *value)
 static int
 walk_attribute(Walk *w, PyObject *name, PyObject *item, int first)
 {
-    int r = walk_emit_new(w, first ? PyUnicode_FromFormat("%U=", name) : PyUnicode_FromFormat(", %U=", name));
+    /* ", " name "=" as separate pieces: the text is the same (a walk cut short is cut at the limit) */
+    int r = first ? WALK_OK : walk_emit(w, str_comma);
+    if (r == WALK_OK)
+        r = walk_emit(w, name);
+    if (r == WALK_OK)
+        r = walk_emit(w, str_equals);
     if (r != WALK_OK)
         return r;
     Py_INCREF(item);
@@ -587,7 +775,9 @@ walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
     }
     int r;
     if (walk_is_active(w, value)) {
-        r = walk_emit_new(w, PyUnicode_FromFormat("%U(...)", name));
+        r = walk_emit(w, name);
+        if (r == WALK_OK)
+            r = walk_emit(w, str_cycle_tuple);
         Py_DECREF(name);
         return r;
     }
@@ -608,7 +798,9 @@ walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
             Py_CLEAR(dict);
         }
     }
-    r = walk_emit_new(w, PyUnicode_FromFormat("%U(", name));
+    r = walk_emit(w, name);
+    if (r == WALK_OK)
+        r = walk_emit(w, str_open_tuple);
     if (r != WALK_OK)
         goto done;
     w->active[w->depth++] = value;
@@ -638,7 +830,7 @@ walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
         PyObject *key, *item;
         Py_ssize_t n = PyDict_GET_SIZE(dict);
         while (r == WALK_OK && PyDict_Next(dict, &pos, &key, &item)) {
-            if (!PyUnicode_CheckExact(key) || !PyUnicode_IsIdentifier(key))
+            if (!is_identifier(key))
                 continue;
             Py_INCREF(key);
             r = walk_attribute(w, key, item, first);
@@ -722,7 +914,7 @@ walk_value(Walk *w, PyObject *value)
     PyTypeObject *t = Py_TYPE(value);
     if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || value == Py_None || t == &PyComplex_Type ||
         value == Py_Ellipsis || value == Py_NotImplemented)
-        return walk_emit_new(w, PyObject_Repr(value));
+        return walk_emit_new(w, scalar_repr(value));
     if (t == &PyUnicode_Type || t == &PyBytes_Type) {
         Py_ssize_t room = w->budget - w->size + 2;
         Py_ssize_t n = t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(value) : PyBytes_GET_SIZE(value);
@@ -815,7 +1007,7 @@ static const Interned walk_strings[] = {
     {&str_comma, ", "}, {&str_colon, ": "}, {&str_open_list, "["}, {&str_close_list, "]"},
     {&str_open_tuple, "("}, {&str_close_tuple, ")"}, {&str_close_tuple1, ",)"}, {&str_open_dict, "{"},
     {&str_close_dict, "}"}, {&str_cycle_list, "[...]"}, {&str_cycle_tuple, "(...)"}, {&str_cycle_dict, "{...}"},
-    {&str_close_obj, ")"}, {&str_empty, ""}, {NULL, NULL},
+    {&str_close_obj, ")"}, {&str_empty, ""}, {&str_equals, "="}, {NULL, NULL},
 };
 
 static PyObject *
@@ -833,7 +1025,7 @@ value_text(PyObject *value, Py_ssize_t limit, PyObject *limit_obj)
     PyTypeObject *t = Py_TYPE(value);
     if (t == &PyLong_Type || t == &PyFloat_Type || t == &PyBool_Type || value == Py_None ||
         (t == &PyUnicode_Type && PyUnicode_GET_LENGTH(value) <= limit / 2)) {
-        PyObject *text = PyObject_Repr(value);
+        PyObject *text = scalar_repr(value);
         if (text == NULL) {
             if (!PyErr_ExceptionMatches(PyExc_ValueError))
                 return NULL;
@@ -860,6 +1052,31 @@ starts_with_dunder(PyObject *name)
            PyUnicode_READ_CHAR(name, 1) == '_';
 }
 
+/* Another snapshot (the caller's, while a call's locals are diffed) whose entries may already hold
+ * the text of a value; NULL: none. Borrowed for the duration of that diff only. */
+static PyObject *reuse_snap = NULL;
+#define REUSE_MAX_ENTRIES 64
+
+/* An entry (value, text, fingerprint) of snap, borrowed, that holds `value` itself and whose text is
+ * still value's: the rule diff_one skips an unchanged local by (the same identity, and a stable type
+ * or the same fingerprint). NULL when there is none (scalars are not looked for: their repr is cheap). */
+static PyObject *
+known_entry(PyObject *snap, PyObject *value, Py_ssize_t k)
+{
+    if (snap == NULL || is_scalar(value) || PyDict_GET_SIZE(snap) > REUSE_MAX_ENTRIES)
+        return NULL;
+    Py_ssize_t pos = 0;
+    PyObject *name, *entry;
+    while (PyDict_Next(snap, &pos, &name, &entry)) {
+        if (!PyTuple_CheckExact(entry) || PyTuple_GET_SIZE(entry) != 3 || PyTuple_GET_ITEM(entry, 0) != value)
+            continue;
+        PyObject *fp = PyTuple_GET_ITEM(entry, 2);
+        if (fp == Py_True || (PyTuple_CheckExact(fp) && same_fingerprint(value, fp, k)))
+            return entry;
+    }
+    return NULL;
+}
+
 /* One local: compare with the snapshot, repr and note it when new or changed. Returns 1 when
  * it was appended, 0 when unchanged, -1 on error. */
 static int
@@ -877,6 +1094,19 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
             return 0;
     }
     Py_XINCREF(old); /* classify and safe_repr run Python code, which may touch the snapshot */
+    PyObject *known = known_entry(reuse_snap, value, k);
+    if (known != NULL) { /* the caller's entry for the same value, still true: its text and fingerprint */
+        PyObject *text = Py_NewRef(PyTuple_GET_ITEM(known, 1));
+        int set = PyDict_SetItem(snap, name, known);
+        int changed = set < 0 ? -1 : 1;
+        if (set == 0 && old != NULL)
+            changed = PyObject_RichCompareBool(PyTuple_GET_ITEM(old, 1), text, Py_NE);
+        if (changed > 0 && (PyList_Append(names, name) < 0 || PyList_Append(texts, text) < 0))
+            changed = -1;
+        Py_XDECREF(old);
+        Py_DECREF(text);
+        return changed;
+    }
     int stable = is_stable(Py_TYPE(value));
     if (stable < 0) {
         Py_XDECREF(old);
@@ -1342,6 +1572,8 @@ typedef struct {
     uint64_t *order;       /* per slot in the snapshot: when it was added (the snapshot's order) */
     uint64_t next_order;
     uint64_t snap_version; /* the snapshot's version tag after the last diff through the view; 0: never */
+    uint64_t flocals_version; /* 3.11/3.12: the frame's locals dict's version tag when it was seen to hold
+                               * no name besides the slots' (else the public API reads the frame); 0: never */
 } FrameState;
 
 #define SLOT_SEEN 1    /* seen[i] is what the snapshot holds for it */
@@ -1416,6 +1648,7 @@ fs_create(PyObject *fid, PyObject *code)
     self->order = NULL;
     self->next_order = 0;
     self->snap_version = 0;
+    self->flocals_version = 0;
     PyObject_GC_Track(self);
     if (self->snap == NULL) {
         Py_DECREF(self);
@@ -1488,10 +1721,48 @@ fast_locals_apply(PyFrameObject *frame, FrameState *state)
     if (!use_fast_locals)
         return 0;
     _PyInterpreterFrame *iframe = frame->f_frame;
-    PyCodeObject *co = iframe->f_code;
-    if ((PyObject *)co != state->code || !(co->co_flags & CO_OPTIMIZED) || iframe->stacktop <= 0 ||
-        iframe->prev_instr < _PyCode_CODE(co) + co->_co_firsttraceable)
+    PyCodeObject *co = IFRAME_CODE(iframe);
+    if (co == NULL || (PyObject *)co != state->code || !(co->co_flags & CO_OPTIMIZED) ||
+        IFRAME_INSTR(iframe) < _PyCode_CODE(co) + co->_co_firsttraceable) /* before MAKE_CELL / COPY_FREE_VARS */
         return 0;
+#if PY_VERSION_HEX < 0x030C0000
+    if (iframe->stacktop <= 0)
+        return 0;
+#endif
+#if PY_VERSION_HEX < 0x030D0000
+    /* a locals dict made for the frame (locals(), frame.f_locals) may hold names the program added to it,
+     * which the public API shows and the slots do not: checked again whenever the dict changed */
+    PyObject *d = iframe->f_locals;
+    if (d != NULL) {
+        if (!PyDict_CheckExact(d))
+            return 0;
+        uint64_t version = ((PyDictObject *)d)->ma_version_tag;
+        if (version != state->flocals_version) {
+            if (PyDict_GET_SIZE(d) > co->co_nlocalsplus)
+                return 0;
+            Py_ssize_t pos = 0;
+            PyObject *name, *value;
+            while (PyDict_Next(d, &pos, &name, &value)) {
+                int found = 0;
+                for (int i = 0; i < co->co_nlocalsplus && !found; i++)
+                    found = PyTuple_GET_ITEM(co->co_localsplusnames, i) == name;
+                for (int i = 0; i < co->co_nlocalsplus && !found; i++) {
+                    PyObject *slot = PyTuple_GET_ITEM(co->co_localsplusnames, i);
+                    found = PyUnicode_Check(name) && PyUnicode_Compare(slot, name) == 0;
+                }
+                if (PyErr_Occurred())
+                    PyErr_Clear();
+                if (!found)
+                    return 0;
+            }
+            state->flocals_version = version;
+        }
+    }
+#endif
+#if PY_VERSION_HEX >= 0x030D0000
+    if (frame->f_extra_locals != NULL) /* names the program added through frame.f_locals: no slots */
+        return 0;
+#endif
     return 1;
 }
 
@@ -1570,7 +1841,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
           PyObject *texts)
 {
     _PyInterpreterFrame *iframe = frame->f_frame;
-    PyCodeObject *co = iframe->f_code;
+    PyCodeObject *co = IFRAME_CODE(iframe);
     int n = co->co_nlocalsplus;
     if (state->nslots != n || state->snap_version != ((PyDictObject *)state->snap)->ma_version_tag) {
         int r = fs_sync_view(state, co);
@@ -1686,6 +1957,7 @@ typedef struct {
     PyObject *recorder, *user_codes, *table_add, *global_fallback, *start_fallback;
     /* the FrameTable's code index and columns, appended to here for a code it already knows */
     PyObject *code_ids, *table_fid, *fid_append, *code_append, *depth_append, *parent_append;
+    PyObject *table_columns[4]; /* the arrays behind the four appends, written directly (borrowed; or NULL) */
     Py_ssize_t limit, budget;
     unsigned long thread;
     int settrace;
@@ -2002,7 +2274,9 @@ lr_return(LineRecorder *self, PyObject *frame, PyObject *value)
     key = PyLong_FromVoidPtr(frame);
     if (key == NULL || PyDict_DelItem(self->frames, key) < 0)
         goto done;
-    text = value_text(value, self->limit, self->limit_obj);
+    /* a returned local (just diffed) is not repr'd again */
+    PyObject *known = known_entry(state->snap, value, (self->limit + 32) / 3 + 3);
+    text = known != NULL ? Py_NewRef(PyTuple_GET_ITEM(known, 1)) : value_text(value, self->limit, self->limit_obj);
     if (text == NULL || PyList_Append(self->names, self->value_name) < 0)
         goto done;
     if (PyList_Append(self->texts, text) < 0)
@@ -2031,10 +2305,19 @@ lr_table_add(LineRecorder *self, PyObject *const *args)
             return NULL;
         return PyObject_Vectorcall(self->table_add, args, 4, NULL);
     }
-    if (call_append(self->fid_append, args[0]) < 0 || call_append(self->code_append, index) < 0 ||
-        call_append(self->depth_append, args[2]) < 0 || call_append(self->parent_append, args[3]) < 0)
-        return NULL;
-    Py_ssize_t rows = PyObject_Length(self->table_fid);
+    PyObject *values[4] = {args[0], index, args[2], args[3]};
+    PyObject *appends[4] = {self->fid_append, self->code_append, self->depth_append, self->parent_append};
+    for (int i = 0; i < 4; i++) {
+        Py_ssize_t x = PyLong_CheckExact(values[i]) ? PyLong_AsSsize_t(values[i]) : -1;
+        if (x == -1 && PyErr_Occurred())
+            PyErr_Clear();
+        int r = x == -1 || self->table_columns[i] == NULL
+                    ? call_append(appends[i], values[i])
+                    : column_append(self->table_columns[i], appends[i], x, INT32_MIN, INT32_MAX);
+        if (r < 0)
+            return NULL;
+    }
+    Py_ssize_t rows = self->table_columns[0] != NULL ? Py_SIZE(self->table_columns[0]) : PyObject_Length(self->table_fid);
     return rows < 0 ? NULL : PyLong_FromSsize_t(rows - 1);
 }
 
@@ -2078,7 +2361,14 @@ lr_enter(LineRecorder *self, PyObject *frame, PyCodeObject *code)
         goto done;
     if (PyList_Append(self->stack, (PyObject *)state) < 0)
         goto done;
+    /* the arguments: a value the caller's snapshot holds (and still shows the same) is not repr'd again */
+    PyObject *caller = depth > 0 ? PyList_GET_ITEM(self->stack, depth - 1) : NULL;
+    reuse_snap = caller != NULL && Py_IS_TYPE(caller, &FrameStateType) ? ((FrameState *)caller)->snap : NULL;
+    Py_XINCREF(reuse_snap);
+    PyObject *held = reuse_snap;
     Py_ssize_t count = lr_diff_locals(self, state, frame);
+    reuse_snap = NULL;
+    Py_XDECREF(held);
     if (count < 0)
         goto done;
     rc = lr_append_event(self, (Py_ssize_t)code->co_firstlineno << 2, state->ctx, count);
@@ -2473,6 +2763,10 @@ lr_calls(LineRecorder *self, PyObject *args)
     Py_XSETREF(self->code_append, appends[1]);
     Py_XSETREF(self->depth_append, appends[2]);
     Py_XSETREF(self->parent_append, appends[3]);
+    self->table_columns[0] = direct_column(self->fid_append, "i");
+    self->table_columns[1] = direct_column(self->code_append, "i");
+    self->table_columns[2] = direct_column(self->depth_append, "i");
+    self->table_columns[3] = direct_column(self->parent_append, "i");
     Py_XSETREF(self->global_fallback, Py_NewRef(global_fallback));
     Py_XSETREF(self->start_fallback, start_fallback == Py_None ? NULL : Py_NewRef(start_fallback));
     for (int i = 0; i < 6; i++)
@@ -2546,6 +2840,8 @@ lr_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
     self->global_fallback = self->start_fallback = NULL;
     self->code_ids = self->table_fid = self->fid_append = self->code_append = NULL;
     self->depth_append = self->parent_append = NULL;
+    for (int i = 0; i < 4; i++)
+        self->table_columns[i] = NULL;
     self->limit = limit;
     self->budget = 1;
     self->thread = thread;

@@ -19,7 +19,7 @@ event. Two cheap checks avoid that where they are sound:
   change of the object in every frame holding it.
 
 The compiled ``duck.trace._speedups.diff_locals`` does the same in C and is used when it was
-built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; on CPython 3.11 it reads a frame's
+built for this interpreter, unless ``DUCK_PURE_PYTHON=1``; on CPython 3.11-3.13 it reads a frame's
 fast locals through the interpreter's frame layout, unless ``DUCK_FRAME_API=public`` (then through
 ``PyFrame_GetLocals``, as on every other version). ``IMPLEMENTATION`` says which one is in use and ``speedups`` is the compiled module (or None) for the other C helpers. This module does not hook the interpreter or store events (``recorder`` and
 ``store`` do). Stdlib only.
@@ -218,7 +218,7 @@ speedups = _load_speedups()
 diff_locals = speedups.diff_locals if speedups is not None else diff_locals_py
 IMPLEMENTATION = "c" if speedups is not None else "python"
 #: Which path records, as the trace header's ``recorder`` says (docs/trace-format.md): ``c-fast-locals``
-#: (the C core reading frames' fast locals through the interpreter's frame layout, CPython 3.11),
+#: (the C core reading frames' fast locals through the interpreter's frame layout, CPython 3.11-3.13),
 #: ``c-public-api`` (the C core through the public C API: other versions, or ``DUCK_FRAME_API=public``)
 #: or ``python`` (the pure-Python fallback: no C core built, or ``DUCK_PURE_PYTHON=1``).
 RECORDING_PATH = ("python" if speedups is None

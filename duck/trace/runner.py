@@ -154,12 +154,15 @@ def _default_include(request: RecordRequest, cwd: Path) -> list[str]:
     return base + [str(Path(p).resolve()) for p in request.include]
 
 
-def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordResult:
+def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool = False) -> RecordResult:
     """Record one run of ``request`` into ``trace_path`` and return its outcome (also the trace's last line).
 
     ``sandbox`` (a ``duck.sandbox.Sandbox``): run the child confined in it; the folder of
     ``trace_path`` is then the only place it may write, and ``request.env`` is used exactly
-    as given (the caller builds it with ``duck.sandbox.allowed_env``).
+    as given (the caller builds it with ``duck.sandbox.allowed_env``). ``fork``: the child is
+    forked from the sandbox's server (which must preload ``duck.trace.child``) instead of
+    exec'd as a fresh interpreter: same trace, without an interpreter start (see
+    ``_start_confined``).
     """
     trace_path = Path(trace_path)
     try:
@@ -213,7 +216,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None) -> RecordR
         if sandbox is None:
             outcome = _run_child(python, tmpdir, cwd, env, request, limits)
         else:
-            outcome = _run_confined(sandbox, python, tmpdir, writable, cwd, env, request, limits)
+            outcome = _run_confined(sandbox, python, tmpdir, writable, cwd, env, request, limits, fork)
     finally:
         _remove_folder(tmpdir)
     files = outcome.pop("files", None)
@@ -310,7 +313,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
 
 
 def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path, env: dict,
-                  request: RecordRequest, limits: Limits) -> dict:
+                  request: RecordRequest, limits: Limits, fork: bool = False) -> dict:
     """``_run_child`` through a ``duck.sandbox.Sandbox``: the child is exec'd confined, writing only
     beneath ``writable``. A confined child cannot inherit duck's terminal, so an inherited stdin
     is relayed through a FIFO and, with ``echo``, its output is copied to duck's own streams."""
@@ -325,11 +328,11 @@ def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path,
     echo = _Echo([(out, sys.stdout), (err, sys.stderr)]) if request.echo else None
     duck_root = str(Path(_CHILD).parents[2])  # the child imports duck.trace from here
     readable = [duck_root, *(p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if os.path.isabs(p))]
+    timeout = limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None
     try:
-        run = sandbox.exec([python, _CHILD, str(tmpdir / "config.json")], cwd=cwd, env=env,
-                           timeout_s=limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None,
-                           stdin=stdin_path, stdout=out, stderr=err, writable=[writable], readable=readable,
-                           grace_s=_GRACE_S)
+        run = _start_confined(sandbox, fork, [python, _CHILD, str(tmpdir / "config.json")], cwd=cwd, env=env,
+                              timeout_s=timeout, stdin=stdin_path, stdout=out, stderr=err, writable=[writable],
+                              readable=readable, grace_s=_GRACE_S)
     finally:
         if relay is not None:
             relay.close()
@@ -351,6 +354,28 @@ def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path,
         outcome["writes_outside"] = list(status["writes_outside"])
     outcome["confined"] = bool((run.confinement or {}).get("landlock"))
     return outcome
+
+
+def _start_confined(sandbox, fork: bool, argv: list[str], **options):
+    """Run the recorder's child confined: exec'd (``argv``: a fresh interpreter), or, with
+    ``fork``, forked from the sandbox's server, which has the recorder imported already
+    (``duck.sandbox.program.record_main``: the child's own code, given what a fresh
+    interpreter would; the same confinement, limits and stop). A forked child whose set-up
+    failed before the recording began (no trace header) reports it as a sandbox error, as a
+    failed exec does; a failure after that is the run's end, as in an exec'd child."""
+    if not fork:
+        return sandbox.exec(argv, **options)
+    payload = {"config": argv[-1], "env": options.pop("env")}
+    for key in ("stdin", "stdout", "stderr"):
+        path = options.pop(key)
+        payload[key] = str(path) if path else None
+    run = sandbox.call("duck.sandbox.program:record_main", payload, timeout_s=options.pop("timeout_s") or 0,
+                       **options)
+    if run.error and run.exit_code is not None and run.stopped_by is None:
+        config = json.loads(Path(argv[-1]).read_text(encoding="utf-8"))
+        if not os.path.getsize(config["trace"]):
+            run.exit_code = 127  # the job function raised before the recording began: duck's problem
+    return run
 
 
 class _StdinRelay:

@@ -179,9 +179,9 @@ def _guess_dataset(args) -> str:
     raise DuckError(f"cannot tell whether {args.data} is HumanEval+ or MBPP+", "pass --dataset humaneval or --dataset mbpp")
 
 
-def _solutions(args, backend, results, dataset, tasks, progress, *, sanitized: bool = True) -> dict[str, list[str]]:
-    """Each task's programs: from ``--predictions`` as given, else generated (``sanitized``: as the
-    released evaluation tests them; otherwise as the model wrote them, for self-refine's prompts)."""
+def _solutions(args, backend, results, dataset, tasks, progress) -> dict[str, list[str]]:
+    """Each task's programs: from ``--predictions`` as given, else as the model wrote them (the
+    task's prompt and the completion; ``_score_code`` sanitizes those, as the released evaluation does)."""
     if args.predictions:
         from trainer.eval.predictions import read_evalplus_samples
 
@@ -196,11 +196,12 @@ def _solutions(args, backend, results, dataset, tasks, progress, *, sanitized: b
         return out
     texts = _generate(args, backend, results, [(t.task_id, evalplus.code_prompt(t)) for t in tasks],
                       (evalplus.CODE_STOP,), progress, dataset)
-    program = evalplus.solution_from_completion if sanitized else evalplus.program_from_completion
-    return {t.task_id: [program(t, text) for text in texts[t.task_id]] for t in tasks}
+    return {t.task_id: [evalplus.program_from_completion(t, text) for text in texts[t.task_id]] for t in tasks}
 
 
-def _score_code(pool, tasks, solutions, plus: bool, progress, *, sanitize: bool = False):
+def _score_code(pool, tasks, solutions, plus: bool, progress, *, sanitize: bool):
+    """Score each task's programs; ``sanitize``: they are what a model wrote, so they are scored as
+    the released evaluation scores them (``evalplus.tested_solution``); a predictions file is scored as given."""
     pairs = [(t, evalplus.tested_solution(t, s) if sanitize else s) for t in tasks for s in solutions[t.task_id]]
     if progress:
         progress(f"scoring {len(pairs)} solutions")
@@ -214,7 +215,7 @@ def _score_code(pool, tasks, solutions, plus: bool, progress, *, sanitize: bool 
 def _run_code(args, backend, pool, results, progress) -> None:
     dataset, tasks = _code_tasks(args)
     solutions = _solutions(args, backend, results, dataset, tasks, progress)
-    by_task = _score_code(pool, tasks, solutions, not args.base_only, progress)
+    by_task = _score_code(pool, tasks, solutions, not args.base_only, progress, sanitize=not args.predictions)
     column = COLUMN[dataset]
     results["scores"] = {column: benchmark_pass_at_k([[s.base for s in by_task[t.task_id]] for t in tasks])}
     if not args.base_only:
@@ -235,7 +236,7 @@ def _run_refine(args, backend, pool, results, progress) -> None:
     if backend is None:
         raise DuckError("refine needs a model to refine with", "pass --model or --endpoint (round 0 is the model's own solution)")
     # the model's own text is what each round shows it; the sanitized program is what is scored
-    current = {t: s[0] for t, s in _solutions(args, backend, results, dataset, tasks, progress, sanitized=False).items()}
+    current = {t: s[0] for t, s in _solutions(args, backend, results, dataset, tasks, progress).items()}
     store = GenerationStore(Path(results["generations_file"]))
     rounds = []
     by_task = {k: v[0] for k, v in _score_code(pool, tasks, {k: [v] for k, v in current.items()}, True, progress,

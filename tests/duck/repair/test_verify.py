@@ -3,6 +3,7 @@ and the differential probe that ranks verified fixes."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -71,7 +72,7 @@ def test_a_stop_request_kills_the_candidates_that_run(make_runner):
     started = time.monotonic()
     results = list(runner.verify_many([SLEEPER, SLEEPER + "#2\n", SLEEPER + "#3\n"],
                                       lambda s: runner.verify(s, runner.request.limits),
-                                      should_stop=lambda: runner.running() > 0))
+                                      should_stop=lambda: runner.running() == 2))  # both slots busy
     assert time.monotonic() - started < 30
     assert len(results) == 2 and runner.running() == 0     # the third never started
     for _, result in results:
@@ -144,7 +145,7 @@ def test_an_untraced_run_sees_what_a_fresh_interpreter_gives_a_program(make_runn
     # untraced runs are forked from a sandbox server: nothing of the server may show
     runner = make_runner(LIKE_PYTHON)
     quick = runner.run_quick(None, 30)
-    recorded = runner.record(None).session          # the recorder's child: a fresh interpreter
+    recorded = runner.record(None, fork=False).session  # the recorder's child: a fresh interpreter
     lines = quick.stdout.splitlines()
     assert lines[0].startswith("__main__ root [") and "'HOME'" in lines[0] and "'PYTHONHASHSEED'" in lines[0]
     assert lines[1] == "utf-8 utf-8 True"
@@ -153,3 +154,80 @@ def test_an_untraced_run_sees_what_a_fresh_interpreter_gives_a_program(make_runn
     assert quick.stdout == recorded.stdout
     assert quick.outcome["outcome"] == recorded.outcome["outcome"] == "exited"
     assert quick.outcome["exit_code"] == recorded.outcome["exit_code"] == 3
+
+
+FORK_PROGRAMS = {
+    "exception": '''import sys
+def mean(xs):
+    total = 0
+    for x in xs:
+        total += x
+    return total / len(xs)
+print(mean([1, 2, 3]), {"a", "b", "c", "duck"})
+print(mean([]))
+''',
+    "input": '''import random, sys
+names = [input(), input()]
+print(sorted(names), random.random(), hash("duck") % 1000, sys.argv[1:])
+sys.exit(2)
+''',
+    "recursion": '''import sys
+def depth(n):
+    return 0 if n == 0 else 1 + depth(n - 1)
+print(depth(900), sys.getrecursionlimit())
+def forever(n):
+    return forever(n + 1)
+forever(0)
+''',
+    "exit": '''import atexit, os
+atexit.register(lambda: print("atexit"))
+values = {i: i * i for i in range(5)}
+print(values)
+os._exit(4)
+''',
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORK_PROGRAMS))
+def test_a_forked_recording_is_the_fresh_interpreters_recording(make_runner, name):
+    # the recorder's child forked from a sandbox server (what duck fix does) against the
+    # child exec'd as a fresh interpreter: the same steps, values, output and end
+    runner = make_runner(FORK_PROGRAMS[name], argv=["-v"], stdin="b\na\n", seed=5)
+    fresh, forked = runner.record(None, fork=False), runner.record(None, fork=True)
+
+    def events(result):
+        root = str(result.copy_root)
+        return [dataclasses.replace(e, file=e.file.replace(root, "ROOT"), stderr=e.stderr.replace(root, "ROOT"))
+                for e in result.session.events()]
+
+    def outcome(result):
+        kept = {k: result.session.outcome.get(k) for k in ("outcome", "exit_code", "steps", "message", "limit")}
+        exception = result.session.outcome.get("exception") or {}
+        kept["exception"] = (exception.get("type"), exception.get("message"),
+                             [(str(f.get("file")).replace(str(result.copy_root), "ROOT"), f.get("line"), f.get("text"))
+                              for f in exception.get("traceback") or ()])
+        return kept
+
+    assert len(fresh.session) > 5
+    assert events(forked) == events(fresh)
+    assert outcome(forked) == outcome(fresh)
+    assert forked.session.stdout == fresh.session.stdout
+
+
+def test_a_forked_recording_that_cannot_start_is_duck_s_error_not_the_program_s(make_runner, tmp_path):
+    # the job function failed before the recorder wrote anything (here: its stdin file is
+    # missing): reported as a sandbox failure, like an exec that failed, not as the program's end
+    import json
+
+    from duck.trace.runner import _CHILD, _start_confined
+
+    runner = make_runner("print(1)\n")
+    trace = tmp_path / "run.trace"
+    trace.write_bytes(b"")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"trace": str(trace), "module": None, "script": str(tmp_path / "prog.py")}),
+                      encoding="utf-8")
+    run = _start_confined(runner.sandbox, True, ["python", _CHILD, str(config)], cwd=tmp_path, env={},
+                          timeout_s=10, stdin=tmp_path / "missing.txt", stdout=None, stderr=None,
+                          writable=[tmp_path], readable=[], grace_s=0)
+    assert run.exit_code == 127 and "No such file" in run.error

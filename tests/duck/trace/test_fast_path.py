@@ -1,10 +1,13 @@
 """The recorder's fast paths record what the plain ones record, and the child starts light.
 
-- On CPython 3.11 the C core reads a frame's fast locals through the interpreter's frame layout
+- On CPython 3.11-3.13 the C core reads a frame's fast locals through the interpreter's frame layout
   and compares them by identity slot by slot; the changes it reports, and their order, are those
   of the locals dict (``PyFrame_GetLocals``, ``set_fast_locals(False)``) and of the pure-Python
   path: locals deleted and bound again, cells and free variables, a local bound at the same step
-  as an older one changes, a frame that raised, generators, objects changed in place.
+  as an older one changes, a frame that raised, generators, objects changed in place, a value
+  passed down and returned (a call's argument takes the caller's text, a return value the frame's
+  own, only while the value still shows the same: here it was changed on the line of the call), a
+  name the program added through ``frame.f_locals`` (no slot holds it: the public API reads that frame).
 - ``Limits`` (written by hand so the child needs no ``dataclasses``) behaves as the frozen
   dataclass it replaced.
 - The recording child does not import the modules that made its start-up slow (checked by
@@ -106,6 +109,33 @@ def f(n):
     box.items = None
     return seen
 """, "f(3)"),
+    "shared_values": ("""
+class P:
+    def __init__(self, x):
+        self.x = x
+
+def inner(xs, p):
+    xs.append(len(xs))
+    p.x = p.x + 0.5
+    return xs
+
+def f(n):
+    xs = [0.25]
+    p = P(1.5)
+    for i in range(n):
+        xs.append(i); p.x = -p.x; inner(xs, p)
+    ys = inner(xs, p)
+    return ys, inner(ys, p), p
+""", "f(3)"),
+    "extra_locals": ("""
+import sys
+
+def f():
+    a = 1
+    sys._getframe().f_locals["zz"] = 5
+    b = a + 1
+    return b
+""", "f()"),
     "many_locals": ("def f(n):\n" + "".join(f"    v{i} = n + {i}\n" for i in range(70))
                     + "    del v3, v40\n    v3 = 0\n    return v0 + v69\n", "f(1)"),
 }
@@ -139,11 +169,12 @@ def test_fast_locals_public_api_and_pure_python_record_the_same(monkeypatch):
     assert {"a": "5"} in changes and {"b": "5", "a": "2"} in changes  # b was bound before a, so comes first
     assert any(e.get("deleted") == ["b", "c"] for e in fast["delete_and_rebind"].events)
     assert fast["cells"].value == "20" and fast["many_locals"].value == "71"
+    assert {"zz": "5"} in [e.get("changes") for e in fast["extra_locals"].events]
 
 
 @needs_c
 def test_the_fast_locals_view_is_what_this_build_can_read():
-    if sys.version_info[:2] != (3, 11):  # the frame layout is read on 3.11 only (and where its headers were found)
+    if sys.version_info[:2] not in ((3, 11), (3, 12), (3, 13)):  # the frame layouts it knows (where headers were found)
         assert _speedups.FAST_LOCALS == 0
     was = _speedups.set_fast_locals(True)
     try:
