@@ -23,7 +23,8 @@ from the child's environment, so their ``-pure`` runs recorded with the C core.)
 Run: ``OMP_NUM_THREADS=1 python benchmarks/record_speed.py [--rounds 5] [--scale 1.0]
 [--modes floor,coverage,duck,duck-pure] [--baseline DIR]``. It prints a table (per program, geomean, worst).
 A measurement script, not a test: it asserts nothing, and on a shared machine only the ratios
-within one run mean anything.
+within one run mean anything. ``benchmarks/record_startup.py`` times the part of every ratio that
+does not depend on the program: ``duck record`` of an empty program against ``python``.
 """
 
 from __future__ import annotations

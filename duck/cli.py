@@ -15,12 +15,11 @@ import argparse
 import importlib
 import os
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from duck import __version__
 from duck.cli_types import Parser
 from duck.errors import DuckError, report
-from models.base import BackendError
 
 #: command -> (its module, its one-line help); the module is imported only when the command is chosen
 COMMANDS = {
@@ -128,8 +127,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return module.main(args)
     except DuckError as error:
         return report(error)
-    except BackendError as error:  # a model that cannot be had (models must not import duck)
-        return report(DuckError(error.message, error.hint))
     except KeyboardInterrupt:
         print("error: interrupted\nhint: run the command again to start over", file=sys.stderr)
         return 130
@@ -139,6 +136,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except Exception as error:
+        # a model that cannot be had (models must not import duck): its module is looked up, not
+        # imported, as one never loaded raised nothing (and `typing` stays off duck record's start-up)
+        backends = sys.modules.get("models.base")
+        if backends is not None and isinstance(error, backends.BackendError):
+            return report(DuckError(error.message, error.hint))
+        raise
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ and holds no recovery logic: raise the error where the problem is understood.
 from __future__ import annotations
 
 import sys
-from typing import TextIO
+from io import TextIOBase
 
 
 class DuckError(Exception):
@@ -31,7 +31,7 @@ class DuckError(Exception):
         return "\n".join(lines)
 
 
-def report(error: DuckError, stream: TextIO | None = None) -> int:
+def report(error: DuckError, stream: TextIOBase | None = None) -> int:
     """Print ``error`` in the house style and return its exit code."""
     print(error.render(), file=stream or sys.stderr)
     return error.exit_code

@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 from duck.commands.common import (
@@ -90,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
     echo = record.stdin == "inherit" and not args.json and _is_terminal(sys.stdin)
     try:
         result = search(RepairRequest(
-            replace(record, echo=echo), oracle=oracle,
+            record.replace(echo=echo), oracle=oracle,
             max_candidates=args.max_candidates, max_fixes=args.max_fixes, time_budget_s=args.time_budget,
             jobs=args.jobs, backend=backend, problem=args.problem, progress=progress))
     finally:

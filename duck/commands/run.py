@@ -20,7 +20,6 @@ import argparse
 import os
 import sys
 import threading
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
@@ -106,14 +105,14 @@ class RecordedProgram:
 
         self.reruns += 1
         path = self.scratch / f"rerun-{self.reruns}.trace"
-        record(replace(self.request, stdin=self._stdin(self.latest), echo=False), path)
+        record(self.request.replace(stdin=self._stdin(self.latest), echo=False), path)
         self.latest = Session.load(path)
         return self.latest
 
     def search_fixes(self, session: Session, progress, should_stop) -> Iterator[Fix]:
         from duck.repair import RepairRequest, search_fixes
 
-        yield from search_fixes(RepairRequest(replace(self.program, stdin=self._stdin(session), echo=False),
+        yield from search_fixes(RepairRequest(self.program.replace(stdin=self._stdin(session), echo=False),
                                               oracle=self.oracle, progress=progress, should_stop=should_stop))
 
 

@@ -22,7 +22,6 @@ This module does not record (``duck.trace.runner`` does) and does not search for
 from __future__ import annotations
 
 import ast
-import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -239,10 +238,10 @@ class TestOracle:
         return self.nodeid.split("::", 1)[0]
 
     def prepare(self, request: "RecordRequest") -> "RecordRequest":
-        return dataclasses.replace(request, module="pytest", argv=[*_PYTEST_FLAGS, self.nodeid])
+        return request.replace(module="pytest", argv=[*_PYTEST_FLAGS, self.nodeid])
 
     def verify_request(self, request: "RecordRequest") -> "RecordRequest":
-        return dataclasses.replace(request, module="pytest", argv=[*_PYTEST_FLAGS, self.test_file])
+        return request.replace(module="pytest", argv=[*_PYTEST_FLAGS, self.test_file])
 
     def _status(self, results: dict[str, str]) -> str | None:
         for node, status in results.items():

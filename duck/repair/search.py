@@ -179,7 +179,7 @@ def search(request: RepairRequest) -> RepairResult:
     cwd = Path(request.record.cwd or os.getcwd())
     with scratch_folder() as scratch:
         workspace = TargetedWorkspace.create(script, cwd, Path(scratch))
-        base_request = dataclasses.replace(request.record, script=script, cwd=cwd)
+        base_request = request.record.replace(script=script, cwd=cwd)
         verify_request = oracle.verify_request(oracle.prepare(base_request))
         with CandidateRunner(workspace, verify_request, oracle, jobs=request.jobs) as runner:
             result = _search_with(runner, request, oracle, workspace, verify_request, original, started)
@@ -224,8 +224,7 @@ def _search_with(runner: CandidateRunner, request: RepairRequest, oracle: Oracle
             raise
     runner.baseline = baseline.session
     # every later run reads what the buggy run read (from the terminal or a pipe, when inherited)
-    runner.request = dataclasses.replace(verify_request, stdin=_replayed_stdin(request.record.stdin, baseline.session),
-                                         echo=False)
+    runner.request = verify_request.replace(stdin=_replayed_stdin(request.record.stdin, baseline.session), echo=False)
     verdict = oracle.judge(baseline.session)
     if baseline.session.outcome.get("outcome") == "failed_to_start":
         raise DuckError(f"{script} could not be started: {baseline.session.outcome.get('message')}",

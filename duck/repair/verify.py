@@ -161,7 +161,7 @@ def _relative(path: str, base: str) -> str:
 
 
 #: what the sandbox's servers import once, so an untraced run or a recording costs a fork
-PRELOAD = ("duck.sandbox.program", "duck.trace.writewatch", "duck.trace._child")
+PRELOAD = ("duck.sandbox.program", "duck.trace.writewatch", "duck.trace.child")
 POLL_S = 0.1          # how often a waiting search looks at its deadline and its stop request
 
 
@@ -359,8 +359,7 @@ class CandidateRunner:
         target = self.workspace.fresh_copy(source)
         root = target / "root"
         extra = self.quick_env if source is not None else None  # what the screening showed changes no test's result
-        request = dataclasses.replace(
-            self.request,
+        request = self.request.replace(
             env=self.env(target, extra),
             script=root / self.workspace.script,
             cwd=root / self.workspace.cwd,

@@ -17,7 +17,7 @@ arguments, returning each call's result (or exception type): ``duck.repair.probe
 fix with the buggy program that way.
 
 ``record_main(payload)`` records the program in such a forked child instead of a fresh
-interpreter: the same preparation, then ``duck.trace._child`` (which the server preloads)
+interpreter: the same preparation, then ``duck.trace.child`` (which the server preloads)
 runs it under the recorder exactly as the child interpreter that ``duck.trace.runner`` execs
 would, writing the trace and the status file. ``duck fix`` records its buggy run and its
 candidates that way (``duck.trace.runner.record(..., fork=True)``), saving an interpreter
@@ -25,7 +25,7 @@ start and the recorder's imports per recording.
 
 ``run_main`` and ``probe`` return data; verdicts are made by the caller. Standard library only
 (plus the write watcher, and the recorder for ``record_main``, imported there), so a server
-that preloads only this module stays small; it records no steps itself (``duck.trace._child``
+that preloads only this module stays small; it records no steps itself (``duck.trace.child``
 does).
 """
 
@@ -183,12 +183,12 @@ def record_main(payload: dict) -> None:
     ``duck.trace.runner``), ``env`` (exactly the program's environment) and
     ``stdin``/``stdout``/``stderr`` (files). The child is given what a fresh interpreter
     would (see ``_enter``; the recorder raises the recursion limit by the frames below the
-    program itself, wherever it starts), then ``duck.trace._child`` runs the program under
+    program itself, wherever it starts), then ``duck.trace.child`` runs the program under
     the recorder, writes the trace and the status file, and ends the process: nothing is
     returned, the runner reads the status file as it does for an exec'd child. Every
     descriptor but 0, 1 and 2 is closed first, as after an exec.
     """
-    from duck.trace import _child
+    from duck.trace import child as _child
 
     with open(payload["config"], encoding="utf-8") as f:
         config = json.load(f)

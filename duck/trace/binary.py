@@ -30,13 +30,9 @@ from itertools import accumulate
 
 from duck.trace.chunks import (_CHUNK, _COUNTS, _DEDUPE_LIMIT, _SEPARATOR, _SIGNED, _WIDTHS, MAGIC, VERSION,  # noqa: F401 - re-exported
                                ChunkWriter, _column, _strings, chunk, json_chunk)
+# the parent's end of a recording (and telling v2 by its magic) is duck.trace.framing's, re-exported here
+from duck.trace.framing import complete_size, finish, is_v2, steps_in_trace  # noqa: F401
 from duck.trace.store import KINDS, VALUE, Events, FrameTable, format_events
-
-
-def is_v2(path: str | Path) -> bool:
-    """Whether the file starts with the v2 magic (v1 starts with ``{``)."""
-    with open(path, "rb") as f:
-        return f.read(len(MAGIC)) == MAGIC
 
 
 _SIGN_BYTES = bytes(0xFF if b >= 0x80 else 0 for b in range(256))  # a top byte -> its sign-extension byte
@@ -451,45 +447,6 @@ def convert_to_v1(source: str | Path, target: str | Path) -> None:
 
 
 # ------------------------------------------------------------------ the parent's end of a recording
-def _scan(path: str | Path) -> tuple[int, int]:
-    """(length of the file's whole chunks, events their ``EVTS`` chunks hold); (0, 0) without the magic."""
-    with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size < len(MAGIC) or f.read(len(MAGIC)) != MAGIC:
-            return 0, 0
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            end, steps = len(MAGIC), 0
-            for tag, payload, end in iter_chunks(buf):
-                if tag == b"EVTS":
-                    first, n = _COUNTS.unpack_from(payload, 0)[:2]
-                    steps = first + n
-                del payload
-            return end, steps
-
-
-def complete_size(path: str | Path) -> int:
-    """The length of the file's whole chunks (0 when it does not even have the magic)."""
-    return _scan(path)[0]
-
-
-def steps_in_trace(path: str | Path) -> int:
-    """How many events the file's whole ``EVTS`` chunks hold (the last one's first step plus its count)."""
-    return _scan(path)[1]
-
-
-def finish(path: str | Path, header: dict, sources: list[dict], outcome: dict) -> None:
-    """Cut a torn last chunk, write a header if the child never did, then append sources and outcome."""
-    size = complete_size(path)
-    with open(path, "rb+") as f:
-        f.truncate(size)
-        f.seek(size)
-        if size == 0:
-            f.write(MAGIC + json_chunk(b"HEAD", {**header, "version": VERSION}))
-        for record in sources:
-            f.write(json_chunk(b"SRCE", record))
-        f.write(json_chunk(b"OUTC", outcome))
-
-
 def files_in_trace(path: str | Path) -> list[str]:
     """The files named by a v2 trace's code table."""
     columns = read_columns(path)

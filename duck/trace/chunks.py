@@ -1,7 +1,7 @@
 """The writing half of the duck trace format v2 (docs/trace-format.md): chunks and the ``EVTS`` writer.
 
-A v2 file is ``MAGIC`` and then chunks, each ``tag (4 bytes) + payload length (u32 LE) +
-payload``. ``ChunkWriter.events_chunk`` turns one batch of the recorder's store
+A v2 file is ``MAGIC`` and then chunks (their framing is ``duck.trace.framing``'s, re-exported
+here). ``ChunkWriter.events_chunk`` turns one batch of the recorder's store
 (``duck.trace.store``) into an ``EVTS`` chunk, keeping the file-wide string, code and frame
 tables' state between batches. Its hot part (string ids and fixed-width columns) runs in C
 (``duck.trace._speedups.intern_column`` / ``encode_column``) where the core is built, and in
@@ -24,13 +24,8 @@ from functools import partial
 from itertools import compress
 from operator import is_
 
+from duck.trace.framing import _CHUNK, _COUNTS, MAGIC, VERSION, chunk, json_chunk  # noqa: F401 - re-exported
 from duck.trace.localdiff import speedups as _speedups
-from duck.trace.spelling import spelled_out
-
-MAGIC = b"\x89duck\r\n\x1a"  # not UTF-8 and not '{': tells v2 from v1 by the first byte
-VERSION = 2
-_CHUNK = struct.Struct("<4sI")
-_COUNTS = struct.Struct("<8I")  # first_step, events, changes, strings, codes, frames, rare-json bytes, reserved
 _WIDTHS = {1: "B", 2: "H", 4: "I"}
 _SIGNED = {1: "b", 2: "h", 4: "i"}
 _is_none = partial(is_, None)
@@ -38,15 +33,6 @@ _DEDUPE_LIMIT = 1 << 20  # distinct strings the writer remembers before it start
 _SEPARATOR = "\x1f"  # joins a chunk's new strings when none contains it (reprs escape control characters)
 #: the compiled column encoders, or None (not built, an older build, or DUCK_PURE_PYTHON=1)
 _C = _speedups if _speedups is not None and hasattr(_speedups, "intern_column") else None
-
-
-def chunk(tag: bytes, payload: bytes) -> bytes:
-    return _CHUNK.pack(tag, len(payload)) + payload
-
-
-def json_chunk(tag: bytes, record: dict) -> bytes:
-    """A chunk holding ``record`` as UTF-8 JSON, unpaired surrogates spelled out as in v1 (``format.spelled_out``)."""
-    return chunk(tag, json.dumps(spelled_out(record), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
 
 
 def _column(values: array, signed: bool = False) -> bytes:

@@ -4,15 +4,14 @@ The reader also takes a v2 file (``duck.trace.binary``), told apart by its first
 
 This module moves records between JSON Lines and Python dicts and checks their shape; it
 does not compute anything from them (``duck.session`` does) and does not record (the
-recorder does). Stdlib only.
+recorder does). Stdlib only, and light to import (no dataclasses, typing or pathlib): ``duck
+record`` reaches it on its start-up path (``looks_like_trace``, ``header``).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from duck.trace.spelling import spelled_out  # noqa: F401 - part of this module's interface
 
@@ -47,7 +46,7 @@ def _is_header(record: object) -> bool:
 
 def looks_like_trace(path: str | Path) -> bool:
     """Whether ``path`` is a duck trace: v2's magic bytes or a v1 header line (reads the start only; False when unreadable)."""
-    from duck.trace.chunks import MAGIC
+    from duck.trace.framing import MAGIC
 
     try:
         with open(path, "rb") as stream:
@@ -63,7 +62,7 @@ def looks_like_trace(path: str | Path) -> bool:
         return False
 
 
-def header(**fields: Any) -> dict:
+def header(**fields: object) -> dict:
     """A header record with the format name and version filled in."""
     return {"format": FORMAT_NAME, "version": FORMAT_VERSION, **fields}
 
@@ -76,7 +75,7 @@ def _dumps(record: dict) -> str:
 class TraceWriter:
     """Writes records to a JSON Lines stream, one per line, flushing at ``flush()``/``close()``."""
 
-    def __init__(self, stream: IO[str]) -> None:
+    def __init__(self, stream) -> None:  # a text stream
         self._stream = stream
 
     @classmethod
@@ -122,9 +121,11 @@ def iter_records(path: str | Path) -> Iterator[dict]:
 
     A last line that was cut off mid-write (a killed writer) is skipped, not an error.
     """
-    path = Path(path)
+    from pathlib import Path
+
     from duck.trace import binary
 
+    path = Path(path)
     try:
         if binary.is_v2(path):
             yield from binary.iter_records_v2(path)
@@ -168,14 +169,31 @@ def _loads(line: str, path: Path) -> dict:
         raise TraceFormatError(f"{path}: a line is not valid JSON ({exc})") from None
 
 
-@dataclass
 class Trace:
-    """A whole trace in memory, for small traces and tests (the session stores columns)."""
+    """A whole trace in memory, for small traces and tests (the session stores columns).
 
-    header: dict
-    events: list[dict] = field(default_factory=list)
-    sources: dict[str, str] = field(default_factory=dict)
-    outcome: dict = field(default_factory=dict)
+    Written by hand rather than as a dataclass (this module is on ``duck record``'s start-up
+    path); it compares and prints as the dataclass did.
+    """
+
+    __slots__ = ("header", "events", "sources", "outcome")
+
+    def __init__(self, header: dict, events: list[dict] | None = None, sources: dict[str, str] | None = None,
+                 outcome: dict | None = None) -> None:
+        self.header = header
+        self.events = [] if events is None else events
+        self.sources = {} if sources is None else sources
+        self.outcome = {} if outcome is None else outcome
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self.__slots__)
+
+    __hash__ = None  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return "Trace(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__) + ")"
 
     def records(self) -> Iterator[dict]:
         yield self.header

@@ -19,51 +19,91 @@ raises for something the program did: only for duck's own problems (``DuckError`
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import select
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import tokenize
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from duck.errors import DuckError
-from duck.trace.format import TraceWriter, header as make_header, spelled_out
+from duck.trace.format import header as make_header, spelled_out
 from duck.trace.limits import Limits
 
 _CHILD = str(Path(__file__).resolve().with_name("_child.py"))  # started by path: see its top
 _GRACE_S = 2.0  # how long a SIGTERMed child may take to flush before it is killed
 
 
-@dataclass
+_REQUEST_FIELDS = ("script", "argv", "module", "cwd", "env", "stdin", "include", "exclude", "seed", "limits",
+                   "python", "echo", "format")
+
+
 class RecordRequest:
-    """What to run and how (see docs/architecture.md, "Recording")."""
+    """What to run and how (see docs/architecture.md, "Recording").
 
-    script: Path | None = None
-    argv: list[str] = field(default_factory=list)
-    module: str | None = None
-    cwd: Path | None = None
-    env: dict[str, str] | None = None
-    stdin: str | None = "inherit"
-    include: list[str] = field(default_factory=list)
-    exclude: list[str] = field(default_factory=list)
-    seed: int | None = 0
-    limits: Limits = field(default_factory=Limits)
-    python: str | None = None
-    echo: bool = False
-    format: int = 2  # trace format version to write: 2 (binary, duck.trace.binary) or 1 (JSON Lines)
+    Written by hand rather than as a dataclass: ``dataclasses`` (with the ``inspect``, ``ast`` and
+    ``dis`` it pulls in) was a sizeable part of ``duck record``'s start-up. It compares and prints
+    as the dataclass did; ``request.replace(stdin=None)`` stands for ``dataclasses.replace``.
+    """
+
+    __slots__ = _REQUEST_FIELDS
+
+    def __init__(self, script: Path | None = None, argv: list[str] | None = None, module: str | None = None,
+                 cwd: Path | None = None, env: dict[str, str] | None = None, stdin: str | None = "inherit",
+                 include: list[str] | None = None, exclude: list[str] | None = None, seed: int | None = 0,
+                 limits: Limits | None = None, python: str | None = None, echo: bool = False,
+                 format: int = 2) -> None:
+        self.script = script
+        self.argv = [] if argv is None else argv
+        self.module = module
+        self.cwd = cwd
+        self.env = env
+        self.stdin = stdin
+        self.include = [] if include is None else include
+        self.exclude = [] if exclude is None else exclude
+        self.seed = seed
+        self.limits = Limits() if limits is None else limits
+        self.python = python
+        self.echo = echo
+        self.format = format  # trace format version to write: 2 (binary, duck.trace.binary) or 1 (JSON Lines)
+
+    def to_dict(self) -> dict:
+        """The fields by name (what ``dataclasses.asdict`` gave, without copying the values)."""
+        return {name: getattr(self, name) for name in _REQUEST_FIELDS}
+
+    def replace(self, **changes) -> RecordRequest:
+        """A copy with ``changes`` (field names) applied, as ``dataclasses.replace`` gave."""
+        unknown = set(changes) - set(_REQUEST_FIELDS)
+        if unknown:
+            raise TypeError(f"RecordRequest has no field {sorted(unknown)[0]!r}")
+        return RecordRequest(**{**self.to_dict(), **changes})
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _REQUEST_FIELDS)
+
+    __hash__ = None  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return "RecordRequest(" + ", ".join(f"{name}={getattr(self, name)!r}" for name in _REQUEST_FIELDS) + ")"
 
 
-@dataclass
 class RecordResult:
-    outcome: dict
-    trace_path: Path
+    """How a recording ended (``outcome``, also the trace's last record) and where its trace is."""
+
+    __slots__ = ("outcome", "trace_path")
+
+    def __init__(self, outcome: dict, trace_path: Path) -> None:
+        self.outcome = outcome
+        self.trace_path = trace_path
+
+    def __repr__(self) -> str:
+        return f"RecordResult(outcome={self.outcome!r}, trace_path={self.trace_path!r})"
 
     @property
     def steps(self) -> int:
@@ -120,7 +160,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
     ``sandbox`` (a ``duck.sandbox.Sandbox``): run the child confined in it; the folder of
     ``trace_path`` is then the only place it may write, and ``request.env`` is used exactly
     as given (the caller builds it with ``duck.sandbox.allowed_env``). ``fork``: the child is
-    forked from the sandbox's server (which must preload ``duck.trace._child``) instead of
+    forked from the sandbox's server (which must preload ``duck.trace.child``) instead of
     exec'd as a fresh interpreter: same trace, without an interpreter start (see
     ``_start_confined``).
     """
@@ -134,7 +174,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
     cwd = Path(request.cwd or os.getcwd()).resolve()
     script = request.script if request.script is None or request.script.is_absolute() else (cwd / request.script)
     if script is not None:
-        request = _replace(request, script=script)
+        request = request.replace(script=script)
     include = _default_include(request, cwd)
     exclude = [str(Path(p).resolve()) for p in request.exclude]
     limits = request.limits
@@ -150,8 +190,8 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
             return RecordResult(failed, trace_path)
 
     writable = trace_path.resolve().parent
-    with tempfile.TemporaryDirectory(prefix="duck-record-", dir=writable if sandbox is not None else None) as tmp:
-        tmpdir = Path(tmp)
+    tmpdir = Path(_private_folder(writable if sandbox is not None else None))
+    try:
         config = {
             "script": str(script) if script else None, "module": request.module,
             "argv0": str(script) if script else request.module, "argv": list(request.argv),
@@ -164,7 +204,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
             if request.env is None:  # confined: the allowlisted environment only
                 from duck.sandbox import allowed_env
 
-                request = _replace(request, env=allowed_env(None, str(tmpdir)))
+                request = request.replace(env=allowed_env(None, str(tmpdir)))
         else:  # unconfined: the program gets the user's environment, as under plain python
             config["parent"] = os.getpid()  # the child dies with duck (a confined one dies with its server)
         env = dict(os.environ if request.env is None else request.env)
@@ -177,15 +217,54 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
             outcome = _run_child(python, tmpdir, cwd, env, request, limits)
         else:
             outcome = _run_confined(sandbox, python, tmpdir, writable, cwd, env, request, limits, fork)
+    finally:
+        _remove_folder(tmpdir)
     files = outcome.pop("files", None)
     _finish_trace(trace_path, base_header, files, outcome, request.format)
     return RecordResult(outcome, trace_path)
 
 
-def _replace(request: RecordRequest, **changes) -> RecordRequest:
-    import dataclasses
+def _private_folder(within: Path | None) -> str:
+    """A new folder that only this user may enter, for the child's config, status and stop files.
 
-    return dataclasses.replace(request, **changes)
+    ``tempfile.mkdtemp(prefix="duck-record-", dir=within)``, without importing ``tempfile`` on the
+    usual path (with the ``shutil`` and ``random`` it loads, ~3 ms of ``duck record``'s start-up):
+    a random name in ``within``, else in the folder TMPDIR (TEMP, TMP) names, else /tmp. Where
+    that cannot be made (no such folder, not writable), ``tempfile`` looks further, as before.
+    """
+    if within is None and "tempfile" not in sys.modules:  # loaded anyway: it may have its own tempdir set
+        base = os.environ.get("TMPDIR") or os.environ.get("TEMP") or os.environ.get("TMP") or "/tmp"
+    elif within is not None:
+        base = str(within)
+    else:
+        base = None
+    for _ in range(100 if base is not None else 0):
+        path = os.path.join(os.path.abspath(base), "duck-record-" + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+        except OSError:
+            break
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="duck-record-", dir=within)
+
+
+def _remove_folder(folder: Path) -> None:
+    """Remove the child's folder: its files one by one, or the whole tree with ``shutil`` where it holds
+    more (a confined program's HOME and TMPDIR are there)."""
+    try:
+        for entry in os.scandir(folder):
+            if entry.is_dir(follow_symlinks=False):
+                raise IsADirectoryError(entry.path)
+            os.unlink(entry.path)
+        os.rmdir(folder)
+    except OSError:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordRequest, limits: Limits) -> dict:
@@ -490,18 +569,21 @@ def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, 
 
     The trace's format is the one the child started writing (else ``version``, for a child that never wrote).
     """
-    from duck.trace import binary
+    from duck.trace import framing  # not the reader, duck.trace.binary: see framing's docstring
 
     head = make_header(python=None, implementation=sys.implementation.name, tracer=None, **base_header)
     if trace_path.stat().st_size:
-        version = 2 if binary.is_v2(trace_path) else 1
+        version = 2 if framing.is_v2(trace_path) else 1
     if version == 2:
-        if files is None:
-            files = binary.files_in_trace(trace_path) if binary.complete_size(trace_path) else []
+        size, steps = framing.scan(trace_path)
+        if files is None:  # the child never said (it died): the files its code table names
+            from duck.trace.binary import files_in_trace
+
+            files = files_in_trace(trace_path) if size else []
         if outcome.get("steps") is None:  # the child never said (it died): count what it wrote
-            outcome["steps"] = binary.steps_in_trace(trace_path)
+            outcome["steps"] = steps
         written = {"outcome": outcome.pop("outcome"), **outcome}
-        binary.finish(trace_path, head, _source_records(files), written)
+        framing.finish(trace_path, head, _source_records(files), written, size)
         outcome.clear()
         outcome.update(json.loads(json.dumps(spelled_out(written), ensure_ascii=False)))  # as read back
         return
@@ -518,6 +600,8 @@ def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, 
     if files is None or outcome.get("steps") is None:
         found, outcome["steps"] = _scan_trace(trace_path)
         files = found if files is None else files
+    from duck.trace.format import TraceWriter
+
     with open(trace_path, "a", encoding="utf-8", errors="backslashreplace", newline="\n") as stream:
         writer = TraceWriter(stream)
         if size == 0:
@@ -530,13 +614,27 @@ def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, 
 
 
 def _source_records(files: list[str]) -> list[dict]:
+    sha256 = _sha256()
     records = []
     for name in files:
         text = _source_text(name)
         if text is not None:
             records.append({"source": name, "text": text,
-                            "sha256": hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()})
+                            "sha256": sha256(text.encode("utf-8", "surrogatepass")).hexdigest()})
     return records
+
+
+def _sha256():
+    """``hashlib.sha256``, or the same digest from CPython's built-in module, which loads without OpenSSL
+    (``hashlib`` itself falls back to it; importing ``hashlib`` costs ``duck record`` ~3 ms)."""
+    try:
+        from _sha2 import sha256  # 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # 3.11
+        except ImportError:  # a build without the built-in hashes
+            from hashlib import sha256
+    return sha256
 
 
 def _last_line(path: Path) -> dict:

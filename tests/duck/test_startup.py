@@ -116,3 +116,19 @@ def test_duck_record_imports_its_own_command_only_and_no_narrator(tmp_path):
             f"    assert main(['record', '--quiet', '-o', {str(tmp_path / 't.trace')!r}, {str(program)!r}]) == 0")
     heavy = ("duck.narration", "duck.session", "duck.app", "textual", "duck.trace.revive")
     assert _duck_modules_after(code, COMMAND_MODULES + heavy) == ["duck.commands.record"]
+
+
+def test_duck_record_starts_without_the_trace_reader_dataclasses_or_typing(tmp_path):
+    """The parent only launches the child and finishes its file (duck.trace.framing): no reader, no C core,
+    and none of the stdlib modules that cost it its start-up (counted from what the interpreter had already)."""
+    program = tmp_path / "prog.py"
+    program.write_text("x = 1\n")
+    heavy = ("dataclasses", "typing", "inspect", "hashlib", "duck.trace.binary", "duck.trace.chunks",
+             "duck.trace.localdiff", "duck.trace.recorder", "models.base")
+    code = (f"import sys\nbefore = set(sys.modules)\nimport contextlib, io\nfrom duck.cli import main\n"
+            f"with contextlib.redirect_stderr(io.StringIO()):\n"
+            f"    assert main(['record', '--quiet', '-o', {str(tmp_path / 't.trace')!r}, {str(program)!r}]) == 0\n"
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules and m not in before))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""

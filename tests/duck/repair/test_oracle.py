@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 
 import pytest
@@ -68,7 +67,7 @@ def test_pytest_oracle_runs_the_test_and_checks_the_others_in_its_file(write, re
     base = RecordRequest(script=prog, cwd=prog.parent, stdin=None)
     prepared = oracle.prepare(base)
     assert prepared.module == "pytest" and prepared.argv[-1] == "test_calc.py::test_double"
-    fields = {k: v for k, v in dataclasses.asdict(oracle.verify_request(prepared)).items()
+    fields = {k: v for k, v in oracle.verify_request(prepared).to_dict().items()
               if k not in ("script", "limits")}
     fields["limits"] = base.limits
     fields["env"] = dict(os.environ, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")  # no plugin is needed; pytest starts faster

@@ -198,8 +198,8 @@ def test_limits_behave_as_the_frozen_dataclass_they_replace():
 
 
 def test_the_recording_child_starts_without_heavy_imports():
-    probe = ("import sys; import duck.trace._child; "
-             "print(' '.join(m for m in ('typing', 'platform', 'orjson', 'dataclasses', 'mmap', "
+    probe = ("import sys; import duck.trace.child; "
+             "print(' '.join(m for m in ('typing', 'platform', 'orjson', 'dataclasses', 'mmap', 'datetime', "
              "'duck.trace.format', 'duck.trace.revive', 'duck.trace.call') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=60)
