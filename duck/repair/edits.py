@@ -178,6 +178,7 @@ class _Collector(cst.CSTVisitor):
         self._inner_chains: set[int] = set()  # id() of `a or b` inside `a or b or c`
         self._loops = 0                       # loops around the node being visited
         self._function_stack: list[cst.FunctionDef] = []
+        self._negated: set[int] = set()       # id() of the Integer of a `-k`
 
     # helpers -------------------------------------------------------------------------
     def _span(self, node: cst.CSTNode) -> tuple[int, int, int]:
@@ -198,7 +199,7 @@ class _Collector(cst.CSTVisitor):
         return self.source[start:end]
 
     def _plus_minus(self, node: cst.BaseExpression, what: str) -> None:
-        if isinstance(node, cst.Integer):
+        if isinstance(node, cst.Integer) or _negative_integer(node):
             return  # the constant edits cover it
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)) \
                 and (isinstance(node.right, cst.Integer) or isinstance(node.left, cst.Integer)):
@@ -318,6 +319,14 @@ class _Collector(cst.CSTVisitor):
             self._add(node, self._text(node.expression), "negation", f"`{self._text(node)}` -> `{self._text(node.expression)}`")
         elif isinstance(node.operator, cst.Minus):
             self._add(node, self._text(node.expression), "constant", f"`{self._text(node)}` -> `{self._text(node.expression)}`")
+            if _negative_integer(node):  # `-1` -> `0` / `-2`, written as a programmer would (not `-0`)
+                self._negated.add(id(node.expression))
+                try:
+                    value = -int(node.expression.value, 0)
+                except ValueError:
+                    return
+                for other in (value + 1, value - 1):
+                    self._add(node, str(other), "constant", f"constant `{self._text(node)}` -> `{other}`")
 
     # conditions ----------------------------------------------------------------------
     def _negate(self, test: cst.BaseExpression) -> None:
@@ -339,6 +348,8 @@ class _Collector(cst.CSTVisitor):
 
     # constants -----------------------------------------------------------------------
     def visit_Integer(self, node: cst.Integer) -> None:
+        if id(node) in self._negated:
+            return  # `-k` as a whole (``visit_UnaryOperation``)
         try:
             value = int(node.value, 0)
         except ValueError:
@@ -519,6 +530,12 @@ def _calls_itself(node: cst.FunctionDef) -> bool:
 
     node.body.visit(Finder())
     return bool(found)
+
+
+def _negative_integer(node: cst.CSTNode) -> bool:
+    """``-k`` for an integer literal ``k``."""
+    return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
+        and isinstance(node.expression, cst.Integer)
 
 
 def _is_print(expr: cst.BaseExpression) -> bool:
