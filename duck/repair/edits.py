@@ -310,7 +310,10 @@ class _Collector(cst.CSTVisitor):
             while isinstance(inner, cst.BooleanOperation) and type(inner.operator) is type(node.operator):
                 self._inner_chains.add(id(inner))
                 inner = inner.left
-        # weaker / stronger: one operand dropped
+        # weaker / stronger: one operand dropped; not from `x or '_'` / `d and []`, where a literal
+        # operand makes the expression a value with a default, not a condition
+        if _is_data(node.left) or _is_data(node.right):
+            return
         for keep, drop in ((node.left, node.right), (node.right, node.left)):
             self._add(node, self._text(keep), "condition", f"`{self._text(drop)}` dropped from `{self._text(node)}`")
 

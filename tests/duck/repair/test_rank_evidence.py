@@ -24,6 +24,17 @@ def test_redundant_forms_are_what_a_linter_flags_and_nothing_a_programmer_writes
     assert redundant_forms("def broken(:\n") == 0
 
 
+def test_an_operand_is_dropped_from_a_condition_but_not_from_a_value_with_a_default():
+    from duck.repair.edits import candidate_edits
+
+    def dropped(source: str) -> set[str]:
+        return {e.description for e in candidate_edits(source, [2]) if e.kind == "condition"}
+
+    assert dropped("def f(a, b):\n    return a > 0 and b > 0\n")  # a condition: weaker, stronger
+    assert not dropped("def f(word):\n    return ''.join(x.upper() or '_' for x in word)\n")
+    assert not dropped("def f(d):\n    return d.get(1) or []\n")
+
+
 def _fix(original: str, patched: str, description: str, **evidence) -> Fix:
     return Fix(file=Path("prog.py"), original_source=original, patched_source=patched, diff="", explanation="",
                verified=True, origin="edit", description=description, size=1, **evidence)
