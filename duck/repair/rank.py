@@ -204,9 +204,12 @@ def lines_run(session: Session | None, file: str) -> int:
     return len(session.executed_lines(file)) if session is not None else 0
 
 
+_REFLEXIVE = (ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE, ast.Is, ast.IsNot)
+
+
 def constant_conditions(source: str) -> dict[int, bool]:
     """line -> value of each ``if``/``while``/conditional expression whose test is a constant
-    (``while False``, ``if not True``)."""
+    (``while False``, ``if not True``) or compares an expression with itself (``if m < m``)."""
     try:
         tree = ast.parse(source)
     except SyntaxError:
@@ -219,6 +222,9 @@ def constant_conditions(source: str) -> dict[int, bool]:
                 test, negated = test.operand, not negated
             if isinstance(test, ast.Constant):
                 found[node.lineno] = bool(test.value) != negated
+            elif isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], _REFLEXIVE) \
+                    and ast.dump(test.left) == ast.dump(test.comparators[0]):  # `m < m`: always False
+                found[node.lineno] = isinstance(test.ops[0], (ast.Eq, ast.LtE, ast.GtE, ast.Is)) != negated
     return found
 
 

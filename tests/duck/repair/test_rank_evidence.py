@@ -35,6 +35,20 @@ def test_an_operand_is_dropped_from_a_condition_but_not_from_a_value_with_a_defa
     assert not dropped("def f(d):\n    return d.get(1) or []\n")
 
 
+def test_a_condition_that_compares_a_value_with_itself_is_constant_and_degenerate():
+    from duck.repair.rank import constant_conditions, degenerate_reason
+
+    buggy = "def avg(n, m):\n    if n < m:\n        return -1\n    return (n + m) // 2\n"
+    assert constant_conditions(buggy) == {}
+    assert constant_conditions(buggy.replace("n < m", "m < m")) == {2: False}
+    assert constant_conditions(buggy.replace("n < m", "not n >= n")) == {2: False}
+    turned = buggy.replace("n < m", "m < m")
+    assert "line 2 is now always False" in degenerate_reason(buggy, turned, None, None, buggy_file="", fixed_file="",
+                                                            mapping=line_map(turned, buggy))
+    fine = buggy.replace("n < m", "n > m")
+    assert degenerate_reason(buggy, fine, None, None, buggy_file="", fixed_file="", mapping=line_map(fine, buggy)) is None
+
+
 def _fix(original: str, patched: str, description: str, **evidence) -> Fix:
     return Fix(file=Path("prog.py"), original_source=original, patched_source=patched, diff="", explanation="",
                verified=True, origin="edit", description=description, size=1, **evidence)
