@@ -179,6 +179,7 @@ class _Collector(cst.CSTVisitor):
         self._loops = 0                       # loops around the node being visited
         self._function_stack: list[cst.FunctionDef] = []
         self._negated: set[int] = set()       # id() of the Integer of a `-k`
+        self._function_returns = _function_return_constants(source)
 
     # helpers -------------------------------------------------------------------------
     def _span(self, node: cst.CSTNode) -> tuple[int, int, int]:
@@ -278,7 +279,18 @@ class _Collector(cst.CSTVisitor):
         if not isinstance(value, cst.Name):  # a name is replaced by ``visit_Name``
             for other in self._alternatives(line)[:_MAX_RETURN_ALTERNATIVES]:
                 self._add(value, other, "return-value", f"`return {code}` -> `return {other}`")
+        for other in self._return_constants(line):
+            self._add(value, other, "return-value", f"`return {code}` -> `return {other}`")
         self._clamp(value)
+
+    def _return_constants(self, line: int) -> list[str]:
+        """Constants a ``return`` at ``line`` may give instead (the return-value mutators of
+        mutation testing, PIT's true/false/null returns): the ones the same function returns
+        elsewhere (``return True`` beside ``return False``), and ``None``."""
+        for first, last, constants in self._function_returns:
+            if first <= line <= last:
+                return constants
+        return []
 
     def visit_Yield(self, node: cst.Yield) -> None:
         value = node.value
@@ -533,6 +545,34 @@ def _calls_itself(node: cst.FunctionDef) -> bool:
 
     node.body.visit(Finder())
     return bool(found)
+
+
+def _function_return_constants(source: str) -> list[tuple[int, int, list[str]]]:
+    """(first line, last line, constants) per function, innermost first: the literal constants its
+    own ``return`` statements give (at most three), then ``None``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        returned: list[tuple[int, str]] = []
+        stack = list(function.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                continue
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, (bool, int, str, type(None))):
+                returned.append((node.lineno, repr(node.value.value)))
+            stack.extend(ast.iter_child_nodes(node))
+        constants = [text for text in dict.fromkeys(text for _, text in sorted(returned)) if len(text) <= 20]
+        constants = constants[:3] + (["None"] if "None" not in constants[:3] else [])
+        found.append((function.lineno, function.end_lineno or function.lineno, constants))
+    found.sort(key=lambda item: item[1] - item[0])  # innermost (shortest) first
+    return found
 
 
 def _negative_integer(node: cst.CSTNode) -> bool:

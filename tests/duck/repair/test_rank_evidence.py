@@ -49,6 +49,17 @@ def test_a_condition_that_compares_a_value_with_itself_is_constant_and_degenerat
     assert degenerate_reason(buggy, fine, None, None, buggy_file="", fixed_file="", mapping=line_map(fine, buggy)) is None
 
 
+def test_a_returned_value_may_become_a_constant_the_function_returns_elsewhere_or_none():
+    from duck.repair.edits import candidate_edits
+
+    source = ("def is_power(x, n):\n    if x == 1:\n        return True\n    p = n\n    while p <= x:\n"
+              "        if p == x:\n            return x\n        p = p * n\n    return False\n")
+    wanted = {"`return x` -> `return True`", "`return x` -> `return False`", "`return x` -> `return None`"}
+    assert wanted <= {e.description for e in candidate_edits(source, [7])}
+    found = {e.description for e in candidate_edits("def f(a, b):\n    if a:\n        return (a, b)\n    return b\n", [4])}
+    assert "`return b` -> `return None`" in found and not any("True" in d for d in found)
+
+
 def _fix(original: str, patched: str, description: str, **evidence) -> Fix:
     return Fix(file=Path("prog.py"), original_source=original, patched_source=patched, diff="", explanation="",
                verified=True, origin="edit", description=description, size=1, **evidence)
