@@ -7,9 +7,11 @@ the single-statement bug classes that one-token bug studies and mutation-testing
 operator swaps (arithmetic, comparison, boolean, augmented, and ``=`` <-> ``+=``/``-=``),
 off-by-one constants, indices, slice and loop bounds (``range(n)`` <-> ``range(1, n)``), call
 arguments swapped, replaced by a variable in scope or moved by one, a return value replaced by
-a value in scope (or the element for the container), a slice bound or step left out, a
+a value in scope (or the element for the container, or a constant the function returns
+elsewhere, or ``None``), a slice bound or step left out, a
 difference clamped at zero, ``yield`` <-> ``yield from``, conditions negated or weakened (one
-operand of ``and``/``or`` dropped, a whole chain flipped), wrong method/function, missing
+operand of ``and``/``or`` dropped, never a literal default as in ``x or '_'``; a whole chain
+flipped), wrong method/function, missing
 return, missing base case; ``apply_edits`` applies one edit or a compatible pair.
 
 This module only writes text: it does not run anything (``duck.repair.verify`` does) and

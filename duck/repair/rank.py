@@ -8,20 +8,30 @@ wrong on other inputs. What tells them apart, in this order:
 2. ``argument_name_gain``: how many more call arguments are named like the parameter they
    fill (``percent(whole, part)`` for ``def percent(part, whole)`` is a swap waiting to be
    undone: the name-based bug signal of DeepBugs);
-3. ``agreement``: on calls derived from the recorded ones (``duck.repair.probe``), how often
+3. ``redundancy_gain``: how many more forms a linter flags as redundant the fix leaves
+   (``not a < b``, ``x + 0``, ``a and a``: ``redundant_forms``). Buggy code is less natural
+   than its fix; a fix that turns the operator inside ``not x > y`` keeps the bug's odd shape
+   where dropping the ``not`` is the fix;
+4. ``agreement``: on calls derived from the recorded ones (``duck.repair.probe``), how often
    the fix answers like the buggy program: a correct fix changes the corner the bug got
    wrong, a wrong one that happens to pass changes much more;
-4. ``behaviour_distance``: how many recorded events of the buggy run the fixed run does not
-   share, aligned by line and values (difflib over the two recordings). A fix that changes one
-   loop iteration beats one that changes three; the calls that went right keep their
-   values, so the un-failing part of the run counts for the fix that leaves it alone;
-5. the candidate's place in the search's order (its line's suspiciousness times how likely its
+5. ``behaviour_distance``: how many recorded events of the buggy run the fixed run does not
+   share, aligned by line and values (difflib over the two recordings), test by test up to
+   and with the failing test (the tests after it never ran in the buggy program). A fix that
+   changes one loop iteration beats one that changes three; the calls that went right keep
+   their values, so the un-failing part of the run counts for the fix that leaves it alone;
+6. ``lines_run``: distinct lines of the fixed file its run executed, more first: a fix that
+   passes by leaving code dead (an early ``return`` turned to the expected constant) is the
+   functionality-deleting kind of plausible patch (Qi et al., ISSTA 2015; the anti-patterns of
+   Tan et al., FSE 2016);
+7. the candidate's place in the search's order (its line's suspiciousness times how likely its
    kind of edit is: fault localisation's prior), never the time it finished; then the changed
    characters.
 
-Before all of these: a *degenerate* fix (``degenerate_reason``: a condition made constant, a
-loop whose body no longer runs; ``duck.repair.probe``: a function that now gives one answer to
-every input) goes last, so it is first only when nothing else passed, and then it says so.
+Before all of these: a *degenerate* fix (``degenerate_reason``: a condition made constant,
+``while False`` or ``if m < m``; a loop whose body no longer runs; ``duck.repair.probe``: a
+function that now gives one answer to every input) goes last, so it is first only when nothing
+else passed, and then it says so.
 
 This module compares source texts and recorded sessions; it runs nothing.
 """
