@@ -342,8 +342,8 @@ class _Collector(cst.CSTVisitor):
                     value = -int(node.expression.value, 0)
                 except ValueError:
                     return
-                for other in (value + 1, value - 1):
-                    self._add(node, str(other), "constant", f"constant `{self._text(node)}` -> `{other}`")
+                for other in (value + 1, value - 1):  # an off-by-one slip, as `i` -> `i + 1` is
+                    self._add(node, str(other), "off-by-one", f"constant `{self._text(node)}` -> `{other}`")
 
     # conditions ----------------------------------------------------------------------
     def _negate(self, test: cst.BaseExpression) -> None:

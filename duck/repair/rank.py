@@ -15,15 +15,16 @@ wrong on other inputs. What tells them apart, in this order:
 4. ``agreement``: on calls derived from the recorded ones (``duck.repair.probe``), how often
    the fix answers like the buggy program: a correct fix changes the corner the bug got
    wrong, a wrong one that happens to pass changes much more;
-5. ``behaviour_distance``: how many recorded events of the buggy run the fixed run does not
-   share, aligned by line and values (difflib over the two recordings), test by test up to
-   and with the failing test (the tests after it never ran in the buggy program). A fix that
-   changes one loop iteration beats one that changes three; the calls that went right keep
-   their values, so the un-failing part of the run counts for the fix that leaves it alone;
+5. ``passing_distance``: how many recorded events of the tests that passed in the buggy run the
+   fixed run does not share, aligned by line and values (difflib over the two recordings, test
+   by test): a right fix keeps the passing tests' execution (PATCH-SIM);
 6. ``lines_run``: distinct lines of the fixed file its run executed, more first: a fix that
    passes by leaving code dead (an early ``return`` turned to the expected constant) is the
    functionality-deleting kind of plausible patch (Qi et al., ISSTA 2015; the anti-patterns of
    Tan et al., FSE 2016);
+   then ``behaviour_distance``: the same count up to and with the failing test (the tests after
+   it never ran in the buggy program). A fix that changes one loop iteration beats one that
+   changes three;
 7. the candidate's place in the search's order (its line's suspiciousness times how likely its
    kind of edit is: fault localisation's prior), never the time it finished; then the changed
    characters.
@@ -94,14 +95,19 @@ def _distance(a: list, b: list) -> int:
 
 def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callable[[str], str],
                        fixed_relative: Callable[[str], str], program: str, mapping: dict[int, int],
-                       failing: tuple[int, int] | None = None) -> int:
+                       failing: tuple[int, int] | None = None, passing_only: bool = False) -> int:
     """Recorded events of either run that the other does not share (0: the same run).
 
     With ``failing`` (the buggy run's steps of the test that failed) the runs are compared test
     by test (the k-th test of the fixed run against the k-th of the buggy one) up to and with
     the failing test: the tests after it never ran in the buggy program, so what a fix does
-    there is no departure from it (a fix whose later tests run longer is not the worse for it)."""
+    there is no departure from it (a fix whose later tests run longer is not the worse for it).
+    ``passing_only``: only the tests that passed before the failing one (PATCH-SIM, Xiong et
+    al., ICSE 2018: a right fix keeps the passing tests' execution; in the failing test it must
+    depart, by however much the bug needs); 0 when none passed."""
     if failing is None:
+        if passing_only:
+            return 0
         return _distance(_keys(buggy, buggy_relative, program, None), _keys(fixed, fixed_relative, program, mapping))
     from duck.repair.localize import test_segments
 
@@ -109,9 +115,11 @@ def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callab
     after = test_segments(fixed, None)
     last = next((index for index, segment in enumerate(before) if segment.failed), None)
     if last is None or len(after) <= last:
+        if passing_only:
+            return 0
         return _distance(_keys(buggy, buggy_relative, program, None), _keys(fixed, fixed_relative, program, mapping))
     total, budget = 0, MAX_EVENTS
-    for mine, theirs in zip(before[:last + 1], after):
+    for mine, theirs in zip(before[:last if passing_only else last + 1], after):
         if budget <= 0:
             break
         a = range(mine.first, min(mine.last + 1, mine.first + budget))
@@ -279,7 +287,8 @@ def rank_key(fix, order: int) -> tuple:
     """Sort key of a verified ``duck.repair.search.Fix``: best first (see the module docstring)."""
     return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement,
                                 redundancy_gain(fix.original_source, fix.patched_source)) + (
-        fix.behaviour_distance, -fix.lines_run, order, changed_chars(fix.original_source, fix.patched_source))
+        fix.passing_distance, -fix.lines_run, fix.behaviour_distance, order,
+        changed_chars(fix.original_source, fix.patched_source))
 
 
 def why_first(fixes: list) -> str:
@@ -306,11 +315,14 @@ def why_first(fixes: list) -> str:
         (best.agreement > other.agreement, f"it keeps the buggy program's answers on {best.agreement} of "
                                            f"{best.probe_calls} calls near the recorded ones, fix 2 on "
                                            f"{other.agreement}"),
+        (best.passing_distance < other.passing_distance,
+         f"it departs less from the buggy run in the tests that passed ({best.passing_distance} recorded "
+         f"events differ, fix 2: {other.passing_distance})"),
+        (best.lines_run > other.lines_run, f"its run executes {best.lines_run} lines of the program, fix 2 only "
+                                           f"{other.lines_run}: fix 2 leaves more of the code dead"),
         (best.behaviour_distance < other.behaviour_distance,
          f"its run departs less from the buggy run ({best.behaviour_distance} recorded events differ, "
          f"fix 2: {other.behaviour_distance})"),
-        (best.lines_run > other.lines_run, f"its run executes {best.lines_run} lines of the program, fix 2 only "
-                                           f"{other.lines_run}: fix 2 leaves more of the code dead"),
     ]
     for better, text in reasons:
         if better:

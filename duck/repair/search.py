@@ -103,6 +103,7 @@ class Fix:
     degenerate: str | None = None          # why the fix is suspect by its shape (duck.repair.rank), else None
     line: int = 0                          # the first line of the buggy program that the fix changes
     lines_run: int = 0                     # distinct lines of the fixed file its run executed (duck.repair.rank)
+    passing_distance: int = 0              # behaviour_distance over the tests that passed in the buggy run
 
     def evidence(self) -> str:
         """What the fix rests on, in a few words (the fixes list and the report show it)."""
@@ -127,6 +128,7 @@ class Fix:
                 "kept_steps": self.kept_steps, "behaviour_distance": self.behaviour_distance,
                 "name_gain": self.name_gain, "agreement": self.agreement, "probe_calls": self.probe_calls,
                 "degenerate": self.degenerate, "line": self.line, "evidence": self.evidence(),
+                "passing_distance": self.passing_distance, "lines_run": self.lines_run,
                 "patched_source": self.patched_source}
 
 
@@ -632,6 +634,11 @@ class Search:
                 buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
                 fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
                 program=program, mapping=line_map(source, original), failing=self.failing_test)
+            fix.passing_distance = behaviour_distance(
+                self.baseline.session, result.session,
+                buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
+                fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
+                program=program, mapping=line_map(source, original), failing=self.failing_test, passing_only=True)
             fix.lines_run = lines_run(result.session, str(result.copy_root / relative))
             fix.degenerate = degenerate_reason(
                 original, source, self.baseline.session, result.session,

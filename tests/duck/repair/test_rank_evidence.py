@@ -141,8 +141,9 @@ def test_behaviour_distance_leaves_out_the_tests_the_buggy_run_never_reached(wri
     assert failing is not None
     last = "assert square(4) == 16\n"
     fixes = {"short": SQUARE.replace(" + 1", ""),
-             "long": SQUARE.replace(" + 1", "").replace(last, last + "assert [square(i) for i in range(30)][4] == 16\n")}
-    distance = {}
+             "long": SQUARE.replace(" + 1", "").replace(last, last + "assert [square(i) for i in range(30)][4] == 16\n"),
+             "turned": SQUARE.replace(" + 1", "").replace("x > 2", "x > 1")}   # square(2), which passed, runs otherwise
+    distance, passing = {}, {}
     for name, text in fixes.items():
         prog = write(f"{name}/prog.py", text)
         session = recorded(prog)
@@ -151,6 +152,10 @@ def test_behaviour_distance_leaves_out_the_tests_the_buggy_run_never_reached(wri
                     "fixed_relative": lambda p, root=prog.parent: str(Path(p).relative_to(root))}
         distance[name] = behaviour_distance(buggy, session, program="prog.py", mapping=line_map(text, SQUARE),
                                             failing=failing, **relative)
+        passing[name] = behaviour_distance(buggy, session, program="prog.py", mapping=line_map(text, SQUARE),
+                                           failing=failing, passing_only=True, **relative)
         whole = behaviour_distance(buggy, session, program="prog.py", mapping=line_map(text, SQUARE), **relative)
         assert whole > distance[name]
     assert distance["short"] == distance["long"] > 0
+    # the test that passed (square(2)): the fixes that keep its run, and the one that does not
+    assert passing["short"] == passing["long"] == 0 < passing["turned"]
