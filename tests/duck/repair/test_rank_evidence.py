@@ -159,3 +159,17 @@ def test_behaviour_distance_leaves_out_the_tests_the_buggy_run_never_reached(wri
     assert distance["short"] == distance["long"] > 0
     # the test that passed (square(2)): the fixes that keep its run, and the one that does not
     assert passing["short"] == passing["long"] == 0 < passing["turned"]
+
+
+def test_a_long_runs_top_level_frames_are_found_without_reading_every_step(write, recorded, monkeypatch):
+    from duck.repair import localize
+
+    prog = write("fib.py", "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n\n"
+                           "assert fib(6) == 8\nvalues = [fib(i) for i in range(5)]\nprint(values)\n")
+    session = recorded(prog)
+    exact = localize._outermost_frames(session)
+    assert exact == {session.frame(step) for step in range(len(session))
+                     if session.frame_parent(session.frame(step)) is None}
+    monkeypatch.setattr(localize, "EXACT_SCAN_STEPS", 0)   # as a run of millions of steps would be read
+    assert localize._outermost_frames(session) == exact
+    assert [s.name for s in localize.test_segments(session, None)][-3:] == ["line 5", "line 6", "line 7"]
