@@ -7,9 +7,11 @@ the single-statement bug classes that one-token bug studies and mutation-testing
 operator swaps (arithmetic, comparison, boolean, augmented, and ``=`` <-> ``+=``/``-=``),
 off-by-one constants, indices, slice and loop bounds (``range(n)`` <-> ``range(1, n)``), call
 arguments swapped, replaced by a variable in scope or moved by one, a return value replaced by
-a value in scope (or the element for the container), a slice bound or step left out, a
+a value in scope (or the element for the container, or a constant the function returns
+elsewhere, or ``None``), a slice bound or step left out, a
 difference clamped at zero, ``yield`` <-> ``yield from``, conditions negated or weakened (one
-operand of ``and``/``or`` dropped, a whole chain flipped), wrong method/function, missing
+operand of ``and``/``or`` dropped, never a literal default as in ``x or '_'``; a whole chain
+flipped), wrong method/function, missing
 return, missing base case; ``apply_edits`` applies one edit or a compatible pair.
 
 This module only writes text: it does not run anything (``duck.repair.verify`` does) and
@@ -178,6 +180,8 @@ class _Collector(cst.CSTVisitor):
         self._inner_chains: set[int] = set()  # id() of `a or b` inside `a or b or c`
         self._loops = 0                       # loops around the node being visited
         self._function_stack: list[cst.FunctionDef] = []
+        self._negated: set[int] = set()       # id() of the Integer of a `-k`
+        self._function_returns = _function_return_constants(source)
 
     # helpers -------------------------------------------------------------------------
     def _span(self, node: cst.CSTNode) -> tuple[int, int, int]:
@@ -198,7 +202,7 @@ class _Collector(cst.CSTVisitor):
         return self.source[start:end]
 
     def _plus_minus(self, node: cst.BaseExpression, what: str) -> None:
-        if isinstance(node, cst.Integer):
+        if isinstance(node, cst.Integer) or _negative_integer(node):
             return  # the constant edits cover it
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, (cst.Add, cst.Subtract)) \
                 and (isinstance(node.right, cst.Integer) or isinstance(node.left, cst.Integer)):
@@ -277,7 +281,18 @@ class _Collector(cst.CSTVisitor):
         if not isinstance(value, cst.Name):  # a name is replaced by ``visit_Name``
             for other in self._alternatives(line)[:_MAX_RETURN_ALTERNATIVES]:
                 self._add(value, other, "return-value", f"`return {code}` -> `return {other}`")
+        for other in self._return_constants(line):
+            self._add(value, other, "return-value", f"`return {code}` -> `return {other}`")
         self._clamp(value)
+
+    def _return_constants(self, line: int) -> list[str]:
+        """Constants a ``return`` at ``line`` may give instead (the return-value mutators of
+        mutation testing, PIT's true/false/null returns): the ones the same function returns
+        elsewhere (``return True`` beside ``return False``), and ``None``."""
+        for first, last, constants in self._function_returns:
+            if first <= line <= last:
+                return constants
+        return []
 
     def visit_Yield(self, node: cst.Yield) -> None:
         value = node.value
@@ -309,7 +324,10 @@ class _Collector(cst.CSTVisitor):
             while isinstance(inner, cst.BooleanOperation) and type(inner.operator) is type(node.operator):
                 self._inner_chains.add(id(inner))
                 inner = inner.left
-        # weaker / stronger: one operand dropped
+        # weaker / stronger: one operand dropped; not from `x or '_'` / `d and []`, where a literal
+        # operand makes the expression a value with a default, not a condition
+        if _is_data(node.left) or _is_data(node.right):
+            return
         for keep, drop in ((node.left, node.right), (node.right, node.left)):
             self._add(node, self._text(keep), "condition", f"`{self._text(drop)}` dropped from `{self._text(node)}`")
 
@@ -318,6 +336,14 @@ class _Collector(cst.CSTVisitor):
             self._add(node, self._text(node.expression), "negation", f"`{self._text(node)}` -> `{self._text(node.expression)}`")
         elif isinstance(node.operator, cst.Minus):
             self._add(node, self._text(node.expression), "constant", f"`{self._text(node)}` -> `{self._text(node.expression)}`")
+            if _negative_integer(node):  # `-1` -> `0` / `-2`, written as a programmer would (not `-0`)
+                self._negated.add(id(node.expression))
+                try:
+                    value = -int(node.expression.value, 0)
+                except ValueError:
+                    return
+                for other in (value + 1, value - 1):  # an off-by-one slip, as `i` -> `i + 1` is
+                    self._add(node, str(other), "off-by-one", f"constant `{self._text(node)}` -> `{other}`")
 
     # conditions ----------------------------------------------------------------------
     def _negate(self, test: cst.BaseExpression) -> None:
@@ -339,6 +365,8 @@ class _Collector(cst.CSTVisitor):
 
     # constants -----------------------------------------------------------------------
     def visit_Integer(self, node: cst.Integer) -> None:
+        if id(node) in self._negated:
+            return  # `-k` as a whole (``visit_UnaryOperation``)
         try:
             value = int(node.value, 0)
         except ValueError:
@@ -519,6 +547,40 @@ def _calls_itself(node: cst.FunctionDef) -> bool:
 
     node.body.visit(Finder())
     return bool(found)
+
+
+def _function_return_constants(source: str) -> list[tuple[int, int, list[str]]]:
+    """(first line, last line, constants) per function, innermost first: the literal constants its
+    own ``return`` statements give (at most three), then ``None``."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for function in ast.walk(tree):
+        if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        returned: list[tuple[int, str]] = []
+        stack = list(function.body)
+        while stack:
+            node = stack.pop()
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)):
+                continue
+            if isinstance(node, ast.Return) and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, (bool, int, str, type(None))):
+                returned.append((node.lineno, repr(node.value.value)))
+            stack.extend(ast.iter_child_nodes(node))
+        constants = [text for text in dict.fromkeys(text for _, text in sorted(returned)) if len(text) <= 20]
+        constants = constants[:3] + (["None"] if "None" not in constants[:3] else [])
+        found.append((function.lineno, function.end_lineno or function.lineno, constants))
+    found.sort(key=lambda item: item[1] - item[0])  # innermost (shortest) first
+    return found
+
+
+def _negative_integer(node: cst.CSTNode) -> bool:
+    """``-k`` for an integer literal ``k``."""
+    return isinstance(node, cst.UnaryOperation) and isinstance(node.operator, cst.Minus) \
+        and isinstance(node.expression, cst.Integer)
 
 
 def _is_print(expr: cst.BaseExpression) -> bool:

@@ -186,6 +186,31 @@ class Segment:
     failed: bool | None
 
 
+EXACT_SCAN_STEPS = 2_000     # runs up to this long are scanned step by step for their top-level frames
+
+
+def _outermost_frames(session: Session) -> set[int]:
+    """The frames with no parent. A long run (a recursion of millions of steps) is not read
+    step by step: from each top-level frame the scan jumps to the step after its end, a few
+    lookups per top-level frame (a top-level generator resumed between other top-level frames
+    then hides them; only a run this long pays that)."""
+    if len(session) <= EXACT_SCAN_STEPS:
+        return {session.frame(step) for step in range(len(session)) if session.frame_parent(session.frame(step)) is None}
+    found: set[int] = set()
+    step, total = 0, len(session)
+    while step < total:
+        frame = session.frame(step)
+        while (parent := session.frame_parent(frame)) is not None:
+            frame = parent
+        found.add(frame)
+        try:
+            end = session.frame_end_step(frame)
+        except KeyError:
+            end = step
+        step = max(end, step) + 1
+    return found
+
+
 def test_segments(session: Session, failing_step: int | None,
                   statuses: dict[str, bool] | None = None) -> list[Segment]:
     """The run cut into tests, in order: each module-level statement of an outermost
@@ -198,9 +223,7 @@ def test_segments(session: Session, failing_step: int | None,
     if not len(session):
         return []
     raw: list[tuple[int, int, str]] = []
-    outermost = sorted({session.frame(step) for step in range(len(session))
-                        if session.frame_parent(session.frame(step)) is None},
-                       key=session.frame_call_step)
+    outermost = sorted(_outermost_frames(session), key=session.frame_call_step)
     for frame in outermost:
         steps = session.frame_steps(frame)
         if not len(steps):

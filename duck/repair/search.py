@@ -45,7 +45,7 @@ from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_h
 from duck.repair.probe import Comparison, compare
 from duck.repair.proposals import Proposal
 from duck.repair.rank import (argument_name_gain, before_recording_key, behaviour_distance, degenerate_reason,
-                              first_changed_line, lines_touched, rank_key, why_first)
+                              first_changed_line, lines_run, lines_touched, rank_key, redundancy_gain, why_first)
 from duck.repair.targets import FileSource, TargetedWorkspace, module_files
 from duck.repair.verify import (CandidateRunner, RunResult, Workspace, candidate_limits, outside_writes_note,
                                 quick_timeout, scratch_folder)
@@ -102,6 +102,8 @@ class Fix:
     probe_calls: int = 0                   # derived calls the buggy program answered (what ``agreement`` counts of)
     degenerate: str | None = None          # why the fix is suspect by its shape (duck.repair.rank), else None
     line: int = 0                          # the first line of the buggy program that the fix changes
+    lines_run: int = 0                     # distinct lines of the fixed file its run executed (duck.repair.rank)
+    passing_distance: int = 0              # behaviour_distance over the tests that passed in the buggy run
 
     def evidence(self) -> str:
         """What the fix rests on, in a few words (the fixes list and the report show it)."""
@@ -126,6 +128,7 @@ class Fix:
                 "kept_steps": self.kept_steps, "behaviour_distance": self.behaviour_distance,
                 "name_gain": self.name_gain, "agreement": self.agreement, "probe_calls": self.probe_calls,
                 "degenerate": self.degenerate, "line": self.line, "evidence": self.evidence(),
+                "passing_distance": self.passing_distance, "lines_run": self.lines_run,
                 "patched_source": self.patched_source}
 
 
@@ -531,7 +534,8 @@ class Search:
             ignores = comparison is not None and comparison.ignores_input is not None
             key = before_recording_key(bool(shape or ignores), lines_touched(original, str(source)),
                                        argument_name_gain(original, str(source)),
-                                       comparison.agreed if comparison is not None else 0)
+                                       comparison.agreed if comparison is not None else 0,
+                                       redundancy_gain(original, str(source)))
             entries.append((key, position, proposal, result, comparison))
         entries.sort(key=lambda entry: (entry[0], entry[1]))
         batch = max(1, self.runner.jobs)
@@ -554,7 +558,8 @@ class Search:
                 self._note_comparison(fix, comparison)
 
     def _known_key(self, fix: Fix) -> tuple:
-        return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement)
+        return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement,
+                                    redundancy_gain(fix.original_source, fix.patched_source))
 
     def _original_of(self, source: str) -> str:
         return self.originals[str(source.path)] if isinstance(source, FileSource) else self.original
@@ -634,7 +639,13 @@ class Search:
                 self.baseline.session, result.session,
                 buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
                 fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
-                program=program, mapping=line_map(source, original))
+                program=program, mapping=line_map(source, original), failing=self.failing_test)
+            fix.passing_distance = behaviour_distance(
+                self.baseline.session, result.session,
+                buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
+                fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
+                program=program, mapping=line_map(source, original), failing=self.failing_test, passing_only=True)
+            fix.lines_run = lines_run(result.session, str(result.copy_root / relative))
             fix.degenerate = degenerate_reason(
                 original, source, self.baseline.session, result.session,
                 buggy_file=str(self.baseline.copy_root / relative),
