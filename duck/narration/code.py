@@ -24,6 +24,13 @@ _BODY_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 #: Comprehensions by the name Python gives their code object.
 _COMPREHENSIONS = {"<listcomp>": "list comprehension", "<setcomp>": "set comprehension",
                    "<dictcomp>": "dict comprehension", "<genexpr>": "generator expression"}
+def written_names(values: dict) -> dict:
+    """``values`` (name -> anything) without the arguments Python passes a comprehension's code object
+    itself (``.0``, the iterator of its first ``for``: not an identifier). They are not names the
+    program wrote, so neither the narrator nor the variables pane shows them."""
+    return {name: value for name, value in values.items() if name.isidentifier()}
+
+
 #: Decorators that say what a function is (``@property`` makes a getter, ``@x.setter`` a setter).
 _ROLE_DECORATORS = {"property": "getter", "getter": "getter", "setter": "setter", "deleter": "deleter",
                     "cached_property": "getter", "staticmethod": "static method",

@@ -26,7 +26,7 @@ from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Callable
 
-from duck.narration.code import ASYNC_YIELD_VALUE, CodeObject, SourceIndex, module_name, source_index
+from duck.narration.code import ASYNC_YIELD_VALUE, CodeObject, SourceIndex, module_name, source_index, written_names
 from duck.narration.text import call_text, change_phrase, changes_phrase, clip, output_phrase, plural, short_func
 from duck.session import LoopPosition, Session
 
@@ -287,7 +287,7 @@ class Teller:
             return f"resumes {title}"
         if code.kind in ("module", "class"):
             return f"runs {title}"
-        args = {k: v for k, v in session.event(call_step).changes.items() if k != ".0"}
+        args = written_names(session.event(call_step).changes)
         if code.role in ("getter", "setter", "deleter"):
             return f"runs {title}" + (f" ({', '.join(f'{k}={clip(v, 60)}' for k, v in args.items())})" if args else "")
         if code.role == "comprehension":
@@ -370,8 +370,7 @@ class Teller:
         failing = self._failing
         if failing >= 0 and first < failing <= last and self.session.frame(failing) != frame:
             inner = self.session.frame(failing)
-            args = {k: v for k, v in self.session.event(self.session.frame_call_step(inner)).changes.items()
-                    if k != ".0"}
+            args = written_names(self.session.event(self.session.frame_call_step(inner)).changes)
             text += (f" (the exception is raised in {call_text(self.session.frame_func(inner), args)},"
                      f" at {self.style.label(self.session.line(failing))})")
         return text

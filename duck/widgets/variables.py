@@ -18,6 +18,7 @@ from rich.text import Text
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
+from duck.narration.code import written_names
 from duck.trace.saferepr import Structure, revive
 from duck.widgets.text import elide
 from duck.widgets.theme import THEME_VARIABLES
@@ -151,9 +152,9 @@ class VariablesPane(Tree[ValueRef]):
             label = Text.assemble((verb, f"bold {THEME_VARIABLES['duck-error']}" if verb in ("raises", "raised") else NEW), " ",
                                   elide(value, ROW_WIDTH))
             rows.append((label, ValueRef(verb, value, verb), False))
-        for name, value in values.items():
+        for name, value in written_names(values).items():
             rows.append((_label(name, value, changes.get(name)), ValueRef(name, value, name, name), _can_expand(value)))
-        for name, (old, new) in changes.items():
+        for name, (old, new) in written_names(changes).items():
             if new is None and name not in values:
                 rows.append((Text.assemble((name, "bold"), " deleted (was ", elide(old or "?", 30), ")",
                                            style="italic"), ValueRef(name, old or "", name), False))

@@ -200,3 +200,27 @@ async def test_help_lists_every_key_and_quit(session):
         await pilot.press("q")
         await settle(pilot)
     assert app.return_value == 0
+
+
+async def test_a_comprehensions_implicit_iterator_is_not_a_variable(tmp_path):
+    """Python passes a comprehension's code its first iterator as ``.0``; the program never wrote
+    that name, so the variables pane (like the narrator) leaves it out of a real recording."""
+    from duck.trace.limits import Limits
+    from duck.trace.runner import RecordRequest, record
+
+    program = tmp_path / "squares.py"
+    program.write_text("xs = [1, 2, 3]\ntotal = sum(x * x for x in xs)\n")
+    trace = tmp_path / "squares.trace"
+    record(RecordRequest(script=program, argv=[], stdin=None, limits=Limits(timeout_s=60)), trace)
+    session = Session.load(trace)
+    inside = [s for s in range(len(session)) if session.event(s).func == "<genexpr>"]
+    assert inside, "a generator expression runs as its own frame"
+    assert ".0" in session.event(inside[0]).changes  # the recording keeps it
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = inside[-1]
+        await pilot.pause()
+        rows = labels(app)
+        assert any(row.startswith("x = ") for row in rows), rows
+        assert not any(row.startswith(".0") for row in rows), rows
+        await settle(pilot)
