@@ -49,9 +49,26 @@ from duck.sandbox import Policy, Run, Sandbox, allowed_env
 from duck.session import Session
 from duck.trace.limits import Limits
 
-IGNORED = shutil.ignore_patterns(".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "node_modules",
-                                 ".mypy_cache", ".pytest_cache", ".tox", ".nox", ".ruff_cache", f"*{BACKUP_SUFFIX}*",
-                                 f"*{TEMP_SUFFIX}", "*.pyc")
+_IGNORED_NAMES = shutil.ignore_patterns(".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "node_modules",
+                                        ".mypy_cache", ".pytest_cache", ".tox", ".nox", ".ruff_cache",
+                                        f"*{BACKUP_SUFFIX}*", f"*{TEMP_SUFFIX}", "*.pyc")
+#: what a virtual environment holds beside its pyvenv.cfg (PEP 405; POSIX and Windows layouts)
+_VENV_FOLDERS = {"bin", "lib", "lib64", "include", "Lib", "Scripts", "Include", "share"}
+
+
+def IGNORED(folder: str, names: list[str]) -> set[str]:
+    """What a copy of the program's folder leaves out: version control, caches, duck's own backups, and
+    virtual environments, whatever their name (a folder holding ``pyvenv.cfg``; or, when the program's
+    folder is itself one, its interpreter and packages). The program still imports from an environment
+    where it is (the run keeps the interpreter's ``sys.path``), and the copy is not thousands of files."""
+    ignored = set(_IGNORED_NAMES(folder, names))
+    if "pyvenv.cfg" in names:
+        ignored |= _VENV_FOLDERS.intersection(names)
+    for name in names:
+        if name not in ignored and os.path.isfile(os.path.join(folder, name, "pyvenv.cfg")):
+            ignored.add(name)
+    return ignored
+
 #: the user's pytest settings that a run keeps (the sandbox's allowlist has no PYTEST_* variable)
 PYTEST_SETTINGS = ("PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")
 #: the largest file a run may write (a recording's trace included): a backstop against filling the disk

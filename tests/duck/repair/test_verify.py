@@ -231,3 +231,33 @@ def test_a_forked_recording_that_cannot_start_is_duck_s_error_not_the_program_s(
                           timeout_s=10, stdin=tmp_path / "missing.txt", stdout=None, stderr=None,
                           writable=[tmp_path], readable=[], grace_s=0)
     assert run.exit_code == 127 and "No such file" in run.error
+
+
+def _files(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_the_copy_leaves_out_virtual_environments_whatever_their_name(tmp_path):
+    """A folder holding ``pyvenv.cfg`` is an environment (PEP 405), not the program's files: a project
+    with ``myenv/`` inside, or a program kept in an environment's own folder, is copied without it
+    (thousands of files, copied again for every candidate)."""
+    project = tmp_path / "project"
+    (project / "myenv" / "lib" / "python3" / "site-packages").mkdir(parents=True)
+    (project / "myenv" / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (project / "myenv" / "lib" / "python3" / "site-packages" / "pkg.py").write_text("x = 1\n")
+    (project / "lib").mkdir()
+    (project / "lib" / "helpers.py").write_text("y = 2\n")  # a project's own lib/ is kept
+    (project / "prog.py").write_text("print(1)\n")
+    (project / "data.txt").write_text("kept\n")
+    made = Workspace.create(project / "prog.py", project, tmp_path / "s1")
+    assert _files(made.pristine) == {"prog.py", "data.txt", "lib/helpers.py"}
+
+    env = tmp_path / "env-root"
+    (env / "lib" / "python3" / "site-packages").mkdir(parents=True)
+    (env / "bin").mkdir()
+    (env / "bin" / "python").write_text("")
+    (env / "lib" / "python3" / "site-packages" / "pkg.py").write_text("x = 1\n")
+    (env / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    (env / "prog.py").write_text("print(1)\n")
+    made = Workspace.create(env / "prog.py", env, tmp_path / "s2")
+    assert _files(made.pristine) == {"prog.py", "pyvenv.cfg"}
