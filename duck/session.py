@@ -772,6 +772,12 @@ class Session:
         hi = bisect_right(self._out_steps, last)
         return "".join(self._out_chunks[lo:hi])
 
+    def stderr_between(self, first: int, last: int) -> str:
+        """What the program wrote to stderr at steps ``first..last`` inclusive."""
+        lo = bisect_left(self._err_steps, first)
+        hi = bisect_right(self._err_steps, last)
+        return "".join(self._err_chunks[lo:hi])
+
     def stderr_until(self, step: int) -> str:
         count = bisect_right(self._err_steps, step)
         return "".join(self._err_chunks[:count])

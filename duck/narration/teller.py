@@ -477,6 +477,9 @@ class Teller:
         printed = session.output_between(step, end - 1)
         if printed:
             parts.append(output_phrase(printed))
+        warned = session.stderr_between(step, end - 1)
+        if warned:
+            parts.append(output_phrase(warned, "stderr"))
         return "; ".join(parts), self.calls_between(frame, step, end), j
 
     def _span_changes(self, steps, first: int, last: int) -> dict[str, tuple[str | None, str | None]]:

@@ -32,11 +32,13 @@ def changes_phrase(changes: dict[str, tuple[str | None, str | None]]) -> str:
     return "; ".join(change_phrase(name, old, new) for name, (old, new) in changes.items())
 
 
-def output_phrase(text: str) -> str:
-    """``prints 'good scores: [72]'`` for the text a step wrote (newlines kept visible)."""
+def output_phrase(text: str, stream: str = "stdout") -> str:
+    """``prints 'good scores: [72]'`` for the text a step wrote to stdout, ``writes 'warning' to
+    stderr`` for stderr (newlines kept visible)."""
     if not text:
         return ""
-    return f"prints {clip(repr(text.rstrip(chr(10))) if text.endswith(chr(10)) else repr(text), 120)}"
+    shown = clip(repr(text.rstrip(chr(10))) if text.endswith(chr(10)) else repr(text), 120)
+    return f"prints {shown}" if stream == "stdout" else f"writes {shown} to {stream}"
 
 
 def plural(count: int, word: str) -> str:

@@ -179,3 +179,13 @@ def test_async_for_loops_and_loops_whose_header_awaits_are_told_iteration_by_ite
     body = [step for step in range(len(session)) if session.kind(step) == "line" and session.line(step) == 24]
     assert [session.loop_at(step).iteration for step in body] == [1, 2, 3]
     assert {(session.loop_at(step).header_line, session.loop_at(step).total) for step in body} == {(23, 3)}
+
+
+def test_what_a_line_writes_to_stderr_is_told_beside_what_it_prints(recorded):
+    """stdout and stderr are both the program's output: a line's text on stderr is told as written
+    there, where it was written; and a comprehension's implicit iterator (``.0``) is not an argument."""
+    text = render_run(recorded("streams"))
+    assert "prints 'squares [0, 1, 4]'" in text
+    assert "writes 'warning: the list is short' to stderr" in text
+    assert "prints 'warning" not in text
+    assert ".0=" not in text
