@@ -6,9 +6,9 @@ Prophet, POPL 2016). ``rank_key`` uses this only after all the run evidence ties
 ``x // 2 == 1`` and ``x % 2 == 0``, which pass the same asserts and keep the same answers,
 the standard library writes the second shape hundreds of times and the first almost never.
 
-A *shape* is an operator node with its operands abstracted one level deep: ``x % 2 == 0`` is
+A *shape* is an operator node (or a subscript) with its operands abstracted one level deep: ``x % 2 == 0`` is
 ``Compare(Eq)[BinOp(Mod), 0]`` and its left side ``BinOp(Mod)[Name, 2]`` (small integers,
-``None``, booleans kept; other constants by type; names, attributes, calls by kind). The counts
+``-1``, ``None``, booleans kept; other constants by type; names, attributes, calls by kind). The counts
 come from the CPython standard library's own source (not from any benchmark's data), computed
 once by ``python -m duck.repair.naturalness`` into ``_shape_counts.py`` (shapes seen at least
 ``MIN_COUNT`` times), so ranking reads a shipped table and parses nothing at start-up.
@@ -23,10 +23,17 @@ import difflib
 from collections import Counter
 
 MIN_COUNT = 3  # shapes rarer than this in the corpus are left out of the table (they count as 0)
-_OPERATORS = (ast.BinOp, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.AugAssign)
+_OPERATORS = (ast.BinOp, ast.Compare, ast.BoolOp, ast.UnaryOp, ast.AugAssign, ast.Subscript)
+
+
+def _small_negative(node: ast.AST) -> bool:
+    return isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub) and isinstance(node.operand, ast.Constant) \
+        and type(node.operand.value) is int and 0 < node.operand.value <= 16
 
 
 def _label(node: ast.AST) -> str:
+    if _small_negative(node):
+        return f"-{node.operand.value}"
     if isinstance(node, ast.Constant):
         value = node.value
         if value is None or isinstance(value, bool) or (isinstance(value, int) and -2 <= value <= 16):
@@ -52,7 +59,11 @@ def shape(node: ast.AST) -> str | None:
     elif isinstance(node, ast.BoolOp):
         operands = list(node.values)
     elif isinstance(node, ast.UnaryOp):
+        if _small_negative(node):
+            return None  # a constant (``-1``), labelled as one where it is an operand
         operands = [node.operand]
+    elif isinstance(node, ast.Subscript):
+        operands = [node.value, node.slice]
     elif isinstance(node, ast.AugAssign):
         return f"AugAssign({type(node.op).__name__})[{_label(node.target)}, {_label(node.value)}]"
     else:
@@ -69,7 +80,9 @@ def shapes(source: str, lines: set[int] | None = None) -> Counter:
     found = Counter()
     for node in ast.walk(tree):
         if isinstance(node, _OPERATORS) and (lines is None or node.lineno in lines):
-            found[shape(node)] += 1
+            key = shape(node)
+            if key is not None:
+                found[key] += 1
     return found
 
 

@@ -59,3 +59,9 @@ def test_naturalness_does_not_outweigh_the_run_evidence():
 def test_a_fix_that_brings_in_no_new_shape_is_not_penalised():
     swapped = BUGGY.replace("enumerate(items)", "enumerate(items, 0)")  # a call argument, no operator
     assert naturalness(BUGGY, swapped) >= naturalness(BUGGY, BUGGY.replace("i // 2 == 0", "i % 2 == 0"))
+
+
+def test_the_last_item_is_likelier_than_a_fixed_position():
+    buggy = "def lasts(rows):\n    return [row[-2] for row in rows]\n"
+    assert shape(ast.parse("row[-1]", mode="eval").body) == "Subscript[Name, -1]"
+    assert naturalness(buggy, buggy.replace("-2", "-1")) > naturalness(buggy, buggy.replace("-2", "2"))
