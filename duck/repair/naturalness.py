@@ -8,7 +8,7 @@ the standard library writes the second shape hundreds of times and the first alm
 
 A *shape* is an operator node (or a subscript) with its operands abstracted one level deep: ``x % 2 == 0`` is
 ``Compare(Eq)[BinOp(Mod), 0]`` and its left side ``BinOp(Mod)[Name, 2]`` (small integers,
-``-1``, ``None``, booleans kept; other constants by type; names, attributes, calls by kind). The counts
+``-1``, ``None``, booleans kept; other constants by type; names, attributes, calls by kind; a name repeated among the operands as ``Same``). The counts
 come from the CPython standard library's own source (not from any benchmark's data), computed
 once by ``python -m duck.repair.naturalness`` into ``_shape_counts.py`` (shapes seen at least
 ``MIN_COUNT`` times), so ranking reads a shipped table and parses nothing at start-up.
@@ -65,10 +65,16 @@ def shape(node: ast.AST) -> str | None:
     elif isinstance(node, ast.Subscript):
         operands = [node.value, node.slice]
     elif isinstance(node, ast.AugAssign):
-        return f"AugAssign({type(node.op).__name__})[{_label(node.target)}, {_label(node.value)}]"
+        operands = [node.target, node.value]
     else:
         return None
-    return f"{_label(node)}[{', '.join(_label(operand) for operand in operands)}]"
+    labels, seen = [], []
+    for operand in operands:  # a name repeated among the operands (`x - x`, `total += total`) is marked
+        name = operand.id if isinstance(operand, ast.Name) else None
+        labels.append("Same" if name is not None and name in seen else _label(operand))
+        seen.append(name)
+    head = f"AugAssign({type(node.op).__name__})" if isinstance(node, ast.AugAssign) else _label(node)
+    return f"{head}[{', '.join(labels)}]"
 
 
 def shapes(source: str, lines: set[int] | None = None) -> Counter:

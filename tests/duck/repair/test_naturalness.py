@@ -65,3 +65,10 @@ def test_the_last_item_is_likelier_than_a_fixed_position():
     buggy = "def lasts(rows):\n    return [row[-2] for row in rows]\n"
     assert shape(ast.parse("row[-1]", mode="eval").body) == "Subscript[Name, -1]"
     assert naturalness(buggy, buggy.replace("-2", "-1")) > naturalness(buggy, buggy.replace("-2", "2"))
+
+
+def test_a_name_repeated_among_the_operands_is_marked():
+    assert shape(ast.parse("total += total").body[0]) == "AugAssign(Add)[Name, Same]"
+    buggy = "def product(values):\n    total = 1\n    for v in values:\n        total += v\n    return total\n"
+    assert naturalness(buggy, buggy.replace("total += v", "total *= v")) > \
+        naturalness(buggy, buggy.replace("total += v", "total += total"))
