@@ -25,7 +25,10 @@ wrong on other inputs. What tells them apart, in this order:
    then ``behaviour_distance``: the same count up to and with the failing test (the tests after
    it never ran in the buggy program). A fix that changes one loop iteration beats one that
    changes three;
-7. the candidate's place in the search's order (its line's suspiciousness times how likely its
+7. ``naturalness`` (``duck.repair.naturalness``): how often the standard library writes the
+   shapes of the expressions the fix brings in, more first (``x % 2 == 0`` over ``x // 2 == 1``
+   when the runs cannot tell them apart: buggy code is less natural than its fix);
+8. the candidate's place in the search's order (its line's suspiciousness times how likely its
    kind of edit is: fault localisation's prior), never the time it finished; then the changed
    characters.
 
@@ -43,6 +46,7 @@ import ast
 import difflib
 from typing import Callable
 
+from duck.repair.naturalness import naturalness
 from duck.session import Session
 
 MAX_EVENTS = 5000  # events of each run compared (the start of the run; enough to rank small fixes)
@@ -287,7 +291,8 @@ def rank_key(fix, order: int) -> tuple:
     """Sort key of a verified ``duck.repair.search.Fix``: best first (see the module docstring)."""
     return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement,
                                 redundancy_gain(fix.original_source, fix.patched_source)) + (
-        fix.passing_distance, -fix.lines_run, fix.behaviour_distance, order,
+        fix.passing_distance, -fix.lines_run, fix.behaviour_distance,
+        -naturalness(fix.original_source, fix.patched_source), order,
         changed_chars(fix.original_source, fix.patched_source))
 
 
@@ -323,6 +328,10 @@ def why_first(fixes: list) -> str:
         (best.behaviour_distance < other.behaviour_distance,
          f"its run departs less from the buggy run ({best.behaviour_distance} recorded events differ, "
          f"fix 2: {other.behaviour_distance})"),
+        (naturalness(best.original_source, best.patched_source)
+         > naturalness(other.original_source, other.patched_source),
+         "the runs do not tell the two apart, and the code it writes has a shape the standard library "
+         "writes more often than fix 2's (buggy code is less natural than its fix)"),
     ]
     for better, text in reasons:
         if better:
