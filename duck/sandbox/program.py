@@ -196,7 +196,7 @@ def record_main(payload: dict) -> None:
     _enter({**{key: payload.get(key) for key in ("env", "stdin", "stdout", "stderr")}, "seed": config.get("seed")},
            folder, frames=0)
     os.closerange(3, _max_fd())
-    _hide_entries(_entries_below())
+    _child.hide_recursion_levels(_entries_below())
     _child._limit_memory(config)
     _child._Child(config).run()
     os._exit(70)  # not reached: the child ends the process itself
@@ -221,26 +221,6 @@ def _entries_below() -> int:
             return depth
 
     return max(0, sys.getrecursionlimit() - down(1) - frames)
-
-
-def _hide_entries(extra: int) -> None:
-    """Raise the recursion limit by ``extra`` levels the program must not see: ``sys``'s
-    getter and setter are wrapped (the recorder's child wraps them again with its own offset),
-    so the program gets a fresh interpreter's depth and reads a fresh interpreter's limit."""
-    if not extra:
-        return
-    real_set, real_get = sys.setrecursionlimit, sys.getrecursionlimit
-    real_set(real_get() + extra)
-
-    def setrecursionlimit(limit):
-        if not isinstance(limit, int) or limit < 1:
-            return real_set(limit)  # Python's own TypeError/ValueError
-        return real_set(limit + extra)
-
-    def getrecursionlimit():
-        return real_get() - extra
-
-    sys.setrecursionlimit, sys.getrecursionlimit = setrecursionlimit, getrecursionlimit
 
 
 def _max_fd() -> int:

@@ -262,19 +262,7 @@ class _Child:
         # The program's frames sit on duck's few (this method's callers, runpy's for -m) and the
         # recorder's callback runs on top of them: the recursion limit counts them all, so it is
         # raised by as many and the program sees its own (a RecursionError at Python's depth).
-        offset = _frames_below(sys._getframe(1)) + 1 + (1 if self.config["module"] else 0)
-        real_setlimit, real_getlimit = sys.setrecursionlimit, sys.getrecursionlimit
-        real_setlimit(real_getlimit() + offset)
-
-        def setrecursionlimit(limit):
-            if not isinstance(limit, int) or limit < 1:
-                return real_setlimit(limit)  # Python's own TypeError/ValueError
-            return real_setlimit(limit + offset)
-
-        def getrecursionlimit():
-            return real_getlimit() - offset
-
-        sys.setrecursionlimit, sys.getrecursionlimit = setrecursionlimit, getrecursionlimit
+        hide_recursion_levels(_frames_below(sys._getframe(1)) + 1 + (1 if self.config["module"] else 0))
 
         if hasattr(signal, "SIGTERM"):
             real_signal, real_getsignal = signal.signal, signal.getsignal
@@ -500,6 +488,26 @@ class _Child:
 
 _REAL_EXIT = os._exit
 _REAL_SETRECURSIONLIMIT, _REAL_GETRECURSIONLIMIT = sys.setrecursionlimit, sys.getrecursionlimit
+
+
+def hide_recursion_levels(extra: int) -> None:
+    """Raise the recursion limit by ``extra`` levels the program must not see: ``sys``'s getter and
+    setter are wrapped, so the program gets a fresh interpreter's depth and reads (and sets) the limit
+    a fresh interpreter has. Wrapping again (a forked child, then the recorder) adds the offsets."""
+    if not extra:
+        return
+    real_set, real_get = sys.setrecursionlimit, sys.getrecursionlimit
+    real_set(real_get() + extra)
+
+    def setrecursionlimit(limit):
+        if not isinstance(limit, int) or limit < 1:
+            return real_set(limit)  # Python's own TypeError/ValueError
+        return real_set(limit + extra)
+
+    def getrecursionlimit():
+        return real_get() - extra
+
+    sys.setrecursionlimit, sys.getrecursionlimit = setrecursionlimit, getrecursionlimit
 
 
 def _frames_below(frame) -> int:
