@@ -513,19 +513,25 @@ walk_emit(Walk *w, PyObject *text)
  * again at every step. It holds only strings it made, never the program's objects. Anything else:
  * PyObject_Repr. A new reference, or NULL with an error. */
 #define SCALAR_CACHE 2048
-static struct {
-    long long key;
+typedef struct {
+    uint64_t key;       /* the value's bits: an int's two's complement, a float's IEEE bits */
     PyObject *text;
-} int_texts[SCALAR_CACHE];
-static struct {
-    uint64_t key;
-    PyObject *text;
-} float_texts[SCALAR_CACHE];
+} ScalarText;
+static ScalarText int_texts[SCALAR_CACHE], float_texts[SCALAR_CACHE];
 
-static inline size_t
-scalar_slot(uint64_t bits)
+/* The text of v, whose repr depends only on `key`, from `cache` (or made and kept there). */
+static PyObject *
+cached_repr(ScalarText *cache, uint64_t key, PyObject *v)
 {
-    return (size_t)((bits * 0x9E3779B97F4A7C15ull) >> 53) & (SCALAR_CACHE - 1);
+    ScalarText *slot = &cache[(size_t)((key * 0x9E3779B97F4A7C15ull) >> 53) & (SCALAR_CACHE - 1)];
+    if (slot->text != NULL && slot->key == key)
+        return Py_NewRef(slot->text);
+    PyObject *text = PyObject_Repr(v);
+    if (text != NULL) {
+        Py_XSETREF(slot->text, Py_NewRef(text));
+        slot->key = key;
+    }
+    return text;
 }
 
 static PyObject *
@@ -539,29 +545,13 @@ scalar_repr(PyObject *v)
             PyErr_Clear();
             return PyObject_Repr(v);
         }
-        size_t h = scalar_slot((uint64_t)x);
-        if (int_texts[h].text != NULL && int_texts[h].key == x)
-            return Py_NewRef(int_texts[h].text);
-        PyObject *text = PyObject_Repr(v);
-        if (text != NULL) {
-            Py_XSETREF(int_texts[h].text, Py_NewRef(text));
-            int_texts[h].key = x;
-        }
-        return text;
+        return cached_repr(int_texts, (uint64_t)x, v);
     }
     if (t == &PyFloat_Type) {
         double d = PyFloat_AS_DOUBLE(v);
         uint64_t bits;
         memcpy(&bits, &d, sizeof bits);
-        size_t h = scalar_slot(bits);
-        if (float_texts[h].text != NULL && float_texts[h].key == bits)
-            return Py_NewRef(float_texts[h].text);
-        PyObject *text = PyObject_Repr(v);
-        if (text != NULL) {
-            Py_XSETREF(float_texts[h].text, Py_NewRef(text));
-            float_texts[h].key = bits;
-        }
-        return text;
+        return cached_repr(float_texts, bits, v);
     }
     return PyObject_Repr(v);
 }
