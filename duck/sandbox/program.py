@@ -34,7 +34,6 @@ from __future__ import annotations
 import atexit
 import builtins
 import io
-import json
 import os
 import signal
 import sys
@@ -190,8 +189,7 @@ def record_main(payload: dict) -> None:
     """
     from duck.trace import child as _child
 
-    with open(payload["config"], encoding="utf-8") as f:
-        config = json.load(f)
+    config = _child.read_config(payload["config"])
     folder = os.getcwd() if config["module"] else os.path.dirname(os.path.abspath(config["script"]))
     _enter({**{key: payload.get(key) for key in ("env", "stdin", "stdout", "stderr")}, "seed": config.get("seed")},
            folder, frames=0)

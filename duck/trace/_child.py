@@ -1,4 +1,4 @@
-"""The child interpreter's entry point: ``python .../duck/trace/_child.py CONFIG.json`` runs ``duck.trace.child``.
+"""The child interpreter's entry point: ``python .../duck/trace/_child.py CONFIG`` runs ``duck.trace.child``.
 
 Started by ``duck.trace.runner`` by file path. An interpreter compiles the file it is started
 with on every run (it caches no bytecode for it), so this file is only the few lines that must
@@ -10,6 +10,7 @@ import os
 import sys
 
 if __name__ == "__main__":
+    _FRESH = frozenset(sys.modules)  # what a fresh interpreter loaded: the program must not see duck's others
     # Started by path, the interpreter put this file's folder first on sys.path. Put the
     # folder holding this copy of ``duck`` in that one slot instead, so the import below finds
     # it whether duck is installed, editable or a checkout; ``duck.trace.child._own_sys_path``
@@ -22,4 +23,4 @@ if __name__ == "__main__":
 
     from duck.trace.child import main
 
-    main()
+    main(_FRESH)

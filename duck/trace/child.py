@@ -1,4 +1,4 @@
-"""The recording child: what ``python .../duck/trace/_child.py CONFIG.json`` runs (``main``).
+"""The recording child: what ``python .../duck/trace/_child.py CONFIG`` runs (``main``).
 
 Started by ``duck.trace.runner``, through the small ``_child.py`` (an interpreter compiles the
 file it is started with on every run; this module's bytecode is cached like any other's),
@@ -7,7 +7,7 @@ gives the program the ``sys.path`` that ``python prog.py`` would (see ``_own_sys
 applies the memory limit, writes the trace header, compiles and runs the
 user's script (or ``-m`` module) as ``__main__`` under the ``Recorder``, streams events to
 the trace file in batches, enforces the step and output limits itself, and at the end writes
-a small status file (how the program ended, its traceback, what it read from stdin, which
+a small status file (``marshal``, as the config is: how the program ended, its traceback, what it read from stdin, which
 files were recorded) that the parent turns into the outcome line. A SIGTERM from the parent
 (timeout, Ctrl-C) flushes what was recorded before the process exits.
 
@@ -20,28 +20,30 @@ handlers, flush stdout (status 120 if that fails), clear ``__main__`` (``__del__
 end by SIGINT after an uncaught KeyboardInterrupt.
 
 It does not write sources or the outcome (the parent does, whatever way this process ends),
-and it never imports anything outside the standard library and ``duck.trace``.
+and it never imports anything outside the standard library and ``duck.trace``. Its start-up is
+every recording's: it imports no ``json``, ``re``, ``enum`` or ``signal`` (C halves instead), and
+``traceback``/``linecache`` only where a traceback is formatted (``_late_import``). What it did
+import that the program's own folder holds a file for is hidden from the program
+(``hide_duck_imports``), so ``import json`` finds the program's ``json.py`` as under python.
 """
 
 from __future__ import annotations
 
+import _signal
 import atexit
 import builtins
 import gc
-import json
-import linecache
+import marshal
 import os
-import signal
-import struct
 import sys
 import threading
 import time
-import traceback
 import types
+from _struct import calcsize
 
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - duck's code keeps the real len, open, print
 from duck.trace import pristine
-from duck.trace.spelling import spelled_out
+from duck.trace.spelling import json_text, spelled_out
 from duck.trace.limits import Limits
 from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin,
                                  Recorder, exception_summary)
@@ -54,8 +56,9 @@ MAX_TRACEBACK_FRAMES = 200  # frames kept in the outcome's traceback (the first 
 
 
 class _Child:
-    def __init__(self, config: dict) -> None:
+    def __init__(self, config: dict, fresh: frozenset | None = None) -> None:
         self.config = config
+        self.fresh = fresh  # the modules of a fresh interpreter (None: not known, nothing is hidden)
         self.limits = Limits.from_dict(config["limits"])
         self.pid = os.getpid()
         self.trace = open(config["trace"], "ab")  # v1: UTF-8, unpaired surrogates backslash-escaped
@@ -70,7 +73,7 @@ class _Child:
         self.stdin: RecordedStdin | None = None
         self.writes_outside: list[str] | None = None  # confined runs: writes tried outside (duck.trace.writewatch)
         self.taps: dict[int, OutputTap] = {}  # fd 1 and 2: bytes written beneath sys.stdout/sys.stderr
-        self.program_sigterm = signal.SIG_DFL  # what the program asked SIGTERM to do (duck's handler stays)
+        self.program_sigterm = _signal.SIG_DFL  # what the program asked SIGTERM to do (duck's handler stays)
         self.hook_taken: dict | None = None  # the program replaced duck's trace hook: at which step, how
         self.waiting_for: list[str] = []  # names of the non-daemon threads the end is waiting for
         self.flushing = False  # a batch is between the recorder and the file: a SIGTERM waits for it
@@ -114,7 +117,7 @@ class _Child:
         if self.chunks is not None:
             self.trace.write(MAGIC + json_chunk(b"HEAD", {**spelled_out(header), "version": 2}))
         else:
-            self.trace.write((json.dumps(spelled_out(header), ensure_ascii=False) + "\n").encode("utf-8"))
+            self.trace.write((json_text(spelled_out(header), compact=False) + "\n").encode("utf-8"))
         self.trace.flush()
 
     def write_status(self, status: dict) -> None:
@@ -127,8 +130,12 @@ class _Child:
         if self.hook_taken:
             status["recording_stopped"] = dict(self.hook_taken)
         tmp = self.status_path + ".tmp"
-        with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
-            json.dump(status, f, ensure_ascii=False)
+        try:
+            data = marshal.dumps(status, 4)
+        except ValueError:  # a str or int subclass the program made (a thread's name): as plain values
+            data = marshal.dumps(_plain(status), 4)
+        with open(tmp, "wb") as f:
+            f.write(data)
         os.replace(tmp, self.status_path)
 
     def finish(self, status: dict, exit_code: int, *, die_by: int | None = None) -> None:
@@ -162,7 +169,7 @@ class _Child:
                 except Exception:  # noqa: BLE001
                     pass
             if die_by is not None:
-                signal.signal(die_by, signal.SIG_DFL)
+                _signal.signal(die_by, _signal.SIG_DFL)
                 os.kill(os.getpid(), die_by)
         _REAL_EXIT(exit_code)
 
@@ -198,10 +205,10 @@ class _Child:
             return
         requested = bool(self.stop_path) and os.path.exists(self.stop_path)
         handler = self.program_sigterm
-        if requested or handler == signal.SIG_DFL:
+        if requested or handler == _signal.SIG_DFL:
             if not requested:
                 self.finish({"end": "exited", "message": "the program was killed by SIGTERM"}, 1,
-                            die_by=signal.SIGTERM)
+                            die_by=_signal.SIGTERM)
             status = {"end": "terminated"}
             if self.waiting_for:
                 status["threads"] = list(self.waiting_for)
@@ -264,22 +271,28 @@ class _Child:
         # raised by as many and the program sees its own (a RecursionError at Python's depth).
         hide_recursion_levels(_frames_below(sys._getframe(1)) + 1 + (1 if self.config["module"] else 0))
 
-        if hasattr(signal, "SIGTERM"):
-            real_signal, real_getsignal = signal.signal, signal.getsignal
-            real_signal(signal.SIGTERM, self._on_sigterm)
+        if hasattr(_signal, "SIGTERM"):
+            # Wrapped in _signal, the C module: signal.signal and signal.getsignal call these (with
+            # plain ints, and turn what they return into signal's enums), whenever the program
+            # imports signal; duck itself does not import it (its enum cost the child's start-up).
+            real_signal, real_getsignal = _signal.signal, _signal.getsignal
+            real_signal(_signal.SIGTERM, self._on_sigterm)
 
             def signal_(signalnum, handler):
-                if signalnum != signal.SIGTERM or threading.current_thread() is not threading.main_thread():
+                if signalnum != _signal.SIGTERM or threading.current_thread() is not threading.main_thread():
                     return real_signal(signalnum, handler)
-                if not (handler in (signal.SIG_IGN, signal.SIG_DFL) or callable(handler)):
+                if not (handler in (_signal.SIG_IGN, _signal.SIG_DFL) or callable(handler)):
                     raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable object")
                 previous, child.program_sigterm = child.program_sigterm, handler
                 return previous
 
             def getsignal(signalnum):
-                return child.program_sigterm if signalnum == signal.SIGTERM else real_getsignal(signalnum)
+                return child.program_sigterm if signalnum == _signal.SIGTERM else real_getsignal(signalnum)
 
-            signal.signal, signal.getsignal = signal_, getsignal
+            for wrapper, real in ((signal_, real_signal), (getsignal, real_getsignal)):
+                wrapper.__name__, wrapper.__qualname__ = real.__name__, real.__qualname__
+                wrapper.__module__, wrapper.__doc__ = real.__module__, real.__doc__
+            _signal.signal, _signal.getsignal = signal_, getsignal
 
         recorder = self.recorder
         if recorder.tracer == "settrace":
@@ -327,7 +340,7 @@ class _Child:
                 if run > 3:  # "[Previous line repeated N more times]"
                     last["repeated"] = last.get("repeated", 0) + 1
                 else:
-                    frame["text"] = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+                    frame["text"] = _late_import("linecache").getline(code.co_filename, tb.tb_lineno).strip()
                     frames.append(frame)
             tb = tb.tb_next
         summary = {"traceback": frames}
@@ -348,8 +361,9 @@ class _Child:
                 if limit is None and sys.version_info < (3, 13):
                     limit = 1000  # the interpreter's own printer shows the last 1,000 frames before 3.13
                 limit = None if limit is None else -limit if limit > 0 else 0
+                traceback = _late_import("traceback")
                 report = traceback.TracebackException(type(exc), exc, tb, limit=limit, compact=True)
-                _drop_duck_frames(report, set())
+                _drop_duck_frames(traceback, report, set())
                 sys.stderr.write("".join(report.format()))
                 sys.stderr.flush()
         except Exception:  # noqa: BLE001
@@ -395,6 +409,7 @@ class _Child:
             if c["module"]:
                 import runpy
 
+                self._hide_duck_imports()
                 self.recorder.start()
                 namespace = runpy.run_module(c["module"], run_name="__main__", alter_sys=True)
             else:
@@ -402,6 +417,7 @@ class _Child:
                 namespace = main.__dict__
                 namespace.update({"__file__": c["script"], "__builtins__": builtins, "__cached__": None})
                 sys.modules["__main__"] = main
+                self._hide_duck_imports()
                 self.recorder.start()
                 exec(code, namespace)
         except BaseException as exc:  # noqa: BLE001 - the program's own end: judged below
@@ -443,6 +459,10 @@ class _Child:
         namespace = None
         self.finish(status, exit_code, die_by=die_by)
 
+    def _hide_duck_imports(self) -> None:
+        if self.fresh is not None:
+            hide_duck_imports([name for name in sys.modules if name not in self.fresh])
+
     def _judge_end(self, ended: BaseException | None) -> tuple[dict, int, int | None]:
         """(status, exit status, signal to die by) for the way the program's main module ended."""
         if ended is None:
@@ -460,7 +480,7 @@ class _Child:
         status = {"end": "exception", "exception": {"type": name, "message": message, **self.user_traceback(ended)}}
         self.print_exception(ended)
         # Python ends a run that an uncaught KeyboardInterrupt stopped by SIGINT (a shell shows 130).
-        die_by = signal.SIGINT if isinstance(ended, KeyboardInterrupt) and hasattr(signal, "SIGINT") else None
+        die_by = _signal.SIGINT if isinstance(ended, KeyboardInterrupt) and hasattr(_signal, "SIGINT") else None
         return status, 1, die_by
 
     def _wait_for_threads(self, status: dict, exit_code: int) -> None:
@@ -519,17 +539,17 @@ def _frames_below(frame) -> int:
     return count
 
 
-def _drop_duck_frames(report, seen: set) -> None:
+def _drop_duck_frames(traceback, report, seen: set) -> None:
     """Remove duck's own frames from a ``traceback.TracebackException`` and the exceptions chained to it."""
     if report is None or id(report) in seen:
         return
     seen.add(id(report))
     report.stack = traceback.StackSummary.from_list(
         [frame for frame in report.stack if not frame.filename.startswith(_DUCK_DIR)])
-    _drop_duck_frames(report.__cause__, seen)
-    _drop_duck_frames(report.__context__, seen)
+    _drop_duck_frames(traceback, report.__cause__, seen)
+    _drop_duck_frames(traceback, report.__context__, seen)
     for inner in getattr(report, "exceptions", None) or ():
-        _drop_duck_frames(inner, seen)
+        _drop_duck_frames(traceback, inner, seen)
 
 
 def _flush_at_exit() -> bool:
@@ -552,6 +572,7 @@ def _flush_at_exit() -> bool:
 def _unraisable(exc: BaseException, where: str) -> None:
     """``Exception ignored <where>`` and the exception, written to ``sys.stderr`` as Python's default hook writes it."""
     try:
+        traceback = _late_import("traceback")
         text = f"Exception ignored {where}\n" + "".join(traceback.format_exception_only(type(exc), exc))
         sys.stderr.write(text)
         sys.stderr.flush()
@@ -579,7 +600,7 @@ def _clear_main_module(namespace: dict | None) -> None:
         pass
 
 
-_C_LONG = 2 ** (8 * struct.calcsize("l") - 1)
+_C_LONG = 2 ** (8 * calcsize("l") - 1)
 
 
 def _exit_status(code) -> int:
@@ -604,6 +625,10 @@ def _write_stderr(text: str) -> None:
         pass
 
 
+_DUCK_PATH: list[str] = []  # sys.path as duck imported its own modules (its folder first): see _late_import
+_PROGRAM_FOLDER: str | None = None  # the folder the program's sys.path starts with (None under python -P)
+
+
 def _own_sys_path(config: dict) -> None:
     """Give the program the ``sys.path`` that ``python prog.py`` (or ``python -m mod``) gives it.
 
@@ -611,9 +636,118 @@ def _own_sys_path(config: dict) -> None:
     folder (or the working directory for ``-m``), or goes away under ``python -P``. No entry
     is compared by value: duck's folder may also be one of the program's (site-packages).
     """
+    global _PROGRAM_FOLDER
+    _DUCK_PATH[:] = sys.path
     del sys.path[0]
     if not sys.flags.safe_path:
-        sys.path.insert(0, os.getcwd() if config["module"] else os.path.dirname(os.path.abspath(config["script"])))
+        _PROGRAM_FOLDER = os.getcwd() if config["module"] else os.path.dirname(os.path.abspath(config["script"]))
+        sys.path.insert(0, _PROGRAM_FOLDER)
+
+
+def _program_finds(name: str):
+    """The spec ``import name`` (a top-level name) would get from the program's ``sys.path``, were it not in
+    ``sys.modules``: the import system's finders asked in their order, as the import statement asks them."""
+    for finder in sys.meta_path:
+        find = getattr(finder, "find_spec", None)
+        if find is None:
+            continue
+        try:
+            spec = find(name, None)
+        except Exception:  # noqa: BLE001 - a broken finder: the import statement would fail there too
+            return None
+        if spec is not None:
+            return spec
+    return None
+
+
+def _same_file(a: str | None, b: str | None) -> bool:
+    return a == b or (a is not None and b is not None and os.path.realpath(a) == os.path.realpath(b))
+
+
+def hide_duck_imports(names) -> None:
+    """Take out of ``sys.modules`` the modules among ``names`` that the program would find elsewhere.
+
+    Duck imports stdlib modules a fresh interpreter has not loaded (``threading``, ``types``,
+    ``random``...) with its own folder first on ``sys.path``; the program, with its own folder
+    there, would import its own ``threading.py`` or ``random/`` instead. Such a top-level module
+    (and its submodules) is removed from ``sys.modules``, so the program's import finds its own
+    file as under ``python prog.py``; duck's code keeps the module it holds. Built-in and frozen
+    modules cannot be shadowed by a file and are not looked up. ``duck`` itself: only the
+    top-level name goes, so duck's own later imports (``duck.trace.call``) still find their package.
+    """
+    tops = {name.partition(".")[0] for name in names}
+    for top in tops:
+        module = sys.modules.get(top)
+        spec = getattr(module, "__spec__", None)
+        if spec is None or spec.origin in ("built-in", "frozen") or top == "__main__":
+            continue
+        found = _program_finds(top)
+        if found is not None and _same_file(found.origin, spec.origin):
+            continue
+        if top == "duck":
+            del sys.modules[top]
+            continue
+        prefix = top + "."
+        for name in [n for n in sys.modules if n == top or n.startswith(prefix)]:
+            del sys.modules[name]
+
+
+def _late_import(name: str):
+    """The stdlib module ``name`` for duck's own code once the program has started (a traceback to format).
+
+    Imported as duck's own imports were: with duck's folder, not the program's, first on
+    ``sys.path``, and the program's own modules from its folder (its ``tokenize.py``) out of
+    ``sys.modules`` meanwhile, so duck gets the stdlib's. What this import loaded is then hidden
+    from the program where its path finds another file (``hide_duck_imports``).
+    """
+    module = _LATE.get(name)
+    if module is not None:
+        return module
+    folder = None if _PROGRAM_FOLDER is None else os.path.join(_PROGRAM_FOLDER, "")
+    theirs = {}
+    if folder is not None:
+        for key, value in list(sys.modules.items()):
+            file = getattr(value, "__file__", None)
+            if key != "__main__" and isinstance(file, str) and file.startswith(folder):
+                theirs[key] = value
+    for key in theirs:
+        del sys.modules[key]
+    before = set(sys.modules)
+    program_path = sys.path[:]
+    if _DUCK_PATH:
+        sys.path[:] = _DUCK_PATH
+    try:
+        __import__(name)
+        module = _LATE[name] = sys.modules[name]
+    finally:
+        sys.path[:] = program_path
+        loaded = [key for key in sys.modules if key not in before]
+        sys.modules.update(theirs)
+        hide_duck_imports([key for key in loaded if key not in theirs])
+    return module
+
+
+_LATE: dict[str, types.ModuleType] = {}
+
+
+def _plain(value: object) -> object:
+    """``value`` with its str, int, float, list and dict subclasses made plain (what ``marshal`` writes)."""
+    if isinstance(value, dict):
+        return {_plain(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    for kind in (str, int, float):
+        if isinstance(value, kind):
+            return kind.__str__(value) if kind is str else kind(value)
+    return repr(value)
+
+
+def read_config(path: str) -> dict:
+    """The child's config, which ``duck.trace.runner`` wrote with ``marshal`` (a builtin: no ``json`` to import)."""
+    with open(path, "rb") as f:
+        return marshal.loads(f.read())
 
 
 def _limit_memory(config: dict) -> None:
@@ -641,18 +775,20 @@ def _die_with(parent: int | None) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
+        ctypes.CDLL(None, use_errno=True).prctl(1, _signal.SIGKILL, 0, 0, 0)  # 1: PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         return
     if os.getppid() != parent:  # duck died before the signal was armed
         os._exit(137)
 
 
-def main() -> None:
-    with open(sys.argv[1], encoding="utf-8") as f:
-        config = json.load(f)
-    _own_sys_path(config)
-    _limit_memory(config)
+def main(fresh: frozenset | None = None) -> None:
+    """``fresh``: the modules a fresh interpreter had loaded (``_child.py`` notes them): of the others, those the
+    program would find elsewhere are hidden from it when it starts (``hide_duck_imports``)."""
+    config = read_config(sys.argv[1])
+    _limit_memory(config)  # resource, ctypes, random: imported while duck's folder is first on sys.path
     _die_with(config.get("parent"))
-    _Child(config).run()
+    import random  # noqa: F401 - seeded in run()
+    _own_sys_path(config)
+    _Child(config, fresh).run()
 

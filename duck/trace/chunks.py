@@ -16,16 +16,21 @@ Stdlib only.
 
 from __future__ import annotations
 
-import json
-import struct
 import sys
+from _functools import partial  # the C halves of functools and operator: the child's start-up,
+from _operator import is_  # without the collections and types that the Python halves import
+from _struct import pack
 from array import array
-from functools import partial
 from itertools import compress
-from operator import is_
 
 from duck.trace.framing import _CHUNK, _COUNTS, MAGIC, VERSION, chunk, json_chunk  # noqa: F401 - re-exported
 from duck.trace.localdiff import speedups as _speedups
+from duck.trace.spelling import json_text
+
+try:
+    from _json import scanstring as _scanstring  # what json.loads reads a string with (its C half)
+except ImportError:  # pragma: no cover
+    _scanstring = None
 _WIDTHS = {1: "B", 2: "H", 4: "I"}
 _SIGNED = {1: "b", 2: "h", 4: "i"}
 _is_none = partial(is_, None)
@@ -58,9 +63,21 @@ def _strings(new: list[str]) -> bytes:
     text = _SEPARATOR.join(new)
     if text.count(_SEPARATOR) == max(len(new) - 1, 0):
         blob = text.encode("utf-8", "surrogatepass")
-        return struct.pack("<BI", 0, len(blob)) + blob
+        return pack("<BI", 0, len(blob)) + blob
     encoded = [s.encode("utf-8", "surrogatepass") for s in new]
     return b"\x01" + _column(array("I", map(len, encoded))) + b"".join(encoded)
+
+
+def _code_names(members: str) -> tuple[str, str]:
+    """The file and function of a ``store.FrameTable`` code (``"file":"..","func":".."``), as ``json.loads`` reads them."""
+    if _scanstring is None:  # pragma: no cover
+        import json
+
+        code = json.loads("{" + members + "}")
+        return code["file"], code["func"]
+    file, end = _scanstring(members, 8)  # after '"file":"'
+    func, _ = _scanstring(members, end + 9)  # after ',"func":"'
+    return file, func
 
 
 class ChunkWriter:
@@ -111,8 +128,7 @@ class ChunkWriter:
         codes = frames.codes[self.codes_written:]
         code_file, code_func = array("I"), array("I")
         for members in codes:
-            code = json.loads("{" + members + "}")
-            ids = self._ids([code["file"], code["func"]], new)
+            ids = self._ids(_code_names(members), new)
             code_file.append(ids[0])
             code_func.append(ids[1])
         start = self.frames_written
@@ -127,7 +143,7 @@ class ChunkWriter:
             rare["rare"] = {str(s): [list(d) if d else None, list(e) if e else None] for s, (d, e) in events.rare.items()}
         if outputs:
             rare["outputs"] = {str(s): [list(w) for w in written] for s, written in outputs.items()}
-        rare_bytes = json.dumps(rare, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass") if rare else b""
+        rare_bytes = json_text(rare).encode("utf-8", "surrogatepass") if rare else b""
         column = self._int_column
         parts = [_COUNTS.pack(events.first_step, n, n_changes, len(new), len(codes), n_frames, len(rare_bytes), 0),
                  _strings(new),

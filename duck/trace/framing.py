@@ -14,16 +14,15 @@ It does not read events or decode columns. Stdlib only.
 
 from __future__ import annotations
 
-import json
 import os
-import struct
+from _struct import Struct, unpack  # struct's C half: struct.py adds nothing used here
 
-from duck.trace.spelling import spelled_out
+from duck.trace.spelling import json_text, spelled_out
 
 MAGIC = b"\x89duck\r\n\x1a"  # not UTF-8 and not '{': tells v2 from v1 by the first byte
 VERSION = 2
-_CHUNK = struct.Struct("<4sI")
-_COUNTS = struct.Struct("<8I")  # first_step, events, changes, strings, codes, frames, rare-json bytes, reserved
+_CHUNK = Struct("<4sI")
+_COUNTS = Struct("<8I")  # first_step, events, changes, strings, codes, frames, rare-json bytes, reserved
 
 
 def chunk(tag: bytes, payload: bytes) -> bytes:
@@ -32,7 +31,7 @@ def chunk(tag: bytes, payload: bytes) -> bytes:
 
 def json_chunk(tag: bytes, record: dict) -> bytes:
     """A chunk holding ``record`` as UTF-8 JSON, unpaired surrogates spelled out as in v1 (``format.spelled_out``)."""
-    return chunk(tag, json.dumps(spelled_out(record), ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    return chunk(tag, json_text(spelled_out(record)).encode("utf-8"))
 
 
 def is_v2(path) -> bool:
@@ -61,7 +60,7 @@ def scan(path) -> tuple[int, int]:
             if tag == b"EVTS" and length >= 8:
                 counts = f.read(8)
                 if len(counts) == 8:
-                    first, n = struct.unpack("<2I", counts)
+                    first, n = unpack("<2I", counts)
                     steps = first + n
             f.seek(stop)
             end = pos = stop

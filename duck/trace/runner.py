@@ -20,6 +20,7 @@ raises for something the program did: only for duck's own problems (``DuckError`
 from __future__ import annotations
 
 import json
+import marshal
 import os
 import select
 import signal
@@ -197,7 +198,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
             "argv0": str(script) if script else request.module, "argv": list(request.argv),
             "include": include, "exclude": exclude, "limits": limits.to_dict(),
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
-            "status": str(tmpdir / "status.json"), "stop": str(tmpdir / "stop"), "format": request.format,
+            "status": str(tmpdir / "status"), "stop": str(tmpdir / "stop"), "format": request.format,
         }
         if sandbox is not None:
             config["watch_writes"] = [str(writable)]
@@ -211,7 +212,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)
         env.setdefault("PYTHONIOENCODING", "utf-8")
-        (tmpdir / "config.json").write_text(json.dumps(config), encoding="utf-8")
+        write_config(tmpdir / "config", config)
         python = request.python or sys.executable
         if sandbox is None:
             outcome = _run_child(python, tmpdir, cwd, env, request, limits)
@@ -222,6 +223,29 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
     files = outcome.pop("files", None)
     _finish_trace(trace_path, base_header, files, outcome, request.format)
     return RecordResult(outcome, trace_path)
+
+
+def write_config(path, config: dict) -> None:
+    """The child's config file: ``marshal`` (plain dicts, lists, strings and numbers; any Python 3 reads
+    version 4), which the child reads without importing ``json`` and the ``re`` and ``enum`` it brings."""
+    with open(path, "wb") as f:
+        f.write(marshal.dumps(config, 4))
+
+
+def read_config(path) -> dict:
+    """What ``write_config`` wrote (``duck.trace.child.read_config`` in the child, which does not import this module)."""
+    with open(path, "rb") as f:
+        return marshal.loads(f.read())
+
+
+def _read_status(path) -> dict | None:
+    """The child's last status file (``marshal``, see ``duck.trace.child``), or None where it wrote none."""
+    try:
+        with open(path, "rb") as f:
+            status = marshal.loads(f.read())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return status if isinstance(status, dict) else None
 
 
 def _private_folder(within: Path | None) -> str:
@@ -282,7 +306,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
     stopped_by = None
     try:
         try:
-            child = subprocess.Popen([python, _CHILD, str(tmpdir / "config.json")],
+            child = subprocess.Popen([python, _CHILD, str(tmpdir / "config")],
                                      cwd=cwd, env=env, stdin=stdin, stdout=log, stderr=log, start_new_session=True)
         except OSError as exc:
             raise DuckError(f"cannot start the Python interpreter {python}: {exc.strerror or exc}",
@@ -301,13 +325,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
         if log is not None:
             log.close()
     duration = time.monotonic() - started
-    status_path = tmpdir / "status.json"
-    status = None
-    if status_path.exists():
-        try:
-            status = json.loads(status_path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
-            status = None
+    status = _read_status(tmpdir / "status")
     child_log = "" if request.echo else _tail(tmpdir / "child-output.txt")
     return _outcome(status, child.returncode, stopped_by, duration, limits, child_log)
 
@@ -330,7 +348,7 @@ def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path,
     readable = [duck_root, *(p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if os.path.isabs(p))]
     timeout = limits.timeout_s if limits.timeout_s and limits.timeout_s > 0 else None
     try:
-        run = _start_confined(sandbox, fork, [python, _CHILD, str(tmpdir / "config.json")], cwd=cwd, env=env,
+        run = _start_confined(sandbox, fork, [python, _CHILD, str(tmpdir / "config")], cwd=cwd, env=env,
                               timeout_s=timeout, stdin=stdin_path, stdout=out, stderr=err, writable=[writable],
                               readable=readable, grace_s=_GRACE_S)
     finally:
@@ -342,11 +360,7 @@ def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path,
         raise DuckError(f"cannot start the recording in the sandbox: {run.error or 'it failed'}",
                         "check that duck's Python still exists; run duck fix --jobs 1 to see if it is a load problem")
     stopped_by = {"timeout": "timeout", "cancelled": "interrupted"}.get(run.stopped_by or "")
-    status = None
-    try:
-        status = json.loads((tmpdir / "status.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        status = None
+    status = _read_status(tmpdir / "status")
     returncode = run.exit_code if run.exit_code is not None else -(run.signal or 0)
     child_log = "" if request.echo else (_tail(err) or _tail(out))
     outcome = _outcome(status, returncode, stopped_by, run.duration_s, limits, child_log)
@@ -372,8 +386,7 @@ def _start_confined(sandbox, fork: bool, argv: list[str], **options):
     run = sandbox.call("duck.sandbox.program:record_main", payload, timeout_s=options.pop("timeout_s") or 0,
                        **options)
     if run.error and run.exit_code is not None and run.stopped_by is None:
-        config = json.loads(Path(argv[-1]).read_text(encoding="utf-8"))
-        if not os.path.getsize(config["trace"]):
+        if not os.path.getsize(read_config(argv[-1])["trace"]):
             run.exit_code = 127  # the job function raised before the recording began: duck's problem
     return run
 

@@ -16,12 +16,10 @@ write files (``_child`` does). Stdlib only.
 
 from __future__ import annotations
 
-import json
 from array import array
 from itertools import accumulate
-from json.encoder import encode_basestring as _json_str
 
-from duck.trace.spelling import spelled_out
+from duck.trace.spelling import json_string as _json_str, spelled_out  # not json: its re is the child's start-up
 from duck.trace.localdiff import speedups as _speedups
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - immune to a program's builtins.len = ...
 
@@ -214,4 +212,6 @@ def format_events_bytes(events: Events, frames: FrameTable, outputs: dict[int, l
 
 def event_dicts(events: Events, frames: FrameTable, outputs: dict[int, list]) -> list[dict]:
     """The same events as ``format_events``, as dicts."""
+    import json
+
     return [json.loads(line) for line in format_events(events, frames, outputs).splitlines()]

@@ -217,16 +217,13 @@ def test_a_forked_recording_is_the_fresh_interpreters_recording(make_runner, nam
 def test_a_forked_recording_that_cannot_start_is_duck_s_error_not_the_program_s(make_runner, tmp_path):
     # the job function failed before the recorder wrote anything (here: its stdin file is
     # missing): reported as a sandbox failure, like an exec that failed, not as the program's end
-    import json
-
-    from duck.trace.runner import _CHILD, _start_confined
+    from duck.trace.runner import _CHILD, _start_confined, write_config
 
     runner = make_runner("print(1)\n")
     trace = tmp_path / "run.trace"
     trace.write_bytes(b"")
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps({"trace": str(trace), "module": None, "script": str(tmp_path / "prog.py")}),
-                      encoding="utf-8")
+    config = tmp_path / "config"
+    write_config(config, {"trace": str(trace), "module": None, "script": str(tmp_path / "prog.py")})
     run = _start_confined(runner.sandbox, True, ["python", _CHILD, str(config)], cwd=tmp_path, env={},
                           timeout_s=10, stdin=tmp_path / "missing.txt", stdout=None, stderr=None,
                           writable=[tmp_path], readable=[], grace_s=0)
