@@ -21,6 +21,22 @@ if __name__ == "__main__":
     else:
         sys.path[0] = _DUCK_ROOT
 
+    # array (the recorder's columns) registers its type with collections.abc.MutableSequence when
+    # imported (importing "collections.abc" the way ``import collections.abc`` does: the package
+    # too); _collections_abc, which the interpreter has loaded, holds that very class, so the
+    # collections package (a tenth of the child's start-up) is not imported for it: stand-ins
+    # for the two names while array loads, and then neither is left in sys.modules.
+    if "collections" not in sys.modules and "collections.abc" not in sys.modules:
+        import _collections_abc
+
+        _package = type(sys)("collections")
+        _package.abc = _collections_abc
+        sys.modules["collections"], sys.modules["collections.abc"] = _package, _collections_abc
+        try:
+            import array  # noqa: F401
+        finally:
+            del sys.modules["collections"], sys.modules["collections.abc"], _package
+
     from duck.trace.child import main
 
     main(_FRESH)

@@ -36,7 +36,7 @@ import gc
 import marshal
 import os
 import sys
-import threading
+from _thread import get_ident
 import time
 import types
 from _struct import calcsize
@@ -49,6 +49,7 @@ from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTa
                                  Recorder, exception_summary)
 from duck.trace.store import format_events_bytes
 from duck.trace.localdiff import RECORDING_PATH
+from duck.trace.saferepr import main_thread_ident
 from duck.trace.chunks import MAGIC, ChunkWriter, json_chunk  # the light writer (no dataclasses, mmap)
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
@@ -279,7 +280,7 @@ class _Child:
             real_signal(_signal.SIGTERM, self._on_sigterm)
 
             def signal_(signalnum, handler):
-                if signalnum != _signal.SIGTERM or threading.current_thread() is not threading.main_thread():
+                if signalnum != _signal.SIGTERM or not _on_main_thread():
                     return real_signal(signalnum, handler)
                 if not (handler in (_signal.SIG_IGN, _signal.SIG_DFL) or callable(handler)):
                     raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable object")
@@ -299,7 +300,7 @@ class _Child:
             real_settrace = sys.settrace
 
             def settrace(function):
-                if (recorder._active and child.hook_taken is None and threading.current_thread() is threading.main_thread()
+                if (recorder._active and child.hook_taken is None and _on_main_thread()
                         and function not in (recorder._global_trace, recorder._local_trace)):
                     child.hook_taken = {"step": recorder.steps, "by": "sys.settrace()"}
                 return real_settrace(function)
@@ -490,8 +491,12 @@ class _Child:
         trace is flushed, so a thread that never ends (the parent's timeout stops it) cannot
         turn the run into "finished" nor lose the trace.
         """
-        current = threading.current_thread()
-        alive = [t for t in threading.enumerate() if t is not current and not t.daemon and t.is_alive()]
+        threading = sys.modules.get("threading")  # no threads without it (duck itself does not import it)
+        try:
+            current = threading.current_thread()
+            alive = [t for t in threading.enumerate() if t is not current and not t.daemon and t.is_alive()]
+        except Exception:  # noqa: BLE001 - None, or the program's own threading.py: as Python, no thread to wait for
+            return
         if not alive:
             return
         self.waiting_for = [t.name for t in alive]
@@ -507,6 +512,16 @@ class _Child:
 
 
 _REAL_EXIT = os._exit
+_MAIN_THREAD = main_thread_ident()
+
+
+def _on_main_thread() -> bool:
+    """``threading.current_thread() is threading.main_thread()``, without importing ``threading`` where the program has not."""
+    threading = sys.modules.get("threading")
+    try:
+        return get_ident() == threading.main_thread().ident
+    except Exception:  # noqa: BLE001 - not imported (or the program's own threading.py)
+        return get_ident() == _MAIN_THREAD
 _REAL_SETRECURSIONLIMIT, _REAL_GETRECURSIONLIMIT = sys.setrecursionlimit, sys.getrecursionlimit
 
 

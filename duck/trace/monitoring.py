@@ -13,7 +13,7 @@ about what is recorded and stores nothing itself.
 from __future__ import annotations
 
 import sys
-import threading
+from _thread import get_ident as _get_ident  # not threading (its functools, collections: start-up)
 
 
 def start(recorder) -> None:
@@ -33,7 +33,7 @@ def start(recorder) -> None:
     ev = mon.events
     recorder._local_events = ev.PY_RESUME | ev.PY_RETURN | ev.PY_YIELD | ev.LINE
     DISABLE = mon.DISABLE
-    get_ident = threading.get_ident
+    get_ident = _get_ident
     main = recorder._thread
     getframe = sys._getframe
     code_is_user = recorder._code_is_user

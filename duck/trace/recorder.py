@@ -29,8 +29,8 @@ from __future__ import annotations
 import io
 import os
 import sys
-import threading
-from collections.abc import Callable
+from _thread import get_ident as _get_ident  # not threading: it brings functools and collections to the child's start-up
+from _collections_abc import Callable  # collections.abc without the collections package (start-up)
 from opcode import opmap  # not dis, which would cost the recording child its start-up time
 
 from duck.trace import monitoring
@@ -112,7 +112,7 @@ class Recorder:
         self._stack: list[_Frame] = []
         self._next_fid = 0
         self._user_codes: dict[object, bool] = {}
-        self._thread = threading.get_ident()
+        self._thread = _get_ident()
         self._pid = os.getpid()
         self._active = False
         self._tool: int | None = None
@@ -133,7 +133,7 @@ class Recorder:
     # ----------------------------------------------------------------------------- control
     def start(self) -> None:
         set_user_repr(self.limits.user_repr)
-        self._thread = threading.get_ident()
+        self._thread = _get_ident()
         self._pid = os.getpid()
         self._active = True
         self._hooks = hooks = self._make_hooks()  # bound to this thread
@@ -324,7 +324,7 @@ class Recorder:
             checkpoint_after_event()
 
         main = self._thread
-        get_ident = threading.get_ident
+        get_ident = _get_ident
         getframe = sys._getframe
         line_kind = LINE
 

@@ -35,9 +35,9 @@ try:  # the C functions: ``signal.signal`` converts to and from enums, which cos
     from _signal import setitimer as _setitimer, signal as _set_handler, SIGPROF as _SIGPROF, ITIMER_PROF as _ITIMER
 except ImportError:  # pragma: no cover - platforms without setitimer
     _setitimer = _set_handler = None
-import threading
 import time
 import types
+from _thread import get_ident as _get_ident
 from itertools import islice
 from _operator import itemgetter  # operator's C half (operator.py would bring functools)
 
@@ -110,7 +110,17 @@ def _on_timer(signum, frame):  # pragma: no cover - runs inside a signal handler
     raise _ReprTimedOut()
 
 
-_main_thread_id = threading.main_thread().ident
+def main_thread_ident() -> int:
+    """``threading.main_thread().ident`` without importing ``threading`` (its ``functools`` and ``collections``
+    cost the recording child its start-up): the thread that imported ``threading``, or, before anything
+    has, this one, which threading would make its main thread were it imported now."""
+    threading = sys.modules.get("threading")
+    if threading is not None:
+        return threading.main_thread().ident
+    return _get_ident()
+
+
+_main_thread_id = main_thread_ident()
 
 
 def _timed_repr(value) -> str:
@@ -120,7 +130,7 @@ def _timed_repr(value) -> str:
     another. It runs on ITIMER_PROF/SIGPROF, which programs rarely use, and gives back any
     profiling timer the program had set.
     """
-    if _setitimer is None or threading.get_ident() != _main_thread_id:
+    if _setitimer is None or _get_ident() != _main_thread_id:
         return repr(value)
     try:
         previous_handler = _set_handler(_SIGPROF, _on_timer)
@@ -187,13 +197,19 @@ def _trusted(t: type) -> bool:
     return bool(names) and any(getattr(sys.modules.get(module), name, None) is t for name in names)
 
 
-def _namedtuple_code():
-    import collections
-
-    return collections.namedtuple("_T", "a").__repr__.__code__
+_namedtuple_repr: list = []  # the code of every namedtuple's __repr__, once a namedtuple may exist
 
 
-_NAMEDTUPLE_REPR = _namedtuple_code()
+def _is_namedtuple_repr(method) -> bool:
+    """Whether ``method`` is ``collections.namedtuple``'s ``__repr__``. Until ``collections`` is imported no
+    namedtuple exists, so duck does not import it (it was a tenth of the recording child's start-up)."""
+    if not _namedtuple_repr:
+        collections = sys.modules.get("collections")
+        try:
+            _namedtuple_repr.append(collections.namedtuple("_T", "a").__repr__.__code__)
+        except Exception:  # noqa: BLE001 - not imported (or the program's own collections.py): no namedtuple
+            return False
+    return getattr(method, "__code__", None) is _namedtuple_repr[0]
 
 
 def repr_kind(t: type) -> int:
@@ -214,7 +230,7 @@ def _decide_kind(t: type) -> int:
     if issubclass(t, _CONTAINERS):
         if method in _BUILTIN_REPRS:
             return K_CONTAINER
-        if issubclass(t, tuple) and getattr(method, "__code__", None) is _NAMEDTUPLE_REPR \
+        if issubclass(t, tuple) and _is_namedtuple_repr(method) \
                 and type(_lookup(t, "_fields")) is tuple:
             return K_NAMEDTUPLE
     if issubclass(t, _FUNCTIONS) and method in _FUNCTION_REPRS:

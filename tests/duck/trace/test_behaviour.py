@@ -303,3 +303,49 @@ def test_the_program_dies_with_duck(tmp_path):
         time.sleep(0.05)
     os.kill(program, signal.SIGKILL)
     pytest.fail("the recorded program outlived duck")
+
+
+def _duck_elsewhere(script: Path, cwd: Path) -> tuple[Ran, object]:
+    """``_duck``, started in ``cwd``: ``python -m duck`` puts its working directory first on duck's own sys.path."""
+    trace_path = cwd / "run.trace"
+    proc = subprocess.run([sys.executable, "-m", "duck", "record", str(script), "-o", str(trace_path)],
+                          capture_output=True, env=_env(), cwd=cwd, timeout=300)
+    stderr = b"".join(line for line in proc.stderr.splitlines(keepends=True) if not line.startswith(b"duck: recorded"))
+    return Ran(proc.returncode, proc.stdout, stderr), read_trace(trace_path)
+
+
+def test_the_programs_own_modules_win_over_the_ones_duck_imported(tmp_path):
+    """A program whose folder holds json.py, opcode.py or a random/ package imports its own, as under python,
+    though duck's child had imported (or might import) the stdlib's before the program started."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "json.py").write_text("NAME = 'own json'\n")
+    (app / "opcode.py").write_text("NAME = 'own opcode'\n")
+    (app / "random").mkdir()
+    (app / "random" / "__init__.py").write_text("NAME = 'own random package'\n")
+    (app / "random" / "sub.py").write_text("NAME = 'own random.sub'\n")
+    script = _program(app, "import json, opcode, random, random.sub\n"
+                           "print(json.NAME, opcode.NAME, random.NAME, random.sub.NAME)\n")
+    plain = _python(script)
+    assert plain.stdout == b"own json own opcode own random package own random.sub\n", plain
+    ran, trace = _duck_elsewhere(script, tmp_path)
+    assert (ran.returncode, ran.stdout, ran.stderr) == (plain.returncode, plain.stdout, plain.stderr)
+    assert trace.outcome["outcome"] == "finished"
+
+
+def test_a_traceback_is_formatted_with_the_stdlib_though_the_program_has_a_tokenize_py(tmp_path):
+    """duck imports traceback (linecache, tokenize) only to format one, after the program started: it gets
+    the stdlib's, not the program's tokenize.py, which the program never imported and does not run."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "tokenize.py").write_text("print('own tokenize imported')\n")
+    (app / "textwrap.py").write_text("print('own textwrap imported')\n")
+    script = _program(app, "def f(x):\n    return 1 / x\n\nprint('start')\nf(0)\n")
+    plain = _python(script)
+    ran, trace = _duck_elsewhere(script, tmp_path)
+    assert ran.stdout == b"start\n" and ran.returncode == plain.returncode == 1
+    assert ran.stderr.endswith(b"    return 1 / x\n           ~~^~~\nZeroDivisionError: division by zero\n"), ran.stderr
+    if sys.version_info < (3, 13):  # 3.13's own printer imports traceback, and so the program's tokenize.py
+        assert (ran.stdout, ran.stderr) == (plain.stdout, plain.stderr)
+    frames = trace.outcome["exception"]["traceback"]
+    assert [f["text"] for f in frames] == ["f(0)", "return 1 / x"]

@@ -197,14 +197,43 @@ def test_limits_behave_as_the_frozen_dataclass_they_replace():
         limits.replace(max_step=1)
 
 
+#: what the recording child does not import before the program starts: the heavy ones, and the stdlib
+#: modules that were most of its start-up (json's re and enum, traceback's linecache and tokenize, signal's enum,
+#: threading's functools and collections); ``_json``, ``_signal``, ``_thread``... (C) stand in for them
+CHILD_DOES_NOT_IMPORT = ("typing", "platform", "orjson", "dataclasses", "mmap", "datetime", "duck.trace.format",
+                         "duck.trace.revive", "duck.trace.call", "re", "json", "enum", "signal", "traceback",
+                         "linecache", "tokenize", "textwrap", "contextlib", "threading", "functools", "collections")
+
+
 def test_the_recording_child_starts_without_heavy_imports():
+    # -S: no site, whose .pth files (an editable install's finder) may load re and enum themselves;
+    # collections (with operator) is _child.py's to keep out: array imports collections.abc
+    names = tuple(m for m in CHILD_DOES_NOT_IMPORT if m != "collections") + ("struct",)
     probe = ("import sys; import duck.trace.child; "
-             "print(' '.join(m for m in ('typing', 'platform', 'orjson', 'dataclasses', 'mmap', 'datetime', "
-             "'duck.trace.format', 'duck.trace.revive', 'duck.trace.call') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT,
+             f"print(' '.join(m for m in {names!r} if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True, cwd=ROOT,
                           env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)}, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == []
+
+
+def test_the_program_starts_with_no_module_python_would_not_have_loaded_but_duck_s_few(tmp_path):
+    """What the program finds in sys.modules under duck and not under python (both without site, as above):
+    none of the above. The whole child: _child.py, main() and the run up to the program's first line."""
+    from duck.trace.format import read_trace
+    from duck.trace.runner import RecordRequest, record
+
+    program = tmp_path / "prog.py"
+    program.write_text("import sys\nprint(' '.join(sorted(sys.modules)))\n")
+    plain = subprocess.run([sys.executable, "-S", str(program)], capture_output=True, text=True, timeout=60)
+    python = tmp_path / "python-S"
+    python.write_text(f"#!/bin/sh\nexec {sys.executable} -S \"$@\"\n")
+    python.chmod(0o755)
+    trace = tmp_path / "t.trace"
+    record(RecordRequest(script=program, stdin=None, python=str(python)), trace)
+    under_duck = "".join(e.get("stdout", "") for e in read_trace(trace).events).split()
+    extra = set(under_duck) - set(plain.stdout.split())
+    assert [m for m in CHILD_DOES_NOT_IMPORT if m in extra] == [], sorted(extra)
 
 
 def test_an_unconfined_recording_keeps_the_users_environment_and_says_which_path_recorded(tmp_path, monkeypatch):
