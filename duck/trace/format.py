@@ -10,10 +10,9 @@ record`` reaches it on its start-up path (``looks_like_trace``, ``header``).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 
-from duck.trace.spelling import spelled_out  # noqa: F401 - part of this module's interface
+from duck.trace.spelling import json_text, spelled_out  # noqa: F401 - part of this module's interface
 
 FORMAT_NAME = "duck-trace"
 FORMAT_VERSION = 1
@@ -24,16 +23,22 @@ LIMITS = ("max_steps", "timeout", "memory", "output", "interrupted")
 
 
 _fast_loads = _FastDecodeError = None  # orjson's, imported by the first read (duck record never reads)
+#: what a line that is not JSON raises: orjson's and json's errors (json is imported by the first read
+#: too: ``duck record`` writes JSON with ``json_text`` and reads none)
+_DECODE_ERRORS: tuple = ()
 
 
 def _import_fast_loads() -> None:
     """orjson parses trace lines about 2x faster than json; the stdlib is the fallback."""
-    global _fast_loads, _FastDecodeError
+    global _fast_loads, _FastDecodeError, _DECODE_ERRORS
+    import json
+
     try:
         from orjson import JSONDecodeError as _FastDecodeError
         from orjson import loads as _fast_loads
     except ImportError:  # pragma: no cover - orjson is a dependency, but the recorder child may lack it
         _fast_loads, _FastDecodeError = json.loads, json.JSONDecodeError
+    _DECODE_ERRORS = (_FastDecodeError, json.JSONDecodeError)
 
 
 class TraceFormatError(ValueError):
@@ -56,6 +61,10 @@ def looks_like_trace(path: str | Path) -> bool:
             first = stream.readline(1 << 16)
     except OSError:
         return False
+    if not first.lstrip(b" \t\r\n").startswith((b"{", b"\xef\xbb\xbf")) and b"\x00" not in first[:4]:
+        return False  # not a JSON object (a program's source: duck record's every start), json not imported
+    import json
+
     try:
         return _is_header(json.loads(first))
     except ValueError:  # not JSON, not UTF-8
@@ -69,7 +78,7 @@ def header(**fields: object) -> dict:
 
 
 def _dumps(record: dict) -> str:
-    return json.dumps(spelled_out(record), ensure_ascii=False, separators=(",", ":"))
+    return json_text(spelled_out(record))
 
 
 class TraceWriter:
@@ -133,6 +142,8 @@ def iter_records(path: str | Path) -> Iterator[dict]:
         stream = open(path, encoding="utf-8")
     except OSError as exc:
         raise TraceFormatError(f"cannot read trace {path}: {exc.strerror or exc}") from None
+    import json
+
     with stream:
         first = stream.readline()
         try:
@@ -156,7 +167,7 @@ def iter_records(path: str | Path) -> Iterator[dict]:
         if pending is not None:
             try:
                 yield _fast_loads(pending)
-            except (_FastDecodeError, json.JSONDecodeError):
+            except _DECODE_ERRORS:
                 return  # a torn last line from a killed writer
 
 
@@ -165,7 +176,7 @@ def _loads(line: str, path: Path) -> dict:
         _import_fast_loads()
     try:
         return _fast_loads(line)
-    except (_FastDecodeError, json.JSONDecodeError) as exc:
+    except _DECODE_ERRORS as exc:
         raise TraceFormatError(f"{path}: a line is not valid JSON ({exc})") from None
 
 

@@ -19,7 +19,6 @@ raises for something the program did: only for duck's own problems (``DuckError`
 
 from __future__ import annotations
 
-import json
 import marshal
 import os
 import select
@@ -28,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-import tokenize
 from pathlib import Path
 
 from duck.errors import DuckError
@@ -137,10 +135,7 @@ def check_script(script: Path) -> dict | None:
     if b"\0" in data[:65536]:
         return _failed_to_start(f"{script} is a binary file, not Python source", "name a .py source file")
     try:
-        import io
-
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        data.decode(encoding)
+        data.decode(_source_encoding(data))
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         reason = exc.reason if isinstance(exc, UnicodeDecodeError) else str(exc)
         return _failed_to_start(f"{script} is not valid UTF-8 text ({reason})",
@@ -598,7 +593,7 @@ def _finish_trace(trace_path: Path, base_header: dict, files: list[str] | None, 
         written = {"outcome": outcome.pop("outcome"), **outcome}
         framing.finish(trace_path, head, _source_records(files), written, size)
         outcome.clear()
-        outcome.update(json.loads(json.dumps(spelled_out(written), ensure_ascii=False)))  # as read back
+        outcome.update(spelled_out(written))  # as read back (JSON: lists for tuples, surrogates spelled out)
         return
     with open(trace_path, "rb+") as f:
         size = f.seek(0, os.SEEK_END)
@@ -651,25 +646,53 @@ def _sha256():
 
 
 def _last_line(path: Path) -> dict:
+    import json  # v1 only: duck record writes v2 without reading JSON back
+
     with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)
         f.seek(max(size - 1_000_000, 0))
         return json.loads(f.read().rstrip(b"\n").rsplit(b"\n", 1)[-1])
 
 
-def _source_text(name: str) -> str | None:
-    try:
-        with tokenize.open(name) as f:
-            return f.read()
-    except (OSError, SyntaxError, UnicodeDecodeError):
+def _source_encoding(data: bytes) -> str:
+    """``tokenize.detect_encoding``'s answer for Python source ``data`` (SyntaxError where it raises one).
+
+    A file whose first two lines are UTF-8 and say nothing of a coding is UTF-8 (PEP 3120), which
+    is every answer but the rare one: ``tokenize`` (with its ``re``, ~1 ms of each recording) is
+    imported for a BOM or a line that mentions ``coding``, or lines that are not UTF-8.
+    """
+    head = data.split(b"\n", 2)[:2]
+    if not data.startswith(b"\xef\xbb\xbf") and not any(b"coding" in line for line in head):
         try:
-            return Path(name).read_bytes().decode("utf-8", "replace")
-        except OSError:
-            return None
+            for line in head:
+                line.decode("utf-8")
+            return "utf-8"
+        except UnicodeDecodeError:
+            pass
+    import io
+    import tokenize
+
+    return tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+
+
+def _source_text(name: str) -> str | None:
+    """The text of a source file as ``tokenize.open(name).read()`` gives it (its coding, universal newlines)."""
+    try:
+        with open(name, "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    try:
+        text = data.decode(_source_encoding(data))
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        return data.decode("utf-8", "replace")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _scan_trace(path: Path) -> tuple[list[str], int]:
     """The files named by a trace's events and how many events it has (when the child died before saying)."""
+    import json
+
     files: dict[str, None] = {}
     steps = 0
     with open(path, encoding="utf-8", errors="replace") as f:
