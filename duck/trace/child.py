@@ -39,6 +39,7 @@ import sys
 from _thread import get_ident
 import time
 import types
+from _frozen_importlib_external import PathFinder as _PathFinder  # the import system's own (loaded at start-up)
 from _struct import calcsize
 
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - duck's code keeps the real len, open, print
@@ -690,15 +691,23 @@ def hide_duck_imports(names) -> None:
     modules cannot be shadowed by a file and are not looked up. ``duck`` itself: only the
     top-level name goes, so duck's own later imports (``duck.trace.call``) still find their package.
     """
+    duck_root = os.path.join(_DUCK_PATH[0], "") if _DUCK_PATH else None
     tops = {name.partition(".")[0] for name in names}
     for top in tops:
         module = sys.modules.get(top)
         spec = getattr(module, "__spec__", None)
         if spec is None or spec.origin in ("built-in", "frozen") or top == "__main__":
             continue
-        found = _program_finds(top)
-        if found is not None and _same_file(found.origin, spec.origin):
-            continue
+        if duck_root is not None and isinstance(spec.origin, str) and not spec.origin.startswith(duck_root):
+            # found after sys.path[0], the one entry where the program's path differs from duck's:
+            # only the program's folder can hold another (a namespace portion there loses to it)
+            found = None if _PROGRAM_FOLDER is None else _PathFinder.find_spec(top, [_PROGRAM_FOLDER])
+            if found is None or found.origin is None or _same_file(found.origin, spec.origin):
+                continue
+        else:  # duck's own folder (duck itself), or duck's path unknown: the program's whole lookup
+            found = _program_finds(top)
+            if found is not None and _same_file(found.origin, spec.origin):
+                continue
         if top == "duck":
             del sys.modules[top]
             continue

@@ -315,8 +315,9 @@ def _duck_elsewhere(script: Path, cwd: Path) -> tuple[Ran, object]:
 
 
 def test_the_programs_own_modules_win_over_the_ones_duck_imported(tmp_path):
-    """A program whose folder holds json.py, opcode.py or a random/ package imports its own, as under python,
-    though duck's child had imported (or might import) the stdlib's before the program started."""
+    """A program whose folder holds json.py, opcode.py, a random/ package or a duck.py imports its own, as under
+    python, though duck's child had imported the stdlib's (and duck) before the program started; duck, which
+    imports traceback once the program has raised, still formats its traceback."""
     app = tmp_path / "app"
     app.mkdir()
     (app / "json.py").write_text("NAME = 'own json'\n")
@@ -324,13 +325,15 @@ def test_the_programs_own_modules_win_over_the_ones_duck_imported(tmp_path):
     (app / "random").mkdir()
     (app / "random" / "__init__.py").write_text("NAME = 'own random package'\n")
     (app / "random" / "sub.py").write_text("NAME = 'own random.sub'\n")
-    script = _program(app, "import json, opcode, random, random.sub\n"
-                           "print(json.NAME, opcode.NAME, random.NAME, random.sub.NAME)\n")
+    (app / "duck.py").write_text("NAME = 'own duck'\n")  # duck's own package: its submodules stay duck's
+    script = _program(app, "import json, opcode, random, random.sub, duck\n"
+                           "print(json.NAME, opcode.NAME, random.NAME, random.sub.NAME, duck.NAME)\n"
+                           "raise ValueError(json.NAME)\n")
     plain = _python(script)
-    assert plain.stdout == b"own json own opcode own random package own random.sub\n", plain
+    assert plain.stdout == b"own json own opcode own random package own random.sub own duck\n", plain
     ran, trace = _duck_elsewhere(script, tmp_path)
     assert (ran.returncode, ran.stdout, ran.stderr) == (plain.returncode, plain.stdout, plain.stderr)
-    assert trace.outcome["outcome"] == "finished"
+    assert trace.outcome["exception"]["message"] == "own json"
 
 
 def test_a_traceback_is_formatted_with_the_stdlib_though_the_program_has_a_tokenize_py(tmp_path):
