@@ -21,10 +21,10 @@ end by SIGINT after an uncaught KeyboardInterrupt.
 
 It does not write sources or the outcome (the parent does, whatever way this process ends),
 and it never imports anything outside the standard library and ``duck.trace``. Its start-up is
-every recording's: it imports no ``json``, ``re``, ``enum`` or ``signal`` (C halves instead), and
-``traceback``/``linecache`` only where a traceback is formatted (``_late_import``). What it did
-import that the program's own folder holds a file for is hidden from the program
-(``hide_duck_imports``), so ``import json`` finds the program's ``json.py`` as under python.
+every recording's: it imports no ``json``, ``re``, ``enum``, ``signal``, ``threading`` or ``ctypes``
+(their C halves, or the C core's, instead), and ``traceback``/``linecache`` only where a traceback
+is formatted (``_late_import``). What it did import that the program's own folder holds a file
+for is hidden from the program (``hide_duck_imports``): ``import json`` finds its ``json.py``.
 """
 
 from __future__ import annotations
@@ -683,9 +683,9 @@ def _same_file(a: str | None, b: str | None) -> bool:
 def hide_duck_imports(names) -> None:
     """Take out of ``sys.modules`` the modules among ``names`` that the program would find elsewhere.
 
-    Duck imports stdlib modules a fresh interpreter has not loaded (``threading``, ``types``,
-    ``random``...) with its own folder first on ``sys.path``; the program, with its own folder
-    there, would import its own ``threading.py`` or ``random/`` instead. Such a top-level module
+    Duck imports stdlib modules a fresh interpreter has not loaded (``random``, ``opcode``,
+    ``types``...) with its own folder first on ``sys.path``; the program, with its own folder
+    there, would import its own ``opcode.py`` or ``random/`` instead. Such a top-level module
     (and its submodules) is removed from ``sys.modules``, so the program's import finds its own
     file as under ``python prog.py``; duck's code keeps the module it holds. Built-in and frozen
     modules cannot be shadowed by a file and are not looked up. ``duck`` itself: only the
