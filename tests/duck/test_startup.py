@@ -120,11 +120,13 @@ def test_duck_record_imports_its_own_command_only_and_no_narrator(tmp_path):
 
 def test_duck_record_starts_without_the_trace_reader_dataclasses_or_typing(tmp_path):
     """The parent only launches the child and finishes its file (duck.trace.framing): no reader, no C core,
-    and none of the stdlib modules that cost it its start-up (counted from what the interpreter had already)."""
+    and none of the stdlib modules that cost it its start-up (counted from what the interpreter had already):
+    no json (marshal to and from the child, the trace's JSON by _json) and no tokenize (a source is UTF-8
+    unless it says otherwise)."""
     program = tmp_path / "prog.py"
     program.write_text("x = 1\n")
     heavy = ("dataclasses", "typing", "inspect", "hashlib", "duck.trace.binary", "duck.trace.chunks",
-             "duck.trace.localdiff", "duck.trace.recorder", "models.base")
+             "duck.trace.localdiff", "duck.trace.recorder", "models.base", "json", "tokenize")
     code = (f"import sys\nbefore = set(sys.modules)\nimport contextlib, io\nfrom duck.cli import main\n"
             f"with contextlib.redirect_stderr(io.StringIO()):\n"
             f"    assert main(['record', '--quiet', '-o', {str(tmp_path / 't.trace')!r}, {str(program)!r}]) == 0\n"
