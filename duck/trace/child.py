@@ -70,7 +70,7 @@ class _Child:
         self.output_bytes = 0
         self.finished = False
         include = config["include"]
-        self.is_user = FileFilter(include, config["exclude"])
+        self.is_user = FileFilter(include, config["exclude"], config.get("implicit_exclude"))  # None: its own
         self.recorder = Recorder(self.is_user, self.limits, sink=self._write_batch, on_limit=self._stop_at_limit)
         self.stdin: RecordedStdin | None = None
         self.writes_outside: list[str] | None = None  # confined runs: writes tried outside (duck.trace.writewatch)

@@ -203,6 +203,12 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
                 request = request.replace(env=allowed_env(None, str(tmpdir)))
         else:  # unconfined: the program gets the user's environment, as under plain python
             config["parent"] = os.getpid()  # the child dies with duck (a confined one dies with its server)
+            if request.python is None and request.env is None:
+                # the child's interpreter and environment are this process's: its default excludes are
+                # these, and sysconfig (on 3.12+ with threading, functools, collections) stays out of it
+                from duck.trace.policy import default_excludes
+
+                config["implicit_exclude"] = default_excludes()
         env = dict(os.environ if request.env is None else request.env)
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)
