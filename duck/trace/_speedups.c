@@ -66,6 +66,79 @@ static PyObject *repr_kinds = NULL;   /* dict: type -> saferepr K_* kind (shared
 static PyObject *object_layouts = NULL; /* dict: type -> (dict descriptor | None, ((name, member descriptor), ...)) */
 static long k_struct = -1;            /* saferepr.K_STRUCT: objects written as Name(attr=value, ...) */
 
+/* What the walks ask about a type at every part (is it stable, its saferepr kind, its object layout), from
+ * the three dicts above, remembered per type in a small direct-mapped cache. The cache holds what a
+ * lookup in those dicts gave, so it is right while none of them changed: each dict's version tag (a
+ * globally unique number CPython gives a dict at every change) is checked at every use, and any
+ * change empties the cache (type_epoch counts these). Types are keyed by address: a lookup by a type
+ * compares identity, so while the dicts are unchanged an address always gets the same answer. Builds
+ * without version tags (3.14+) look up every time. */
+typedef struct {
+    PyTypeObject *type;
+    char fixed;        /* stable_types[type] is True */
+    char structural;   /* repr_kinds[type] is K_STRUCT (and the layouts are configured) */
+    long kind;         /* repr_kinds[type], -1 when absent */
+    PyObject *layout;  /* object_layouts[type] (borrowed: the dict holds it while it is unchanged), or NULL */
+} TypeInfo;
+#define TYPE_CACHE 256
+#define DUCK_DICT_VERSIONS (PY_VERSION_HEX < 0x030E0000)
+static TypeInfo type_cache[TYPE_CACHE];
+static uint64_t type_versions[3];
+static uint64_t type_epoch = 1;
+static TypeInfo type_scratch;
+
+static uint64_t
+dict_version(PyObject *d)
+{
+#if DUCK_DICT_VERSIONS
+    return d == NULL ? 0 : ((PyDictObject *)d)->ma_version_tag;
+#else
+    (void)d;
+    return 0;
+#endif
+}
+
+static void
+type_cache_flush(void)
+{
+    memset(type_cache, 0, sizeof type_cache);
+    type_epoch++;
+}
+
+static void
+type_info_fill(TypeInfo *info, PyTypeObject *t)
+{
+    info->type = t;
+    PyObject *known = stable_types == NULL ? NULL : PyDict_GetItemWithError(stable_types, (PyObject *)t);
+    info->fixed = known == Py_True;
+    PyObject *kind = repr_kinds == NULL ? NULL : PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
+    info->kind = kind != NULL && PyLong_CheckExact(kind) ? PyLong_AsLong(kind) : -1;
+    info->structural = object_layouts != NULL && kind != NULL && info->kind == k_struct;
+    info->layout = object_layouts == NULL ? NULL : PyDict_GetItemWithError(object_layouts, (PyObject *)t);
+    PyErr_Clear();
+}
+
+/* The cached facts about t (borrowed until the next call). Never runs Python code. */
+static TypeInfo *
+type_info(PyTypeObject *t)
+{
+    if (!DUCK_DICT_VERSIONS) {
+        type_info_fill(&type_scratch, t);
+        return &type_scratch;
+    }
+    uint64_t v0 = dict_version(stable_types), v1 = dict_version(repr_kinds), v2 = dict_version(object_layouts);
+    if (v0 != type_versions[0] || v1 != type_versions[1] || v2 != type_versions[2]) {
+        type_cache_flush();
+        type_versions[0] = v0;
+        type_versions[1] = v1;
+        type_versions[2] = v2;
+    }
+    TypeInfo *info = &type_cache[(size_t)(((uintptr_t)t * 0x9E3779B97F4A7C15ull) >> 56) & (TYPE_CACHE - 1)];
+    if (info->type != t)
+        type_info_fill(info, t);
+    return info;
+}
+
 static int
 is_scalar(PyObject *v)
 {
@@ -84,12 +157,7 @@ is_fixed_item(PyObject *v)
 {
     if (is_scalar(v))
         return 1;
-    PyObject *known = PyDict_GetItemWithError(stable_types, (PyObject *)Py_TYPE(v));
-    if (known == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    return known == Py_True;
+    return type_info(Py_TYPE(v))->fixed;
 }
 
 /* 1 when an identical object of this type always has the same repr, 0 when not, -1 on error. */
@@ -123,14 +191,7 @@ is_stable(PyTypeObject *t)
 static int
 is_structural(PyTypeObject *t)
 {
-    if (repr_kinds == NULL || object_layouts == NULL)
-        return 0;
-    PyObject *kind = PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
-    if (kind == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    return PyLong_CheckExact(kind) && PyLong_AsLong(kind) == k_struct;
+    return type_info(t)->structural;
 }
 
 static int
@@ -247,11 +308,9 @@ static Py_ssize_t
 flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
 {
     PyObject *type = (PyObject *)Py_TYPE(value);
-    PyObject *layout = PyDict_GetItemWithError(object_layouts, type);
-    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
-        PyErr_Clear();
+    PyObject *layout = type_info(Py_TYPE(value))->layout;
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2)
         return FP_NONE;
-    }
     Py_INCREF(layout);
     PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
     PyObject *dict = NULL;
@@ -710,14 +769,7 @@ flat_repr(PyObject *value, Py_ssize_t room)
 static long
 kind_of(PyTypeObject *t)
 {
-    if (repr_kinds == NULL)
-        return -1;
-    PyObject *kind = PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
-    if (kind == NULL) {
-        PyErr_Clear();
-        return -1;
-    }
-    return PyLong_CheckExact(kind) ? PyLong_AsLong(kind) : -1;
+    return type_info(t)->kind;
 }
 
 static int walk_value(Walk *w, PyObject *value);
@@ -753,11 +805,9 @@ walk_attribute(Walk *w, PyObject *name, PyObject *item, int first)
 static int
 walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
 {
-    PyObject *layout = object_layouts == NULL ? NULL : PyDict_GetItemWithError(object_layouts, (PyObject *)t);
-    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
-        PyErr_Clear();
+    PyObject *layout = type_info(t)->layout;
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2)
         return WALK_GIVE_UP;
-    }
     PyObject *name = PyType_GetName(t);
     if (name == NULL) {
         PyErr_Clear();
@@ -2942,6 +2992,7 @@ configure(PyObject *self, PyObject *args)
     Py_XSETREF(object_layouts, Py_XNewRef(layouts));
     k_struct = struct_kind;
     k_opaque = opaque_kind;
+    type_cache_flush(); /* other dicts, or another K_STRUCT */
     Py_RETURN_NONE;
 }
 
