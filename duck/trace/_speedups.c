@@ -105,6 +105,19 @@ type_cache_flush(void)
     type_epoch++;
 }
 
+/* Empties the cache when one of the dicts changed since it was filled. */
+static void
+type_cache_check(void)
+{
+    uint64_t v0 = dict_version(stable_types), v1 = dict_version(repr_kinds), v2 = dict_version(object_layouts);
+    if (v0 != type_versions[0] || v1 != type_versions[1] || v2 != type_versions[2]) {
+        type_cache_flush();
+        type_versions[0] = v0;
+        type_versions[1] = v1;
+        type_versions[2] = v2;
+    }
+}
+
 static void
 type_info_fill(TypeInfo *info, PyTypeObject *t)
 {
@@ -118,20 +131,15 @@ type_info_fill(TypeInfo *info, PyTypeObject *t)
     PyErr_Clear();
 }
 
-/* The cached facts about t (borrowed until the next call). Never runs Python code. */
+/* The cached facts about t (borrowed until the next call). Never runs Python code. Valid within a walk
+ * that began with type_cache_check() (fingerprint, same_fingerprint_memo, walk_safe_repr): no Python
+ * code runs during one, so the dicts cannot change meanwhile. */
 static TypeInfo *
 type_info(PyTypeObject *t)
 {
     if (!DUCK_DICT_VERSIONS) {
         type_info_fill(&type_scratch, t);
         return &type_scratch;
-    }
-    uint64_t v0 = dict_version(stable_types), v1 = dict_version(repr_kinds), v2 = dict_version(object_layouts);
-    if (v0 != type_versions[0] || v1 != type_versions[1] || v2 != type_versions[2]) {
-        type_cache_flush();
-        type_versions[0] = v0;
-        type_versions[1] = v1;
-        type_versions[2] = v2;
     }
     TypeInfo *info = &type_cache[(size_t)(((uintptr_t)t * 0x9E3779B97F4A7C15ull) >> 56) & (TYPE_CACHE - 1)];
     if (info->type != t)
@@ -206,12 +214,107 @@ append_new(PyObject *out, PyObject *item)
 
 /* The containers and objects being walked (a repeated one is written [...] / Name(...), not walked). */
 #define FP_DEPTH 512
+/* What a compare walk learned about the dicts it met (an exact dict's items, or an object's __dict__
+ * items), for the next compare of the same fingerprint: a dict whose keys and values are all fixed
+ * items (is_fixed_item: their identity fixes their parts and the room they take) makes the same parts
+ * from the same room as long as it holds the same objects, which its version tag says: CPython gives
+ * a dict a new, globally unique tag at its creation and at every change (a value replaced, even by
+ * itself, a key added or deleted, a change undone), and every write to a dict goes through
+ * dictobject.c, which sets it. So when the walk meets the same dict (by address: a dict freed and
+ * another made there has another tag), at the same tag, at the same part and with the same room, it
+ * takes the parts as compared and jumps past them. Not used on 3.13+ for a dict whose values live in
+ * an object (ma_values: 3.13 writes an instance's inline values without the dict), nor without
+ * version tags (3.14+). The nodes are in the order of their first part. */
+typedef struct {
+    void *dict;              /* identity only: no reference is held */
+    uint64_t version;
+    Py_ssize_t pos, end;     /* the parts its items take: fp[pos:end] */
+    Py_ssize_t room, room_after;
+} DictMemo;
+
+typedef struct {
+    void *fp;                /* the fingerprint it was learned on (identity only; reset when it is replaced) */
+    uint64_t epoch;          /* type_epoch then: which items were fixed */
+    DictMemo *nodes;
+    int n;
+} Memo;
+
+#define MEMO_MAX 256
+static DictMemo memo_scratch[MEMO_MAX]; /* the nodes a compare walk records (no Python code runs meanwhile) */
+
 typedef struct {
     PyObject *items[FP_DEPTH];
     int n;
     PyObject *cmp;   /* comparing (out is NULL): the fingerprint the parts are checked against, in order */
     Py_ssize_t pos;  /* comparing: the next part of cmp */
+    Memo *memo;      /* comparing: what the last compare of cmp learned (used when valid), or NULL: none kept */
+    int memo_i;      /* the next node of memo to look at */
+    int made;        /* nodes recorded in memo_scratch by this walk */
 } Active;
+
+static void
+memo_reset(Memo *memo)
+{
+    PyMem_Free(memo->nodes);
+    memo->nodes = NULL;
+    memo->n = 0;
+    memo->fp = NULL;
+}
+
+/* Whether this dict's version tag covers every change of its items. */
+static int
+dict_memo_ok(PyObject *dict)
+{
+#if !DUCK_DICT_VERSIONS
+    (void)dict;
+    return 0;
+#elif PY_VERSION_HEX >= 0x030D0000
+    return ((PyDictObject *)dict)->ma_values == NULL;
+#else
+    (void)dict;
+    return 1;
+#endif
+}
+
+/* Comparing: when the memo knows this dict at this part, with this room, at its current tag, take its
+ * parts as compared (active->pos and *room past them) and return 1; else 0, the walk compares them. */
+static int
+memo_skip(Active *active, PyObject *dict, Py_ssize_t *room)
+{
+    Memo *memo = active->memo;
+    if (memo == NULL)
+        return 0;
+    if (memo->fp != (void *)active->cmp || memo->epoch != type_epoch)
+        return 0;
+    while (active->memo_i < memo->n && memo->nodes[active->memo_i].pos < active->pos)
+        active->memo_i++;
+    if (active->memo_i >= memo->n)
+        return 0;
+    DictMemo *node = &memo->nodes[active->memo_i];
+    if (node->pos != active->pos || node->dict != (void *)dict || node->room != *room ||
+        node->version != dict_version(dict) || !dict_memo_ok(dict) || node->end > PyTuple_GET_SIZE(active->cmp))
+        return 0;
+    if (active->made < MEMO_MAX)
+        memo_scratch[active->made++] = *node;
+    active->pos = node->end;
+    *room = node->room_after;
+    return 1;
+}
+
+/* Comparing with a memo: note a dict whose items (all fixed) took fp[pos:active->pos], from room to room_after. */
+static void
+memo_note(Active *active, PyObject *dict, uint64_t version, Py_ssize_t pos, Py_ssize_t room, Py_ssize_t room_after)
+{
+    if (active->memo == NULL || active->made >= MEMO_MAX || !dict_memo_ok(dict))
+        return;
+    DictMemo *node = &memo_scratch[active->made++];
+    node->dict = dict;
+    node->version = version;
+    node->pos = pos;
+    node->end = active->pos;
+    node->room = room;
+    node->room_after = room_after;
+}
 
 /* One part of a fingerprint: appended to out, or (out NULL) compared with the next part of
  * active->cmp, by identity (ints: by value). 0, -1 on error, 1 when it differs. */
@@ -358,15 +461,22 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
             goto done;
     }
     if (dict != NULL) {
-        Py_ssize_t pos = 0;
+        if (out == NULL && memo_skip(active, dict, &room))
+            goto done;
+        Py_ssize_t pos = 0, first = active->pos, room_before = room;
+        uint64_t version = dict_version(dict);
+        int fixed = 1;
         PyObject *key, *item;
         while (PyDict_Next(dict, &pos, &key, &item)) {
             if (room <= 0)
-                goto done;
+                break;
+            fixed = fixed && is_fixed_item(item);
             room = flatten_attribute(key, item, out, room, active);
             if (FP_STOP(room))
                 goto done;
         }
+        if (out == NULL && fixed)
+            memo_note(active, dict, version, first, room_before, room);
     }
 done:
     Py_XDECREF(dict);
@@ -400,11 +510,14 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
     } else if (t == &PyDict_Type) {
         if ((put = fp_put_size(out, active, PyDict_GET_SIZE(value))) != 0) {
             room = FP_PUT_ROOM(put, room);
-        } else {
-            Py_ssize_t pos = 0;
+        } else if (out != NULL || !memo_skip(active, value, &room)) {
+            Py_ssize_t pos = 0, first = active->pos, room_before = room;
+            uint64_t version = dict_version(value);
+            int fixed = 1;
             PyObject *key, *item;
             Py_ssize_t cost = 1; /* the first key: "{" before it; ", " before the others, ": " before a value */
             while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
+                fixed = fixed && is_fixed_item(key) && is_fixed_item(item);
                 Py_INCREF(item);
                 room = flatten_part(key, out, room - cost, active);
                 cost = 2;
@@ -414,6 +527,8 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
                 if (FP_STOP(room))
                     break;
             }
+            if (out == NULL && fixed && !FP_STOP(room))
+                memo_note(active, value, version, first, room_before, room);
         }
     } else {
         if ((put = fp_put_size(out, active, Py_SIZE(value))) != 0) {
@@ -431,13 +546,55 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
     return room;
 }
 
+/* What flatten takes off the room for a scalar (is_scalar) part. */
+static inline Py_ssize_t
+scalar_cost(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    return t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(v) + 2 : t == &PyFloat_Type ? 3 : 1;
+}
+
+/* flatten's parts of a list or tuple whose items are all scalars, made straight into the tuple:
+ * (value, its length, the items shown while the room lasts). NULL without an error when an item
+ * is not a scalar (the walk then), NULL with one on error. */
+static PyObject *
+scalar_items_fingerprint(PyObject *value, PyTypeObject *t, Py_ssize_t room)
+{
+    Py_ssize_t n = Py_SIZE(value), m = 0;
+    PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item : ((PyTupleObject *)value)->ob_item;
+    for (; room > 0 && m < n; m++) {
+        if (!is_scalar(items[m]))
+            return NULL;
+        room -= (m ? 2 : 1) + scalar_cost(items[m]);
+    }
+    PyObject *size = PyLong_FromSsize_t(n);
+    if (size == NULL)
+        return NULL;
+    PyObject *fp = PyTuple_New(m + 2);
+    if (fp == NULL) {
+        Py_DECREF(size);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(fp, 0, Py_NewRef(value));
+    PyTuple_SET_ITEM(fp, 1, size);
+    for (Py_ssize_t i = 0; i < m; i++)
+        PyTuple_SET_ITEM(fp, i + 2, Py_NewRef(items[i]));
+    return fp;
+}
+
 /* The fingerprint of value as a tuple; NULL without an error when it has none, NULL with one on error. */
 static PyObject *
 fingerprint(PyObject *value, Py_ssize_t k)
 {
+    type_cache_check();
     PyTypeObject *t = Py_TYPE(value);
     if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return NULL;
+    if ((t == &PyList_Type || t == &PyTuple_Type) && Py_SIZE(value) > 0 && !type_info(t)->fixed) {
+        PyObject *fp = scalar_items_fingerprint(value, t, 3 * k);
+        if (fp != NULL || PyErr_Occurred())
+            return fp;
+    }
     PyObject *out = PyList_New(0);
     if (out == NULL)
         return NULL;
@@ -445,6 +602,8 @@ fingerprint(PyObject *value, Py_ssize_t k)
     active.n = 0;
     active.cmp = NULL;
     active.pos = 0;
+    active.memo = NULL;
+    active.memo_i = active.made = 0;
     Py_ssize_t room = flatten(value, out, 3 * k, &active);
     PyObject *fp = NULL;
     if (!FP_STOP(room))
@@ -453,28 +612,39 @@ fingerprint(PyObject *value, Py_ssize_t k)
     return fp;
 }
 
-/* The common case of an unchanged list or tuple of scalars, without the walk: fp is (value, its length,
- * then one part per item shown, each a scalar). When the list still has that length and those very
- * items first (fp holds them, so an equal address is the same object), the walk would meet the same
- * parts with the same room and stop at the same place: 1. Anything else: 0, and the walk decides. */
+/* The common case of a list or tuple of scalars, without the walk: fp is (value, its length, then one
+ * part per item shown, each a scalar). When fp has that shape the walk's answer is known here: it
+ * compares value and the length first, then each item with its part (by identity; ints by value),
+ * each a scalar taking the same room as the part it matches, so when all match it stops at the same
+ * place (1), and it stops at the first that does not (0). -1: fp has another shape, the walk decides. */
 static int
 same_scalar_items(PyObject *value, PyTypeObject *t, PyObject *fp)
 {
     Py_ssize_t parts = PyTuple_GET_SIZE(fp);
     if (parts < 2 || PyTuple_GET_ITEM(fp, 0) != value || !PyLong_CheckExact(PyTuple_GET_ITEM(fp, 1)))
-        return 0;
+        return -1;
     Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(fp, 1));
     if (n == -1 && PyErr_Occurred()) {
         PyErr_Clear();
-        return 0;
+        return -1;
     }
     if (n != Py_SIZE(value) || parts - 2 > n)
-        return 0;
+        return -1;
+    /* the parts in the walk's order: up to the first that differs, each must be a scalar */
     PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item : ((PyTupleObject *)value)->ob_item;
     for (Py_ssize_t i = 0; i < parts - 2; i++) {
-        PyObject *part = PyTuple_GET_ITEM(fp, i + 2);
-        if (items[i] != part || !is_scalar(part))
+        PyObject *part = PyTuple_GET_ITEM(fp, i + 2), *item = items[i];
+        if (Py_TYPE(part) != &PyLong_Type && !is_scalar(part))
+            return -1;
+        if (item == part)
+            continue;
+        if (!PyLong_CheckExact(part) || !PyLong_CheckExact(item))
             return 0;
+        int eq = PyObject_RichCompareBool(part, item, Py_EQ); /* two ints: never fails */
+        if (eq <= 0) {
+            PyErr_Clear();
+            return 0;
+        }
     }
     return 1;
 }
@@ -482,21 +652,55 @@ same_scalar_items(PyObject *value, PyTypeObject *t, PyObject *fp)
 /* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value), compared
  * while walking (nothing is allocated; the walk stops at the first part that differs). */
 static int
+same_fingerprint_memo(PyObject *value, PyObject *fp, Py_ssize_t k, Memo *memo);
+
+static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
+    return same_fingerprint_memo(value, fp, k, NULL);
+}
+
+/* same_fingerprint, using and renewing `memo` (see DictMemo) when not NULL. */
+static int
+same_fingerprint_memo(PyObject *value, PyObject *fp, Py_ssize_t k, Memo *memo)
+{
+    type_cache_check();
     PyTypeObject *t = Py_TYPE(value);
-    if ((t == &PyList_Type || t == &PyTuple_Type) && same_scalar_items(value, t, fp))
-        return 1;
+    if (t == &PyList_Type || t == &PyTuple_Type) {
+        int same = same_scalar_items(value, t, fp);
+        if (same >= 0)
+            return same;
+    }
     if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return 0;
     Active active;
     active.n = 0;
     active.cmp = fp;
     active.pos = 0;
+    active.memo = memo;
+    active.memo_i = active.made = 0;
     Py_ssize_t room = flatten(value, NULL, 3 * k, &active);
     if (room == FP_ERROR)
         PyErr_Clear();
-    return !FP_STOP(room) && active.pos == PyTuple_GET_SIZE(fp);
+    int same = !FP_STOP(room) && active.pos == PyTuple_GET_SIZE(fp);
+    if (memo != NULL) {
+        if (!same || active.made == 0) {
+            memo_reset(memo);
+        } else {
+            DictMemo *nodes = memo->n == active.made ? memo->nodes
+                                                     : PyMem_Realloc(memo->nodes, active.made * sizeof(DictMemo));
+            if (nodes == NULL) {
+                memo_reset(memo);
+            } else {
+                memcpy(nodes, memo_scratch, active.made * sizeof(DictMemo));
+                memo->nodes = nodes;
+                memo->n = active.made;
+                memo->fp = fp;
+                memo->epoch = type_epoch;
+            }
+        }
+    }
+    return same;
 }
 
 /* Items saferepr's _flat_repr accepts (its _FLAT_OK): builtin scalars and str, not bytes. */
@@ -995,6 +1199,7 @@ walk_value(Walk *w, PyObject *value)
 static PyObject *
 walk_safe_repr(PyObject *value, Py_ssize_t limit)
 {
+    type_cache_check();
     Walk w;
     w.pieces = PyList_New(0);
     if (w.pieces == NULL)
@@ -1121,7 +1326,7 @@ known_entry(PyObject *snap, PyObject *value, Py_ssize_t k)
  * it was appended, 0 when unchanged, -1 on error. */
 static int
 diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyObject *limit_obj,
-         Py_ssize_t k, PyObject *names, PyObject *texts)
+         Py_ssize_t k, PyObject *names, PyObject *texts, Memo *memo)
 {
     PyObject *old = PyDict_GetItemWithError(snap, name);
     if (old == NULL && PyErr_Occurred())
@@ -1130,7 +1335,7 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
         PyObject *fp = PyTuple_GET_ITEM(old, 2);
         if (fp == Py_True)
             return 0;
-        if (fp != Py_None && same_fingerprint(value, fp, k))
+        if (fp != Py_None && same_fingerprint_memo(value, fp, k, memo))
             return 0;
     }
     Py_XINCREF(old); /* classify and safe_repr run Python code, which may touch the snapshot */
@@ -1240,7 +1445,7 @@ diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObje
                 continue;
             Py_INCREF(name);
             Py_INCREF(value);
-            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts);
+            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL);
             Py_DECREF(name);
             Py_DECREF(value);
             if (r < 0)
@@ -1260,7 +1465,7 @@ diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObje
             seen++;
             if (module && starts_with_dunder(name))
                 continue;
-            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts);
+            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL);
             if (r < 0) {
                 Py_DECREF(items);
                 return NULL;
@@ -1610,6 +1815,7 @@ typedef struct {
     PyObject **seen;       /* per slot: the value at the last diff (strong), NULL when unbound */
     unsigned char *flags;  /* per slot: SLOT_* */
     uint64_t *order;       /* per slot in the snapshot: when it was added (the snapshot's order) */
+    Memo *memos;           /* per slot: what the last compare of its fingerprint learned (see DictMemo) */
     uint64_t next_order;
     uint64_t snap_version; /* the snapshot's version tag after the last diff through the view; 0: never */
     uint64_t flocals_version; /* 3.11/3.12: the frame's locals dict's version tag when it was seen to hold
@@ -1625,14 +1831,19 @@ static PyTypeObject FrameStateType;
 static void
 fs_clear_view(FrameState *self)
 {
-    for (int i = 0; i < self->nslots; i++)
+    for (int i = 0; i < self->nslots; i++) {
         Py_CLEAR(self->seen[i]);
+        if (self->memos != NULL)
+            memo_reset(&self->memos[i]);
+    }
     PyMem_Free(self->seen);
     PyMem_Free(self->flags);
     PyMem_Free(self->order);
+    PyMem_Free(self->memos);
     self->seen = NULL;
     self->flags = NULL;
     self->order = NULL;
+    self->memos = NULL;
     self->nslots = 0;
     self->snap_version = 0;
 }
@@ -1686,6 +1897,7 @@ fs_create(PyObject *fid, PyObject *code)
     self->seen = NULL;
     self->flags = NULL;
     self->order = NULL;
+    self->memos = NULL;
     self->next_order = 0;
     self->snap_version = 0;
     self->flocals_version = 0;
@@ -1817,7 +2029,8 @@ fs_sync_view(FrameState *state, PyCodeObject *co)
         state->seen = PyMem_Calloc(n ? n : 1, sizeof(PyObject *));
         state->flags = PyMem_Calloc(n ? n : 1, 1);
         state->order = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
-        if (state->seen == NULL || state->flags == NULL || state->order == NULL) {
+        state->memos = PyMem_Calloc(n ? n : 1, sizeof(Memo));
+        if (state->seen == NULL || state->flags == NULL || state->order == NULL || state->memos == NULL) {
             fs_clear_view(state);
             PyErr_NoMemory();
             return -1;
@@ -1826,6 +2039,7 @@ fs_sync_view(FrameState *state, PyCodeObject *co)
     }
     for (int i = 0; i < n; i++) {
         Py_CLEAR(state->seen[i]);
+        memo_reset(&state->memos[i]);
         state->flags[i] = 0;
     }
     Py_ssize_t pos = 0;
@@ -1930,7 +2144,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
             if (value == NULL) /* the repr of an earlier one ran code that unbound it: next time */
                 continue;
             Py_INCREF(value);
-            int r = diff_one(state->snap, name, value, limit, limit_obj, k, names, texts);
+            int r = diff_one(state->snap, name, value, limit, limit_obj, k, names, texts, &state->memos[i]);
             if (r < 0) {
                 Py_DECREF(value);
                 goto done;
@@ -1943,6 +2157,8 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
                     PyErr_SetString(PyExc_RuntimeError, "a local missing from its snapshot");
                 goto done;
             }
+            if ((void *)PyTuple_GET_ITEM(entry, 2) != state->memos[i].fp) /* another fingerprint: start over */
+                memo_reset(&state->memos[i]);
             Py_XSETREF(state->seen[i], value);
             state->flags[i] = SLOT_SEEN | SLOT_IN_SNAP | (PyTuple_GET_ITEM(entry, 2) == Py_True ? SLOT_STABLE : 0);
             if (pass)
@@ -1963,6 +2179,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
                 goto done;
             }
             Py_CLEAR(state->seen[i]);
+            memo_reset(&state->memos[i]);
             state->flags[i] = 0;
         }
         result = Py_BuildValue("(nN)", count, deleted);
