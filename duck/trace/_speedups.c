@@ -744,8 +744,11 @@ static PyObject *str_comma, *str_colon, *str_open_list, *str_close_list, *str_op
     *str_close_tuple1, *str_open_dict, *str_close_dict, *str_cycle_list, *str_cycle_tuple, *str_cycle_dict,
     *str_close_obj, *str_empty, *str_equals;
 
+#define WALK_PIECES_ON_STACK 128
 typedef struct {
-    PyObject *pieces; /* list of str */
+    PyObject **pieces; /* the texts written so far (strong references): on_stack, or on the heap past it */
+    Py_ssize_t npieces, cap;
+    PyObject *on_stack[WALK_PIECES_ON_STACK];
     Py_ssize_t size, budget;
     PyObject *active[WALK_DEPTH];
     int depth;
@@ -757,11 +760,22 @@ walk_emit_new(Walk *w, PyObject *text)
 {
     if (text == NULL)
         return PyErr_ExceptionMatches(PyExc_ValueError) ? (PyErr_Clear(), WALK_GIVE_UP) : WALK_ERROR;
-    int r = PyList_Append(w->pieces, text);
+    if (w->npieces == w->cap) {
+        Py_ssize_t cap = 2 * w->cap;
+        PyObject **more = PyMem_Malloc(cap * sizeof(PyObject *));
+        if (more == NULL) {
+            Py_DECREF(text);
+            PyErr_NoMemory();
+            return WALK_ERROR;
+        }
+        memcpy(more, w->pieces, w->npieces * sizeof(PyObject *));
+        if (w->pieces != w->on_stack)
+            PyMem_Free(w->pieces);
+        w->pieces = more;
+        w->cap = cap;
+    }
+    w->pieces[w->npieces++] = text;
     w->size += PyUnicode_GET_LENGTH(text);
-    Py_DECREF(text);
-    if (r < 0)
-        return WALK_ERROR;
     return w->size > w->budget ? WALK_FULL : WALK_OK;
 }
 
@@ -860,6 +874,36 @@ join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *c
     }
     for (Py_ssize_t i = 0; i < n; i++)
         Py_DECREF(texts[i]);
+    return out;
+}
+
+/* The texts (all str) one after the other, as one str (a new reference, or NULL with an error); borrowed. */
+static PyObject *
+concat_texts(PyObject *const *texts, Py_ssize_t n)
+{
+    Py_ssize_t len = 0;
+    Py_UCS4 maxchar = 127;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        len += PyUnicode_GET_LENGTH(texts[i]);
+        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(texts[i]);
+        if (m > maxchar)
+            maxchar = m;
+    }
+    PyObject *out = PyUnicode_New(len, maxchar);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t pos = 0;
+    int kind = PyUnicode_KIND(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t m = PyUnicode_GET_LENGTH(texts[i]);
+        if (kind == PyUnicode_1BYTE_KIND) { /* then every text is 1-byte too */
+            memcpy(PyUnicode_1BYTE_DATA(out) + pos, PyUnicode_1BYTE_DATA(texts[i]), m);
+        } else if (PyUnicode_CopyCharacters(out, pos, texts[i], 0, m) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        pos += m;
+    }
     return out;
 }
 
@@ -1201,9 +1245,9 @@ walk_safe_repr(PyObject *value, Py_ssize_t limit)
 {
     type_cache_check();
     Walk w;
-    w.pieces = PyList_New(0);
-    if (w.pieces == NULL)
-        return NULL;
+    w.pieces = w.on_stack;
+    w.npieces = 0;
+    w.cap = WALK_PIECES_ON_STACK;
     w.size = 0;
     w.budget = limit + 32;
     w.depth = 0;
@@ -1212,7 +1256,7 @@ walk_safe_repr(PyObject *value, Py_ssize_t limit)
     Py_DECREF(value);
     PyObject *out = NULL;
     if (r == WALK_OK || r == WALK_FULL) {
-        PyObject *text = PyUnicode_Join(str_empty, w.pieces);
+        PyObject *text = concat_texts(w.pieces, w.npieces);
         if (text != NULL) {
             Py_ssize_t len = PyUnicode_GET_LENGTH(text);
             if (r == WALK_FULL || len > limit) {
@@ -1227,7 +1271,10 @@ walk_safe_repr(PyObject *value, Py_ssize_t limit)
             }
         }
     }
-    Py_DECREF(w.pieces);
+    for (Py_ssize_t i = 0; i < w.npieces; i++)
+        Py_DECREF(w.pieces[i]);
+    if (w.pieces != w.on_stack)
+        PyMem_Free(w.pieces);
     return out;
 }
 

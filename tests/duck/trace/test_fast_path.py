@@ -136,6 +136,47 @@ def f():
     b = a + 1
     return b
 """, "f()"),
+    # The compare walk jumps over a dict of scalars whose version tag is unchanged: every way of changing
+    # one between two steps (a specialized attribute store in another frame, a value set again or to
+    # another, a key deleted and put back, __dict__ replaced by a new dict, perhaps at the freed one's
+    # address, a slot beside __dict__, a list inside a dict, writes through __dict__ and vars()) must
+    # still be seen, after enough rounds that the interpreter has specialized the stores.
+    "memo_dicts": ("""
+class P:
+    def __init__(self, x):
+        self.x = x
+        self.y = 1.5
+
+class S:
+    __slots__ = ("a", "__dict__")
+    def __init__(self):
+        self.a = 1
+        self.b = 2
+
+def bump(p, v):
+    p.x = v
+
+def f(n):
+    p = P(0)
+    ps = [P(i) for i in range(3)]
+    s = S()
+    d = {"a": 1, "b": "s", "f": len}
+    nested = {"k": [1]}
+    for i in range(n):
+        bump(p, i % 3)
+        bump(ps[1], i)
+        d["a"] = d["a"]
+        d["a"] = i % 2
+        saved = d.pop("b"); d["b"] = saved
+        d["b"] = "t"; d["b"] = saved
+        p.__dict__ = {"x": -i, "y": 1.5}
+        s.a = i
+        s.b = -i
+        nested["k"].append(i)
+        ps[0].__dict__["x"] = i * 10
+        vars(ps[2]).update(x=i)
+    return p.x
+""", "f(20)"),
     "many_locals": ("def f(n):\n" + "".join(f"    v{i} = n + {i}\n" for i in range(70))
                     + "    del v3, v40\n    v3 = 0\n    return v0 + v69\n", "f(1)"),
 }
@@ -169,6 +210,9 @@ def test_fast_locals_public_api_and_pure_python_record_the_same(monkeypatch):
     assert {"a": "5"} in changes and {"b": "5", "a": "2"} in changes  # b was bound before a, so comes first
     assert any(e.get("deleted") == ["b", "c"] for e in fast["delete_and_rebind"].events)
     assert fast["cells"].value == "20" and fast["many_locals"].value == "71"
+    memo = [e.get("changes") or {} for e in fast["memo_dicts"].events]
+    assert sum("P(x=2, y=1.5)" in c.get("p", "") for c in memo) >= 6  # every third bump, seen from f
+    assert sum("s" in c for c in memo) >= 40  # the slot and the __dict__ attribute, each round
     assert {"zz": "5"} in [e.get("changes") for e in fast["extra_locals"].events]
 
 
