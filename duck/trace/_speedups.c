@@ -233,7 +233,8 @@ typedef struct {
 } DictMemo;
 
 typedef struct {
-    void *fp;                /* the fingerprint it was learned on (identity only; reset when it is replaced) */
+    PyObject *fp;            /* the fingerprint it was learned on (a strong reference, so its address cannot be
+                              * another's; dropped with the memo when its entry is written or deleted) */
     uint64_t epoch;          /* type_epoch then: which items were fixed */
     DictMemo *nodes;
     int n;
@@ -258,7 +259,7 @@ memo_reset(Memo *memo)
     PyMem_Free(memo->nodes);
     memo->nodes = NULL;
     memo->n = 0;
-    memo->fp = NULL;
+    Py_CLEAR(memo->fp);
 }
 
 /* Whether this dict's version tag covers every change of its items. */
@@ -284,7 +285,7 @@ memo_skip(Active *active, PyObject *dict, Py_ssize_t *room)
     Memo *memo = active->memo;
     if (memo == NULL)
         return 0;
-    if (memo->fp != (void *)active->cmp || memo->epoch != type_epoch)
+    if (memo->fp != active->cmp || memo->epoch != type_epoch)
         return 0;
     while (active->memo_i < memo->n && memo->nodes[active->memo_i].pos < active->pos)
         active->memo_i++;
@@ -695,7 +696,7 @@ same_fingerprint_memo(PyObject *value, PyObject *fp, Py_ssize_t k, Memo *memo)
                 memcpy(nodes, memo_scratch, active.made * sizeof(DictMemo));
                 memo->nodes = nodes;
                 memo->n = active.made;
-                memo->fp = fp;
+                Py_XSETREF(memo->fp, Py_NewRef(fp));
                 memo->epoch = type_epoch;
             }
         }
@@ -1344,6 +1345,63 @@ starts_with_dunder(PyObject *name)
            PyUnicode_READ_CHAR(name, 1) == '_';
 }
 
+/* The memos (see DictMemo) of a frame diffed through its locals dict (a module body, or a frame the
+ * fast-locals view cannot read), by name: a few names, interned ones only (one object per name, so
+ * identity is equality). A memo belongs to the fingerprint of its name's snapshot entry, so it is
+ * dropped whenever that entry is written (diff_one), and all are dropped when a name is deleted, when a
+ * name that is not interned is written, or when something else changed the snapshot (its version tag
+ * is not the one the last diff left). */
+#define NAMED_MEMOS 8
+typedef struct {
+    PyObject *names[NAMED_MEMOS]; /* strong references, or NULL: a free place */
+    Memo memos[NAMED_MEMOS];
+    uint64_t snap_version;        /* the snapshot's tag after the last diff that kept them; 0: none kept */
+} NamedMemos;
+
+static void
+named_memos_clear(NamedMemos *nm)
+{
+    for (int i = 0; i < NAMED_MEMOS; i++) {
+        Py_CLEAR(nm->names[i]);
+        memo_reset(&nm->memos[i]);
+    }
+    nm->snap_version = 0;
+}
+
+/* The memo of name (made when `make` and there is room), or NULL. */
+static Memo *
+named_memo(NamedMemos *nm, PyObject *name, int make)
+{
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_CHECK_INTERNED(name))
+        return NULL;
+    for (int i = 0; i < NAMED_MEMOS; i++) {
+        if (nm->names[i] == name)
+            return &nm->memos[i];
+    }
+    for (int i = 0; make && i < NAMED_MEMOS; i++) {
+        if (nm->names[i] == NULL) {
+            nm->names[i] = Py_NewRef(name);
+            return &nm->memos[i];
+        }
+    }
+    return NULL;
+}
+
+/* name's entry is being written: its memo no longer holds. */
+static void
+named_memo_forget(NamedMemos *nm, PyObject *name)
+{
+    if (nm == NULL)
+        return;
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_CHECK_INTERNED(name)) {
+        named_memos_clear(nm); /* an equal interned name may hold one */
+        return;
+    }
+    Memo *memo = named_memo(nm, name, 0);
+    if (memo != NULL)
+        memo_reset(memo);
+}
+
 /* Another snapshot (the caller's, while a call's locals are diffed) whose entries may already hold
  * the text of a value; NULL: none. Borrowed for the duration of that diff only. */
 static PyObject *reuse_snap = NULL;
@@ -1373,7 +1431,7 @@ known_entry(PyObject *snap, PyObject *value, Py_ssize_t k)
  * it was appended, 0 when unchanged, -1 on error. */
 static int
 diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyObject *limit_obj,
-         Py_ssize_t k, PyObject *names, PyObject *texts, Memo *memo)
+         Py_ssize_t k, PyObject *names, PyObject *texts, Memo *memo, NamedMemos *nm)
 {
     PyObject *old = PyDict_GetItemWithError(snap, name);
     if (old == NULL && PyErr_Occurred())
@@ -1382,6 +1440,8 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
         PyObject *fp = PyTuple_GET_ITEM(old, 2);
         if (fp == Py_True)
             return 0;
+        if (memo == NULL && nm != NULL && PyTuple_CheckExact(fp))
+            memo = named_memo(nm, name, 1);
         if (fp != Py_None && same_fingerprint_memo(value, fp, k, memo))
             return 0;
     }
@@ -1389,6 +1449,7 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
     PyObject *known = known_entry(reuse_snap, value, k);
     if (known != NULL) { /* the caller's entry for the same value, still true: its text and fingerprint */
         PyObject *text = Py_NewRef(PyTuple_GET_ITEM(known, 1));
+        named_memo_forget(nm, name);
         int set = PyDict_SetItem(snap, name, known);
         int changed = set < 0 ? -1 : 1;
         if (set == 0 && old != NULL)
@@ -1424,6 +1485,7 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
     Py_DECREF(fp);
     if (entry == NULL)
         goto error;
+    named_memo_forget(nm, name);
     int set = PyDict_SetItem(snap, name, entry);
     Py_DECREF(entry);
     if (set < 0)
@@ -1447,7 +1509,7 @@ error:
 
 /* diff_locals(snap, f_locals, module, limit, names, texts) -> count | (count, deleted) */
 static PyObject *diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj,
-                           PyObject *names, PyObject *texts);
+                           PyObject *names, PyObject *texts, NamedMemos *nm);
 
 static PyObject *
 diff_locals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -1472,13 +1534,33 @@ diff_locals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t limit = PyLong_AsSsize_t(limit_obj);
     if (limit == -1 && PyErr_Occurred())
         return NULL;
-    return diff_core(snap, locals, module, limit, limit_obj, names, texts);
+    return diff_core(snap, locals, module, limit, limit_obj, names, texts, NULL);
 }
 
 /* The diff itself (arguments checked by the caller). */
+static PyObject *diff_core_memos(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit,
+                                 PyObject *limit_obj, PyObject *names, PyObject *texts, NamedMemos *nm);
+
+/* The diff itself, with the frame's named memos when nm is not NULL. */
 static PyObject *
 diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj, PyObject *names,
-          PyObject *texts)
+          PyObject *texts, NamedMemos *nm)
+{
+    if (nm != NULL && (!DUCK_DICT_VERSIONS || nm->snap_version != dict_version(snap)))
+        named_memos_clear(nm); /* changed elsewhere since (or never kept) */
+    PyObject *result = diff_core_memos(snap, locals, module, limit, limit_obj, names, texts, nm);
+    if (nm != NULL) {
+        if (result == NULL || !PyLong_CheckExact(result)) /* an error, or names deleted */
+            named_memos_clear(nm);
+        else
+            nm->snap_version = dict_version(snap);
+    }
+    return result;
+}
+
+static PyObject *
+diff_core_memos(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj,
+                PyObject *names, PyObject *texts, NamedMemos *nm)
 {
     Py_ssize_t k = (limit + 32) / 3 + 3;
     Py_ssize_t count = 0, seen = 0;
@@ -1492,7 +1574,7 @@ diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObje
                 continue;
             Py_INCREF(name);
             Py_INCREF(value);
-            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL);
+            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL, nm);
             Py_DECREF(name);
             Py_DECREF(value);
             if (r < 0)
@@ -1512,7 +1594,7 @@ diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObje
             seen++;
             if (module && starts_with_dunder(name))
                 continue;
-            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL);
+            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL, nm);
             if (r < 0) {
                 Py_DECREF(items);
                 return NULL;
@@ -1863,6 +1945,7 @@ typedef struct {
     unsigned char *flags;  /* per slot: SLOT_* */
     uint64_t *order;       /* per slot in the snapshot: when it was added (the snapshot's order) */
     Memo *memos;           /* per slot: what the last compare of its fingerprint learned (see DictMemo) */
+    NamedMemos named;      /* the same, by name, for diffs through the locals dict (diff_core) */
     uint64_t next_order;
     uint64_t snap_version; /* the snapshot's version tag after the last diff through the view; 0: never */
     uint64_t flocals_version; /* 3.11/3.12: the frame's locals dict's version tag when it was seen to hold
@@ -1902,6 +1985,7 @@ fs_clear(FrameState *self)
     Py_CLEAR(self->snap);
     Py_CLEAR(self->code);
     fs_clear_view(self);
+    named_memos_clear(&self->named);
     return 0;
 }
 
@@ -1919,8 +2003,13 @@ fs_traverse(FrameState *self, visitproc visit, void *arg)
     Py_VISIT(self->fid);
     Py_VISIT(self->snap);
     Py_VISIT(self->code);
-    for (int i = 0; i < self->nslots; i++)
+    for (int i = 0; i < self->nslots; i++) {
         Py_VISIT(self->seen[i]);
+        if (self->memos != NULL)
+            Py_VISIT(self->memos[i].fp);
+    }
+    for (int i = 0; i < NAMED_MEMOS; i++)
+        Py_VISIT(self->named.memos[i].fp);
     return 0;
 }
 
@@ -1945,6 +2034,7 @@ fs_create(PyObject *fid, PyObject *code)
     self->flags = NULL;
     self->order = NULL;
     self->memos = NULL;
+    memset(&self->named, 0, sizeof self->named);
     self->next_order = 0;
     self->snap_version = 0;
     self->flocals_version = 0;
@@ -2191,7 +2281,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
             if (value == NULL) /* the repr of an earlier one ran code that unbound it: next time */
                 continue;
             Py_INCREF(value);
-            int r = diff_one(state->snap, name, value, limit, limit_obj, k, names, texts, &state->memos[i]);
+            int r = diff_one(state->snap, name, value, limit, limit_obj, k, names, texts, &state->memos[i], NULL);
             if (r < 0) {
                 Py_DECREF(value);
                 goto done;
@@ -2204,7 +2294,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
                     PyErr_SetString(PyExc_RuntimeError, "a local missing from its snapshot");
                 goto done;
             }
-            if ((void *)PyTuple_GET_ITEM(entry, 2) != state->memos[i].fp) /* another fingerprint: start over */
+            if (PyTuple_GET_ITEM(entry, 2) != state->memos[i].fp) /* another fingerprint: start over */
                 memo_reset(&state->memos[i]);
             Py_XSETREF(state->seen[i], value);
             state->flags[i] = SLOT_SEEN | SLOT_IN_SNAP | (PyTuple_GET_ITEM(entry, 2) == Py_True ? SLOT_STABLE : 0);
@@ -2496,7 +2586,7 @@ lr_diff_locals(LineRecorder *self, FrameState *state, PyObject *frame)
         if (locals == NULL)
             return -1;
         result = diff_core(state->snap, locals, state->module, self->limit, self->limit_obj, self->names,
-                           self->texts);
+                           self->texts, &state->named);
         Py_DECREF(locals);
     }
     if (result != NULL && !PyLong_CheckExact(result))

@@ -269,3 +269,21 @@ def test_an_unconfined_recording_keeps_the_users_environment_and_says_which_path
     monkeypatch.setenv("DUCK_PURE_PYTHON", "1")
     record(RecordRequest(script=program, stdin=None), trace)
     assert read_trace(trace).header["recorder"] == "python"
+
+
+@needs_c
+def test_a_module_body_diffed_through_its_dict_records_what_the_pure_path_records(run_program, tmp_path, monkeypatch):
+    """A module body is diffed through its globals dict (diff_core), whose compare walks keep their memos by
+    name: the dict jump's risky cases at module level, C core against pure Python, event for event."""
+    source, _ = PROGRAMS["memo_dicts"]
+    body = source.replace("\ndef f(n):\n", "\nn = 20\nif True:\n") + "print(p.x, d, s.a, nested['k'][-1])\n"
+    body = body.replace("    return p.x\n", "")
+    script = tmp_path / "module_memo.py"
+    script.write_text(body)
+    outcome, c_trace = run_program(script)
+    monkeypatch.setenv("DUCK_PURE_PYTHON", "1")
+    pure_outcome, pure_trace = run_program(script)
+    assert outcome["outcome"] == pure_outcome["outcome"] == "finished"
+    assert c_trace.events == pure_trace.events
+    changes = [e.get("changes") or {} for e in c_trace.events]
+    assert sum("P(x=2, y=1.5)" in c.get("p", "") for c in changes) >= 6
