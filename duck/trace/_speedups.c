@@ -157,6 +157,15 @@ is_scalar(PyObject *v)
 
 static int is_stable(PyTypeObject *t);
 
+/* What flatten takes off the room for a scalar (is_scalar) part. */
+static inline Py_ssize_t
+scalar_cost(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    return t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(v) + 2 : t == &PyFloat_Type ? 3 : 1;
+}
+
+
 /* Whether a container item's repr is fixed by its identity: a scalar, or an object of a type
  * already known to be stable (a class with object.__repr__, a function, ...). Never runs
  * Python code, so it is safe while iterating. */
@@ -319,7 +328,7 @@ memo_note(Active *active, PyObject *dict, uint64_t version, Py_ssize_t pos, Py_s
 
 /* One part of a fingerprint: appended to out, or (out NULL) compared with the next part of
  * active->cmp, by identity (ints: by value). 0, -1 on error, 1 when it differs. */
-static int
+static inline int
 fp_put(PyObject *out, Active *active, PyObject *part)
 {
     if (out != NULL)
@@ -537,6 +546,14 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
         } else {
             for (Py_ssize_t i = 0; room > 0 && i < Py_SIZE(value); i++) {
                 PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
+                if (is_scalar(item)) { /* flatten_part's work for a scalar, without the calls */
+                    if ((put = fp_put(out, active, item)) != 0) {
+                        room = FP_PUT_ROOM(put, room);
+                        break;
+                    }
+                    room -= (i ? 2 : 1) + scalar_cost(item);
+                    continue;
+                }
                 room = flatten_part(item, out, room - (i ? 2 : 1), active); /* "[" or ", " before it */
                 if (FP_STOP(room))
                     break;
@@ -545,14 +562,6 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
     }
     active->n--;
     return room;
-}
-
-/* What flatten takes off the room for a scalar (is_scalar) part. */
-static inline Py_ssize_t
-scalar_cost(PyObject *v)
-{
-    PyTypeObject *t = Py_TYPE(v);
-    return t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(v) + 2 : t == &PyFloat_Type ? 3 : 1;
 }
 
 /* flatten's parts of a list or tuple whose items are all scalars, made straight into the tuple:
@@ -812,10 +821,37 @@ cached_repr(ScalarText *cache, uint64_t key, PyObject *v)
     return text;
 }
 
+/* The repr of a short exact str, by identity: a direct-mapped cache holding the str itself (a strong
+ * reference, so its address cannot be another's; a str never changes and runs no code when freed)
+ * and its repr, so the names and keys a program keeps showing are not quoted again at every step. */
+#define STR_CACHE 1024
+#define STR_CACHE_MAX_LEN 64
+static struct {
+    PyObject *key, *text;
+} str_texts[STR_CACHE];
+
+static PyObject *
+str_repr(PyObject *v)
+{
+    if (PyUnicode_GET_LENGTH(v) > STR_CACHE_MAX_LEN)
+        return PyObject_Repr(v);
+    size_t h = (size_t)(((uintptr_t)v * 0x9E3779B97F4A7C15ull) >> 40) & (STR_CACHE - 1);
+    if (str_texts[h].key == v)
+        return Py_NewRef(str_texts[h].text);
+    PyObject *text = PyObject_Repr(v);
+    if (text != NULL) {
+        Py_XSETREF(str_texts[h].key, Py_NewRef(v));
+        Py_XSETREF(str_texts[h].text, Py_NewRef(text));
+    }
+    return text;
+}
+
 static PyObject *
 scalar_repr(PyObject *v)
 {
     PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type)
+        return str_repr(v);
     if (t == &PyLong_Type) {
         int overflow = 0;
         long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
@@ -1208,7 +1244,7 @@ walk_value(Walk *w, PyObject *value)
         Py_ssize_t room = w->budget - w->size + 2;
         Py_ssize_t n = t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(value) : PyBytes_GET_SIZE(value);
         if (n <= room)
-            return walk_emit_new(w, PyObject_Repr(value));
+            return walk_emit_new(w, t == &PyUnicode_Type ? str_repr(value) : PyObject_Repr(value));
         PyObject *head = t == &PyUnicode_Type ? PyUnicode_Substring(value, 0, room)
                                               : PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), room);
         if (head == NULL)
