@@ -8,6 +8,9 @@
   passed down and returned (a call's argument takes the caller's text, a return value the frame's
   own, only while the value still shows the same: here it was changed on the line of the call), a
   name the program added through ``frame.f_locals`` (no slot holds it: the public API reads that frame).
+- The compare walk jumps over a dict of scalars (or an object's ``__dict__`` of them) whose version tag
+  did not change: every way of changing one between two steps is still seen, in a function (per-slot
+  memos) and in a module body (memos by name), C against the public API and pure Python.
 - ``Limits`` (written by hand so the child needs no ``dataclasses``) behaves as the frozen
   dataclass it replaced.
 - The recording child does not import the modules that made its start-up slow (checked by
