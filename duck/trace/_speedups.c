@@ -91,7 +91,14 @@ static uint64_t
 dict_version(PyObject *d)
 {
 #if DUCK_DICT_VERSIONS
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* 3.12+: kept, and still set at every change */
+#endif
     return d == NULL ? 0 : ((PyDictObject *)d)->ma_version_tag;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
 #else
     (void)d;
     return 0;
@@ -2161,7 +2168,7 @@ fast_locals_apply(PyFrameObject *frame, FrameState *state)
     if (d != NULL) {
         if (!PyDict_CheckExact(d))
             return 0;
-        uint64_t version = ((PyDictObject *)d)->ma_version_tag;
+        uint64_t version = dict_version(d);
         if (version != state->flocals_version) {
             if (PyDict_GET_SIZE(d) > co->co_nlocalsplus)
                 return 0;
@@ -2239,7 +2246,7 @@ fs_sync_view(FrameState *state, PyCodeObject *co)
         state->order[found] = k++;
     }
     state->next_order = k;
-    state->snap_version = ((PyDictObject *)state->snap)->ma_version_tag;
+    state->snap_version = dict_version(state->snap);
     return 0;
 }
 
@@ -2270,7 +2277,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
     _PyInterpreterFrame *iframe = frame->f_frame;
     PyCodeObject *co = IFRAME_CODE(iframe);
     int n = co->co_nlocalsplus;
-    if (state->nslots != n || state->snap_version != ((PyDictObject *)state->snap)->ma_version_tag) {
+    if (state->nslots != n || state->snap_version != dict_version(state->snap)) {
         int r = fs_sync_view(state, co);
         if (r != 0)
             return NULL; /* an error, or (1) the public API */
@@ -2359,7 +2366,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
     } else {
         result = PyLong_FromSsize_t(count);
     }
-    state->snap_version = ((PyDictObject *)state->snap)->ma_version_tag;
+    state->snap_version = dict_version(state->snap);
 done:
     PyMem_Free(heap);
     return result;
