@@ -69,6 +69,94 @@ static PyObject *repr_kinds = NULL;   /* dict: type -> saferepr K_* kind (shared
 static PyObject *object_layouts = NULL; /* dict: type -> (dict descriptor | None, ((name, member descriptor), ...)) */
 static long k_struct = -1;            /* saferepr.K_STRUCT: objects written as Name(attr=value, ...) */
 
+/* What the walks ask about a type at every part (is it stable, its saferepr kind, its object layout), from
+ * the three dicts above, remembered per type in a small direct-mapped cache. The cache holds what a
+ * lookup in those dicts gave, so it is right while none of them changed: each dict's version tag (a
+ * globally unique number CPython gives a dict at every change) is checked at every use, and any
+ * change empties the cache (type_epoch counts these). Types are keyed by address: a lookup by a type
+ * compares identity, so while the dicts are unchanged an address always gets the same answer. Builds
+ * without version tags (3.14+) look up every time. */
+typedef struct {
+    PyTypeObject *type;
+    char fixed;        /* stable_types[type] is True */
+    char structural;   /* repr_kinds[type] is K_STRUCT (and the layouts are configured) */
+    long kind;         /* repr_kinds[type], -1 when absent */
+    PyObject *layout;  /* object_layouts[type] (borrowed: the dict holds it while it is unchanged), or NULL */
+} TypeInfo;
+#define TYPE_CACHE 256
+#define DUCK_DICT_VERSIONS (PY_VERSION_HEX < 0x030E0000)
+static TypeInfo type_cache[TYPE_CACHE];
+static uint64_t type_versions[3];
+static uint64_t type_epoch = 1;
+static TypeInfo type_scratch;
+
+static uint64_t
+dict_version(PyObject *d)
+{
+#if DUCK_DICT_VERSIONS
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations" /* 3.12+: kept, and still set at every change */
+#endif
+    return d == NULL ? 0 : ((PyDictObject *)d)->ma_version_tag;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+#else
+    (void)d;
+    return 0;
+#endif
+}
+
+static void
+type_cache_flush(void)
+{
+    memset(type_cache, 0, sizeof type_cache);
+    type_epoch++;
+}
+
+/* Empties the cache when one of the dicts changed since it was filled. */
+static void
+type_cache_check(void)
+{
+    uint64_t v0 = dict_version(stable_types), v1 = dict_version(repr_kinds), v2 = dict_version(object_layouts);
+    if (v0 != type_versions[0] || v1 != type_versions[1] || v2 != type_versions[2]) {
+        type_cache_flush();
+        type_versions[0] = v0;
+        type_versions[1] = v1;
+        type_versions[2] = v2;
+    }
+}
+
+static void
+type_info_fill(TypeInfo *info, PyTypeObject *t)
+{
+    info->type = t;
+    PyObject *known = stable_types == NULL ? NULL : PyDict_GetItemWithError(stable_types, (PyObject *)t);
+    info->fixed = known == Py_True;
+    PyObject *kind = repr_kinds == NULL ? NULL : PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
+    info->kind = kind != NULL && PyLong_CheckExact(kind) ? PyLong_AsLong(kind) : -1;
+    info->structural = object_layouts != NULL && kind != NULL && info->kind == k_struct;
+    info->layout = object_layouts == NULL ? NULL : PyDict_GetItemWithError(object_layouts, (PyObject *)t);
+    PyErr_Clear();
+}
+
+/* The cached facts about t (borrowed until the next call). Never runs Python code. Valid within a walk
+ * that began with type_cache_check() (fingerprint, same_fingerprint_memo, walk_safe_repr): no Python
+ * code runs during one, so the dicts cannot change meanwhile. */
+static TypeInfo *
+type_info(PyTypeObject *t)
+{
+    if (!DUCK_DICT_VERSIONS) {
+        type_info_fill(&type_scratch, t);
+        return &type_scratch;
+    }
+    TypeInfo *info = &type_cache[(size_t)(((uintptr_t)t * 0x9E3779B97F4A7C15ull) >> 56) & (TYPE_CACHE - 1)];
+    if (info->type != t)
+        type_info_fill(info, t);
+    return info;
+}
+
 static int
 is_scalar(PyObject *v)
 {
@@ -79,6 +167,15 @@ is_scalar(PyObject *v)
 
 static int is_stable(PyTypeObject *t);
 
+/* What flatten takes off the room for a scalar (is_scalar) part. */
+static inline Py_ssize_t
+scalar_cost(PyObject *v)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    return t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(v) + 2 : t == &PyFloat_Type ? 3 : 1;
+}
+
+
 /* Whether a container item's repr is fixed by its identity: a scalar, or an object of a type
  * already known to be stable (a class with object.__repr__, a function, ...). Never runs
  * Python code, so it is safe while iterating. */
@@ -87,12 +184,7 @@ is_fixed_item(PyObject *v)
 {
     if (is_scalar(v))
         return 1;
-    PyObject *known = PyDict_GetItemWithError(stable_types, (PyObject *)Py_TYPE(v));
-    if (known == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    return known == Py_True;
+    return type_info(Py_TYPE(v))->fixed;
 }
 
 /* 1 when an identical object of this type always has the same repr, 0 when not, -1 on error. */
@@ -126,14 +218,7 @@ is_stable(PyTypeObject *t)
 static int
 is_structural(PyTypeObject *t)
 {
-    if (repr_kinds == NULL || object_layouts == NULL)
-        return 0;
-    PyObject *kind = PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
-    if (kind == NULL) {
-        PyErr_Clear();
-        return 0;
-    }
-    return PyLong_CheckExact(kind) && PyLong_AsLong(kind) == k_struct;
+    return type_info(t)->structural;
 }
 
 static int
@@ -148,16 +233,112 @@ append_new(PyObject *out, PyObject *item)
 
 /* The containers and objects being walked (a repeated one is written [...] / Name(...), not walked). */
 #define FP_DEPTH 512
+/* What a compare walk learned about the dicts it met (an exact dict's items, or an object's __dict__
+ * items), for the next compare of the same fingerprint: a dict whose keys and values are all fixed
+ * items (is_fixed_item: their identity fixes their parts and the room they take) makes the same parts
+ * from the same room as long as it holds the same objects, which its version tag says: CPython gives
+ * a dict a new, globally unique tag at its creation and at every change (a value replaced, even by
+ * itself, a key added or deleted, a change undone), and every write to a dict goes through
+ * dictobject.c, which sets it. So when the walk meets the same dict (by address: a dict freed and
+ * another made there has another tag), at the same tag, at the same part and with the same room, it
+ * takes the parts as compared and jumps past them. Not used on 3.13+ for a dict whose values live in
+ * an object (ma_values: 3.13 writes an instance's inline values without the dict), nor without
+ * version tags (3.14+). The nodes are in the order of their first part. */
+typedef struct {
+    void *dict;              /* identity only: no reference is held */
+    uint64_t version;
+    Py_ssize_t pos, end;     /* the parts its items take: fp[pos:end] */
+    Py_ssize_t room, room_after;
+} DictMemo;
+
+typedef struct {
+    PyObject *fp;            /* the fingerprint it was learned on (a strong reference, so its address cannot be
+                              * another's; dropped with the memo when its entry is written or deleted) */
+    uint64_t epoch;          /* type_epoch then: which items were fixed */
+    DictMemo *nodes;
+    int n;
+} Memo;
+
+#define MEMO_MAX 256
+static DictMemo memo_scratch[MEMO_MAX]; /* the nodes a compare walk records (no Python code runs meanwhile) */
+
 typedef struct {
     PyObject *items[FP_DEPTH];
     int n;
     PyObject *cmp;   /* comparing (out is NULL): the fingerprint the parts are checked against, in order */
     Py_ssize_t pos;  /* comparing: the next part of cmp */
+    Memo *memo;      /* comparing: what the last compare of cmp learned (used when valid), or NULL: none kept */
+    int memo_i;      /* the next node of memo to look at */
+    int made;        /* nodes recorded in memo_scratch by this walk */
 } Active;
+
+static void
+memo_reset(Memo *memo)
+{
+    PyMem_Free(memo->nodes);
+    memo->nodes = NULL;
+    memo->n = 0;
+    Py_CLEAR(memo->fp);
+}
+
+/* Whether this dict's version tag covers every change of its items. */
+static int
+dict_memo_ok(PyObject *dict)
+{
+#if !DUCK_DICT_VERSIONS
+    (void)dict;
+    return 0;
+#elif PY_VERSION_HEX >= 0x030D0000
+    return ((PyDictObject *)dict)->ma_values == NULL;
+#else
+    (void)dict;
+    return 1;
+#endif
+}
+
+/* Comparing: when the memo knows this dict at this part, with this room, at its current tag, take its
+ * parts as compared (active->pos and *room past them) and return 1; else 0, the walk compares them. */
+static int
+memo_skip(Active *active, PyObject *dict, Py_ssize_t *room)
+{
+    Memo *memo = active->memo;
+    if (memo == NULL)
+        return 0;
+    if (memo->fp != active->cmp || memo->epoch != type_epoch)
+        return 0;
+    while (active->memo_i < memo->n && memo->nodes[active->memo_i].pos < active->pos)
+        active->memo_i++;
+    if (active->memo_i >= memo->n)
+        return 0;
+    DictMemo *node = &memo->nodes[active->memo_i];
+    if (node->pos != active->pos || node->dict != (void *)dict || node->room != *room ||
+        node->version != dict_version(dict) || !dict_memo_ok(dict) || node->end > PyTuple_GET_SIZE(active->cmp))
+        return 0;
+    if (active->made < MEMO_MAX)
+        memo_scratch[active->made++] = *node;
+    active->pos = node->end;
+    *room = node->room_after;
+    return 1;
+}
+
+/* Comparing with a memo: note a dict whose items (all fixed) took fp[pos:active->pos], from room to room_after. */
+static void
+memo_note(Active *active, PyObject *dict, uint64_t version, Py_ssize_t pos, Py_ssize_t room, Py_ssize_t room_after)
+{
+    if (active->memo == NULL || active->made >= MEMO_MAX || !dict_memo_ok(dict))
+        return;
+    DictMemo *node = &memo_scratch[active->made++];
+    node->dict = dict;
+    node->version = version;
+    node->pos = pos;
+    node->end = active->pos;
+    node->room = room;
+    node->room_after = room_after;
+}
 
 /* One part of a fingerprint: appended to out, or (out NULL) compared with the next part of
  * active->cmp, by identity (ints: by value). 0, -1 on error, 1 when it differs. */
-static int
+static inline int
 fp_put(PyObject *out, Active *active, PyObject *part)
 {
     if (out != NULL)
@@ -250,11 +431,9 @@ static Py_ssize_t
 flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
 {
     PyObject *type = (PyObject *)Py_TYPE(value);
-    PyObject *layout = PyDict_GetItemWithError(object_layouts, type);
-    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
-        PyErr_Clear();
+    PyObject *layout = type_info(Py_TYPE(value))->layout;
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2)
         return FP_NONE;
-    }
     Py_INCREF(layout);
     PyObject *dict_descr = PyTuple_GET_ITEM(layout, 0), *slots = PyTuple_GET_ITEM(layout, 1);
     PyObject *dict = NULL;
@@ -302,15 +481,22 @@ flatten_object(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
             goto done;
     }
     if (dict != NULL) {
-        Py_ssize_t pos = 0;
+        if (out == NULL && memo_skip(active, dict, &room))
+            goto done;
+        Py_ssize_t pos = 0, first = active->pos, room_before = room;
+        uint64_t version = dict_version(dict);
+        int fixed = 1;
         PyObject *key, *item;
         while (PyDict_Next(dict, &pos, &key, &item)) {
             if (room <= 0)
-                goto done;
+                break;
+            fixed = fixed && is_fixed_item(item);
             room = flatten_attribute(key, item, out, room, active);
             if (FP_STOP(room))
                 goto done;
         }
+        if (out == NULL && fixed)
+            memo_note(active, dict, version, first, room_before, room);
     }
 done:
     Py_XDECREF(dict);
@@ -344,11 +530,14 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
     } else if (t == &PyDict_Type) {
         if ((put = fp_put_size(out, active, PyDict_GET_SIZE(value))) != 0) {
             room = FP_PUT_ROOM(put, room);
-        } else {
-            Py_ssize_t pos = 0;
+        } else if (out != NULL || !memo_skip(active, value, &room)) {
+            Py_ssize_t pos = 0, first = active->pos, room_before = room;
+            uint64_t version = dict_version(value);
+            int fixed = 1;
             PyObject *key, *item;
             Py_ssize_t cost = 1; /* the first key: "{" before it; ", " before the others, ": " before a value */
             while (room > 0 && PyDict_Next(value, &pos, &key, &item)) {
+                fixed = fixed && is_fixed_item(key) && is_fixed_item(item);
                 Py_INCREF(item);
                 room = flatten_part(key, out, room - cost, active);
                 cost = 2;
@@ -358,6 +547,8 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
                 if (FP_STOP(room))
                     break;
             }
+            if (out == NULL && fixed && !FP_STOP(room))
+                memo_note(active, value, version, first, room_before, room);
         }
     } else {
         if ((put = fp_put_size(out, active, Py_SIZE(value))) != 0) {
@@ -365,6 +556,14 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
         } else {
             for (Py_ssize_t i = 0; room > 0 && i < Py_SIZE(value); i++) {
                 PyObject *item = t == &PyList_Type ? PyList_GET_ITEM(value, i) : PyTuple_GET_ITEM(value, i);
+                if (is_scalar(item)) { /* flatten_part's work for a scalar, without the calls */
+                    if ((put = fp_put(out, active, item)) != 0) {
+                        room = FP_PUT_ROOM(put, room);
+                        break;
+                    }
+                    room -= (i ? 2 : 1) + scalar_cost(item);
+                    continue;
+                }
                 room = flatten_part(item, out, room - (i ? 2 : 1), active); /* "[" or ", " before it */
                 if (FP_STOP(room))
                     break;
@@ -375,13 +574,47 @@ flatten(PyObject *value, PyObject *out, Py_ssize_t room, Active *active)
     return room;
 }
 
+/* flatten's parts of a list or tuple whose items are all scalars, made straight into the tuple:
+ * (value, its length, the items shown while the room lasts). NULL without an error when an item
+ * is not a scalar (the walk then), NULL with one on error. */
+static PyObject *
+scalar_items_fingerprint(PyObject *value, PyTypeObject *t, Py_ssize_t room)
+{
+    Py_ssize_t n = Py_SIZE(value), m = 0;
+    PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item : ((PyTupleObject *)value)->ob_item;
+    for (; room > 0 && m < n; m++) {
+        if (!is_scalar(items[m]))
+            return NULL;
+        room -= (m ? 2 : 1) + scalar_cost(items[m]);
+    }
+    PyObject *size = PyLong_FromSsize_t(n);
+    if (size == NULL)
+        return NULL;
+    PyObject *fp = PyTuple_New(m + 2);
+    if (fp == NULL) {
+        Py_DECREF(size);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(fp, 0, Py_NewRef(value));
+    PyTuple_SET_ITEM(fp, 1, size);
+    for (Py_ssize_t i = 0; i < m; i++)
+        PyTuple_SET_ITEM(fp, i + 2, Py_NewRef(items[i]));
+    return fp;
+}
+
 /* The fingerprint of value as a tuple; NULL without an error when it has none, NULL with one on error. */
 static PyObject *
 fingerprint(PyObject *value, Py_ssize_t k)
 {
+    type_cache_check();
     PyTypeObject *t = Py_TYPE(value);
     if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return NULL;
+    if ((t == &PyList_Type || t == &PyTuple_Type) && Py_SIZE(value) > 0 && !type_info(t)->fixed) {
+        PyObject *fp = scalar_items_fingerprint(value, t, 3 * k);
+        if (fp != NULL || PyErr_Occurred())
+            return fp;
+    }
     PyObject *out = PyList_New(0);
     if (out == NULL)
         return NULL;
@@ -389,6 +622,8 @@ fingerprint(PyObject *value, Py_ssize_t k)
     active.n = 0;
     active.cmp = NULL;
     active.pos = 0;
+    active.memo = NULL;
+    active.memo_i = active.made = 0;
     Py_ssize_t room = flatten(value, out, 3 * k, &active);
     PyObject *fp = NULL;
     if (!FP_STOP(room))
@@ -397,28 +632,39 @@ fingerprint(PyObject *value, Py_ssize_t k)
     return fp;
 }
 
-/* The common case of an unchanged list or tuple of scalars, without the walk: fp is (value, its length,
- * then one part per item shown, each a scalar). When the list still has that length and those very
- * items first (fp holds them, so an equal address is the same object), the walk would meet the same
- * parts with the same room and stop at the same place: 1. Anything else: 0, and the walk decides. */
+/* The common case of a list or tuple of scalars, without the walk: fp is (value, its length, then one
+ * part per item shown, each a scalar). When fp has that shape the walk's answer is known here: it
+ * compares value and the length first, then each item with its part (by identity; ints by value),
+ * each a scalar taking the same room as the part it matches, so when all match it stops at the same
+ * place (1), and it stops at the first that does not (0). -1: fp has another shape, the walk decides. */
 static int
 same_scalar_items(PyObject *value, PyTypeObject *t, PyObject *fp)
 {
     Py_ssize_t parts = PyTuple_GET_SIZE(fp);
     if (parts < 2 || PyTuple_GET_ITEM(fp, 0) != value || !PyLong_CheckExact(PyTuple_GET_ITEM(fp, 1)))
-        return 0;
+        return -1;
     Py_ssize_t n = PyLong_AsSsize_t(PyTuple_GET_ITEM(fp, 1));
     if (n == -1 && PyErr_Occurred()) {
         PyErr_Clear();
-        return 0;
+        return -1;
     }
     if (n != Py_SIZE(value) || parts - 2 > n)
-        return 0;
+        return -1;
+    /* the parts in the walk's order: up to the first that differs, each must be a scalar */
     PyObject **items = t == &PyList_Type ? ((PyListObject *)value)->ob_item : ((PyTupleObject *)value)->ob_item;
     for (Py_ssize_t i = 0; i < parts - 2; i++) {
-        PyObject *part = PyTuple_GET_ITEM(fp, i + 2);
-        if (items[i] != part || !is_scalar(part))
+        PyObject *part = PyTuple_GET_ITEM(fp, i + 2), *item = items[i];
+        if (Py_TYPE(part) != &PyLong_Type && !is_scalar(part))
+            return -1;
+        if (item == part)
+            continue;
+        if (!PyLong_CheckExact(part) || !PyLong_CheckExact(item))
             return 0;
+        int eq = PyObject_RichCompareBool(part, item, Py_EQ); /* two ints: never fails */
+        if (eq <= 0) {
+            PyErr_Clear();
+            return 0;
+        }
     }
     return 1;
 }
@@ -426,21 +672,55 @@ same_scalar_items(PyObject *value, PyTypeObject *t, PyObject *fp)
 /* Whether value still has the fingerprint fp: the same parts, by identity (ints: by value), compared
  * while walking (nothing is allocated; the walk stops at the first part that differs). */
 static int
+same_fingerprint_memo(PyObject *value, PyObject *fp, Py_ssize_t k, Memo *memo);
+
+static int
 same_fingerprint(PyObject *value, PyObject *fp, Py_ssize_t k)
 {
+    return same_fingerprint_memo(value, fp, k, NULL);
+}
+
+/* same_fingerprint, using and renewing `memo` (see DictMemo) when not NULL. */
+static int
+same_fingerprint_memo(PyObject *value, PyObject *fp, Py_ssize_t k, Memo *memo)
+{
+    type_cache_check();
     PyTypeObject *t = Py_TYPE(value);
-    if ((t == &PyList_Type || t == &PyTuple_Type) && same_scalar_items(value, t, fp))
-        return 1;
+    if (t == &PyList_Type || t == &PyTuple_Type) {
+        int same = same_scalar_items(value, t, fp);
+        if (same >= 0)
+            return same;
+    }
     if (t != &PyList_Type && t != &PyTuple_Type && t != &PyDict_Type && !is_structural(t))
         return 0;
     Active active;
     active.n = 0;
     active.cmp = fp;
     active.pos = 0;
+    active.memo = memo;
+    active.memo_i = active.made = 0;
     Py_ssize_t room = flatten(value, NULL, 3 * k, &active);
     if (room == FP_ERROR)
         PyErr_Clear();
-    return !FP_STOP(room) && active.pos == PyTuple_GET_SIZE(fp);
+    int same = !FP_STOP(room) && active.pos == PyTuple_GET_SIZE(fp);
+    if (memo != NULL) {
+        if (!same || active.made == 0) {
+            memo_reset(memo);
+        } else {
+            DictMemo *nodes = memo->n == active.made ? memo->nodes
+                                                     : PyMem_Realloc(memo->nodes, active.made * sizeof(DictMemo));
+            if (nodes == NULL) {
+                memo_reset(memo);
+            } else {
+                memcpy(nodes, memo_scratch, active.made * sizeof(DictMemo));
+                memo->nodes = nodes;
+                memo->n = active.made;
+                Py_XSETREF(memo->fp, Py_NewRef(fp));
+                memo->epoch = type_epoch;
+            }
+        }
+    }
+    return same;
 }
 
 /* Items saferepr's _flat_repr accepts (its _FLAT_OK): builtin scalars and str, not bytes. */
@@ -484,8 +764,11 @@ static PyObject *str_comma, *str_colon, *str_open_list, *str_close_list, *str_op
     *str_close_tuple1, *str_open_dict, *str_close_dict, *str_cycle_list, *str_cycle_tuple, *str_cycle_dict,
     *str_close_obj, *str_empty, *str_equals;
 
+#define WALK_PIECES_ON_STACK 128
 typedef struct {
-    PyObject *pieces; /* list of str */
+    PyObject **pieces; /* the texts written so far (strong references): on_stack, or on the heap past it */
+    Py_ssize_t npieces, cap;
+    PyObject *on_stack[WALK_PIECES_ON_STACK];
     Py_ssize_t size, budget;
     PyObject *active[WALK_DEPTH];
     int depth;
@@ -497,11 +780,22 @@ walk_emit_new(Walk *w, PyObject *text)
 {
     if (text == NULL)
         return PyErr_ExceptionMatches(PyExc_ValueError) ? (PyErr_Clear(), WALK_GIVE_UP) : WALK_ERROR;
-    int r = PyList_Append(w->pieces, text);
+    if (w->npieces == w->cap) {
+        Py_ssize_t cap = 2 * w->cap;
+        PyObject **more = PyMem_Malloc(cap * sizeof(PyObject *));
+        if (more == NULL) {
+            Py_DECREF(text);
+            PyErr_NoMemory();
+            return WALK_ERROR;
+        }
+        memcpy(more, w->pieces, w->npieces * sizeof(PyObject *));
+        if (w->pieces != w->on_stack)
+            PyMem_Free(w->pieces);
+        w->pieces = more;
+        w->cap = cap;
+    }
+    w->pieces[w->npieces++] = text;
     w->size += PyUnicode_GET_LENGTH(text);
-    Py_DECREF(text);
-    if (r < 0)
-        return WALK_ERROR;
     return w->size > w->budget ? WALK_FULL : WALK_OK;
 }
 
@@ -537,10 +831,37 @@ cached_repr(ScalarText *cache, uint64_t key, PyObject *v)
     return text;
 }
 
+/* The repr of a short exact str, by identity: a direct-mapped cache holding the str itself (a strong
+ * reference, so its address cannot be another's; a str never changes and runs no code when freed)
+ * and its repr, so the names and keys a program keeps showing are not quoted again at every step. */
+#define STR_CACHE 1024
+#define STR_CACHE_MAX_LEN 64
+static struct {
+    PyObject *key, *text;
+} str_texts[STR_CACHE];
+
+static PyObject *
+str_repr(PyObject *v)
+{
+    if (PyUnicode_GET_LENGTH(v) > STR_CACHE_MAX_LEN)
+        return PyObject_Repr(v);
+    size_t h = (size_t)(((uintptr_t)v * 0x9E3779B97F4A7C15ull) >> 40) & (STR_CACHE - 1);
+    if (str_texts[h].key == v)
+        return Py_NewRef(str_texts[h].text);
+    PyObject *text = PyObject_Repr(v);
+    if (text != NULL) {
+        Py_XSETREF(str_texts[h].key, Py_NewRef(v));
+        Py_XSETREF(str_texts[h].text, Py_NewRef(text));
+    }
+    return text;
+}
+
 static PyObject *
 scalar_repr(PyObject *v)
 {
     PyTypeObject *t = Py_TYPE(v);
+    if (t == &PyUnicode_Type)
+        return str_repr(v);
     if (t == &PyLong_Type) {
         int overflow = 0;
         long long x = PyLong_AsLongLongAndOverflow(v, &overflow);
@@ -600,6 +921,36 @@ join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *c
     }
     for (Py_ssize_t i = 0; i < n; i++)
         Py_DECREF(texts[i]);
+    return out;
+}
+
+/* The texts (all str) one after the other, as one str (a new reference, or NULL with an error); borrowed. */
+static PyObject *
+concat_texts(PyObject *const *texts, Py_ssize_t n)
+{
+    Py_ssize_t len = 0;
+    Py_UCS4 maxchar = 127;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        len += PyUnicode_GET_LENGTH(texts[i]);
+        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(texts[i]);
+        if (m > maxchar)
+            maxchar = m;
+    }
+    PyObject *out = PyUnicode_New(len, maxchar);
+    if (out == NULL)
+        return NULL;
+    Py_ssize_t pos = 0;
+    int kind = PyUnicode_KIND(out);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Py_ssize_t m = PyUnicode_GET_LENGTH(texts[i]);
+        if (kind == PyUnicode_1BYTE_KIND) { /* then every text is 1-byte too */
+            memcpy(PyUnicode_1BYTE_DATA(out) + pos, PyUnicode_1BYTE_DATA(texts[i]), m);
+        } else if (PyUnicode_CopyCharacters(out, pos, texts[i], 0, m) < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        pos += m;
+    }
     return out;
 }
 
@@ -713,14 +1064,7 @@ flat_repr(PyObject *value, Py_ssize_t room)
 static long
 kind_of(PyTypeObject *t)
 {
-    if (repr_kinds == NULL)
-        return -1;
-    PyObject *kind = PyDict_GetItemWithError(repr_kinds, (PyObject *)t);
-    if (kind == NULL) {
-        PyErr_Clear();
-        return -1;
-    }
-    return PyLong_CheckExact(kind) ? PyLong_AsLong(kind) : -1;
+    return type_info(t)->kind;
 }
 
 static int walk_value(Walk *w, PyObject *value);
@@ -756,11 +1100,9 @@ walk_attribute(Walk *w, PyObject *name, PyObject *item, int first)
 static int
 walk_struct(Walk *w, PyObject *value, PyTypeObject *t)
 {
-    PyObject *layout = object_layouts == NULL ? NULL : PyDict_GetItemWithError(object_layouts, (PyObject *)t);
-    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2) {
-        PyErr_Clear();
+    PyObject *layout = type_info(t)->layout;
+    if (layout == NULL || !PyTuple_Check(layout) || PyTuple_GET_SIZE(layout) != 2)
         return WALK_GIVE_UP;
-    }
     PyObject *name = PyType_GetName(t);
     if (name == NULL) {
         PyErr_Clear();
@@ -912,7 +1254,7 @@ walk_value(Walk *w, PyObject *value)
         Py_ssize_t room = w->budget - w->size + 2;
         Py_ssize_t n = t == &PyUnicode_Type ? PyUnicode_GET_LENGTH(value) : PyBytes_GET_SIZE(value);
         if (n <= room)
-            return walk_emit_new(w, PyObject_Repr(value));
+            return walk_emit_new(w, t == &PyUnicode_Type ? str_repr(value) : PyObject_Repr(value));
         PyObject *head = t == &PyUnicode_Type ? PyUnicode_Substring(value, 0, room)
                                               : PyBytes_FromStringAndSize(PyBytes_AS_STRING(value), room);
         if (head == NULL)
@@ -948,10 +1290,11 @@ walk_value(Walk *w, PyObject *value)
 static PyObject *
 walk_safe_repr(PyObject *value, Py_ssize_t limit)
 {
+    type_cache_check();
     Walk w;
-    w.pieces = PyList_New(0);
-    if (w.pieces == NULL)
-        return NULL;
+    w.pieces = w.on_stack;
+    w.npieces = 0;
+    w.cap = WALK_PIECES_ON_STACK;
     w.size = 0;
     w.budget = limit + 32;
     w.depth = 0;
@@ -960,7 +1303,7 @@ walk_safe_repr(PyObject *value, Py_ssize_t limit)
     Py_DECREF(value);
     PyObject *out = NULL;
     if (r == WALK_OK || r == WALK_FULL) {
-        PyObject *text = PyUnicode_Join(str_empty, w.pieces);
+        PyObject *text = concat_texts(w.pieces, w.npieces);
         if (text != NULL) {
             Py_ssize_t len = PyUnicode_GET_LENGTH(text);
             if (r == WALK_FULL || len > limit) {
@@ -975,7 +1318,10 @@ walk_safe_repr(PyObject *value, Py_ssize_t limit)
             }
         }
     }
-    Py_DECREF(w.pieces);
+    for (Py_ssize_t i = 0; i < w.npieces; i++)
+        Py_DECREF(w.pieces[i]);
+    if (w.pieces != w.on_stack)
+        PyMem_Free(w.pieces);
     return out;
 }
 
@@ -1045,6 +1391,63 @@ starts_with_dunder(PyObject *name)
            PyUnicode_READ_CHAR(name, 1) == '_';
 }
 
+/* The memos (see DictMemo) of a frame diffed through its locals dict (a module body, or a frame the
+ * fast-locals view cannot read), by name: a few names, interned ones only (one object per name, so
+ * identity is equality). A memo belongs to the fingerprint of its name's snapshot entry, so it is
+ * dropped whenever that entry is written (diff_one), and all are dropped when a name is deleted, when a
+ * name that is not interned is written, or when something else changed the snapshot (its version tag
+ * is not the one the last diff left). */
+#define NAMED_MEMOS 8
+typedef struct {
+    PyObject *names[NAMED_MEMOS]; /* strong references, or NULL: a free place */
+    Memo memos[NAMED_MEMOS];
+    uint64_t snap_version;        /* the snapshot's tag after the last diff that kept them; 0: none kept */
+} NamedMemos;
+
+static void
+named_memos_clear(NamedMemos *nm)
+{
+    for (int i = 0; i < NAMED_MEMOS; i++) {
+        Py_CLEAR(nm->names[i]);
+        memo_reset(&nm->memos[i]);
+    }
+    nm->snap_version = 0;
+}
+
+/* The memo of name (made when `make` and there is room), or NULL. */
+static Memo *
+named_memo(NamedMemos *nm, PyObject *name, int make)
+{
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_CHECK_INTERNED(name))
+        return NULL;
+    for (int i = 0; i < NAMED_MEMOS; i++) {
+        if (nm->names[i] == name)
+            return &nm->memos[i];
+    }
+    for (int i = 0; make && i < NAMED_MEMOS; i++) {
+        if (nm->names[i] == NULL) {
+            nm->names[i] = Py_NewRef(name);
+            return &nm->memos[i];
+        }
+    }
+    return NULL;
+}
+
+/* name's entry is being written: its memo no longer holds. */
+static void
+named_memo_forget(NamedMemos *nm, PyObject *name)
+{
+    if (nm == NULL)
+        return;
+    if (!PyUnicode_CheckExact(name) || !PyUnicode_CHECK_INTERNED(name)) {
+        named_memos_clear(nm); /* an equal interned name may hold one */
+        return;
+    }
+    Memo *memo = named_memo(nm, name, 0);
+    if (memo != NULL)
+        memo_reset(memo);
+}
+
 /* Another snapshot (the caller's, while a call's locals are diffed) whose entries may already hold
  * the text of a value; NULL: none. Borrowed for the duration of that diff only. */
 static PyObject *reuse_snap = NULL;
@@ -1074,7 +1477,7 @@ known_entry(PyObject *snap, PyObject *value, Py_ssize_t k)
  * it was appended, 0 when unchanged, -1 on error. */
 static int
 diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyObject *limit_obj,
-         Py_ssize_t k, PyObject *names, PyObject *texts)
+         Py_ssize_t k, PyObject *names, PyObject *texts, Memo *memo, NamedMemos *nm)
 {
     PyObject *old = PyDict_GetItemWithError(snap, name);
     if (old == NULL && PyErr_Occurred())
@@ -1083,13 +1486,16 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
         PyObject *fp = PyTuple_GET_ITEM(old, 2);
         if (fp == Py_True)
             return 0;
-        if (fp != Py_None && same_fingerprint(value, fp, k))
+        if (memo == NULL && nm != NULL && PyTuple_CheckExact(fp))
+            memo = named_memo(nm, name, 1);
+        if (fp != Py_None && same_fingerprint_memo(value, fp, k, memo))
             return 0;
     }
     Py_XINCREF(old); /* classify and safe_repr run Python code, which may touch the snapshot */
     PyObject *known = known_entry(reuse_snap, value, k);
     if (known != NULL) { /* the caller's entry for the same value, still true: its text and fingerprint */
         PyObject *text = Py_NewRef(PyTuple_GET_ITEM(known, 1));
+        named_memo_forget(nm, name);
         int set = PyDict_SetItem(snap, name, known);
         int changed = set < 0 ? -1 : 1;
         if (set == 0 && old != NULL)
@@ -1125,6 +1531,7 @@ diff_one(PyObject *snap, PyObject *name, PyObject *value, Py_ssize_t limit, PyOb
     Py_DECREF(fp);
     if (entry == NULL)
         goto error;
+    named_memo_forget(nm, name);
     int set = PyDict_SetItem(snap, name, entry);
     Py_DECREF(entry);
     if (set < 0)
@@ -1148,7 +1555,7 @@ error:
 
 /* diff_locals(snap, f_locals, module, limit, names, texts) -> count | (count, deleted) */
 static PyObject *diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj,
-                           PyObject *names, PyObject *texts);
+                           PyObject *names, PyObject *texts, NamedMemos *nm);
 
 static PyObject *
 diff_locals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
@@ -1173,13 +1580,33 @@ diff_locals(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t limit = PyLong_AsSsize_t(limit_obj);
     if (limit == -1 && PyErr_Occurred())
         return NULL;
-    return diff_core(snap, locals, module, limit, limit_obj, names, texts);
+    return diff_core(snap, locals, module, limit, limit_obj, names, texts, NULL);
 }
 
 /* The diff itself (arguments checked by the caller). */
+static PyObject *diff_core_memos(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit,
+                                 PyObject *limit_obj, PyObject *names, PyObject *texts, NamedMemos *nm);
+
+/* The diff itself, with the frame's named memos when nm is not NULL. */
 static PyObject *
 diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj, PyObject *names,
-          PyObject *texts)
+          PyObject *texts, NamedMemos *nm)
+{
+    if (nm != NULL && (!DUCK_DICT_VERSIONS || nm->snap_version != dict_version(snap)))
+        named_memos_clear(nm); /* changed elsewhere since (or never kept) */
+    PyObject *result = diff_core_memos(snap, locals, module, limit, limit_obj, names, texts, nm);
+    if (nm != NULL) {
+        if (result == NULL || !PyLong_CheckExact(result)) /* an error, or names deleted */
+            named_memos_clear(nm);
+        else
+            nm->snap_version = dict_version(snap);
+    }
+    return result;
+}
+
+static PyObject *
+diff_core_memos(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObject *limit_obj,
+                PyObject *names, PyObject *texts, NamedMemos *nm)
 {
     Py_ssize_t k = (limit + 32) / 3 + 3;
     Py_ssize_t count = 0, seen = 0;
@@ -1193,7 +1620,7 @@ diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObje
                 continue;
             Py_INCREF(name);
             Py_INCREF(value);
-            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts);
+            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL, nm);
             Py_DECREF(name);
             Py_DECREF(value);
             if (r < 0)
@@ -1213,7 +1640,7 @@ diff_core(PyObject *snap, PyObject *locals, int module, Py_ssize_t limit, PyObje
             seen++;
             if (module && starts_with_dunder(name))
                 continue;
-            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts);
+            int r = diff_one(snap, name, value, limit, limit_obj, k, names, texts, NULL, nm);
             if (r < 0) {
                 Py_DECREF(items);
                 return NULL;
@@ -1563,6 +1990,8 @@ typedef struct {
     PyObject **seen;       /* per slot: the value at the last diff (strong), NULL when unbound */
     unsigned char *flags;  /* per slot: SLOT_* */
     uint64_t *order;       /* per slot in the snapshot: when it was added (the snapshot's order) */
+    Memo *memos;           /* per slot: what the last compare of its fingerprint learned (see DictMemo) */
+    NamedMemos named;      /* the same, by name, for diffs through the locals dict (diff_core) */
     uint64_t next_order;
     uint64_t snap_version; /* the snapshot's version tag after the last diff through the view; 0: never */
     uint64_t flocals_version; /* 3.11/3.12: the frame's locals dict's version tag when it was seen to hold
@@ -1578,14 +2007,19 @@ static PyTypeObject FrameStateType;
 static void
 fs_clear_view(FrameState *self)
 {
-    for (int i = 0; i < self->nslots; i++)
+    for (int i = 0; i < self->nslots; i++) {
         Py_CLEAR(self->seen[i]);
+        if (self->memos != NULL)
+            memo_reset(&self->memos[i]);
+    }
     PyMem_Free(self->seen);
     PyMem_Free(self->flags);
     PyMem_Free(self->order);
+    PyMem_Free(self->memos);
     self->seen = NULL;
     self->flags = NULL;
     self->order = NULL;
+    self->memos = NULL;
     self->nslots = 0;
     self->snap_version = 0;
 }
@@ -1597,6 +2031,7 @@ fs_clear(FrameState *self)
     Py_CLEAR(self->snap);
     Py_CLEAR(self->code);
     fs_clear_view(self);
+    named_memos_clear(&self->named);
     return 0;
 }
 
@@ -1614,8 +2049,13 @@ fs_traverse(FrameState *self, visitproc visit, void *arg)
     Py_VISIT(self->fid);
     Py_VISIT(self->snap);
     Py_VISIT(self->code);
-    for (int i = 0; i < self->nslots; i++)
+    for (int i = 0; i < self->nslots; i++) {
         Py_VISIT(self->seen[i]);
+        if (self->memos != NULL)
+            Py_VISIT(self->memos[i].fp);
+    }
+    for (int i = 0; i < NAMED_MEMOS; i++)
+        Py_VISIT(self->named.memos[i].fp);
     return 0;
 }
 
@@ -1639,6 +2079,8 @@ fs_create(PyObject *fid, PyObject *code)
     self->seen = NULL;
     self->flags = NULL;
     self->order = NULL;
+    self->memos = NULL;
+    memset(&self->named, 0, sizeof self->named);
     self->next_order = 0;
     self->snap_version = 0;
     self->flocals_version = 0;
@@ -1729,7 +2171,7 @@ fast_locals_apply(PyFrameObject *frame, FrameState *state)
     if (d != NULL) {
         if (!PyDict_CheckExact(d))
             return 0;
-        uint64_t version = ((PyDictObject *)d)->ma_version_tag;
+        uint64_t version = dict_version(d);
         if (version != state->flocals_version) {
             if (PyDict_GET_SIZE(d) > co->co_nlocalsplus)
                 return 0;
@@ -1770,7 +2212,8 @@ fs_sync_view(FrameState *state, PyCodeObject *co)
         state->seen = PyMem_Calloc(n ? n : 1, sizeof(PyObject *));
         state->flags = PyMem_Calloc(n ? n : 1, 1);
         state->order = PyMem_Calloc(n ? n : 1, sizeof(uint64_t));
-        if (state->seen == NULL || state->flags == NULL || state->order == NULL) {
+        state->memos = PyMem_Calloc(n ? n : 1, sizeof(Memo));
+        if (state->seen == NULL || state->flags == NULL || state->order == NULL || state->memos == NULL) {
             fs_clear_view(state);
             PyErr_NoMemory();
             return -1;
@@ -1779,6 +2222,7 @@ fs_sync_view(FrameState *state, PyCodeObject *co)
     }
     for (int i = 0; i < n; i++) {
         Py_CLEAR(state->seen[i]);
+        memo_reset(&state->memos[i]);
         state->flags[i] = 0;
     }
     Py_ssize_t pos = 0;
@@ -1805,7 +2249,7 @@ fs_sync_view(FrameState *state, PyCodeObject *co)
         state->order[found] = k++;
     }
     state->next_order = k;
-    state->snap_version = ((PyDictObject *)state->snap)->ma_version_tag;
+    state->snap_version = dict_version(state->snap);
     return 0;
 }
 
@@ -1836,7 +2280,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
     _PyInterpreterFrame *iframe = frame->f_frame;
     PyCodeObject *co = IFRAME_CODE(iframe);
     int n = co->co_nlocalsplus;
-    if (state->nslots != n || state->snap_version != ((PyDictObject *)state->snap)->ma_version_tag) {
+    if (state->nslots != n || state->snap_version != dict_version(state->snap)) {
         int r = fs_sync_view(state, co);
         if (r != 0)
             return NULL; /* an error, or (1) the public API */
@@ -1883,7 +2327,7 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
             if (value == NULL) /* the repr of an earlier one ran code that unbound it: next time */
                 continue;
             Py_INCREF(value);
-            int r = diff_one(state->snap, name, value, limit, limit_obj, k, names, texts);
+            int r = diff_one(state->snap, name, value, limit, limit_obj, k, names, texts, &state->memos[i], NULL);
             if (r < 0) {
                 Py_DECREF(value);
                 goto done;
@@ -1896,6 +2340,8 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
                     PyErr_SetString(PyExc_RuntimeError, "a local missing from its snapshot");
                 goto done;
             }
+            if (PyTuple_GET_ITEM(entry, 2) != state->memos[i].fp) /* another fingerprint: start over */
+                memo_reset(&state->memos[i]);
             Py_XSETREF(state->seen[i], value);
             state->flags[i] = SLOT_SEEN | SLOT_IN_SNAP | (PyTuple_GET_ITEM(entry, 2) == Py_True ? SLOT_STABLE : 0);
             if (pass)
@@ -1916,13 +2362,14 @@ fast_diff(FrameState *state, PyFrameObject *frame, Py_ssize_t limit, PyObject *l
                 goto done;
             }
             Py_CLEAR(state->seen[i]);
+            memo_reset(&state->memos[i]);
             state->flags[i] = 0;
         }
         result = Py_BuildValue("(nN)", count, deleted);
     } else {
         result = PyLong_FromSsize_t(count);
     }
-    state->snap_version = ((PyDictObject *)state->snap)->ma_version_tag;
+    state->snap_version = dict_version(state->snap);
 done:
     PyMem_Free(heap);
     return result;
@@ -2185,7 +2632,7 @@ lr_diff_locals(LineRecorder *self, FrameState *state, PyObject *frame)
         if (locals == NULL)
             return -1;
         result = diff_core(state->snap, locals, state->module, self->limit, self->limit_obj, self->names,
-                           self->texts);
+                           self->texts, &state->named);
         Py_DECREF(locals);
     }
     if (result != NULL && !PyLong_CheckExact(result))
@@ -2945,6 +3392,7 @@ configure(PyObject *self, PyObject *args)
     Py_XSETREF(object_layouts, Py_XNewRef(layouts));
     k_struct = struct_kind;
     k_opaque = opaque_kind;
+    type_cache_flush(); /* other dicts, or another K_STRUCT */
     Py_RETURN_NONE;
 }
 

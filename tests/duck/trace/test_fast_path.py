@@ -8,6 +8,9 @@
   passed down and returned (a call's argument takes the caller's text, a return value the frame's
   own, only while the value still shows the same: here it was changed on the line of the call), a
   name the program added through ``frame.f_locals`` (no slot holds it: the public API reads that frame).
+- The compare walk jumps over a dict of scalars (or an object's ``__dict__`` of them) whose version tag
+  did not change: every way of changing one between two steps is still seen, in a function (per-slot
+  memos) and in a module body (memos by name), C against the public API and pure Python.
 - ``Limits`` (written by hand so the child needs no ``dataclasses``) behaves as the frozen
   dataclass it replaced.
 - The recording child does not import the modules that made its start-up slow (checked by
@@ -136,6 +139,47 @@ def f():
     b = a + 1
     return b
 """, "f()"),
+    # The compare walk jumps over a dict of scalars whose version tag is unchanged: every way of changing
+    # one between two steps (a specialized attribute store in another frame, a value set again or to
+    # another, a key deleted and put back, __dict__ replaced by a new dict, perhaps at the freed one's
+    # address, a slot beside __dict__, a list inside a dict, writes through __dict__ and vars()) must
+    # still be seen, after enough rounds that the interpreter has specialized the stores.
+    "memo_dicts": ("""
+class P:
+    def __init__(self, x):
+        self.x = x
+        self.y = 1.5
+
+class S:
+    __slots__ = ("a", "__dict__")
+    def __init__(self):
+        self.a = 1
+        self.b = 2
+
+def bump(p, v):
+    p.x = v
+
+def f(n):
+    p = P(0)
+    ps = [P(i) for i in range(3)]
+    s = S()
+    d = {"a": 1, "b": "s", "f": len}
+    nested = {"k": [1]}
+    for i in range(n):
+        bump(p, i % 3)
+        bump(ps[1], i)
+        d["a"] = d["a"]
+        d["a"] = i % 2
+        saved = d.pop("b"); d["b"] = saved
+        d["b"] = "t"; d["b"] = saved
+        p.__dict__ = {"x": -i, "y": 1.5}
+        s.a = i
+        s.b = -i
+        nested["k"].append(i)
+        ps[0].__dict__["x"] = i * 10
+        vars(ps[2]).update(x=i)
+    return p.x
+""", "f(20)"),
     "many_locals": ("def f(n):\n" + "".join(f"    v{i} = n + {i}\n" for i in range(70))
                     + "    del v3, v40\n    v3 = 0\n    return v0 + v69\n", "f(1)"),
 }
@@ -169,6 +213,9 @@ def test_fast_locals_public_api_and_pure_python_record_the_same(monkeypatch):
     assert {"a": "5"} in changes and {"b": "5", "a": "2"} in changes  # b was bound before a, so comes first
     assert any(e.get("deleted") == ["b", "c"] for e in fast["delete_and_rebind"].events)
     assert fast["cells"].value == "20" and fast["many_locals"].value == "71"
+    memo = [e.get("changes") or {} for e in fast["memo_dicts"].events]
+    assert sum("P(x=2, y=1.5)" in c.get("p", "") for c in memo) >= 6  # every third bump, seen from f
+    assert sum("s" in c for c in memo) >= 40  # the slot and the __dict__ attribute, each round
     assert {"zz": "5"} in [e.get("changes") for e in fast["extra_locals"].events]
 
 
@@ -258,3 +305,21 @@ def test_an_unconfined_recording_keeps_the_users_environment_and_says_which_path
     monkeypatch.setenv("DUCK_PURE_PYTHON", "1")
     record(RecordRequest(script=program, stdin=None), trace)
     assert read_trace(trace).header["recorder"] == "python"
+
+
+@needs_c
+def test_a_module_body_diffed_through_its_dict_records_what_the_pure_path_records(run_program, tmp_path, monkeypatch):
+    """A module body is diffed through its globals dict (diff_core), whose compare walks keep their memos by
+    name: the dict jump's risky cases at module level, C core against pure Python, event for event."""
+    source, _ = PROGRAMS["memo_dicts"]
+    body = source.replace("\ndef f(n):\n", "\nn = 20\nif True:\n") + "print(p.x, d, s.a, nested['k'][-1])\n"
+    body = body.replace("    return p.x\n", "")
+    script = tmp_path / "module_memo.py"
+    script.write_text(body)
+    outcome, c_trace = run_program(script)
+    monkeypatch.setenv("DUCK_PURE_PYTHON", "1")
+    pure_outcome, pure_trace = run_program(script)
+    assert outcome["outcome"] == pure_outcome["outcome"] == "finished"
+    assert c_trace.events == pure_trace.events
+    changes = [e.get("changes") or {} for e in c_trace.events]
+    assert sum("P(x=2, y=1.5)" in c.get("p", "") for c in changes) >= 6
