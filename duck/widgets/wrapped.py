@@ -14,8 +14,10 @@ from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from duck.widgets.lines import StyledLines
 
-class WrappedText(ScrollView, can_focus=True):
+
+class WrappedText(StyledLines, ScrollView, can_focus=True):
     """``set_text`` replaces the text and scrolls to its top or its end."""
 
     DEFAULT_CSS = """
@@ -58,6 +60,7 @@ class WrappedText(ScrollView, can_focus=True):
     def render_line(self, y: int) -> Strip:
         index = self.scroll_offset.y + y
         width = self.scrollable_content_region.width
+        style = self.line_style
         if index >= len(self._strips):
-            return Strip.blank(width, self.rich_style)
-        return self._strips[index].adjust_cell_length(width, self.rich_style).apply_style(self.rich_style)
+            return Strip.blank(width, style)
+        return self._strips[index].adjust_cell_length(width, style).apply_style(style)
