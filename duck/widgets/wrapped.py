@@ -3,14 +3,15 @@
 The panes that show text whose length changes at every step (the explanation, the program's
 output) use it instead of a ``Static`` of automatic height: a ``Static`` that grows or shrinks
 makes Textual lay the screen out twice, and so paint twice, for one key. Here new text only
-repaints this widget (Textual's line API draws the visible rows). It shows text; it does not
+repaints this widget (Textual's line API draws the visible rows), and of those only the rows
+that changed. It shows text; it does not
 know where the text comes from.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
@@ -31,11 +32,25 @@ class WrappedText(StyledLines, ScrollView, can_focus=True):
         self._scroll_mode: str | None = "top"
 
     def set_text(self, text: Text, *, scroll: str | None = "top") -> None:
-        """Show ``text``; ``scroll`` is "top", "end" or None (keep the reader's place)."""
+        """Show ``text``; ``scroll`` is "top", "end" or None (keep the reader's place).
+
+        When the view neither scrolled nor changed its scrollable size, only the rows on screen
+        that look different are redrawn (a new explanation often keeps its first line and the
+        blank rows below it)."""
         self.text = text
         self._scroll_mode = scroll
+        old, offset, size = self._strips, self.scroll_offset, self.virtual_size
         self._wrap()
-        self.refresh()
+        region = self.scrollable_content_region
+        if not old or self.scroll_offset != offset or self.virtual_size != size or region.height <= 0:
+            self.refresh()
+            return
+        new, top = self._strips, offset.y
+        for y in range(top, top + region.height):
+            before = old[y] if y < len(old) else None
+            after = new[y] if y < len(new) else None
+            if before != after:
+                self.refresh(Region(0, y - top, region.width, 1))
 
     def _wrap(self) -> None:
         width = self.scrollable_content_region.width
