@@ -11,7 +11,7 @@ output now and then), measured in one run, each in a fresh process:
   ``duck replay`` of a one-step trace (the TUI's own start-up); ``duck run`` of the program until
   its first screen, against ``duck record`` of it; and the resident memory of the ``duck replay``
   process of the v2 trace once its worker has indexed it all (now and at its peak, ``VmHWM``),
-  above that of a ~6,000-step trace's (whose replay loads numpy too), per step. With ``--baseline`` these are also timed with
+  above that of a ~20,000-step trace's (whose replay loads numpy too), per step. With ``--baseline`` these are also timed with
   the other checkout, in the same run.
 
 Then, for that program and three others with other shapes (``recursion``: a frame per call,
@@ -273,10 +273,10 @@ def tui_rows(folder: Path, program: Path, v1: Path, v2: Path, empty: Path, steps
     median of ``repeat`` tries, the checkouts taking turns; memory: the first try)."""
     checkouts = [("now", ROOT)] + ([("before", baseline)] if baseline else [])
     run = ["run", str(program), "--max-steps", "100000000", "--timeout", "3600"]
-    # the memory baseline: a replay of a trace just long enough (~6,000 steps) to load numpy too, as
-    # the long trace's does (a trace of up to 4,096 steps never imports it): numpy is no session's
+    # the memory baseline: a replay of a trace just long enough (~20,000 steps) to load numpy too, as
+    # the long trace's does (a trace of up to 16,384 steps never imports it): numpy is no session's
     small_program = folder / "small.py"
-    small_program.write_text(PROGRAM.format(iterations=1000))
+    small_program.write_text(PROGRAM.format(iterations=2500))
     small = folder / "small.v2.trace"
     record(small_program, small)
     tries: dict[str, list[dict]] = {label: [] for label, _ in checkouts}

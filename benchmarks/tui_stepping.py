@@ -14,23 +14,38 @@ Session, opens DuckApp headless (Textual's Pilot) with the real narrator, and me
   time includes waiting for Textual's next refresh tick (it paints at most 60 times a second) and
   other processes on a shared machine; CPU time (this process) is the work itself;
 * press: a key press through Pilot, minus a press of an unbound key in the same run (Pilot's
-  own 20 ms idle polling), for comparison with earlier runs of this benchmark.
+  own 20 ms idle polling), for comparison with earlier runs of this benchmark;
+* paced, CPU per key: keys posted 50 ms apart, as a person presses them, with nothing polling
+  the widgets in between (the measure above asks every widget to drain its queue several times
+  per key, which costs more CPU than some keys do); this process's CPU time over the keys,
+  minus that of as many unbound keys, per key. For n, p, g/G alternating (first and last
+  step), c (a breakpoint in the called function), and a search (``/``, three characters,
+  enter: the prompt, the search in its worker thread, and the repaint).
+
+``--baseline DIR`` runs another checkout of duck (e.g. /work/main) in the same rounds, each
+tree in its own process, alternating, and prints both with their ratio (``--rounds``).
 
 Usage: OMP_NUM_THREADS=1 python benchmarks/tui_stepping.py [--steps 1000000] [--presses 40]
+       [--baseline DIR] [--rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 from textual import events
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# --tree DIR (set by --baseline): import duck from that checkout instead of this one.
+_TREE = sys.argv[sys.argv.index("--tree") + 1] if "--tree" in sys.argv else str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, _TREE)
 
 from duck.app import DuckApp  # noqa: E402
 from duck.session import Session  # noqa: E402
@@ -84,6 +99,9 @@ async def measure(session: Session, presses: int) -> dict:
     app = DuckApp(session)
     results = {}
     async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause()
+        # A long trace is indexed in a worker thread after the first screen: its CPU time is not a key's.
+        await app.workers.wait_for_complete()
         await pilot.pause()
         middle = len(session) // 2
         app.breakpoints.add((FILE, 2))  # `c` stops at the next call's body
@@ -155,6 +173,8 @@ async def measure(session: Session, presses: int) -> dict:
         results["unbound key, same measure, wall"], results["unbound key, same measure, CPU"], _ = (
             await key_and_repaint("f12"))
 
+        results.update(await paced_keys(app, pilot, presses))
+
         app.step = middle
         noop = await press_time("f12")
         step = await press_time("n")
@@ -166,23 +186,124 @@ async def measure(session: Session, presses: int) -> dict:
     return results
 
 
+PACE_S = 0.05  # between keys: faster than key repeat, slower than a repaint
+
+
+async def paced_keys(app, pilot, presses: int) -> dict:
+    """CPU ms per key with keys posted ``PACE_S`` apart (see the module docstring)."""
+    session = app.session
+    writes = []
+    display = app._display
+
+    def counting_display(screen, renderable):
+        if renderable is not None:
+            writes.append(1)
+        return display(screen, renderable)
+
+    app._display = counting_display
+
+    def post(key: str) -> None:
+        app.post_message(events.Key(key, key if len(key) == 1 else None))
+
+    async def window(keys: list[str]) -> tuple[float, int]:
+        await pilot.pause()
+        writes.clear()
+        cpu = time.process_time()
+        for key in keys:
+            post(key)
+            await asyncio.sleep(PACE_S)
+        return (time.process_time() - cpu) * 1000, len(writes)
+
+    async def search_window(count: int) -> tuple[float, int]:
+        """``count`` searches for a text no step changes: the search scans the whole trace."""
+        await pilot.pause()
+        writes.clear()
+        cpu = time.process_time()
+        for _ in range(count):
+            for key in ["slash", *"zqz", "enter"]:
+                post(key)
+                await asyncio.sleep(PACE_S)
+            await app.workers.wait_for_complete()
+            await asyncio.sleep(PACE_S)
+        return (time.process_time() - cpu) * 1000, len(writes)
+
+    results = {}
+    middle = len(session) // 2
+    plans = (("n", ["n"] * presses), ("p", ["p"] * presses), ("g/G", ["g", "G"] * (presses // 2)),
+             ("c", ["c"] * presses))
+    for name, keys in plans:
+        app.step = middle
+        idle, _ = await window(["f12"] * len(keys))
+        used, count = await window(keys)
+        results[f"paced {name}: CPU per key"] = (used - idle) / len(keys)
+        results[f"paced {name}: screen writes per key"] = count / len(keys)
+    searches = max(presses // 8, 3)
+    app.step = middle
+    idle, _ = await window(["f12"] * (5 * searches))
+    used, count = await search_window(searches)
+    results["paced search (/ zqz enter): CPU per search"] = (used - idle) / searches
+    app._display = display
+    return results
+
+
+def run_here(steps: int, presses: int) -> dict:
+    start = time.perf_counter()
+    big = Session.from_records(synthetic_records(steps))
+    load_s = time.perf_counter() - start
+    small = Session.from_records(synthetic_records(1_000))
+    return {"steps": len(big), "small steps": len(small), "load_s": load_s,
+            "big": asyncio.run(measure(big, presses)), "small": asyncio.run(measure(small, presses))}
+
+
+def run_tree(tree: Path, args) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    argv = [sys.executable, __file__, "--tree", str(tree), "--json", "--steps", str(args.steps),
+            "--presses", str(args.presses)]
+    out = subprocess.run(argv, env=env, check=True, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=1_000_000)
     parser.add_argument("--presses", type=int, default=40)
+    parser.add_argument("--baseline", type=Path, help="another checkout of duck, run in the same rounds")
+    parser.add_argument("--rounds", type=int, default=3, help="with --baseline: rounds, each tree once a round")
+    parser.add_argument("--tree", help=argparse.SUPPRESS)
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    start = time.perf_counter()
-    big = Session.from_records(synthetic_records(args.steps))
-    load_s = time.perf_counter() - start
-    small = Session.from_records(synthetic_records(1_000))
-    print(f"trace: {len(big):,} steps, session built in {load_s:.1f} s")
-    big_results = asyncio.run(measure(big, args.presses))
-    small_results = asyncio.run(measure(small, args.presses))
-    print(f"{'median ms':<40}{len(big):>12,} steps{len(small):>12,} steps{'ratio':>8}")
-    for key, value in big_results.items():
-        other = small_results[key]
-        ratio = value / other if other > 0.05 else float("nan")
-        print(f"{key:<40}{value:>18.2f}{other:>18.2f}{ratio:>8.2f}")
+    if args.json:
+        print(json.dumps(run_here(args.steps, args.presses)))
+        return
+    if args.baseline is None:
+        run = run_here(args.steps, args.presses)
+        print(f"trace: {run['steps']:,} steps, session built in {run['load_s']:.1f} s")
+        print(f"{'median ms':<44}{run['steps']:>12,} steps{run['small steps']:>12,} steps{'ratio':>8}")
+        for key, value in run["big"].items():
+            other = run["small"][key]
+            ratio = value / other if other > 0.05 else float("nan")
+            print(f"{key:<44}{value:>18.2f}{other:>18.2f}{ratio:>8.2f}")
+        return
+    here = Path(_TREE)
+    runs: dict[str, list[dict]] = {"base": [], "this": []}
+    for _ in range(args.rounds):
+        runs["base"].append(run_tree(args.baseline.resolve(), args))
+        runs["this"].append(run_tree(here, args))
+    print(f"trace: {runs['this'][0]['steps']:,} steps; median of {args.rounds} rounds, each tree in its own "
+          f"process, alternating; load average {os.getloadavg()[0]:.2f} at the end")
+    print(f"{'median ms':<44}{'base':>10}{'this':>10}{'this/base':>11}   (1,000 steps: base, this)")
+    for key in runs["this"][0]["big"]:
+        row = []
+        for size in ("big", "small"):
+            values = {}
+            for tree in ("base", "this"):
+                found = [run[size][key] for run in runs[tree] if key in run[size]]
+                values[tree] = statistics.median(found) if found else float("nan")
+            row.append(values)
+        big, small = row
+        ratio = big["this"] / big["base"] if big["base"] > 0.05 else float("nan")
+        print(f"{key:<44}{big['base']:>10.2f}{big['this']:>10.2f}{ratio:>11.2f}   "
+              f"({small['base']:.2f}, {small['this']:.2f})")
 
 
 if __name__ == "__main__":

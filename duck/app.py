@@ -34,6 +34,7 @@ import duck.screens as screens
 from duck.collaborators import Collaborators, Explainer, Model, unexpected
 from duck.errors import DuckError
 from duck.narration import brief_outcome, describe_outcome, frame_title
+from duck.session import WHOLE_IN_PYTHON
 from duck.widgets import (CallStackPane, FixesPane, KeyBar, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
 from duck.widgets.messages import (BackendFailed, BackendLoaded, ExplanationFinished, ExplanationStreamed,
@@ -56,8 +57,9 @@ EXTRA_KEYS = [
 KEY_BAR_PRIORITY = ("help", "quit_duck", "step(1)", "step(-1)", "fixes", "jump_to_exception", "step_into",
                     "step_out", "explain", "continue")
 
-#: Traces up to this many steps are indexed before the first screen (a fraction of a second).
-_INDEX_AT_ONCE = 20_000
+#: Traces up to this many steps are indexed before the first screen: in plain Python, quicker
+#: than importing numpy (a longer trace paints from its first steps and is indexed in a worker).
+_INDEX_AT_ONCE = WHOLE_IN_PYTHON
 
 
 def _raised_before(session, step: int, look_back: int = 10_000) -> str:

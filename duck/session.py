@@ -47,6 +47,11 @@ _INDEX_GROWTH = 2
 #: A prefix of at most this many steps (or a whole trace that short) is indexed in plain Python
 #: (``duck.session_index.build_prefix``): the first screen waits for no numpy.
 _PREFIX_IN_PYTHON = 4096
+#: A whole trace of at most this many steps is indexed in plain Python too: up to about here
+#: that is quicker than importing numpy to build it (~5 us a step, against 70-100 ms for numpy's
+#: import and build on the 2-core machine), so such a trace never imports numpy for its indexes.
+#: The TUI indexes a trace this short before its first screen; a longer one, in a worker after it.
+WHOLE_IN_PYTHON = 16_384
 
 
 def _libc():
@@ -455,7 +460,7 @@ class Session:
             stop = n if complete else min(n, max(upto, self._indexed + _INDEX_AHEAD, self._indexed * _INDEX_GROWTH))
             from duck.session_index import build_index, build_prefix
 
-            if stop <= _PREFIX_IN_PYTHON:
+            if stop <= _PREFIX_IN_PYTHON or (stop == n and n <= WHOLE_IN_PYTHON):
                 self._index = build_prefix(self, stop, complete=stop == n)
             else:
                 if stop >= _FREEZE_AT_STEPS:

@@ -23,6 +23,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from duck.widgets.lines import StyledLines
 from duck.widgets.messages import GutterClicked, LineClicked
 from duck.widgets.text import printable
 from duck.widgets.theme import theme_colour
@@ -127,7 +128,7 @@ class HighlightedSource:
         return texts
 
 
-class SourceView(ScrollView, can_focus=True):
+class SourceView(StyledLines, ScrollView, can_focus=True):
     """The source pane. ``show`` points it at a file and line; ``cursor`` is the line ``b`` acts on."""
 
     BINDINGS = [
@@ -240,8 +241,9 @@ class SourceView(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         index = scroll_y + y
         width = self.scrollable_content_region.width
+        style = self.line_style
         if index >= len(self._text):
-            return Strip.blank(width, self.rich_style)
+            return Strip.blank(width, style)
         number = index + 1
         digits = len(str(max(len(self._text), 1)))
         palette = self.palette
@@ -268,7 +270,7 @@ class SourceView(ScrollView, can_focus=True):
         else:
             segments = self._text.segments(index, self.app.console)
         strip = Strip(gutter + list(Strip(segments).crop(scroll_x, scroll_x + max(width - gutter_width, 0))))
-        return strip.adjust_cell_length(width, self.rich_style).apply_style(self.rich_style)
+        return strip.adjust_cell_length(width, style).apply_style(style)
 
     # ---------------------------------------------------------------- interaction
     def action_cursor(self, delta: int) -> None:

@@ -33,7 +33,8 @@ class CallStackPane(OptionList):
 
     def show(self, session, step: int, selected: int | None) -> None:
         """List the frames at ``step``. Same frames as before: only the rows whose line moved are
-        relabelled (no new layout); other frames: the list is rebuilt."""
+        relabelled; as many frames as before: every row is relabelled (neither lays the screen out
+        again); otherwise the list is rebuilt."""
         self._step = step
         chain = session.frame_chain(step, MAX_FRAMES + 1) if len(session) else []
         lines = [session.frame_line(frame, step) for frame in chain[:MAX_FRAMES]]
@@ -44,8 +45,17 @@ class CallStackPane(OptionList):
                     self.replace_option_prompt_at_index(index, self._label(session, frame, line))
             self._frame_lines = lines
             return
+        same_count = (self._shown is not None and self._shown[0] == id(session) and chain
+                      and len(chain) == len(self._frames) == self.option_count)
         self._shown = frames_key
         self._frame_lines = lines
+        if same_count:  # as many frames as shown (a call returned, another was made): relabelled, no new layout
+            with self.prevent(OptionList.OptionHighlighted):
+                for index, (frame, line) in enumerate(zip(chain, lines)):
+                    self.replace_option_prompt_at_index(index, self._label(session, frame, line))
+                self._frames = list(chain)
+                self.highlighted = self._frames.index(selected) if selected in self._frames else None
+            return
         with self.prevent(OptionList.OptionHighlighted):  # the app moved the step; the user picked nothing
             self.clear_options()
             self._frames = []
@@ -53,7 +63,7 @@ class CallStackPane(OptionList):
                 return
             options = []
             for frame, line in zip(chain, lines):
-                options.append(Option(self._label(session, frame, line), id=str(frame)))
+                options.append(Option(self._label(session, frame, line)))
                 self._frames.append(frame)
             if len(chain) > MAX_FRAMES:
                 depth = session.depth(step) + 1

@@ -16,10 +16,12 @@ from functools import lru_cache
 
 from rich.text import Text
 from textual.widgets import Tree
+from textual.strip import Strip
 from textual.widgets.tree import TreeNode
 
 from duck.narration.code import written_names
 from duck.trace.saferepr import Structure, revive
+from duck.widgets.lines import StyledLines
 from duck.widgets.text import elide
 from duck.widgets.theme import THEME_VARIABLES
 
@@ -96,7 +98,7 @@ def _can_expand(value: str) -> bool:
     return ok and _expandable(parsed)
 
 
-class VariablesPane(Tree[ValueRef]):
+class VariablesPane(StyledLines, Tree[ValueRef]):
     """Locals of one frame; ``show`` replaces them."""
 
     # No horizontal scrollbar: rows are elided (enter / v shows a value whole), and a scrollbar
@@ -111,6 +113,12 @@ class VariablesPane(Tree[ValueRef]):
         self.auto_expand = False
         self.guide_depth = 2
         self._shown: tuple | None = None
+        self.frame_title = ""  # whose locals these are
+
+    def render_line(self, y: int) -> Strip:
+        # Tree.render_line, with the widget's style computed once per repaint (``StyledLines``).
+        scroll_x, scroll_y = self.scroll_offset
+        return self._render_line(y + scroll_y, scroll_x, scroll_x + self.size.width, self.line_style)
 
     def show(self, title: str, values: dict[str, str], changes: dict[str, tuple[str | None, str | None]],
              key: tuple, event: tuple[str, str] | None = None) -> None:
@@ -119,20 +127,34 @@ class VariablesPane(Tree[ValueRef]):
         ``event`` is an extra first row for what the step itself did: ("returns", value) or
         ("raises", "Type: message"). When the rows are the same names as before (the usual step
         inside one frame), the nodes are relabelled in place, keeping the cursor and what was
-        expanded; otherwise the tree is rebuilt and the cursor put back on the same name.
+        expanded; otherwise the tree is rebuilt (or, with as many rows and nothing expanded,
+        relabelled in place) and the cursor put back on the same name.
         """
         if key == self._shown:
             return
         self._shown = key
         rows = self._rows(values, changes, event)
-        if self.root.label.plain != title:
-            self.root.set_label(title)
+        # Not the hidden root's label: relabelling the root repaints every row under it.
+        self.frame_title = title
         nodes = self.root.children
         if [node.data.name if node.data else None for node in nodes] == [ref.name for _, ref, _ in rows]:
             for node, (label, ref, expandable) in zip(nodes, rows):
                 self._update(node, label, ref, expandable)
             return
         cursor_name = self.selected_name()
+        if nodes and len(nodes) == len(rows) and not any(node.children or node.is_expanded for node in nodes):
+            # As many rows as before (another frame's locals): the rows are relabelled in place,
+            # as a rebuilt tree would show them, without laying the screen out again.
+            for node, (label, ref, expandable) in zip(nodes, rows):
+                if node.label != label:
+                    node.set_label(label)
+                node.data = ref
+                node.allow_expand = expandable
+            for index, (_label, ref, _expandable) in enumerate(rows):
+                if ref.name == cursor_name:
+                    self.cursor_line = index
+                    break
+            return
         self.clear()
         cursor_line = None
         for index, (label, ref, expandable) in enumerate(rows):

@@ -17,6 +17,7 @@ from duck.trace.format import Trace, header
 INDEX_AHEAD = session_module._INDEX_AHEAD
 INDEX_GROWTH = session_module._INDEX_GROWTH
 PREFIX_IN_PYTHON = session_module._PREFIX_IN_PYTHON
+WHOLE_IN_PYTHON = session_module.WHOLE_IN_PYTHON
 
 SOURCE = """\
 def total(xs):
@@ -288,7 +289,9 @@ def test_session_agrees_with_brute_force_replay(events, data):
     ahead, growth = data.draw(st.sampled_from([(1, 1), (1, 2), (INDEX_AHEAD, INDEX_GROWTH)]))
     session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = ahead, growth
     # a prefix indexed in plain Python (the first screen) or with numpy
-    session_module._PREFIX_IN_PYTHON = data.draw(st.sampled_from([0, PREFIX_IN_PYTHON]))
+    in_python = data.draw(st.booleans())
+    session_module._PREFIX_IN_PYTHON = PREFIX_IN_PYTHON if in_python else 0
+    session_module.WHOLE_IN_PYTHON = WHOLE_IN_PYTHON if in_python else 0
     try:
         for step in data.draw(st.lists(st.integers(0, len(events) - 1), min_size=1, max_size=4)):
             check_prefix_queries(session, events, step)
@@ -297,7 +300,7 @@ def test_session_agrees_with_brute_force_replay(events, data):
         check_against_brute_force(session, events, data)
     finally:
         session_module._INDEX_AHEAD, session_module._INDEX_GROWTH = INDEX_AHEAD, INDEX_GROWTH
-        session_module._PREFIX_IN_PYTHON = PREFIX_IN_PYTHON
+        session_module._PREFIX_IN_PYTHON, session_module.WHOLE_IN_PYTHON = PREFIX_IN_PYTHON, WHOLE_IN_PYTHON
 
 
 def _index_fields(index) -> dict:

@@ -5,6 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
+from duck.session import WHOLE_IN_PYTHON
+
 HEAVY = ("torch", "transformers", "peft", "trl", "bitsandbytes", "deepspeed", "datasets", "accelerate")
 
 
@@ -50,11 +54,20 @@ def test_numpy_waits_for_the_first_index(tmp_path):
                     "\nassert session.locals_at(3000) == {'i': '3000'}")
     assert _imported_after(first_screen, ("numpy",)) == []
     assert _imported_after(first_screen + "\nsession.index_all()", ("numpy",)) == ["numpy"]
+    # a trace up to WHOLE_IN_PYTHON steps is indexed whole in plain Python: no numpy at any point
+    short = ("from duck.session import Session, WHOLE_IN_PYTHON\n"
+             f"session = Session.load({_long_trace(tmp_path / 'short.trace', WHOLE_IN_PYTHON)!r})\n"
+             "assert len(session) == WHOLE_IN_PYTHON\nsession.index_all()\nassert session.indexed_fraction == 1.0\n"
+             "assert session.loop_at(100) is not None and session.locals_at(9000) == {'i': '9000'}")
+    assert _imported_after(short, ("numpy",)) == []
 
 
-def test_the_tui_paints_a_long_trace_before_importing_numpy(tmp_path):
-    """The app starts indexing a long trace (a worker) after its first screen, which numpy has not delayed."""
-    trace = _long_trace(tmp_path / "long.trace")
+@pytest.mark.parametrize("steps", [4_097, WHOLE_IN_PYTHON, WHOLE_IN_PYTHON + 1, 30_000])
+def test_the_tui_paints_a_trace_before_importing_numpy(tmp_path, steps):
+    """The app's first screen of a trace of any length comes without numpy: a trace up to
+    WHOLE_IN_PYTHON steps is indexed whole in plain Python before it (numpy is never imported);
+    a longer one is indexed in a worker started after it."""
+    trace = _long_trace(tmp_path / "long.trace", steps)
     code = f"""
 import asyncio, sys
 import duck.app
@@ -74,11 +87,12 @@ async def main():
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert app.session.indexed_fraction == 1.0
-        assert "step 1 of 30,000" in str(app.query_one(StatusBar).render())
+        assert "step 1 of {steps:,}" in str(app.query_one(StatusBar).render())
 asyncio.run(main())
-assert at_first_index == [False], at_first_index
+assert at_first_index == {[] if steps <= WHOLE_IN_PYTHON else [False]}, at_first_index
 """
-    assert _imported_after(code, ("numpy",)) == ["numpy"]
+    expected = [] if steps <= WHOLE_IN_PYTHON else ["numpy"]
+    assert _imported_after(code, ("numpy",)) == expected
 
 
 def test_duck_train_help_imports_nothing_heavy():
