@@ -172,6 +172,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
         raise DuckError(f"cannot write the trace {trace_path}: {exc.strerror or exc}",
                         "choose another path with -o, in a folder you can write to") from None
     cwd = Path(request.cwd or os.getcwd()).resolve()
+    argv0 = str(request.script) if request.script is not None else request.module  # as typed: python's sys.argv[0]
     script = request.script if request.script is None or request.script.is_absolute() else (cwd / request.script)
     if script is not None:
         request = request.replace(script=script)
@@ -194,7 +195,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
     try:
         config = {
             "script": str(script) if script else None, "module": request.module,
-            "argv0": str(script) if script else request.module, "argv": list(request.argv),
+            "argv0": argv0, "argv": list(request.argv),
             "include": include, "exclude": exclude, "limits": limits.to_dict(),
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
             "status": str(tmpdir / "status.json"), "stop": str(tmpdir / "stop"), "format": request.format,

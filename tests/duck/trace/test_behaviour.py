@@ -303,3 +303,11 @@ def test_the_program_dies_with_duck(tmp_path):
         time.sleep(0.05)
     os.kill(program, signal.SIGKILL)
     pytest.fail("the recorded program outlived duck")
+
+
+def test_sys_argv_0_is_the_path_as_typed_as_under_python(tmp_path):
+    _program(tmp_path, "import sys\nprint(sys.argv)\n")
+    python = subprocess.run([sys.executable, "prog.py", "a"], capture_output=True, env=_env(), cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "duck", "record", "prog.py", "-o", "run.trace", "--", "a"],
+                          capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
+    assert proc.stdout == python.stdout == b"['prog.py', 'a']\n"
