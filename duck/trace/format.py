@@ -134,9 +134,8 @@ def iter_records(path: str | Path) -> Iterator[dict]:
     except OSError as exc:
         raise TraceFormatError(f"cannot read trace {path}: {exc.strerror or exc}") from None
     with stream:
-        first = stream.readline()
         try:
-            head = json.loads(first)
+            head = json.loads(stream.readline())
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise TraceFormatError(f"{path} is not a duck trace (its first line is not JSON)") from None
         if not _is_header(head):
@@ -149,10 +148,13 @@ def iter_records(path: str | Path) -> Iterator[dict]:
         if _fast_loads is None:
             _import_fast_loads()
         pending: str | None = None
-        for line in stream:
-            if pending is not None:
-                yield _loads(pending, path)
-            pending = line
+        try:
+            for line in stream:
+                if pending is not None:
+                    yield _loads(pending, path)
+                pending = line
+        except UnicodeDecodeError as exc:
+            raise TraceFormatError(f"{path}: a line is not UTF-8 text ({exc.reason})") from None
         if pending is not None:
             try:
                 yield _fast_loads(pending)
