@@ -122,6 +122,8 @@ def failure_reason(session, step: int, index: SourceIndex, line: int, exc_type: 
     raised = _raised_on_purpose(parts, base, exc_msg)
     if raised:
         return raised
+    if base == "RecursionError":
+        return _recursion_error(session, step)
     evaluator = _Evaluator(session, step)
     specific = {
         "IndexError": _index_error,
@@ -159,6 +161,24 @@ def _raised_on_purpose(parts: list[ast.AST], base: str, message: str) -> str:
     if node.cause is not None and not (isinstance(node.cause, ast.Constant) and node.cause.value is None):
         return "the program raises it itself, with `raise ... from`, as the consequence of an exception it caught"
     return "the program raises it itself with this `raise` statement"
+
+
+def _recursion_error(session, step: int) -> str:
+    """How deep the recorded stack was and which functions fill its innermost frames."""
+    frame: int | None = session.frame(step)
+    depth, innermost = 0, []
+    while frame is not None:
+        if depth < 50:
+            innermost.append(session.frame_func(frame))
+        depth += 1
+        frame = session.frame_parent(frame)
+    funcs = list(dict.fromkeys(innermost))
+    if depth < 50 or len(funcs) > 3:
+        return ""  # not a runaway recursion of the program's own code (or it is not recorded)
+    names = " and ".join(f"`{name}`" for name in funcs)
+    calls = "calls itself" if len(funcs) == 1 else "call each other"
+    return (f"{names} {calls} without end: {depth:,} frames were running when Python's recursion limit "
+            f"stopped it (the recursion never reaches its base case, or needs more depth than the limit)")
 
 
 def _article(word: str) -> str:

@@ -222,6 +222,23 @@ def test_an_exception_the_program_raises_itself_is_not_explained_as_a_failed_loo
     assert "because the bare `raise` re-raises the exception being handled" in describe_outcome(session)
 
 
+def test_a_runaway_recursion_names_the_function_and_the_depth():
+    rec = Recording()
+    rec.call("<module>", 1)
+    rec.line(1)
+    rec.line(3, f="<function f>")
+    for n in range(60):
+        rec.call("f", 1, n=str(n))
+        rec.line(2)
+    rec.exc(2, "RecursionError", "maximum recursion depth exceeded")
+    source = "def f(n):\n    return f(n + 1)\nf(0)\n"
+    session = rec.session(source, outcome="exception", exit_code=1, exception={
+        "type": "RecursionError", "message": "maximum recursion depth exceeded",
+        "traceback": [{"file": FILE, "line": 3, "func": "<module>"}, {"file": FILE, "line": 2, "func": "f"}]})
+    assert "because `f` calls itself without end: 61 frames were running when Python's recursion limit " \
+           "stopped it" in describe_outcome(session)
+
+
 def test_exit_code_and_limits_and_failed_start():
     source = "import sys\nsys.exit(3)\n"
     rec = Recording()
