@@ -93,6 +93,28 @@ def frame_title(session: Session, frame: int, *, parens: bool = False) -> str:
     return func + ("()" if parens else "")
 
 
+def return_event(session: Session, step: int) -> tuple[str, str] | None:
+    """How a pane labels the ``return`` event at ``step``, as the narration words it.
+
+    ``("returns", value)``; ``("yields", value)`` for a generator's yield; ``("waits", ...)`` for
+    a coroutine suspended at an ``await``; None for a module's or class body's end, which hands
+    no value to anyone (its recorded ``None`` is not a result).
+    """
+    frame = session.frame(step)
+    value = session.event(step).value
+    if session.frame_func(frame) == "<module>" and session.frame_parent(frame) is None:
+        return None
+    teller = Teller(session)
+    kind = teller.frame_kind(frame)
+    if kind in ("module", "class"):
+        return None
+    if teller.code(frame).suspends and step != session.frame_end_step(frame):
+        if teller.is_yield(frame, step):
+            return "yields", teller.yield_phrase(frame, step).removeprefix("yields ")
+        return "waits", "at the `await` (suspended)"
+    return "returns", value
+
+
 class Teller:
     """Walks the recording frame by frame and collects (indent, text) items."""
 
