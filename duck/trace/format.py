@@ -222,6 +222,14 @@ def read_trace(path: str | Path) -> Trace:
         elif kind == "outcome":
             trace.outcome = record
     if not trace.outcome:
-        trace.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(trace.events),
-                         "message": "the trace has no outcome line: the recorder was stopped"}
+        trace.outcome = missing_outcome(len(trace.events))
     return trace
+
+
+#: The message of the outcome a trace without an outcome line is given (``missing_outcome``).
+NO_OUTCOME = "the trace has no outcome line: the recorder was stopped"
+
+
+def missing_outcome(steps: int) -> dict:
+    """The outcome of a trace that has none: its recorder was killed, or the file was cut short."""
+    return {"outcome": "limit", "limit": "interrupted", "steps": steps, "message": NO_OUTCOME}
