@@ -72,3 +72,10 @@ def test_fix_with_an_oracle_and_program_flags_runs(tmp_path, capsys):
     program.write_text("import sys\nprint(3 if sys.argv[1:] == ['-v'] else 0)\n")
     assert main(["fix", str(program), "--expect", "3", "--", "-v"]) == 0
     assert "nothing to fix" in capsys.readouterr().out
+
+
+def test_a_missing_file_names_only_file_as_required(capsys):
+    for command in ("run", "record", "fix"):
+        assert main([command]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: the following arguments are required: FILE\nhint: "), err
