@@ -188,7 +188,9 @@ def find_loops(source: str) -> list[Loop]:
     loops = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-            loops.append(Loop(node.lineno, node.end_lineno or node.lineno))
+            # the body's last line, not the statement's: an ``else:`` runs once after the loop, not in an iteration
+            last = node.body[-1]
+            loops.append(Loop(node.lineno, last.end_lineno or last.lineno))
     return loops
 
 
