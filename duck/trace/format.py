@@ -159,7 +159,10 @@ def iter_records(path: str | Path) -> Iterator[dict]:
             try:
                 yield _fast_loads(pending)
             except (_FastDecodeError, json.JSONDecodeError):
-                return  # a torn last line from a killed writer
+                try:
+                    yield json.loads(pending)  # a lone surrogate, as in _loads
+                except json.JSONDecodeError:
+                    return  # a torn last line from a killed writer
 
 
 def _loads(line: str, path: Path) -> dict:
@@ -168,7 +171,10 @@ def _loads(line: str, path: Path) -> dict:
     try:
         return _fast_loads(line)
     except (_FastDecodeError, json.JSONDecodeError) as exc:
-        raise TraceFormatError(f"{path}: a line is not valid JSON ({exc})") from None
+        try:  # orjson refuses a lone surrogate (``"\udce9"``: a byte that was not UTF-8 on stdin); json reads it
+            return json.loads(line)
+        except json.JSONDecodeError:
+            raise TraceFormatError(f"{path}: a line is not valid JSON ({exc})") from None
 
 
 class Trace:

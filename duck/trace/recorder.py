@@ -542,6 +542,10 @@ class CapturedStream(io.TextIOBase):
         return getattr(self._inner, "errors", "strict")
 
     @property
+    def errors(self):
+        return getattr(self._inner, "errors", "strict")
+
+    @property
     def buffer(self):
         return self._buffer
 
@@ -597,6 +601,10 @@ class RecordedStdin(io.TextIOBase):
     @property
     def encoding(self):
         return getattr(self._inner, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self._inner, "errors", "strict")
 
     @property
     def buffer(self):

@@ -147,6 +147,15 @@ def check_script(script: Path) -> dict | None:
     return None
 
 
+def _stdio_errors() -> str:
+    """The error handler this interpreter gives standard streams in this environment (python's choice)."""
+    for stream in (sys.__stdout__, sys.__stdin__):  # stderr's is always backslashreplace
+        errors = getattr(stream, "errors", None)
+        if errors:
+            return errors
+    return "strict"
+
+
 def _default_include(request: RecordRequest, cwd: Path) -> list[str]:
     if request.include and not request.script:
         return [str(Path(p).resolve()) for p in request.include]
@@ -211,7 +220,9 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
         env = dict(os.environ if request.env is None else request.env)
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)
-        env.setdefault("PYTHONIOENCODING", "utf-8")
+        # UTF-8 always, with the error handler python picks here (surrogateescape in a C or UTF-8
+        # locale): bytes that are not UTF-8 on stdin, or printed file names, work as under python
+        env.setdefault("PYTHONIOENCODING", f"utf-8:{_stdio_errors()}")
         (tmpdir / "config.json").write_text(json.dumps(config), encoding="utf-8")
         python = request.python or sys.executable
         if sandbox is None:

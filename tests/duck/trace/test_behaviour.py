@@ -311,3 +311,18 @@ def test_sys_argv_0_is_the_path_as_typed_as_under_python(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "duck", "record", "prog.py", "-o", "run.trace", "--", "a"],
                           capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
     assert proc.stdout == python.stdout == b"['prog.py', 'a']\n"
+
+
+@pytest.mark.parametrize("trace_format", ["binary", "jsonl"])
+def test_stdin_that_is_not_utf8_reads_and_prints_as_under_python(tmp_path, trace_format):
+    _program(tmp_path, "import sys\ns = sys.stdin.read()\nprint(sys.stdout.errors, repr(s))\nprint(s)\n")
+    env = {k: v for k, v in _env().items() if k != "PYTHONIOENCODING"}
+    env["LC_ALL"] = "C.UTF-8"  # python's stdin and stdout then use surrogateescape
+    python = subprocess.run([sys.executable, "prog.py"], input=b"caf\xe9\n", capture_output=True, env=env,
+                            cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "duck", "record", "prog.py", "-o", "run.trace", "--format",
+                           trace_format], input=b"caf\xe9\n", capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert python.stdout == b"surrogateescape 'caf\\udce9\\n'\ncaf\xe9\n\n"
+    assert (proc.returncode, proc.stdout) == (0, python.stdout)
+    trace = read_trace(tmp_path / "run.trace")
+    assert _recorded_output(trace).endswith("caf\udce9\n\n")
