@@ -287,7 +287,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
         stdin = None
     else:
         path = tmpdir / "stdin.txt"
-        path.write_text(request.stdin, encoding="utf-8")
+        path.write_bytes(request.stdin.encode("utf-8", "surrogateescape"))  # the bytes --stdin named, unchanged
         stdin_file = stdin = open(path, encoding="utf-8")
     log = None if request.echo else open(tmpdir / "child-output.txt", "wb")
     started = time.monotonic()

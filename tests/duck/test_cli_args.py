@@ -79,3 +79,12 @@ def test_a_missing_file_names_only_file_as_required(capsys):
         assert main([command]) == 2
         err = capsys.readouterr().err
         assert err.startswith("error: the following arguments are required: FILE\nhint: "), err
+
+
+def test_fix_refuses_a_stdin_file_that_is_not_utf8_with_an_error_not_a_traceback(tmp_path, capsys):
+    program, stdin = tmp_path / "prog.py", tmp_path / "in.bin"
+    program.write_text("import sys\nprint(len(sys.stdin.buffer.read()))\n")
+    stdin.write_bytes(b"b\xff\n")
+    assert main(["fix", str(program), "--stdin", str(stdin), "--expect", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --stdin file {stdin} is not UTF-8 text") and "\nhint: " in err

@@ -326,3 +326,17 @@ def test_stdin_that_is_not_utf8_reads_and_prints_as_under_python(tmp_path, trace
     assert (proc.returncode, proc.stdout) == (0, python.stdout)
     trace = read_trace(tmp_path / "run.trace")
     assert _recorded_output(trace).endswith("caf\udce9\n\n")
+
+
+def test_a_stdin_file_reaches_the_program_byte_for_byte(tmp_path):
+    """--stdin FILE as `python prog.py < FILE`: CRLF kept, bytes that are not UTF-8 readable."""
+    _program(tmp_path, "import sys\nprint(repr(sys.stdin.read()))\n")
+    (tmp_path / "in.bin").write_bytes(b"a\r\nb\xff\n")
+    env = {k: v for k, v in _env().items() if k != "PYTHONIOENCODING"}
+    env["LC_ALL"] = "C.UTF-8"
+    with open(tmp_path / "in.bin", "rb") as stdin:
+        python = subprocess.run([sys.executable, "prog.py"], stdin=stdin, capture_output=True, env=env, cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "duck", "record", "prog.py", "-o", "run.trace", "--stdin", "in.bin"],
+                          capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert python.stdout == b"'a\\r\\nb\\udcff\\n'\n"
+    assert (proc.returncode, proc.stdout) == (0, python.stdout)
