@@ -33,7 +33,7 @@ from textual.worker import get_current_worker
 import duck.screens as screens
 from duck.collaborators import Collaborators, Explainer, Model, unexpected
 from duck.errors import DuckError
-from duck.narration import brief_outcome, describe_outcome, frame_title
+from duck.narration import brief_outcome, describe_outcome, frame_title, return_event
 from duck.session import WHOLE_IN_PYTHON
 from duck.widgets import (CallStackPane, FixesPane, KeyBar, MonologuePane, OutputPane, SourceView, StatusBar,
                           VariablesPane, WatchesPane)
@@ -330,7 +330,7 @@ class DuckApp(App[int]):
             elif record.value is None:  # left by an exception: a return without a value (docs/trace-format.md)
                 event = ("raised", _raised_before(session, step))
             else:
-                event = ("returns", record.value)
+                event = return_event(session, step)
         self.variables.show(title, values, changes, (id(session), step, frame), event)
         self.call_stack.show(session, step, frame)
         stdout, stderr = session.output_until(step), session.stderr_until(step)

@@ -48,6 +48,9 @@ def _terminal_columns() -> int:
     return columns or 80
 
 
+_REQUIRED = "the following arguments are required: "
+
+
 class Parser(argparse.ArgumentParser):
     """``argparse.ArgumentParser`` whose errors are ``error:`` / ``hint:`` lines (exit 2), and whose help
     is as wide as the terminal (``_Formatter``, for its subcommands' parsers too)."""
@@ -58,6 +61,11 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str):  # noqa: D401 - argparse's name
         text, _, hint = message.partition(_HINT)
+        if text.startswith(_REQUIRED):  # argparse also names a missing ARGS..., which may be left out
+            optional = {action.metavar or action.dest for action in self._actions
+                        if action.nargs in (argparse.REMAINDER, argparse.ZERO_OR_MORE, argparse.OPTIONAL)}
+            names = [name for name in text[len(_REQUIRED):].split(", ") if name not in optional]
+            text = _REQUIRED + ", ".join(names) if names else text
         self.exit(2, f"error: {text}\nhint: {hint or f'see `{self.prog} --help`'}\n")
 
 

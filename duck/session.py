@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Iterable, Iterator
 
 from duck.session_index import CHECKPOINT_SHIFT, StepIndex  # numpy only once they build past a short prefix
-from duck.trace.format import Trace, iter_records
+from duck.trace.format import Trace, iter_records, missing_outcome
 from duck.trace.store import _join_streams
 
 KINDS = ("call", "line", "return", "exception")
@@ -193,7 +193,9 @@ def find_loops(source: str) -> list[Loop]:
     loops = []
     for node in ast.walk(tree):
         if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
-            loops.append(Loop(node.lineno, node.end_lineno or node.lineno))
+            # the body's last line, not the statement's: an ``else:`` runs once after the loop, not in an iteration
+            last = node.body[-1]
+            loops.append(Loop(node.lineno, last.end_lineno or last.lineno))
     return loops
 
 
@@ -378,8 +380,7 @@ class Session:
         self._value_ids = frozenset(columns.value_ids)
         self._rare, self._written = columns.rare, columns.outputs
         if not self.outcome:
-            self.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(self),
-                            "message": "the trace has no outcome line: the recorder was stopped"}
+            self.outcome = missing_outcome(len(self))
         self._index_output()
         self._prepare_index()
 

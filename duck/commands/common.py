@@ -102,10 +102,12 @@ def request_from_args(args: argparse.Namespace, *, echo: bool = False):
     stdin: str | None = "inherit"
     if getattr(args, "stdin", None):
         try:
-            stdin = Path(args.stdin).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            # the bytes as they are (no newline translation; bytes that are not UTF-8 kept as surrogates),
+            # as `python prog.py < FILE` would read them
+            stdin = Path(args.stdin).read_bytes().decode("utf-8", "surrogateescape")
+        except OSError as exc:
             raise DuckError(f"cannot read --stdin file {args.stdin}: {getattr(exc, 'strerror', None) or exc}",
-                            "give a readable UTF-8 text file, or leave --stdin out to type the input") from None
+                            "give a readable file, or leave --stdin out to type the input") from None
     return RecordRequest(
         script=script_path(args),
         argv=program_args(args),

@@ -79,6 +79,12 @@ def main(args: argparse.Namespace) -> int:
     from duck.trace.runner import check_script
 
     record = request_from_args(args)  # without --stdin: "inherit", recorded once, then replayed (duck.repair.search)
+    if record.stdin not in (None, "inherit"):
+        try:
+            record.stdin.encode("utf-8")
+        except UnicodeEncodeError:  # the candidates' runs replay it as UTF-8 text
+            raise DuckError(f"--stdin file {args.stdin} is not UTF-8 text, which duck fix replays to every candidate",
+                            "give a UTF-8 text file; duck run and duck record take any bytes") from None
     file = record.script
     cannot_start = check_script(file)
     if cannot_start is not None:

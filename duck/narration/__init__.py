@@ -22,7 +22,7 @@ from duck.narration.code import understanding_the_function
 from duck.narration.narrator import SCOPES, Narrator, describe_step, render_run
 from duck.narration.outcome import brief_outcome, describe_outcome, outcome_tone
 from duck.narration.simulation import execution_simulation, refine_simulation
-from duck.narration.teller import frame_title
+from duck.narration.teller import frame_title, return_event
 
 __all__ = [
     "SCOPES",
@@ -35,5 +35,6 @@ __all__ = [
     "refine_simulation",
     "outcome_tone",
     "render_run",
+    "return_event",
     "understanding_the_function",
 ]

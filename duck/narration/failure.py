@@ -118,8 +118,13 @@ def failure_reason(session, step: int, index: SourceIndex, line: int, exc_type: 
     parts = index.own_expressions(line)
     if not parts:
         return ""
-    evaluator = _Evaluator(session, step)
     base = exc_type.rsplit(".", 1)[-1]
+    raised = _raised_on_purpose(parts, base, exc_msg)
+    if raised:
+        return raised
+    if base == "RecursionError":
+        return _recursion_error(session, step)
+    evaluator = _Evaluator(session, step)
     specific = {
         "IndexError": _index_error,
         "KeyError": _key_error,
@@ -134,6 +139,51 @@ def failure_reason(session, step: int, index: SourceIndex, line: int, exc_type: 
             return reason
     values = values_clause(session, step, parts)
     return f"at that moment {values}" if values else ""
+
+
+def _raised_on_purpose(parts: list[ast.AST], base: str, message: str) -> str:
+    """The reason when the line is a ``raise`` of this very exception: the program raised it itself.
+
+    A lookup, a division or a call on such a line did not fail: guessing a missing key or a zero
+    divisor from the exception's type alone would explain a failure that did not happen.
+    """
+    if len(parts) != 1 or not isinstance(parts[0], ast.Raise):
+        return ""
+    node = parts[0]
+    if node.exc is None:
+        if base == "RuntimeError" and message.startswith("No active exception"):
+            return "no exception is being handled here, so the bare `raise` has nothing to re-raise"
+        return "the bare `raise` re-raises the exception being handled"
+    target = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+    name = target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", None)
+    if name != base:
+        return ""  # `raise make_error()` or `raise errors[k]`: the expression itself may be what failed
+    if node.cause is not None and not (isinstance(node.cause, ast.Constant) and node.cause.value is None):
+        return "the program raises it itself, with `raise ... from`, as the consequence of an exception it caught"
+    return "the program raises it itself with this `raise` statement"
+
+
+def _recursion_error(session, step: int) -> str:
+    """How deep the recorded stack was and which functions fill its innermost frames."""
+    frame: int | None = session.frame(step)
+    depth, innermost = 0, []
+    while frame is not None:
+        if depth < 50:
+            innermost.append(session.frame_func(frame))
+        depth += 1
+        frame = session.frame_parent(frame)
+    funcs = list(dict.fromkeys(innermost))
+    if depth < 50 or len(funcs) > 3:
+        return ""  # not a runaway recursion of the program's own code (or it is not recorded)
+    names = " and ".join(f"`{name}`" for name in funcs)
+    calls = "calls itself" if len(funcs) == 1 else "call each other"
+    return (f"{names} {calls} without end: {depth:,} frames were running when Python's recursion limit "
+            f"stopped it (the recursion never reaches its base case, or needs more depth than the limit)")
+
+
+def _article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` (a type name: ``an int``, ``a str``)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _describe(index: SourceIndex, node: ast.AST) -> str:
@@ -214,8 +264,9 @@ def _type_error(ev: _Evaluator, index: SourceIndex, parts, message: str) -> str:
             right = node.right if isinstance(node, ast.BinOp) else node.value
             lv, rv = ev.value(left), ev.value(right)
             if lv is not _UNKNOWN and rv is not _UNKNOWN and type(lv) is not type(rv):
-                return (f"{_describe(index, left)} == {clip(repr(lv))} is a {type(lv).__name__} and "
-                        f"{_describe(index, right)} == {clip(repr(rv))} is a {type(rv).__name__}")
+                lt, rt = type(lv).__name__, type(rv).__name__
+                return (f"{_describe(index, left)} == {clip(repr(lv))} is {_article(lt)} {lt} and "
+                        f"{_describe(index, right)} == {clip(repr(rv))} is {_article(rt)} {rt}")
     return ""
 
 

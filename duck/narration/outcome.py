@@ -31,6 +31,7 @@ from duck.narration.teller import code_title, frame_code
 from duck.narration.text import clip, plural
 from duck.outcome_words import OUTCOME_TONES, brief_outcome, outcome_tone, told_unexpected  # noqa: F401 - the short lengths, worded there
 from duck.session import Session
+from duck.trace.format import NO_OUTCOME
 
 #: How a limit that stopped a run is named to the user, and the flag that raises it.
 LIMIT_FLAGS = {
@@ -71,6 +72,10 @@ def describe_outcome(session: Session, unexpected: str | None = None) -> str:
         limit = outcome.get("limit") or "interrupted"
         name, flag = LIMIT_FLAGS.get(limit, (f"the {limit} limit", None))
         text = f"was stopped by {name} after {steps}"
+        if outcome.get("message") == NO_OUTCOME:  # not a Ctrl-C: nobody knows what stopped it
+            return (f"was recorded for {steps}" + (f", up to {where}" if where else "") +
+                    "; then the trace ends without saying how the run ended (the recorder was killed, "
+                    "or the trace file was cut short)")
         if where:
             text += f", {where}"
         if last is not None:

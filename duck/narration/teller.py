@@ -93,6 +93,28 @@ def frame_title(session: Session, frame: int, *, parens: bool = False) -> str:
     return func + ("()" if parens else "")
 
 
+def return_event(session: Session, step: int) -> tuple[str, str] | None:
+    """How a pane labels the ``return`` event at ``step``, as the narration words it.
+
+    ``("returns", value)``; ``("yields", value)`` for a generator's yield; ``("waits", ...)`` for
+    a coroutine suspended at an ``await``; None for a module's or class body's end, which hands
+    no value to anyone (its recorded ``None`` is not a result).
+    """
+    frame = session.frame(step)
+    value = session.event(step).value
+    if session.frame_func(frame) == "<module>" and session.frame_parent(frame) is None:
+        return None
+    teller = Teller(session)
+    kind = teller.frame_kind(frame)
+    if kind in ("module", "class"):
+        return None
+    if teller.code(frame).suspends and step != session.frame_end_step(frame):
+        if teller.is_yield(frame, step):
+            return "yields", teller.yield_phrase(frame, step).removeprefix("yields ")
+        return "waits", "at the `await` (suspended)"
+    return "returns", value
+
+
 class Teller:
     """Walks the recording frame by frame and collects (indent, text) items."""
 
@@ -436,6 +458,22 @@ class Teller:
                           step)
             i += 1
 
+    def loop_never_runs(self, frame: int, steps, i: int, following: int | None) -> str:
+        """What a loop header says when the frame reaches it and goes on past its body at once, else ''."""
+        session = self.session
+        step = steps[i]
+        if following is None or session.kind(following) == "exception" or self.code(frame).suspends:
+            return ""
+        line = session.line(step)
+        loop = next((loop for loop in session.loops(session.file(step)) if loop.header == line), None)
+        if loop is None or loop.end == loop.header or loop.header < session.line(following) <= loop.end:
+            return ""
+        if i > 0 and loop.header <= session.line(steps[i - 1]) <= loop.end:
+            return ""  # the check that ends the loop after its iterations (told as the loop's end)
+        if self.index(step).text(line).startswith("while"):
+            return "the condition is false at once, so the loop body never runs"
+        return "there is nothing to iterate over, so the loop body never runs"
+
     def loop_starting_at(self, step: int) -> LoopPosition | None:
         position = self.session.loop_at(step)
         if position is None or position.header_line != self.session.line(step) or position.iteration_steps[0] != step:
@@ -472,6 +510,9 @@ class Teller:
         if branch is not None and following is not None and session.kind(following) == "line":
             taken = branch.body[0] <= session.line(following) <= branch.body[1]
             parts.append("the condition is true" if taken else "the condition is false")
+        skipped = self.loop_never_runs(frame, steps, i, following)
+        if skipped:
+            parts.append(skipped)
         if suspended:
             parts.append(f"{self.title(frame)} waits here (suspended {plural(suspended, 'time')} at the `await`)")
         printed = session.output_between(step, end - 1)

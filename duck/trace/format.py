@@ -145,9 +145,8 @@ def iter_records(path: str | Path) -> Iterator[dict]:
     import json
 
     with stream:
-        first = stream.readline()
         try:
-            head = json.loads(first)
+            head = json.loads(stream.readline())
         except (json.JSONDecodeError, UnicodeDecodeError):
             raise TraceFormatError(f"{path} is not a duck trace (its first line is not JSON)") from None
         if not _is_header(head):
@@ -160,15 +159,21 @@ def iter_records(path: str | Path) -> Iterator[dict]:
         if _fast_loads is None:
             _import_fast_loads()
         pending: str | None = None
-        for line in stream:
-            if pending is not None:
-                yield _loads(pending, path)
-            pending = line
+        try:
+            for line in stream:
+                if pending is not None:
+                    yield _loads(pending, path)
+                pending = line
+        except UnicodeDecodeError as exc:
+            raise TraceFormatError(f"{path}: a line is not UTF-8 text ({exc.reason})") from None
         if pending is not None:
             try:
                 yield _fast_loads(pending)
             except _DECODE_ERRORS:
-                return  # a torn last line from a killed writer
+                try:
+                    yield json.loads(pending)  # a lone surrogate, as in _loads
+                except json.JSONDecodeError:
+                    return  # a torn last line from a killed writer
 
 
 def _loads(line: str, path: Path) -> dict:
@@ -177,7 +182,12 @@ def _loads(line: str, path: Path) -> dict:
     try:
         return _fast_loads(line)
     except _DECODE_ERRORS as exc:
-        raise TraceFormatError(f"{path}: a line is not valid JSON ({exc})") from None
+        import json
+
+        try:  # orjson refuses a lone surrogate (``"\udce9"``: a byte that was not UTF-8 on stdin); json reads it
+            return json.loads(line)
+        except json.JSONDecodeError:
+            raise TraceFormatError(f"{path}: a line is not valid JSON ({exc})") from None
 
 
 class Trace:
@@ -231,6 +241,14 @@ def read_trace(path: str | Path) -> Trace:
         elif kind == "outcome":
             trace.outcome = record
     if not trace.outcome:
-        trace.outcome = {"outcome": "limit", "limit": "interrupted", "steps": len(trace.events),
-                         "message": "the trace has no outcome line: the recorder was stopped"}
+        trace.outcome = missing_outcome(len(trace.events))
     return trace
+
+
+#: The message of the outcome a trace without an outcome line is given (``missing_outcome``).
+NO_OUTCOME = "the trace has no outcome line: the recorder was stopped"
+
+
+def missing_outcome(steps: int) -> dict:
+    """The outcome of a trace that has none: its recorder was killed, or the file was cut short."""
+    return {"outcome": "limit", "limit": "interrupted", "steps": steps, "message": NO_OUTCOME}

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 from _thread import get_ident as _get_ident  # not threading: it brings functools and collections to the child's start-up
 from _collections_abc import Callable  # collections.abc without the collections package (start-up)
@@ -46,6 +47,12 @@ __all__ = ["CALL", "EXCEPTION", "LINE", "RETURN", "CallRecording", "FileFilter",
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 _YIELD_VALUE = opmap.get("YIELD_VALUE")
+_pthread_sigmask = getattr(signal, "pthread_sigmask", None)  # bound now: a program may replace signal's
+_SIG_BLOCK, _SIG_SETMASK = getattr(signal, "SIG_BLOCK", 0), getattr(signal, "SIG_SETMASK", 2)
+#: The signals a flush holds back: all but those a fault raises synchronously (blocking them kills).
+_ASYNC_SIGNALS = frozenset() if _pthread_sigmask is None else frozenset(signal.valid_signals()) - {
+    getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGKILL",
+                                       "SIGSTOP") if hasattr(signal, name)}
 
 
 class StepLimitReached(BaseException):
@@ -179,6 +186,19 @@ class Recorder:
         n = len(self.open) - (0 if final else 1)
         if n <= 0:
             return
+        if _ASYNC_SIGNALS:
+            # A program's signal handler runs as Python code at the next bytecode, which may be
+            # here: one that raises (an alarm's Timeout) between the take and the write lost the
+            # events taken. Blocked, the signal waits for the write to end, then runs as before.
+            blocked = _pthread_sigmask(_SIG_BLOCK, _ASYNC_SIGNALS)
+            try:
+                self._hand_over(n)
+            finally:
+                _pthread_sigmask(_SIG_SETMASK, blocked)
+        else:
+            self._hand_over(n)
+
+    def _hand_over(self, n: int) -> None:
         run = self.open.take(n)
         if self.sink is None:
             self.runs.append(run.pack())
@@ -542,6 +562,10 @@ class CapturedStream(io.TextIOBase):
         return getattr(self._inner, "errors", "strict")
 
     @property
+    def errors(self):
+        return getattr(self._inner, "errors", "strict")
+
+    @property
     def buffer(self):
         return self._buffer
 
@@ -597,6 +621,10 @@ class RecordedStdin(io.TextIOBase):
     @property
     def encoding(self):
         return getattr(self._inner, "encoding", "utf-8")
+
+    @property
+    def errors(self):
+        return getattr(self._inner, "errors", "strict")
 
     @property
     def buffer(self):

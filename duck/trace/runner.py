@@ -143,6 +143,15 @@ def check_script(script: Path) -> dict | None:
     return None
 
 
+def _stdio_errors() -> str:
+    """The error handler this interpreter gives standard streams in this environment (python's choice)."""
+    for stream in (sys.__stdout__, sys.__stdin__):  # stderr's is always backslashreplace
+        errors = getattr(stream, "errors", None)
+        if errors:
+            return errors
+    return "strict"
+
+
 def _default_include(request: RecordRequest, cwd: Path) -> list[str]:
     if request.include and not request.script:
         return [str(Path(p).resolve()) for p in request.include]
@@ -168,6 +177,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
         raise DuckError(f"cannot write the trace {trace_path}: {exc.strerror or exc}",
                         "choose another path with -o, in a folder you can write to") from None
     cwd = Path(request.cwd or os.getcwd()).resolve()
+    argv0 = str(request.script) if request.script is not None else request.module  # as typed: python's sys.argv[0]
     script = request.script if request.script is None or request.script.is_absolute() else (cwd / request.script)
     if script is not None:
         request = request.replace(script=script)
@@ -190,7 +200,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
     try:
         config = {
             "script": str(script) if script else None, "module": request.module,
-            "argv0": str(script) if script else request.module, "argv": list(request.argv),
+            "argv0": argv0, "argv": list(request.argv),
             "include": include, "exclude": exclude, "limits": limits.to_dict(),
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
             "status": str(tmpdir / "status"), "stop": str(tmpdir / "stop"), "format": request.format,
@@ -212,7 +222,9 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
         env = dict(os.environ if request.env is None else request.env)
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)
-        env.setdefault("PYTHONIOENCODING", "utf-8")
+        # UTF-8 always, with the error handler python picks here (surrogateescape in a C or UTF-8
+        # locale): bytes that are not UTF-8 on stdin, or printed file names, work as under python
+        env.setdefault("PYTHONIOENCODING", f"utf-8:{_stdio_errors()}")
         write_config(tmpdir / "config", config)
         python = request.python or sys.executable
         if sandbox is None:
@@ -300,7 +312,7 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
         stdin = None
     else:
         path = tmpdir / "stdin.txt"
-        path.write_text(request.stdin, encoding="utf-8")
+        path.write_bytes(request.stdin.encode("utf-8", "surrogateescape"))  # the bytes --stdin named, unchanged
         stdin_file = stdin = open(path, encoding="utf-8")
     log = None if request.echo else open(tmpdir / "child-output.txt", "wb")
     started = time.monotonic()

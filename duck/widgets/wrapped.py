@@ -63,10 +63,12 @@ class WrappedText(StyledLines, ScrollView, can_focus=True):
         height = self.scrollable_content_region.height
         # At least the visible height: a short text then changes no size, so no new layout.
         self.virtual_size = Size(width, max(len(self._strips), height))
+        # force: a text that just grew past the pane has no scrollbar until the next layout, and
+        # Textual ignores a scroll then (the output pane stayed at the top of a long tail).
         if self._scroll_mode == "top":
-            self.scroll_to(y=0, animate=False, immediate=True)
+            self.scroll_to(y=0, animate=False, immediate=True, force=True)
         elif self._scroll_mode == "end":
-            self.scroll_to(y=max(len(self._strips) - height, 0), animate=False, immediate=True)
+            self.scroll_to(y=max(len(self._strips) - height, 0), animate=False, immediate=True, force=True)
 
     def on_resize(self) -> None:
         self._wrap()

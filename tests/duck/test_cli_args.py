@@ -72,3 +72,19 @@ def test_fix_with_an_oracle_and_program_flags_runs(tmp_path, capsys):
     program.write_text("import sys\nprint(3 if sys.argv[1:] == ['-v'] else 0)\n")
     assert main(["fix", str(program), "--expect", "3", "--", "-v"]) == 0
     assert "nothing to fix" in capsys.readouterr().out
+
+
+def test_a_missing_file_names_only_file_as_required(capsys):
+    for command in ("run", "record", "fix"):
+        assert main([command]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: the following arguments are required: FILE\nhint: "), err
+
+
+def test_fix_refuses_a_stdin_file_that_is_not_utf8_with_an_error_not_a_traceback(tmp_path, capsys):
+    program, stdin = tmp_path / "prog.py", tmp_path / "in.bin"
+    program.write_text("import sys\nprint(len(sys.stdin.buffer.read()))\n")
+    stdin.write_bytes(b"b\xff\n")
+    assert main(["fix", str(program), "--stdin", str(stdin), "--expect", "3"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: --stdin file {stdin} is not UTF-8 text") and "\nhint: " in err

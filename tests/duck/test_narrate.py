@@ -184,7 +184,59 @@ def test_type_error_between_mismatched_operands():
         rec.line(3, b="'2'")
     session = failing_call(source, "add", "a", "1", body,
                            ("TypeError", "unsupported operand type(s) for +: 'int' and 'str'", 3), 5)
-    assert "because a == 1 is a int and b == '2' is a str" in describe_outcome(session)
+    assert "because a == 1 is an int and b == '2' is a str" in describe_outcome(session)
+
+
+def test_an_exception_the_program_raises_itself_is_not_explained_as_a_failed_lookup():
+    source = "def parse(s):\n    raise KeyError('bad config') from None\n\nparse('x')\n"
+    session = failing_call(source, "parse", "s", "'x'", lambda rec: rec.line(2), ("KeyError", "'bad config'", 2), 4)
+    outcome = describe_outcome(session)
+    assert "not in the mapping" not in outcome
+    assert "because the program raises it itself with this `raise` statement" in outcome
+    source = "def parse(s):\n    try:\n        return int(s)\n    except ValueError as e:\n" \
+             "        raise KeyError('bad config') from e\n\nparse('x')\n"
+
+    def body(rec):
+        rec.line(2)
+        rec.line(3)
+        rec.exc(3, "ValueError", "invalid literal for int() with base 10: 'x'")
+        rec.line(4)
+        rec.line(5, e="ValueError(\"invalid literal for int() with base 10: 'x'\")")
+    session = failing_call(source, "parse", "s", "'x'", body, ("KeyError", "'bad config'", 5), 7)
+    assert "because the program raises it itself, with `raise ... from`, as the consequence of an exception " \
+           "it caught" in describe_outcome(session)
+    source = "def check(n):\n    if n < 0:\n        raise\n\ncheck(-1)\n"
+    session = failing_call(source, "check", "n", "-1", lambda rec: (rec.line(2), rec.line(3)),
+                           ("RuntimeError", "No active exception to reraise", 3), 5)
+    assert "because no exception is being handled here, so the bare `raise` has nothing to re-raise" \
+        in describe_outcome(session)
+    source = "def check(d):\n    try:\n        return d['k']\n    except KeyError:\n        raise\n\ncheck({})\n"
+
+    def body(rec):
+        rec.line(2)
+        rec.line(3)
+        rec.exc(3, "KeyError", "'k'")
+        rec.line(4)
+        rec.line(5)
+    session = failing_call(source, "check", "d", "{}", body, ("KeyError", "'k'", 5), 7)
+    assert "because the bare `raise` re-raises the exception being handled" in describe_outcome(session)
+
+
+def test_a_runaway_recursion_names_the_function_and_the_depth():
+    rec = Recording()
+    rec.call("<module>", 1)
+    rec.line(1)
+    rec.line(3, f="<function f>")
+    for n in range(60):
+        rec.call("f", 1, n=str(n))
+        rec.line(2)
+    rec.exc(2, "RecursionError", "maximum recursion depth exceeded")
+    source = "def f(n):\n    return f(n + 1)\nf(0)\n"
+    session = rec.session(source, outcome="exception", exit_code=1, exception={
+        "type": "RecursionError", "message": "maximum recursion depth exceeded",
+        "traceback": [{"file": FILE, "line": 3, "func": "<module>"}, {"file": FILE, "line": 2, "func": "f"}]})
+    assert "because `f` calls itself without end: 61 frames were running when Python's recursion limit " \
+           "stopped it" in describe_outcome(session)
 
 
 def test_exit_code_and_limits_and_failed_start():

@@ -73,6 +73,29 @@ def test_replay_of_something_else_is_an_error_with_a_hint(tmp_path, capsys):
     assert "cannot read trace" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("data", [b"\x7fELF\x02\x01\x01\x00" + bytes(range(128, 256)),  # an executable, say
+                                  b'{"format": "duck-trace", "version": 1}\n{"event": "\xff\xfe"}\n'],
+                         ids=["binary", "bad-utf8-line"])
+def test_replay_of_a_file_that_is_not_utf8_is_an_error_not_a_traceback(tmp_path, capsys, data):
+    trace = tmp_path / "a.out"
+    trace.write_bytes(data)
+    assert main(["replay", str(trace), "--plain"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {trace}") and "\nhint: " in err and "Traceback" not in err
+
+
+def test_a_trace_cut_short_is_not_told_as_a_ctrl_c(recorded, capsys, tmp_path):
+    _program, _marks, trace = recorded
+    v1, cut = tmp_path / "v1.trace", tmp_path / "cut.trace"
+    assert main(["convert", str(trace), "-o", str(v1), "--format", "jsonl"]) == 0
+    cut.write_bytes(b"".join(v1.read_bytes().splitlines(keepends=True)[:6]))  # no outcome line
+    capsys.readouterr()
+    main(["replay", str(cut), "--plain"])
+    out = capsys.readouterr().out
+    assert "Ctrl-C" not in out
+    assert "; then the trace ends without saying how the run ended (the recorder was killed" in out
+
+
 def test_replay_takes_no_program_arguments():
     with pytest.raises(SystemExit) as exit_:
         parse_command_line(["replay", "x.trace", "--", "a"])

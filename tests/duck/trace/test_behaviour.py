@@ -352,3 +352,40 @@ def test_a_traceback_is_formatted_with_the_stdlib_though_the_program_has_a_token
         assert (ran.stdout, ran.stderr) == (plain.stdout, plain.stderr)
     frames = trace.outcome["exception"]["traceback"]
     assert [f["text"] for f in frames] == ["f(0)", "return 1 / x"]
+
+
+def test_sys_argv_0_is_the_path_as_typed_as_under_python(tmp_path):
+    _program(tmp_path, "import sys\nprint(sys.argv)\n")
+    python = subprocess.run([sys.executable, "prog.py", "a"], capture_output=True, env=_env(), cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "duck", "record", "prog.py", "-o", "run.trace", "--", "a"],
+                          capture_output=True, env=_env(), cwd=tmp_path, timeout=300)
+    assert proc.stdout == python.stdout == b"['prog.py', 'a']\n"
+
+
+@pytest.mark.parametrize("trace_format", ["binary", "jsonl"])
+def test_stdin_that_is_not_utf8_reads_and_prints_as_under_python(tmp_path, trace_format):
+    _program(tmp_path, "import sys\ns = sys.stdin.read()\nprint(sys.stdout.errors, repr(s))\nprint(s)\n")
+    env = {k: v for k, v in _env().items() if k != "PYTHONIOENCODING"}
+    env["LC_ALL"] = "C.UTF-8"  # python's stdin and stdout then use surrogateescape
+    python = subprocess.run([sys.executable, "prog.py"], input=b"caf\xe9\n", capture_output=True, env=env,
+                            cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "duck", "record", "prog.py", "-o", "run.trace", "--format",
+                           trace_format], input=b"caf\xe9\n", capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert python.stdout == b"surrogateescape 'caf\\udce9\\n'\ncaf\xe9\n\n"
+    assert (proc.returncode, proc.stdout) == (0, python.stdout)
+    trace = read_trace(tmp_path / "run.trace")
+    assert _recorded_output(trace).endswith("caf\udce9\n\n")
+
+
+def test_a_stdin_file_reaches_the_program_byte_for_byte(tmp_path):
+    """--stdin FILE as `python prog.py < FILE`: CRLF kept, bytes that are not UTF-8 readable."""
+    _program(tmp_path, "import sys\nprint(repr(sys.stdin.read()))\n")
+    (tmp_path / "in.bin").write_bytes(b"a\r\nb\xff\n")
+    env = {k: v for k, v in _env().items() if k != "PYTHONIOENCODING"}
+    env["LC_ALL"] = "C.UTF-8"
+    with open(tmp_path / "in.bin", "rb") as stdin:
+        python = subprocess.run([sys.executable, "prog.py"], stdin=stdin, capture_output=True, env=env, cwd=tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "duck", "record", "prog.py", "-o", "run.trace", "--stdin", "in.bin"],
+                          capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert python.stdout == b"'a\\r\\nb\\udcff\\n'\n"
+    assert (proc.returncode, proc.stdout) == (0, python.stdout)

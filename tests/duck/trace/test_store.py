@@ -70,3 +70,41 @@ def test_packed_runs_keep_their_texts():
     events, frames, outputs = runs[0]
     before = store.format_events(events, frames, outputs)
     assert store.format_events(events.pack(), frames, outputs) == before
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="needs pthread_sigmask")
+def test_a_signal_handler_that_raises_during_a_flush_loses_no_events():
+    """A program's handler (an alarm that raises Timeout) may fire while duck hands events over."""
+    import os
+    import signal
+
+    class Timeout(Exception):
+        pass
+
+    def on_signal(signum, frame):
+        raise Timeout()
+
+    namespace: dict = {}
+    exec(compile(TRICKY, "<tricky>", "exec"), namespace)
+    written = []
+
+    def sink(events, frames, outputs):
+        os.kill(os.getpid(), signal.SIGUSR1)  # arrives now; its handler runs at the next bytecode
+        for _ in range(100):
+            pass
+        written.append(len(events))
+
+    recorder = Recorder(lambda f: f == "<tricky>", Limits(), sink=sink)
+    recorder.start()
+    try:
+        namespace["tricky"](40)
+    finally:
+        recorder.stop()
+    recorded = len(recorder.open)
+    previous = signal.signal(signal.SIGUSR1, on_signal)
+    try:
+        with pytest.raises(Timeout):  # the handler still runs, once the events are handed over
+            recorder.flush()
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    assert written == [recorded] and recorded > 100

@@ -224,3 +224,21 @@ async def test_a_comprehensions_implicit_iterator_is_not_a_variable(tmp_path):
         assert any(row.startswith("x = ") for row in rows), rows
         assert not any(row.startswith(".0") for row in rows), rows
         await settle(pilot)
+
+
+async def test_a_jump_to_long_output_shows_its_end():
+    """From a step with one line printed to one with hundreds: the pane must show the last lines."""
+    events = [ev(0, "call", 1, "<module>", 1, None, 0), ev(1, "line", 1, "<module>", 1, None, 0, stdout="first\n")]
+    events.append(ev(2, "line", 2, "<module>", 1, None, 0, stdout="".join(f"{i} line\n" for i in range(500))))
+    events.append(ev(3, "return", 2, "<module>", 1, None, 0, value="None"))
+    trace = Trace(header=header(script=FILE, argv=["prog.py"]), events=events,
+                  sources={FILE: "print('first')\nfor i in range(500): print(i, 'line')\n"},
+                  outcome={"outcome": "finished", "steps": 4, "exit_code": 0})
+    app = make_app(Session.from_trace(trace))
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.step = 1
+        await settle(pilot)
+        await pilot.press("G")
+        await settle(pilot)
+        output = app.output
+        assert output.scroll_offset.y == output.max_scroll_y > 0

@@ -143,3 +143,22 @@ async def test_a_frame_that_returned_none_still_says_returns_none():
         app.step = 14
         await settle(pilot)
         assert str(app.variables.root.children[0].label) == "returns None"
+
+
+async def test_a_yield_says_yields_and_the_programs_end_says_no_returns_none(tmp_path):
+    from duck.trace.runner import RecordRequest, record
+
+    script = tmp_path / "gen.py"
+    script.write_text("def gen():\n    yield 1\n    yield 2\n\nfor v in gen():\n    pass\n")
+    record(RecordRequest(script=script, argv=[], stdin=None), tmp_path / "run.trace")
+    session = Session.load(tmp_path / "run.trace")
+    app = DuckApp(session, Collaborators(narrator=FakeExplainer()))
+    returns = [step for step in range(len(session)) if session.kind(step) == "return"]
+    async with app.run_test(size=(100, 30)) as pilot:
+        labels = []
+        for step in returns:
+            app.step = step
+            await settle(pilot)
+            labels.append(str(app.variables.root.children[0].label) if app.variables.root.children else "")
+        assert labels[:3] == ["yields 1", "yields 2", "returns None"]  # gen's two yields, then its end
+        assert not labels[-1].startswith("returns")  # the program's top level hands no value to anyone
