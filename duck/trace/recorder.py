@@ -26,9 +26,9 @@ This module does not start processes or enforce wall-time/memory limits (``runne
 
 from __future__ import annotations
 
+import _signal  # the C module: ``signal`` would import enum into every recording child
 import io
 import os
-import signal
 import sys
 from _thread import get_ident as _get_ident  # not threading: it brings functools and collections to the child's start-up
 from _collections_abc import Callable  # collections.abc without the collections package (start-up)
@@ -47,12 +47,12 @@ __all__ = ["CALL", "EXCEPTION", "LINE", "RETURN", "CallRecording", "FileFilter",
 
 _GENERATOR_FLAGS = 0x20 | 0x80 | 0x200  # CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR
 _YIELD_VALUE = opmap.get("YIELD_VALUE")
-_pthread_sigmask = getattr(signal, "pthread_sigmask", None)  # bound now: a program may replace signal's
-_SIG_BLOCK, _SIG_SETMASK = getattr(signal, "SIG_BLOCK", 0), getattr(signal, "SIG_SETMASK", 2)
+_pthread_sigmask = getattr(_signal, "pthread_sigmask", None)  # bound now: a program may replace signal's
+_SIG_BLOCK, _SIG_SETMASK = getattr(_signal, "SIG_BLOCK", 0), getattr(_signal, "SIG_SETMASK", 2)
 #: The signals a flush holds back: all but those a fault raises synchronously (blocking them kills).
-_ASYNC_SIGNALS = frozenset() if _pthread_sigmask is None else frozenset(signal.valid_signals()) - {
-    getattr(signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGKILL",
-                                       "SIGSTOP") if hasattr(signal, name)}
+_ASYNC_SIGNALS = frozenset() if _pthread_sigmask is None else frozenset(_signal.valid_signals()) - {
+    getattr(_signal, name) for name in ("SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGKILL",
+                                        "SIGSTOP") if hasattr(_signal, name)}
 
 
 class StepLimitReached(BaseException):
