@@ -148,3 +148,13 @@ def test_a_task_without_predictions_fails_and_is_reported(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["scores"]["CRUXEval-O"] == {"pass@1": 50.0} and out["missing"] == ["s1"]
     assert out["check"]["name"] == "official" and out["per_task"]["s1"]["status"] == ["missing"]
+
+
+def test_a_solution_that_waits_instead_of_computing_is_too_slow(sandbox):
+    """Its calls' CPU limits never fire (waiting takes no CPU): their wall-clock limit does, so a
+    candidate that sleeps or blocks fails, as under EvalPlus, instead of holding a worker."""
+    task = _task(base_input=[[1]], plus_input=[[2]])
+    waits = {"sleep": "import time\ndef g(x):\n    time.sleep(40)\n    return [x, 2 * x]\n",
+             "event": "import threading\ndef g(x):\n    threading.Event().wait(40)\n    return [x, 2 * x]\n"}
+    scores = evalplus.EvalPlusScorer(sandbox).score_solutions([(task, code) for code in waits.values()])
+    assert [(s.base, s.reason) for s in scores] == [(False, "too slow")] * 2
