@@ -30,7 +30,9 @@ HOME_FOLDERS = ("/root", "/home")
 class Policy:
     """Limits and permissions of every run of one sandbox. ``None`` leaves a limit as it is.
 
-    ``processes`` is RLIMIT_NPROC for the run's own uid (when duck runs as root every run gets
+    ``disk_mb``: what the run's folders (its own and ``writable``) may hold together; the
+    supervisor stops a run beyond it (``stopped_by="disk"``), as RLIMIT_FSIZE bounds one file
+    only and a run could fill the disk with many. ``processes`` is RLIMIT_NPROC for the run's own uid (when duck runs as root every run gets
     an unprivileged uid of its own, so the count is exact; otherwise it is added to what the
     user already runs). ``read_anywhere=False`` lets the run read only the system's and the
     interpreter's folders and its own. ``network=True`` leaves TCP open.
@@ -39,6 +41,7 @@ class Policy:
     memory_mb: int | None = 1024
     cpu_s: int | None = 120
     file_size_mb: int | None = 64
+    disk_mb: int | None = 4096
     processes: int | None = 32
     open_files: int | None = 256
     read_anywhere: bool = True

@@ -134,6 +134,70 @@ def _chown_tree(path: str, uid: int) -> None:
                 pass
 
 
+#: seconds between two looks at how much a run has written (a statvfs; a walk of its folders
+#: only once the file system lost more than the run's ``Policy.disk_mb``)
+DISK_CHECK_S = 0.25
+
+
+class _DiskWatch:
+    """Whether a run's folders hold more than ``disk_mb`` (``over``): cheap while the file system
+    holding them has not lost that much free space since the run started, exact after."""
+
+    def __init__(self, folders: list[str], disk_mb: int | None) -> None:
+        self.folders = [f for f in folders if os.path.isdir(f)]
+        self.limit = disk_mb * 2**20 if disk_mb else None
+        self.active = bool(self.limit and self.folders)
+        self.next = 0.0
+        self.start_free = self._free() if self.active else None
+
+    def _free(self) -> int | None:
+        try:
+            stat = os.statvfs(self.folders[0])
+        except OSError:
+            return None
+        return stat.f_bavail * stat.f_frsize
+
+    def over(self) -> bool:
+        if not self.active or time.monotonic() < self.next:
+            return False
+        self.next = time.monotonic() + DISK_CHECK_S
+        free = self._free()
+        if free is None or self.start_free is None or self.start_free - free <= self.limit:
+            return False
+        return _disk_usage(self.folders) > self.limit
+
+
+def _disk_usage(folders: list[str]) -> int:
+    """Bytes the files under ``folders`` take on disk (links not followed, hard links once); a
+    folder that cannot be read makes it too much to count."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    stack = list(folders)
+    while stack:
+        folder = stack.pop()
+        try:
+            try:
+                entries = os.scandir(folder)
+            except PermissionError:  # the run took its own folder's permissions away: give them back
+                os.chmod(folder, 0o700)
+                entries = os.scandir(folder)
+            with entries:
+                for entry in entries:
+                    try:
+                        stat = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if (stat.st_dev, stat.st_ino) in seen:
+                        continue
+                    seen.add((stat.st_dev, stat.st_ino))
+                    total += stat.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            return 1 << 62  # what cannot be counted counts as too much
+    return total
+
+
 class ZygoteGone(RuntimeError):
     """The zygote that forks the runs stopped answering: the server cannot run jobs any more."""
 
@@ -417,7 +481,8 @@ class Server:
             for _, end in pipes:
                 os.close(end)
         try:
-            reply = self._supervise(job, pid, pidfd, reader, started, [end for end, _ in pipes])
+            reply = self._supervise(job, pid, pidfd, reader, started, [end for end, _ in pipes],
+                                    folders=writable)
         finally:
             os.close(reader)
             for end, _ in pipes:
@@ -433,9 +498,10 @@ class Server:
         return reply
 
     def _supervise(self, job: dict, pid: int, pidfd: int, reader: int, started: float,
-                   sample_readers: list[int] = ()) -> dict:
+                   sample_readers: list[int] = (), folders: list[str] = ()) -> dict:
         timeout = float(job.get("timeout_s") or 0) or None
         grace = float(job.get("grace_s") or 0)
+        disk = _DiskWatch(folders, self.policy.disk_mb)
         os.set_blocking(reader, False)
         data = bytearray()
         samples = [bytearray() for _ in sample_readers]
@@ -471,6 +537,12 @@ class Server:
                         continue
                 else:
                     wait = 1.0
+                if stopped_by is None and disk.over():
+                    stopped_by = "disk"
+                    self._signal_job(pid, signal.SIGKILL)  # no grace: every moment writes more
+                    continue
+                if disk.active:
+                    wait = min(wait, DISK_CHECK_S)
                 for key, _ in selector.select(max(wait, 0.0)):
                     if type(key.data) is int:
                         if self._drain(key.fd, samples[key.data], share):

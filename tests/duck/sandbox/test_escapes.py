@@ -222,6 +222,24 @@ def test_memory_limit(sandbox):
     assert result["exception"]["type"] == "MemoryError"
 
 
+#: code whose ``f()`` writes 64 files of 8 MiB (each under RLIMIT_FSIZE): 512 MiB;
+#: ``HIDE`` makes it write them in a folder whose permissions it then takes away
+FILL = ("import os\ndef f(hide=False):\n    os.mkdir('d')\n    if hide:\n        os.chmod('d', 0o300)\n"
+        "    block = b'x' * (8 << 20)\n    for n in range(64):\n"
+        "        with open(f'd/{n}', 'wb') as out:\n            out.write(block)\n")
+
+
+@pytest.mark.parametrize("call", ["f()", "f(hide=True)"])
+def test_a_run_that_fills_the_disk_is_stopped(call):
+    """RLIMIT_FSIZE bounds one file; the supervisor bounds what the run's folders hold together."""
+    with Sandbox(1, Policy(disk_mb=64), preload=("duck.sandbox.jobs",)) as box:
+        root = next(iter(box._all)).root
+        result = box.call("duck.sandbox.jobs:run_snippet", {"code": FILL, "call": call}, timeout_s=60)
+        assert result.stopped_by == "disk" and result.signal == 9, result
+        assert os.listdir(root) == []  # and its folder is gone
+        assert run(box, "def f(): return 3")["value"] == ["int", "3"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="privilege dropping applies when duck runs as root")
 def test_root_drops_to_an_unprivileged_uid(sandbox):
     result = run(sandbox, "import os\ndef f(): return [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()]")
