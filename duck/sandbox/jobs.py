@@ -175,8 +175,18 @@ def run_calls(payload: dict) -> dict:
     try:
         namespace: dict = {"__name__": payload.get("module_name") or "__sandbox__", "__builtins__": __builtins__}
         try:
-            exec(compile(payload["code"], payload.get("filename") or "<sample>", "exec"), namespace)
+            if budget is not None:  # the code's own top level is bounded by the whole budget
+                signal.setitimer(signal.ITIMER_PROF, budget)
+                signal.setitimer(signal.ITIMER_REAL, wall_budget)
+            try:
+                exec(compile(payload["code"], payload.get("filename") or "<sample>", "exec"), namespace)
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.setitimer(signal.ITIMER_REAL, 0)
             function = eval(compile(payload["call"], "<call>", "eval"), namespace)
+        except _TooSlow:
+            result["exception"] = {"type": "TimeoutError", "message": "the code's top level ran too long"}
+            return result
         except BaseException as error:  # noqa: BLE001 - the code's failure is its result
             result["exception"] = exception_info(error)
             return result

@@ -158,3 +158,10 @@ def test_a_solution_that_waits_instead_of_computing_is_too_slow(sandbox):
              "event": "import threading\ndef g(x):\n    threading.Event().wait(40)\n    return [x, 2 * x]\n"}
     scores = evalplus.EvalPlusScorer(sandbox).score_solutions([(task, code) for code in waits.values()])
     assert [(s.base, s.reason) for s in scores] == [(False, "too slow")] * 2
+
+
+def test_a_solution_whose_top_level_waits_is_stopped_by_the_task_s_budget(sandbox, monkeypatch):
+    monkeypatch.setattr(evalplus, "TASK_TIME_CAP_S", 1.0)
+    code = "import time\ntime.sleep(60)\ndef g(x):\n    return [x, 2 * x]\n"
+    score, = evalplus.EvalPlusScorer(sandbox).score_solutions([(_task(), code)])
+    assert not score.base and score.reason.startswith("TimeoutError")
