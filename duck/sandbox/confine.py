@@ -2,7 +2,8 @@
 
 ``enter(policy, folder, ...)`` makes the calling process the sandbox: a process group of its own,
 rlimits (address space, CPU, file size, processes, open files, no core files), an
-unprivileged uid/gid when it runs as root, ``no_new_privs``, Landlock (writes only beneath the
+unprivileged uid/gid when it runs as root (with the home folders and the other users'
+processes hidden in a mount namespace of its own), ``no_new_privs``, Landlock (writes only beneath the
 run's folder, reads restricted where asked, TCP denied, signals and abstract sockets scoped),
 and SIGKILL when its supervisor dies. It returns a report of what was applied.
 
@@ -176,6 +177,17 @@ def _hide_private_folders(needed: list[str]) -> bool:
             os.close(fd)
 
 
+_MS_NOEXEC = 0x8
+
+
+def _hide_other_processes() -> bool:
+    """In this process's own mount namespace: a procfs of its own over ``/proc`` that shows a
+    process only to its own uid (``hidepid=invisible``), so the run, once it is an unprivileged
+    uid, cannot list duck's or the users' processes or read their command lines (tokens passed
+    as arguments). False where the kernel refuses (the run then sees the system's ``/proc``)."""
+    return _libc().mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, b"hidepid=invisible") == 0
+
+
 def _drop_to(uid: int, keep_read_search: bool) -> bool:
     """Become ``uid`` (group the same, no supplementary groups); True if CAP_DAC_READ_SEARCH was kept."""
     libc = _libc()
@@ -233,6 +245,8 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
         needed = interpreter_paths(python)
         hidden = _hide_private_folders(needed + [folder, *writable, *readable])
         report["private_folders_hidden"] = hidden
+        if hidden:
+            report["other_processes_hidden"] = _hide_other_processes()
         if not hidden and abi < 1 and any(_private_ancestor(p) for p in needed):
             # neither a mount namespace nor Landlock: the unprivileged uid could not even start
             # the interpreter, so the run keeps duck's uid (said in the report)

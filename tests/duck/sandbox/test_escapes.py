@@ -250,6 +250,19 @@ def test_root_drops_to_an_unprivileged_uid(sandbox):
     assert shadow["exception"] is not None
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace is made when duck runs as root")
+def test_other_processes_and_their_command_lines_are_hidden(sandbox):
+    """A token passed on a command line (``--api-key=...``) is in world-readable /proc/PID/cmdline:
+    the run sees a procfs of its own that shows only its own uid's processes."""
+    code = (f"import os\nDUCK = {os.getpid()}\ndef f():\n    try:\n        open(f'/proc/{{DUCK}}/cmdline').read()\n"
+            "        seen = True\n    except OSError:\n        seen = False\n"
+            "    pids = [int(p) for p in os.listdir('/proc') if p.isdigit()]\n"
+            "    return [seen, os.getpid() in pids, os.getppid() in pids, 1 in pids]\n")
+    result = run(sandbox, code)
+    assert decode(result["value"]) == [False, True, False, False]
+    assert result["_run"].confinement["other_processes_hidden"] is True
+
+
 def test_the_report_says_what_was_applied(sandbox):
     confinement = run(sandbox, "def f(): return 1")["_run"].confinement
     assert confinement["no_new_privs"] is True
