@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass
 
@@ -19,6 +20,9 @@ ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THR
 #: PYTHON* variables that change how code runs interactively or that point at the user's files
 ENV_PYTHON_REFUSED = ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONBREAKPOINT", "PYTHONUSERBASE", "PYTHONPYCACHEPREFIX",
                       "PYTHONHISTORY")
+#: words that mark a variable as a secret: one kept for its prefix (LC_*, PYTHON*) is still
+#: refused when its name holds one (``PYTHON_API_KEY``, ``LC_SECRET_TOKEN``)
+ENV_SECRET_WORDS = re.compile(r"TOKEN|SECRET|PASSW|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE", re.IGNORECASE)
 #: folders a confined child may read when reads are restricted (the interpreter's come on top)
 SYSTEM_READABLE = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/opt", "/dev", "/proc",
                    "/sys", "/run", "/var/lib", "/nix")
@@ -63,9 +67,11 @@ def allowed_env(env: dict[str, str] | None, home: str, extra: dict[str, str] | N
     source = os.environ if env is None else env
     kept = {}
     for name, value in source.items():
-        if name in ENV_ALLOWED or name.startswith("LC_"):
+        if name in ENV_ALLOWED:
             kept[name] = value
-        elif name.startswith("PYTHON") and name not in ENV_PYTHON_REFUSED:
+        elif ENV_SECRET_WORDS.search(name):
+            continue
+        elif name.startswith("LC_") or (name.startswith("PYTHON") and name not in ENV_PYTHON_REFUSED):
             kept[name] = value
     kept.setdefault("PATH", os.defpath)
     kept.update(HOME=home, TMPDIR=home, TMP=home, TEMP=home, PYTHONDONTWRITEBYTECODE="1")

@@ -166,6 +166,18 @@ def test_no_secret_in_the_environment(sandbox):
     assert "DUCK_TEST_API_KEY" not in env
 
 
+def test_a_secret_named_like_a_kept_variable_stays_out(monkeypatch):
+    """LC_* and PYTHON* are kept by prefix: a secret whose name starts so is still refused."""
+    monkeypatch.setenv("PYTHON_API_KEY", SECRET)
+    monkeypatch.setenv("LC_SECRET_TOKEN", SECRET)
+    monkeypatch.setenv("PYTHONIOENCODING", "utf-8")
+    with Sandbox(1, Policy(), preload=("duck.sandbox.jobs",)) as box:
+        env = decode(run(box, "import os\ndef f(): return dict(os.environ)")["value"])
+        assert SECRET not in repr(env) and env["PYTHONIOENCODING"] == "utf-8"
+        exec_env = allowed_env(None, "/nonexistent")
+        assert SECRET not in repr(exec_env) and exec_env["PYTHONIOENCODING"] == "utf-8"
+
+
 @needs_landlock
 def test_files_under_home_are_unreadable(sandbox, tmp_path):
     home = Path(os.path.expanduser("~"))
