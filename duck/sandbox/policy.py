@@ -25,9 +25,16 @@ ENV_PYTHON_REFUSED = ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONBREAKPOINT", "PYT
 ENV_SECRET_WORDS = re.compile(r"TOKEN|SECRET|PASSW|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE", re.IGNORECASE)
 #: folders a confined child may read when reads are restricted (the interpreter's come on top)
 SYSTEM_READABLE = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/opt", "/dev", "/proc",
-                   "/sys", "/run", "/var/lib", "/nix")
+                   "/sys", "/var/lib", "/nix")
 #: top-level folders never readable when privileges are dropped as root (homes hold the user's secrets)
 HOME_FOLDERS = ("/root", "/home")
+#: folders hidden too when privileges are dropped as root: where other programs' unix sockets
+#: (a database, the docker daemon, the system bus) and mounted secrets live; Landlock does
+#: not cover a connect to a socket with a path, an empty folder in its place does
+SHARED_FOLDERS = ("/run",)
+#: and, where reads are restricted (corpus and eval runs), the shared temporary folders (the
+#: run's own files under them are shown again)
+SHARED_FOLDERS_READ = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,30 @@ def test_no_secret_in_the_environment(sandbox):
     assert "DUCK_TEST_API_KEY" not in env
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace is made when duck runs as root")
+@pytest.mark.parametrize("where", ["/run", "/tmp"])
+def test_unix_sockets_of_other_programs_cannot_be_reached(sandbox, where):
+    """Landlock does not cover a connect to a socket with a path (a database's, the docker
+    daemon's, the system bus's, all in /run, or in /tmp): the run sees empty folders there."""
+    path = os.path.join(where if where == "/run" else scratch_folder("duck-test-"), f"duck-test-{os.getpid()}.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    os.chmod(path, 0o777)
+    listener.listen(1)
+    listener.setblocking(False)
+    try:
+        result = run(sandbox, f"import socket\ndef f():\n    s = socket.socket(socket.AF_UNIX)\n"
+                              f"    s.connect({path!r})\n    s.sendall(b'leak')\n")
+        assert result["exception"] is not None
+        with pytest.raises(BlockingIOError):  # nothing ever connected
+            listener.accept()
+    finally:
+        listener.close()
+        os.unlink(path)
+        if where != "/run":
+            os.rmdir(os.path.dirname(path))
+
+
 def test_a_secret_named_like_a_kept_variable_stays_out(monkeypatch):
     """LC_* and PYTHON* are kept by prefix: a secret whose name starts so is still refused."""
     monkeypatch.setenv("PYTHON_API_KEY", SECRET)
