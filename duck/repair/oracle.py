@@ -216,6 +216,68 @@ def pytest_results(output: str) -> dict[str, str]:
     return {match.group(2): match.group(1) for match in _SUMMARY.finditer(output)}
 
 
+#: what a test the recording cannot back is counted as (see ``recorded_results``)
+UNBACKED = "UNBACKED"
+
+
+def _node_function(node: str) -> tuple[str, str]:
+    """(test file, function name) of a pytest node id: ``tests/t.py::TestX::test_y[1]`` -> ``("tests/t.py", "test_y")``."""
+    path, _, rest = node.partition("::")
+    return str(Path(path)), re.sub(r"\[.*\]$", "", rest.rsplit("::", 1)[-1])
+
+
+def _in_file(recorded: str, test_file: str) -> bool:
+    return recorded == test_file or recorded.endswith("/" + test_file.lstrip("./"))
+
+
+def recorded_results(session) -> dict[str, str]:
+    """``pytest_results`` of a run, kept only where its recording backs them.
+
+    The summary is text the run prints, and the program runs in pytest's process: it can
+    print ``PASSED <node>`` itself (and end with ``os._exit``, or print it at exit after the
+    real summary). So a test counts as PASSED only when the recording holds as many normal
+    returns (not an exception's way out) of its function in its file as the summary claims
+    passes of it, and as XFAIL only when its function was called at all; else it is
+    ``UNBACKED``. An untraced run (no steps: the screening) and a test file the recording
+    does not cover (no step in it) are taken as printed; the recording then decides.
+    """
+    results = pytest_results(session.stdout)
+    if not hasattr(session, "frame") or not len(session):
+        return results
+    wanted = {_node_function(node) for node, status in results.items() if status in ("PASSED", "XFAIL")}
+    if not wanted:
+        return results
+    files = {file for file, _ in wanted}
+    covered = {f: any(_in_file(r, f) for r in session.files) for f in files}
+    returns: dict[tuple[str, str], int] = {}
+    calls: dict[tuple[str, str], int] = {}
+    last_kind: dict[int, str] = {}
+    for step in range(len(session)):
+        kind, frame = session.kind(step), session.frame(step)
+        if kind == "call" or kind == "return":
+            name = session.frame_func(frame).rsplit(".", 1)[-1]
+            for file, function in wanted:
+                if function == name and _in_file(session.frame_file(frame), file):
+                    counts = calls if kind == "call" else returns
+                    if kind == "call" or last_kind.get(frame) != "exception":
+                        counts[(file, function)] = counts.get((file, function), 0) + 1
+        last_kind[frame] = kind
+    passes: dict[tuple[str, str], int] = {}
+    backed = dict(results)
+    for node, status in results.items():
+        key = _node_function(node)
+        if status not in ("PASSED", "XFAIL") or not covered[key[0]]:
+            continue
+        if status == "XFAIL":
+            if not calls.get(key):
+                backed[node] = UNBACKED
+            continue
+        passes[key] = passes.get(key, 0) + 1
+        if passes[key] > returns.get(key, 0):
+            backed[node] = UNBACKED
+    return backed
+
+
 def _same_test(a: str, b: str) -> bool:
     """Node ids equal up to the form of their path (``./tests/x.py`` vs ``tests/x.py``)."""
     def norm(node: str) -> str:
@@ -250,7 +312,7 @@ class TestOracle:
         return None
 
     def judge(self, session: "Session") -> Verdict:
-        results = pytest_results(session.stdout)
+        results = recorded_results(session)
         status = self._status(results)
         if status is None:
             if session.outcome.get("exit_code") == 5 or "no tests ran" in session.stdout:
@@ -258,13 +320,16 @@ class TestOracle:
             return Verdict(False, f"pytest did not report {self.nodeid}: the run {describe_outcome(session.outcome)}", self.name)
         if status in ("PASSED", "XFAIL"):
             return Verdict(True, f"{self.nodeid} passed", self.name)
+        if status == UNBACKED:
+            return Verdict(False, f"the run printed that {self.nodeid} passed, but its recording shows the test "
+                                  "did not return normally", self.name)
         return Verdict(False, f"{self.nodeid} {status.lower()}", self.name)
 
     def verify(self, baseline: "Session", candidate: "Session") -> Verdict:
         verdict = self.judge(candidate)
         if not verdict.passed:
             return verdict
-        before, after = pytest_results(baseline.stdout), pytest_results(candidate.stdout)
+        before, after = recorded_results(baseline), recorded_results(candidate)
         broken = [node for node, status in before.items() if status == "PASSED" and after.get(node) != "PASSED"]
         if broken:
             return Verdict(False, f"{self.nodeid} passes but {', '.join(broken)} no longer passes", self.name)

@@ -244,7 +244,7 @@ def quick_timeout(user: Limits, buggy: QuickRun) -> float:
 def sandbox_policy(limits: Limits) -> Policy:
     """The sandbox limits of a search's runs: the user's memory limit; time is the runs' own timeouts."""
     return Policy(memory_mb=limits.max_memory_mb if limits.max_memory_mb and limits.max_memory_mb > 0 else None,
-                  cpu_s=None, file_size_mb=MAX_RUN_FILE_MB)
+                  cpu_s=None, file_size_mb=MAX_RUN_FILE_MB, disk_mb=2 * MAX_RUN_FILE_MB)
 
 
 def outside_writes_note(paths: Iterable[str], confined: bool) -> str | None:

@@ -2,7 +2,8 @@
 
 ``enter(policy, folder, ...)`` makes the calling process the sandbox: a process group of its own,
 rlimits (address space, CPU, file size, processes, open files, no core files), an
-unprivileged uid/gid when it runs as root, ``no_new_privs``, Landlock (writes only beneath the
+unprivileged uid/gid when it runs as root (with the home folders and the other users'
+processes hidden in a mount namespace of its own), ``no_new_privs``, Landlock (writes only beneath the
 run's folder, reads restricted where asked, TCP denied, signals and abstract sockets scoped),
 and SIGKILL when its supervisor dies. It returns a report of what was applied.
 
@@ -25,7 +26,8 @@ import resource
 import signal
 
 from duck.sandbox import landlock
-from duck.sandbox.policy import HOME_FOLDERS, SYSTEM_READABLE, Policy, interpreter_paths
+from duck.sandbox.policy import (HOME_FOLDERS, SHARED_FOLDERS, SHARED_FOLDERS_READ, SYSTEM_READABLE, Policy,
+                                 interpreter_paths)
 
 _PR_SET_PDEATHSIG, _PR_SET_KEEPCAPS, _PR_CAP_AMBIENT, _PR_CAP_AMBIENT_RAISE = 1, 8, 47, 2
 _CAP_DAC_READ_SEARCH = 2
@@ -135,15 +137,16 @@ def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def _hide_private_folders(needed: list[str]) -> bool:
-    """In a mount namespace of this process's own: an empty tmpfs over each home folder and
-    over each folder the unprivileged uid could not enter on the way to a ``needed`` path,
-    with just the ``needed`` paths under them bound back in (the interpreter, duck, the run's
-    files). Root-only and the users' files then cannot be reached. False where the kernel
-    refuses (no CAP_SYS_ADMIN); raises ``ConfinementError`` if it fails half-way."""
+def _hide_private_folders(needed: list[str], also: tuple[str, ...] = ()) -> bool:
+    """In a mount namespace of this process's own: an empty tmpfs over each home folder, each
+    of ``also`` (``SHARED_FOLDERS``) and each folder the unprivileged uid could not enter on
+    the way to a ``needed`` path, with just the ``needed`` paths under them bound back in (the
+    interpreter, duck, the run's files). Root-only and the users' files, and the sockets other
+    programs listen on, then cannot be reached. False where the kernel refuses (no
+    CAP_SYS_ADMIN); raises ``ConfinementError`` if it fails half-way."""
     libc = _libc()
     needed = [r for r in map(_resolved, (p for p in needed if p)) if r]
-    hidden = [h for h in HOME_FOLDERS if os.path.isdir(h)]
+    hidden = [h for h in (*HOME_FOLDERS, *also) if os.path.isdir(h) and not os.path.islink(h)]
     hidden += [a for a in map(_private_ancestor, needed) if a]
     hidden = _outermost(hidden)
     keep = [p for p in _outermost(needed)
@@ -174,6 +177,17 @@ def _hide_private_folders(needed: list[str]) -> bool:
         os.umask(umask)
         for fd in fds.values():
             os.close(fd)
+
+
+_MS_NOEXEC = 0x8
+
+
+def _hide_other_processes() -> bool:
+    """In this process's own mount namespace: a procfs of its own over ``/proc`` that shows a
+    process only to its own uid (``hidepid=invisible``), so the run, once it is an unprivileged
+    uid, cannot list duck's or the users' processes or read their command lines (tokens passed
+    as arguments). False where the kernel refuses (the run then sees the system's ``/proc``)."""
+    return _libc().mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC, b"hidepid=invisible") == 0
 
 
 def _drop_to(uid: int, keep_read_search: bool) -> bool:
@@ -231,8 +245,11 @@ def enter(policy: Policy, folder: str, *, uid: int | None = None, writable: list
         # hide the homes behind a tmpfs that shows only what the run needs; where that is
         # refused, keep CAP_DAC_READ_SEARCH, but only if Landlock then restricts what is read.
         needed = interpreter_paths(python)
-        hidden = _hide_private_folders(needed + [folder, *writable, *readable])
+        hidden = _hide_private_folders(needed + [folder, *writable, *readable],
+                                       SHARED_FOLDERS + (() if policy.read_anywhere else SHARED_FOLDERS_READ))
         report["private_folders_hidden"] = hidden
+        if hidden:
+            report["other_processes_hidden"] = _hide_other_processes()
         if not hidden and abi < 1 and any(_private_ancestor(p) for p in needed):
             # neither a mount namespace nor Landlock: the unprivileged uid could not even start
             # the interpreter, so the run keeps duck's uid (said in the report)

@@ -128,10 +128,21 @@ def run_snippet(payload: dict) -> dict:
 
 
 class _TooSlow(BaseException):
-    """Raised in a call by its CPU timer (a BaseException, so ``except Exception`` cannot swallow it)."""
+    """Raised in a call by its timers (a BaseException, so ``except Exception`` cannot swallow it)."""
 
 
-def _on_cpu_timer(signum, frame):  # noqa: ARG001 - signal handler signature
+#: a call's wall-clock limit is this many times its CPU limit, plus WALL_SLACK_S: far above what a
+#: busy machine makes of a computing call, it stops one that waits (sleeps, blocks on a lock or a
+#: pipe), which no CPU timer sees
+WALL_FACTOR, WALL_SLACK_S = 4.0, 2.0
+
+
+def wall_limit(cpu_limit: float) -> float:
+    """The wall-clock seconds a call with a CPU limit of ``cpu_limit`` may take in ``run_calls``."""
+    return WALL_FACTOR * float(cpu_limit) + WALL_SLACK_S
+
+
+def _on_timer(signum, frame):  # noqa: ARG001 - signal handler signature
     raise _TooSlow()
 
 
@@ -139,9 +150,10 @@ def run_calls(payload: dict) -> dict:
     """Run ``payload["code"]``, then call the function named by ``payload["call"]`` on each of
     ``payload["inputs"]`` (lists of value trees, the positional arguments), one after the other.
 
-    ``limits_s`` (one number per input, or None) bounds each call's CPU time (``seconds``: the
-    CPU time it took, so a busy machine does not make a call look slow); ``total_s`` bounds
-    the sum; ``max_items`` sets the size an output may have before it turns opaque, or, with
+    ``limits_s`` (one number per input, or None) bounds each call's CPU time, user and system
+    (``seconds``: the CPU time it took, so a busy machine does not make a call look slow), and
+    its wall-clock time (``wall_limit``: a call that sleeps or waits uses no CPU); ``total_s``
+    bounds the sum (and ``wall_limit(total_s)`` the calls' wall-clock time together); ``max_items`` sets the size an output may have before it turns opaque, or, with
     ``digest_large``, before its ``duck.sandbox.values.digest`` is sent instead (``{"digest"}``). Stops at the first call that raises or runs too long. Returns ``{"ok", "exception"
     (of the code itself), "results": [{"value", "seconds"} | {"exception", "seconds"} |
     {"too_slow": True, "seconds"}], "stdout", "stdout_truncated"}`` — outputs only, no verdict.
@@ -155,14 +167,26 @@ def run_calls(payload: dict) -> dict:
     random.seed(payload.get("seed", 0))
     limits = payload.get("limits_s")
     budget = float(payload.get("total_s") or 0) or None
+    wall_budget = wall_limit(budget) if budget is not None else None
     sys.stdout = sys.stderr = out
     sys.stdin = io.StringIO("")
-    signal.signal(signal.SIGVTALRM, _on_cpu_timer)
+    signal.signal(signal.SIGPROF, _on_timer)
+    signal.signal(signal.SIGALRM, _on_timer)
     try:
         namespace: dict = {"__name__": payload.get("module_name") or "__sandbox__", "__builtins__": __builtins__}
         try:
-            exec(compile(payload["code"], payload.get("filename") or "<sample>", "exec"), namespace)
+            if budget is not None:  # the code's own top level is bounded by the whole budget
+                signal.setitimer(signal.ITIMER_PROF, budget)
+                signal.setitimer(signal.ITIMER_REAL, wall_budget)
+            try:
+                exec(compile(payload["code"], payload.get("filename") or "<sample>", "exec"), namespace)
+            finally:
+                signal.setitimer(signal.ITIMER_PROF, 0)
+                signal.setitimer(signal.ITIMER_REAL, 0)
             function = eval(compile(payload["call"], "<call>", "eval"), namespace)
+        except _TooSlow:
+            result["exception"] = {"type": "TimeoutError", "message": "the code's top level ran too long"}
+            return result
         except BaseException as error:  # noqa: BLE001 - the code's failure is its result
             result["exception"] = exception_info(error)
             return result
@@ -173,14 +197,16 @@ def run_calls(payload: dict) -> dict:
             gc.freeze()  # the outputs kept so far are not walked by the call's collections
             entry: dict = {}
             seconds = None
-            started = time.process_time()
+            started, wall_started = time.process_time(), time.monotonic()
             try:
                 if limit:
-                    signal.setitimer(signal.ITIMER_VIRTUAL, float(limit) + 0.05)
+                    signal.setitimer(signal.ITIMER_PROF, float(limit) + 0.05)
+                    signal.setitimer(signal.ITIMER_REAL, wall_limit(limit))
                 try:
                     value = function(*args)
                 finally:
-                    signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+                    signal.setitimer(signal.ITIMER_PROF, 0)
+                    signal.setitimer(signal.ITIMER_REAL, 0)
                     seconds = time.process_time() - started  # the call only, not the sending
                 room = [int(payload.get("max_items") or MAX_ITEMS)]
                 tree = encode(value, _budget=room)
@@ -198,7 +224,8 @@ def run_calls(payload: dict) -> dict:
             entry["seconds"] = seconds
             if budget is not None:
                 budget -= seconds
-            if (limit and seconds > float(limit)) or (budget is not None and budget < 0):
+                wall_budget -= time.monotonic() - wall_started
+            if (limit and seconds > float(limit)) or (budget is not None and min(budget, wall_budget) < 0):
                 entry = {"too_slow": True, "seconds": seconds}
             result["results"].append(entry)
             if "value" not in entry and "digest" not in entry:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 from dataclasses import asdict, dataclass
 
@@ -19,18 +20,30 @@ ENV_ALLOWED = ("PATH", "LANG", "LANGUAGE", "TZ", "OMP_NUM_THREADS", "MKL_NUM_THR
 #: PYTHON* variables that change how code runs interactively or that point at the user's files
 ENV_PYTHON_REFUSED = ("PYTHONSTARTUP", "PYTHONINSPECT", "PYTHONBREAKPOINT", "PYTHONUSERBASE", "PYTHONPYCACHEPREFIX",
                       "PYTHONHISTORY")
+#: words that mark a variable as a secret: one kept for its prefix (LC_*, PYTHON*) is still
+#: refused when its name holds one (``PYTHON_API_KEY``, ``LC_SECRET_TOKEN``)
+ENV_SECRET_WORDS = re.compile(r"TOKEN|SECRET|PASSW|KEY|CREDENTIAL|AUTH|COOKIE|SESSION|PRIVATE", re.IGNORECASE)
 #: folders a confined child may read when reads are restricted (the interpreter's come on top)
 SYSTEM_READABLE = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/opt", "/dev", "/proc",
-                   "/sys", "/run", "/var/lib", "/nix")
+                   "/sys", "/var/lib", "/nix")
 #: top-level folders never readable when privileges are dropped as root (homes hold the user's secrets)
 HOME_FOLDERS = ("/root", "/home")
+#: folders hidden too when privileges are dropped as root: where other programs' unix sockets
+#: (a database, the docker daemon, the system bus) and mounted secrets live; Landlock does
+#: not cover a connect to a socket with a path, an empty folder in its place does
+SHARED_FOLDERS = ("/run",)
+#: and, where reads are restricted (corpus and eval runs), the shared temporary folders (the
+#: run's own files under them are shown again)
+SHARED_FOLDERS_READ = ("/tmp", "/var/tmp", "/dev/shm")
 
 
 @dataclass(frozen=True)
 class Policy:
     """Limits and permissions of every run of one sandbox. ``None`` leaves a limit as it is.
 
-    ``processes`` is RLIMIT_NPROC for the run's own uid (when duck runs as root every run gets
+    ``disk_mb``: what the run's folders (its own and ``writable``) may hold together; the
+    supervisor stops a run beyond it (``stopped_by="disk"``), as RLIMIT_FSIZE bounds one file
+    only and a run could fill the disk with many. ``processes`` is RLIMIT_NPROC for the run's own uid (when duck runs as root every run gets
     an unprivileged uid of its own, so the count is exact; otherwise it is added to what the
     user already runs). ``read_anywhere=False`` lets the run read only the system's and the
     interpreter's folders and its own. ``network=True`` leaves TCP open.
@@ -39,6 +52,7 @@ class Policy:
     memory_mb: int | None = 1024
     cpu_s: int | None = 120
     file_size_mb: int | None = 64
+    disk_mb: int | None = 4096
     processes: int | None = 32
     open_files: int | None = 256
     read_anywhere: bool = True
@@ -60,9 +74,11 @@ def allowed_env(env: dict[str, str] | None, home: str, extra: dict[str, str] | N
     source = os.environ if env is None else env
     kept = {}
     for name, value in source.items():
-        if name in ENV_ALLOWED or name.startswith("LC_"):
+        if name in ENV_ALLOWED:
             kept[name] = value
-        elif name.startswith("PYTHON") and name not in ENV_PYTHON_REFUSED:
+        elif ENV_SECRET_WORDS.search(name):
+            continue
+        elif name.startswith("LC_") or (name.startswith("PYTHON") and name not in ENV_PYTHON_REFUSED):
             kept[name] = value
     kept.setdefault("PATH", os.defpath)
     kept.update(HOME=home, TMPDIR=home, TMP=home, TEMP=home, PYTHONDONTWRITEBYTECODE="1")

@@ -3,7 +3,9 @@
 Started by ``duck.sandbox.Sandbox``, one per slot. It imports what its jobs need once (the
 *zygote*: a fresh process per job costs a fork, not an interpreter start), then reads one job
 per line on its private stdin and answers one JSON line on its private stdout. It never runs
-untrusted code itself: for each job it forks a child that confines itself
+untrusted code itself, and never forks a run from its own memory, which holds what earlier jobs
+sent and returned: a ``Zygote`` forked before the first job forks every run, and the job reaches
+the run through a memfd only the run reads. Each run is a child that confines itself
 (``duck.sandbox.confine``) and then either calls a job function (``"call"``: duck's own code,
 which runs the untrusted snippet and returns *data*) or execs a program (``"exec"``).
 
@@ -41,7 +43,7 @@ from duck.sandbox.confine import ConfinementError, enter, enter_nested, warm
 from duck.sandbox.landlock import libc as _libc
 from duck.sandbox.policy import Policy, interpreter_paths
 
-_PR_SET_CHILD_SUBREAPER = 36
+_PR_SET_CHILD_SUBREAPER, _PR_SET_PDEATHSIG = 36, 1
 #: a job's reply is cut beyond this many bytes (a runaway result must not exhaust the supervisor)
 MAX_RESULT_BYTES = 256 * 2**20
 #: how the error of a run whose confinement could not be set up starts
@@ -96,7 +98,7 @@ def _reap() -> None:
             return
 
 
-def sweep(uid: int | None) -> int:
+def sweep(uid: int | None, keep: int | None = None) -> int:
     """Kill every process left by the last job; how many.
 
     The server is the child subreaper, so everything the job started and left behind is a child
@@ -110,6 +112,7 @@ def sweep(uid: int | None) -> int:
         if killed and uid is not None and os.geteuid() == 0:
             victims.update(_processes_of(uid))
         victims.discard(os.getpid())
+        victims.discard(keep)
         if not victims:
             break
         for pid in victims:
@@ -129,6 +132,189 @@ def _chown_tree(path: str, uid: int) -> None:
                 os.chown(os.path.join(current, name), uid, uid, follow_symlinks=False)
             except OSError:
                 pass
+
+
+#: seconds between two looks at how much a run has written (a statvfs; a walk of its folders
+#: only once the file system lost more than the run's ``Policy.disk_mb``)
+DISK_CHECK_S = 0.25
+
+
+class _DiskWatch:
+    """Whether a run's folders hold more than ``disk_mb`` (``over``): cheap while the file system
+    holding them has not lost that much free space since the run started, exact after."""
+
+    def __init__(self, folders: list[str], disk_mb: int | None) -> None:
+        self.folders = [f for f in folders if os.path.isdir(f)]
+        self.limit = disk_mb * 2**20 if disk_mb else None
+        self.active = bool(self.limit and self.folders)
+        self.next = 0.0
+        self.start_free = self._free() if self.active else None
+
+    def _free(self) -> int | None:
+        try:
+            stat = os.statvfs(self.folders[0])
+        except OSError:
+            return None
+        return stat.f_bavail * stat.f_frsize
+
+    def over(self) -> bool:
+        if not self.active or time.monotonic() < self.next:
+            return False
+        self.next = time.monotonic() + DISK_CHECK_S
+        free = self._free()
+        if free is None or self.start_free is None or self.start_free - free <= self.limit:
+            return False
+        return _disk_usage(self.folders) > self.limit
+
+
+def _disk_usage(folders: list[str]) -> int:
+    """Bytes the files under ``folders`` take on disk (links not followed, hard links once); a
+    folder that cannot be read makes it too much to count."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    stack = list(folders)
+    while stack:
+        folder = stack.pop()
+        try:
+            try:
+                entries = os.scandir(folder)
+            except PermissionError:  # the run took its own folder's permissions away: give them back
+                os.chmod(folder, 0o700)
+                entries = os.scandir(folder)
+            with entries:
+                for entry in entries:
+                    try:
+                        stat = entry.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if (stat.st_dev, stat.st_ino) in seen:
+                        continue
+                    seen.add((stat.st_dev, stat.st_ino))
+                    total += stat.st_blocks * 512
+                    if entry.is_dir(follow_symlinks=False):
+                        stack.append(entry.path)
+        except OSError:
+            return 1 << 62  # what cannot be counted counts as too much
+    return total
+
+
+class ZygoteGone(RuntimeError):
+    """The zygote that forks the runs stopped answering: the server cannot run jobs any more."""
+
+
+class Zygote:
+    """The process every run is forked from: a fork of the server made before the first job, so
+    it holds the preloaded modules and nothing of any job. A run forked from the server itself
+    would inherit whatever earlier jobs left in its memory: a freed buffer with the reference
+    solution an evaluation ran before, or with its outputs, can be read back with ``ctypes``.
+
+    The server sends it ``"fork"`` with the run's descriptors (``socket.send_fds``): a memfd
+    holding the job (which only the forked run reads), the result pipe and a batch's sample
+    pipes; it forks, and answers with the run's pid and a pidfd. The run stays its (zombie)
+    child until the server asks ``"reap"`` (so its pid cannot be reused while the server may
+    still signal it); the answer is the wait status. It dies with the server (PDEATHSIG).
+    """
+
+    def __init__(self, server: "Server") -> None:
+        import socket
+
+        self._socket = socket
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        parent = os.getpid()
+        pid = os.fork()
+        if pid == 0:
+            self.sock.close()
+            _zygote_main(server, theirs, parent)
+        theirs.close()
+        self.pid = pid
+        self.sock.settimeout(ZYGOTE_ANSWER_S)
+
+    def fork(self, job: dict, folder: str, result_fd: int, sample_fds: list[int]) -> tuple[int, int]:
+        """Fork a run of ``job``; its pid and a pidfd of it."""
+        socket = self._socket
+        memfd = os.memfd_create("duck-job", os.MFD_CLOEXEC)
+        try:
+            _write_all(memfd, _dumps({"job": job, "folder": folder}).encode())
+            socket.send_fds(self.sock, [b"fork"], [memfd, result_fd, *sample_fds])
+            message, fds, _, _ = socket.recv_fds(self.sock, 64, 1)
+        except OSError as exc:
+            raise ZygoteGone(f"the zygote went away: {exc!r}") from None
+        finally:
+            os.close(memfd)
+        if not message or len(fds) != 1:
+            for fd in fds:
+                os.close(fd)
+            raise ZygoteGone("the zygote could not fork a run")
+        return int(message), fds[0]
+
+    def reap(self) -> int:
+        """Reap the run forked last (it has ended); its wait status."""
+        try:
+            self.sock.send(b"reap")
+            message = self.sock.recv(64)
+        except OSError as exc:
+            raise ZygoteGone(f"the zygote went away: {exc!r}") from None
+        if not message:
+            raise ZygoteGone("the zygote went away")
+        return int(message)
+
+
+#: seconds the zygote may take to fork a run or reap it
+ZYGOTE_ANSWER_S = 60.0
+
+
+def _zygote_main(server: "Server", sock, parent: int) -> None:
+    """The zygote's loop (see ``Zygote``). Never returns."""
+    import socket
+
+    try:
+        _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent:
+            os._exit(0)
+        _close_fds_except({0, 1, 2, sock.fileno()})
+        child = None
+        while True:
+            message, fds, _, _ = socket.recv_fds(sock, 64, 64)
+            if message == b"fork" and fds:
+                pid = os.fork()
+                if pid == 0:
+                    sock.close()
+                    _forked_run(server, fds)
+                pidfd = os.pidfd_open(pid)
+                for fd in fds:
+                    os.close(fd)
+                socket.send_fds(sock, [str(pid).encode()], [pidfd])
+                os.close(pidfd)
+                child = pid
+            elif message == b"reap" and child is not None:
+                _, status = os.waitpid(child, 0)
+                child = None
+                sock.send(str(status).encode())
+            else:
+                for fd in fds:
+                    os.close(fd)
+                if not message:
+                    break
+                sock.send(b"")
+    except BaseException:  # noqa: BLE001 - the server sees the zygote gone
+        pass
+    os._exit(0)
+
+
+def _forked_run(server: "Server", fds: list[int]) -> None:
+    """In a run just forked from the zygote: read the job from its memfd, then run it. Never returns."""
+    memfd, result_fd, *sample_fds = fds
+    try:
+        os.lseek(memfd, 0, os.SEEK_SET)
+        chunks = []
+        while chunk := os.read(memfd, 1 << 20):
+            chunks.append(chunk)
+        os.close(memfd)
+        message = json.loads(b"".join(chunks))
+        del chunks
+    except BaseException as exc:  # noqa: BLE001
+        os._exit(_report_failure(result_fd, exc, 1))
+    server._child(message["job"], message["folder"], result_fd, sample_fds)
 
 
 def _close_fds_except(keep: set[int]) -> None:
@@ -155,10 +341,15 @@ class Server:
         self.require_landlock = bool(config.get("require_landlock"))
         self.jobs = 0
         self.parent_gone = False
+        self.zygote: Zygote | None = None  # started by ``start_zygote``, once the preloads are in
         for python in (None, sys.executable):  # computed once here, inherited by every forked run
             interpreter_paths(python)
             warm(python)
         _libc()
+
+    def start_zygote(self) -> None:
+        """Fork the zygote every run is forked from (``Zygote``); call it before any job."""
+        self.zygote = Zygote(self)
 
     # ------------------------------------------------------------------ the child
     def _child(self, job: dict, folder: str, result_fd: int, sample_fds: list[int] = ()) -> None:
@@ -283,20 +474,20 @@ class Server:
         # a batch: one result pipe per sample, read here only
         pipes = [os.pipe() for _ in job.get("items") or ()] if job["kind"] == "batch" else []
         started = time.monotonic()
-        pid = os.fork()
-        if pid == 0:
+        try:
+            pid, pidfd = self.zygote.fork(job, folder, writer, [end for _, end in pipes])
+        finally:
+            os.close(writer)
+            for _, end in pipes:
+                os.close(end)
+        try:
+            reply = self._supervise(job, pid, pidfd, reader, started, [end for end, _ in pipes],
+                                    folders=writable)
+        finally:
             os.close(reader)
             for end, _ in pipes:
                 os.close(end)
-            self._child(job, folder, writer, [end for _, end in pipes])
-        os.close(writer)
-        for _, end in pipes:
-            os.close(end)
-        reply = self._supervise(job, pid, reader, started, [end for end, _ in pipes])
-        os.close(reader)
-        for end, _ in pipes:
-            os.close(end)
-        reply["strays"] = sweep(self.uid)
+        reply["strays"] = sweep(self.uid, keep=self.zygote.pid)
         for path in [folder]:
             shutil.rmtree(path, ignore_errors=True)
         if self.uid is not None:
@@ -306,10 +497,11 @@ class Server:
         reply["duration_s"] = round(time.monotonic() - started, 4)
         return reply
 
-    def _supervise(self, job: dict, pid: int, reader: int, started: float, sample_readers: list[int] = ()) -> dict:
+    def _supervise(self, job: dict, pid: int, pidfd: int, reader: int, started: float,
+                   sample_readers: list[int] = (), folders: list[str] = ()) -> dict:
         timeout = float(job.get("timeout_s") or 0) or None
         grace = float(job.get("grace_s") or 0)
-        pidfd = os.pidfd_open(pid)
+        disk = _DiskWatch(folders, self.policy.disk_mb)
         os.set_blocking(reader, False)
         data = bytearray()
         samples = [bytearray() for _ in sample_readers]
@@ -345,6 +537,12 @@ class Server:
                         continue
                 else:
                     wait = 1.0
+                if stopped_by is None and disk.over():
+                    stopped_by = "disk"
+                    self._signal_job(pid, signal.SIGKILL)  # no grace: every moment writes more
+                    continue
+                if disk.active:
+                    wait = min(wait, DISK_CHECK_S)
                 for key, _ in selector.select(max(wait, 0.0)):
                     if type(key.data) is int:
                         if self._drain(key.fd, samples[key.data], share):
@@ -367,7 +565,7 @@ class Server:
             for fd, collected in zip(sample_readers, samples):
                 self._drain(fd, collected, share)
         os.close(pidfd)
-        _, wait_status = os.waitpid(pid, 0)
+        wait_status = self.zygote.reap()
         reply = self._reply(job, wait_status, stopped_by, bytes(data))
         if job["kind"] == "batch":
             reply["results"] = [None if ended is None else {**ended, **_parse(bytes(collected), "call")}
@@ -531,6 +729,7 @@ def main() -> None:
     gc.collect()
     gc.freeze()  # what the preloads made is never walked by a run's collections (no copy-on-write of it)
     os.makedirs(server.root, exist_ok=True)
+    server.start_zygote()
     _write_all(reply_fd, (json.dumps({"ready": True, "pid": os.getpid()}) + "\n").encode())
     while not server.parent_gone:
         line = server._next_control()
@@ -550,8 +749,10 @@ def main() -> None:
         try:
             reply = server.run(job)
         except BaseException as exc:  # noqa: BLE001 - the server's own failure, reported
-            sweep(server.uid)
+            sweep(server.uid, keep=server.zygote.pid)
             reply = {"error": f"the sandbox server failed: {exc!r}", "stopped_by": "crashed"}
+            if isinstance(exc, ZygoteGone):
+                break  # no reply: the parent replaces this server
         reply["id"] = job.get("id")
         _write_all(reply_fd, (json.dumps(reply, ensure_ascii=True) + "\n").encode())
         del job, reply, line  # the next run is forked from this process: it must not find this one's result

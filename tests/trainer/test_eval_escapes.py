@@ -148,3 +148,20 @@ def test_a_task_without_predictions_fails_and_is_reported(tmp_path, capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["scores"]["CRUXEval-O"] == {"pass@1": 50.0} and out["missing"] == ["s1"]
     assert out["check"]["name"] == "official" and out["per_task"]["s1"]["status"] == ["missing"]
+
+
+def test_a_solution_that_waits_instead_of_computing_is_too_slow(sandbox):
+    """Its calls' CPU limits never fire (waiting takes no CPU): their wall-clock limit does, so a
+    candidate that sleeps or blocks fails, as under EvalPlus, instead of holding a worker."""
+    task = _task(base_input=[[1]], plus_input=[[2]])
+    waits = {"sleep": "import time\ndef g(x):\n    time.sleep(40)\n    return [x, 2 * x]\n",
+             "event": "import threading\ndef g(x):\n    threading.Event().wait(40)\n    return [x, 2 * x]\n"}
+    scores = evalplus.EvalPlusScorer(sandbox).score_solutions([(task, code) for code in waits.values()])
+    assert [(s.base, s.reason) for s in scores] == [(False, "too slow")] * 2
+
+
+def test_a_solution_whose_top_level_waits_is_stopped_by_the_task_s_budget(sandbox, monkeypatch):
+    monkeypatch.setattr(evalplus, "TASK_TIME_CAP_S", 1.0)
+    code = "import time\ntime.sleep(60)\ndef g(x):\n    return [x, 2 * x]\n"
+    score, = evalplus.EvalPlusScorer(sandbox).score_solutions([(_task(), code)])
+    assert not score.base and score.reason.startswith("TimeoutError")

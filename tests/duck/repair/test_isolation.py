@@ -187,3 +187,42 @@ def test_the_environment_of_a_run_holds_no_secret_and_not_the_users_home(tmp_pat
                          RecordRequest(script=prog, cwd=prog.parent, stdin=None), RunOracle(), jobs=1) as runner:
         assert runner.run_quick(None, 30).stdout == "[] True True\n"
         assert runner.record(None).session.stdout == "[] True True\n"
+
+
+#: a candidate of ``add`` that is still wrong but prints pytest's summary lines of a pass on every
+#: stream it can find (pytest's own, the recorder's), then ends the process before any test runs
+FORGED_PASS = '''import gc, os, sys
+def add(a, b):
+    return a - b
+_claim = "PASSED test_prog.py::test_add\\nPASSED test_prog.py::test_other\\n"
+for _stream in [o for o in gc.get_objects() if hasattr(type(o), "write") and hasattr(o, "flush")
+                and not isinstance(o, type)] + [sys.__stdout__]:
+    try:
+        _stream.write(_claim)
+        _stream.flush()
+    except Exception:
+        pass
+os._exit(0)
+'''
+
+
+def test_a_candidate_that_prints_a_pytest_pass_is_judged_by_its_recording(write, tmp_path):
+    """Under ``--test`` the verdict reads pytest's summary, which the program (in pytest's
+    process) can print itself: a pass counts only where the recording shows the test returned."""
+    from duck.repair.oracle import TestOracle
+
+    prog = write("src/prog.py", "def add(a, b):\n    return a - b\n")
+    write("src/test_prog.py", "from prog import add\n\ndef test_add():\n    assert add(1, 2) == 3\n\n"
+                              "def test_other():\n    assert add(2, 0) == 2\n")
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    oracle = TestOracle("test_prog.py::test_add")
+    request = oracle.prepare(RecordRequest(script=prog, cwd=prog.parent, stdin=None))
+    with CandidateRunner(Workspace.create(prog, prog.parent, scratch), request, oracle, jobs=1) as runner:
+        runner.baseline = runner.record(None).session
+        forged = runner.confirm(FORGED_PASS, request.limits)
+        assert "PASSED test_prog.py::test_add" in forged.session.stdout  # the claim was printed...
+        assert not forged.verdict.passed, forged.verdict  # ...and not believed
+        assert "did not return normally" in forged.verdict.reason
+        right = runner.confirm("def add(a, b):\n    return a + b\n", request.limits)
+        assert right.verdict.passed, right.verdict

@@ -131,6 +131,11 @@ def test_processes_timeouts_and_crashes_stay_with_their_sample(sandbox):
     assert leftover_processes(marker) == []
 
 
+def _parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+        return int(f.read().rpartition(")")[2].split()[1])
+
+
 def test_without_scoped_signals_a_batch_is_one_child_per_call(monkeypatch):
     import duck.sandbox as sandbox_module
 
@@ -139,7 +144,9 @@ def test_without_scoped_signals_a_batch_is_one_child_per_call(monkeypatch):
         code = "import os\ndef f(): return os.getppid()"
         runs = batch(box, (code, "f()"), (code, "f()"))
         server = next(iter(box._all)).proc.pid
-        assert [value(run) for run in runs] == [server, server]  # each forked by the server itself
+        parents = [value(run) for run in runs]
+        # each forked on its own by the server's zygote (a child of the server), not by a batch's process
+        assert parents[0] == parents[1] and _parent_of(parents[0]) == server
         assert all("nested_landlock" not in (run.confinement or {}) for run in runs)
 
 
@@ -166,3 +173,29 @@ def test_a_run_never_finds_the_result_of_the_run_before(sandbox):
     first = sandbox.call(SNIPPET, {"code": make, "call": "f()"}, timeout_s=5)
     second = sandbox.call(SNIPPET, {"code": look, "call": "f()"}, timeout_s=5)
     assert value(first) == "okapi-12963" and value(second) == 0
+
+
+#: code defining ``in_memory(needle)``: how often the bytes ``needle`` lie in this process's
+#: writable anonymous memory (the heap, freed blocks included), read with ctypes
+IN_MEMORY = ("import ctypes\ndef in_memory(needle):\n    found = 0\n"
+             "    for line in open('/proc/self/maps').read().splitlines():\n"
+             "        parts = line.split()\n"
+             "        if 'rw' not in parts[1] or (len(parts) > 5 and parts[5].startswith('/')):\n"
+             "            continue\n"
+             "        low, high = (int(x, 16) for x in parts[0].split('-'))\n"
+             "        if high - low < 1 << 28:\n"
+             "            found += ctypes.string_at(low, high - low).count(needle)\n"
+             "    return found\n")
+
+
+def test_a_run_never_finds_the_bytes_of_an_earlier_run_in_its_memory(sandbox):
+    """An evaluation runs the reference solution, then the candidates, on the same servers: a run
+    forked from a server that had read an earlier job and its reply could scan its inherited
+    heap for them (freed memory keeps its bytes). Runs are forked from the server's zygote,
+    which never held a job: only the needle the scanning run makes itself is found."""
+    reference = "def reference(x):\n    return x * 7 + 90210  # KIWI-REFERENCE-SOLUTION"
+    first = sandbox.call(SNIPPET, {"code": reference, "call": "[reference(i) for i in range(3)]"}, timeout_s=5)
+    assert value(first) == [90210, 90217, 90224]
+    look = "(in_memory(b'KIWI-REFERENCE' + b'-SOLUTION'), in_memory(b'902' + b'17'))"
+    second = sandbox.call(SNIPPET, {"code": IN_MEMORY, "call": look}, timeout_s=20)
+    assert value(second) == (1, 1)

@@ -166,6 +166,42 @@ def test_no_secret_in_the_environment(sandbox):
     assert "DUCK_TEST_API_KEY" not in env
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace is made when duck runs as root")
+@pytest.mark.parametrize("where", ["/run", "/tmp"])
+def test_unix_sockets_of_other_programs_cannot_be_reached(sandbox, where):
+    """Landlock does not cover a connect to a socket with a path (a database's, the docker
+    daemon's, the system bus's, all in /run, or in /tmp): the run sees empty folders there."""
+    path = os.path.join(where if where == "/run" else scratch_folder("duck-test-"), f"duck-test-{os.getpid()}.sock")
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    os.chmod(path, 0o777)
+    listener.listen(1)
+    listener.setblocking(False)
+    try:
+        result = run(sandbox, f"import socket\ndef f():\n    s = socket.socket(socket.AF_UNIX)\n"
+                              f"    s.connect({path!r})\n    s.sendall(b'leak')\n")
+        assert result["exception"] is not None
+        with pytest.raises(BlockingIOError):  # nothing ever connected
+            listener.accept()
+    finally:
+        listener.close()
+        os.unlink(path)
+        if where != "/run":
+            os.rmdir(os.path.dirname(path))
+
+
+def test_a_secret_named_like_a_kept_variable_stays_out(monkeypatch):
+    """LC_* and PYTHON* are kept by prefix: a secret whose name starts so is still refused."""
+    monkeypatch.setenv("PYTHON_API_KEY", SECRET)
+    monkeypatch.setenv("LC_SECRET_TOKEN", SECRET)
+    monkeypatch.setenv("PYTHONIOENCODING", "utf-8")
+    with Sandbox(1, Policy(), preload=("duck.sandbox.jobs",)) as box:
+        env = decode(run(box, "import os\ndef f(): return dict(os.environ)")["value"])
+        assert SECRET not in repr(env) and env["PYTHONIOENCODING"] == "utf-8"
+        exec_env = allowed_env(None, "/nonexistent")
+        assert SECRET not in repr(exec_env) and exec_env["PYTHONIOENCODING"] == "utf-8"
+
+
 @needs_landlock
 def test_files_under_home_are_unreadable(sandbox, tmp_path):
     home = Path(os.path.expanduser("~"))
@@ -222,6 +258,24 @@ def test_memory_limit(sandbox):
     assert result["exception"]["type"] == "MemoryError"
 
 
+#: code whose ``f()`` writes 64 files of 8 MiB (each under RLIMIT_FSIZE): 512 MiB;
+#: ``HIDE`` makes it write them in a folder whose permissions it then takes away
+FILL = ("import os\ndef f(hide=False):\n    os.mkdir('d')\n    if hide:\n        os.chmod('d', 0o300)\n"
+        "    block = b'x' * (8 << 20)\n    for n in range(64):\n"
+        "        with open(f'd/{n}', 'wb') as out:\n            out.write(block)\n")
+
+
+@pytest.mark.parametrize("call", ["f()", "f(hide=True)"])
+def test_a_run_that_fills_the_disk_is_stopped(call):
+    """RLIMIT_FSIZE bounds one file; the supervisor bounds what the run's folders hold together."""
+    with Sandbox(1, Policy(disk_mb=64), preload=("duck.sandbox.jobs",)) as box:
+        root = next(iter(box._all)).root
+        result = box.call("duck.sandbox.jobs:run_snippet", {"code": FILL, "call": call}, timeout_s=60)
+        assert result.stopped_by == "disk" and result.signal == 9, result
+        assert os.listdir(root) == []  # and its folder is gone
+        assert run(box, "def f(): return 3")["value"] == ["int", "3"]
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="privilege dropping applies when duck runs as root")
 def test_root_drops_to_an_unprivileged_uid(sandbox):
     result = run(sandbox, "import os\ndef f(): return [os.getuid(), os.geteuid(), os.getgid(), os.getgroups()]")
@@ -230,6 +284,19 @@ def test_root_drops_to_an_unprivileged_uid(sandbox):
     assert result["_run"].confinement["uid"] == uid
     shadow = run(sandbox, "def f(): return open('/etc/shadow').read()")
     assert shadow["exception"] is not None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the mount namespace is made when duck runs as root")
+def test_other_processes_and_their_command_lines_are_hidden(sandbox):
+    """A token passed on a command line (``--api-key=...``) is in world-readable /proc/PID/cmdline:
+    the run sees a procfs of its own that shows only its own uid's processes."""
+    code = (f"import os\nDUCK = {os.getpid()}\ndef f():\n    try:\n        open(f'/proc/{{DUCK}}/cmdline').read()\n"
+            "        seen = True\n    except OSError:\n        seen = False\n"
+            "    pids = [int(p) for p in os.listdir('/proc') if p.isdigit()]\n"
+            "    return [seen, os.getpid() in pids, os.getppid() in pids, 1 in pids]\n")
+    result = run(sandbox, code)
+    assert decode(result["value"]) == [False, True, False, False]
+    assert result["_run"].confinement["other_processes_hidden"] is True
 
 
 def test_the_report_says_what_was_applied(sandbox):
