@@ -99,7 +99,8 @@ def _distance(a: list, b: list) -> int:
 
 def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callable[[str], str],
                        fixed_relative: Callable[[str], str], program: str, mapping: dict[int, int],
-                       failing: tuple[int, int] | None = None, passing_only: bool = False) -> int:
+                       failing: tuple[int, int] | None = None, passing_only: bool = False,
+                       statuses: dict[str, bool] | None = None) -> int:
     """Recorded events of either run that the other does not share (0: the same run).
 
     With ``failing`` (the buggy run's steps of the test that failed) the runs are compared test
@@ -108,22 +109,27 @@ def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callab
     there is no departure from it (a fix whose later tests run longer is not the worse for it).
     ``passing_only``: only the tests that passed before the failing one (PATCH-SIM, Xiong et
     al., ICSE 2018: a right fix keeps the passing tests' execution; in the failing test it must
-    depart, by however much the bug needs); 0 when none passed."""
+    depart, by however much the bug needs); 0 when none passed. ``statuses`` (test name ->
+    failed, as ``test_segments`` takes them) names tests after the failing one that ran and
+    passed (every assert run as its own test): ``passing_only`` compares those too."""
     if failing is None:
         if passing_only:
             return 0
         return _distance(_keys(buggy, buggy_relative, program, None), _keys(fixed, fixed_relative, program, mapping))
     from duck.repair.localize import test_segments
 
-    before = test_segments(buggy, failing[0])
+    before = test_segments(buggy, failing[0], statuses)
     after = test_segments(fixed, None)
     last = next((index for index, segment in enumerate(before) if segment.failed), None)
     if last is None or len(after) <= last:
         if passing_only:
             return 0
         return _distance(_keys(buggy, buggy_relative, program, None), _keys(fixed, fixed_relative, program, mapping))
+    pairs = zip(before, after) if passing_only else zip(before[:last + 1], after)
     total, budget = 0, MAX_EVENTS
-    for mine, theirs in zip(before[:last if passing_only else last + 1], after):
+    for mine, theirs in pairs:
+        if passing_only and mine.failed is not False:
+            continue
         if budget <= 0:
             break
         a = range(mine.first, min(mine.last + 1, mine.first + budget))
