@@ -7,7 +7,8 @@ top-level statement at a time: the module's own statements, and those of a modul
 (its test is false, or what it calls raises an ``Exception``) does not stop the run: the
 next statements still run, so every given assert is checked, and at the end the first failure
 is raised again, so the run ends as ``python PROGRAM`` would have (the same exception and
-traceback). Any other statement that raises ends the run at once, as under Python.
+traceback). Any other statement that raises ends the run at once, as under Python (with the
+first failed assert's exception, when one failed before it).
 
 Each statement is compiled from the program's own syntax tree with its own line numbers and
 the program's ``__future__`` flags, so a recording of this run shows the program's lines
@@ -100,7 +101,12 @@ def main(argv: list[str]) -> None:
     module.__dict__.update({"__file__": path, "__builtins__": builtins, "__cached__": None})
     sys.modules["__main__"] = module
     run = _Run(path, tree, module.__dict__)
-    run.block(tree.body)
+    try:
+        run.block(tree.body)
+    except (Exception, SystemExit):
+        if run.failures:  # Python would have stopped at the first failed assert
+            raise run.failures[0] from None
+        raise
     if run.failures:
         raise run.failures[0]
 
