@@ -109,7 +109,10 @@ class RunOracle:
         if outcome.get("outcome") == "finished":
             reason = "every assert held and the run finished" if self.has_asserts else "the run finished with status 0"
             return Verdict(True, reason, self.name)
-        return Verdict(False, f"the run {describe_outcome(outcome)}", self.name)
+        outcomes = assert_outcomes(session) if self.has_asserts and hasattr(session, "header") else {}
+        failed = sum(1 for value in outcomes.values() if value)
+        counts = f"; {failed} of its {len(outcomes)} top-level asserts failed" if failed else ""
+        return Verdict(False, f"the run {describe_outcome(outcome)}{counts}", self.name)
 
     def verify_request(self, request: "RecordRequest") -> "RecordRequest":
         """A program with two or more top-level asserts runs through ``duck.sandbox.each_assert``:

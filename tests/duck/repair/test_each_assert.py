@@ -59,7 +59,8 @@ def test_every_top_level_assert_runs_and_the_run_ends_with_the_first_failure(wri
     exception = session.outcome["exception"]
     assert session.outcome["outcome"] == "exception" and exception["type"] == "AssertionError"
     assert exception["traceback"][-1]["line"] == 11  # as `python checks.py` would end
-    assert not oracle.judge(session).passed
+    verdict = oracle.judge(session)
+    assert not verdict.passed and verdict.reason.endswith("; 2 of its 4 top-level asserts failed")
     assert session.event(oracle.failing_step(session)).line == 11
     statuses = _test_statuses(session)
     segments = {s.name: s.failed for s in localize.test_segments(session, oracle.failing_step(session), statuses)}
