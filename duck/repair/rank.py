@@ -109,8 +109,10 @@ def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callab
 
     With ``failing`` (the buggy run's steps of the test that failed) the runs are compared test
     by test (the k-th test of the fixed run against the k-th of the buggy one) up to and with
-    the failing test: the tests after it never ran in the buggy program, so what a fix does
-    there is no departure from it (a fix whose later tests run longer is not the worse for it).
+    the failing test: where the failure stopped the buggy program the tests after it never ran,
+    so what a fix does there is no departure from it (a fix whose later tests run longer is not
+    the worse for it); where they ran (``duck.sandbox.each_assert``) the passing ones among
+    them count in ``passing_only``.
     ``passing_only``: only the tests that passed before the failing one (PATCH-SIM, Xiong et
     al., ICSE 2018: a right fix keeps the passing tests' execution; in the failing test it must
     depart, by however much the bug needs); 0 when none passed. ``statuses`` (test name ->
