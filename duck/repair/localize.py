@@ -189,7 +189,7 @@ class Segment:
 EXACT_SCAN_STEPS = 2_000     # runs up to this long are scanned step by step for their top-level frames
 
 
-def _outermost_frames(session: Session) -> set[int]:
+def outermost_frames(session: Session) -> set[int]:
     """The frames with no parent. A long run (a recursion of millions of steps) is not read
     step by step: from each top-level frame the scan jumps to the step after its end, a few
     lookups per top-level frame (a top-level generator resumed between other top-level frames
@@ -223,7 +223,7 @@ def test_segments(session: Session, failing_step: int | None,
     if not len(session):
         return []
     raw: list[tuple[int, int, str]] = []
-    outermost = sorted(_outermost_frames(session), key=session.frame_call_step)
+    outermost = sorted(outermost_frames(session), key=session.frame_call_step)
     for frame in outermost:
         steps = session.frame_steps(frame)
         if not len(steps):

@@ -22,12 +22,15 @@ This module does not record (``duck.trace.runner`` does) and does not search for
 from __future__ import annotations
 
 import ast
+import os
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from duck.errors import DuckError
+from duck.sandbox.each_assert import MODULE as EACH_ASSERT, top_level_asserts
 
 if TYPE_CHECKING:  # pragma: no cover
     from duck.session import Session
@@ -106,10 +109,26 @@ class RunOracle:
         if outcome.get("outcome") == "finished":
             reason = "every assert held and the run finished" if self.has_asserts else "the run finished with status 0"
             return Verdict(True, reason, self.name)
-        return Verdict(False, f"the run {describe_outcome(outcome)}", self.name)
+        outcomes = assert_outcomes(session) if self.has_asserts and hasattr(session, "header") else {}
+        failed = sum(1 for value in outcomes.values() if value)
+        counts = f"; {failed} of its {len(outcomes)} top-level asserts failed" if failed else ""
+        return Verdict(False, f"the run {describe_outcome(outcome)}{counts}", self.name)
 
     def verify_request(self, request: "RecordRequest") -> "RecordRequest":
-        return request
+        """A program with two or more top-level asserts runs through ``duck.sandbox.each_assert``:
+        each assert is its own test, so a failing one does not hide the ones after it (they
+        are checked, and localisation and ranking see every one that passes)."""
+        if not self.has_asserts or request.module or request.script is None:
+            return request
+        cwd = Path(request.cwd or os.getcwd())
+        path = request.script if Path(request.script).is_absolute() else cwd / request.script
+        try:
+            tree = ast.parse(Path(path).read_bytes())
+        except (OSError, SyntaxError, ValueError):
+            return request
+        if len(top_level_asserts(tree)) < 2:
+            return request
+        return request.replace(module=EACH_ASSERT, argv=[os.path.relpath(path, cwd), *request.argv])
 
     def verify(self, baseline: "Session", candidate: "Session") -> Verdict:
         verdict = self.judge(candidate)
@@ -119,6 +138,11 @@ class RunOracle:
         if skipped:
             return Verdict(False, f"the run finished but skipped the assert(s) on line(s) "
                                   f"{', '.join(map(str, skipped))} that the failing run checked", self.name)
+        before = assert_outcomes(baseline)
+        if before:
+            failed = sum(1 for value in before.values() if value)
+            return Verdict(True, f"all {len(before)} top-level asserts now hold: the {failed} that failed and "
+                                 f"the {len(before) - failed} that passed before", self.name)
         return Verdict(True, "every assert the failing run reached now holds, and the run finished", self.name)
 
     def screen(self, buggy, candidate) -> Verdict:
@@ -143,6 +167,41 @@ def assert_lines_run(session: "Session") -> set[int]:
         return set()
     executed = session.executed_lines(script)
     return {node.lineno for node in ast.walk(tree) if isinstance(node, ast.Assert) and node.lineno in executed}
+
+
+def assert_outcomes(session: "Session") -> dict[int, bool]:
+    """Line of each top-level assert -> whether it failed, in a run made by
+    ``duck.sandbox.each_assert`` (every assert ran, each as its own outermost ``<module>``
+    frame; it failed when an exception left that frame); empty for any other run."""
+    script = session.header.get("script")
+    if session.header.get("module") != EACH_ASSERT or not script or not len(session):
+        return {}
+    try:
+        lines = set(top_level_asserts(ast.parse(session.source(script))))
+    except (SyntaxError, ValueError):
+        return {}
+    from duck.repair.localize import outermost_frames
+
+    raised = session.exception_steps()
+    outcomes: dict[int, bool] = {}
+    for frame in sorted(outermost_frames(session), key=session.frame_call_step):
+        if session.frame_func(frame) != "<module>":
+            continue
+        steps = session.frame_steps(frame)
+        first = next((step for step in steps if session.kind(step) == "line"), None)
+        if first is None or session.file(first) != script or session.line(first) not in lines:
+            continue
+        end = session.frame_end_step(frame)
+        index = bisect_left(raised, steps[0])
+        failed = False
+        while index < len(raised) and raised[index] <= end:
+            if session.frame(raised[index]) == frame:
+                failed = True
+                break
+            index += 1
+        line = session.line(first)
+        outcomes[line] = outcomes.get(line, False) or failed
+    return outcomes
 
 
 def normalize_output(text: str) -> str:

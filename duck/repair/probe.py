@@ -93,9 +93,9 @@ def derived_calls(session: Session, program: str, original: str, functions: list
 
 
 def _derive(session: Session, program: str, original: str, functions: list[str],
-            failing: tuple[int, int] | None) -> list[tuple[str, dict[str, str], bool]]:
-    """``derived_calls``, each marked True when its seed was recorded inside the steps
-    ``failing`` (the failing test: there a right fix must change behaviour)."""
+            failing: list[tuple[int, int]] | None) -> list[tuple[str, dict[str, str], bool]]:
+    """``derived_calls``, each marked True when its seed was recorded inside one of the step
+    ranges ``failing`` (the failing tests: there a right fix must change behaviour)."""
     defs = _top_level_functions(original)
     seeds: list[tuple[str, dict, bool]] = []
     seen_seeds: set[str] = set()
@@ -119,7 +119,7 @@ def _derive(session: Session, program: str, original: str, functions: list[str],
             continue
         seen_seeds.add(key)
         counts[event.func] = counts.get(event.func, 0) + 1
-        seeds.append((event.func, values, failing is not None and failing[0] <= step <= failing[1]))
+        seeds.append((event.func, values, any(first <= step <= last for first, last in failing or ())))
     calls: list[tuple[str, dict[str, str], bool]] = []
     seen = set(seen_seeds)
     for name, values, near in seeds:
@@ -146,11 +146,11 @@ class Comparison:
 
 
 def compare(runner, session: Session, program: str, original: str, patched: list[str],
-            timeout_s: float = 5.0, failing: tuple[int, int] | None = None) -> list[Comparison] | None:
+            timeout_s: float = 5.0, failing: list[tuple[int, int]] | None = None) -> list[Comparison] | None:
     """For each patched source, its ``Comparison`` with the buggy program on the derived calls;
     None when nothing could be derived or the buggy program could not be probed.
 
-    Only calls derived from calls recorded outside ``failing`` (the steps of the failing test)
+    Only calls derived from calls recorded outside ``failing`` (the steps of the failing tests)
     count when there are any: those are the inputs near where the buggy program was not seen
     failing, whose answers a right fix keeps; near the failing call a right fix must change
     them. Every version runs in one probe child; when that child fails, each fix runs in its

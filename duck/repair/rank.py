@@ -22,13 +22,17 @@ wrong on other inputs. What tells them apart, in this order:
    passes by leaving code dead (an early ``return`` turned to the expected constant) is the
    functionality-deleting kind of plausible patch (Qi et al., ISSTA 2015; the anti-patterns of
    Tan et al., FSE 2016);
-   then ``behaviour_distance``: the same count up to and with the failing test (the tests after
-   it never ran in the buggy program). A fix that changes one loop iteration beats one that
-   changes three;
 7. ``naturalness`` (``duck.repair.naturalness``): how often the standard library writes the
    shapes of the expressions the fix brings in, more first (``x % 2 == 0`` over ``x // 2 == 1``
-   when the runs cannot tell them apart: buggy code is less natural than its fix);
-8. the candidate's place in the search's order (its line's suspiciousness times how likely its
+   when the tests that passed cannot tell them apart: buggy code is less natural than its fix);
+8. ``behaviour_distance``: the same count as ``passing_distance`` up to and with the failing
+   test. In the failing test a right fix must depart from the buggy run, by however much the
+   bug needs: PATCH-SIM reads departure there as a sign of a right fix, not of a wrong one,
+   and a wrong fix that passes by coincidence often departs least (it returns early with the
+   expected value where the right one runs the loop to its end). So it only breaks the ties
+   that everything above leaves (a fix that changes one loop iteration before one that
+   changes three);
+9. the candidate's place in the search's order (its line's suspiciousness times how likely its
    kind of edit is: fault localisation's prior), never the time it finished; then the changed
    characters.
 
@@ -99,31 +103,39 @@ def _distance(a: list, b: list) -> int:
 
 def behaviour_distance(buggy: Session, fixed: Session, *, buggy_relative: Callable[[str], str],
                        fixed_relative: Callable[[str], str], program: str, mapping: dict[int, int],
-                       failing: tuple[int, int] | None = None, passing_only: bool = False) -> int:
+                       failing: tuple[int, int] | None = None, passing_only: bool = False,
+                       statuses: dict[str, bool] | None = None) -> int:
     """Recorded events of either run that the other does not share (0: the same run).
 
     With ``failing`` (the buggy run's steps of the test that failed) the runs are compared test
     by test (the k-th test of the fixed run against the k-th of the buggy one) up to and with
-    the failing test: the tests after it never ran in the buggy program, so what a fix does
-    there is no departure from it (a fix whose later tests run longer is not the worse for it).
+    the failing test: where the failure stopped the buggy program the tests after it never ran,
+    so what a fix does there is no departure from it (a fix whose later tests run longer is not
+    the worse for it); where they ran (``duck.sandbox.each_assert``) the passing ones among
+    them count in ``passing_only``.
     ``passing_only``: only the tests that passed before the failing one (PATCH-SIM, Xiong et
     al., ICSE 2018: a right fix keeps the passing tests' execution; in the failing test it must
-    depart, by however much the bug needs); 0 when none passed."""
+    depart, by however much the bug needs); 0 when none passed. ``statuses`` (test name ->
+    failed, as ``test_segments`` takes them) names tests after the failing one that ran and
+    passed (every assert run as its own test): ``passing_only`` compares those too."""
     if failing is None:
         if passing_only:
             return 0
         return _distance(_keys(buggy, buggy_relative, program, None), _keys(fixed, fixed_relative, program, mapping))
     from duck.repair.localize import test_segments
 
-    before = test_segments(buggy, failing[0])
+    before = test_segments(buggy, failing[0], statuses)
     after = test_segments(fixed, None)
     last = next((index for index, segment in enumerate(before) if segment.failed), None)
     if last is None or len(after) <= last:
         if passing_only:
             return 0
         return _distance(_keys(buggy, buggy_relative, program, None), _keys(fixed, fixed_relative, program, mapping))
+    pairs = zip(before, after) if passing_only else zip(before[:last + 1], after)
     total, budget = 0, MAX_EVENTS
-    for mine, theirs in zip(before[:last if passing_only else last + 1], after):
+    for mine, theirs in pairs:
+        if passing_only and mine.failed is not False:
+            continue
         if budget <= 0:
             break
         a = range(mine.first, min(mine.last + 1, mine.first + budget))
@@ -291,8 +303,8 @@ def rank_key(fix, order: int) -> tuple:
     """Sort key of a verified ``duck.repair.search.Fix``: best first (see the module docstring)."""
     return before_recording_key(bool(fix.degenerate), fix.size, fix.name_gain, fix.agreement,
                                 redundancy_gain(fix.original_source, fix.patched_source)) + (
-        fix.passing_distance, -fix.lines_run, fix.behaviour_distance,
-        -naturalness(fix.original_source, fix.patched_source), order,
+        fix.passing_distance, -fix.lines_run, -naturalness(fix.original_source, fix.patched_source),
+        fix.behaviour_distance, order,
         changed_chars(fix.original_source, fix.patched_source))
 
 
@@ -325,13 +337,13 @@ def why_first(fixes: list) -> str:
          f"events differ, fix 2: {other.passing_distance})"),
         (best.lines_run > other.lines_run, f"its run executes {best.lines_run} lines of the program, fix 2 only "
                                            f"{other.lines_run}: fix 2 leaves more of the code dead"),
-        (best.behaviour_distance < other.behaviour_distance,
-         f"its run departs less from the buggy run ({best.behaviour_distance} recorded events differ, "
-         f"fix 2: {other.behaviour_distance})"),
         (naturalness(best.original_source, best.patched_source)
          > naturalness(other.original_source, other.patched_source),
-         "the runs do not tell the two apart, and the code it writes has a shape the standard library "
-         "writes more often than fix 2's (buggy code is less natural than its fix)"),
+         "the tests that passed do not tell the two apart, and the code it writes has a shape the standard "
+         "library writes more often than fix 2's (buggy code is less natural than its fix)"),
+        (best.behaviour_distance < other.behaviour_distance,
+         f"nothing else tells the two apart, and its run departs less from the buggy run up to the failing "
+         f"test ({best.behaviour_distance} recorded events differ, fix 2: {other.behaviour_distance})"),
     ]
     for better, text in reasons:
         if better:

@@ -41,7 +41,8 @@ from duck.errors import DuckError
 from duck.repair.apply import compiles, read_source
 from duck.repair.diverge import line_map
 from duck.repair.localize import Suspect, names_seen, suspicious_lines, test_segments
-from duck.repair.oracle import Oracle, RunOracle, TestOracle, Verdict, program_has_asserts, pytest_results
+from duck.repair.oracle import (Oracle, RunOracle, TestOracle, Verdict, assert_outcomes, program_has_asserts,
+                               pytest_results)
 from duck.repair.probe import Comparison, compare
 from duck.repair.proposals import Proposal
 from duck.repair.rank import (argument_name_gain, before_recording_key, behaviour_distance, degenerate_reason,
@@ -307,12 +308,21 @@ def _failing_test(session: Session, failing: int | None) -> tuple[int, int] | No
     return None
 
 
+def _failing_tests(session: Session, failing: int | None, statuses: dict[str, bool]) -> list[tuple[int, int]]:
+    """The steps of every test that failed (the one holding ``failing``, and those ``statuses`` knows)."""
+    return [(segment.first, segment.last) for segment in test_segments(session, failing, statuses) if segment.failed]
+
+
 def _test_statuses(session: Session) -> dict[str, bool]:
-    """test function name -> failed?, from a pytest summary the run printed (empty for a program)."""
+    """test name -> failed?, from a pytest summary the run printed, or for a program whose
+    asserts each ran as a test (``duck.sandbox.each_assert``) from the recording ("line N",
+    as ``test_segments`` names a module-level statement); empty for any other program."""
     statuses: dict[str, bool] = {}
     for node, status in pytest_results(session.stdout).items():
         name = node.rsplit("::", 1)[-1].split("[", 1)[0]
         statuses[name] = statuses.get(name, False) or status in ("FAILED", "ERROR")
+    for line, failed in assert_outcomes(session).items():
+        statuses[f"line {line}"] = failed
     return statuses
 
 
@@ -411,7 +421,10 @@ class Search:
         self.tried = 0
         self.seen_sources: set[tuple[str | None, str]] = {(None, original)}
         self.originals: dict[str | None, str] = {None: original}   # file (None: the program) -> its text
-        self.failing_test = _failing_test(baseline.session, failing)  # its steps: the probe leaves them out
+        self.failing_test = _failing_test(baseline.session, failing)
+        self.statuses = _test_statuses(baseline.session)
+        # the steps of every failing test: the probe leaves out calls recorded there
+        self.failing_tests = _failing_tests(baseline.session, failing, self.statuses)
 
     def out_of_time(self) -> bool:
         return time.monotonic() - self.started > self.request.time_budget_s
@@ -575,7 +588,7 @@ class Search:
             relative = self.workspace.script if file is None else Path(file)
             compared = compare(self.runner, session, str(self.baseline.copy_root / relative),
                                self.originals[None if file is None else str(file)],
-                               [str(sources[i]) for i in indices], failing=self.failing_test)
+                               [str(sources[i]) for i in indices], failing=self.failing_tests)
             for i, comparison in zip(indices, compared or ()):
                 found[i] = comparison
         return found
@@ -639,12 +652,14 @@ class Search:
                 self.baseline.session, result.session,
                 buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
                 fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
-                program=program, mapping=line_map(source, original), failing=self.failing_test)
+                program=program, mapping=line_map(source, original), failing=self.failing_test,
+                statuses=self.statuses)
             fix.passing_distance = behaviour_distance(
                 self.baseline.session, result.session,
                 buggy_relative=lambda p: self.workspace.relative(p, self.baseline.copy_root),
                 fixed_relative=lambda p: self.workspace.relative(p, result.copy_root),
-                program=program, mapping=line_map(source, original), failing=self.failing_test, passing_only=True)
+                program=program, mapping=line_map(source, original), failing=self.failing_test,
+                statuses=self.statuses, passing_only=True)
             fix.lines_run = lines_run(result.session, str(result.copy_root / relative))
             fix.degenerate = degenerate_reason(
                 original, source, self.baseline.session, result.session,

@@ -48,12 +48,26 @@ def test_the_common_shape_breaks_a_tie_the_runs_leave():
     assert "standard library" in why_first(ranked)
 
 
-def test_naturalness_does_not_outweigh_the_run_evidence():
-    constant = _fix(BUGGY.replace("i // 2 == 0", "i // 2 == 1"), behaviour_distance=3)
-    operator = _fix(BUGGY.replace("i // 2 == 0", "i % 2 == 0"), behaviour_distance=4)
+def test_naturalness_does_not_outweigh_the_tests_that_passed():
+    constant = _fix(BUGGY.replace("i // 2 == 0", "i // 2 == 1"), passing_distance=3)
+    operator = _fix(BUGGY.replace("i // 2 == 0", "i % 2 == 0"), passing_distance=4)
     ranked = sorted([constant, operator], key=lambda f: rank_key(f, 0 if f is constant else 1))
     assert ranked[0] is constant
     assert "standard library" not in why_first(ranked)
+
+
+def test_a_smaller_departure_in_the_failing_test_does_not_outweigh_naturalness():
+    """A wrong fix that passes by coincidence often departs least from the buggy run in the
+    failing test (it stops early with the expected value where the right fix runs on); the
+    right fix must depart there, so that departure only breaks the last ties."""
+    constant = _fix(BUGGY.replace("i // 2 == 0", "i // 2 == 1"), behaviour_distance=3)
+    operator = _fix(BUGGY.replace("i // 2 == 0", "i % 2 == 0"), behaviour_distance=9)
+    ranked = sorted([constant, operator], key=lambda f: rank_key(f, 0 if f is constant else 1))
+    assert ranked[0] is operator
+    assert "standard library" in why_first(ranked)
+    same = _fix(BUGGY.replace("i // 2 == 0", "i % 2 == 0 "), behaviour_distance=2)  # the same shapes
+    assert sorted([operator, same], key=lambda f: rank_key(f, 0 if f is operator else 1))[0] is same
+    assert "departs less" in why_first([same, operator])
 
 
 def test_a_fix_that_brings_in_no_new_shape_is_not_penalised():

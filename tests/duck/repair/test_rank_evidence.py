@@ -167,9 +167,9 @@ def test_a_long_runs_top_level_frames_are_found_without_reading_every_step(write
     prog = write("fib.py", "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n\n\n"
                            "assert fib(6) == 8\nvalues = [fib(i) for i in range(5)]\nprint(values)\n")
     session = recorded(prog)
-    exact = localize._outermost_frames(session)
+    exact = localize.outermost_frames(session)
     assert exact == {session.frame(step) for step in range(len(session))
                      if session.frame_parent(session.frame(step)) is None}
     monkeypatch.setattr(localize, "EXACT_SCAN_STEPS", 0)   # as a run of millions of steps would be read
-    assert localize._outermost_frames(session) == exact
+    assert localize.outermost_frames(session) == exact
     assert [s.name for s in localize.test_segments(session, None)][-3:] == ["line 5", "line 6", "line 7"]
