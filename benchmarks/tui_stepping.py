@@ -132,15 +132,7 @@ async def measure(session: Session, presses: int) -> dict:
                 timings.append(time.perf_counter() - start)
             return statistics.median(timings) * 1000
 
-        writes = []
-        display = app._display
-
-        def counting_display(screen, renderable):
-            if renderable is not None:
-                writes.append(1)
-            return display(screen, renderable)
-
-        app._display = counting_display
+        writes = count_screen_writes(app)
 
         async def key_and_repaint(key: str) -> tuple[float, float, float]:
             timings, cpu_timings, counts = [], [], []
@@ -189,10 +181,9 @@ async def measure(session: Session, presses: int) -> dict:
 PACE_S = 0.05  # between keys: faster than key repeat, slower than a repaint
 
 
-async def paced_keys(app, pilot, presses: int) -> dict:
-    """CPU ms per key with keys posted ``PACE_S`` apart (see the module docstring)."""
-    session = app.session
-    writes = []
+def count_screen_writes(app) -> list:
+    """A list that gets one item per screen write the app makes from now on (its ``_display`` wrapped)."""
+    writes: list = []
     display = app._display
 
     def counting_display(screen, renderable):
@@ -201,6 +192,14 @@ async def paced_keys(app, pilot, presses: int) -> dict:
         return display(screen, renderable)
 
     app._display = counting_display
+    return writes
+
+
+async def paced_keys(app, pilot, presses: int) -> dict:
+    """CPU ms per key with keys posted ``PACE_S`` apart (see the module docstring)."""
+    session = app.session
+    display = app._display  # put back at the end
+    writes = count_screen_writes(app)
 
     def post(key: str) -> None:
         app.post_message(events.Key(key, key if len(key) == 1 else None))

@@ -880,13 +880,12 @@ scalar_repr(PyObject *v)
     return PyObject_Repr(v);
 }
 
-/* open + the texts joined by ", " + close, as one str (a new reference, or NULL with an error); with
- * `pairs`, texts are key, value, key, value...: "k: v, k: v". The texts are consumed (each a new
- * reference, all non-NULL). */
+/* A new, unfilled str with room for the texts (all str) and `extra` ASCII characters, wide enough for the
+ * widest of them (NULL with an error): what join_texts and concat_texts write into. */
 static PyObject *
-join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *close, int pairs)
+new_text_for(PyObject *const *texts, Py_ssize_t n, Py_ssize_t extra)
 {
-    Py_ssize_t len = (Py_ssize_t)strlen(open) + (Py_ssize_t)strlen(close) + (n > 1 ? 2 * (n - 1) : 0);
+    Py_ssize_t len = extra;
     Py_UCS4 maxchar = 127;
     for (Py_ssize_t i = 0; i < n; i++) {
         len += PyUnicode_GET_LENGTH(texts[i]);
@@ -894,7 +893,17 @@ join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *c
         if (m > maxchar)
             maxchar = m;
     }
-    PyObject *out = PyUnicode_New(len, maxchar);
+    return PyUnicode_New(len, maxchar);
+}
+
+/* open + the texts joined by ", " + close, as one str (a new reference, or NULL with an error); with
+ * `pairs`, texts are key, value, key, value...: "k: v, k: v". The texts are consumed (each a new
+ * reference, all non-NULL). */
+static PyObject *
+join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *close, int pairs)
+{
+    PyObject *out = new_text_for(texts, n, (Py_ssize_t)strlen(open) + (Py_ssize_t)strlen(close)
+                                             + (n > 1 ? 2 * (n - 1) : 0));
     if (out != NULL) {
         Py_ssize_t pos = 0;
         int kind = PyUnicode_KIND(out);
@@ -928,15 +937,7 @@ join_texts(PyObject *const *texts, Py_ssize_t n, const char *open, const char *c
 static PyObject *
 concat_texts(PyObject *const *texts, Py_ssize_t n)
 {
-    Py_ssize_t len = 0;
-    Py_UCS4 maxchar = 127;
-    for (Py_ssize_t i = 0; i < n; i++) {
-        len += PyUnicode_GET_LENGTH(texts[i]);
-        Py_UCS4 m = PyUnicode_MAX_CHAR_VALUE(texts[i]);
-        if (m > maxchar)
-            maxchar = m;
-    }
-    PyObject *out = PyUnicode_New(len, maxchar);
+    PyObject *out = new_text_for(texts, n, 0);
     if (out == NULL)
         return NULL;
     Py_ssize_t pos = 0;
