@@ -24,7 +24,8 @@ candidates that way (``duck.trace.runner.record(..., fork=True)``), saving an in
 start and the recorder's imports per recording.
 
 ``run_main`` and ``probe`` return data; verdicts are made by the caller. Standard library only
-(plus the write watcher, and the recorder for ``record_main``, imported there), so a server
+(plus the write watcher, the recorder for ``record_main``, imported there, and the light
+``duck.trace.spelling`` for the one wording both share), so a server
 that preloads only this module stays small; it records no steps itself (``duck.trace.child``
 does).
 """
@@ -38,6 +39,8 @@ import os
 import signal
 import sys
 import types
+
+from duck.trace.spelling import exit_message
 
 #: frames between the fork server's entry and the program's code, which a fresh ``python
 #: PROGRAM`` does not have: the recursion limit is raised by as many, so a deep recursion
@@ -152,7 +155,7 @@ def run_main(payload: dict) -> dict:
     except SystemExit as exc:
         exit_code = _exit_status(exc.code)
         if exit_code != 0:
-            status = {"end": "exited", "message": f"the program called sys.exit({exc.code!r})"}
+            status = {"end": "exited", "message": exit_message(exc.code)}
     except BaseException as exc:  # noqa: BLE001 - the program's own uncaught exception
         status = _exception_status(exc)
         exit_code = 1

@@ -44,7 +44,7 @@ from _struct import calcsize
 
 from duck.trace.pristine import BUILTINS as __builtins__  # noqa: F401 - duck's code keeps the real len, open, print
 from duck.trace import pristine
-from duck.trace.spelling import json_text, spelled_out
+from duck.trace.spelling import exit_message, json_text, spelled_out
 from duck.trace.limits import Limits
 from duck.trace.recorder import (_DUCK_DIR, CapturedStream, FileFilter, OutputTap, RecordedStdin,
                                  Recorder, exception_summary)
@@ -472,7 +472,7 @@ class _Child:
         if isinstance(ended, SystemExit):
             exit_code = _exit_status(ended.code)
             if exit_code != 0:
-                return {"end": "exited", "message": f"the program called sys.exit({ended.code!r})"}, exit_code, None
+                return {"end": "exited", "message": exit_message(ended.code)}, exit_code, None
             return {"end": "finished"}, 0, None
         if isinstance(ended, MemoryError):
             return {"end": "limit", "limit": "memory", "message":

@@ -61,3 +61,10 @@ def json_text(value: object, compact: bool = True) -> str:
     encode = _make_encoder({}, _not_serializable, json_string, None, ":" if compact else ": ",
                            "," if compact else ", ", False, False, True)
     return "".join(encode(value, 0))
+
+
+def exit_message(code: object) -> str:
+    """The outcome's message for a run that ended by ``SystemExit(code)`` with a failing status: the
+    program's own ``sys.exit``, or a library's it called (argparse exits 2 on bad arguments), or a
+    ``raise SystemExit``. One wording for the recorder's child and the sandbox's untraced runs."""
+    return f"the program ended with sys.exit({code!r})"

@@ -154,6 +154,7 @@ def test_an_untraced_run_sees_what_a_fresh_interpreter_gives_a_program(make_runn
     assert quick.stdout == recorded.stdout
     assert quick.outcome["outcome"] == recorded.outcome["outcome"] == "exited"
     assert quick.outcome["exit_code"] == recorded.outcome["exit_code"] == 3
+    assert quick.outcome["message"] == recorded.outcome["message"] == "the program ended with sys.exit(3)"
 
 
 FORK_PROGRAMS = {

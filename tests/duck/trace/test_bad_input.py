@@ -132,6 +132,7 @@ def test_memory_bomb_stops_at_the_memory_limit(run_program):
 def test_sys_exit_3_is_exited_with_status_3(run_program):
     outcome, trace = run_program("exit3.py")
     assert outcome["outcome"] == "exited" and outcome["exit_code"] == 3
+    assert outcome["message"] == "the program ended with sys.exit(3)"
     assert any(e.get("stdout") == "leaving\n" for e in trace.events)
 
 
