@@ -48,6 +48,7 @@ from duck.repair.oracle import Oracle, Verdict
 from duck.sandbox import Policy, Run, Sandbox, allowed_env
 from duck.session import Session
 from duck.trace.limits import Limits
+from duck.trace.runner import program_io_encoding
 
 _IGNORED_NAMES = shutil.ignore_patterns(".git", ".hg", ".svn", ".venv", "venv", "env", "__pycache__", "node_modules",
                                         ".mypy_cache", ".pytest_cache", ".tox", ".nox", ".ruff_cache",
@@ -358,7 +359,7 @@ class CandidateRunner:
         env = allowed_env(source, str(home), {**settings, **(extra or {})})
         if self.request.seed is not None:
             env["PYTHONHASHSEED"] = str(self.request.seed)
-        env.setdefault("PYTHONIOENCODING", "utf-8")
+        env.setdefault("PYTHONIOENCODING", program_io_encoding())
         return env
 
     def _note_writes(self, paths) -> None:

@@ -143,13 +143,16 @@ def check_script(script: Path) -> dict | None:
     return None
 
 
-def _stdio_errors() -> str:
-    """The error handler this interpreter gives standard streams in this environment (python's choice)."""
+def program_io_encoding() -> str:
+    """The program's ``PYTHONIOENCODING``: UTF-8 always, with the error handler this interpreter
+    gives standard streams in this environment (python's choice: surrogateescape in a C or UTF-8
+    locale), so bytes that are not UTF-8 on stdin, or printed file names, work as under python.
+    For recorded runs here and ``duck fix``'s sandboxed ones (``duck.repair.verify``)."""
     for stream in (sys.__stdout__, sys.__stdin__):  # stderr's is always backslashreplace
         errors = getattr(stream, "errors", None)
         if errors:
-            return errors
-    return "strict"
+            return f"utf-8:{errors}"
+    return "utf-8:strict"
 
 
 def _default_include(request: RecordRequest, cwd: Path) -> list[str]:
@@ -222,9 +225,7 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
         env = dict(os.environ if request.env is None else request.env)
         if request.seed is not None:
             env["PYTHONHASHSEED"] = str(request.seed)
-        # UTF-8 always, with the error handler python picks here (surrogateescape in a C or UTF-8
-        # locale): bytes that are not UTF-8 on stdin, or printed file names, work as under python
-        env.setdefault("PYTHONIOENCODING", f"utf-8:{_stdio_errors()}")
+        env.setdefault("PYTHONIOENCODING", program_io_encoding())
         write_config(tmpdir / "config", config)
         python = request.python or sys.executable
         if sandbox is None:
