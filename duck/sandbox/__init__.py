@@ -91,8 +91,9 @@ def confinement_note() -> str | None:
 class Run:
     """What one sandboxed run did.
 
-    ``stopped_by``: None (it ended by itself), ``"timeout"``, ``"cancelled"`` or ``"crashed"``
-    (the server itself failed). ``result``: a call's returned data. ``error``: why a call
+    ``stopped_by``: None (it ended by itself), ``"timeout"``, ``"cancelled"``, ``"disk"`` (its
+    folders held more than ``Policy.disk_mb``: killed, or flagged as it ended; no result) or
+    ``"crashed"`` (the server itself failed). ``result``: a call's returned data. ``error``: why a call
     produced no result (an exception in the job function, or a sandbox that could not be set
     up). ``confinement``: what was applied (Landlock ABI and rules, uid, rlimits).
     ``strays``: processes the run left behind that were killed when it ended.

@@ -157,8 +157,10 @@ class _DiskWatch:
             return None
         return stat.f_bavail * stat.f_frsize
 
-    def over(self) -> bool:
-        if not self.active or time.monotonic() < self.next:
+    def over(self, final: bool = False) -> bool:
+        """``final``: the run has ended: look now, whenever the last look was (a run that wrote its
+        too much within one ``DISK_CHECK_S`` and ended is over the bound too)."""
+        if not self.active or (not final and time.monotonic() < self.next):
             return False
         self.next = time.monotonic() + DISK_CHECK_S
         free = self._free()
@@ -564,6 +566,8 @@ class Server:
             self._drain(reader, data)
             for fd, collected in zip(sample_readers, samples):
                 self._drain(fd, collected, share)
+        if stopped_by is None and disk.over(final=True):
+            stopped_by = "disk"  # ended before a look caught it: what it wrote is still beyond the bound
         os.close(pidfd)
         wait_status = self.zygote.reap()
         reply = self._reply(job, wait_status, stopped_by, bytes(data))
@@ -604,6 +608,9 @@ class Server:
         elif os.WIFSIGNALED(wait_status):
             reply["signal"] = os.WTERMSIG(wait_status)
         reply.update(_parse(data, job["kind"], len(job.get("items") or ())))
+        if stopped_by == "disk":  # what it returned is not believed (it may have ended by itself)
+            reply["result"] = None
+            reply["error"] = "the run's folders held more than its disk bound (Policy.disk_mb)"
         return reply
 
 
