@@ -201,7 +201,8 @@ def _index_error(ev: _Evaluator, index: SourceIndex, parts, message: str) -> str
                 continue
             name, key_text = _describe(index, node.value), _describe(index, node.slice)
             if size == 0:
-                return f"{name} is empty, so there is no item {key_text} (== {key})"
+                shown = f"{key_text} (== {key})" if key_text != str(key) else key_text
+                return f"{name} is empty, so there is no item {shown}"
             if key == size and key_text != str(key):
                 return f"{key_text} == len({name}) == {size}, one past the last index ({size - 1})"
             shown = f"{key_text} == {key}" if key_text != str(key) else f"the index is {key}"

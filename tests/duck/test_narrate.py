@@ -116,6 +116,22 @@ def test_index_error_is_explained_with_the_values_of_the_failing_line():
     assert "because i == len(values) == 2, one past the last index (1)" in outcome
 
 
+FIRST = """\
+def first(values):
+    return values[0]
+
+print(first([]))
+"""
+
+
+def test_an_empty_list_indexed_by_a_literal_is_told_without_repeating_the_index():
+    session = failing_call(FIRST, "first", "values", "[]", lambda rec: rec.line(2),
+                           ("IndexError", "list index out of range", 2), 4)
+    outcome = describe_outcome(session)
+    assert "because values is empty, so there is no item 0" in outcome
+    assert "(== 0)" not in outcome
+
+
 def test_run_narration_tells_lines_calls_loops_and_outcome():
     text = render_run(average_session())
     assert text.splitlines()[0].startswith("duck: prog.py raised IndexError")
