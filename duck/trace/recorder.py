@@ -190,11 +190,16 @@ class Recorder:
             # A program's signal handler runs as Python code at the next bytecode, which may be
             # here: one that raises (an alarm's Timeout) between the take and the write lost the
             # events taken. Blocked, the signal waits for the write to end, then runs as before.
-            blocked = _pthread_sigmask(_SIG_BLOCK, _ASYNC_SIGNALS)
+            # The mask is read before anything is blocked: pthread_sigmask runs the handlers of
+            # signals already caught once it has changed the mask, so the blocking call itself may
+            # raise, and the mask must be put back then too (else the thread ignores SIGINT, SIGTERM
+            # and the program's alarms for good, and every process it starts inherits that).
+            previous = _pthread_sigmask(_SIG_BLOCK, ())
             try:
+                _pthread_sigmask(_SIG_BLOCK, _ASYNC_SIGNALS)
                 self._hand_over(n)
             finally:
-                _pthread_sigmask(_SIG_SETMASK, blocked)
+                _pthread_sigmask(_SIG_SETMASK, previous)
         else:
             self._hand_over(n)
 

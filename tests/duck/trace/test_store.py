@@ -108,3 +108,37 @@ def test_a_signal_handler_that_raises_during_a_flush_loses_no_events():
     finally:
         signal.signal(signal.SIGUSR1, previous)
     assert written == [recorded] and recorded > 100
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_sigmask"), reason="needs pthread_sigmask")
+def test_a_handler_that_raises_as_the_flush_blocks_signals_leaves_the_mask_as_it_was(monkeypatch):
+    """pthread_sigmask runs the handlers of signals already caught once it has changed the mask: a
+    program's handler raising from the call that blocks them must not leave them blocked for good."""
+    import signal
+
+    from duck.trace import recorder as recorder_module
+
+    class Timeout(Exception):
+        pass
+
+    real = recorder_module._pthread_sigmask
+
+    def raising_after_the_block(how, mask):
+        previous = real(how, mask)
+        if how == signal.SIG_BLOCK and mask:
+            raise Timeout()  # what a handler run by the call's PyErr_CheckSignals does
+        return previous
+
+    namespace: dict = {}
+    exec(compile(TRICKY, "<tricky>", "exec"), namespace)
+    recorder = Recorder(lambda f: f == "<tricky>", Limits(), sink=lambda *batch: None)
+    recorder.start()
+    try:
+        namespace["tricky"](10)
+    finally:
+        recorder.stop()
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    monkeypatch.setattr(recorder_module, "_pthread_sigmask", raising_after_the_block)
+    with pytest.raises(Timeout):
+        recorder.flush()
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, []) == before
