@@ -501,14 +501,22 @@ class DuckApp(App[int]):
 
     @work(thread=True, exclusive=True, group="search")
     def _search_worker(self, session, text: str, step: int, backward: bool) -> None:
-        self.post_message(SearchFinished(text, session.search(text, step, backward), backward))
+        """A whole-word match first (``s`` is the variable ``s``, not every name holding an s), then,
+        where there is none that way, ``text`` inside a longer name or value."""
+        found = session.search(text, step, backward, whole_word=True)
+        whole_word = found is not None
+        if not whole_word:
+            found = session.search(text, step, backward)
+        self.post_message(SearchFinished(text, found, backward, whole_word))
 
     def on_search_finished(self, message: SearchFinished) -> None:
         if message.step is None:
             self.say(f"no step {'before' if message.backward else 'after'} this one changes {message.text!r}")
         else:
             self.step = message.step
-            self.say(f"{message.text!r} found")
+            self.say(f"{message.text!r} found" if message.whole_word
+                     else f"{message.text!r} found inside a longer name or value (not as a whole word "
+                          f"{'before' if message.backward else 'after'} this step)")
 
     def action_add_watch(self) -> None:
         self.push_screen(screens.PromptScreen("watch an expression (on recorded values; nothing is run)",

@@ -1011,16 +1011,17 @@ class Session:
         return position.iteration_steps[position.iteration - 2]
 
     # ------------------------------------------------------------------ search
-    def search(self, text: str, step: int, backward: bool = False) -> int | None:
-        """The next (previous) step whose changes mention ``text`` in a name or a value."""
+    def search(self, text: str, step: int, backward: bool = False, whole_word: bool = False) -> int | None:
+        """The next (previous) step whose changes mention ``text`` in a name or a value (``whole_word``:
+        not as part of a longer word: ``s`` then finds ``s`` and ``'s'``, not ``sum``)."""
         self._complete()
         from duck.session_index import find_change
 
         index, nchanges = self._index, self._nchanges
         if backward:
-            found = find_change(self, text, index.change_start(nchanges, step), backward=True)
+            found = find_change(self, text, index.change_start(nchanges, step), True, whole_word)
         else:
-            found = find_change(self, text, index.change_start(nchanges, min(step + 1, len(self))), backward=False)
+            found = find_change(self, text, index.change_start(nchanges, min(step + 1, len(self))), False, whole_word)
         return None if found < 0 else self._step_of_change(found)
 
     def _step_of_change(self, position: int) -> int:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
+from functools import cache
 from itertools import accumulate, chain
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -243,9 +244,10 @@ def _groups_of(keys: array, groups: list[list[int]]) -> Groups:
     return Groups(keys, array("i", accumulate(map(len, groups), initial=0)), array("i", chain.from_iterable(groups)))
 
 
-def find_change(session: "Session", text: str, first: int, backward: bool) -> int:
+def find_change(session: "Session", text: str, first: int, backward: bool, whole_word: bool = False) -> int:
     """The position (in the change columns) of the first change at or after ``first`` (``backward``:
     the last one before ``first``) whose name or value contains ``text``, return values left out; -1: none.
+    ``whole_word``: only where ``text`` is not part of a longer word (see ``_strings_containing``).
 
     The strings that contain ``text`` are found in the string table's UTF-8 bytes (a byte-wise
     match of the whole table), then marked per change by two gathers: no Python loop over the
@@ -258,7 +260,7 @@ def find_change(session: "Session", text: str, first: int, backward: bool) -> in
     names, values = (names[first:], values[first:]) if not backward else (names[:first], values[:first])
     if not len(names):
         return -1
-    contains = _strings_containing(s._strings, text)
+    contains = _strings_containing(s._strings, text, whole_word)
     if s._value_ids:  # the pseudo-name of return values is not searched, nor are the values it carries
         ids = np.fromiter(s._value_ids, np.int64)
         mentions = contains[names] & ~np.isin(names, ids)
@@ -271,13 +273,22 @@ def find_change(session: "Session", text: str, first: int, backward: bool) -> in
     return int(found[-1]) if backward else first + int(found[0])
 
 
-def _strings_containing(strings, text: str):
-    """Per string id of a ``duck.trace.binary.StringTable``: whether the string contains ``text``."""
+def _strings_containing(strings, text: str, whole_word: bool = False):
+    """Per string id of a ``duck.trace.binary.StringTable``: whether the string contains ``text``.
+
+    ``whole_word``: only an occurrence that is not part of a longer word counts: where ``text`` begins
+    (ends) with a word character (a letter, digit, ``_`` or any non-ASCII character), the character
+    before (after) it is not one, or the string begins (ends) there; so ``s`` is found in ``s`` and
+    ``'s'`` but not in ``sum``, ``4`` in ``[4, 5]`` but not in ``42`` (as a whole word does in vim).
+    """
     import numpy as np
 
     hit = np.zeros(len(strings), bool)
-    needle = np.frombuffer(text.encode("utf-8", "surrogatepass"), np.uint8)
+    encoded = text.encode("utf-8", "surrogatepass")
+    needle = np.frombuffer(encoded, np.uint8)
     width = len(needle)
+    check_before = whole_word and width and _word_bytes()[encoded[0]]
+    check_after = whole_word and width and _word_bytes()[encoded[-1]]
     for first, blob, ends, gap in strings.blobs():
         ends = np.frombuffer(ends, np.uint32).astype(np.int64) if len(ends) else np.zeros(0, np.int64)
         data = np.frombuffer(blob, np.uint8)
@@ -292,9 +303,30 @@ def _strings_containing(strings, text: str):
             match &= data[k:k + room] == needle[k]
         at = np.flatnonzero(match)
         which = np.searchsorted(ends, at, side="right")  # the string whose bytes (or separator) hold the match
-        inside = at + width <= ends[np.minimum(which, len(ends) - 1)] - gap  # not across two strings
-        hit[first + which[inside & (which < len(ends))]] = True
+        owner = np.minimum(which, len(ends) - 1)
+        stop = ends[owner] - gap  # where the string's own bytes end
+        inside = (at + width <= stop) & (which < len(ends))  # not across two strings
+        if check_before:
+            start = np.where(owner > 0, ends[np.maximum(owner - 1, 0)], 0)
+            inside &= (at == start) | ~_word_bytes()[data[np.maximum(at - 1, 0)]]
+        if check_after:
+            inside &= (at + width == stop) | ~_word_bytes()[data[np.minimum(at + width, len(data) - 1)]]
+        hit[first + which[inside]] = True
     return hit
+
+
+@cache
+def _word_bytes():
+    """Per byte value: whether it belongs to a word (ASCII letters, digits, ``_``, any byte of a
+    non-ASCII character's UTF-8)."""
+    import numpy as np
+
+    word = np.zeros(256, bool)
+    for byte in b"0123456789_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ":
+        word[byte] = True
+    word[0x80:] = True
+    return word
+
 
 
 def _np(column, stop: int | None = None):

@@ -81,11 +81,15 @@ class SessionReloaded(Message):
 
 
 class SearchFinished(Message):
-    def __init__(self, text: str, step: int | None, backward: bool) -> None:
+    """A search for ``text`` ended at ``step`` (None: nothing found); ``whole_word``: the match is
+    ``text`` as a whole word, not part of a longer one."""
+
+    def __init__(self, text: str, step: int | None, backward: bool, whole_word: bool = True) -> None:
         super().__init__()
         self.text = text
         self.step = step
         self.backward = backward
+        self.whole_word = whole_word
 
 
 class LineClicked(Message):

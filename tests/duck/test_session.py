@@ -390,13 +390,14 @@ def check_against_brute_force(session: Session, events: list[dict], data) -> Non
         assert session.next_iteration(step) == (expected[4][i] if i < len(expected[4]) else None)
         assert session.prev_iteration(step) == (expected[4][i - 2] if i >= 2 else None)
     changed = [r["step"] for r in events if r.get("changes") or r.get("value") is not None]
-    for text in ("1", "a"):
-        hits = [s for s in changed if s > step and any(
-            text in k or text in v for k, v in events[s].get("changes", {}).items())]
-        assert session.search(text, step) == (hits[0] if hits else None)
-        earlier = [s for s in changed if s < step and any(
-            text in k or text in v for k, v in events[s].get("changes", {}).items())]
-        assert session.search(text, step, backward=True) == (earlier[-1] if earlier else None)
+    for text, whole_word in (("1", False), ("a", False), ("1", True), ("a", True), ("'a", True)):
+        def mentions(s):
+            return any(has(text, k, whole_word) or has(text, v, whole_word)
+                       for k, v in events[s].get("changes", {}).items())
+        hits = [s for s in changed if s > step and mentions(s)]
+        assert session.search(text, step, whole_word=whole_word) == (hits[0] if hits else None)
+        earlier = [s for s in changed if s < step and mentions(s)]
+        assert session.search(text, step, backward=True, whole_word=whole_word) == (earlier[-1] if earlier else None)
     # the stack is the chain of open frames
     open_frames = []
     for record in events[: step + 1]:
@@ -405,6 +406,32 @@ def check_against_brute_force(session: Session, events: list[dict], data) -> Non
         if record["event"] == "return" and record["step"] < step:
             open_frames.remove(record["frame"])
     assert [f.frame for f in session.stack(step)] == open_frames
+
+
+def has(text: str, string: str, whole_word: bool) -> bool:
+    """The reference for search: ``text`` in ``string`` (``whole_word``: not inside a longer word)."""
+    if not whole_word:
+        return text in string
+    import re
+
+    before = r"(?<![\w\x80-\U0010ffff])" if re.match(r"[\w\x80-\U0010ffff]", text[:1]) else ""
+    after = r"(?![\w\x80-\U0010ffff])" if re.match(r"[\w\x80-\U0010ffff]", text[-1:]) else ""
+    return re.search(before + re.escape(text) + after, string, re.ASCII) is not None
+
+
+def test_search_whole_word_is_not_part_of_a_longer_word():
+    """A whole word: no word character just before (after) a ``text`` that begins (ends) with one;
+    the string's own start and end count as boundaries, the neighbours in the table do not."""
+    from duck.session_index import _strings_containing
+    from duck.trace.binary import StringTable
+
+    strings = ["s", "sum", "'s'", "xs", "[4, 5]", "42", "a_s", "é s", "ésé", "s.x", "", "s s"]
+    table = StringTable(strings)
+    for text in ("s", "4", "'s", "s'", "é", "x", "s s", "[4"):
+        assert list(_strings_containing(table, text, True)) == [has(text, k, True) for k in strings], text
+        assert list(_strings_containing(table, text)) == [text in k for k in strings], text
+    assert list(_strings_containing(table, "s", True)) == [True, False, True, False, False, False, False, True,
+                                                           False, True, False, True]
 
 
 def test_search_matches_within_one_string_of_the_table():

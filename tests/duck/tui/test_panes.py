@@ -168,6 +168,21 @@ async def test_search_forward_and_backward(session):
         assert app.step == 6 and "no step after" in app.note
 
 
+async def test_search_finds_a_whole_word_first(session):
+    """``/x`` is the variable ``x`` (step 7), not ``xs`` (step 4); a text that is no whole word anywhere
+    ahead is still found inside a longer name, and the note says so."""
+    app = make_app(session)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await ask(pilot, "slash", "x")
+        assert app.step == 7 and app.note == "'x' found"
+        await ask(pilot, "backslash", "x")
+        assert app.step == 4 and "inside a longer name or value" in app.note  # only xs before step 7
+        await ask(pilot, "slash", "4")
+        assert app.step == 9  # x = 4 (a whole word in [3, 4, 5] too, but that change is behind)
+        await ask(pilot, "slash", "tot")
+        assert app.step == 10 and "inside a longer name or value" in app.note
+
+
 async def test_watch_expressions_on_recorded_values(session):
     app = make_app(session)
     async with app.run_test(size=(100, 30)) as pilot:
