@@ -13,7 +13,8 @@ files were recorded) that the parent turns into the outcome line. A SIGTERM from
 
 The program must not notice duck: its exit status, output and end are Python's. So the child
 wraps the few process-level calls whose effect it must see (``os._exit``, ``os.exec*``,
-``os.write`` to fd 1/2, ``signal.signal`` for SIGTERM, ``sys.settrace``, the recursion limit),
+``os.write`` to fd 1/2, waits for child processes where fd 1/2 are files (``fd_output``),
+``signal.signal`` for SIGTERM, ``sys.settrace``, the recursion limit),
 keeps the real builtins for its own code (``duck.trace.pristine``), and after the main module
 does what the interpreter does, in its order: wait for non-daemon threads, run atexit
 handlers, flush stdout (status 120 if that fails), clear ``__main__`` (``__del__`` runs), and
@@ -52,6 +53,7 @@ from duck.trace.store import format_events_bytes
 from duck.trace.localdiff import RECORDING_PATH
 from duck.trace.saferepr import main_thread_ident
 from duck.trace.chunks import MAGIC, ChunkWriter, json_chunk  # the light writer (no dataclasses, mmap)
+from duck.trace.fd_output import FdOutput
 
 EXIT_LIMIT = 86  # the child's exit status when it stopped itself at a limit (the status file says which)
 MAX_TRACEBACK_FRAMES = 200  # frames kept in the outcome's traceback (the first and last half), after folding repeats
@@ -75,6 +77,8 @@ class _Child:
         self.stdin: RecordedStdin | None = None
         self.writes_outside: list[str] | None = None  # confined runs: writes tried outside (duck.trace.writewatch)
         self.taps: dict[int, OutputTap] = {}  # fd 1 and 2: bytes written beneath sys.stdout/sys.stderr
+        files = config.get("output_files")  # fd 1/2 are these files (no echo): read back what reached them
+        self.fd_output = FdOutput({1: files[0], 2: files[1]}, self.taps, self.pid) if files else None
         self.program_sigterm = _signal.SIG_DFL  # what the program asked SIGTERM to do (duck's handler stays)
         self.hook_taken: dict | None = None  # the program replaced duck's trace hook: at which step, how
         self.waiting_for: list[str] = []  # names of the non-daemon threads the end is waiting for
@@ -148,10 +152,15 @@ class _Child:
         """
         if os.getpid() != self.pid or self.finished:
             os._exit(exit_code)
-        self.finished = True
         # A limit can stop the run at the program's deepest recursion: room for duck's own calls.
         _REAL_SETRECURSIONLIMIT(_REAL_GETRECURSIONLIMIT() + 200)
         with pristine.restored():
+            if self.fd_output is not None:
+                try:
+                    self.fd_output.collect()  # the last of a subprocess's or C code's output
+                except BaseException:  # noqa: BLE001 - the output limit, reached by that output: it ends here anyway
+                    pass
+            self.finished = True
             self.recorder.stop()
             for stream in (sys.stdout, sys.stderr):
                 try:
@@ -259,14 +268,38 @@ class _Child:
             setattr(os, name, exec_)
 
         real_write = os.write
+        fd_output = self.fd_output
 
         def write(fd, data):
             tap = child.taps.get(fd)
             if tap is not None and os.getpid() == child.pid:
+                if fd_output is not None:
+                    fd_output.collect()  # what a subprocess wrote before comes first
                 tap(data)
-            return real_write(fd, data)
+            written = real_write(fd, data)
+            if fd_output is not None and tap is not None:
+                fd_output.wrote(fd, written)
+            return written
 
         os.write = write
+
+        if fd_output is not None:
+            # A subprocess's (or C code's) output reaches the files behind fd 1/2 unseen: read back
+            # when a wait for a child process returns (subprocess waits with os.waitpid).
+            for name in ("system", "waitpid", "wait", "wait3", "wait4", "waitid"):
+                real = getattr(os, name, None)
+                if real is None:
+                    continue
+
+                def waited(*args, _real=real, **kwargs):
+                    try:
+                        return _real(*args, **kwargs)
+                    finally:
+                        fd_output.collect()
+
+                waited.__name__ = waited.__qualname__ = name
+                waited.__doc__ = real.__doc__
+                setattr(os, name, waited)
 
         # The program's frames sit on duck's few (this method's callers, runpy's for -m) and the
         # recorder's callback runs on top of them: the recursion limit counts them all, so it is

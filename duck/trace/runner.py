@@ -208,6 +208,8 @@ def record(request: RecordRequest, trace_path: Path, *, sandbox=None, fork: bool
             "seed": request.seed, "echo": request.echo, "trace": str(trace_path.resolve()),
             "status": str(tmpdir / "status"), "stop": str(tmpdir / "stop"), "format": request.format,
         }
+        if not request.echo:  # fd 1/2 are these files: the child reads back what reaches them unseen
+            config["output_files"] = [str(tmpdir / name) for name in _OUTPUT_FILES]
         if sandbox is not None:
             config["watch_writes"] = [str(writable)]
             if request.env is None:  # confined: the allowlisted environment only
@@ -309,13 +311,15 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
         path = tmpdir / "stdin.txt"
         path.write_bytes(request.stdin.encode("utf-8", "surrogateescape"))  # the bytes --stdin named, unchanged
         stdin_file = stdin = open(path, encoding="utf-8")
-    log = None if request.echo else open(tmpdir / "child-output.txt", "wb")
+    out = err = None
+    if not request.echo:
+        out, err = (open(tmpdir / name, "wb") for name in _OUTPUT_FILES)
     started = time.monotonic()
     stopped_by = None
     try:
         try:
             child = subprocess.Popen([python, _CHILD, str(tmpdir / "config")],
-                                     cwd=cwd, env=env, stdin=stdin, stdout=log, stderr=log, start_new_session=True)
+                                     cwd=cwd, env=env, stdin=stdin, stdout=out, stderr=err, start_new_session=True)
         except OSError as exc:
             raise DuckError(f"cannot start the Python interpreter {python}: {exc.strerror or exc}",
                             "pass an existing interpreter (or leave it out to use duck's own)") from None
@@ -330,11 +334,12 @@ def _run_child(python: str, tmpdir: Path, cwd: Path, env: dict, request: RecordR
     finally:
         if stdin_file is not None:
             stdin_file.close()
-        if log is not None:
-            log.close()
+        for log in (out, err):
+            if log is not None:
+                log.close()
     duration = time.monotonic() - started
     status = _read_status(tmpdir / "status")
-    child_log = "" if request.echo else _tail(tmpdir / "child-output.txt")
+    child_log = "" if request.echo else (_tail(tmpdir / _OUTPUT_FILES[1]) or _tail(tmpdir / _OUTPUT_FILES[0]))
     return _outcome(status, child.returncode, stopped_by, duration, limits, child_log)
 
 
@@ -350,7 +355,7 @@ def _run_confined(sandbox, python: str, tmpdir: Path, writable: Path, cwd: Path,
     elif request.stdin is not None:
         stdin_path = tmpdir / "stdin.txt"
         stdin_path.write_text(request.stdin, encoding="utf-8")
-    out, err = tmpdir / "child-stdout.txt", tmpdir / "child-stderr.txt"
+    out, err = (tmpdir / name for name in _OUTPUT_FILES)
     echo = _Echo([(out, sys.stdout), (err, sys.stderr)]) if request.echo else None
     duck_root = str(Path(_CHILD).parents[2])  # the child imports duck.trace from here
     readable = [duck_root, *(p for p in (env.get("PYTHONPATH") or "").split(os.pathsep) if os.path.isabs(p))]
@@ -517,6 +522,9 @@ def _wait(child: subprocess.Popen, timeout: float | None) -> None:
     finally:
         os.close(pidfd)
     child.wait()
+
+
+_OUTPUT_FILES = ("child-stdout.txt", "child-stderr.txt")  # the child's fd 1 and 2 where duck does not echo
 
 
 def _tail(path: Path, size: int = 2000) -> str:

@@ -208,6 +208,26 @@ def test_os_write_and_stdout_buffer_writes_are_in_the_trace_at_their_steps(tmp_p
     assert by_line[2] == "raw\n" and by_line[4] == "é\n"  # the step that wrote it, the split character whole
 
 
+def test_a_subprocesss_output_is_in_the_trace_at_the_step_that_waited_for_it(tmp_path):
+    """With no echo (duck's fds 1/2 are files), what a subprocess writes is read back: not lost, and
+    told at the step that ran it; the program's own os.write is not counted twice."""
+    source = ("import os, subprocess, sys\nprint('a')\nos.system('echo sys')\n"
+              "subprocess.run([sys.executable, '-c', \"import sys; print('out'); print('err', file=sys.stderr)\"])\n"
+              "os.write(1, b'raw\\n')\nprint('b')\n")
+    script = _program(tmp_path, source)
+    python = _python(script)
+    quiet, trace = _duck(script, "--quiet")
+    assert quiet.stdout == b"" and quiet.returncode == python.returncode == 0
+    assert _recorded_output(trace) == "a\nsys\nout\nraw\nb\n"  # the program's order
+    assert sorted(_recorded_output(trace).splitlines()) == sorted(python.stdout.decode().splitlines())
+    assert _recorded_output(trace, "stderr") == python.stderr.decode() == "err\n"
+    by_line = {e["line"]: (e.get("stdout"), e.get("stderr")) for e in trace.events if e["event"] == "line"}
+    assert by_line[3] == ("sys\n", None) and by_line[4] == ("out\n", "err\n") and by_line[5] == ("raw\n", None)
+    plain = subprocess.run([sys.executable, "-m", "duck", "run", str(script), "--plain"], capture_output=True,
+                           env=_env(), cwd=tmp_path, timeout=300, text=True)
+    assert "### Output:\na\nsys\nout\nraw\nb\n" in plain.stdout and "### Error output:\nerr\n" in plain.stdout
+
+
 @pytest.mark.parametrize("write", ["os.write(1, b'x' * 1000)", "sys.stdout.buffer.write(b'x' * 1000)"])
 def test_raw_writes_count_against_max_output(tmp_path, write):
     source = f"import os, sys\nwhile True:\n    {write}\n"
