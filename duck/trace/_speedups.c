@@ -3575,7 +3575,43 @@ set_parent_death_signal(PyObject *Py_UNUSED(module), PyObject *arg)
 #endif
 }
 
+/* run_as_outermost(code, globals) -> the value of exec(code, globals), with the code's frame the
+ * thread's outermost, as the interpreter runs a main script: its f_back is None, so the program does
+ * not see the recording child's frames beneath it (inspect.stack(), traceback.print_stack(),
+ * warnings.warn(stacklevel=2) at module level, logging's caller). The thread state's current
+ * frame is set aside for the call and put back after it, whatever way the code ends; the frames
+ * set aside stay alive on the C stack (only the link to them is cut). Only where the thread state's
+ * layout is known (DUCK_FAST_LOCALS); elsewhere it is exec(). */
+static PyObject *
+run_as_outermost(PyObject *Py_UNUSED(module), PyObject *args)
+{
+    PyObject *code, *globals;
+    if (!PyArg_ParseTuple(args, "O!O!:run_as_outermost", &PyCode_Type, &code, &PyDict_Type, &globals))
+        return NULL;
+#if DUCK_FAST_LOCALS
+    PyThreadState *tstate = PyThreadState_Get();
+#if PY_VERSION_HEX >= 0x030D0000
+    struct _PyInterpreterFrame *below = tstate->current_frame;
+    tstate->current_frame = NULL;
+#else
+    struct _PyInterpreterFrame *below = tstate->cframe->current_frame;
+    tstate->cframe->current_frame = NULL;
+#endif
+    PyObject *result = PyEval_EvalCode(code, globals, globals);
+#if PY_VERSION_HEX >= 0x030D0000
+    tstate->current_frame = below;
+#else
+    tstate->cframe->current_frame = below;
+#endif
+    return result;
+#else
+    return PyEval_EvalCode(code, globals, globals);
+#endif
+}
+
 static PyMethodDef methods[] = {
+    {"run_as_outermost", run_as_outermost, METH_VARARGS,
+     "run_as_outermost(code, globals): exec(code, globals) with the code's frame the thread's outermost"},
     {"set_parent_death_signal", set_parent_death_signal, METH_O,
      "set_parent_death_signal(signum) -> bool: have the kernel send signum when the parent dies (Linux's\n"
      "prctl(PR_SET_PDEATHSIG)); False where the platform has no such thing."},

@@ -453,8 +453,9 @@ class _Child:
                 namespace.update({"__file__": c["script"], "__builtins__": builtins, "__cached__": None})
                 sys.modules["__main__"] = main
                 self._hide_duck_imports()
+                run = _run_as_outermost()
                 self.recorder.start()
-                exec(code, namespace)
+                run(code, namespace)
         except BaseException as exc:  # noqa: BLE001 - the program's own end: judged below
             ended = exc
             if namespace is None:  # -m: the module's globals are its outermost frame's
@@ -819,6 +820,15 @@ def _limit_memory(config: dict) -> None:
                 resource.setrlimit(resource.RLIMIT_AS, (want, hard))
         except (ImportError, ValueError, OSError):
             pass
+
+
+def _run_as_outermost():
+    """``exec`` for the main script, with its frame the thread's outermost where the C core can do it
+    (``f_back`` None, as under python: ``inspect.stack()`` and ``warnings.warn(stacklevel=2)`` do not
+    reach duck's frames); plain ``exec`` otherwise (duck's frames then stay visible beneath it)."""
+    from duck.trace.localdiff import speedups
+
+    return getattr(speedups, "run_as_outermost", None) or exec
 
 
 def _die_with(parent: int | None) -> None:

@@ -208,6 +208,24 @@ def test_os_write_and_stdout_buffer_writes_are_in_the_trace_at_their_steps(tmp_p
     assert by_line[2] == "raw\n" and by_line[4] == "é\n"  # the step that wrote it, the split character whole
 
 
+def test_the_program_does_not_see_ducks_frames_beneath_its_own(tmp_path):
+    """The main script's frame is the outermost, as under python: the stack it inspects, prints, warns
+    and logs from holds only its own frames (the C core; the pure fallback cannot hide them)."""
+    from duck.trace.localdiff import speedups
+
+    if speedups is None or not hasattr(speedups, "run_as_outermost"):
+        pytest.skip("the C core is not built")
+    source = ("import inspect, logging, sys, traceback, warnings\n"
+              "print([f.function for f in inspect.stack()], sys._getframe().f_back)\n"
+              "traceback.print_stack()\nwarnings.warn('w', stacklevel=2)\n"
+              "def f():\n    traceback.print_stack()\n    return [fr.filename for fr in inspect.stack()]\n"
+              "print(f())\nlogging.warning('hi')\nraise ValueError('end')\n")
+    python, trace = _same_as_python(tmp_path, source)
+    assert python.stdout.startswith(b"['<module>'] None\n") and b"UserWarning: w" in python.stderr
+    assert trace.outcome["exception"]["type"] == "ValueError"
+    assert [e["line"] for e in trace.events if e["event"] == "line"][:2] == [1, 2]
+
+
 def test_a_subprocesss_output_is_in_the_trace_at_the_step_that_waited_for_it(tmp_path):
     """With no echo (duck's fds 1/2 are files), what a subprocess writes is read back: not lost, and
     told at the step that ran it; the program's own os.write is not counted twice."""
